@@ -1,0 +1,122 @@
+"""echoppe-accounts: the customer-account domain of a French online shop.
+
+Import what you need from here; the submodules are private unless their
+name is documented (``echoppe_accounts.ports``, ``echoppe_accounts.testing``,
+``echoppe_accounts.exceptions``).
+"""
+
+from echoppe_accounts._version import __version__
+from echoppe_accounts.adapters.maildir import MaildirMailer
+from echoppe_accounts.adapters.memory import InMemoryStore, InMemoryUnitOfWork
+from echoppe_accounts.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
+from echoppe_accounts.adapters.system import Argon2Hasher, SystemClock, SystemSecrets
+from echoppe_accounts.bootstrap import App, bootstrap, sqlite_app
+from echoppe_accounts.domain.account import Account, AccountStatus, InvoiceView
+from echoppe_accounts.domain.address import PostalAddress
+from echoppe_accounts.domain.addressbook import (
+    MAX_DELIVERY_ADDRESSES,
+    AddressBook,
+    DeliveryAddress,
+)
+from echoppe_accounts.domain.category import (
+    DEFAULT_POLICY,
+    Category,
+    CategoryPolicy,
+    ChorusPro,
+    ChorusRequirement,
+    DeliveryMode,
+    Offer,
+    Organisation,
+    PaymentMethod,
+)
+from echoppe_accounts.domain.consent import ConsentRecord, ConsentSource
+from echoppe_accounts.domain.email import Email
+from echoppe_accounts.domain.errors import (
+    ConcurrencyError,
+    DeliveryError,
+    EchoppeError,
+    FieldError,
+    Language,
+    NotFoundError,
+    StorageError,
+    ValidationError,
+    known_codes,
+)
+from echoppe_accounts.domain.forms import (
+    AddressForm,
+    CompletionForm,
+    DeliveryForm,
+    ExpressForm,
+    OrganisationForm,
+    RegistrationForm,
+)
+from echoppe_accounts.domain.mail import MailKind, OutgoingMail
+from echoppe_accounts.domain.password import PasswordPolicy
+from echoppe_accounts.domain.phone import Phone
+from echoppe_accounts.domain.siret import Siret
+from echoppe_accounts.domain.tokens import Secret, TokenPurpose, TokenRecord
+from echoppe_accounts.service_layer.outbox import DispatchReport, OutboxDispatcher
+from echoppe_accounts.service_layer.services import AccountService, ExpressRegistration
+from echoppe_accounts.service_layer.settings import Settings
+
+__all__ = [
+    "DEFAULT_POLICY",
+    "MAX_DELIVERY_ADDRESSES",
+    "Account",
+    "AccountService",
+    "AccountStatus",
+    "AddressBook",
+    "AddressForm",
+    "App",
+    "Argon2Hasher",
+    "Category",
+    "CategoryPolicy",
+    "ChorusPro",
+    "ChorusRequirement",
+    "CompletionForm",
+    "ConcurrencyError",
+    "ConsentRecord",
+    "ConsentSource",
+    "DeliveryAddress",
+    "DeliveryError",
+    "DeliveryForm",
+    "DeliveryMode",
+    "DispatchReport",
+    "EchoppeError",
+    "Email",
+    "ExpressForm",
+    "ExpressRegistration",
+    "FieldError",
+    "InMemoryStore",
+    "InMemoryUnitOfWork",
+    "InvoiceView",
+    "Language",
+    "MailKind",
+    "MaildirMailer",
+    "NotFoundError",
+    "Offer",
+    "Organisation",
+    "OrganisationForm",
+    "OutboxDispatcher",
+    "OutgoingMail",
+    "PasswordPolicy",
+    "PaymentMethod",
+    "Phone",
+    "PostalAddress",
+    "RegistrationForm",
+    "SQLiteStore",
+    "SQLiteUnitOfWork",
+    "Secret",
+    "Settings",
+    "Siret",
+    "StorageError",
+    "SystemClock",
+    "SystemSecrets",
+    "TokenPurpose",
+    "TokenRecord",
+    "ValidationError",
+    "__version__",
+    "bootstrap",
+    "known_codes",
+    "sqlite_app",
+]

@@ -1,0 +1,1 @@
+"""Adapters: the ports implemented for memory, SQLite, mailboxes and the system."""

@@ -1,0 +1,216 @@
+"""Flat records of accounts, shared by the SQL adapters."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from echoppe_accounts.domain.account import Account, AccountStatus
+from echoppe_accounts.domain.address import PostalAddress
+from echoppe_accounts.domain.addressbook import AddressBook, DeliveryAddress
+from echoppe_accounts.domain.category import (
+    Category,
+    ChorusPro,
+    ChorusRequirement,
+    Organisation,
+)
+from echoppe_accounts.domain.consent import ConsentRecord, ConsentSource
+from echoppe_accounts.domain.email import Email
+from echoppe_accounts.domain.errors import Language
+from echoppe_accounts.domain.phone import Phone
+from echoppe_accounts.domain.siret import Siret
+from echoppe_accounts.domain.tokens import TokenPurpose, TokenRecord
+
+Row = Mapping[str, Any]
+
+ACCOUNT_COLUMNS = (
+    "id", "email", "email_key", "name", "category", "status", "phone",
+    "phone_region", "organisation_name", "siret", "chorus_requirement",
+    "chorus_service_code", "chorus_engagement_number", "billing_street_lines",
+    "billing_postal_code", "billing_city", "billing_country", "password_hash",
+    "language", "created_at", "email_proven_at", "version",
+)  # fmt: skip
+DELIVERY_COLUMNS = (
+    "account_id", "position", "id", "contact_name", "label", "street_lines",
+    "postal_code", "city", "country",
+)  # fmt: skip
+CONSENT_COLUMNS = (
+    "account_id", "position", "subscribed", "at", "source", "wording_version",
+)  # fmt: skip
+TOKEN_COLUMNS = (
+    "digest", "account_id", "purpose", "created_at", "expires_at", "used_at",
+    "revoked_at", "request_id",
+)  # fmt: skip
+OUTBOX_COLUMNS = (
+    "id", "kind", "recipient", "subject", "body_text", "body_html", "created_at",
+)  # fmt: skip
+
+
+def iso(value: datetime | None) -> str | None:
+    """Return *value* as fixed-width ISO 8601 text in UTC, or ``None``.
+
+    Fixed width (microseconds always written) keeps text comparison in SQL
+    equal to time comparison.
+    """
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def from_iso(value: str | datetime | None) -> datetime | None:
+    """Read a datetime stored by :func:`iso` (or natively by the driver)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(value)
+
+
+def _required_dt(value: str | datetime) -> datetime:
+    return cast("datetime", from_iso(value))
+
+
+def account_row(a: Account) -> dict[str, Any]:
+    """Return the ``accounts`` row of *a*."""
+    org = a.organisation
+    chorus = org.chorus if org else None
+    billing = a.addresses.billing
+    return {
+        "id": a.id,
+        "email": a.email.address,
+        "email_key": a.email.key,
+        "name": a.name,
+        "category": a.category.value,
+        "status": a.status.value,
+        "phone": a.phone.e164 if a.phone else None,
+        "phone_region": a.phone.region if a.phone else None,
+        "organisation_name": org.name if org else None,
+        "siret": org.siret.compact if org else None,
+        "chorus_requirement": chorus.requirement.value if chorus else None,
+        "chorus_service_code": chorus.service_code if chorus else None,
+        "chorus_engagement_number": chorus.engagement_number if chorus else None,
+        "billing_street_lines": json.dumps(billing.street_lines, ensure_ascii=False),
+        "billing_postal_code": billing.postal_code,
+        "billing_city": billing.city,
+        "billing_country": billing.country,
+        "password_hash": a.password_hash,
+        "language": a.language,
+        "created_at": iso(a.created_at),
+        "email_proven_at": iso(a.email_proven_at),
+        "version": a.version,
+    }
+
+
+def delivery_rows(a: Account) -> list[dict[str, Any]]:
+    """Return the ``delivery_addresses`` rows of *a*, in order."""
+    return [
+        {
+            "account_id": a.id,
+            "position": i,
+            "id": d.id,
+            "contact_name": d.contact_name,
+            "label": d.label,
+            "street_lines": json.dumps(d.address.street_lines, ensure_ascii=False),
+            "postal_code": d.address.postal_code,
+            "city": d.address.city,
+            "country": d.address.country,
+        }
+        for i, d in enumerate(a.addresses.deliveries)
+    ]
+
+
+def consent_rows(a: Account) -> list[dict[str, Any]]:
+    """Return the ``newsletter_consents`` rows of *a*, in order."""
+    return [
+        {
+            "account_id": a.id,
+            "position": i,
+            "subscribed": c.subscribed,
+            "at": iso(c.at),
+            "source": c.source.value,
+            "wording_version": c.wording_version,
+        }
+        for i, c in enumerate(a.newsletter)
+    ]
+
+
+def _address(lines: str, postal_code: str, city: str, country: str) -> PostalAddress:
+    return PostalAddress(tuple(json.loads(lines)), postal_code, city, country)
+
+
+def account_from_rows(
+    row: Row, deliveries: Sequence[Row], consents: Sequence[Row]
+) -> Account:
+    """Rebuild an account from its rows (stored data is trusted: no re-validation)."""
+    organisation = None
+    if row["siret"] is not None:
+        chorus = None
+        if row["chorus_requirement"] is not None:
+            chorus = ChorusPro(
+                ChorusRequirement(row["chorus_requirement"]),
+                row["chorus_service_code"],
+                row["chorus_engagement_number"],
+            )
+        organisation = Organisation(row["organisation_name"], Siret(row["siret"]), chorus)
+    book = AddressBook(
+        _address(row["billing_street_lines"], row["billing_postal_code"],
+                 row["billing_city"], row["billing_country"]),  # fmt: skip
+        [
+            DeliveryAddress(
+                d["id"], d["contact_name"],
+                _address(d["street_lines"], d["postal_code"], d["city"], d["country"]),
+                d["label"],
+            )  # fmt: skip
+            for d in sorted(deliveries, key=lambda d: int(d["position"]))
+        ],
+    )
+    return Account(
+        id=row["id"],
+        email=Email(row["email"], row["email_key"]),
+        name=row["name"],
+        category=Category(row["category"]),
+        addresses=book,
+        created_at=_required_dt(row["created_at"]),
+        status=AccountStatus(row["status"]),
+        phone=Phone(row["phone"], row["phone_region"]) if row["phone"] else None,
+        organisation=organisation,
+        password_hash=row["password_hash"],
+        language=cast("Language", row["language"]),
+        newsletter=[
+            ConsentRecord(
+                bool(c["subscribed"]), _required_dt(c["at"]),
+                ConsentSource(c["source"]), c["wording_version"],
+            )  # fmt: skip
+            for c in sorted(consents, key=lambda c: int(c["position"]))
+        ],
+        email_proven_at=from_iso(row["email_proven_at"]),
+        version=int(row["version"]),
+    )
+
+
+def token_row(r: TokenRecord) -> dict[str, Any]:
+    """Return the ``tokens`` row of *r*."""
+    return {
+        "digest": r.digest,
+        "account_id": r.account_id,
+        "purpose": r.purpose.value,
+        "created_at": iso(r.created_at),
+        "expires_at": iso(r.expires_at),
+        "used_at": iso(r.used_at),
+        "revoked_at": iso(r.revoked_at),
+        "request_id": r.request_id,
+    }
+
+
+def token_from_row(row: Row) -> TokenRecord:
+    """Rebuild a token record from its row."""
+    return TokenRecord(
+        digest=row["digest"],
+        account_id=row["account_id"],
+        purpose=TokenPurpose(row["purpose"]),
+        created_at=_required_dt(row["created_at"]),
+        expires_at=_required_dt(row["expires_at"]),
+        used_at=from_iso(row["used_at"]),
+        revoked_at=from_iso(row["revoked_at"]),
+        request_id=row["request_id"],
+    )

@@ -1,0 +1,227 @@
+"""In-memory adapters: storage for tests and prototypes, shipped in the package.
+
+:class:`InMemoryStore` holds the data; each :class:`InMemoryUnitOfWork`
+holds the store's lock from ``__enter__`` to ``__exit__``, so transactions
+are serialised, and buffers its writes until :meth:`~InMemoryUnitOfWork.commit`.
+Objects handed out are copies: changing one without saving it changes nothing.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Self
+
+import attrs
+
+from echoppe_accounts.domain.account import Account
+from echoppe_accounts.domain.errors import ConcurrencyError, ValidationError
+from echoppe_accounts.domain.mail import OutgoingMail
+from echoppe_accounts.domain.tokens import TokenPurpose, TokenRecord
+
+
+@attrs.define
+class _OutboxEntry:
+    mail: OutgoingMail
+    due_at: datetime
+    attempts: int = 0
+    sent_at: datetime | None = None
+    last_error: str | None = None
+
+
+@attrs.define
+class InMemoryStore:
+    """The data behind in-memory units of work.
+
+    .. versionadded:: 0.1.0
+    """
+
+    accounts: dict[str, Account] = attrs.field(factory=dict)
+    email_keys: dict[str, str] = attrs.field(factory=dict)
+    tokens: dict[str, TokenRecord] = attrs.field(factory=dict)
+    outbox: dict[str, _OutboxEntry] = attrs.field(factory=dict)
+    lock: threading.RLock = attrs.field(factory=threading.RLock, repr=False)
+
+    def unit_of_work(self) -> InMemoryUnitOfWork:
+        """Return a new unit of work over this store."""
+        return InMemoryUnitOfWork(self)
+
+    def sent_mails(self) -> list[OutgoingMail]:
+        """Return the mails marked delivered, oldest first."""
+        return [e.mail for e in self.outbox.values() if e.sent_at is not None]
+
+
+class _Accounts:
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def _current(self, account_id: str) -> Account | None:
+        pending = self._uow.pending_accounts
+        if account_id in pending:
+            return pending[account_id]
+        return self._uow.store.accounts.get(account_id)
+
+    def add(self, account: Account) -> None:
+        if self._key_owner(account.email.key) is not None:
+            raise ValidationError.single("email", "email.taken")
+        self._uow.pending_accounts[account.id] = copy.deepcopy(account)
+
+    def _key_owner(self, key: str) -> str | None:
+        for pending in self._uow.pending_accounts.values():
+            if pending.email.key == key:
+                return pending.id
+        return self._uow.store.email_keys.get(key)
+
+    def get(self, account_id: str) -> Account | None:
+        found = self._current(account_id)
+        return copy.deepcopy(found)
+
+    def get_by_email_key(self, key: str) -> Account | None:
+        owner = self._key_owner(key)
+        return None if owner is None else self.get(owner)
+
+    def save(self, account: Account) -> None:
+        current = self._current(account.id)
+        if current is None or current.version != account.version:
+            raise ConcurrencyError(account.id)
+        owner = self._key_owner(account.email.key)
+        if owner not in {None, account.id}:
+            raise ValidationError.single("email", "email.taken")
+        account.version += 1
+        self._uow.pending_accounts[account.id] = copy.deepcopy(account)
+
+    def count(self) -> int:
+        store = self._uow.store.accounts
+        return len(store) + sum(1 for i in self._uow.pending_accounts if i not in store)
+
+
+class _Tokens:
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def _all(self) -> dict[str, TokenRecord]:
+        return {**self._uow.store.tokens, **self._uow.pending_tokens}
+
+    def add(self, record: TokenRecord) -> None:
+        self._uow.pending_tokens[record.digest] = record
+
+    def find(self, digest: str) -> TokenRecord | None:
+        return self._all().get(digest)
+
+    def consume(
+        self, digest: str, purpose: TokenPurpose, now: datetime
+    ) -> TokenRecord | None:
+        record = self.find(digest)
+        if record is None or record.purpose is not purpose or not record.is_usable(now):
+            return None
+        used = attrs.evolve(record, used_at=now)
+        self._uow.pending_tokens[digest] = used
+        return used
+
+    def revoke(
+        self, account_id: str, purposes: Sequence[TokenPurpose], now: datetime
+    ) -> int:
+        count = 0
+        for record in self._all().values():
+            if (
+                record.account_id == account_id
+                and record.purpose in purposes
+                and record.is_usable(now)
+            ):
+                self._uow.pending_tokens[record.digest] = attrs.evolve(
+                    record, revoked_at=now
+                )
+                count += 1
+        return count
+
+    def for_account(self, account_id: str) -> list[TokenRecord]:
+        records = [r for r in self._all().values() if r.account_id == account_id]
+        return sorted(records, key=lambda r: r.created_at)
+
+
+class _Outbox:
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def add(self, mail: OutgoingMail) -> None:
+        self._uow.pending_outbox.append(mail)
+
+    def due(self, now: datetime, limit: int) -> list[OutgoingMail]:
+        entries = [
+            e for e in self._uow.store.outbox.values()
+            if e.sent_at is None and e.due_at <= now
+        ]  # fmt: skip
+        return [e.mail for e in entries[:limit]]
+
+    def mark_sent(self, mail_id: str, at: datetime) -> None:
+        self._uow.outbox_updates.append((mail_id, at, None, None))
+
+    def mark_failed(self, mail_id: str, retry_at: datetime, error: str) -> None:
+        self._uow.outbox_updates.append((mail_id, None, retry_at, error))
+
+    def pending_count(self) -> int:
+        return sum(1 for e in self._uow.store.outbox.values() if e.sent_at is None)
+
+
+class InMemoryUnitOfWork:
+    """A serialised transaction over an :class:`InMemoryStore`.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, store: InMemoryStore) -> None:
+        """Work on *store*."""
+        self.store = store
+        self.accounts = _Accounts(self)
+        self.tokens = _Tokens(self)
+        self.outbox = _Outbox(self)
+        self._reset()
+
+    def _reset(self) -> None:
+        self.pending_accounts: dict[str, Account] = {}
+        self.pending_tokens: dict[str, TokenRecord] = {}
+        self.pending_outbox: list[OutgoingMail] = []
+        self.outbox_updates: list[
+            tuple[str, datetime | None, datetime | None, str | None]
+        ] = []
+
+    def __enter__(self) -> Self:
+        """Take the store's lock."""
+        self.store.lock.acquire()
+        self._reset()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Drop uncommitted changes and release the lock."""
+        self._reset()
+        self.store.lock.release()
+
+    def commit(self) -> None:
+        """Apply the buffered changes to the store."""
+        store = self.store
+        for account in self.pending_accounts.values():
+            old = store.accounts.get(account.id)
+            if old is not None:
+                store.email_keys.pop(old.email.key, None)
+            store.accounts[account.id] = account
+            store.email_keys[account.email.key] = account.id
+        store.tokens.update(self.pending_tokens)
+        for mail in self.pending_outbox:
+            store.outbox[mail.id] = _OutboxEntry(mail, mail.created_at)
+        for mail_id, sent_at, retry_at, error in self.outbox_updates:
+            entry = store.outbox[mail_id]
+            entry.attempts += 1
+            if sent_at is not None:
+                entry.sent_at = sent_at
+            else:
+                entry.due_at = retry_at or entry.due_at
+                entry.last_error = error
+        self._reset()

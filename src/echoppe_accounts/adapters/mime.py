@@ -1,0 +1,30 @@
+"""Building standard MIME messages from outgoing mails (text + HTML, UTF-8)."""
+
+from __future__ import annotations
+
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+
+from echoppe_accounts.domain.mail import OutgoingMail
+
+
+def message_id(mail: OutgoingMail, sender: str) -> str:
+    """Return the stable ``Message-ID`` of *mail*: the same on every attempt."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    return f"<{mail.id}@{domain}>"
+
+
+def build_message(mail: OutgoingMail, sender: str) -> EmailMessage:
+    """Return *mail* as a ``multipart/alternative`` message from *sender*."""
+    msg = EmailMessage()
+    name, addr = parseaddr(sender)
+    msg["From"] = Address(display_name=name, addr_spec=addr) if name else addr
+    msg["To"] = mail.to
+    msg["Subject"] = mail.subject
+    msg["Date"] = format_datetime(mail.created_at)
+    msg["Message-ID"] = message_id(mail, sender)
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(mail.text, charset="utf-8")
+    msg.add_alternative(mail.html, subtype="html", charset="utf-8")
+    return msg

@@ -1,0 +1,407 @@
+"""SQLite storage, the embedded default (stdlib ``sqlite3``).
+
+:class:`SQLiteStore` owns the database file and its schema, created and
+migrated by the library (``PRAGMA user_version`` counts applied
+migrations). Each :class:`SQLiteUnitOfWork` opens its own connection and
+runs one ``BEGIN IMMEDIATE`` transaction, so use cases are serialised by
+SQLite's write lock and a token can be consumed only once. The canonical
+email key is ``UNIQUE`` in the database. Driver errors never leak: they
+become :class:`~echoppe_accounts.StorageError` with the cause chained.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from echoppe_accounts.adapters import _records as rec
+from echoppe_accounts.domain.account import Account
+from echoppe_accounts.domain.errors import ConcurrencyError, StorageError, ValidationError
+from echoppe_accounts.domain.mail import MailKind, OutgoingMail
+from echoppe_accounts.domain.tokens import TokenPurpose, TokenRecord
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE accounts (
+        id TEXT PRIMARY KEY,
+        email TEXT NOT NULL,
+        email_key TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        category TEXT NOT NULL,
+        status TEXT NOT NULL,
+        phone TEXT,
+        phone_region TEXT,
+        organisation_name TEXT,
+        siret TEXT,
+        chorus_requirement TEXT,
+        chorus_service_code TEXT,
+        chorus_engagement_number TEXT,
+        billing_street_lines TEXT NOT NULL,
+        billing_postal_code TEXT NOT NULL,
+        billing_city TEXT NOT NULL,
+        billing_country TEXT NOT NULL,
+        password_hash TEXT,
+        language TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        email_proven_at TEXT,
+        version INTEGER NOT NULL
+    );
+    CREATE TABLE delivery_addresses (
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        id TEXT NOT NULL,
+        contact_name TEXT NOT NULL,
+        label TEXT,
+        street_lines TEXT NOT NULL,
+        postal_code TEXT NOT NULL,
+        city TEXT NOT NULL,
+        country TEXT NOT NULL,
+        PRIMARY KEY (account_id, id)
+    );
+    CREATE TABLE newsletter_consents (
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        subscribed INTEGER NOT NULL,
+        at TEXT NOT NULL,
+        source TEXT NOT NULL,
+        wording_version TEXT,
+        PRIMARY KEY (account_id, position)
+    );
+    CREATE TABLE tokens (
+        digest TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        purpose TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_at TEXT,
+        revoked_at TEXT,
+        request_id TEXT
+    );
+    CREATE INDEX tokens_by_account ON tokens (account_id);
+    CREATE TABLE outbox (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        body_text TEXT NOT NULL,
+        body_html TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        sent_at TEXT,
+        last_error TEXT
+    );
+    CREATE INDEX outbox_due ON outbox (due_at) WHERE sent_at IS NULL;
+    """,
+)
+"""The schema, one script per version; never edit one, append a new one."""
+
+
+def _translate(exc: sqlite3.Error) -> StorageError:
+    return StorageError(f"SQLite error: {type(exc).__name__}")
+
+
+@contextmanager
+def _driver_errors() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise _translate(exc) from exc
+
+
+class SQLiteStore:
+    """A SQLite database file holding accounts, tokens and the outbox.
+
+    The schema is created or brought up to date when the store is opened.
+    Use ``":memory:"``-free paths only: each unit of work opens its own
+    connection to the file.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0) -> None:
+        """Open (creating if needed) the database at *path* and migrate it."""
+        self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        with _driver_errors():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = self.connect()
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                self._migrate(conn)
+            finally:
+                conn.close()
+
+    def connect(self) -> sqlite3.Connection:
+        """Open a connection with the library's settings (autocommit, FKs on)."""
+        conn = sqlite3.connect(
+            self.path,
+            timeout=self.busy_timeout,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA secure_delete=ON")
+        return conn
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            (version,) = conn.execute("PRAGMA user_version").fetchone()
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in script.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version={number:d}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    @property
+    def schema_version(self) -> int:
+        """The number of migrations applied."""
+        with _driver_errors():
+            conn = self.connect()
+            try:
+                return int(conn.execute("PRAGMA user_version").fetchone()[0])
+            finally:
+                conn.close()
+
+    def unit_of_work(self) -> SQLiteUnitOfWork:
+        """Return a new unit of work over this database."""
+        return SQLiteUnitOfWork(self)
+
+
+def _insert(conn: sqlite3.Connection, table: str, row: dict[str, Any]) -> None:
+    columns = ", ".join(row)
+    marks = ", ".join(f":{c}" for c in row)
+    conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", row)  # noqa: S608
+
+
+class _Accounts:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def _write_children(self, account: Account) -> None:
+        for table in ("delivery_addresses", "newsletter_consents"):
+            self._conn.execute(
+                f"DELETE FROM {table} WHERE account_id = ?",  # noqa: S608
+                (account.id,),
+            )
+        for row in rec.delivery_rows(account):
+            _insert(self._conn, "delivery_addresses", row)
+        for row in rec.consent_rows(account):
+            _insert(self._conn, "newsletter_consents", row)
+
+    def add(self, account: Account) -> None:
+        try:
+            _insert(self._conn, "accounts", rec.account_row(account))
+        except sqlite3.IntegrityError as exc:
+            if "email_key" in str(exc):
+                raise ValidationError.single("email", "email.taken") from None
+            raise
+        self._write_children(account)
+
+    def _load(self, where: str, value: str) -> Account | None:
+        row = self._conn.execute(
+            f"SELECT * FROM accounts WHERE {where} = ?",  # noqa: S608
+            (value,),
+        ).fetchone()
+        if row is None:
+            return None
+        deliveries = self._conn.execute(
+            "SELECT * FROM delivery_addresses WHERE account_id = ?", (row["id"],)
+        ).fetchall()
+        consents = self._conn.execute(
+            "SELECT * FROM newsletter_consents WHERE account_id = ?", (row["id"],)
+        ).fetchall()
+        return rec.account_from_rows(row, deliveries, consents)
+
+    def get(self, account_id: str) -> Account | None:
+        return self._load("id", account_id)
+
+    def get_by_email_key(self, key: str) -> Account | None:
+        return self._load("email_key", key)
+
+    def save(self, account: Account) -> None:
+        row = rec.account_row(account)
+        row["version"] = account.version + 1
+        assignments = ", ".join(f"{c} = :{c}" for c in row if c != "id")
+        try:
+            cursor = self._conn.execute(
+                f"UPDATE accounts SET {assignments} "  # noqa: S608
+                "WHERE id = :id AND version = :expected",
+                {**row, "expected": account.version},
+            )
+        except sqlite3.IntegrityError as exc:
+            if "email_key" in str(exc):
+                raise ValidationError.single("email", "email.taken") from None
+            raise
+        if cursor.rowcount != 1:
+            raise ConcurrencyError(account.id)
+        self._write_children(account)
+        account.version += 1
+
+    def count(self) -> int:
+        return int(self._conn.execute("SELECT count(*) FROM accounts").fetchone()[0])
+
+
+class _Tokens:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def add(self, record: TokenRecord) -> None:
+        _insert(self._conn, "tokens", rec.token_row(record))
+
+    def find(self, digest: str) -> TokenRecord | None:
+        row = self._conn.execute(
+            "SELECT * FROM tokens WHERE digest = ?", (digest,)
+        ).fetchone()
+        return None if row is None else rec.token_from_row(row)
+
+    def consume(
+        self, digest: str, purpose: TokenPurpose, now: datetime
+    ) -> TokenRecord | None:
+        # One statement: the check and the mark cannot be split by a rival.
+        row = self._conn.execute(
+            "UPDATE tokens SET used_at = :now WHERE digest = :digest "
+            "AND purpose = :purpose AND used_at IS NULL AND revoked_at IS NULL "
+            "AND expires_at > :now RETURNING *",
+            {"now": rec.iso(now), "digest": digest, "purpose": purpose.value},
+        ).fetchone()
+        return None if row is None else rec.token_from_row(row)
+
+    def revoke(
+        self, account_id: str, purposes: Sequence[TokenPurpose], now: datetime
+    ) -> int:
+        marks = ", ".join("?" for _ in purposes)
+        cursor = self._conn.execute(
+            f"UPDATE tokens SET revoked_at = ? WHERE account_id = ? "  # noqa: S608
+            f"AND purpose IN ({marks}) AND used_at IS NULL AND revoked_at IS NULL "
+            "AND expires_at > ?",
+            (rec.iso(now), account_id, *(p.value for p in purposes), rec.iso(now)),
+        )
+        return cursor.rowcount
+
+    def for_account(self, account_id: str) -> list[TokenRecord]:
+        rows = self._conn.execute(
+            "SELECT * FROM tokens WHERE account_id = ? ORDER BY created_at",
+            (account_id,),
+        ).fetchall()
+        return [rec.token_from_row(r) for r in rows]
+
+
+def _mail_from_row(row: sqlite3.Row) -> OutgoingMail:
+    return OutgoingMail(
+        id=row["id"],
+        kind=MailKind(row["kind"]),
+        to=row["recipient"],
+        subject=row["subject"],
+        text=row["body_text"],
+        html=row["body_html"],
+        created_at=datetime.fromisoformat(row["created_at"]),
+    )
+
+
+class _Outbox:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def add(self, mail: OutgoingMail) -> None:
+        created = rec.iso(mail.created_at)
+        _insert(self._conn, "outbox", {
+            "id": mail.id, "kind": mail.kind.value, "recipient": mail.to,
+            "subject": mail.subject, "body_text": mail.text, "body_html": mail.html,
+            "created_at": created, "due_at": created,
+        })  # fmt: skip
+
+    def due(self, now: datetime, limit: int) -> list[OutgoingMail]:
+        rows = self._conn.execute(
+            "SELECT * FROM outbox WHERE sent_at IS NULL AND due_at <= ? "
+            "ORDER BY due_at, id LIMIT ?",
+            (rec.iso(now), limit),
+        ).fetchall()
+        return [_mail_from_row(r) for r in rows]
+
+    def mark_sent(self, mail_id: str, at: datetime) -> None:
+        self._conn.execute(
+            "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?",
+            (rec.iso(at), mail_id),
+        )
+
+    def mark_failed(self, mail_id: str, retry_at: datetime, error: str) -> None:
+        self._conn.execute(
+            "UPDATE outbox SET due_at = ?, attempts = attempts + 1, last_error = ? "
+            "WHERE id = ?",
+            (rec.iso(retry_at), error, mail_id),
+        )
+
+    def pending_count(self) -> int:
+        row = self._conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+        return int(row.fetchone()[0])
+
+
+class SQLiteUnitOfWork:
+    """One ``BEGIN IMMEDIATE`` transaction on its own connection.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, store: SQLiteStore) -> None:
+        """Work on *store*."""
+        self.store = store
+        self._conn: sqlite3.Connection | None = None
+
+    def __enter__(self) -> Self:
+        """Open a connection and begin a write transaction."""
+        with _driver_errors():
+            conn = self.store.connect()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error:
+                conn.close()
+                raise
+        self._conn = conn
+        self.accounts = _Accounts(conn)
+        self.tokens = _Tokens(conn)
+        self.outbox = _Outbox(conn)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back what was not committed and close the connection."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        except sqlite3.Error as err:
+            if exc is None:
+                raise _translate(err) from err
+        finally:
+            conn.close()
+        if isinstance(exc, sqlite3.Error):
+            raise _translate(exc) from exc
+
+    def commit(self) -> None:
+        """Commit the transaction."""
+        if self._conn is None:
+            msg = "commit() outside the unit of work's with-block"
+            raise StorageError(msg)
+        with _driver_errors():
+            self._conn.execute("COMMIT")
+            # Anything done after commit() is its own (deferred) transaction,
+            # rolled back at exit unless committed again.
+            self._conn.execute("BEGIN")

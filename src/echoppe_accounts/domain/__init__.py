@@ -1,0 +1,1 @@
+"""The domain: values, the account aggregate and its rules; no I/O, no clock."""

@@ -1,0 +1,271 @@
+"""Customer categories, what each is offered, and what each must supply (SPEC C1–C5).
+
+The category is chosen first at sign-up. It selects the payment methods and
+delivery modes offered, through a :class:`CategoryPolicy` that a shop may
+replace; and it decides the required fields: public bodies, companies and
+professionals name their organisation and give a SIRET (for Chorus Pro
+invoicing), individuals give neither.
+
+>>> DEFAULT_POLICY.offer(Category.COMPANY).payment_methods
+frozenset({...})
+>>> PaymentMethod.DEFERRED_INVOICE_30 in DEFAULT_POLICY.offer(Category.COMPANY).payment_methods
+True
+>>> Category.parse("collectivité")
+<Category.PUBLIC_BODY: 'public_body'>
+"""
+
+from __future__ import annotations
+
+import enum
+import unicodedata
+from collections.abc import Mapping
+
+import attrs
+
+from echoppe_accounts.domain.errors import Collector, ValidationError
+from echoppe_accounts.domain.siret import Siret
+from echoppe_accounts.domain.text import clean_text
+
+ORGANISATION_NAME_LENGTH = 38
+"""Longest organisation name: it is the first line of the billing address."""
+SERVICE_CODE_LENGTH = 100
+"""Longest Chorus Pro service code."""
+ENGAGEMENT_NUMBER_LENGTH = 50
+"""Longest Chorus Pro engagement (purchase-order) number."""
+
+
+class Category(enum.StrEnum):
+    """The four customer categories (SPEC C1).
+
+    .. versionadded:: 0.1.0
+    """
+
+    PUBLIC_BODY = "public_body"
+    """*Collectivité*: a public body, invoiced through Chorus Pro."""
+    COMPANY = "company"
+    """*Entreprise*."""
+    INDIVIDUAL = "individual"
+    """*Particulier*."""
+    PROFESSIONAL = "professional"
+    """*Professionnel*: sole trader, liberal profession."""
+
+    @property
+    def label_fr(self) -> str:
+        """The French name shown to customers."""
+        return _LABELS_FR[self]
+
+    @property
+    def needs_organisation(self) -> bool:
+        """Whether an organisation name and a SIRET are required (SPEC C3)."""
+        return self is not Category.INDIVIDUAL
+
+    @classmethod
+    def parse(cls, value: str, path: str = "category") -> Category:
+        """Read a category from its code or its French name, or raise at *path*."""
+        key = _strip_accents(value.strip())
+        if not key:
+            raise ValidationError.single(path, "required")
+        for category in cls:
+            if key in {category.value, _strip_accents(category.label_fr)}:
+                return category
+        raise ValidationError.single(path, "category.invalid")
+
+
+def _strip_accents(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+_LABELS_FR: Mapping[Category, str] = {
+    Category.PUBLIC_BODY: "collectivité",
+    Category.COMPANY: "entreprise",
+    Category.INDIVIDUAL: "particulier",
+    Category.PROFESSIONAL: "professionnel",
+}
+
+
+class PaymentMethod(enum.StrEnum):
+    """Payment methods a category may be offered (SPEC C2).
+
+    .. versionadded:: 0.1.0
+    """
+
+    CARD = "card"
+    """Bank card."""
+    BANK_TRANSFER = "bank_transfer"
+    """Bank transfer (*virement*)."""
+    DEFERRED_INVOICE_30 = "deferred_invoice_30"
+    """Invoice payable at 30 days."""
+    ADMINISTRATIVE_MANDATE = "administrative_mandate"
+    """*Mandat administratif*: paid on invoice by a public accountant."""
+
+
+class DeliveryMode(enum.StrEnum):
+    """Delivery modes a category may be offered (SPEC C2).
+
+    .. versionadded:: 0.1.0
+    """
+
+    HOME = "home"
+    """Delivery at home."""
+    RELAY_POINT = "relay_point"
+    """Delivery to a relay point."""
+    BUSINESS_ADDRESS = "business_address"
+    """Delivery to the business premises."""
+
+
+@attrs.frozen
+class Offer:
+    """What one category is offered: payment methods and delivery modes.
+
+    .. versionadded:: 0.1.0
+    """
+
+    payment_methods: frozenset[PaymentMethod]
+    delivery_modes: frozenset[DeliveryMode]
+
+
+def _complete(instance: CategoryPolicy, _: object, value: Mapping[Category, Offer]) -> None:
+    missing = set(Category) - set(value)
+    if missing:
+        msg = f"a category policy must cover every category; missing: {sorted(missing)}"
+        raise ValueError(msg)
+    for category, offer in value.items():
+        if not offer.payment_methods or not offer.delivery_modes:
+            msg = f"{category} must be offered at least one payment and delivery mode"
+            raise ValueError(msg)
+
+
+@attrs.frozen
+class CategoryPolicy:
+    """The shop's mapping of categories to offers; replace it to change the rules.
+
+    >>> policy = CategoryPolicy({**DEFAULT_POLICY.offers,
+    ...     Category.INDIVIDUAL: Offer(frozenset({PaymentMethod.CARD}),
+    ...                                frozenset({DeliveryMode.HOME}))})
+    >>> sorted(policy.offer(Category.INDIVIDUAL).payment_methods)
+    [<PaymentMethod.CARD: 'card'>]
+
+    .. versionadded:: 0.1.0
+    """
+
+    offers: Mapping[Category, Offer] = attrs.field(validator=_complete)
+
+    def offer(self, category: Category) -> Offer:
+        """Return what *category* is offered."""
+        return self.offers[category]
+
+
+_P = PaymentMethod
+_D = DeliveryMode
+DEFAULT_POLICY = CategoryPolicy(
+    {
+        Category.INDIVIDUAL: Offer(
+            frozenset({_P.CARD, _P.BANK_TRANSFER}),
+            frozenset({_D.HOME, _D.RELAY_POINT}),
+        ),
+        Category.PROFESSIONAL: Offer(
+            frozenset({_P.CARD, _P.BANK_TRANSFER}),
+            frozenset({_D.BUSINESS_ADDRESS, _D.HOME, _D.RELAY_POINT}),
+        ),
+        Category.COMPANY: Offer(
+            frozenset({_P.CARD, _P.BANK_TRANSFER, _P.DEFERRED_INVOICE_30}),
+            frozenset({_D.BUSINESS_ADDRESS}),
+        ),
+        Category.PUBLIC_BODY: Offer(
+            frozenset({_P.ADMINISTRATIVE_MANDATE, _P.BANK_TRANSFER}),
+            frozenset({_D.BUSINESS_ADDRESS}),
+        ),
+    }
+)
+"""The default offers of SPEC C2."""
+
+
+class ChorusRequirement(enum.StrEnum):
+    """What a public body requires on its Chorus Pro invoices (SPEC C3).
+
+    .. versionadded:: 0.1.0
+    """
+
+    NONE = "none"
+    """Nothing beyond the SIRET."""
+    SERVICE = "service"
+    """A service code."""
+    ENGAGEMENT = "engagement"
+    """An engagement (purchase-order) number."""
+    BOTH = "both"
+    """A service code and an engagement number."""
+    EITHER = "either"
+    """A service code or an engagement number."""
+
+
+@attrs.frozen
+class ChorusPro:
+    """Chorus Pro routing data of a public body.
+
+    .. versionadded:: 0.1.0
+    """
+
+    requirement: ChorusRequirement = ChorusRequirement.NONE
+    service_code: str | None = None
+    engagement_number: str | None = None
+
+    @classmethod
+    def parse(
+        cls,
+        requirement: str,
+        service_code: str,
+        engagement_number: str,
+        path: str = "chorus",
+    ) -> ChorusPro:
+        """Validate the routing fields and the entity's requirement on them."""
+        errors = Collector()
+        try:
+            req = ChorusRequirement(requirement.strip().lower() or "none")
+        except ValueError:
+            errors.add(f"{path}.requirement", "chorus.requirement_invalid")
+            req = ChorusRequirement.NONE
+        service = _optional(service_code, f"{path}.service_code",
+                            SERVICE_CODE_LENGTH, errors)  # fmt: skip
+        engagement = _optional(engagement_number, f"{path}.engagement_number",
+                               ENGAGEMENT_NUMBER_LENGTH, errors)  # fmt: skip
+        if req in {ChorusRequirement.SERVICE, ChorusRequirement.BOTH} and not service:
+            errors.add(f"{path}.service_code", "chorus.service_code_required")
+        if (
+            req in {ChorusRequirement.ENGAGEMENT, ChorusRequirement.BOTH}
+            and not engagement
+        ):
+            errors.add(f"{path}.engagement_number", "chorus.engagement_required")
+        if req is ChorusRequirement.EITHER and not (service or engagement):
+            errors.add(path, "chorus.service_or_engagement_required")
+        errors.raise_if_any()
+        return cls(req, service, engagement)
+
+    @property
+    def is_empty(self) -> bool:
+        """Whether no routing data at all is held."""
+        return (
+            self.requirement is ChorusRequirement.NONE
+            and self.service_code is None
+            and self.engagement_number is None
+        )
+
+
+def _optional(value: str, path: str, max_length: int, errors: Collector) -> str | None:
+    try:
+        return clean_text(value, path, max_length=max_length) or None
+    except ValidationError as exc:
+        errors.extend(exc)
+        return None
+
+
+@attrs.frozen
+class Organisation:
+    """The organisation behind a non-individual account.
+
+    .. versionadded:: 0.1.0
+    """
+
+    name: str
+    siret: Siret
+    chorus: ChorusPro | None = None

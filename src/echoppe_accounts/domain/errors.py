@@ -1,0 +1,325 @@
+"""The library's exceptions: one root, stable codes, French and English messages.
+
+Every problem with caller input is a :class:`FieldError` with a field path
+(``"delivery_addresses[2].address.postal_code"``), a stable machine ``code``
+and a message in French (the default) and English. A public operation that
+finds problems raises one :class:`ValidationError` carrying all of them
+(SPEC F8), never the first one only.
+
+>>> err = ValidationError([FieldError("siret", "siret.invalid_checksum")])
+>>> err.errors[0].code
+'siret.invalid_checksum'
+>>> err.errors[0].message()
+'Le numéro de SIRET est invalide (clé de contrôle incorrecte).'
+>>> err.errors[0].message("en")
+'The SIRET number is invalid (wrong check digit).'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Literal
+
+import attrs
+
+Language = Literal["fr", "en"]
+"""The languages of messages and mails: French (default) and English."""
+
+# code -> (French, English). Placeholders use str.format with FieldError.params.
+_MESSAGES: Mapping[str, tuple[str, str]] = {
+    "required": ("Ce champ est obligatoire.", "This field is required."),
+    "not_allowed": (
+        "Ce champ n’est pas accepté pour cette catégorie de client.",
+        "This field is not accepted for this customer category.",
+    ),
+    "text.too_long": (
+        "Ce champ ne peut dépasser {max} caractères.",
+        "This field cannot exceed {max} characters.",
+    ),
+    "text.control_character": (
+        "Ce champ contient un caractère invisible ou de contrôle.",
+        "This field contains an invisible or control character.",
+    ),
+    "email.invalid": (
+        "L’adresse e-mail est invalide.",
+        "The email address is invalid ({reason}).",
+    ),
+    "email.undeliverable": (
+        "Cette adresse e-mail ne peut pas recevoir de courrier.",
+        "This email address cannot receive mail.",
+    ),
+    "email.taken": (
+        "Un compte existe déjà avec cette adresse e-mail.",
+        "An account already exists with this email address.",
+    ),
+    "phone.invalid": (
+        "Le numéro de téléphone est invalide.",
+        "The phone number is invalid.",
+    ),
+    "siret.invalid_format": (
+        "Le numéro de SIRET doit comporter 14 chiffres.",
+        "The SIRET number must have 14 digits.",
+    ),
+    "siret.invalid_checksum": (
+        "Le numéro de SIRET est invalide (clé de contrôle incorrecte).",
+        "The SIRET number is invalid (wrong check digit).",
+    ),
+    "siret.all_zero": (
+        "Le numéro de SIRET ne peut pas être composé uniquement de zéros.",
+        "The SIRET number cannot be all zeros.",
+    ),
+    "category.invalid": (
+        "Catégorie de client inconnue : choisissez collectivité, entreprise, "
+        "particulier ou professionnel.",
+        "Unknown customer category: choose public body, company, individual "
+        "or professional.",
+    ),
+    "chorus.requirement_invalid": (
+        "Exigence Chorus Pro inconnue.",
+        "Unknown Chorus Pro requirement.",
+    ),
+    "chorus.service_code_required": (
+        "Le code service Chorus Pro est exigé par cette entité.",
+        "This entity requires a Chorus Pro service code.",
+    ),
+    "chorus.engagement_required": (
+        "Le numéro d’engagement est exigé par cette entité.",
+        "This entity requires a purchase-order (engagement) number.",
+    ),
+    "chorus.service_or_engagement_required": (
+        "Cette entité exige un code service ou un numéro d’engagement.",
+        "This entity requires a service code or an engagement number.",
+    ),
+    "chorus.not_public_body": (
+        "Les données Chorus Pro ne concernent que les collectivités.",
+        "Chorus Pro routing data only applies to public bodies.",
+    ),
+    "address.too_many_lines": (
+        "L’adresse compte au plus {max} lignes de voie.",
+        "The address has at most {max} street lines.",
+    ),
+    "address.line_too_long": (
+        "Une ligne d’adresse ne peut dépasser 38 caractères (norme postale).",
+        "An address line cannot exceed 38 characters (postal standard).",
+    ),
+    "address.postal_code_invalid": (
+        "Le code postal est invalide.",
+        "The postal code is invalid.",
+    ),
+    "address.country_invalid": (
+        "Le pays doit être un code ISO 3166-1 à deux lettres (FR, BE…).",
+        "The country must be a two-letter ISO 3166-1 code (FR, BE…).",
+    ),
+    "address.too_many_deliveries": (
+        "Un compte peut avoir au plus {max} adresses de livraison.",
+        "An account can have at most {max} delivery addresses.",
+    ),
+    "address.delivery_required": (
+        "Au moins une adresse de livraison est nécessaire.",
+        "At least one delivery address is required.",
+    ),
+    "address.last_delivery": (
+        "La dernière adresse de livraison ne peut pas être supprimée.",
+        "The last delivery address cannot be removed.",
+    ),
+    "address.separate_billing": (
+        "Toutes les adresses de livraison partagent l’adresse de facturation du "
+        "compte ; modifiez celle-ci pour toutes.",
+        "All delivery addresses share the account’s billing address; change it "
+        "for all of them.",
+    ),
+    "address.unknown_delivery": (
+        "Adresse de livraison introuvable.",
+        "Delivery address not found.",
+    ),
+    "password.too_short": (
+        "Le mot de passe doit comporter au moins {min} caractères.",
+        "The password must be at least {min} characters long.",
+    ),
+    "password.too_long": (
+        "Le mot de passe ne peut dépasser {max} caractères.",
+        "The password cannot exceed {max} characters.",
+    ),
+    "password.common": (
+        "Ce mot de passe est trop courant ; choisissez-en un autre.",
+        "This password is too common; choose another one.",
+    ),
+    "password.personal": (
+        "Le mot de passe ne doit pas reprendre votre adresse e-mail, votre nom "
+        "ou le nom de la boutique.",
+        "The password must not be built on your email address, your name or "
+        "the shop’s name.",
+    ),
+    "consent.wording_required": (
+        "La version du texte de consentement affiché est obligatoire.",
+        "The version of the consent wording shown is required.",
+    ),
+    "token.invalid": (
+        "Ce lien n’est plus valable. Demandez-en un nouveau.",
+        "This link is no longer valid. Ask for a new one.",
+    ),
+    "account.not_found": ("Compte introuvable.", "Account not found."),
+    "account.already_complete": (
+        "Ce compte est déjà complet.",
+        "This account is already complete.",
+    ),
+    "account.changed_concurrently": (
+        "Le compte a été modifié entre-temps ; veuillez réessayer.",
+        "The account was changed meanwhile; please try again.",
+    ),
+}
+
+
+def message_for(code: str, params: Mapping[str, object], language: Language) -> str:
+    """Return the message of *code* in *language*, with *params* filled in."""
+    french, english = _MESSAGES.get(code, ("Valeur invalide.", "Invalid value."))
+    template = french if language == "fr" else english
+    return template.format_map(dict(params))
+
+
+def known_codes() -> frozenset[str]:
+    """Return every error code the library can produce (stable across releases).
+
+    .. versionadded:: 0.1.0
+    """
+    return frozenset(_MESSAGES)
+
+
+@attrs.frozen
+class FieldError:
+    """One problem with one input field.
+
+    Attributes:
+        path: Where the problem is, as a dotted path with list indices
+            (``"billing_address.postal_code"``, ``"delivery_addresses[1]"``);
+            the empty string for the form as a whole.
+        code: A stable machine code (see :func:`known_codes`).
+        params: Values used in the message (``{"max": 38}``).
+
+    .. versionadded:: 0.1.0
+    """
+
+    path: str
+    code: str
+    params: Mapping[str, object] = attrs.field(factory=dict, eq=False)
+
+    def message(self, language: Language = "fr") -> str:
+        """Return the human message, in French unless *language* is ``"en"``."""
+        return message_for(self.code, self.params, language)
+
+    def under(self, prefix: str) -> FieldError:
+        """Return the same error with its path placed under *prefix*."""
+        if not prefix:
+            return self
+        path = f"{prefix}.{self.path}" if self.path else prefix
+        if self.path.startswith("["):
+            path = f"{prefix}{self.path}"
+        return FieldError(path, self.code, self.params)
+
+
+class EchoppeError(Exception):
+    """Root of every exception the library raises.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class ValidationError(EchoppeError, ValueError):
+    """Input was refused; :attr:`errors` lists every problem found.
+
+    Nothing was stored when this is raised.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, errors: Iterable[FieldError]) -> None:
+        """Collect *errors* (at least one)."""
+        self.errors: tuple[FieldError, ...] = tuple(errors)
+        if not self.errors:
+            msg = "ValidationError needs at least one FieldError"
+            raise ValueError(msg)
+        super().__init__(self.messages("en"))
+
+    @classmethod
+    def single(cls, path: str, code: str, **params: object) -> ValidationError:
+        """Build an error holding one :class:`FieldError`."""
+        return cls([FieldError(path, code, params)])
+
+    @property
+    def codes(self) -> frozenset[str]:
+        """The set of error codes, handy for tests and branching."""
+        return frozenset(e.code for e in self.errors)
+
+    def messages(self, language: Language = "fr") -> str:
+        """Return all messages, one per line, each prefixed by its field path."""
+        return "; ".join(
+            f"{e.path or '(form)'}: {e.message(language)}" for e in self.errors
+        )
+
+    def as_dict(self, language: Language = "fr") -> dict[str, list[dict[str, str]]]:
+        """Return ``{path: [{"code": …, "message": …}, …]}`` for a form or an API."""
+        out: dict[str, list[dict[str, str]]] = {}
+        for e in self.errors:
+            out.setdefault(e.path, []).append(
+                {"code": e.code, "message": e.message(language)}
+            )
+        return out
+
+
+class NotFoundError(EchoppeError, LookupError):
+    """The account or item asked for does not exist.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class StorageError(EchoppeError):
+    """The storage backend failed; the driver's exception is chained.
+
+    The transaction was rolled back: nothing was half-written.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class ConcurrencyError(StorageError):
+    """The account was changed by someone else since it was read.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class DeliveryError(EchoppeError):
+    """A mail could not be handed to the mail server; it stays in the outbox.
+
+    .. versionadded:: 0.1.0
+    """
+
+
+class Collector:
+    """Gather :class:`FieldError` s while parsing a form, then raise them at once.
+
+    >>> c = Collector()
+    >>> c.add("email", "required")
+    >>> c.raise_if_any()
+    Traceback (most recent call last):
+    ...
+    echoppe_accounts.domain.errors.ValidationError: email: This field is required.
+    """
+
+    def __init__(self) -> None:
+        """Start with no errors."""
+        self.errors: list[FieldError] = []
+
+    def add(self, path: str, code: str, **params: object) -> None:
+        """Record one problem."""
+        self.errors.append(FieldError(path, code, params))
+
+    def extend(self, error: ValidationError, prefix: str = "") -> None:
+        """Record every problem of *error*, placed under *prefix*."""
+        self.errors.extend(e.under(prefix) for e in error.errors)
+
+    def raise_if_any(self) -> None:
+        """Raise a :class:`ValidationError` with everything recorded, if anything."""
+        if self.errors:
+            raise ValidationError(self.errors)

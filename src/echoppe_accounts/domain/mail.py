@@ -1,0 +1,50 @@
+"""Outgoing mail as the domain decides it: kept in the outbox until delivered."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import attrs
+
+
+class MailKind(enum.StrEnum):
+    """Why a mail is sent; used for templates, tests and the audit trail.
+
+    .. versionadded:: 0.1.0
+    """
+
+    WELCOME = "welcome"
+    """After a full registration."""
+    SET_PASSWORD = "set_password"
+    """Complete an express account (SPEC X2)."""
+    EXISTING_ACCOUNT_CHECKOUT = "existing_account_checkout"
+    """Someone checked out with the address of an existing account (SPEC X3)."""
+
+
+@attrs.frozen
+class OutgoingMail:
+    """A mail waiting in the outbox, or sent.
+
+    The bodies may carry a link with a token: they are kept out of ``repr``
+    (SPEC R9).
+
+    Attributes:
+        id: Stable identifier, also the ``Message-ID`` local part.
+        kind: Why the mail is sent.
+        to: The stored address of the account, never a typed one.
+        subject: Subject line.
+        text: Plain-text body.
+        html: HTML body.
+        created_at: When the mail was decided (UTC).
+
+    .. versionadded:: 0.1.0
+    """
+
+    id: str
+    kind: MailKind
+    to: str
+    subject: str
+    text: str = attrs.field(repr=False)
+    html: str = attrs.field(repr=False)
+    created_at: datetime

@@ -1,0 +1,76 @@
+"""The password policy (SPEC P2): length, NFKC, nothing else changed.
+
+No composition rules (NIST SP 800-63B): a long passphrase of lower-case
+words is better than ``P@ssw0rd!``. Passwords are NFKC-normalised before
+hashing, and that is the only change made to them.
+
+>>> policy = PasswordPolicy()
+>>> policy.check("correct horse battery staple")
+'correct horse battery staple'
+>>> policy.check("court")
+Traceback (most recent call last):
+...
+echoppe_accounts.domain.errors.ValidationError: password: The password must be at least 8 characters long.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+
+import attrs
+
+from echoppe_accounts.domain.errors import ValidationError
+
+MAX_LENGTH = 128
+"""Longest password accepted, in code points."""
+
+
+def normalize(password: str) -> str:
+    """Return *password* in NFKC, the only change made before hashing."""
+    return unicodedata.normalize("NFKC", password)
+
+
+def _fold(text: str) -> str:
+    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", text).casefold())
+
+
+@attrs.frozen
+class PasswordPolicy:
+    """Rules a new password must meet; the shop may raise the minimum length.
+
+    .. versionadded:: 0.1.0
+    """
+
+    min_length: int = attrs.field(default=8, validator=attrs.validators.in_(range(8, 65)))
+    shop_name: str = "L'Échoppe"
+    common_passwords: frozenset[str] = attrs.field(factory=frozenset, repr=False)
+
+    def check(
+        self, password: str, *, personal: Iterable[str] = (), path: str = "password"
+    ) -> str:
+        """Return the normalised *password*, or raise with the reason.
+
+        *personal* holds the customer's email, names and the like: a password
+        built on them (or on the shop's name) is refused.
+        """
+        value = normalize(password)
+        if len(value) < self.min_length:
+            raise ValidationError.single(path, "password.too_short", min=self.min_length)
+        if len(value) > MAX_LENGTH:
+            raise ValidationError.single(path, "password.too_long", max=MAX_LENGTH)
+        folded = _fold(value)
+        if folded in self.common_passwords or value.casefold() in self.common_passwords:
+            raise ValidationError.single(path, "password.common")
+        for word in (self.shop_name, *personal):
+            for part in _personal_parts(word):
+                # "Built on" it: the word makes up half the password or more.
+                if len(part) >= 4 and part in folded and 2 * len(part) >= len(folded):
+                    raise ValidationError.single(path, "password.personal")
+        return value
+
+
+def _personal_parts(word: str) -> tuple[str, ...]:
+    local = word.partition("@")[0]
+    return (_fold(word), _fold(local), *(_fold(p) for p in re.split(r"[\s@._'-]+", word)))

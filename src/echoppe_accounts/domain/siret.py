@@ -1,0 +1,95 @@
+"""SIRET numbers, with the SIREN and VAT number derived from them (SPEC C4).
+
+Validation is *python-stdnum*'s (Luhn, with La Poste's exception); on top of
+it the library refuses the all-zero number, which stdnum accepts.
+
+>>> s = Siret.parse("732 829 320 00074")
+>>> s.compact, s.formatted
+('73282932000074', '732 829 320 00074')
+>>> s.siren, s.vat_number
+('732829320', 'FR44732829320')
+>>> Siret.parse("35600000049837").compact  # La Poste: valid, though not Luhn
+'35600000049837'
+>>> Siret.parse("73282932000079")
+Traceback (most recent call last):
+...
+echoppe_accounts.domain.errors.ValidationError: siret: The SIRET number is invalid (wrong check digit).
+"""
+
+from __future__ import annotations
+
+import attrs
+from stdnum import exceptions as stdnum_errors
+from stdnum.fr import siret as stdnum_siret
+
+from echoppe_accounts.domain.errors import ValidationError
+from echoppe_accounts.domain.text import has_forbidden_character
+
+_MAX_INPUT = 32
+
+
+def compact(value: str) -> str:
+    """Remove spaces, dots and dashes from *value*."""
+    return str(stdnum_siret.compact(value))
+
+
+def validate(value: str, path: str = "siret") -> str:
+    """Return the compact form of a valid SIRET, or raise at *path*."""
+    if len(value) > _MAX_INPUT or has_forbidden_character(value):
+        raise ValidationError.single(path, "siret.invalid_format")
+    number = compact(value)
+    if not number:
+        raise ValidationError.single(path, "required")
+    if not (len(number) == 14 and number.isascii() and number.isdigit()):
+        raise ValidationError.single(path, "siret.invalid_format")
+    if number == "0" * 14:
+        raise ValidationError.single(path, "siret.all_zero")
+    try:
+        return str(stdnum_siret.validate(number))
+    except stdnum_errors.InvalidChecksum:
+        raise ValidationError.single(path, "siret.invalid_checksum") from None
+    except stdnum_errors.ValidationError:
+        raise ValidationError.single(path, "siret.invalid_format") from None
+
+
+def is_valid(value: str) -> bool:
+    """Tell whether *value* is a valid SIRET."""
+    try:
+        validate(value)
+    except ValidationError:
+        return False
+    return True
+
+
+@attrs.frozen
+class Siret:
+    """A valid SIRET (establishment number), kept compact (14 digits).
+
+    .. versionadded:: 0.1.0
+    """
+
+    compact: str
+
+    @classmethod
+    def parse(cls, value: str, path: str = "siret") -> Siret:
+        """Validate *value* (spaces and dots allowed) and return a :class:`Siret`."""
+        return cls(validate(value, path))
+
+    @property
+    def formatted(self) -> str:
+        """The number as shown to people: ``732 829 320 00074``."""
+        return str(stdnum_siret.format(self.compact))
+
+    @property
+    def siren(self) -> str:
+        """The company's SIREN (the first 9 digits)."""
+        return str(stdnum_siret.to_siren(self.compact))
+
+    @property
+    def vat_number(self) -> str:
+        """The intra-EU VAT number derived from the SIREN (``FR44732829320``)."""
+        return "FR" + str(stdnum_siret.to_tva(self.compact))
+
+    def __str__(self) -> str:
+        """Return the formatted number."""
+        return self.formatted

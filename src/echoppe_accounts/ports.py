@@ -1,0 +1,205 @@
+"""The ports: protocols the library needs and the shop's adapters provide.
+
+Storage, mail, time, randomness and password hashing come in through these
+:class:`typing.Protocol` s, so that the domain and the use cases never touch
+a database driver, a mail server, the system clock or ``secrets`` directly.
+The package ships adapters for each (memory, SQLite, Maildir, system).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from echoppe_accounts.domain.account import Account
+from echoppe_accounts.domain.mail import OutgoingMail
+from echoppe_accounts.domain.tokens import TokenPurpose, TokenRecord
+
+
+class Clock(Protocol):
+    """Protocol: tells the current time, always timezone-aware UTC.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def now(self) -> datetime:
+        """Return the current UTC time."""
+        ...
+
+
+class SecretSource(Protocol):
+    """Protocol: a cryptographically secure source of randomness.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def token_bytes(self, nbytes: int) -> bytes:
+        """Return *nbytes* random bytes."""
+        ...
+
+    def token_urlsafe(self, nbytes: int) -> str:
+        """Return *nbytes* random bytes as URL-safe text."""
+        ...
+
+    def randbelow(self, upper: int) -> int:
+        """Return a random integer in ``range(upper)``."""
+        ...
+
+
+class PasswordHasher(Protocol):
+    """Protocol: turns passwords into hashes and checks them.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def hash(self, password: str) -> str:
+        """Return the hash of *password* (PHC string)."""
+        ...
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        """Tell whether *password* matches *password_hash*, in constant time."""
+        ...
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        """Tell whether *password_hash* was made with outdated parameters."""
+        ...
+
+
+class Mailer(Protocol):
+    """Protocol: hands one mail to a mail server or mailbox.
+
+    Raises :class:`~echoppe_accounts.DeliveryError` when it cannot; the mail
+    then stays in the outbox for a later attempt.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def send(self, mail: OutgoingMail, sender: str) -> None:
+        """Deliver *mail* from *sender*."""
+        ...
+
+
+class AccountRepository(Protocol):
+    """Protocol: stores accounts; the canonical email key is unique.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def add(self, account: Account) -> None:
+        """Store a new account; a taken email key raises ``email.taken``."""
+        ...
+
+    def get(self, account_id: str) -> Account | None:
+        """Return the account *account_id*, or ``None``."""
+        ...
+
+    def get_by_email_key(self, key: str) -> Account | None:
+        """Return the account whose canonical email key is *key*, or ``None``."""
+        ...
+
+    def save(self, account: Account) -> None:
+        """Store the changes to *account*; raise ConcurrencyError on a lost update."""
+        ...
+
+    def count(self) -> int:
+        """Return how many accounts are stored."""
+        ...
+
+
+class TokenRepository(Protocol):
+    """Protocol: stores token records by digest.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def add(self, record: TokenRecord) -> None:
+        """Store a freshly issued token."""
+        ...
+
+    def find(self, digest: str) -> TokenRecord | None:
+        """Return the record with *digest*, usable or not, or ``None``."""
+        ...
+
+    def consume(
+        self, digest: str, purpose: TokenPurpose, now: datetime
+    ) -> TokenRecord | None:
+        """Mark a usable token used and return it; ``None`` if it was not usable.
+
+        Atomic: when several callers consume one token at once, exactly one
+        gets the record (SPEC R8).
+        """
+        ...
+
+    def revoke(
+        self, account_id: str, purposes: Sequence[TokenPurpose], now: datetime
+    ) -> int:
+        """Revoke every usable token of *account_id* for *purposes*; return how many."""
+        ...
+
+    def for_account(self, account_id: str) -> list[TokenRecord]:
+        """Return every token record of *account_id*, oldest first."""
+        ...
+
+
+class Outbox(Protocol):
+    """Protocol: mails decided in a transaction, waiting to be delivered.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def add(self, mail: OutgoingMail) -> None:
+        """Queue *mail*; it is stored only if the transaction commits."""
+        ...
+
+    def due(self, now: datetime, limit: int) -> list[OutgoingMail]:
+        """Return up to *limit* unsent mails whose next attempt is due at *now*."""
+        ...
+
+    def mark_sent(self, mail_id: str, at: datetime) -> None:
+        """Record that *mail_id* was delivered."""
+        ...
+
+    def mark_failed(self, mail_id: str, retry_at: datetime, error: str) -> None:
+        """Record a failed attempt and when to try again."""
+        ...
+
+    def pending_count(self) -> int:
+        """Return how many mails are not yet delivered."""
+        ...
+
+
+class UnitOfWork(Protocol):
+    """Protocol: one atomic transaction over the repositories.
+
+    Use it as a context manager; changes are kept only if :meth:`commit` is
+    called, and everything is rolled back otherwise, an exception included.
+
+    .. versionadded:: 0.1.0
+    """
+
+    accounts: AccountRepository
+    tokens: TokenRepository
+    outbox: Outbox
+
+    def __enter__(self) -> Self:
+        """Begin the transaction."""
+        ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed."""
+        ...
+
+    def commit(self) -> None:
+        """Make the changes durable."""
+        ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+"""A callable returning a fresh :class:`UnitOfWork` (one per use case)."""

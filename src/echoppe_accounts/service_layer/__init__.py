@@ -1,0 +1,1 @@
+"""The service layer: use cases orchestrating the domain and the ports."""

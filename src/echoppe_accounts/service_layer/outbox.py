@@ -1,0 +1,66 @@
+"""Delivering the outbox: pending mails go out, failures are retried later.
+
+Mails are written to the outbox in the same transaction as the change that
+causes them; the :class:`OutboxDispatcher` hands them to a
+:class:`~echoppe_accounts.ports.Mailer` and marks them sent. A mail that
+fails is retried with a growing delay (its age, between ``min_delay`` and
+``max_delay``: 30 s, 1 min, 2 min, 4 min… which is exponential backoff
+without a counter), so no mail is lost while the mail server is down.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import attrs
+
+from echoppe_accounts.domain.errors import DeliveryError
+from echoppe_accounts.ports import Clock, Mailer, UnitOfWorkFactory
+
+
+@attrs.frozen
+class DispatchReport:
+    """What one dispatch round did.
+
+    .. versionadded:: 0.1.0
+    """
+
+    sent: int
+    failed: int
+
+
+@attrs.define
+class OutboxDispatcher:
+    """Sends the mails waiting in the outbox.
+
+    .. versionadded:: 0.1.0
+    """
+
+    uow: UnitOfWorkFactory
+    mailer: Mailer
+    clock: Clock
+    sender: str
+    min_delay: timedelta = timedelta(seconds=30)
+    max_delay: timedelta = timedelta(hours=1)
+
+    def dispatch(self, limit: int = 100) -> DispatchReport:
+        """Try to send up to *limit* due mails; return how many went and failed."""
+        with self.uow() as uow:
+            due = uow.outbox.due(self.clock.now(), limit)
+        sent = failed = 0
+        for mail in due:
+            try:
+                self.mailer.send(mail, self.sender)
+            except DeliveryError as exc:
+                now = self.clock.now()
+                delay = min(max(now - mail.created_at, self.min_delay), self.max_delay)
+                with self.uow() as uow:
+                    uow.outbox.mark_failed(mail.id, now + delay, str(exc))
+                    uow.commit()
+                failed += 1
+            else:
+                with self.uow() as uow:
+                    uow.outbox.mark_sent(mail.id, self.clock.now())
+                    uow.commit()
+                sent += 1
+        return DispatchReport(sent, failed)

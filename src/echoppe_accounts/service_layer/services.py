@@ -1,0 +1,429 @@
+"""The account use cases: registration, express checkout, address book, category.
+
+Every public method validates its whole input first and reports every
+problem at once (SPEC F8); stored data changes only when the method
+succeeds, in one transaction that also queues the mails it decides (the
+outbox, delivered by :class:`~echoppe_accounts.OutboxDispatcher`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import attrs
+
+from echoppe_accounts.domain.account import Account, AccountStatus, InvoiceView
+from echoppe_accounts.domain.address import PostalAddress
+from echoppe_accounts.domain.addressbook import AddressBook, DeliveryAddress
+from echoppe_accounts.domain.category import Category, Offer
+from echoppe_accounts.domain.consent import ConsentSource
+from echoppe_accounts.domain.email import Email
+from echoppe_accounts.domain.errors import (
+    Collector,
+    Language,
+    NotFoundError,
+    ValidationError,
+)
+from echoppe_accounts.domain.forms import (
+    AddressForm,
+    CompletionForm,
+    DeliveryForm,
+    ExpressForm,
+    OrganisationForm,
+    ParsedDelivery,
+    RegistrationForm,
+    attempt,
+    parse_address,
+    parse_consent,
+    parse_delivery,
+    parse_language,
+    parse_organisation,
+    parse_password,
+    parse_registration,
+    parse_text,
+)
+from echoppe_accounts.domain.mail import MailKind
+from echoppe_accounts.domain.phone import Phone
+from echoppe_accounts.domain.tokens import TOKEN_BYTES, Secret, TokenPurpose, TokenRecord
+from echoppe_accounts.domain.tokens import digest as token_digest
+from echoppe_accounts.ports import (
+    Clock,
+    PasswordHasher,
+    SecretSource,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from echoppe_accounts.service_layer import mails
+from echoppe_accounts.service_layer.settings import Settings
+
+
+@attrs.frozen
+class ExpressRegistration:
+    """The answer to an express creation at checkout (SPEC X2, X3).
+
+    It is the same whether the email was new or already had an account: the
+    order is attached to :attr:`account_id`, and the mailbox owner is told
+    by mail. It grants no session: order history is shown only once the
+    mailbox is proven (a set-password or a reset completed).
+
+    .. versionadded:: 0.1.0
+    """
+
+    account_id: str
+
+
+@attrs.define
+class AccountService:
+    """The account use cases, wired to storage, mail, clock and randomness.
+
+    Build it with :func:`~echoppe_accounts.bootstrap` or directly.
+
+    .. versionadded:: 0.1.0
+    """
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+    secrets: SecretSource
+    hasher: PasswordHasher
+    settings: Settings
+
+    # -- helpers ---------------------------------------------------------------
+
+    def _new_id(self) -> str:
+        return str(uuid.UUID(bytes=self.secrets.token_bytes(16), version=4))
+
+    @contextmanager
+    def _account(self, account_id: str) -> Iterator[tuple[UnitOfWork, Account]]:
+        with self.uow() as uow:
+            account = uow.accounts.get(account_id)
+            if account is None:
+                raise NotFoundError(account_id)
+            yield uow, account
+
+    def _queue(
+        self,
+        uow: UnitOfWork,
+        kind: MailKind,
+        account: Account,
+        link: str | None = None,
+        **values: object,
+    ) -> None:
+        mail = mails.render(
+            kind,
+            account.language,
+            mail_id=self._new_id(),
+            to=account.email.address,  # always the stored address
+            created_at=self.clock.now(),
+            values={"shop": self.settings.shop_name, "name": account.name, **values},
+            link=link,
+        )
+        uow.outbox.add(mail)
+
+    def _issue_set_password(self, uow: UnitOfWork, account: Account) -> None:
+        now = self.clock.now()
+        uow.tokens.revoke(account.id, [TokenPurpose.SET_PASSWORD], now)
+        token = Secret(self.secrets.token_urlsafe(TOKEN_BYTES))
+        ttl = self.settings.set_password_ttl
+        uow.tokens.add(
+            TokenRecord.issue(token, TokenPurpose.SET_PASSWORD, account.id, now, ttl)
+        )
+        link = self.settings.link(self.settings.set_password_path, token.reveal())
+        self._queue(uow, MailKind.SET_PASSWORD, account, link,
+                    hours=int(ttl.total_seconds() // 3600))  # fmt: skip
+
+    def _address_book(
+        self, billing: PostalAddress, deliveries: Sequence[ParsedDelivery]
+    ) -> AddressBook:
+        return AddressBook(
+            billing,
+            [DeliveryAddress(self._new_id(), d.contact_name, d.address, d.label)
+             for d in deliveries],  # fmt: skip
+        )
+
+    # -- registration ------------------------------------------------------------
+
+    def register(self, form: RegistrationForm, *, source: ConsentSource =
+                 ConsentSource.SIGNUP_FORM) -> Account:  # fmt: skip
+        """Create a complete account from the registration form (SPEC F1–F8).
+
+        Raises:
+            ValidationError: With every problem of the form; ``email.taken``
+                when the canonical email already has an account. Nothing
+                is stored.
+        """
+        parsed = parse_registration(form, self.settings.password_policy)
+        password_hash = self.hasher.hash(parsed.password)
+        now = self.clock.now()
+        account = Account(
+            id=self._new_id(),
+            email=parsed.email,
+            name=parsed.name,
+            category=parsed.category,
+            addresses=self._address_book(parsed.billing, parsed.deliveries),
+            created_at=now,
+            status=AccountStatus.ACTIVE,
+            phone=parsed.phone,
+            organisation=parsed.organisation,
+            password_hash=password_hash,
+            language=parsed.language,
+        )
+        if parsed.newsletter_wording_version is not None:
+            account.subscribe(now, source, parsed.newsletter_wording_version)
+        with self.uow() as uow:
+            uow.accounts.add(account)
+            self._queue(uow, MailKind.WELCOME, account)
+            uow.commit()
+        return account
+
+    def register_express(self, form: ExpressForm) -> ExpressRegistration:
+        """Create an account at checkout from an email and a delivery address.
+
+        No password is asked: the customer receives a set-password mail
+        (SPEC X2). If the email already has an account, no second one is
+        made, the owner is told by mail, and the answer is the same as for a
+        new account (SPEC X3).
+        """
+        errors = Collector()
+        email = attempt(errors, "", lambda: Email.parse(form.email))
+        delivery = parse_delivery(form.delivery_address, "delivery_address", errors)
+        name = attempt(errors, "", lambda: _optional_name(form.name))
+        wording = parse_consent(form.newsletter, form.newsletter_wording_version, errors)
+        language = parse_language(form.language, errors)
+        errors.raise_if_any()
+        assert email and delivery  # noqa: S101 (raised above)
+        now = self.clock.now()
+        with self.uow() as uow:
+            existing = uow.accounts.get_by_email_key(email.key)
+            if existing is not None:
+                if existing.is_express:
+                    self._issue_set_password(uow, existing)
+                else:
+                    self._queue(uow, MailKind.EXISTING_ACCOUNT_CHECKOUT, existing)
+                uow.commit()
+                return ExpressRegistration(existing.id)
+            account = Account(
+                id=self._new_id(),
+                email=email,
+                name=name or delivery.contact_name,
+                category=Category.INDIVIDUAL,
+                addresses=self._address_book(delivery.address, (delivery,)),
+                created_at=now,
+                status=AccountStatus.EXPRESS,
+                language=language,
+            )
+            if wording is not None:
+                account.subscribe(now, ConsentSource.CHECKOUT, wording)
+            uow.accounts.add(account)
+            self._issue_set_password(uow, account)
+            uow.commit()
+        return ExpressRegistration(account.id)
+
+    def complete_express(self, token: str, form: CompletionForm) -> Account:
+        """Complete an express account with the token of its set-password mail.
+
+        The account keeps its id, orders and addresses; it gains a password,
+        a phone, and the category fields (SPEC X2). The mailbox is proven.
+        The token is single-use, expires, and serves this purpose only.
+
+        Raises:
+            ValidationError: ``token.invalid`` for an unknown, used, expired
+                or revoked token; otherwise every problem of *form*. The
+                token stays usable when the form is refused.
+        """
+        now = self.clock.now()
+        token_hash = token_digest(token, TokenPurpose.SET_PASSWORD)
+        with self.uow() as uow:
+            record = uow.tokens.find(token_hash)
+            account = uow.accounts.get(record.account_id) if record else None
+            if record is None or account is None or not record.is_usable(now):
+                raise ValidationError.single("token", "token.invalid")
+            errors = Collector()
+            name = attempt(errors, "", lambda: _optional_name(form.name)) or account.name
+            phone = attempt(errors, "", lambda: Phone.parse(form.phone))
+            category = (
+                attempt(errors, "", lambda: Category.parse(form.category))
+                if form.category.strip()
+                else account.category
+            )
+            organisation = parse_organisation(category, form.organisation, errors)
+            password = parse_password(
+                form.password,
+                self.settings.password_policy,
+                [account.email.address, name, form.organisation.organisation_name],
+                errors,
+            )
+            if category is not None and not errors.errors:
+                attempt(errors, "", lambda: account.change_category(category,
+                                                                    organisation))  # fmt: skip
+            errors.raise_if_any()
+            assert password is not None  # noqa: S101 (raised above)
+            if uow.tokens.consume(token_hash, TokenPurpose.SET_PASSWORD, now) is None:
+                raise ValidationError.single("token", "token.invalid")
+            account.name = name
+            account.phone = phone
+            account.password_hash = self.hasher.hash(password)
+            account.status = AccountStatus.ACTIVE
+            account.email_proven_at = now
+            uow.tokens.revoke(account.id, list(TokenPurpose), now)
+            uow.accounts.save(account)
+            self._queue(uow, MailKind.WELCOME, account)
+            uow.commit()
+        return account
+
+    # -- reading -----------------------------------------------------------------
+
+    def get(self, account_id: str) -> Account:
+        """Return the account *account_id* (a copy: save changes through methods).
+
+        Raises:
+            NotFoundError: No such account.
+        """
+        with self._account(account_id) as (_, account):
+            return account
+
+    def find_by_email(self, email: str) -> Account | None:
+        """Return the account of *email* (any case or spelling of it), or ``None``.
+
+        For staff tools and the shop's own lookups; never answer an
+        anonymous visitor with it (account enumeration).
+        """
+        key = Email.parse(email).key
+        with self.uow() as uow:
+            return uow.accounts.get_by_email_key(key)
+
+    def invoice_view(self, account_id: str) -> InvoiceView:
+        """Return what an invoice shows of the account (SPEC A3)."""
+        return self.get(account_id).invoice_view()
+
+    def offer(self, account_id: str) -> Offer:
+        """Return the payment methods and delivery modes offered (SPEC C2)."""
+        return self.get(account_id).offer(self.settings.category_policy)
+
+    # -- address book ------------------------------------------------------------
+
+    def add_delivery_address(
+        self,
+        account_id: str,
+        form: DeliveryForm,
+        *,
+        billing_address: AddressForm | None = None,
+    ) -> DeliveryAddress:
+        """Add a delivery address; it shares the account's billing address.
+
+        A form may send a billing address with it: if it differs from the
+        account's, the address is refused with ``address.separate_billing``
+        (SPEC A2). Past fifty addresses: ``address.too_many_deliveries``.
+        """
+        errors = Collector()
+        parsed = parse_delivery(form, "delivery_address", errors)
+        billing = (
+            parse_address(billing_address, "billing_address", errors)
+            if billing_address is not None
+            else None
+        )
+        errors.raise_if_any()
+        assert parsed is not None  # noqa: S101 (raised above)
+        with self._account(account_id) as (uow, account):
+            account.addresses.check_shared_billing(billing)
+            delivery = DeliveryAddress(
+                self._new_id(), parsed.contact_name, parsed.address, parsed.label
+            )
+            account.addresses.add_delivery(delivery)
+            uow.accounts.save(account)
+            uow.commit()
+        return delivery
+
+    def update_delivery_address(
+        self, account_id: str, delivery_id: str, form: DeliveryForm
+    ) -> DeliveryAddress:
+        """Replace the contact, address and label of one delivery address."""
+        errors = Collector()
+        parsed = parse_delivery(form, "delivery_address", errors)
+        errors.raise_if_any()
+        assert parsed is not None  # noqa: S101 (raised above)
+        delivery = DeliveryAddress(
+            delivery_id, parsed.contact_name, parsed.address, parsed.label
+        )
+        with self._account(account_id) as (uow, account):
+            account.addresses.replace_delivery(delivery)
+            uow.accounts.save(account)
+            uow.commit()
+        return delivery
+
+    def remove_delivery_address(self, account_id: str, delivery_id: str) -> None:
+        """Remove a delivery address; the last one is refused (SPEC A5)."""
+        with self._account(account_id) as (uow, account):
+            account.addresses.remove_delivery(delivery_id)
+            uow.accounts.save(account)
+            uow.commit()
+
+    def change_billing_address(self, account_id: str, form: AddressForm) -> None:
+        """Change the billing address, for every delivery address (SPEC A2)."""
+        errors = Collector()
+        billing = parse_address(form, "billing_address", errors)
+        errors.raise_if_any()
+        assert billing is not None  # noqa: S101 (raised above)
+        with self._account(account_id) as (uow, account):
+            account.addresses.billing = billing
+            uow.accounts.save(account)
+            uow.commit()
+
+    # -- category and newsletter ----------------------------------------------------
+
+    def change_category(
+        self, account_id: str, category: str, organisation: OrganisationForm
+    ) -> None:
+        """Move the account to another category, re-validated (SPEC C5).
+
+        An individual who becomes a company must supply an organisation
+        name and a SIRET in the same call.
+        """
+        errors = Collector()
+        parsed = attempt(errors, "", lambda: Category.parse(category))
+        org = parse_organisation(parsed, organisation, errors)
+        errors.raise_if_any()
+        assert parsed is not None  # noqa: S101 (raised above)
+        with self._account(account_id) as (uow, account):
+            account.change_category(parsed, org)
+            uow.accounts.save(account)
+            uow.commit()
+
+    def subscribe_newsletter(
+        self,
+        account_id: str,
+        *,
+        source: ConsentSource,
+        wording_version: str,
+    ) -> None:
+        """Subscribe, recording time, source and wording version (SPEC F7)."""
+        with self._account(account_id) as (uow, account):
+            account.subscribe(self.clock.now(), source, wording_version)
+            uow.accounts.save(account)
+            uow.commit()
+
+    def unsubscribe_newsletter(self, account_id: str, *, source: ConsentSource) -> None:
+        """Unsubscribe; always possible, always recorded (SPEC F7)."""
+        with self._account(account_id) as (uow, account):
+            account.unsubscribe(self.clock.now(), source)
+            uow.accounts.save(account)
+            uow.commit()
+
+    def set_language(self, account_id: str, language: Language) -> None:
+        """Choose the language of the customer's mails."""
+        errors = Collector()
+        parsed = parse_language(language, errors)
+        errors.raise_if_any()
+        with self._account(account_id) as (uow, account):
+            account.language = parsed
+            uow.accounts.save(account)
+            uow.commit()
+
+
+def _optional_name(value: str) -> str | None:
+    errors = Collector()
+    text = parse_text(value, "name", 38, errors) if value.strip() else None
+    errors.raise_if_any()
+    return text
+

@@ -1,0 +1,61 @@
+"""What a shop configures: its name, base URL, sender, policies and lifetimes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import attrs
+
+from echoppe_accounts.domain.category import DEFAULT_POLICY, CategoryPolicy
+from echoppe_accounts.domain.password import PasswordPolicy
+
+
+def _check_base_url(_: object, __: object, value: str) -> None:
+    parts = urlsplit(value)
+    local = parts.hostname in {"localhost", "127.0.0.1", "::1"}
+    if (
+        parts.scheme not in {"https", "http"}
+        or (parts.scheme == "http" and not local)
+        or not parts.hostname
+        or parts.query
+        or parts.fragment
+    ):
+        msg = (
+            "base_url must be an absolute https URL without query or fragment "
+            f"(http is allowed for localhost only), not {value!r}"
+        )
+        raise ValueError(msg)
+
+
+@attrs.frozen
+class Settings:
+    """The shop's configuration of the library.
+
+    Links in mails are always built from :attr:`base_url`, never from request
+    data (SPEC R9), so a forged ``Host`` header cannot redirect a token.
+
+    >>> Settings(base_url="https://www.lechoppe.fr").link("/compte?t={token}", "x")
+    'https://www.lechoppe.fr/compte?t=x'
+    >>> Settings(base_url="http://evil.example")
+    Traceback (most recent call last):
+    ...
+    ValueError: base_url must be an absolute https URL without query or fragment (http is allowed for localhost only), not 'http://evil.example'
+
+    .. versionadded:: 0.1.0
+    """
+
+    base_url: str = attrs.field(validator=_check_base_url)
+    shop_name: str = "L'Échoppe"
+    sender: str = "L'Échoppe <ne-pas-repondre@lechoppe.fr>"
+    category_policy: CategoryPolicy = DEFAULT_POLICY
+    password_policy: PasswordPolicy = attrs.field(
+        default=attrs.Factory(lambda self: PasswordPolicy(shop_name=self.shop_name),
+                              takes_self=True)  # fmt: skip
+    )
+    set_password_ttl: timedelta = timedelta(hours=72)
+    set_password_path: str = "/compte/mot-de-passe/definir?jeton={token}"
+
+    def link(self, path_template: str, token: str) -> str:
+        """Return the absolute link for *path_template* with *token* filled in."""
+        return self.base_url.rstrip("/") + path_template.format(token=token)
