@@ -179,9 +179,20 @@ class UnitOfWork(Protocol):
     .. versionadded:: 0.1.0
     """
 
-    accounts: AccountRepository
-    tokens: TokenRepository
-    outbox: Outbox
+    @property
+    def accounts(self) -> AccountRepository:
+        """The accounts, inside this transaction."""
+        ...
+
+    @property
+    def tokens(self) -> TokenRepository:
+        """The tokens, inside this transaction."""
+        ...
+
+    @property
+    def outbox(self) -> Outbox:
+        """The outbox, inside this transaction."""
+        ...
 
     def __enter__(self) -> Self:
         """Begin the transaction."""

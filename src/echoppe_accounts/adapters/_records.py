@@ -26,26 +26,67 @@ from echoppe_accounts.domain.tokens import TokenPurpose, TokenRecord
 Row = Mapping[str, Any]
 
 ACCOUNT_COLUMNS = (
-    "id", "email", "email_key", "name", "category", "status", "phone",
-    "phone_region", "organisation_name", "siret", "chorus_requirement",
-    "chorus_service_code", "chorus_engagement_number", "billing_street_lines",
-    "billing_postal_code", "billing_city", "billing_country", "password_hash",
-    "language", "created_at", "email_proven_at", "version",
-)  # fmt: skip
+    "id",
+    "email",
+    "email_key",
+    "name",
+    "category",
+    "status",
+    "phone",
+    "phone_region",
+    "organisation_name",
+    "siret",
+    "chorus_requirement",
+    "chorus_service_code",
+    "chorus_engagement_number",
+    "billing_street_lines",
+    "billing_postal_code",
+    "billing_city",
+    "billing_country",
+    "password_hash",
+    "language",
+    "created_at",
+    "email_proven_at",
+    "version",
+)
 DELIVERY_COLUMNS = (
-    "account_id", "position", "id", "contact_name", "label", "street_lines",
-    "postal_code", "city", "country",
-)  # fmt: skip
+    "account_id",
+    "position",
+    "id",
+    "contact_name",
+    "label",
+    "street_lines",
+    "postal_code",
+    "city",
+    "country",
+)
 CONSENT_COLUMNS = (
-    "account_id", "position", "subscribed", "at", "source", "wording_version",
-)  # fmt: skip
+    "account_id",
+    "position",
+    "subscribed",
+    "at",
+    "source",
+    "wording_version",
+)
 TOKEN_COLUMNS = (
-    "digest", "account_id", "purpose", "created_at", "expires_at", "used_at",
-    "revoked_at", "request_id",
-)  # fmt: skip
+    "digest",
+    "account_id",
+    "purpose",
+    "created_at",
+    "expires_at",
+    "used_at",
+    "revoked_at",
+    "request_id",
+)
 OUTBOX_COLUMNS = (
-    "id", "kind", "recipient", "subject", "body_text", "body_html", "created_at",
-)  # fmt: skip
+    "id",
+    "kind",
+    "recipient",
+    "subject",
+    "body_text",
+    "body_html",
+    "created_at",
+)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -151,16 +192,23 @@ def account_from_rows(
                 row["chorus_service_code"],
                 row["chorus_engagement_number"],
             )
-        organisation = Organisation(row["organisation_name"], Siret(row["siret"]), chorus)
+        organisation = Organisation(
+            row["organisation_name"], Siret(row["siret"]), chorus
+        )
     book = AddressBook(
-        _address(row["billing_street_lines"], row["billing_postal_code"],
-                 row["billing_city"], row["billing_country"]),  # fmt: skip
+        _address(
+            row["billing_street_lines"],
+            row["billing_postal_code"],
+            row["billing_city"],
+            row["billing_country"],
+        ),
         [
             DeliveryAddress(
-                d["id"], d["contact_name"],
+                d["id"],
+                d["contact_name"],
                 _address(d["street_lines"], d["postal_code"], d["city"], d["country"]),
                 d["label"],
-            )  # fmt: skip
+            )
             for d in sorted(deliveries, key=lambda d: int(d["position"]))
         ],
     )
@@ -178,9 +226,11 @@ def account_from_rows(
         language=cast("Language", row["language"]),
         newsletter=[
             ConsentRecord(
-                bool(c["subscribed"]), _required_dt(c["at"]),
-                ConsentSource(c["source"]), c["wording_version"],
-            )  # fmt: skip
+                bool(c["subscribed"]),
+                _required_dt(c["at"]),
+                ConsentSource(c["source"]),
+                c["wording_version"],
+            )
             for c in sorted(consents, key=lambda c: int(c["position"]))
         ],
         email_proven_at=from_iso(row["email_proven_at"]),

@@ -151,9 +151,10 @@ class _Outbox:
 
     def due(self, now: datetime, limit: int) -> list[OutgoingMail]:
         entries = [
-            e for e in self._uow.store.outbox.values()
+            e
+            for e in self._uow.store.outbox.values()
             if e.sent_at is None and e.due_at <= now
-        ]  # fmt: skip
+        ]
         return [e.mail for e in entries[:limit]]
 
     def mark_sent(self, mail_id: str, at: datetime) -> None:

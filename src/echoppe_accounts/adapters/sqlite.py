@@ -21,7 +21,11 @@ from typing import Any, Self
 
 from echoppe_accounts.adapters import _records as rec
 from echoppe_accounts.domain.account import Account
-from echoppe_accounts.domain.errors import ConcurrencyError, StorageError, ValidationError
+from echoppe_accounts.domain.errors import (
+    ConcurrencyError,
+    StorageError,
+    ValidationError,
+)
 from echoppe_accounts.domain.mail import MailKind, OutgoingMail
 from echoppe_accounts.domain.tokens import TokenPurpose, TokenRecord
 
@@ -316,11 +320,20 @@ class _Outbox:
 
     def add(self, mail: OutgoingMail) -> None:
         created = rec.iso(mail.created_at)
-        _insert(self._conn, "outbox", {
-            "id": mail.id, "kind": mail.kind.value, "recipient": mail.to,
-            "subject": mail.subject, "body_text": mail.text, "body_html": mail.html,
-            "created_at": created, "due_at": created,
-        })  # fmt: skip
+        _insert(
+            self._conn,
+            "outbox",
+            {
+                "id": mail.id,
+                "kind": mail.kind.value,
+                "recipient": mail.to,
+                "subject": mail.subject,
+                "body_text": mail.text,
+                "body_html": mail.html,
+                "created_at": created,
+                "due_at": created,
+            },
+        )
 
     def due(self, now: datetime, limit: int) -> list[OutgoingMail]:
         rows = self._conn.execute(

@@ -92,7 +92,10 @@ class Argon2Hasher:
         """Tell whether *password* matches; malformed hashes simply do not match."""
         try:
             return self._hasher.verify(password_hash, self._keyed(password))
-        except (argon2.exceptions.VerificationError, argon2.exceptions.InvalidHashError):
+        except (
+            argon2.exceptions.VerificationError,
+            argon2.exceptions.InvalidHashError,
+        ):
             return False
 
     def needs_rehash(self, password_hash: str) -> bool:

@@ -132,15 +132,24 @@ class Account:
         self.category = category
         self.organisation = organisation
 
-    def subscribe(self, at: datetime, source: ConsentSource, wording_version: str) -> None:
+    def subscribe(
+        self, at: datetime, source: ConsentSource, wording_version: str
+    ) -> None:
         """Record a newsletter subscription with its proof (SPEC F7)."""
         if not wording_version.strip():
             raise ValidationError.single("wording_version", "consent.wording_required")
-        self.newsletter.append(ConsentRecord(True, at, source, wording_version.strip()))
+        self.newsletter.append(
+            ConsentRecord(
+                subscribed=True,
+                at=at,
+                source=source,
+                wording_version=wording_version.strip(),
+            )
+        )
 
     def unsubscribe(self, at: datetime, source: ConsentSource) -> None:
         """Record an unsubscription; always possible, always recorded (SPEC F7)."""
-        self.newsletter.append(ConsentRecord(False, at, source))
+        self.newsletter.append(ConsentRecord(subscribed=False, at=at, source=source))
 
     def invoice_view(self) -> InvoiceView:
         """Return the account as an invoice shows it (SPEC A3)."""

@@ -15,7 +15,7 @@ overseas (97x, 98x); the country is an ISO 3166-1 alpha-2 code.
 >>> PostalAddress.parse(["1 rue X"], "96000", "Nulle Part")
 Traceback (most recent call last):
 ...
-echoppe_accounts.domain.errors.ValidationError: postal_code: The postal code is invalid.
+echoppe_accounts.ValidationError: postal_code: The postal code is invalid.
 """
 
 from __future__ import annotations
@@ -109,55 +109,81 @@ class PostalAddress:
         ``postal_code``, ``city`` and ``country``.
         """
         errors = Collector()
-        code = country.strip().upper()
-        if not code:
-            errors.add("country", "required")
-        elif code not in COUNTRIES:
-            errors.add("country", "address.country_invalid")
+        code = _parse_country(country, errors)
         domestic = code in FRENCH_POSTAL_COUNTRIES or code not in COUNTRIES
-        lines: list[str] = []
-        for i, raw in enumerate(street_lines):
-            try:
-                line = clean_text(raw, f"street_lines[{i}]", max_length=LINE_LENGTH)
-            except ValidationError as exc:
-                errors.extend(exc)
-                continue
-            if line:
-                lines.append(line)
-        if not lines and not any(e.path.startswith("street_lines") for e in errors.errors):
-            errors.add("street_lines", "required")
-        max_lines = MAX_LINES - 2 - (0 if domestic else 1)
-        if len(lines) > max_lines:
-            errors.add("street_lines", "address.too_many_lines", max=max_lines)
-        try:
-            clean_city = clean_text(city, "city", max_length=LINE_LENGTH)
-        except ValidationError as exc:
-            errors.extend(exc)
-            clean_city = ""
-        else:
-            if not clean_city:
-                errors.add("city", "required")
-        clean_code = " ".join(postal_code.split()).upper()
-        if not clean_code:
-            errors.add("postal_code", "required")
-        elif domestic and not _FRENCH_POSTAL_CODE.fullmatch(clean_code):
-            errors.add("postal_code", "address.postal_code_invalid")
-        elif not domestic and not _FOREIGN_POSTAL_CODE.fullmatch(clean_code):
-            errors.add("postal_code", "address.postal_code_invalid")
+        lines = _parse_street_lines(street_lines, errors, domestic=domestic)
+        clean_city = _parse_text(city, "city", errors)
+        clean_code = _parse_postal_code(postal_code, errors, domestic=domestic)
         if (
             clean_city
             and clean_code
             and len(f"{clean_code} {clean_city}") > LINE_LENGTH
-            and not any(e.path in {"city", "postal_code"} for e in errors.errors)
+            and not errors.errors
         ):
             errors.add("city", "address.line_too_long")
         errors.raise_if_any()
-        return cls(tuple(lines), clean_code, clean_city, code)
+        return cls(lines, clean_code, clean_city, code)
 
     def render(self, recipient: str) -> tuple[str, ...]:
         """Return the lines to print on an envelope or invoice, for *recipient*."""
-        lines = [recipient, *self.street_lines, f"{self.postal_code} "
-                 f"{_postal_upper(self.city)}"]  # fmt: skip
+        lines = [
+            recipient,
+            *self.street_lines,
+            f"{self.postal_code} {_postal_upper(self.city)}",
+        ]
         if not self.is_domestic:
             lines.append(country_name(self.country))
         return tuple(lines)
+
+
+def _parse_country(country: str, errors: Collector) -> str:
+    code = country.strip().upper()
+    if not code:
+        errors.add("country", "required")
+    elif code not in COUNTRIES:
+        errors.add("country", "address.country_invalid")
+    return code
+
+
+def _parse_text(value: str, path: str, errors: Collector) -> str:
+    try:
+        text = clean_text(value, path, max_length=LINE_LENGTH)
+    except ValidationError as exc:
+        errors.extend(exc)
+        return ""
+    if not text:
+        errors.add(path, "required")
+    return text
+
+
+def _parse_street_lines(
+    street_lines: Sequence[str], errors: Collector, *, domestic: bool
+) -> tuple[str, ...]:
+    lines: list[str] = []
+    found_error = False
+    for i, raw in enumerate(street_lines):
+        try:
+            line = clean_text(raw, f"street_lines[{i}]", max_length=LINE_LENGTH)
+        except ValidationError as exc:
+            errors.extend(exc)
+            found_error = True
+        else:
+            if line:
+                lines.append(line)
+    if not lines and not found_error:
+        errors.add("street_lines", "required")
+    # Recipient and "postal code CITY" lines always; a country line abroad.
+    max_lines = MAX_LINES - 2 - (0 if domestic else 1)
+    if len(lines) > max_lines:
+        errors.add("street_lines", "address.too_many_lines", max=max_lines)
+    return tuple(lines)
+
+
+def _parse_postal_code(postal_code: str, errors: Collector, *, domestic: bool) -> str:
+    code = " ".join(postal_code.split()).upper()
+    pattern = _FRENCH_POSTAL_CODE if domestic else _FOREIGN_POSTAL_CODE
+    if not code:
+        errors.add("postal_code", "required")
+    elif not pattern.fullmatch(code):
+        errors.add("postal_code", "address.postal_code_invalid")
+    return code

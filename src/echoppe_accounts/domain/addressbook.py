@@ -8,7 +8,7 @@
 >>> book.remove_delivery("d1"); book.remove_delivery("d2")
 Traceback (most recent call last):
 ...
-echoppe_accounts.domain.errors.ValidationError: delivery_addresses: The last delivery address cannot be removed.
+echoppe_accounts.ValidationError: delivery_addresses: The last delivery...
 """
 
 from __future__ import annotations
@@ -63,7 +63,9 @@ class AddressBook:
     def __attrs_post_init__(self) -> None:
         """Check the invariants of SPEC A1 on construction."""
         if not self.deliveries:
-            raise ValidationError.single("delivery_addresses", "address.delivery_required")
+            raise ValidationError.single(
+                "delivery_addresses", "address.delivery_required"
+            )
         if len(self.deliveries) > MAX_DELIVERY_ADDRESSES:
             raise ValidationError.single(
                 "delivery_addresses",

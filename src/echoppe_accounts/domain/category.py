@@ -6,10 +6,10 @@ replace; and it decides the required fields: public bodies, companies and
 professionals name their organisation and give a SIRET (for Chorus Pro
 invoicing), individuals give neither.
 
->>> DEFAULT_POLICY.offer(Category.COMPANY).payment_methods
-frozenset({...})
->>> PaymentMethod.DEFERRED_INVOICE_30 in DEFAULT_POLICY.offer(Category.COMPANY).payment_methods
-True
+>>> company = DEFAULT_POLICY.offer(Category.COMPANY)
+>>> sorted(company.payment_methods)
+[<PaymentMethod.BANK_TRANSFER: 'bank_transfer'>, <PaymentMethod.CARD: 'card'>,
+ <PaymentMethod.DEFERRED_INVOICE_30: 'deferred_invoice_30'>]
 >>> Category.parse("collectivité")
 <Category.PUBLIC_BODY: 'public_body'>
 """
@@ -125,7 +125,9 @@ class Offer:
     delivery_modes: frozenset[DeliveryMode]
 
 
-def _complete(instance: CategoryPolicy, _: object, value: Mapping[Category, Offer]) -> None:
+def _complete(
+    _instance: CategoryPolicy, _attribute: object, value: Mapping[Category, Offer]
+) -> None:
     missing = set(Category) - set(value)
     if missing:
         msg = f"a category policy must cover every category; missing: {sorted(missing)}"
@@ -225,10 +227,15 @@ class ChorusPro:
         except ValueError:
             errors.add(f"{path}.requirement", "chorus.requirement_invalid")
             req = ChorusRequirement.NONE
-        service = _optional(service_code, f"{path}.service_code",
-                            SERVICE_CODE_LENGTH, errors)  # fmt: skip
-        engagement = _optional(engagement_number, f"{path}.engagement_number",
-                               ENGAGEMENT_NUMBER_LENGTH, errors)  # fmt: skip
+        service = _optional(
+            service_code, f"{path}.service_code", SERVICE_CODE_LENGTH, errors
+        )
+        engagement = _optional(
+            engagement_number,
+            f"{path}.engagement_number",
+            ENGAGEMENT_NUMBER_LENGTH,
+            errors,
+        )
         if req in {ChorusRequirement.SERVICE, ChorusRequirement.BOTH} and not service:
             errors.add(f"{path}.service_code", "chorus.service_code_required")
         if (

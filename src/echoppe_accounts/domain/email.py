@@ -16,7 +16,7 @@ True
 >>> Email.parse("jean.dupont@")
 Traceback (most recent call last):
 ...
-echoppe_accounts.domain.errors.ValidationError: email: The email address is invalid (There must be something after the @-sign.).
+echoppe_accounts.ValidationError: email: The email address is invalid (...).
 """
 
 from __future__ import annotations
@@ -69,7 +69,9 @@ class Email:
         try:
             result = email_validator.validate_email(value, check_deliverability=False)
         except email_validator.EmailNotValidError as exc:
-            raise ValidationError.single(path, "email.invalid", reason=str(exc)) from None
+            raise ValidationError.single(
+                path, "email.invalid", reason=str(exc)
+            ) from None
         except (ValueError, UnicodeError):  # idna and codecs edge cases
             raise ValidationError.single(
                 path, "email.invalid", reason="unreadable"

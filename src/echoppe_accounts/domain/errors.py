@@ -69,10 +69,14 @@ _MESSAGES: Mapping[str, tuple[str, str]] = {
         "The SIRET number cannot be all zeros.",
     ),
     "category.invalid": (
-        "Catégorie de client inconnue : choisissez collectivité, entreprise, "
-        "particulier ou professionnel.",
-        "Unknown customer category: choose public body, company, individual "
-        "or professional.",
+        (
+            "Catégorie de client inconnue : choisissez collectivité, entreprise, "
+            "particulier ou professionnel."
+        ),
+        (
+            "Unknown customer category: choose public body, company, individual "
+            "or professional."
+        ),
     ),
     "chorus.requirement_invalid": (
         "Exigence Chorus Pro inconnue.",
@@ -123,10 +127,14 @@ _MESSAGES: Mapping[str, tuple[str, str]] = {
         "The last delivery address cannot be removed.",
     ),
     "address.separate_billing": (
-        "Toutes les adresses de livraison partagent l’adresse de facturation du "
-        "compte ; modifiez celle-ci pour toutes.",
-        "All delivery addresses share the account’s billing address; change it "
-        "for all of them.",
+        (
+            "Toutes les adresses de livraison partagent l’adresse de facturation du "
+            "compte ; modifiez celle-ci pour toutes."
+        ),
+        (
+            "All delivery addresses share the account’s billing address; change it "
+            "for all of them."
+        ),
     ),
     "address.unknown_delivery": (
         "Adresse de livraison introuvable.",
@@ -145,10 +153,14 @@ _MESSAGES: Mapping[str, tuple[str, str]] = {
         "This password is too common; choose another one.",
     ),
     "password.personal": (
-        "Le mot de passe ne doit pas reprendre votre adresse e-mail, votre nom "
-        "ou le nom de la boutique.",
-        "The password must not be built on your email address, your name or "
-        "the shop’s name.",
+        (
+            "Le mot de passe ne doit pas reprendre votre adresse e-mail, votre nom "
+            "ou le nom de la boutique."
+        ),
+        (
+            "The password must not be built on your email address, your name or "
+            "the shop’s name."
+        ),
     ),
     "consent.wording_required": (
         "La version du texte de consentement affiché est obligatoire.",
@@ -304,7 +316,7 @@ class Collector:
     >>> c.raise_if_any()
     Traceback (most recent call last):
     ...
-    echoppe_accounts.domain.errors.ValidationError: email: This field is required.
+    echoppe_accounts.ValidationError: email: This field is required.
     """
 
     def __init__(self) -> None:
@@ -323,3 +335,15 @@ class Collector:
         """Raise a :class:`ValidationError` with everything recorded, if anything."""
         if self.errors:
             raise ValidationError(self.errors)
+
+
+for _cls in (
+    EchoppeError,
+    ValidationError,
+    NotFoundError,
+    StorageError,
+    ConcurrencyError,
+    DeliveryError,
+    FieldError,
+):
+    _cls.__module__ = "echoppe_accounts"  # where users import and catch them

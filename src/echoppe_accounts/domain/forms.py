@@ -111,7 +111,9 @@ class RegistrationForm:
     chorus_service_code: str = ""
     chorus_engagement_number: str = ""
     billing_address: AddressForm = AddressForm()
-    delivery_addresses: tuple[DeliveryForm, ...] = attrs.field(default=(), converter=tuple)
+    delivery_addresses: tuple[DeliveryForm, ...] = attrs.field(
+        default=(), converter=tuple
+    )
     newsletter: bool = False
     newsletter_wording_version: str = ""
     language: str = "fr"
@@ -212,24 +214,31 @@ def parse_text(value: str, path: str, max_length: int, errors: Collector) -> str
     return text
 
 
-def parse_address(form: AddressForm, path: str, errors: Collector) -> PostalAddress | None:
+def parse_address(
+    form: AddressForm, path: str, errors: Collector
+) -> PostalAddress | None:
     """Validate an address form, recording problems under *path*."""
     return attempt(
         errors,
         path,
-        lambda: PostalAddress.parse(form.street_lines, form.postal_code, form.city,
-                                    form.country),  # fmt: skip
+        lambda: PostalAddress.parse(
+            form.street_lines, form.postal_code, form.city, form.country
+        ),
     )
 
 
-def parse_delivery(form: DeliveryForm, path: str, errors: Collector) -> ParsedDelivery | None:
+def parse_delivery(
+    form: DeliveryForm, path: str, errors: Collector
+) -> ParsedDelivery | None:
     """Validate a delivery form, recording problems under *path*."""
-    contact = parse_text(form.contact_name, f"{path}.contact_name",
-                         CONTACT_NAME_LENGTH, errors)  # fmt: skip
+    contact = parse_text(
+        form.contact_name, f"{path}.contact_name", CONTACT_NAME_LENGTH, errors
+    )
     label = attempt(
-        errors, "",
+        errors,
+        "",
         lambda: clean_text(form.label, f"{path}.label", max_length=LABEL_LENGTH),
-    )  # fmt: skip
+    )
     address = parse_address(form.address, f"{path}.address", errors)
     if contact is None or address is None:
         return None
@@ -243,11 +252,16 @@ def parse_deliveries(
     if not forms:
         errors.add("delivery_addresses", "address.delivery_required")
     if len(forms) > MAX_DELIVERY_ADDRESSES:
-        errors.add("delivery_addresses", "address.too_many_deliveries",
-                   max=MAX_DELIVERY_ADDRESSES)  # fmt: skip
+        errors.add(
+            "delivery_addresses",
+            "address.too_many_deliveries",
+            max=MAX_DELIVERY_ADDRESSES,
+        )
         return ()
-    parsed = [parse_delivery(f, f"delivery_addresses[{i}]", errors)
-              for i, f in enumerate(forms)]  # fmt: skip
+    parsed = [
+        parse_delivery(f, f"delivery_addresses[{i}]", errors)
+        for i, f in enumerate(forms)
+    ]
     return tuple(p for p in parsed if p is not None)
 
 
@@ -258,21 +272,30 @@ def parse_organisation(
     if category is None:
         return None
     if not category.needs_organisation:
-        for name in ("organisation_name", "siret", "chorus_service_code",
-                     "chorus_engagement_number"):  # fmt: skip
-            if getattr(form, name).strip():
-                errors.add(name, "not_allowed")
+        for field in (
+            "organisation_name",
+            "siret",
+            "chorus_service_code",
+            "chorus_engagement_number",
+        ):
+            if getattr(form, field).strip():
+                errors.add(field, "not_allowed")
         return None
-    name = parse_text(form.organisation_name, "organisation_name",
-                      ORGANISATION_NAME_LENGTH, errors)  # fmt: skip
+    name = parse_text(
+        form.organisation_name, "organisation_name", ORGANISATION_NAME_LENGTH, errors
+    )
     siret = attempt(errors, "", lambda: Siret.parse(form.siret, "siret"))
     chorus: ChorusPro | None = None
     if category is Category.PUBLIC_BODY:
         chorus = attempt(
-            errors, "",
-            lambda: ChorusPro.parse(form.chorus_requirement, form.chorus_service_code,
-                                    form.chorus_engagement_number),
-        )  # fmt: skip
+            errors,
+            "",
+            lambda: ChorusPro.parse(
+                form.chorus_requirement,
+                form.chorus_service_code,
+                form.chorus_engagement_number,
+            ),
+        )
     elif form.chorus_service_code.strip() or form.chorus_engagement_number.strip():
         errors.add("chorus", "chorus.not_public_body")
     if name is None or siret is None:
@@ -297,16 +320,20 @@ def parse_consent(subscribe: bool, wording: str, errors: Collector) -> str | Non
     if not subscribe:
         return None
     version = attempt(
-        errors, "",
+        errors,
+        "",
         lambda: clean_text(wording, "newsletter_wording_version", max_length=40),
-    )  # fmt: skip
+    )
     if version == "":
         errors.add("newsletter_wording_version", "consent.wording_required")
     return version or None
 
 
 def parse_password(
-    password: str, policy: PasswordPolicy, personal: Sequence[str | None], errors: Collector
+    password: str,
+    policy: PasswordPolicy,
+    personal: Sequence[str | None],
+    errors: Collector,
 ) -> str | None:
     """Check a new password against *policy* and the customer's own words."""
     if not password:
@@ -337,7 +364,13 @@ def parse_registration(
         errors,
     )
     errors.raise_if_any()
-    assert category and email and phone and name and billing and password  # noqa: S101
+    # The collector raised nothing, so every parsed value is present.
+    assert category is not None  # noqa: S101
+    assert email is not None  # noqa: S101
+    assert phone is not None  # noqa: S101
+    assert name is not None  # noqa: S101
+    assert billing is not None  # noqa: S101
+    assert password is not None  # noqa: S101
     return ParsedRegistration(
         category=category,
         email=email,

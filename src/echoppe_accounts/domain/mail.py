@@ -16,7 +16,7 @@ class MailKind(enum.StrEnum):
 
     WELCOME = "welcome"
     """After a full registration."""
-    SET_PASSWORD = "set_password"
+    SET_PASSWORD = "set_password"  # noqa: S105 (a mail kind, not a password)
     """Complete an express account (SPEC X2)."""
     EXISTING_ACCOUNT_CHECKOUT = "existing_account_checkout"
     """Someone checked out with the address of an existing account (SPEC X3)."""

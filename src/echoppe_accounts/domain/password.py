@@ -10,7 +10,7 @@ hashing, and that is the only change made to them.
 >>> policy.check("court")
 Traceback (most recent call last):
 ...
-echoppe_accounts.domain.errors.ValidationError: password: The password must be at least 8 characters long.
+echoppe_accounts.ValidationError: password: The password must be at least 8...
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from echoppe_accounts.domain.errors import ValidationError
 
 MAX_LENGTH = 128
 """Longest password accepted, in code points."""
+_SIGNIFICANT = 4  # shorter personal words ("jean" is, "jo" is not) are ignored
 
 
 def normalize(password: str) -> str:
@@ -43,7 +44,9 @@ class PasswordPolicy:
     .. versionadded:: 0.1.0
     """
 
-    min_length: int = attrs.field(default=8, validator=attrs.validators.in_(range(8, 65)))
+    min_length: int = attrs.field(
+        default=8, validator=attrs.validators.in_(range(8, 65))
+    )
     shop_name: str = "L'Échoppe"
     common_passwords: frozenset[str] = attrs.field(factory=frozenset, repr=False)
 
@@ -57,7 +60,9 @@ class PasswordPolicy:
         """
         value = normalize(password)
         if len(value) < self.min_length:
-            raise ValidationError.single(path, "password.too_short", min=self.min_length)
+            raise ValidationError.single(
+                path, "password.too_short", min=self.min_length
+            )
         if len(value) > MAX_LENGTH:
             raise ValidationError.single(path, "password.too_long", max=MAX_LENGTH)
         folded = _fold(value)
@@ -66,11 +71,16 @@ class PasswordPolicy:
         for word in (self.shop_name, *personal):
             for part in _personal_parts(word):
                 # "Built on" it: the word makes up half the password or more.
-                if len(part) >= 4 and part in folded and 2 * len(part) >= len(folded):
+                significant = len(part) >= _SIGNIFICANT
+                if significant and part in folded and 2 * len(part) >= len(folded):
                     raise ValidationError.single(path, "password.personal")
         return value
 
 
 def _personal_parts(word: str) -> tuple[str, ...]:
     local = word.partition("@")[0]
-    return (_fold(word), _fold(local), *(_fold(p) for p in re.split(r"[\s@._'-]+", word)))
+    return (
+        _fold(word),
+        _fold(local),
+        *(_fold(p) for p in re.split(r"[\s@._'-]+", word)),
+    )

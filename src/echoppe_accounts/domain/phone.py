@@ -14,7 +14,7 @@ before it is refused, so ``0692 12 34 56`` is read as a Réunion mobile.
 >>> Phone.parse("12")
 Traceback (most recent call last):
 ...
-echoppe_accounts.domain.errors.ValidationError: phone: The phone number is invalid.
+echoppe_accounts.ValidationError: phone: The phone number is invalid.
 """
 
 from __future__ import annotations
@@ -26,8 +26,18 @@ from echoppe_accounts.domain.errors import ValidationError
 from echoppe_accounts.domain.text import has_forbidden_character
 
 OVERSEAS_REGIONS: tuple[str, ...] = (
-    "RE", "GP", "MQ", "GF", "YT", "PM", "BL", "MF", "NC", "PF", "WF",
-)  # fmt: skip
+    "RE",
+    "GP",
+    "MQ",
+    "GF",
+    "YT",
+    "PM",
+    "BL",
+    "MF",
+    "NC",
+    "PF",
+    "WF",
+)
 """French overseas regions tried, in this order, after the default region."""
 
 _MAX_INPUT = 64

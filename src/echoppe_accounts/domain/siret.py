@@ -13,7 +13,7 @@ it the library refuses the all-zero number, which stdnum accepts.
 >>> Siret.parse("73282932000079")
 Traceback (most recent call last):
 ...
-echoppe_accounts.domain.errors.ValidationError: siret: The SIRET number is invalid (wrong check digit).
+echoppe_accounts.ValidationError: siret: The SIRET number is invalid (wrong...).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from echoppe_accounts.domain.errors import ValidationError
 from echoppe_accounts.domain.text import has_forbidden_character
 
 _MAX_INPUT = 32
+_LENGTH = 14
 
 
 def compact(value: str) -> str:
@@ -40,9 +41,9 @@ def validate(value: str, path: str = "siret") -> str:
     number = compact(value)
     if not number:
         raise ValidationError.single(path, "required")
-    if not (len(number) == 14 and number.isascii() and number.isdigit()):
+    if not (len(number) == _LENGTH and number.isascii() and number.isdigit()):
         raise ValidationError.single(path, "siret.invalid_format")
-    if number == "0" * 14:
+    if number == "0" * _LENGTH:
         raise ValidationError.single(path, "siret.all_zero")
     try:
         return str(stdnum_siret.validate(number))

@@ -1,4 +1,4 @@
-"""Cleaning of free text typed by people (names, address lines, codes).
+r"""Cleaning of free text typed by people (names, address lines, codes).
 
 Free text is normalised to NFC, stripped, inner runs of white space folded
 to one space, and refused when it holds control, format or surrogate
@@ -7,10 +7,10 @@ look-alike data past checks.
 
 >>> clean_text("  Jean   Dupont ", "name", max_length=38)
 'Jean Dupont'
->>> clean_text("Jean\\u200bDupont", "name", max_length=38)
+>>> clean_text("Jean\u200bDupont", "name", max_length=38)
 Traceback (most recent call last):
 ...
-echoppe_accounts.domain.errors.ValidationError: name: This field contains an invisible or control character.
+echoppe_accounts.ValidationError: name: This field contains an invisible...
 """
 
 from __future__ import annotations

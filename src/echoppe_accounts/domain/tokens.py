@@ -11,12 +11,14 @@ revoked (superseded, password or email changed).
 >>> secret = Secret("abc")
 >>> secret
 Secret('********')
->>> record = TokenRecord.issue(secret, TokenPurpose.SET_PASSWORD, "acc-1", now,
-...                            timedelta(hours=1))
+>>> record = TokenRecord.issue(secret, TokenPurpose.SET_PASSWORD, "acc-1",
+...                            now=now, ttl=timedelta(hours=1))
 >>> record.digest == digest(secret, TokenPurpose.SET_PASSWORD)
 True
->>> record.is_usable(now + timedelta(minutes=59)), record.is_usable(now + timedelta(hours=1))
-(True, False)
+>>> record.is_usable(now + timedelta(minutes=59))
+True
+>>> record.is_usable(now + timedelta(hours=1))
+False
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ class TokenPurpose(enum.StrEnum):
     .. versionadded:: 0.1.0
     """
 
-    SET_PASSWORD = "set_password"
+    SET_PASSWORD = "set_password"  # noqa: S105 (a purpose, not a password)
     """Complete an express account by choosing a password (SPEC X2)."""
     RESET_CONFIRM = "reset_confirm"
     """Confirm a password-reset request (SPEC R2)."""
@@ -98,16 +100,23 @@ class TokenRecord:
         token: Secret,
         purpose: TokenPurpose,
         account_id: str,
+        *,
         now: datetime,
         ttl: timedelta,
         request_id: str | None = None,
     ) -> TokenRecord:
         """Return the record of a freshly issued *token*."""
         return cls(
-            digest(token, purpose), account_id, purpose, now, now + ttl,
+            digest(token, purpose),
+            account_id,
+            purpose,
+            now,
+            now + ttl,
             request_id=request_id,
-        )  # fmt: skip
+        )
 
     def is_usable(self, now: datetime) -> bool:
         """Whether the token may still be used at *now*."""
-        return self.used_at is None and self.revoked_at is None and now < self.expires_at
+        return (
+            self.used_at is None and self.revoked_at is None and now < self.expires_at
+        )

@@ -28,18 +28,24 @@ _TEMPLATES: Mapping[tuple[MailKind, Language], _Template] = {
         "Bienvenue chez {shop}",
         (
             "Bonjour {name},",
-            "Votre compte client {shop} est créé. Vous pouvez suivre vos "
-            "commandes depuis votre espace client.",
-            "Si vous n’êtes pas à l’origine de cette inscription, répondez "
-            "simplement à ce message.",
+            (
+                "Votre compte client {shop} est créé. Vous pouvez suivre vos "
+                "commandes depuis votre espace client."
+            ),
+            (
+                "Si vous n’êtes pas à l’origine de cette inscription, répondez "
+                "simplement à ce message."
+            ),
         ),
     ),
     (MailKind.WELCOME, "en"): _Template(
         "Welcome to {shop}",
         (
             "Hello {name},",
-            "Your {shop} customer account has been created. You can follow "
-            "your orders from your account.",
+            (
+                "Your {shop} customer account has been created. You can follow "
+                "your orders from your account."
+            ),
             "If you did not sign up, simply reply to this message.",
         ),
     ),
@@ -47,10 +53,12 @@ _TEMPLATES: Mapping[tuple[MailKind, Language], _Template] = {
         "Finalisez votre compte {shop}",
         (
             "Bonjour {name},",
-            "Votre compte a été créé lors de votre commande. Pour suivre vos "
-            "commandes et retrouver vos adresses, choisissez votre mot de "
-            "passe avec le lien ci-dessous, valable {hours} heures et "
-            "utilisable une seule fois.",
+            (
+                "Votre compte a été créé lors de votre commande. Pour suivre vos "
+                "commandes et retrouver vos adresses, choisissez votre mot de "
+                "passe avec le lien ci-dessous, valable {hours} heures et "
+                "utilisable une seule fois."
+            ),
             "Si vous n’avez rien commandé chez {shop}, ignorez ce message.",
         ),
         "Choisir mon mot de passe",
@@ -59,9 +67,11 @@ _TEMPLATES: Mapping[tuple[MailKind, Language], _Template] = {
         "Complete your {shop} account",
         (
             "Hello {name},",
-            "Your account was created with your order. To follow your orders "
-            "and find your addresses, choose your password with the link "
-            "below; it is valid for {hours} hours and can be used once.",
+            (
+                "Your account was created with your order. To follow your orders "
+                "and find your addresses, choose your password with the link "
+                "below; it is valid for {hours} hours and can be used once."
+            ),
             "If you did not order from {shop}, ignore this message.",
         ),
         "Choose my password",
@@ -70,20 +80,26 @@ _TEMPLATES: Mapping[tuple[MailKind, Language], _Template] = {
         "Une commande a été passée avec votre adresse e-mail",
         (
             "Bonjour,",
-            "Une commande vient d’être passée chez {shop} avec votre adresse "
-            "e-mail, qui a déjà un compte client. Elle est rattachée à ce "
-            "compte ; son historique reste visible une fois connecté.",
-            "Si vous n’êtes pas à l’origine de cette commande, contactez notre "
-            "service clients.",
+            (
+                "Une commande vient d’être passée chez {shop} avec votre adresse "
+                "e-mail, qui a déjà un compte client. Elle est rattachée à ce "
+                "compte ; son historique reste visible une fois connecté."
+            ),
+            (
+                "Si vous n’êtes pas à l’origine de cette commande, contactez notre "
+                "service clients."
+            ),
         ),
     ),
     (MailKind.EXISTING_ACCOUNT_CHECKOUT, "en"): _Template(
         "An order was placed with your email address",
         (
             "Hello,",
-            "An order was just placed at {shop} with your email address, which "
-            "already has a customer account. It is attached to that account; "
-            "its history is shown once you log in.",
+            (
+                "An order was just placed at {shop} with your email address, which "
+                "already has a customer account. It is attached to that account; "
+                "its history is shown once you log in."
+            ),
             "If you did not place this order, please contact customer service.",
         ),
     ),

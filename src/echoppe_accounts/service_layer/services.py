@@ -46,7 +46,12 @@ from echoppe_accounts.domain.forms import (
 )
 from echoppe_accounts.domain.mail import MailKind
 from echoppe_accounts.domain.phone import Phone
-from echoppe_accounts.domain.tokens import TOKEN_BYTES, Secret, TokenPurpose, TokenRecord
+from echoppe_accounts.domain.tokens import (
+    TOKEN_BYTES,
+    Secret,
+    TokenPurpose,
+    TokenRecord,
+)
 from echoppe_accounts.domain.tokens import digest as token_digest
 from echoppe_accounts.ports import (
     Clock,
@@ -127,25 +132,38 @@ class AccountService:
         token = Secret(self.secrets.token_urlsafe(TOKEN_BYTES))
         ttl = self.settings.set_password_ttl
         uow.tokens.add(
-            TokenRecord.issue(token, TokenPurpose.SET_PASSWORD, account.id, now, ttl)
+            TokenRecord.issue(
+                token, TokenPurpose.SET_PASSWORD, account.id, now=now, ttl=ttl
+            )
         )
         link = self.settings.link(self.settings.set_password_path, token.reveal())
-        self._queue(uow, MailKind.SET_PASSWORD, account, link,
-                    hours=int(ttl.total_seconds() // 3600))  # fmt: skip
+        self._queue(
+            uow,
+            MailKind.SET_PASSWORD,
+            account,
+            link,
+            hours=int(ttl.total_seconds() // 3600),
+        )
 
     def _address_book(
         self, billing: PostalAddress, deliveries: Sequence[ParsedDelivery]
     ) -> AddressBook:
         return AddressBook(
             billing,
-            [DeliveryAddress(self._new_id(), d.contact_name, d.address, d.label)
-             for d in deliveries],  # fmt: skip
+            [
+                DeliveryAddress(self._new_id(), d.contact_name, d.address, d.label)
+                for d in deliveries
+            ],
         )
 
     # -- registration ------------------------------------------------------------
 
-    def register(self, form: RegistrationForm, *, source: ConsentSource =
-                 ConsentSource.SIGNUP_FORM) -> Account:  # fmt: skip
+    def register(
+        self,
+        form: RegistrationForm,
+        *,
+        source: ConsentSource = ConsentSource.SIGNUP_FORM,
+    ) -> Account:
         """Create a complete account from the registration form (SPEC F1–F8).
 
         Raises:
@@ -189,10 +207,13 @@ class AccountService:
         email = attempt(errors, "", lambda: Email.parse(form.email))
         delivery = parse_delivery(form.delivery_address, "delivery_address", errors)
         name = attempt(errors, "", lambda: _optional_name(form.name))
-        wording = parse_consent(form.newsletter, form.newsletter_wording_version, errors)
+        wording = parse_consent(
+            form.newsletter, form.newsletter_wording_version, errors
+        )
         language = parse_language(form.language, errors)
         errors.raise_if_any()
-        assert email and delivery  # noqa: S101 (raised above)
+        assert email is not None  # noqa: S101 (raised above)
+        assert delivery is not None  # noqa: S101 (raised above)
         now = self.clock.now()
         with self.uow() as uow:
             existing = uow.accounts.get_by_email_key(email.key)
@@ -240,7 +261,9 @@ class AccountService:
             if record is None or account is None or not record.is_usable(now):
                 raise ValidationError.single("token", "token.invalid")
             errors = Collector()
-            name = attempt(errors, "", lambda: _optional_name(form.name)) or account.name
+            name = (
+                attempt(errors, "", lambda: _optional_name(form.name)) or account.name
+            )
             phone = attempt(errors, "", lambda: Phone.parse(form.phone))
             category = (
                 attempt(errors, "", lambda: Category.parse(form.category))
@@ -255,8 +278,9 @@ class AccountService:
                 errors,
             )
             if category is not None and not errors.errors:
-                attempt(errors, "", lambda: account.change_category(category,
-                                                                    organisation))  # fmt: skip
+                attempt(
+                    errors, "", lambda: account.change_category(category, organisation)
+                )
             errors.raise_if_any()
             assert password is not None  # noqa: S101 (raised above)
             if uow.tokens.consume(token_hash, TokenPurpose.SET_PASSWORD, now) is None:
@@ -426,4 +450,3 @@ def _optional_name(value: str) -> str | None:
     text = parse_text(value, "name", 38, errors) if value.strip() else None
     errors.raise_if_any()
     return text
-
