@@ -338,7 +338,7 @@ class _Outbox:
     def due(self, now: datetime, limit: int) -> list[OutgoingMail]:
         rows = self._conn.execute(
             "SELECT * FROM outbox WHERE sent_at IS NULL AND due_at <= ? "
-            "ORDER BY due_at, id LIMIT ?",
+            "ORDER BY due_at, rowid LIMIT ?",
             (rec.iso(now), limit),
         ).fetchall()
         return [_mail_from_row(r) for r in rows]

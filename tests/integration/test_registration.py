@@ -1,0 +1,239 @@
+"""Registration, express checkout and completion, on every storage adapter."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from echoppe_accounts import (
+    AccountStatus,
+    AddressForm,
+    Category,
+    CompletionForm,
+    ConsentSource,
+    DeliveryForm,
+    ExpressForm,
+    MailKind,
+    NotFoundError,
+    OrganisationForm,
+    ValidationError,
+)
+from sample_forms import express, form, link_token, pending
+
+
+@pytest.mark.parametrize("category", list(Category))
+def test_register_every_category(service, category):
+    """Each category registers with its own required fields (C1, C3)."""
+    account = service.register(form(category))
+    stored = service.get(account.id)
+    assert stored.category is category
+    assert stored.status is AccountStatus.ACTIVE
+    assert stored.phone.e164 == "+33612345678"
+    assert (stored.organisation is None) == (category is Category.INDIVIDUAL)
+    assert stored.password_hash.startswith("$argon2id$")
+    assert not stored.subscribed  # F7: off unless ticked
+    assert [m.kind for m in pending(service)] == [MailKind.WELCOME]
+
+
+def test_same_email_in_another_case_is_one_account(service):
+    """``Jean.Dupont@Exemple.FR`` and ``jean.dupont@exemple.fr``: one account (F1)."""
+    first = service.register(form(email="Jean.Dupont@Exemple.FR"))
+    with pytest.raises(ValidationError) as info:
+        service.register(form(email="jean.dupont@exemple.fr"))
+    assert info.value.codes == {"email.taken"}
+    assert service.find_by_email("JEAN.DUPONT@exemple.fr") == first
+    with service.uow() as tx:
+        assert tx.accounts.count() == 1
+
+
+def test_bad_form_reports_everything_and_stores_nothing(service):
+    """All problems come at once, in French and English, and nothing is stored (F8)."""
+    bad = form(
+        Category.COMPANY,
+        email="pas-une-adresse",
+        phone="12",
+        siret="73282932000079",
+        password="court",
+        billing_address=AddressForm(["1 rue X"], "96000", "Nulle Part"),
+    )
+    with pytest.raises(ValidationError) as info:
+        service.register(bad)
+    errors = info.value.as_dict("fr")
+    assert set(errors) == {
+        "email",
+        "phone",
+        "siret",
+        "password",
+        "billing_address.postal_code",
+    }
+    assert errors["siret"][0]["code"] == "siret.invalid_checksum"
+    assert "SIRET" in info.value.messages("en")
+    with service.uow() as tx:
+        assert tx.accounts.count() == 0
+        assert tx.outbox.pending_count() == 0
+
+
+def test_newsletter_subscription_records_its_proof(service, clock):
+    """Ticking the newsletter records time, source and wording version (F7)."""
+    account = service.register(
+        form(newsletter=True, newsletter_wording_version="nl-2026-01")
+    )
+    (record,) = service.get(account.id).newsletter
+    assert record.subscribed
+    assert record.at == clock.now()
+    assert record.source is ConsentSource.SIGNUP_FORM
+    assert record.wording_version == "nl-2026-01"
+    clock.advance(timedelta(days=3))
+    service.unsubscribe_newsletter(account.id, source=ConsentSource.UNSUBSCRIBE_LINK)
+    history = service.get(account.id).newsletter
+    assert [r.subscribed for r in history] == [True, False]
+    assert history[-1].at == clock.now()
+    assert not service.get(account.id).subscribed
+
+
+def test_subscription_without_wording_version_is_refused(service):
+    """A subscription without the wording shown cannot be proven (F7)."""
+    with pytest.raises(ValidationError) as info:
+        service.register(form(newsletter=True))
+    assert info.value.codes == {"consent.wording_required"}
+
+
+def test_unknown_account(service):
+    """Operations on an unknown id raise NotFoundError."""
+    with pytest.raises(NotFoundError):
+        service.get("00000000-0000-4000-8000-000000000000")
+
+
+# -- express ----------------------------------------------------------------------
+
+
+def test_express_creates_an_account_without_password(service, shop_settings):
+    """Express creation needs an email and a delivery address only (X1, X2)."""
+    result = service.register_express(express())
+    account = service.get(result.account_id)
+    assert account.status is AccountStatus.EXPRESS
+    assert account.password_hash is None
+    assert account.addresses.deliveries[0].contact_name == "Paul Client"
+    (mail,) = pending(service)
+    assert mail.kind is MailKind.SET_PASSWORD
+    assert mail.to == "client@exemple.fr"
+    assert f"{shop_settings.base_url}/compte/mot-de-passe/definir?jeton=" in mail.text
+    assert link_token(mail) not in repr(mail)
+
+
+def test_completion_keeps_the_account_and_proves_the_mailbox(service, clock):
+    """Completing an express account keeps its id and addresses (X2)."""
+    result = service.register_express(express())
+    token = link_token(pending(service)[0])
+    before = service.get(result.account_id)
+    completed = service.complete_express(
+        token,
+        CompletionForm(
+            password="une phrase de passe solide",
+            phone="0692 12 34 56",
+            category="entreprise",
+            organisation=OrganisationForm("Exemple SA", "73282932000074"),
+        ),
+    )
+    after = service.get(result.account_id)
+    assert completed.id == after.id == before.id
+    assert after.addresses == before.addresses
+    assert after.status is AccountStatus.ACTIVE
+    assert after.email_proven_at == clock.now()
+    assert after.phone.region == "RE"
+    assert after.category is Category.COMPANY
+    assert service.hasher.verify(after.password_hash, "une phrase de passe solide")
+
+
+def test_completion_token_is_single_use(service):
+    """The set-password token works once (X2, R8)."""
+    result = service.register_express(express())
+    token = link_token(pending(service)[0])
+    ok = CompletionForm(password="une phrase de passe solide", phone="0612345678")
+    service.complete_express(token, ok)
+    with pytest.raises(ValidationError) as info:
+        service.complete_express(token, ok)
+    assert info.value.codes == {"token.invalid"}
+    assert service.get(result.account_id).status is AccountStatus.ACTIVE
+
+
+def test_completion_token_expires(service, clock, shop_settings):
+    """The set-password token is refused once its lifetime is over."""
+    service.register_express(express())
+    token = link_token(pending(service)[0])
+    clock.advance(shop_settings.set_password_ttl)
+    with pytest.raises(ValidationError) as info:
+        service.complete_express(
+            token,
+            CompletionForm(password="une phrase de passe solide", phone="0612345678"),
+        )
+    assert info.value.codes == {"token.invalid"}
+
+
+def test_refused_completion_keeps_the_token(service):
+    """A bad completion form changes nothing and does not burn the token (F8)."""
+    result = service.register_express(express())
+    token = link_token(pending(service)[0])
+    with pytest.raises(ValidationError) as info:
+        service.complete_express(
+            token, CompletionForm(password="court", phone="1", category="entreprise")
+        )
+    assert {"password", "phone", "organisation_name", "siret"} <= {
+        e.path for e in info.value.errors
+    }
+    assert service.get(result.account_id).status is AccountStatus.EXPRESS
+    service.complete_express(
+        token, CompletionForm(password="une phrase de passe solide", phone="0612345678")
+    )
+
+
+@pytest.mark.parametrize("token", ["", "x", "A" * 43, "../../etc/passwd"])
+def test_unknown_tokens_are_refused(service, token):
+    """Any token that was not issued is refused with the same error."""
+    with pytest.raises(ValidationError) as info:
+        service.complete_express(token, CompletionForm())
+    assert info.value.codes == {"token.invalid"}
+
+
+def test_express_with_a_known_email_reveals_nothing(service):
+    """An existing email gets no second account and the same answer (X3)."""
+    full = service.register(form(email="Jean.Dupont@Exemple.FR"))
+    answer = service.register_express(express("jean.dupont@exemple.fr", "Inconnu"))
+    assert type(answer).__name__ == "ExpressRegistration"
+    assert answer.account_id == full.id
+    with service.uow() as tx:
+        assert tx.accounts.count() == 1
+    stored = service.get(full.id)
+    assert [d.contact_name for d in stored.addresses.deliveries] == ["Marie Curie"]
+    warning = pending(service)[-1]
+    assert warning.kind is MailKind.EXISTING_ACCOUNT_CHECKOUT
+    assert (
+        warning.to == "Jean.Dupont@exemple.fr"
+    )  # the stored address, not the typed one
+
+
+def test_express_again_supersedes_the_first_link(service):
+    """A second express checkout sends a new link and kills the first (R8)."""
+    first = service.register_express(express())
+    old = link_token(pending(service)[0])
+    second = service.register_express(express("CLIENT@exemple.fr"))
+    assert second == first
+    new = link_token(pending(service)[-1])
+    ok = CompletionForm(password="une phrase de passe solide", phone="0612345678")
+    with pytest.raises(ValidationError):
+        service.complete_express(old, ok)
+    service.complete_express(new, ok)
+
+
+def test_express_with_bad_input_reports_all(service):
+    """Express creation validates everything at once (F8)."""
+    with pytest.raises(ValidationError) as info:
+        service.register_express(ExpressForm("nope", DeliveryForm("", AddressForm())))
+    assert {e.path for e in info.value.errors} == {
+        "email",
+        "delivery_address.contact_name",
+        "delivery_address.address.street_lines",
+        "delivery_address.address.postal_code",
+        "delivery_address.address.city",
+    }

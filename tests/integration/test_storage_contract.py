@@ -1,0 +1,334 @@
+"""The storage contract: one suite, run against every storage adapter.
+
+Each adapter subclasses :class:`StorageContract` and says how to create a
+unit-of-work factory; everything a use case relies on is checked here, so an
+adapter that passes can be dropped in for another. Adapter-only behaviour
+is tested in the adapter's own module.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+import attrs
+import pytest
+
+from builders import NOW, account, mail
+from echoppe_accounts import (
+    Category,
+    ConcurrencyError,
+    ConsentSource,
+    Email,
+    InMemoryStore,
+    Secret,
+    SQLiteStore,
+    TokenPurpose,
+    TokenRecord,
+    ValidationError,
+)
+from echoppe_accounts.ports import UnitOfWorkFactory
+
+HOUR = timedelta(hours=1)
+
+
+def snapshot(a):
+    """Return every stored field of an account, for comparison by value."""
+    return attrs.asdict(a, recurse=True)
+
+
+def token(account_id: str, purpose=TokenPurpose.SET_PASSWORD, secret="s3cret"):
+    """Return a token record issued now for an hour."""
+    return TokenRecord.issue(Secret(secret), purpose, account_id, now=NOW, ttl=HOUR)
+
+
+class StorageContract:
+    """What every storage adapter must do."""
+
+    @pytest.fixture
+    def uow(self, tmp_path: Path) -> UnitOfWorkFactory:
+        """A fresh, empty storage."""
+        return self.create_uow_factory(tmp_path)
+
+    def create_uow_factory(self, tmp_path: Path) -> UnitOfWorkFactory:
+        """Return a unit-of-work factory over a new, empty storage."""
+        raise NotImplementedError
+
+    def _store(self, uow, a):
+        with uow() as tx:
+            tx.accounts.add(a)
+            tx.commit()
+
+    # -- accounts ----------------------------------------------------------------
+
+    def test_account_round_trip(self, uow):
+        """An account comes back from storage exactly as it was stored."""
+        a = account()
+        a.subscribe(NOW, ConsentSource.SIGNUP_FORM, "v1")
+        a.unsubscribe(NOW + HOUR, ConsentSource.ACCOUNT_PAGE)
+        self._store(uow, a)
+        with uow() as tx:
+            loaded = tx.accounts.get(a.id)
+        assert loaded is not None
+        assert snapshot(loaded) == snapshot(a)
+
+    @pytest.mark.parametrize("category", list(Category))
+    def test_every_category_round_trips(self, uow, category):
+        """Organisation and Chorus Pro data survive storage for each category (C3)."""
+        a = account(category=category)
+        self._store(uow, a)
+        with uow() as tx:
+            assert snapshot(tx.accounts.get(a.id)) == snapshot(a)
+
+    def test_unknown_account_is_none(self, uow):
+        """Looking up an id or an email that is not stored gives None."""
+        with uow() as tx:
+            assert tx.accounts.get("nope") is None
+            assert tx.accounts.get_by_email_key("nobody@exemple.fr") is None
+            assert tx.accounts.count() == 0
+
+    def test_found_by_canonical_email_key(self, uow):
+        """An account is found by the canonical key of any spelling (F1)."""
+        a = account("Jean.Dupont@Exemple.FR")
+        self._store(uow, a)
+        with uow() as tx:
+            found = tx.accounts.get_by_email_key(
+                Email.parse("jean.dupont@exemple.fr").key
+            )
+        assert found == a
+
+    def test_email_key_is_unique(self, uow):
+        """A second account with the same canonical email is refused (F1)."""
+        self._store(uow, account("Jean.Dupont@Exemple.FR"))
+        with pytest.raises(ValidationError) as info, uow() as tx:
+            tx.accounts.add(account("jean.dupont@exemple.fr"))
+            tx.commit()
+        assert info.value.codes == {"email.taken"}
+        with uow() as tx:
+            assert tx.accounts.count() == 1
+
+    def test_save_persists_changes_and_bumps_version(self, uow):
+        """Saved changes are visible to the next transaction."""
+        a = account()
+        self._store(uow, a)
+        with uow() as tx:
+            loaded = tx.accounts.get(a.id)
+            loaded.addresses.remove_delivery(loaded.addresses.deliveries[0].id)
+            loaded.name = "Claire Dupont"
+            tx.accounts.save(loaded)
+            tx.commit()
+        with uow() as tx:
+            again = tx.accounts.get(a.id)
+        assert again.name == "Claire Dupont"
+        assert len(again.addresses.deliveries) == 1
+        assert again.version == a.version + 1
+
+    def test_stale_save_is_refused(self, uow):
+        """Saving a copy read before another save raises, losing no update."""
+        a = account()
+        self._store(uow, a)
+        with uow() as tx:
+            first = tx.accounts.get(a.id)
+        with uow() as tx:
+            second = tx.accounts.get(a.id)
+            second.name = "Second Writer"
+            tx.accounts.save(second)
+            tx.commit()
+        first.name = "First Writer"
+        with pytest.raises(ConcurrencyError), uow() as tx:
+            tx.accounts.save(first)
+        with uow() as tx:
+            assert tx.accounts.get(a.id).name == "Second Writer"
+
+    def test_changing_email_to_a_taken_one_is_refused(self, uow):
+        """Uniqueness holds on update too (F1)."""
+        a, b = account("a@exemple.fr"), account("b@exemple.fr")
+        self._store(uow, a)
+        self._store(uow, b)
+        with uow() as tx:
+            loaded = tx.accounts.get(b.id)
+            loaded.email = Email.parse("A@exemple.fr")
+            with pytest.raises(ValidationError):
+                tx.accounts.save(loaded)
+
+    def test_uncommitted_changes_are_discarded(self, uow):
+        """Leaving a unit of work without commit stores nothing."""
+        a = account()
+        with uow() as tx:
+            tx.accounts.add(a)
+            tx.tokens.add(token(a.id))
+            tx.outbox.add(mail())
+        with uow() as tx:
+            assert tx.accounts.count() == 0
+            assert tx.outbox.due(NOW, 10) == []
+
+    def test_exception_rolls_back(self, uow):
+        """An exception inside a unit of work leaves storage as it was."""
+        a = account()
+        self._store(uow, a)
+
+        class BoomError(Exception):
+            pass
+
+        with pytest.raises(BoomError), uow() as tx:
+            loaded = tx.accounts.get(a.id)
+            loaded.name = "Changed"
+            tx.accounts.save(loaded)
+            tx.outbox.add(mail())
+            raise BoomError
+        with uow() as tx:
+            assert tx.accounts.get(a.id).name == a.name
+            assert tx.outbox.pending_count() == 0
+
+    def test_handed_out_accounts_are_copies(self, uow):
+        """Changing a loaded account without saving it changes nothing stored."""
+        a = account()
+        self._store(uow, a)
+        with uow() as tx:
+            tx.accounts.get(a.id).name = "Not saved"
+            tx.commit()
+        with uow() as tx:
+            assert tx.accounts.get(a.id).name == a.name
+
+    # -- tokens ------------------------------------------------------------------
+
+    def _with_token(self, uow, record):
+        a = account()
+        self._store(uow, a)
+        record = attrs.evolve(record, account_id=a.id)
+        with uow() as tx:
+            tx.tokens.add(record)
+            tx.commit()
+        return record
+
+    def test_token_is_consumed_once(self, uow):
+        """A token is consumed once; the second attempt gets nothing (R8)."""
+        record = self._with_token(uow, token("x"))
+        with uow() as tx:
+            used = tx.tokens.consume(record.digest, record.purpose, NOW)
+            tx.commit()
+        assert used is not None
+        assert used.used_at == NOW
+        with uow() as tx:
+            assert tx.tokens.consume(record.digest, record.purpose, NOW) is None
+            assert tx.tokens.find(record.digest).used_at == NOW
+
+    def test_token_is_bound_to_its_purpose(self, uow):
+        """A token is refused for another purpose, and stays usable (R2)."""
+        record = self._with_token(uow, token("x"))
+        with uow() as tx:
+            assert (
+                tx.tokens.consume(record.digest, TokenPurpose.RESET_CONFIRM, NOW)
+                is None
+            )
+            assert tx.tokens.find(record.digest).is_usable(NOW)
+
+    def test_token_expires(self, uow):
+        """A token is usable a second before its expiry and not at it (R2)."""
+        record = self._with_token(uow, token("x"))
+        with uow() as tx:
+            assert tx.tokens.consume(record.digest, record.purpose, NOW + HOUR) is None
+            ok = tx.tokens.consume(
+                record.digest, record.purpose, NOW + HOUR - timedelta(seconds=1)
+            )
+            assert ok is not None
+
+    def test_revoke_kills_pending_tokens_of_the_purposes(self, uow):
+        """Revocation kills usable tokens of the named purposes only (R8)."""
+        record = self._with_token(uow, token("x"))
+        other = attrs.evolve(
+            token(record.account_id, TokenPurpose.RESET_CONFIRM, "other"),
+        )
+        with uow() as tx:
+            tx.tokens.add(other)
+            assert (
+                tx.tokens.revoke(record.account_id, [TokenPurpose.SET_PASSWORD], NOW)
+                == 1
+            )
+            tx.commit()
+        with uow() as tx:
+            assert tx.tokens.consume(record.digest, record.purpose, NOW) is None
+            assert tx.tokens.find(other.digest).is_usable(NOW)
+            assert (
+                tx.tokens.revoke(record.account_id, [TokenPurpose.SET_PASSWORD], NOW)
+                == 0
+            )
+            listed = tx.tokens.for_account(record.account_id)
+        assert {r.digest for r in listed} == {record.digest, other.digest}
+
+    def test_unknown_token(self, uow):
+        """An unknown digest is neither found nor consumed."""
+        with uow() as tx:
+            assert tx.tokens.find("0" * 64) is None
+            assert tx.tokens.consume("0" * 64, TokenPurpose.SET_PASSWORD, NOW) is None
+
+    def test_concurrent_consumption_succeeds_once(self, uow):
+        """Twenty threads consuming one token: exactly one gets it (R8)."""
+        record = self._with_token(uow, token("x"))
+        barrier = threading.Barrier(20)
+        results: list[bool] = []
+        lock = threading.Lock()
+
+        def worker():
+            barrier.wait()
+            with uow() as tx:
+                got = tx.tokens.consume(record.digest, record.purpose, NOW)
+                tx.commit()
+            with lock:
+                results.append(got is not None)
+
+        threads = [threading.Thread(target=worker) for _ in range(20)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(results) == [False] * 19 + [True]
+
+    # -- outbox ------------------------------------------------------------------
+
+    def test_outbox_due_sent_and_retried(self, uow):
+        """Mails are due when queued, leave when sent, come back when retried."""
+        first, second = mail(), mail(to="b@exemple.fr")
+        with uow() as tx:
+            tx.outbox.add(first)
+            tx.outbox.add(second)
+            tx.commit()
+        with uow() as tx:
+            assert {m.id for m in tx.outbox.due(NOW, 10)} == {first.id, second.id}
+            assert len(tx.outbox.due(NOW, 1)) == 1
+            assert tx.outbox.due(NOW - timedelta(seconds=1), 10) == []
+            tx.outbox.mark_sent(first.id, NOW)
+            tx.outbox.mark_failed(second.id, NOW + HOUR, "server down")
+            tx.commit()
+        with uow() as tx:
+            assert tx.outbox.due(NOW, 10) == []
+            assert [m.id for m in tx.outbox.due(NOW + HOUR, 10)] == [second.id]
+            assert tx.outbox.pending_count() == 1
+
+    def test_outbox_keeps_the_mail_intact(self, uow):
+        """A queued mail comes back with its exact content."""
+        m = mail()
+        with uow() as tx:
+            tx.outbox.add(m)
+            tx.commit()
+        with uow() as tx:
+            (back,) = tx.outbox.due(NOW, 10)
+        assert attrs.asdict(back) == attrs.asdict(m)
+
+
+class TestInMemoryStorage(StorageContract):
+    """The contract, on the in-memory adapter."""
+
+    def create_uow_factory(self, tmp_path: Path) -> UnitOfWorkFactory:
+        """A new in-memory store."""
+        del tmp_path
+        return InMemoryStore().unit_of_work
+
+
+class TestSQLiteStorage(StorageContract):
+    """The contract, on a SQLite file."""
+
+    def create_uow_factory(self, tmp_path: Path) -> UnitOfWorkFactory:
+        """A new SQLite database file."""
+        return SQLiteStore(tmp_path / "accounts.sqlite3").unit_of_work
