@@ -32,7 +32,7 @@ class MaildirMailer:
     def send(self, mail: OutgoingMail, sender: str) -> None:
         """Write *mail* as a new message file."""
         try:
-            self._box.add(mailbox.MaildirMessage(build_message(mail, sender)))
+            self._box.add(build_message(mail, sender).as_bytes())
         except OSError as exc:
             msg = f"cannot write to the mailbox folder {self.path}"
             raise DeliveryError(msg) from exc

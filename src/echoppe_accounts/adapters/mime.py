@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -16,8 +17,16 @@ def message_id(mail: OutgoingMail, sender: str) -> str:
 
 
 def build_message(mail: OutgoingMail, sender: str) -> EmailMessage:
-    """Return *mail* as a ``multipart/alternative`` message from *sender*."""
-    msg = EmailMessage()
+    """Return *mail* as a ``multipart/alternative`` message from *sender*.
+
+    An internationalised address (``léa@exemple.fr``) cannot be written
+    with RFC 2047 encoded words: such a message uses UTF-8 headers
+    (RFC 6532) and must be sent with the ``SMTPUTF8`` extension.
+    """
+    ascii_only = (mail.to + sender).isascii()
+    msg = EmailMessage(
+        policy=email.policy.default if ascii_only else email.policy.SMTPUTF8
+    )
     name, addr = parseaddr(sender)
     msg["From"] = Address(display_name=name, addr_spec=addr) if name else addr
     msg["To"] = mail.to

@@ -16,7 +16,7 @@ and French and English messages (SPEC F8).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TypeVar
 
 import attrs
@@ -45,6 +45,10 @@ T = TypeVar("T")
 
 def _seq(value: Sequence[str] | str) -> tuple[str, ...]:
     return (value,) if isinstance(value, str) else tuple(value)
+
+
+def _deliveries(value: Iterable[DeliveryForm]) -> tuple[DeliveryForm, ...]:
+    return tuple(value)
 
 
 @attrs.frozen
@@ -112,7 +116,7 @@ class RegistrationForm:
     chorus_engagement_number: str = ""
     billing_address: AddressForm = AddressForm()
     delivery_addresses: tuple[DeliveryForm, ...] = attrs.field(
-        default=(), converter=tuple
+        default=(), converter=_deliveries
     )
     newsletter: bool = False
     newsletter_wording_version: str = ""

@@ -1,0 +1,288 @@
+"""A guided tour of the library on a SQLite file and a local mailbox.
+
+Run it with ``python -m echoppe_accounts.demo [FOLDER]`` (``make demo``).
+It starts afresh in *FOLDER* (default ``demo-data``), and leaves the
+database and the Maildir mailbox there for you to look at.
+"""
+
+from __future__ import annotations
+
+import mailbox
+import os
+import re
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+import attrs
+
+from echoppe_accounts import (
+    Account,
+    AddressForm,
+    App,
+    DeliveryForm,
+    ExpressForm,
+    RegistrationForm,
+    Settings,
+    ValidationError,
+    sqlite_app,
+)
+
+_PAYMENT_FR = {
+    "card": "carte bancaire",
+    "bank_transfer": "virement",
+    "deferred_invoice_30": "facture à 30 jours",
+    "administrative_mandate": "mandat administratif",
+}
+_DELIVERY_FR = {
+    "home": "domicile",
+    "relay_point": "point relais",
+    "business_address": "adresse professionnelle",
+}
+
+PARIS = AddressForm(["12 rue des Lilas"], "75011", "Paris")
+LYON = AddressForm(["Hôtel de Ville", "1 place de la Comédie"], "69001", "Lyon")
+NANTES = AddressForm(
+    ["Zone de la Chantrerie", "5 rue Alfred Kastler"], "44300", "Nantes"
+)
+BORDEAUX = AddressForm(
+    ["Cabinet Martin", "8 cours de l’Intendance"], "33000", "Bordeaux"
+)
+
+CUSTOMERS: Sequence[RegistrationForm] = (
+    RegistrationForm(
+        category="particulier",
+        email="Jean.Dupont@Exemple.FR",
+        phone="06 12 34 56 78",
+        name="Jean Dupont",
+        password="le chat dort sur la terrasse",
+        billing_address=PARIS,
+        delivery_addresses=[DeliveryForm("Jean Dupont", PARIS, "Maison")],
+        newsletter=True,
+        newsletter_wording_version="newsletter-2026-01",
+    ),
+    RegistrationForm(
+        category="professionnel",
+        email="contact@cabinet-martin.fr",
+        phone="05 56 00 00 00",
+        name="Claire Martin",
+        password="trois tasses de café avant midi",
+        organisation_name="Cabinet Martin",
+        siret="732 829 320 00074",
+        billing_address=BORDEAUX,
+        delivery_addresses=[DeliveryForm("Secrétariat", BORDEAUX)],
+    ),
+    RegistrationForm(
+        category="entreprise",
+        email="achats@atelier-nantais.fr",
+        phone="+33 2 40 00 00 00",
+        name="Paul Durand",
+        password="les bateaux rentrent au port ce soir",
+        organisation_name="Atelier Nantais SAS",
+        siret="356 000 000 49837",
+        billing_address=NANTES,
+        delivery_addresses=[DeliveryForm("Quai de réception", NANTES, "Entrepôt")],
+    ),
+    RegistrationForm(
+        category="collectivité",
+        email="commande-publique@mairie-lyon.fr",
+        phone="04 72 10 30 30",
+        name="Service achats",
+        password="la fontaine de la place chante",
+        organisation_name="Mairie de Lyon",
+        siret="21690123100011",
+        chorus_requirement="both",
+        chorus_service_code="ACHATS-01",
+        chorus_engagement_number="EJ-2026-0042",
+        billing_address=LYON,
+        delivery_addresses=[DeliveryForm("Accueil services techniques", LYON)],
+    ),
+)
+
+
+class _Printer:
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.color = out.isatty() and "NO_COLOR" not in os.environ
+
+    def _style(self, text: str, code: str) -> str:
+        return f"\033[{code}m{text}\033[0m" if self.color else text
+
+    def title(self, text: str) -> None:
+        self.line()
+        self.line(self._style(text, "1"))
+        self.line(self._style("─" * len(text), "2"))
+
+    def ok(self, text: str) -> None:
+        self.line(f"  {self._style('✔', '32')} {text}")
+
+    def refused(self, text: str) -> None:
+        self.line(f"  {self._style('✘', '31')} {text}")
+
+    def line(self, text: str = "") -> None:
+        print(text, file=self.out)
+
+
+def _show_errors(p: _Printer, exc: ValidationError) -> None:
+    width = max(len(e.path) for e in exc.errors)
+    for error in exc.errors:
+        p.refused(f"{error.path:<{width}}  {error.message('fr')}  [{error.code}]")
+
+
+def _chronological(key: str) -> tuple[float, int]:
+    # Maildir keys are "<time>.M<usec>P<pid>Q<counter>.<host>".
+    stamp, _, rest = key.partition(".")
+    counter = re.search(r"Q(\d+)", rest)
+    return float(stamp), int(counter.group(1)) if counter else 0
+
+
+def _describe(app: App, account: Account) -> list[str]:
+    offer = app.accounts.offer(account.id)
+    payments = ", ".join(sorted(_PAYMENT_FR[p] for p in offer.payment_methods))
+    deliveries = ", ".join(sorted(_DELIVERY_FR[d] for d in offer.delivery_modes))
+    who = account.organisation.name if account.organisation else account.name
+    lines = [f"{account.category.label_fr:<14} {who}  <{account.email}>"]
+    if account.organisation:
+        siret = account.organisation.siret
+        lines.append(f"{'':14} SIRET {siret.formatted} · TVA {siret.vat_number}")
+    lines.append(f"{'':14} paiement : {payments}")
+    lines.append(f"{'':14} livraison : {deliveries}")
+    return lines
+
+
+def run(folder: Path, out: TextIO = sys.stdout) -> App:
+    """Run the tour in *folder* (emptied first) and return the wired app."""
+    p = _Printer(out)
+    database, maildir = folder / "accounts.sqlite3", folder / "mailbox"
+    for stale in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        stale.unlink(missing_ok=True)
+    shutil.rmtree(maildir, ignore_errors=True)
+    app = sqlite_app(database, maildir, Settings(base_url="https://www.lechoppe.fr"))
+
+    p.title("L’Échoppe · comptes clients — démonstration")
+    p.line(f"  base SQLite : {database}")
+    p.line(f"  boîte mail  : {maildir}/ (Maildir)")
+    accounts = _register_everyone(p, app)
+    _refusals(p, app)
+    _address_book(p, app, accounts[2])
+    _invoice(p, app, accounts[3])
+    _express(p, app)
+    _mails(p, app, maildir)
+
+    p.title("À vous")
+    p.line(f"  sqlite3 {database} 'select email, category from accounts'")
+    p.line(f"  mutt -f {maildir}     (ou ouvrez {maildir}/new/ dans un éditeur)")
+    p.line()
+    return app
+
+
+def _register_everyone(p: _Printer, app: App) -> list[Account]:
+    p.title("1. Un client de chaque catégorie")
+    accounts = [app.accounts.register(form) for form in CUSTOMERS]
+    for account in accounts:
+        first, *rest = _describe(app, account)
+        p.ok(first)
+        for line in rest:
+            p.line(f"    {line}")
+    return accounts
+
+
+def _refusals(p: _Printer, app: App) -> None:
+    p.title("2. Une inscription refusée : toutes les erreurs d’un coup")
+    try:
+        app.accounts.register(
+            RegistrationForm(
+                category="entreprise",
+                email="jean.dupont@exemple.fr",
+                phone="06 12",
+                name="Jean Dupont",
+                password="azerty",
+                organisation_name="Dupont & Fils",
+                siret="732 829 320 00079",
+                billing_address=AddressForm(["1 rue du Moulin"], "96000", "Nulle-Part"),
+            )
+        )
+    except ValidationError as exc:
+        _show_errors(p, exc)
+    p.line("  Et la même adresse e-mail, autrement écrite, dans un formulaire valide :")
+    try:
+        app.accounts.register(
+            attrs.evolve(CUSTOMERS[0], email="jean.dupont@EXEMPLE.fr")
+        )
+    except ValidationError as exc:
+        _show_errors(p, exc)
+
+
+def _address_book(p: _Printer, app: App, company: Account) -> None:
+    p.title("3. Carnet d’adresses : une facturation, plusieurs livraisons")
+    workshop = AddressForm(["ZI du Pontet"], "84130", "Le Pontet")
+    extra = app.accounts.add_delivery_address(
+        company.id, DeliveryForm("Atelier Sud", workshop)
+    )
+    p.ok(f"adresse de livraison ajoutée : {' / '.join(extra.render())}")
+    try:
+        app.accounts.add_delivery_address(
+            company.id, DeliveryForm("Atelier Sud", workshop), billing_address=workshop
+        )
+    except ValidationError as exc:
+        p.refused(exc.errors[0].message("fr"))
+
+
+def _invoice(p: _Printer, app: App, public_body: Account) -> None:
+    p.title("4. Ce que la facture montre (jamais le nom du contact livraison)")
+    view = app.accounts.invoice_view(public_body.id)
+    width = max(len(line) for line in view.billing_lines) + 4
+    p.line("  ┌" + "─" * width + "┐")
+    for line in view.billing_lines:
+        p.line(f"  │  {line:<{width - 2}}│")
+    p.line("  └" + "─" * width + "┘")
+    p.line(f"  SIRET {view.siret} · TVA {view.vat_number}")
+    if view.chorus is not None:
+        p.line(
+            f"  Chorus Pro : service {view.chorus.service_code}, "
+            f"engagement {view.chorus.engagement_number}"
+        )
+
+
+def _express(p: _Printer, app: App) -> None:
+    p.title("5. Création de compte accélérée, au panier validé")
+    app.accounts.register_express(
+        ExpressForm("lea.petit@exemple.fr", DeliveryForm("Léa Petit", PARIS))
+    )
+    p.ok("compte créé avec un e-mail et une adresse de livraison, sans mot de passe")
+    again = app.accounts.register_express(
+        ExpressForm("Jean.Dupont@exemple.fr", DeliveryForm("Quelqu’un", PARIS))
+    )
+    p.ok(
+        "même réponse pour un e-mail déjà connu (aucun second compte) : "
+        f"compte {again.account_id[:8]}…"
+    )
+
+
+def _mails(p: _Printer, app: App, maildir: Path) -> None:
+    p.title("6. Les e-mails, écrits dans l’outbox puis distribués")
+    report = app.dispatcher.dispatch()
+    p.ok(f"{report.sent} e-mails distribués, {report.failed} en échec")
+    box = mailbox.Maildir(maildir, create=False)
+    for key in sorted(box.keys(), key=_chronological):
+        message = box[key]
+        p.line(f"    → {message['To']:<34} {_decode(str(message['Subject']))}")
+
+
+def _decode(header: str) -> str:
+    from email.header import decode_header, make_header  # noqa: PLC0415
+
+    return str(make_header(decode_header(header)))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m echoppe_accounts.demo``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    run(Path(args[0] if args else "demo-data"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

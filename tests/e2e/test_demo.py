@@ -1,0 +1,45 @@
+"""The demo that ``make demo`` runs: it works and shows what it promises."""
+
+from __future__ import annotations
+
+import io
+import mailbox
+import sqlite3
+import subprocess
+import sys
+
+from echoppe_accounts.demo import run
+
+
+def test_demo_tells_the_whole_story(tmp_path):
+    """The demo registers, refuses, shows the invoice and leaves its files."""
+    out = io.StringIO()
+    run(tmp_path, out)
+    text = out.getvalue()
+    for category in ("particulier", "professionnel", "entreprise", "collectivité"):
+        assert f"✔ {category}" in text
+    assert "Le numéro de SIRET est invalide" in text
+    assert "Un compte existe déjà avec cette adresse e-mail." in text
+    assert "partagent l’adresse de facturation" in text
+    invoice = text.split("4. Ce que la facture montre")[1].split("5. ")[0]
+    assert "Mairie de Lyon" in invoice
+    assert "69001 LYON" in invoice
+    assert "Accueil services techniques" not in invoice  # A3
+    with sqlite3.connect(tmp_path / "accounts.sqlite3") as db:
+        (count,) = db.execute("select count(*) from accounts").fetchone()
+    assert count == 5
+    assert len(mailbox.Maildir(tmp_path / "mailbox", create=False)) == 6
+
+
+def test_demo_runs_again_from_scratch(tmp_path):
+    """Running the demo twice in one folder starts afresh, without errors."""
+    run(tmp_path, io.StringIO())
+    result = subprocess.run(  # noqa: S603 (our own module, our interpreter)
+        [sys.executable, "-m", "echoppe_accounts.demo", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "6 e-mails distribués, 0 en échec" in result.stdout
