@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, settings
 from echoppe_accounts import (
     AccountService,
     Argon2Hasher,
+    AuthService,
     InMemoryStore,
     OutboxDispatcher,
     Settings,
@@ -25,6 +26,7 @@ from echoppe_accounts import (
 )
 from echoppe_accounts.ports import UnitOfWorkFactory
 from echoppe_accounts.testing import FrozenClock, RecordingMailer
+from spies import SpyHasher
 
 settings.register_profile(
     "dev", max_examples=60, deadline=None,
@@ -85,3 +87,15 @@ def service(uow_factory, clock, shop_settings) -> AccountService:
 def dispatcher(uow_factory, mailer, clock, shop_settings) -> OutboxDispatcher:
     """The outbox dispatcher delivering to the recording mailer."""
     return OutboxDispatcher(uow_factory, mailer, clock, shop_settings.sender)
+
+
+@pytest.fixture
+def auth(uow_factory, clock, shop_settings):
+    """The authentication use cases over each storage adapter, with a spy hasher."""
+    return AuthService(
+        uow=uow_factory,
+        clock=clock,
+        secrets=SystemSecrets(),
+        hasher=SpyHasher(FAST_HASHER),
+        settings=shop_settings,
+    )

@@ -65,3 +65,19 @@ def pending(service):
 def express(email="client@exemple.fr", contact="Paul Client", address=REUNION):
     """Return an express checkout form."""
     return ExpressForm(email, DeliveryForm(contact, address))
+
+
+TEMPORARY = re.compile(r"\b[2-9A-Z]{4}(?:-[2-9A-Z]{4}){3}\b")
+
+
+def links(mail) -> dict[str, str]:
+    """Return the tokens of the links in *mail*, by the last word of their path."""
+    found = re.findall(r"/([a-z-]+)\?jeton=([A-Za-z0-9_-]+)", mail.text)
+    return dict(found)
+
+
+def temporary_password(mail) -> str:
+    """Return the temporary password written in *mail*."""
+    match = TEMPORARY.search(mail.text)
+    assert match, mail.text
+    return match.group(0)

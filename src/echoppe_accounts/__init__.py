@@ -9,7 +9,12 @@ from echoppe_accounts._version import __version__
 from echoppe_accounts.adapters.maildir import MaildirMailer
 from echoppe_accounts.adapters.memory import InMemoryStore, InMemoryUnitOfWork
 from echoppe_accounts.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
-from echoppe_accounts.adapters.system import Argon2Hasher, SystemClock, SystemSecrets
+from echoppe_accounts.adapters.system import (
+    Argon2Hasher,
+    ScryptHasher,
+    SystemClock,
+    SystemSecrets,
+)
 from echoppe_accounts.bootstrap import App, bootstrap, sqlite_app
 from echoppe_accounts.domain.account import Account, AccountStatus, InvoiceView
 from echoppe_accounts.domain.address import PostalAddress
@@ -18,6 +23,7 @@ from echoppe_accounts.domain.addressbook import (
     AddressBook,
     DeliveryAddress,
 )
+from echoppe_accounts.domain.audit import AuditEvent, AuditRecord
 from echoppe_accounts.domain.category import (
     DEFAULT_POLICY,
     Category,
@@ -32,6 +38,7 @@ from echoppe_accounts.domain.category import (
 from echoppe_accounts.domain.consent import ConsentRecord, ConsentSource
 from echoppe_accounts.domain.email import Email
 from echoppe_accounts.domain.errors import (
+    AuthenticationError,
     ConcurrencyError,
     DeliveryError,
     EchoppeError,
@@ -53,8 +60,16 @@ from echoppe_accounts.domain.forms import (
 from echoppe_accounts.domain.mail import MailKind, OutgoingMail
 from echoppe_accounts.domain.password import PasswordPolicy
 from echoppe_accounts.domain.phone import Phone
+from echoppe_accounts.domain.reset import (
+    IllegalTransitionError,
+    ResetOrigin,
+    ResetRequest,
+    ResetState,
+)
 from echoppe_accounts.domain.siret import Siret
+from echoppe_accounts.domain.throttle import LoginThrottle, ThrottlePolicy
 from echoppe_accounts.domain.tokens import Secret, TokenPurpose, TokenRecord
+from echoppe_accounts.service_layer.auth import AuthService, LoginResult
 from echoppe_accounts.service_layer.outbox import DispatchReport, OutboxDispatcher
 from echoppe_accounts.service_layer.services import AccountService, ExpressRegistration
 from echoppe_accounts.service_layer.settings import Settings
@@ -69,6 +84,10 @@ __all__ = [
     "AddressForm",
     "App",
     "Argon2Hasher",
+    "AuditEvent",
+    "AuditRecord",
+    "AuthService",
+    "AuthenticationError",
     "Category",
     "CategoryPolicy",
     "ChorusPro",
@@ -87,10 +106,13 @@ __all__ = [
     "ExpressForm",
     "ExpressRegistration",
     "FieldError",
+    "IllegalTransitionError",
     "InMemoryStore",
     "InMemoryUnitOfWork",
     "InvoiceView",
     "Language",
+    "LoginResult",
+    "LoginThrottle",
     "MailKind",
     "MaildirMailer",
     "NotFoundError",
@@ -104,14 +126,19 @@ __all__ = [
     "Phone",
     "PostalAddress",
     "RegistrationForm",
+    "ResetOrigin",
+    "ResetRequest",
+    "ResetState",
     "SQLiteStore",
     "SQLiteUnitOfWork",
+    "ScryptHasher",
     "Secret",
     "Settings",
     "Siret",
     "StorageError",
     "SystemClock",
     "SystemSecrets",
+    "ThrottlePolicy",
     "TokenPurpose",
     "TokenRecord",
     "ValidationError",

@@ -16,6 +16,7 @@ from echoppe_accounts.ports import (
     SecretSource,
     UnitOfWorkFactory,
 )
+from echoppe_accounts.service_layer.auth import AuthService
 from echoppe_accounts.service_layer.outbox import OutboxDispatcher
 from echoppe_accounts.service_layer.services import AccountService
 from echoppe_accounts.service_layer.settings import Settings
@@ -29,6 +30,7 @@ class App:
     """
 
     accounts: AccountService
+    auth: AuthService
     dispatcher: OutboxDispatcher
 
 
@@ -49,15 +51,13 @@ def bootstrap(
     .. versionadded:: 0.1.0
     """
     clock = clock or SystemClock()
-    service = AccountService(
-        uow=uow,
-        clock=clock,
-        secrets=secrets or SystemSecrets(),
-        hasher=hasher or Argon2Hasher(),
-        settings=settings,
+    secrets = secrets or SystemSecrets()
+    hasher = hasher or Argon2Hasher()
+    return App(
+        accounts=AccountService(uow, clock, secrets, hasher, settings),
+        auth=AuthService(uow, clock, secrets, hasher, settings),
+        dispatcher=OutboxDispatcher(uow, mailer, clock, settings.sender),
     )
-    dispatcher = OutboxDispatcher(uow, mailer, clock, settings.sender)
-    return App(service, dispatcher)
 
 
 def sqlite_app(

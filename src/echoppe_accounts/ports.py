@@ -14,7 +14,10 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from echoppe_accounts.domain.account import Account
+from echoppe_accounts.domain.audit import AuditRecord
 from echoppe_accounts.domain.mail import OutgoingMail
+from echoppe_accounts.domain.reset import ResetRequest
+from echoppe_accounts.domain.throttle import LoginThrottle
 from echoppe_accounts.domain.tokens import TokenPurpose, TokenRecord
 
 
@@ -143,6 +146,68 @@ class TokenRepository(Protocol):
         ...
 
 
+class ResetRepository(Protocol):
+    """Protocol: stores password-reset requests.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def add(self, request: ResetRequest) -> None:
+        """Store a new request."""
+        ...
+
+    def find_by_digest(self, digest: str) -> ResetRequest | None:
+        """Return the request whose confirm or cancel link has *digest*."""
+        ...
+
+    def latest_for_requester(self, requester_key: str) -> ResetRequest | None:
+        """Return the newest request made for *requester_key*, or ``None``."""
+        ...
+
+    def for_account(self, account_id: str) -> list[ResetRequest]:
+        """Return every request of *account_id*, oldest first."""
+        ...
+
+    def save(self, request: ResetRequest) -> None:
+        """Store changes; raise ConcurrencyError if it changed since it was read.
+
+        This is what makes a link or a temporary password single-use under
+        concurrency (SPEC R8): of two transactions that read the same
+        version, only the first save succeeds.
+        """
+        ...
+
+
+class ThrottleRepository(Protocol):
+    """Protocol: failed-login counts per login identifier (SPEC P4).
+
+    .. versionadded:: 0.1.0
+    """
+
+    def get(self, key: str) -> LoginThrottle:
+        """Return the count of *key* (a fresh one if none is stored)."""
+        ...
+
+    def save(self, throttle: LoginThrottle) -> None:
+        """Store *throttle*, replacing the previous count of its key."""
+        ...
+
+
+class AuditLog(Protocol):
+    """Protocol: the append-only audit trail.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def add(self, record: AuditRecord) -> None:
+        """Append *record*."""
+        ...
+
+    def for_account(self, account_id: str) -> list[AuditRecord]:
+        """Return the records of *account_id*, oldest first."""
+        ...
+
+
 class Outbox(Protocol):
     """Protocol: mails decided in a transaction, waiting to be delivered.
 
@@ -192,6 +257,21 @@ class UnitOfWork(Protocol):
     @property
     def outbox(self) -> Outbox:
         """The outbox, inside this transaction."""
+        ...
+
+    @property
+    def resets(self) -> ResetRepository:
+        """The password-reset requests, inside this transaction."""
+        ...
+
+    @property
+    def throttles(self) -> ThrottleRepository:
+        """The failed-login counts, inside this transaction."""
+        ...
+
+    @property
+    def audit(self) -> AuditLog:
+        """The audit trail, inside this transaction."""
         ...
 
     def __enter__(self) -> Self:

@@ -41,6 +41,10 @@ class FrozenClock:
 class RecordingMailer:
     """A mailer that keeps what it is given; set :attr:`failing` to refuse.
 
+    Attributes:
+        sent: The mails received, oldest first.
+        failing: When true, :meth:`send` raises instead of recording.
+
     .. versionadded:: 0.1.0
     """
 

@@ -7,9 +7,12 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
+import attrs
+
 from echoppe_accounts.domain.account import Account, AccountStatus
 from echoppe_accounts.domain.address import PostalAddress
 from echoppe_accounts.domain.addressbook import AddressBook, DeliveryAddress
+from echoppe_accounts.domain.audit import AuditEvent, AuditRecord
 from echoppe_accounts.domain.category import (
     Category,
     ChorusPro,
@@ -20,6 +23,7 @@ from echoppe_accounts.domain.consent import ConsentRecord, ConsentSource
 from echoppe_accounts.domain.email import Email
 from echoppe_accounts.domain.errors import Language
 from echoppe_accounts.domain.phone import Phone
+from echoppe_accounts.domain.reset import ResetOrigin, ResetRequest, ResetState
 from echoppe_accounts.domain.siret import Siret
 from echoppe_accounts.domain.tokens import TokenPurpose, TokenRecord
 
@@ -263,4 +267,54 @@ def token_from_row(row: Row) -> TokenRecord:
         used_at=from_iso(row["used_at"]),
         revoked_at=from_iso(row["revoked_at"]),
         request_id=row["request_id"],
+    )
+
+
+RESET_DATETIMES = (
+    "requested_at", "link_expires_at", "temporary_expires_at",
+    "temporary_used_at", "closed_at",
+)  # fmt: skip
+
+
+def reset_row(r: ResetRequest) -> dict[str, Any]:
+    """Return the ``reset_requests`` row of *r*."""
+    row = attrs.asdict(r, recurse=False)
+    row["origin"] = r.origin.value
+    row["state"] = r.state.value
+    for name in RESET_DATETIMES:
+        row[name] = iso(row[name])
+    return row
+
+
+def reset_from_row(row: Row) -> ResetRequest:
+    """Rebuild a reset request from its row."""
+    fields = {f.name: row[f.name] for f in attrs.fields(ResetRequest)}
+    for name in RESET_DATETIMES:
+        fields[name] = from_iso(fields[name])
+    fields["origin"] = ResetOrigin(fields["origin"])
+    fields["state"] = ResetState(fields["state"])
+    return ResetRequest(**fields)
+
+
+def audit_row(r: AuditRecord) -> dict[str, Any]:
+    """Return the ``audit_log`` row of *r* (details as JSON)."""
+    return {
+        "id": r.id,
+        "at": iso(r.at),
+        "event": r.event.value,
+        "account_id": r.account_id,
+        "actor": r.actor,
+        "details": json.dumps(dict(r.details), ensure_ascii=False, sort_keys=True),
+    }
+
+
+def audit_from_row(row: Row) -> AuditRecord:
+    """Rebuild an audit record from its row."""
+    return AuditRecord(
+        id=row["id"],
+        at=_required_dt(row["at"]),
+        event=AuditEvent(row["event"]),
+        account_id=row["account_id"],
+        actor=row["actor"],
+        details=json.loads(row["details"]),
     )

@@ -18,8 +18,11 @@ from typing import Self
 import attrs
 
 from echoppe_accounts.domain.account import Account
+from echoppe_accounts.domain.audit import AuditRecord
 from echoppe_accounts.domain.errors import ConcurrencyError, ValidationError
 from echoppe_accounts.domain.mail import OutgoingMail
+from echoppe_accounts.domain.reset import ResetRequest
+from echoppe_accounts.domain.throttle import LoginThrottle
 from echoppe_accounts.domain.tokens import TokenPurpose, TokenRecord
 
 
@@ -43,6 +46,9 @@ class InMemoryStore:
     email_keys: dict[str, str] = attrs.field(factory=dict)
     tokens: dict[str, TokenRecord] = attrs.field(factory=dict)
     outbox: dict[str, _OutboxEntry] = attrs.field(factory=dict)
+    resets: dict[str, ResetRequest] = attrs.field(factory=dict)
+    throttles: dict[str, LoginThrottle] = attrs.field(factory=dict)
+    audit: list[AuditRecord] = attrs.field(factory=list)
     lock: threading.RLock = attrs.field(factory=threading.RLock, repr=False)
 
     def unit_of_work(self) -> InMemoryUnitOfWork:
@@ -167,6 +173,65 @@ class _Outbox:
         return sum(1 for e in self._uow.store.outbox.values() if e.sent_at is None)
 
 
+class _Resets:
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def _all(self) -> dict[str, ResetRequest]:
+        return {**self._uow.store.resets, **self._uow.pending_resets}
+
+    def add(self, request: ResetRequest) -> None:
+        self._uow.pending_resets[request.id] = copy.deepcopy(request)
+
+    def find_by_digest(self, digest: str) -> ResetRequest | None:
+        for request in self._all().values():
+            if digest in {request.confirm_digest, request.cancel_digest}:
+                return copy.deepcopy(request)
+        return None
+
+    def latest_for_requester(self, requester_key: str) -> ResetRequest | None:
+        mine = [r for r in self._all().values() if r.requester_key == requester_key]
+        return copy.deepcopy(mine[-1]) if mine else None
+
+    def for_account(self, account_id: str) -> list[ResetRequest]:
+        return [
+            copy.deepcopy(r) for r in self._all().values() if r.account_id == account_id
+        ]
+
+    def save(self, request: ResetRequest) -> None:
+        current = self._all().get(request.id)
+        if current is None or current.version != request.version:
+            raise ConcurrencyError(request.id)
+        request.version += 1
+        self._uow.pending_resets[request.id] = copy.deepcopy(request)
+
+
+class _Throttles:
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def get(self, key: str) -> LoginThrottle:
+        found = self._uow.pending_throttles.get(key) or self._uow.store.throttles.get(
+            key
+        )
+        return copy.deepcopy(found) if found else LoginThrottle(key)
+
+    def save(self, throttle: LoginThrottle) -> None:
+        self._uow.pending_throttles[throttle.key] = copy.deepcopy(throttle)
+
+
+class _Audit:
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    def add(self, record: AuditRecord) -> None:
+        self._uow.pending_audit.append(record)
+
+    def for_account(self, account_id: str) -> list[AuditRecord]:
+        records = [*self._uow.store.audit, *self._uow.pending_audit]
+        return [r for r in records if r.account_id == account_id]
+
+
 class InMemoryUnitOfWork:
     """A serialised transaction over an :class:`InMemoryStore`.
 
@@ -179,12 +244,18 @@ class InMemoryUnitOfWork:
         self.accounts = _Accounts(self)
         self.tokens = _Tokens(self)
         self.outbox = _Outbox(self)
+        self.resets = _Resets(self)
+        self.throttles = _Throttles(self)
+        self.audit = _Audit(self)
         self._reset()
 
     def _reset(self) -> None:
         self.pending_accounts: dict[str, Account] = {}
         self.pending_tokens: dict[str, TokenRecord] = {}
         self.pending_outbox: list[OutgoingMail] = []
+        self.pending_resets: dict[str, ResetRequest] = {}
+        self.pending_throttles: dict[str, LoginThrottle] = {}
+        self.pending_audit: list[AuditRecord] = []
         self.outbox_updates: list[
             tuple[str, datetime | None, datetime | None, str | None]
         ] = []
@@ -215,6 +286,9 @@ class InMemoryUnitOfWork:
             store.accounts[account.id] = account
             store.email_keys[account.email.key] = account.id
         store.tokens.update(self.pending_tokens)
+        store.resets.update(self.pending_resets)
+        store.throttles.update(self.pending_throttles)
+        store.audit.extend(self.pending_audit)
         for mail in self.pending_outbox:
             store.outbox[mail.id] = _OutboxEntry(mail, mail.created_at)
         for mail_id, sent_at, retry_at, error in self.outbox_updates:
@@ -222,6 +296,9 @@ class InMemoryUnitOfWork:
             entry.attempts += 1
             if sent_at is not None:
                 entry.sent_at = sent_at
+                # A sent mail's body may hold a link or a temporary password:
+                # keep no secret at rest once it is delivered (SPEC R9).
+                entry.mail = attrs.evolve(entry.mail, text="", html="")
             else:
                 entry.due_at = retry_at or entry.due_at
                 entry.last_error = error

@@ -21,12 +21,15 @@ from typing import Any, Self
 
 from echoppe_accounts.adapters import _records as rec
 from echoppe_accounts.domain.account import Account
+from echoppe_accounts.domain.audit import AuditRecord
 from echoppe_accounts.domain.errors import (
     ConcurrencyError,
     StorageError,
     ValidationError,
 )
 from echoppe_accounts.domain.mail import MailKind, OutgoingMail
+from echoppe_accounts.domain.reset import ResetRequest
+from echoppe_accounts.domain.throttle import LoginThrottle
 from echoppe_accounts.domain.tokens import TokenPurpose, TokenRecord
 
 MIGRATIONS: tuple[str, ...] = (
@@ -101,6 +104,41 @@ MIGRATIONS: tuple[str, ...] = (
         last_error TEXT
     );
     CREATE INDEX outbox_due ON outbox (due_at) WHERE sent_at IS NULL;
+    """,
+    """
+    CREATE TABLE reset_requests (
+        id TEXT PRIMARY KEY,
+        requester_key TEXT NOT NULL,
+        account_id TEXT REFERENCES accounts(id) ON DELETE CASCADE,
+        origin TEXT NOT NULL,
+        state TEXT NOT NULL,
+        requested_at TEXT NOT NULL,
+        link_expires_at TEXT NOT NULL,
+        confirm_digest TEXT UNIQUE,
+        cancel_digest TEXT UNIQUE,
+        temporary_hash TEXT,
+        temporary_expires_at TEXT,
+        temporary_used_at TEXT,
+        closed_at TEXT,
+        version INTEGER NOT NULL
+    );
+    CREATE INDEX reset_requests_by_requester ON reset_requests (requester_key);
+    CREATE INDEX reset_requests_by_account ON reset_requests (account_id);
+    CREATE TABLE login_throttles (
+        key TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        last_failure_at TEXT
+    );
+    CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        at TEXT NOT NULL,
+        event TEXT NOT NULL,
+        account_id TEXT,
+        actor TEXT NOT NULL,
+        details TEXT NOT NULL
+    );
+    CREATE INDEX audit_log_by_account ON audit_log (account_id);
     """,
 )
 """The schema, one script per version; never edit one, append a new one."""
@@ -345,7 +383,10 @@ class _Outbox:
 
     def mark_sent(self, mail_id: str, at: datetime) -> None:
         self._conn.execute(
-            "UPDATE outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?",
+            # The body may hold a link or a temporary password: keep no
+            # secret at rest once the mail is delivered (SPEC R9).
+            "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, "
+            "body_text = '', body_html = '' WHERE id = ?",
             (rec.iso(at), mail_id),
         )
 
@@ -359,6 +400,89 @@ class _Outbox:
     def pending_count(self) -> int:
         row = self._conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
         return int(row.fetchone()[0])
+
+
+class _Resets:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def _one(self, sql: str, *args: object) -> ResetRequest | None:
+        row = self._conn.execute(sql, args).fetchone()
+        return None if row is None else rec.reset_from_row(row)
+
+    def add(self, request: ResetRequest) -> None:
+        _insert(self._conn, "reset_requests", rec.reset_row(request))
+
+    def find_by_digest(self, digest: str) -> ResetRequest | None:
+        return self._one(
+            "SELECT * FROM reset_requests WHERE confirm_digest = ? "
+            "OR cancel_digest = ?",
+            digest,
+            digest,
+        )
+
+    def latest_for_requester(self, requester_key: str) -> ResetRequest | None:
+        return self._one(
+            "SELECT * FROM reset_requests WHERE requester_key = ? "
+            "ORDER BY requested_at DESC, rowid DESC LIMIT 1",
+            requester_key,
+        )
+
+    def for_account(self, account_id: str) -> list[ResetRequest]:
+        rows = self._conn.execute(
+            "SELECT * FROM reset_requests WHERE account_id = ? "
+            "ORDER BY requested_at, rowid",
+            (account_id,),
+        ).fetchall()
+        return [rec.reset_from_row(r) for r in rows]
+
+    def save(self, request: ResetRequest) -> None:
+        row = rec.reset_row(request)
+        row["version"] = request.version + 1
+        assignments = ", ".join(f"{c} = :{c}" for c in row if c != "id")
+        cursor = self._conn.execute(
+            f"UPDATE reset_requests SET {assignments} "  # noqa: S608
+            "WHERE id = :id AND version = :expected",
+            {**row, "expected": request.version},
+        )
+        if cursor.rowcount != 1:
+            raise ConcurrencyError(request.id)
+        request.version += 1
+
+
+class _Throttles:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def get(self, key: str) -> LoginThrottle:
+        row = self._conn.execute(
+            "SELECT * FROM login_throttles WHERE key = ?", (key,)
+        ).fetchone()
+        if row is None:
+            return LoginThrottle(key)
+        return LoginThrottle(key, row["failures"], rec.from_iso(row["last_failure_at"]))
+
+    def save(self, throttle: LoginThrottle) -> None:
+        self._conn.execute(
+            "INSERT INTO login_throttles (key, failures, last_failure_at) "
+            "VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+            "failures = excluded.failures, last_failure_at = excluded.last_failure_at",
+            (throttle.key, throttle.failures, rec.iso(throttle.last_failure_at)),
+        )
+
+
+class _Audit:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def add(self, record: AuditRecord) -> None:
+        _insert(self._conn, "audit_log", rec.audit_row(record))
+
+    def for_account(self, account_id: str) -> list[AuditRecord]:
+        rows = self._conn.execute(
+            "SELECT * FROM audit_log WHERE account_id = ? ORDER BY seq", (account_id,)
+        ).fetchall()
+        return [rec.audit_from_row(r) for r in rows]
 
 
 class SQLiteUnitOfWork:
@@ -385,6 +509,9 @@ class SQLiteUnitOfWork:
         self.accounts = _Accounts(conn)
         self.tokens = _Tokens(conn)
         self.outbox = _Outbox(conn)
+        self.resets = _Resets(conn)
+        self.throttles = _Throttles(conn)
+        self.audit = _Audit(conn)
         return self
 
     def __exit__(

@@ -37,9 +37,9 @@ class AccountStatus(enum.StrEnum):
     """
 
     EXPRESS = "express"
-    """Created at checkout: no password yet, mailbox not proven (SPEC X2)."""
+    """Created at checkout, with no password yet and the mailbox unproven (SPEC X2)."""
     ACTIVE = "active"
-    """Complete: the customer can log in."""
+    """Complete, so the customer can log in."""
 
 
 def check_category_fields(

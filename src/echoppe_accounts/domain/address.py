@@ -42,9 +42,10 @@ FRENCH_POSTAL_COUNTRIES = frozenset(
 """Countries and territories served by La Poste's five-digit postal codes."""
 
 _FRENCH_POSTAL_CODE = re.compile(
-    r"(?:0[1-9]|[1-8]\d|9[0-5])\d{3}"  # metropolitan departments 01-95
-    r"|97[1-8]\d{2}"  # overseas departments and collectivities
-    r"|98[46-9]\d{2}"  # TAAF, Wallis-et-Futuna, Polynesia, New Caledonia, Clipperton
+    r"(?:0[1-9]|[1-8][0-9]|9[0-5])[0-9]{3}"  # metropolitan departments 01-95
+    r"|97[1-8][0-9]{2}"  # overseas departments and collectivities
+    r"|98[46-9][0-9]{2}",  # TAAF, Wallis-et-Futuna, Polynesia, New Caledonia…
+    re.ASCII,
 )
 _FOREIGN_POSTAL_CODE = re.compile(r"[A-Z0-9](?:[A-Z0-9 -]{0,8}[A-Z0-9])?")
 
@@ -67,7 +68,9 @@ def _postal_upper(text: str) -> str:
 
 def country_name(code: str) -> str:
     """Return the French name of the country *code*, upper-case (``BELGIQUE``)."""
-    return _postal_upper(geocoder._region_display_name(code, "fr") or code)  # noqa: SLF001
+    name = _postal_upper(geocoder._region_display_name(code, "fr") or code)  # noqa: SLF001
+    # A handful of official names are longer than a line: cut at a word.
+    return name if len(name) <= LINE_LENGTH else name[:LINE_LENGTH].rsplit(" ", 1)[0]
 
 
 @attrs.frozen
@@ -114,12 +117,10 @@ class PostalAddress:
         lines = _parse_street_lines(street_lines, errors, domestic=domestic)
         clean_city = _parse_text(city, "city", errors)
         clean_code = _parse_postal_code(postal_code, errors, domestic=domestic)
-        if (
-            clean_city
-            and clean_code
-            and len(f"{clean_code} {clean_city}") > LINE_LENGTH
-            and not errors.errors
-        ):
+        # The last line is printed upper-case without accents, which may
+        # lengthen it ("ß" becomes "SS"): measure what will be printed.
+        last_line = f"{clean_code} {_postal_upper(clean_city)}"
+        if clean_city and clean_code and len(last_line) > LINE_LENGTH:
             errors.add("city", "address.line_too_long")
         errors.raise_if_any()
         return cls(lines, clean_code, clean_city, code)

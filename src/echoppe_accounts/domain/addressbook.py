@@ -54,6 +54,10 @@ class AddressBook:
     to give one of them a billing address of its own, and changing the
     billing address changes it for all.
 
+    Attributes:
+        billing: The single billing address of the account.
+        deliveries: One to fifty delivery addresses, in the customer's order.
+
     .. versionadded:: 0.1.0
     """
 

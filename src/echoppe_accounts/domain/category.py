@@ -41,13 +41,13 @@ class Category(enum.StrEnum):
     """
 
     PUBLIC_BODY = "public_body"
-    """*Collectivité*: a public body, invoiced through Chorus Pro."""
+    """*Collectivité*, a public body, invoiced through Chorus Pro."""
     COMPANY = "company"
     """*Entreprise*."""
     INDIVIDUAL = "individual"
     """*Particulier*."""
     PROFESSIONAL = "professional"
-    """*Professionnel*: sole trader, liberal profession."""
+    """*Professionnel*, a sole trader or a liberal profession."""
 
     @property
     def label_fr(self) -> str:
@@ -97,7 +97,7 @@ class PaymentMethod(enum.StrEnum):
     DEFERRED_INVOICE_30 = "deferred_invoice_30"
     """Invoice payable at 30 days."""
     ADMINISTRATIVE_MANDATE = "administrative_mandate"
-    """*Mandat administratif*: paid on invoice by a public accountant."""
+    """*Mandat administratif*, paid on invoice by a public accountant."""
 
 
 class DeliveryMode(enum.StrEnum):

@@ -21,6 +21,7 @@ echoppe_accounts.ValidationError: email: The email address is invalid (...).
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 
 import attrs
@@ -50,7 +51,8 @@ class Email:
 
     Attributes:
         address: The normalised address, where mail is sent.
-        key: The uniqueness key (:func:`canonical_key` of *address*).
+        key: The uniqueness key, *address* with NFKC and case folding
+            applied.
 
     .. versionadded:: 0.1.0
     """
@@ -77,6 +79,15 @@ class Email:
                 path, "email.invalid", reason="unreadable"
             ) from None
         return cls(result.normalized, canonical_key(result.normalized))
+
+    @property
+    def login_key(self) -> str:
+        """A digest of :attr:`key`, to count attempts without keeping addresses.
+
+        Failed logins and reset requests are tracked by this digest, also
+        for addresses that have no account (SPEC P4, R6).
+        """
+        return hashlib.sha256(f"login:{self.key}".encode()).hexdigest()
 
     @property
     def domain(self) -> str:

@@ -23,7 +23,7 @@ from typing import Literal
 import attrs
 
 Language = Literal["fr", "en"]
-"""The languages of messages and mails: French (default) and English."""
+"""The languages of messages and mails, French (default) and English."""
 
 # code -> (French, English). Placeholders use str.format with FieldError.params.
 _MESSAGES: Mapping[str, tuple[str, str]] = {
@@ -171,6 +171,29 @@ _MESSAGES: Mapping[str, tuple[str, str]] = {
         "This link is no longer valid. Ask for a new one.",
     ),
     "account.not_found": ("Compte introuvable.", "Account not found."),
+    "login.failed": (
+        "Adresse e-mail ou mot de passe incorrect.",
+        "Wrong email address or password.",
+    ),
+    "login.throttled": (
+        "Trop de tentatives : réessayez dans {seconds} secondes.",
+        "Too many attempts: try again in {seconds} seconds.",
+    ),
+    "login.blocked": (
+        (
+            "Trop de tentatives : utilisez « J’ai oublié mon mot de passe » ou "
+            "contactez le service clients."
+        ),
+        ("Too many attempts: use “I forgot my password” or contact customer service."),
+    ),
+    "password.same_as_temporary": (
+        "Choisissez un mot de passe différent du mot de passe temporaire.",
+        "Choose a password other than the temporary one.",
+    ),
+    "password.wrong_current": (
+        "Le mot de passe actuel est incorrect.",
+        "The current password is wrong.",
+    ),
     "account.already_complete": (
         "Ce compte est déjà complet.",
         "This account is already complete.",
@@ -241,6 +264,9 @@ class ValidationError(EchoppeError, ValueError):
 
     Nothing was stored when this is raised.
 
+    Attributes:
+        errors (tuple[FieldError, ...]): Every problem found, in form order.
+
     .. versionadded:: 0.1.0
     """
 
@@ -301,6 +327,28 @@ class ConcurrencyError(StorageError):
     """
 
 
+class AuthenticationError(EchoppeError):
+    """A login was refused; :attr:`code` says why, without saying too much.
+
+    ``login.failed`` is the same for a wrong password and an unknown email
+    (no account enumeration); ``login.throttled`` carries
+    :attr:`retry_after`; ``login.blocked`` asks for a reset (SPEC P4).
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, code: str, retry_after: float | None = None) -> None:
+        """Build the error for *code*, with the wait in seconds if throttled."""
+        self.code = code
+        self.retry_after = retry_after
+        super().__init__(self.message("en"))
+
+    def message(self, language: Language = "fr") -> str:
+        """Return the message to show the customer."""
+        seconds = 0 if self.retry_after is None else int(self.retry_after + 0.999)
+        return message_for(self.code, {"seconds": seconds}, language)
+
+
 class DeliveryError(EchoppeError):
     """A mail could not be handed to the mail server; it stays in the outbox.
 
@@ -344,6 +392,7 @@ for _cls in (
     StorageError,
     ConcurrencyError,
     DeliveryError,
+    AuthenticationError,
     FieldError,
 ):
     _cls.__module__ = "echoppe_accounts"  # where users import and catch them

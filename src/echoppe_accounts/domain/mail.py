@@ -20,6 +20,18 @@ class MailKind(enum.StrEnum):
     """Complete an express account (SPEC X2)."""
     EXISTING_ACCOUNT_CHECKOUT = "existing_account_checkout"
     """Someone checked out with the address of an existing account (SPEC X3)."""
+    RESET_CONFIRM = "reset_confirm"
+    """Mail 1 of a reset, to confirm it or say "this was not me" (SPEC R2)."""
+    RESET_UNKNOWN_EMAIL = "reset_unknown_email"
+    """A reset was asked for an address that has no account (SPEC R1)."""
+    TEMPORARY_PASSWORD = "temporary_password"  # noqa: S105 (a mail kind)
+    """Mail 2 of a reset, with the temporary password (SPEC R3)."""
+    PROVISIONAL_PASSWORD_NOTICE = "provisional_password_notice"  # noqa: S105
+    """Customer service issued a provisional password (SPEC R7)."""
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 (a mail kind)
+    """The password was changed (SPEC R10)."""
+    EMAIL_CHANGED = "email_changed"
+    """The email address was changed; sent to the former address."""
 
 
 @attrs.frozen

@@ -15,13 +15,34 @@ echoppe_accounts.ValidationError: password: The password must be at least 8...
 
 from __future__ import annotations
 
+import functools
+import gzip
 import re
 import unicodedata
 from collections.abc import Iterable
+from importlib import resources
 
 import attrs
 
 from echoppe_accounts.domain.errors import ValidationError
+
+COMMON_PASSWORDS_FILE = "common-passwords.txt.gz"
+"""The bundled list (about 19,700 entries, French ones included), in package data."""
+
+
+@functools.cache
+def bundled_common_passwords() -> frozenset[str]:
+    """Return the bundled list of common passwords, NFKC and case-folded.
+
+    Read once, on first use.
+
+    >>> {"azerty", "motdepasse", "soleil"} <= bundled_common_passwords()
+    True
+    """
+    data = resources.files("echoppe_accounts.data").joinpath(COMMON_PASSWORDS_FILE)
+    with data.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as text:
+        return frozenset(line.strip() for line in text if line.strip())
+
 
 MAX_LENGTH = 128
 """Longest password accepted, in code points."""
@@ -34,7 +55,14 @@ def normalize(password: str) -> str:
 
 
 def _fold(text: str) -> str:
-    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", text).casefold())
+    """Reduce *text* to lower-case letters and digits without accents.
+
+    People type "lechoppe" for "L'Échoppe": comparisons with personal words
+    and the common list ignore case, accents, spaces and punctuation.
+    """
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", bare))
 
 
 @attrs.frozen
@@ -48,7 +76,9 @@ class PasswordPolicy:
         default=8, validator=attrs.validators.in_(range(8, 65))
     )
     shop_name: str = "L'Échoppe"
-    common_passwords: frozenset[str] = attrs.field(factory=frozenset, repr=False)
+    common_passwords: frozenset[str] = attrs.field(
+        factory=bundled_common_passwords, repr=False
+    )
 
     def check(
         self, password: str, *, personal: Iterable[str] = (), path: str = "password"

@@ -78,7 +78,7 @@ class Siret:
 
     @property
     def formatted(self) -> str:
-        """The number as shown to people: ``732 829 320 00074``."""
+        """The number as shown to people, such as ``732 829 320 00074``."""
         return str(stdnum_siret.format(self.compact))
 
     @property

@@ -44,7 +44,9 @@ class TokenPurpose(enum.StrEnum):
     RESET_CONFIRM = "reset_confirm"
     """Confirm a password-reset request (SPEC R2)."""
     RESET_CANCEL = "reset_cancel"
-    """Cancel a password-reset request: "this was not me" (SPEC R2)."""
+    """Cancel a password-reset request ("this was not me", SPEC R2)."""
+    PASSWORD_CHANGE = "password_change"  # noqa: S105 (a purpose, not a password)
+    """The restricted session after a temporary password, to set a new one (SPEC R4)."""
 
 
 @attrs.frozen(repr=False)

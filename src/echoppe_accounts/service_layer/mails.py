@@ -7,7 +7,7 @@ values are HTML-escaped in the HTML body.
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 import attrs
@@ -20,8 +20,14 @@ from echoppe_accounts.domain.mail import MailKind, OutgoingMail
 class _Template:
     subject: str
     paragraphs: tuple[str, ...]
-    link_label: str | None = None
+    link_labels: tuple[str, ...] = ()
+    """Labels of the links, shown after the second paragraph, in order."""
 
+
+_SIGN_OFF_FR = (
+    "Si vous n’êtes pas à l’origine de cette demande, contactez notre service clients."
+)
+_SIGN_OFF_EN = "If you did not ask for this, please contact our customer service."
 
 _TEMPLATES: Mapping[tuple[MailKind, Language], _Template] = {
     (MailKind.WELCOME, "fr"): _Template(
@@ -29,7 +35,7 @@ _TEMPLATES: Mapping[tuple[MailKind, Language], _Template] = {
         (
             "Bonjour {name},",
             (
-                "Votre compte client {shop} est créé. Vous pouvez suivre vos "
+                "Votre compte client {shop} est prêt. Vous pouvez suivre vos "
                 "commandes depuis votre espace client."
             ),
             (
@@ -43,8 +49,8 @@ _TEMPLATES: Mapping[tuple[MailKind, Language], _Template] = {
         (
             "Hello {name},",
             (
-                "Your {shop} customer account has been created. You can follow "
-                "your orders from your account."
+                "Your {shop} customer account is ready. You can follow your "
+                "orders from your account."
             ),
             "If you did not sign up, simply reply to this message.",
         ),
@@ -61,7 +67,7 @@ _TEMPLATES: Mapping[tuple[MailKind, Language], _Template] = {
             ),
             "Si vous n’avez rien commandé chez {shop}, ignorez ce message.",
         ),
-        "Choisir mon mot de passe",
+        ("Choisir mon mot de passe",),
     ),
     (MailKind.SET_PASSWORD, "en"): _Template(
         "Complete your {shop} account",
@@ -74,7 +80,7 @@ _TEMPLATES: Mapping[tuple[MailKind, Language], _Template] = {
             ),
             "If you did not order from {shop}, ignore this message.",
         ),
-        "Choose my password",
+        ("Choose my password",),
     ),
     (MailKind.EXISTING_ACCOUNT_CHECKOUT, "fr"): _Template(
         "Une commande a été passée avec votre adresse e-mail",
@@ -103,6 +109,151 @@ _TEMPLATES: Mapping[tuple[MailKind, Language], _Template] = {
             "If you did not place this order, please contact customer service.",
         ),
     ),
+    (MailKind.RESET_CONFIRM, "fr"): _Template(
+        "Confirmez la réinitialisation de votre mot de passe",
+        (
+            "Bonjour {name},",
+            (
+                "Vous avez demandé à réinitialiser votre mot de passe {shop}. "
+                "Confirmez-le avec le premier lien : vous recevrez alors un second "
+                "e-mail avec un mot de passe temporaire. Ce lien est valable une "
+                "heure et utilisable une seule fois."
+            ),
+            (
+                "Si vous n’avez rien demandé, cliquez sur « Ce n’était pas moi » : "
+                "votre mot de passe actuel reste valable."
+            ),
+        ),
+        ("Confirmer la demande", "Ce n’était pas moi"),
+    ),
+    (MailKind.RESET_CONFIRM, "en"): _Template(
+        "Confirm your password reset",
+        (
+            "Hello {name},",
+            (
+                "You asked to reset your {shop} password. Confirm with the first "
+                "link: a second email will bring you a temporary password. The "
+                "link is valid for one hour and can be used once."
+            ),
+            (
+                "If you did not ask for anything, click “This was not me”: your "
+                "current password stays valid."
+            ),
+        ),
+        ("Confirm the request", "This was not me"),
+    ),
+    (MailKind.RESET_UNKNOWN_EMAIL, "fr"): _Template(
+        "Demande de réinitialisation de mot de passe",
+        (
+            "Bonjour,",
+            (
+                "Quelqu’un a demandé à réinitialiser le mot de passe du compte "
+                "{shop} associé à cette adresse e-mail, mais aucun compte ne "
+                "l’utilise. Vous avez peut-être créé votre compte avec une autre "
+                "adresse."
+            ),
+            "Si vous n’êtes pas à l’origine de cette demande, ignorez ce message.",
+        ),
+    ),
+    (MailKind.RESET_UNKNOWN_EMAIL, "en"): _Template(
+        "Password reset request",
+        (
+            "Hello,",
+            (
+                "Someone asked to reset the password of the {shop} account of this "
+                "email address, but no account uses it. You may have signed up "
+                "with another address."
+            ),
+            "If you did not ask for this, ignore this message.",
+        ),
+    ),
+    (MailKind.TEMPORARY_PASSWORD, "fr"): _Template(
+        "Votre mot de passe temporaire",
+        (
+            "Bonjour {name},",
+            "Voici votre mot de passe temporaire : {temporary}",
+            (
+                "Il est valable {hours} heures et ne sert qu’une fois : à la "
+                "connexion, vous choisirez aussitôt votre nouveau mot de passe."
+            ),
+            _SIGN_OFF_FR,
+        ),
+    ),
+    (MailKind.TEMPORARY_PASSWORD, "en"): _Template(
+        "Your temporary password",
+        (
+            "Hello {name},",
+            "Here is your temporary password: {temporary}",
+            (
+                "It is valid for {hours} hours and works once: when you log in "
+                "with it, you will choose your new password straight away."
+            ),
+            _SIGN_OFF_EN,
+        ),
+    ),
+    (MailKind.PROVISIONAL_PASSWORD_NOTICE, "fr"): _Template(
+        "Un mot de passe provisoire vous a été communiqué",
+        (
+            "Bonjour {name},",
+            (
+                "Notre service clients vient de vous communiquer un mot de passe "
+                "provisoire, valable une heure. Toute demande de réinitialisation "
+                "en cours est annulée ; à la connexion, vous choisirez votre "
+                "nouveau mot de passe."
+            ),
+            _SIGN_OFF_FR,
+        ),
+    ),
+    (MailKind.PROVISIONAL_PASSWORD_NOTICE, "en"): _Template(
+        "A provisional password was given to you",
+        (
+            "Hello {name},",
+            (
+                "Our customer service just gave you a provisional password, valid "
+                "for one hour. Any pending reset is cancelled; when you log in, "
+                "you will choose your new password."
+            ),
+            _SIGN_OFF_EN,
+        ),
+    ),
+    (MailKind.PASSWORD_CHANGED, "fr"): _Template(
+        "Votre mot de passe a été modifié",
+        (
+            "Bonjour {name},",
+            "Le mot de passe de votre compte {shop} vient d’être modifié.",
+            _SIGN_OFF_FR,
+        ),
+    ),
+    (MailKind.PASSWORD_CHANGED, "en"): _Template(
+        "Your password was changed",
+        (
+            "Hello {name},",
+            "The password of your {shop} account was just changed.",
+            _SIGN_OFF_EN,
+        ),
+    ),
+    (MailKind.EMAIL_CHANGED, "fr"): _Template(
+        "Votre adresse e-mail a été modifiée",
+        (
+            "Bonjour {name},",
+            (
+                "L’adresse e-mail de votre compte {shop} vient d’être remplacée par "
+                "{new_email}. Ce message est envoyé à votre ancienne adresse."
+            ),
+            _SIGN_OFF_FR,
+        ),
+    ),
+    (MailKind.EMAIL_CHANGED, "en"): _Template(
+        "Your email address was changed",
+        (
+            "Hello {name},",
+            (
+                "The email address of your {shop} account was just replaced by "
+                "{new_email}. This message goes to your former address."
+            ),
+            _SIGN_OFF_EN,
+        ),
+    ),
 }
 
 
@@ -114,20 +265,21 @@ def render(
     to: str,
     created_at: datetime,
     values: Mapping[str, object],
-    link: str | None = None,
+    links: Sequence[str] = (),
 ) -> OutgoingMail:
-    """Return the mail *kind* in *language*, filled with *values*."""
+    """Return the mail *kind* in *language*, filled with *values* and *links*."""
     template = _TEMPLATES[kind, language]
     paragraphs = [p.format_map(values) for p in template.paragraphs]
     text_parts = list(paragraphs)
     html_parts = [f"<p>{html.escape(p)}</p>" for p in paragraphs]
-    if link is not None and template.link_label is not None:
-        colon = " :" if language == "fr" else ":"  # French puts a space before
-        text_parts.insert(2, f"{template.link_label}{colon} {link}")
+    colon = " :" if language == "fr" else ":"  # French puts a space before
+    for offset, (label, link) in enumerate(
+        zip(template.link_labels, links, strict=True)
+    ):
+        href = html.escape(link, quote=True)
+        text_parts.insert(2 + offset, f"{label}{colon} {link}")
         html_parts.insert(
-            2,
-            f'<p><a href="{html.escape(link, quote=True)}">'
-            f"{html.escape(template.link_label)}</a></p>",
+            2 + offset, f'<p><a href="{href}">{html.escape(label)}</a></p>'
         )
     signature = f"— {values['shop']}"
     text = "\n\n".join([*text_parts, signature]) + "\n"

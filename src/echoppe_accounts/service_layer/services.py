@@ -8,22 +8,20 @@ outbox, delivered by :class:`~echoppe_accounts.OutboxDispatcher`).
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 import attrs
 
 from echoppe_accounts.domain.account import Account, AccountStatus, InvoiceView
 from echoppe_accounts.domain.address import PostalAddress
 from echoppe_accounts.domain.addressbook import AddressBook, DeliveryAddress
+from echoppe_accounts.domain.audit import AuditEvent
 from echoppe_accounts.domain.category import Category, Offer
 from echoppe_accounts.domain.consent import ConsentSource
 from echoppe_accounts.domain.email import Email
 from echoppe_accounts.domain.errors import (
     Collector,
     Language,
-    NotFoundError,
     ValidationError,
 )
 from echoppe_accounts.domain.forms import (
@@ -53,15 +51,8 @@ from echoppe_accounts.domain.tokens import (
     TokenRecord,
 )
 from echoppe_accounts.domain.tokens import digest as token_digest
-from echoppe_accounts.ports import (
-    Clock,
-    PasswordHasher,
-    SecretSource,
-    UnitOfWork,
-    UnitOfWorkFactory,
-)
-from echoppe_accounts.service_layer import mails
-from echoppe_accounts.service_layer.settings import Settings
+from echoppe_accounts.ports import UnitOfWork
+from echoppe_accounts.service_layer._base import UseCases
 
 
 @attrs.frozen
@@ -73,6 +64,9 @@ class ExpressRegistration:
     by mail. It grants no session: order history is shown only once the
     mailbox is proven (a set-password or a reset completed).
 
+    Attributes:
+        account_id: The account the order belongs to.
+
     .. versionadded:: 0.1.0
     """
 
@@ -80,51 +74,13 @@ class ExpressRegistration:
 
 
 @attrs.define
-class AccountService:
+class AccountService(UseCases):
     """The account use cases, wired to storage, mail, clock and randomness.
 
     Build it with :func:`~echoppe_accounts.bootstrap` or directly.
 
     .. versionadded:: 0.1.0
     """
-
-    uow: UnitOfWorkFactory
-    clock: Clock
-    secrets: SecretSource
-    hasher: PasswordHasher
-    settings: Settings
-
-    # -- helpers ---------------------------------------------------------------
-
-    def _new_id(self) -> str:
-        return str(uuid.UUID(bytes=self.secrets.token_bytes(16), version=4))
-
-    @contextmanager
-    def _account(self, account_id: str) -> Iterator[tuple[UnitOfWork, Account]]:
-        with self.uow() as uow:
-            account = uow.accounts.get(account_id)
-            if account is None:
-                raise NotFoundError(account_id)
-            yield uow, account
-
-    def _queue(
-        self,
-        uow: UnitOfWork,
-        kind: MailKind,
-        account: Account,
-        link: str | None = None,
-        **values: object,
-    ) -> None:
-        mail = mails.render(
-            kind,
-            account.language,
-            mail_id=self._new_id(),
-            to=account.email.address,  # always the stored address
-            created_at=self.clock.now(),
-            values={"shop": self.settings.shop_name, "name": account.name, **values},
-            link=link,
-        )
-        uow.outbox.add(mail)
 
     def _issue_set_password(self, uow: UnitOfWork, account: Account) -> None:
         now = self.clock.now()
@@ -137,13 +93,8 @@ class AccountService:
             )
         )
         link = self.settings.link(self.settings.set_password_path, token.reveal())
-        self._queue(
-            uow,
-            MailKind.SET_PASSWORD,
-            account,
-            link,
-            hours=int(ttl.total_seconds() // 3600),
-        )
+        hours = int(ttl.total_seconds() // 3600)
+        self._mail_account(uow, MailKind.SET_PASSWORD, account, (link,), hours=hours)
 
     def _address_book(
         self, billing: PostalAddress, deliveries: Sequence[ParsedDelivery]
@@ -191,7 +142,8 @@ class AccountService:
             account.subscribe(now, source, parsed.newsletter_wording_version)
         with self.uow() as uow:
             uow.accounts.add(account)
-            self._queue(uow, MailKind.WELCOME, account)
+            self._mail_account(uow, MailKind.WELCOME, account)
+            self._audit(uow, AuditEvent.ACCOUNT_REGISTERED, account.id)
             uow.commit()
         return account
 
@@ -221,7 +173,9 @@ class AccountService:
                 if existing.is_express:
                     self._issue_set_password(uow, existing)
                 else:
-                    self._queue(uow, MailKind.EXISTING_ACCOUNT_CHECKOUT, existing)
+                    self._mail_account(
+                        uow, MailKind.EXISTING_ACCOUNT_CHECKOUT, existing
+                    )
                 uow.commit()
                 return ExpressRegistration(existing.id)
             account = Account(
@@ -238,6 +192,7 @@ class AccountService:
                 account.subscribe(now, ConsentSource.CHECKOUT, wording)
             uow.accounts.add(account)
             self._issue_set_password(uow, account)
+            self._audit(uow, AuditEvent.EXPRESS_ACCOUNT_CREATED, account.id)
             uow.commit()
         return ExpressRegistration(account.id)
 
@@ -287,12 +242,13 @@ class AccountService:
                 raise ValidationError.single("token", "token.invalid")
             account.name = name
             account.phone = phone
+            account.email_proven_at = now
             account.password_hash = self.hasher.hash(password)
             account.status = AccountStatus.ACTIVE
-            account.email_proven_at = now
-            uow.tokens.revoke(account.id, list(TokenPurpose), now)
+            self._kill_pending(uow, account.id, now)
             uow.accounts.save(account)
-            self._queue(uow, MailKind.WELCOME, account)
+            self._mail_account(uow, MailKind.WELCOME, account)
+            self._audit(uow, AuditEvent.EXPRESS_ACCOUNT_COMPLETED, account.id)
             uow.commit()
         return account
 
@@ -432,6 +388,32 @@ class AccountService:
         with self._account(account_id) as (uow, account):
             account.unsubscribe(self.clock.now(), source)
             uow.accounts.save(account)
+            uow.commit()
+
+    def change_email(self, account_id: str, email: str) -> None:
+        """Change the account's email address (SPEC G4).
+
+        The new address must be free. Every pending link and temporary
+        password dies (SPEC R8), and the former address is told.
+        """
+        parsed = Email.parse(email)
+        now = self.clock.now()
+        with self._account(account_id) as (uow, account):
+            former = account.email
+            if parsed == former:
+                return
+            account.email = parsed
+            self._kill_pending(uow, account.id, now)
+            uow.accounts.save(account)
+            self._queue(
+                uow,
+                MailKind.EMAIL_CHANGED,
+                to=former.address,
+                language=account.language,
+                name=account.name,
+                new_email=parsed.address,
+            )
+            self._audit(uow, AuditEvent.EMAIL_CHANGED, account.id)
             uow.commit()
 
     def set_language(self, account_id: str, language: Language) -> None:

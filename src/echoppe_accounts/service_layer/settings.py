@@ -35,6 +35,19 @@ class Settings:
     Links in mails are always built from :attr:`base_url`, never from request
     data (SPEC R9), so a forged ``Host`` header cannot redirect a token.
 
+    Attributes:
+        base_url: The shop's absolute ``https`` URL (``http`` for localhost
+            only), without query or fragment; every link starts with it.
+        shop_name: The shop's name, in mails and refused as a password.
+        sender: The ``From`` of every mail.
+        category_policy: The payment methods and delivery modes of each
+            category (SPEC C2).
+        password_policy: The rules of new passwords (SPEC P2); by default
+            the minimum, refusing passwords built on :attr:`shop_name`.
+        set_password_ttl: How long the link of a set-password mail is valid.
+        set_password_path: The path of that link, with a ``{token}``
+            placeholder.
+
     >>> Settings(base_url="https://www.lechoppe.fr").link("/compte?t={token}", "x")
     'https://www.lechoppe.fr/compte?t=x'
     >>> Settings(base_url="http://evil.example")
@@ -56,6 +69,8 @@ class Settings:
     )
     set_password_ttl: timedelta = timedelta(hours=72)
     set_password_path: str = "/compte/mot-de-passe/definir?jeton={token}"  # noqa: S105
+    reset_confirm_path: str = "/compte/mot-de-passe/confirmer?jeton={token}"
+    reset_cancel_path: str = "/compte/mot-de-passe/annuler?jeton={token}"
 
     def link(self, path_template: str, token: str) -> str:
         """Return the absolute link for *path_template* with *token* filled in."""

@@ -1,0 +1,138 @@
+"""What every group of use cases shares: ports, ids, mails, audit, password changes."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+
+import attrs
+
+from echoppe_accounts.domain.account import Account, AccountStatus
+from echoppe_accounts.domain.audit import AuditEvent, AuditRecord
+from echoppe_accounts.domain.errors import Language, NotFoundError
+from echoppe_accounts.domain.mail import MailKind
+from echoppe_accounts.domain.tokens import TokenPurpose
+from echoppe_accounts.ports import (
+    Clock,
+    PasswordHasher,
+    SecretSource,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from echoppe_accounts.service_layer import mails
+from echoppe_accounts.service_layer.settings import Settings
+
+log = logging.getLogger("echoppe_accounts")
+"""The library's logger: event names and account ids, never a secret (SPEC R9)."""
+
+
+@attrs.define
+class UseCases:
+    """The ports and settings the use cases work with.
+
+    .. versionadded:: 0.1.0
+    """
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+    secrets: SecretSource
+    hasher: PasswordHasher
+    settings: Settings
+
+    def _new_id(self) -> str:
+        return str(uuid.UUID(bytes=self.secrets.token_bytes(16), version=4))
+
+    @contextmanager
+    def _account(self, account_id: str) -> Iterator[tuple[UnitOfWork, Account]]:
+        with self.uow() as uow:
+            account = uow.accounts.get(account_id)
+            if account is None:
+                raise NotFoundError(account_id)
+            yield uow, account
+
+    def _queue(
+        self,
+        uow: UnitOfWork,
+        kind: MailKind,
+        *,
+        to: str,
+        language: Language,
+        links: Sequence[str] = (),
+        **values: object,
+    ) -> None:
+        mail = mails.render(
+            kind,
+            language,
+            mail_id=self._new_id(),
+            to=to,
+            created_at=self.clock.now(),
+            values={"shop": self.settings.shop_name, "name": "", **values},
+            links=links,
+        )
+        uow.outbox.add(mail)
+
+    def _mail_account(
+        self,
+        uow: UnitOfWork,
+        kind: MailKind,
+        account: Account,
+        links: Sequence[str] = (),
+        **values: object,
+    ) -> None:
+        # Always the stored address: never one a requester typed (SPEC R1).
+        self._queue(
+            uow,
+            kind,
+            to=account.email.address,
+            language=account.language,
+            links=links,
+            name=account.name,
+            **values,
+        )
+
+    def _audit(
+        self,
+        uow: UnitOfWork,
+        event: AuditEvent,
+        account_id: str | None,
+        *,
+        actor: str = "customer",
+        **details: str,
+    ) -> None:
+        uow.audit.add(
+            AuditRecord(
+                self._new_id(), self.clock.now(), event, account_id, actor, details
+            )
+        )
+        log.info("%s account=%s actor=%s", event.value, account_id or "-", actor)
+
+    def _kill_pending(self, uow: UnitOfWork, account_id: str, now: datetime) -> None:
+        """End every pending reset, link and temporary password (SPEC R8)."""
+        uow.tokens.revoke(account_id, list(TokenPurpose), now)
+        for request in uow.resets.for_account(account_id):
+            if request.is_active(now):
+                request.supersede(now)
+                uow.resets.save(request)
+
+    def _set_password(
+        self, uow: UnitOfWork, account: Account, password: str, now: datetime
+    ) -> None:
+        """Store a new password and do what every password change implies.
+
+        Pending tokens and temporary passwords die (SPEC R8), failed logins
+        are forgotten, the mailbox counts as proven, and the customer is
+        told by mail (SPEC R10).
+        """
+        account.password_hash = self.hasher.hash(password)
+        account.status = AccountStatus.ACTIVE
+        account.email_proven_at = account.email_proven_at or now
+        self._kill_pending(uow, account.id, now)
+        throttle = uow.throttles.get(account.email.login_key)
+        throttle.reset()
+        uow.throttles.save(throttle)
+        uow.accounts.save(account)
+        self._mail_account(uow, MailKind.PASSWORD_CHANGED, account)
+        self._audit(uow, AuditEvent.PASSWORD_CHANGED, account.id)

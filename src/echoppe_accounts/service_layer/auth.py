@@ -1,0 +1,482 @@
+"""Passwords and login: the two-step reset, temporary and provisional passwords.
+
+The rules are SPEC P1–P4 and R1–R10. What an attacker could learn from this
+module is kept to nothing:
+
+- a reset request answers the same, with the same calls to storage, mail
+  and randomness, whether the email is known, unknown, express-only or
+  blocked, and inside the four-minute cooldown too (R1, R6);
+- a login does exactly one password-hash check, whether the account exists,
+  has no password yet, or has an outdated hash (P3); failures are counted
+  per email digest, known or not, so throttling tells nothing either (P4);
+- links and temporary passwords are single-use, expire, are bound to their
+  purpose, and are stored only as digests (R2, R3, R8);
+- mail always goes to the stored address of the account (R1).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import attrs
+
+from echoppe_accounts.domain.audit import AuditEvent
+from echoppe_accounts.domain.email import Email
+from echoppe_accounts.domain.errors import (
+    AuthenticationError,
+    Collector,
+    ConcurrencyError,
+    ValidationError,
+)
+from echoppe_accounts.domain.forms import attempt, parse_password
+from echoppe_accounts.domain.mail import MailKind
+from echoppe_accounts.domain.reset import (
+    COOLDOWN,
+    LINK_TTL,
+    PROVISIONAL_TTL,
+    TEMPORARY_TTL,
+    IllegalTransitionError,
+    ResetOrigin,
+    ResetRequest,
+    ResetState,
+    canonical_temporary,
+    format_temporary,
+    generate_temporary,
+)
+from echoppe_accounts.domain.text import clean_text
+from echoppe_accounts.domain.throttle import LoginThrottle, ThrottlePolicy
+from echoppe_accounts.domain.tokens import (
+    TOKEN_BYTES,
+    Secret,
+    TokenPurpose,
+    TokenRecord,
+    digest,
+)
+from echoppe_accounts.ports import UnitOfWork
+from echoppe_accounts.service_layer._base import UseCases
+
+CHANGE_TTL = timedelta(hours=1)
+"""Lifetime of the restricted session that follows a temporary password (R4)."""
+
+
+@attrs.frozen
+class LoginResult:
+    """A successful login.
+
+    A *restricted* login comes from a temporary or provisional password: its
+    only use is :meth:`AuthService.set_new_password` with
+    :attr:`change_token` (SPEC R4). The shop keeps that token in its session
+    and offers nothing but the new-password form.
+
+    Attributes:
+        account_id: The account logged in.
+        restricted: Whether a new password must be set before anything else.
+        change_token: With a restricted login, the single-use token that
+            sets the new password.
+
+    .. versionadded:: 0.1.0
+    """
+
+    account_id: str
+    restricted: bool = False
+    change_token: Secret | None = None
+
+
+def _invalid_token() -> ValidationError:
+    return ValidationError.single("token", "token.invalid")
+
+
+@attrs.define
+class AuthService(UseCases):
+    """Login, password changes, the two-step reset and customer service's help.
+
+    .. versionadded:: 0.1.0
+    """
+
+    throttle_policy: ThrottlePolicy = attrs.field(factory=ThrottlePolicy)
+    _dummy_hash: str = attrs.field(init=False, repr=False, default="")
+
+    def __attrs_post_init__(self) -> None:
+        """Hash a random password once, to check against when there is no hash."""
+        self._dummy_hash = self.hasher.hash(self.secrets.token_urlsafe(TOKEN_BYTES))
+
+    # -- login -------------------------------------------------------------------
+
+    def login(self, email: str, password: str) -> LoginResult:
+        """Check *email* and *password*; return the login or raise.
+
+        One password-hash check is made in every case (SPEC P3). A password
+        in the shape of a temporary one (``K7QM-4XPR-9TBW-HC3D``) is checked
+        against the account's pending temporary password, if it has one, and
+        gives a restricted login (SPEC R4). An outdated hash is replaced on
+        success (SPEC P1).
+
+        Raises:
+            AuthenticationError: ``login.failed`` (wrong password or unknown
+                email, indistinguishably), ``login.throttled`` with
+                ``retry_after``, or ``login.blocked`` after one hundred
+                consecutive failures (SPEC P4).
+        """
+        now = self.clock.now()
+        try:
+            parsed = Email.parse(email)
+        except ValidationError:
+            self.hasher.verify(self._dummy_hash, password)
+            raise AuthenticationError("login.failed") from None
+        with self.uow() as uow:
+            throttle = uow.throttles.get(parsed.login_key)
+            account = uow.accounts.get_by_email_key(parsed.key)
+            account_id = account.id if account else None
+            self._refuse_if_throttled(uow, throttle, account_id, now)
+            temporary = canonical_temporary(password)
+            request = None
+            if account is not None and temporary is not None:
+                usable = [
+                    r
+                    for r in uow.resets.for_account(account.id)
+                    if r.temporary_usable(now)
+                ]
+                request = usable[-1] if usable else None
+            if request is not None and request.temporary_hash is not None:
+                target, candidate = request.temporary_hash, temporary or ""
+            elif account is not None and account.password_hash is not None:
+                target, candidate = account.password_hash, password
+            else:
+                target, candidate = self._dummy_hash, password
+            matched = self.hasher.verify(target, candidate)
+            if account is None or not matched or target is self._dummy_hash:
+                throttle.record_failure(now)
+                uow.throttles.save(throttle)
+                self._audit(uow, AuditEvent.LOGIN_FAILED, account_id)
+                uow.commit()
+                raise AuthenticationError("login.failed")
+            throttle.reset()
+            uow.throttles.save(throttle)
+            if request is not None:
+                return self._restricted_login(uow, account.id, request, now)
+            if self.hasher.needs_rehash(target):
+                account.password_hash = self.hasher.hash(password)
+                uow.accounts.save(account)
+            self._audit(uow, AuditEvent.LOGIN_SUCCEEDED, account.id)
+            uow.commit()
+            return LoginResult(account.id)
+
+    def _refuse_if_throttled(
+        self,
+        uow: UnitOfWork,
+        throttle: LoginThrottle,
+        account_id: str | None,
+        now: datetime,
+    ) -> None:
+        policy = self.throttle_policy
+        retry_at = throttle.retry_at(policy)
+        blocked = throttle.blocked(policy)
+        if not blocked and (retry_at is None or now >= retry_at):
+            return
+        self._audit(uow, AuditEvent.LOGIN_THROTTLED, account_id)
+        uow.commit()
+        if blocked or retry_at is None:
+            raise AuthenticationError("login.blocked")
+        raise AuthenticationError("login.throttled", (retry_at - now).total_seconds())
+
+    def _restricted_login(
+        self, uow: UnitOfWork, account_id: str, request: ResetRequest, now: datetime
+    ) -> LoginResult:
+        request.use_temporary(now)
+        uow.resets.save(request)
+        change = Secret(self.secrets.token_urlsafe(TOKEN_BYTES))
+        deadline = request.temporary_expires_at or now + CHANGE_TTL
+        record = TokenRecord.issue(
+            change,
+            TokenPurpose.PASSWORD_CHANGE,
+            account_id,
+            now=now,
+            ttl=min(CHANGE_TTL, deadline - now),
+            request_id=request.id,
+        )
+        uow.tokens.add(record)
+        self._audit(uow, AuditEvent.LOGIN_SUCCEEDED, account_id, restricted="yes")
+        uow.commit()
+        return LoginResult(account_id, restricted=True, change_token=change)
+
+    # -- the two-step reset ------------------------------------------------------
+
+    def request_password_reset(self, email: str) -> None:
+        """Start a reset: "J'ai oublié mon mot de passe" (SPEC R1, R2, R6).
+
+        The answer is ``None`` in every case, and the work done is the same
+        whether the email is known, unknown, express-only or blocked. The
+        account's owner gets mail 1 with a confirm link and a "this was not
+        me" link, at the *stored* address; an unknown address is told that
+        no account uses it. Within four minutes of the previous request for
+        the same email nothing new is sent; after that, a new request
+        supersedes the previous one.
+
+        Raises:
+            ValidationError: Only when *email* is not an email address at all.
+        """
+        parsed = Email.parse(email)
+        now = self.clock.now()
+        confirm = Secret(self.secrets.token_urlsafe(TOKEN_BYTES))
+        cancel = Secret(self.secrets.token_urlsafe(TOKEN_BYTES))
+        request_id = self._new_id()
+        with self.uow() as uow:
+            account = uow.accounts.get_by_email_key(parsed.key)
+            account_id = account.id if account else None
+            latest = uow.resets.latest_for_requester(parsed.login_key)
+            if latest is not None and now - latest.requested_at < COOLDOWN:
+                self._audit(uow, AuditEvent.RESET_REQUEST_IGNORED, account_id)
+                uow.commit()
+                return
+            if latest is not None and latest.is_active(now):
+                latest.supersede(now)
+                uow.resets.save(latest)
+            uow.resets.add(
+                ResetRequest(
+                    id=request_id,
+                    requester_key=parsed.login_key,
+                    account_id=account_id,
+                    requested_at=now,
+                    link_expires_at=now + LINK_TTL,
+                    confirm_digest=digest(confirm, TokenPurpose.RESET_CONFIRM),
+                    cancel_digest=digest(cancel, TokenPurpose.RESET_CANCEL),
+                )
+            )
+            if account is not None:
+                links = (
+                    self.settings.link(
+                        self.settings.reset_confirm_path, confirm.reveal()
+                    ),
+                    self.settings.link(
+                        self.settings.reset_cancel_path, cancel.reveal()
+                    ),
+                )
+                self._mail_account(uow, MailKind.RESET_CONFIRM, account, links)
+            else:
+                self._queue(
+                    uow, MailKind.RESET_UNKNOWN_EMAIL, to=parsed.address, language="fr"
+                )
+            self._audit(uow, AuditEvent.RESET_REQUESTED, account_id)
+            uow.commit()
+
+    def confirm_password_reset(self, token: str) -> None:
+        """Confirm a reset with the link of mail 1; mail 2 brings a temporary password.
+
+        The temporary password is drawn from the secret source, stored only
+        as a password hash, valid 24 hours and single-use (SPEC R3).
+
+        Raises:
+            ValidationError: ``token.invalid`` for a link that is unknown,
+                used, expired, cancelled, superseded or of another purpose.
+                Of concurrent confirmations of one link, one succeeds.
+        """
+        now = self.clock.now()
+        token_digest = digest(token, TokenPurpose.RESET_CONFIRM)
+        with self.uow() as uow:
+            request = uow.resets.find_by_digest(token_digest)
+            if (
+                request is None
+                or request.confirm_digest != token_digest
+                or request.account_id is None
+                or request.current_state(now) is not ResetState.REQUESTED
+            ):
+                raise _invalid_token()
+            account = uow.accounts.get(request.account_id)
+            if account is None:  # pragma: no cover (requests die with their account)
+                raise _invalid_token()
+            temporary = generate_temporary(self.secrets.randbelow)
+            request.confirm(now, self.hasher.hash(temporary), TEMPORARY_TTL)
+            try:
+                uow.resets.save(request)
+            except ConcurrencyError:
+                raise _invalid_token() from None
+            # The mailbox is proven: earlier failures no longer block the
+            # temporary password's login (SPEC P4).
+            throttle = uow.throttles.get(account.email.login_key)
+            throttle.reset()
+            uow.throttles.save(throttle)
+            hours = int(TEMPORARY_TTL.total_seconds() // 3600)
+            self._mail_account(
+                uow,
+                MailKind.TEMPORARY_PASSWORD,
+                account,
+                temporary=format_temporary(temporary),
+                hours=hours,
+            )
+            self._audit(uow, AuditEvent.RESET_CONFIRMED, account.id, reset=request.id)
+            self._audit(
+                uow, AuditEvent.TEMPORARY_PASSWORD_ISSUED, account.id, reset=request.id
+            )
+            uow.commit()
+
+    def cancel_password_reset(self, token: str) -> None:
+        """Cancel a reset with the "this was not me" link of mail 1 (SPEC R2, R5).
+
+        Raises:
+            ValidationError: ``token.invalid`` for a link that is not a
+                pending request's cancel link.
+        """
+        now = self.clock.now()
+        token_digest = digest(token, TokenPurpose.RESET_CANCEL)
+        with self.uow() as uow:
+            request = uow.resets.find_by_digest(token_digest)
+            if request is None or request.cancel_digest != token_digest:
+                raise _invalid_token()
+            try:
+                request.cancel(now)
+                uow.resets.save(request)
+            except (IllegalTransitionError, ConcurrencyError):
+                raise _invalid_token() from None
+            self._audit(
+                uow, AuditEvent.RESET_CANCELLED, request.account_id, reset=request.id
+            )
+            uow.commit()
+
+    def set_new_password(self, change_token: str, new_password: str) -> None:
+        """Set the new password from a restricted login (SPEC R4).
+
+        The password follows the policy (SPEC P2) and must differ from the
+        temporary one. On success the reset is completed, every other pending
+        link and temporary password dies, and the customer is told (SPEC R10).
+
+        Raises:
+            ValidationError: ``token.invalid`` for a bad or used change token;
+                otherwise the password's problems, leaving the token usable.
+        """
+        now = self.clock.now()
+        token_digest = digest(change_token, TokenPurpose.PASSWORD_CHANGE)
+        with self.uow() as uow:
+            record = uow.tokens.find(token_digest)
+            account = uow.accounts.get(record.account_id) if record else None
+            if record is None or account is None or not record.is_usable(now):
+                raise _invalid_token()
+            request = next(
+                (
+                    r
+                    for r in uow.resets.for_account(account.id)
+                    if r.id == record.request_id
+                ),
+                None,
+            )
+            errors = Collector()
+            password = parse_password(
+                new_password,
+                self.settings.password_policy,
+                [
+                    account.email.address,
+                    account.name,
+                    account.organisation.name if account.organisation else None,
+                ],
+                errors,
+            )
+            temporary = canonical_temporary(new_password)
+            if (
+                request is not None
+                and request.temporary_hash is not None
+                and temporary is not None
+                and self.hasher.verify(request.temporary_hash, temporary)
+            ):
+                errors.add("password", "password.same_as_temporary")
+            errors.raise_if_any()
+            assert password is not None  # noqa: S101 (raised above)
+            used = uow.tokens.consume(token_digest, TokenPurpose.PASSWORD_CHANGE, now)
+            if used is None:  # pragma: no cover (the unit of work serialises)
+                raise _invalid_token()
+            if request is not None:
+                try:
+                    request.complete(now)
+                except IllegalTransitionError:
+                    raise _invalid_token() from None
+                uow.resets.save(request)
+                self._audit(
+                    uow, AuditEvent.RESET_COMPLETED, account.id, reset=request.id
+                )
+            self._set_password(uow, account, password, now)
+            uow.commit()
+
+    # -- passwords of logged-in customers and customer service -----------------
+
+    def change_password(
+        self, account_id: str, current_password: str, new_password: str
+    ) -> None:
+        """Change the password of a logged-in customer (SPEC P2, R8, R10).
+
+        Raises:
+            ValidationError: ``password.wrong_current`` at ``current_password``,
+                and the new password's problems, all at once.
+        """
+        now = self.clock.now()
+        with self._account(account_id) as (uow, account):
+            errors = Collector()
+            current = account.password_hash or self._dummy_hash
+            if not self.hasher.verify(current, current_password) or (
+                account.password_hash is None
+            ):
+                errors.add("current_password", "password.wrong_current")
+            password = parse_password(
+                new_password,
+                self.settings.password_policy,
+                [account.email.address, account.name],
+                errors,
+            )
+            errors.raise_if_any()
+            assert password is not None  # noqa: S101 (raised above)
+            self._set_password(uow, account, password, now)
+            uow.commit()
+
+    def issue_provisional_password(
+        self, account_id: str, *, agent_id: str, reason: str
+    ) -> Secret:
+        """Give a customer-service agent a provisional password to read out (SPEC R7).
+
+        The library draws it; it is returned once, valid one hour, and forces
+        a new password at first login (SPEC R4). Every pending link and
+        temporary password dies, failed logins are forgotten, the agent and
+        the reason go to the audit trail, and the customer is told by mail.
+
+        Raises:
+            ValidationError: An empty agent id or reason.
+            NotFoundError: No such account.
+        """
+        errors = Collector()
+        agent = attempt(
+            errors, "", lambda: clean_text(agent_id, "agent_id", max_length=64)
+        )
+        why = attempt(errors, "", lambda: clean_text(reason, "reason", max_length=500))
+        if not agent:
+            errors.add("agent_id", "required")
+        if not why:
+            errors.add("reason", "required")
+        errors.raise_if_any()
+        assert agent is not None  # noqa: S101 (raised above)
+        assert why is not None  # noqa: S101 (raised above)
+        now = self.clock.now()
+        temporary = generate_temporary(self.secrets.randbelow)
+        with self._account(account_id) as (uow, account):
+            self._kill_pending(uow, account.id, now)
+            uow.resets.add(
+                ResetRequest(
+                    id=self._new_id(),
+                    requester_key=account.email.login_key,
+                    account_id=account.id,
+                    requested_at=now,
+                    link_expires_at=now,
+                    origin=ResetOrigin.CUSTOMER_SERVICE,
+                    state=ResetState.CONFIRMED,
+                    temporary_hash=self.hasher.hash(temporary),
+                    temporary_expires_at=now + PROVISIONAL_TTL,
+                )
+            )
+            throttle = uow.throttles.get(account.email.login_key)
+            throttle.reset()
+            uow.throttles.save(throttle)
+            self._mail_account(uow, MailKind.PROVISIONAL_PASSWORD_NOTICE, account)
+            self._audit(
+                uow,
+                AuditEvent.PROVISIONAL_PASSWORD_ISSUED,
+                account.id,
+                actor=f"agent:{agent}",
+                reason=why,
+            )
+            uow.commit()
+        return Secret(format_temporary(temporary))
