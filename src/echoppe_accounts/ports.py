@@ -160,8 +160,8 @@ class ResetRepository(Protocol):
         """Return the request whose confirm or cancel link has *digest*."""
         ...
 
-    def latest_for_requester(self, requester_key: str) -> ResetRequest | None:
-        """Return the newest request made for *requester_key*, or ``None``."""
+    def for_requester(self, requester_key: str, since: datetime) -> list[ResetRequest]:
+        """Return the requests for *requester_key* made since *since*, oldest first."""
         ...
 
     def for_account(self, account_id: str) -> list[ResetRequest]:

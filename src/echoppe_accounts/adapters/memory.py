@@ -189,9 +189,12 @@ class _Resets:
                 return copy.deepcopy(request)
         return None
 
-    def latest_for_requester(self, requester_key: str) -> ResetRequest | None:
-        mine = [r for r in self._all().values() if r.requester_key == requester_key]
-        return copy.deepcopy(mine[-1]) if mine else None
+    def for_requester(self, requester_key: str, since: datetime) -> list[ResetRequest]:
+        return [
+            copy.deepcopy(r)
+            for r in self._all().values()
+            if r.requester_key == requester_key and r.requested_at >= since
+        ]
 
     def for_account(self, account_id: str) -> list[ResetRequest]:
         return [

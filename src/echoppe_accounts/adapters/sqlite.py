@@ -421,12 +421,13 @@ class _Resets:
             digest,
         )
 
-    def latest_for_requester(self, requester_key: str) -> ResetRequest | None:
-        return self._one(
+    def for_requester(self, requester_key: str, since: datetime) -> list[ResetRequest]:
+        rows = self._conn.execute(
             "SELECT * FROM reset_requests WHERE requester_key = ? "
-            "ORDER BY requested_at DESC, rowid DESC LIMIT 1",
-            requester_key,
-        )
+            "AND requested_at >= ? ORDER BY requested_at, rowid",
+            (requester_key, rec.iso(since)),
+        ).fetchall()
+        return [rec.reset_from_row(r) for r in rows]
 
     def for_account(self, account_id: str) -> list[ResetRequest]:
         rows = self._conn.execute(

@@ -34,7 +34,7 @@ class AuditEvent(enum.StrEnum):
     RESET_REQUESTED = "reset_requested"
     """Mail 1 of a reset was queued."""
     RESET_REQUEST_IGNORED = "reset_request_ignored"
-    """A reset request within the cooldown: no new mail."""
+    """A reset request within the cooldown, so no new mail."""
     RESET_CONFIRMED = "reset_confirmed"
     """A reset was confirmed."""
     RESET_CANCELLED = "reset_cancelled"

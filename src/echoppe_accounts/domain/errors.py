@@ -334,6 +334,11 @@ class AuthenticationError(EchoppeError):
     (no account enumeration); ``login.throttled`` carries
     :attr:`retry_after`; ``login.blocked`` asks for a reset (SPEC P4).
 
+    Attributes:
+        code (str): ``login.failed``, ``login.throttled`` or ``login.blocked``.
+        retry_after (float | None): With ``login.throttled``, the seconds to
+            wait before the next attempt.
+
     .. versionadded:: 0.1.0
     """
 

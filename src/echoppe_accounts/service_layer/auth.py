@@ -57,6 +57,8 @@ from echoppe_accounts.service_layer._base import UseCases
 
 CHANGE_TTL = timedelta(hours=1)
 """Lifetime of the restricted session that follows a temporary password (R4)."""
+_LOOKBACK = LINK_TTL + TEMPORARY_TTL + timedelta(hours=1)
+"""Requests older than this can no longer be active nor cool anything down."""
 
 
 @attrs.frozen
@@ -223,14 +225,16 @@ class AuthService(UseCases):
         with self.uow() as uow:
             account = uow.accounts.get_by_email_key(parsed.key)
             account_id = account.id if account else None
-            latest = uow.resets.latest_for_requester(parsed.login_key)
-            if latest is not None and now - latest.requested_at < COOLDOWN:
+            recent = uow.resets.for_requester(parsed.login_key, now - _LOOKBACK)
+            asked = [r for r in recent if r.origin is ResetOrigin.CUSTOMER]
+            if asked and now - asked[-1].requested_at < COOLDOWN:
                 self._audit(uow, AuditEvent.RESET_REQUEST_IGNORED, account_id)
                 uow.commit()
                 return
-            if latest is not None and latest.is_active(now):
-                latest.supersede(now)
-                uow.resets.save(latest)
+            for earlier in recent:
+                if earlier.is_active(now):
+                    earlier.supersede(now)
+                    uow.resets.save(earlier)
             uow.resets.add(
                 ResetRequest(
                     id=request_id,

@@ -47,6 +47,9 @@ class Settings:
         set_password_ttl: How long the link of a set-password mail is valid.
         set_password_path: The path of that link, with a ``{token}``
             placeholder.
+        reset_confirm_path: The path of the confirm link of a reset's first
+            mail, with a ``{token}`` placeholder (SPEC R2).
+        reset_cancel_path: The path of its "this was not me" link, likewise.
 
     >>> Settings(base_url="https://www.lechoppe.fr").link("/compte?t={token}", "x")
     'https://www.lechoppe.fr/compte?t=x'
