@@ -222,6 +222,15 @@ class Outbox(Protocol):
         """Return up to *limit* unsent mails whose next attempt is due at *now*."""
         ...
 
+    def claim(self, now: datetime, limit: int, until: datetime) -> list[OutgoingMail]:
+        """Take up to *limit* due mails that no one holds, and hold them until *until*.
+
+        Several dispatchers may share one outbox: a mail claimed by one is
+        not handed to another until its claim lapses (a crashed dispatcher's
+        mails come back then).
+        """
+        ...
+
     def mark_sent(self, mail_id: str, at: datetime) -> None:
         """Record that *mail_id* was delivered."""
         ...

@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 import mailbox
+import threading
 from datetime import timedelta
 
 import pytest
@@ -103,3 +104,27 @@ def test_message_id_is_stable(service):
     assert first["Message-ID"] == second["Message-ID"]
     parsed = email.message_from_bytes(first.as_bytes(), policy=email.policy.default)
     assert parsed["Subject"] == first["Subject"]
+
+
+def test_two_dispatchers_send_every_mail_once(service, uow_factory, clock, mailer):
+    """Dispatchers sharing one outbox deliver each mail exactly once."""
+    for i in range(40):
+        service.register_express(express(f"client{i}@exemple.fr"))
+    dispatchers = [
+        OutboxDispatcher(uow_factory, mailer, clock, "s@lechoppe.fr") for _ in range(2)
+    ]
+    barrier = threading.Barrier(2)
+
+    def run(dispatcher):
+        barrier.wait()
+        while dispatcher.dispatch(limit=3).sent:
+            pass
+
+    threads = [threading.Thread(target=run, args=(d,)) for d in dispatchers]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    ids = [m.id for m in mailer.sent]
+    assert len(ids) == 40
+    assert len(set(ids)) == 40

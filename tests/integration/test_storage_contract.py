@@ -306,6 +306,33 @@ class StorageContract:
             assert [m.id for m in tx.outbox.due(NOW + HOUR, 10)] == [second.id]
             assert tx.outbox.pending_count() == 1
 
+    def test_claimed_mails_are_not_handed_out_twice(self, uow):
+        """A claim holds mails from other dispatchers until it lapses."""
+        mails = [mail(to=f"{i}@exemple.fr") for i in range(3)]
+        with uow() as tx:
+            for m in mails:
+                tx.outbox.add(m)
+            tx.commit()
+        with uow() as tx:
+            first = tx.outbox.claim(NOW, 2, NOW + HOUR)
+            tx.commit()
+        with uow() as tx:
+            second = tx.outbox.claim(NOW, 10, NOW + HOUR)
+            tx.commit()
+        assert len(first) == 2
+        assert {m.id for m in first} | {m.id for m in second} == {m.id for m in mails}
+        assert not {m.id for m in first} & {m.id for m in second}
+        with uow() as tx:
+            assert tx.outbox.claim(NOW, 10, NOW + HOUR) == []
+            tx.outbox.mark_failed(first[0].id, NOW, "refused")
+            tx.commit()
+        with uow() as tx:
+            assert [m.id for m in tx.outbox.claim(NOW, 10, NOW + HOUR)] == [first[0].id]
+            tx.commit()
+        with uow() as tx:  # a lapsed claim (a crashed dispatcher) comes back
+            lapsed = tx.outbox.claim(NOW + HOUR, 10, NOW + 2 * HOUR)
+        assert {m.id for m in lapsed} == {m.id for m in mails}
+
     def test_outbox_keeps_the_mail_intact(self, uow):
         """A queued mail comes back with its exact content."""
         m = mail()

@@ -33,6 +33,7 @@ class _OutboxEntry:
     attempts: int = 0
     sent_at: datetime | None = None
     last_error: str | None = None
+    claimed_until: datetime | None = None
 
 
 @attrs.define
@@ -163,6 +164,17 @@ class _Outbox:
         ]
         return [e.mail for e in entries[:limit]]
 
+    def claim(self, now: datetime, limit: int, until: datetime) -> list[OutgoingMail]:
+        entries = [
+            e
+            for e in self._uow.store.outbox.values()
+            if e.sent_at is None
+            and e.due_at <= now
+            and (e.claimed_until is None or e.claimed_until <= now)
+        ][:limit]
+        self._uow.claims.extend((e.mail.id, until) for e in entries)
+        return [e.mail for e in entries]
+
     def mark_sent(self, mail_id: str, at: datetime) -> None:
         self._uow.outbox_updates.append((mail_id, at, None, None))
 
@@ -259,6 +271,7 @@ class InMemoryUnitOfWork:
         self.pending_resets: dict[str, ResetRequest] = {}
         self.pending_throttles: dict[str, LoginThrottle] = {}
         self.pending_audit: list[AuditRecord] = []
+        self.claims: list[tuple[str, datetime]] = []
         self.outbox_updates: list[
             tuple[str, datetime | None, datetime | None, str | None]
         ] = []
@@ -294,9 +307,12 @@ class InMemoryUnitOfWork:
         store.audit.extend(self.pending_audit)
         for mail in self.pending_outbox:
             store.outbox[mail.id] = _OutboxEntry(mail, mail.created_at)
+        for mail_id, until in self.claims:
+            store.outbox[mail_id].claimed_until = until
         for mail_id, sent_at, retry_at, error in self.outbox_updates:
             entry = store.outbox[mail_id]
             entry.attempts += 1
+            entry.claimed_until = None
             if sent_at is not None:
                 entry.sent_at = sent_at
                 # A sent mail's body may hold a link or a temporary password:

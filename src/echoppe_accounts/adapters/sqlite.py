@@ -124,6 +124,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX reset_requests_by_requester ON reset_requests (requester_key);
     CREATE INDEX reset_requests_by_account ON reset_requests (account_id);
+    ALTER TABLE outbox ADD COLUMN claimed_until TEXT;
     CREATE TABLE login_throttles (
         key TEXT PRIMARY KEY,
         failures INTEGER NOT NULL,
@@ -381,19 +382,34 @@ class _Outbox:
         ).fetchall()
         return [_mail_from_row(r) for r in rows]
 
+    def claim(self, now: datetime, limit: int, until: datetime) -> list[OutgoingMail]:
+        # The unit of work holds SQLite's write lock: no rival sees these
+        # rows unclaimed between the SELECT and the UPDATE.
+        rows = self._conn.execute(
+            "SELECT * FROM outbox WHERE sent_at IS NULL AND due_at <= :now "
+            "AND (claimed_until IS NULL OR claimed_until <= :now) "
+            "ORDER BY due_at, rowid LIMIT :limit",
+            {"now": rec.iso(now), "limit": limit},
+        ).fetchall()
+        self._conn.executemany(
+            "UPDATE outbox SET claimed_until = ? WHERE id = ?",
+            [(rec.iso(until), row["id"]) for row in rows],
+        )
+        return [_mail_from_row(r) for r in rows]
+
     def mark_sent(self, mail_id: str, at: datetime) -> None:
         self._conn.execute(
             # The body may hold a link or a temporary password: keep no
             # secret at rest once the mail is delivered (SPEC R9).
             "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, "
-            "body_text = '', body_html = '' WHERE id = ?",
+            "body_text = '', body_html = '', claimed_until = NULL WHERE id = ?",
             (rec.iso(at), mail_id),
         )
 
     def mark_failed(self, mail_id: str, retry_at: datetime, error: str) -> None:
         self._conn.execute(
-            "UPDATE outbox SET due_at = ?, attempts = attempts + 1, last_error = ? "
-            "WHERE id = ?",
+            "UPDATE outbox SET due_at = ?, attempts = attempts + 1, last_error = ?, "
+            "claimed_until = NULL WHERE id = ?",
             (rec.iso(retry_at), error, mail_id),
         )
 

@@ -1,8 +1,11 @@
 """Delivering the outbox: pending mails go out, failures are retried later.
 
 Mails are written to the outbox in the same transaction as the change that
-causes them; the :class:`OutboxDispatcher` hands them to a
-:class:`~echoppe_accounts.ports.Mailer` and marks them sent. A mail that
+causes them; the :class:`OutboxDispatcher` claims a batch, hands it to a
+:class:`~echoppe_accounts.ports.Mailer` and marks each mail sent. Several
+dispatchers, in threads or processes, may share one outbox: a claimed mail
+is not handed to another dispatcher until its lease lapses, so a mail goes
+out once (and comes back if its dispatcher died before sending it). A mail that
 fails is retried with a growing delay (its age, between ``min_delay`` and
 ``max_delay``: 30 s, 1 min, 2 min, 4 min… which is exponential backoff
 without a counter), so no mail is lost while the mail server is down.
@@ -42,11 +45,15 @@ class OutboxDispatcher:
     sender: str
     min_delay: timedelta = timedelta(seconds=30)
     max_delay: timedelta = timedelta(hours=1)
+    lease: timedelta = timedelta(minutes=5)
+    """How long a claimed mail is held before another dispatcher may take it."""
 
     def dispatch(self, limit: int = 100) -> DispatchReport:
         """Try to send up to *limit* due mails; return how many went and failed."""
+        now = self.clock.now()
         with self.uow() as uow:
-            due = uow.outbox.due(self.clock.now(), limit)
+            due = uow.outbox.claim(now, limit, now + self.lease)
+            uow.commit()
         sent = failed = 0
         for mail in due:
             try:
