@@ -1,0 +1,181 @@
+"""Sphinx configuration of the echoppe-accounts documentation.
+
+The build runs with ``-n -W``: every cross-reference must resolve and every
+warning fails it. The build has no network access, so there is no
+intersphinx; references to types outside the project are listed, one module
+at a time, in ``nitpick_ignore_regex`` below. References to our own names
+are never ignored: a broken one is fixed in the docstring.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+import attrs
+from sphinx.application import Sphinx
+from sphinx.errors import PycodeError
+from sphinx.pycode import ModuleAnalyzer
+from sphinx.util import logging
+from sphinx.util.inspect import object_description
+
+import echoppe_accounts
+
+project = "echoppe-accounts"
+author = "L'Échoppe engineering"
+copyright = "L'Échoppe"
+version = echoppe_accounts.__version__
+release = version
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.napoleon",
+    "myst_parser",
+]
+
+source_suffix = {".md": "markdown"}
+root_doc = "index"
+exclude_patterns = ["_build"]
+language = "en"
+
+html_theme = "furo"
+html_title = f"echoppe-accounts {release}"
+
+# -- MyST ------------------------------------------------------------------
+myst_enable_extensions = ["colon_fence", "deflist"]
+myst_heading_anchors = 3
+
+# -- autodoc and napoleon --------------------------------------------------
+autodoc_member_order = "bysource"
+autodoc_typehints = "signature"
+autoclass_content = "class"
+python_use_unqualified_type_names = True
+napoleon_google_docstring = True
+napoleon_numpy_docstring = False
+napoleon_use_rtype = False
+
+# -- nitpicky references ---------------------------------------------------
+# Types of the standard library appear in signatures. Without intersphinx
+# they cannot resolve; each pattern names one external module only, never
+# echoppe_accounts. (typing names resolve on their own.)
+nitpick_ignore_regex = [
+    # datetime and timedelta: timestamps, lifetimes, delays (standard library)
+    (r"py:class", r"datetime\..*"),
+    # Callable, Iterable, Mapping, Sequence in signatures (standard library)
+    (r"py:class", r"collections\.abc\..*"),
+    # StrEnum, the base of the enumerations (standard library)
+    (r"py:class", r"enum\..*"),
+    # Path, for database and mailbox locations (standard library)
+    (r"py:class", r"pathlib\..*"),
+    # Connection, returned by SQLiteStore.connect (standard library)
+    (r"py:class", r"sqlite3\..*"),
+    # the test mailer's lock; threading.Lock is _thread's (standard library)
+    (r"py:class", r"_thread\..*"),
+]
+
+_logger = logging.getLogger(__name__)
+
+# -- re-exported constants keep their docstrings -----------------------------
+# autodoc reads the docstring of a constant from the module it documents; for
+# a constant re-exported by the package that is the docstring of the value's
+# type (int, str, CategoryPolicy). Use the one written where it is defined.
+
+
+def _defining_docstring(name: str, obj: object) -> list[str] | None:
+    """Return the docstring written under *name* where *obj* is defined."""
+    for modname in sorted(sys.modules):
+        if not modname.startswith("echoppe_accounts."):
+            continue
+        if getattr(sys.modules[modname], name, None) is not obj:
+            continue
+        with contextlib.suppress(PycodeError):
+            docs = ModuleAnalyzer.for_module(modname).find_attr_docs()
+            if ("", name) in docs:
+                return list(docs["", name])
+    return None
+
+
+def _reexported_data_doc(  # noqa: PLR0917 (Sphinx passes them by position)
+    app: Sphinx,
+    what: str,
+    name: str,
+    obj: object,
+    options: object,
+    lines: list[str],
+) -> None:
+    """Replace a constant's borrowed type docstring by its own, or by nothing."""
+    del app, options
+    if what != "data" or not name.startswith("echoppe_accounts."):
+        return
+    lines[:] = _defining_docstring(name.rpartition(".")[2], obj) or []
+
+
+# -- defaults that are public constants are shown by name ---------------------
+# Settings.category_policy defaults to DEFAULT_POLICY, whose repr (a mapping of
+# enum reprs) is long and not Python, so it would break the signature.
+
+
+def _named_defaults(  # noqa: PLR0917 (Sphinx passes them by position)
+    app: Sphinx,
+    what: str,
+    name: str,
+    obj: object,
+    options: object,
+    signature: str | None,
+    return_annotation: str | None,
+) -> tuple[str | None, str | None]:
+    """Replace the repr of a public attrs-instance constant by its name."""
+    del app, what, name, obj, options
+    if signature:
+        for public in echoppe_accounts.__all__:
+            value = getattr(echoppe_accounts, public)
+            if attrs.has(type(value)):
+                signature = signature.replace(object_description(value), public)
+    return signature, return_annotation
+
+
+# -- attribute docstrings never start with a type ----------------------------
+# In Google style, an attribute docstring may start with "type: text", so
+# napoleon reads "Complete: the customer can log in." as of type "Complete".
+# Our types come from annotations: such a first line is a wording to fix.
+
+
+def _no_inline_type(  # noqa: PLR0917 (Sphinx passes them by position)
+    app: Sphinx,
+    what: str,
+    name: str,
+    obj: object,
+    options: object,
+    lines: list[str],
+) -> None:
+    """Warn when napoleon took the start of a docstring for a type."""
+    del app, obj, options
+    if what not in {"attribute", "property", "data"}:
+        return
+    if name.startswith("echoppe_accounts") and any(
+        line.startswith(":type:") for line in lines
+    ):
+        _logger.warning(
+            "the docstring of %s starts with 'text:', read as a type; reword it",
+            name,
+        )
+
+
+# -- every public name is documented -----------------------------------------
+
+
+def _check_public_api(app: Sphinx, env: object) -> None:
+    """Warn (so fail under -W) when a name of ``__all__`` has no entry."""
+    del env
+    documented = app.env.domains.python_domain.objects
+    for name in echoppe_accounts.__all__:
+        if f"echoppe_accounts.{name}" not in documented:
+            _logger.warning("echoppe_accounts.%s is not in the API reference", name)
+
+
+def setup(app: Sphinx) -> None:
+    """Register the docstring fix and the checks of docstrings and public API."""
+    app.connect("autodoc-process-docstring", _reexported_data_doc, priority=400)
+    app.connect("autodoc-process-docstring", _no_inline_type, priority=600)
+    app.connect("autodoc-process-signature", _named_defaults)
+    app.connect("env-check-consistency", _check_public_api)
