@@ -6,6 +6,10 @@ name is documented (``echoppe_accounts.ports``, ``echoppe_accounts.testing``,
 """
 
 from echoppe_accounts._version import __version__
+from echoppe_accounts.adapters.analytics import (
+    InMemoryAnalyticsSink,
+    SQLiteAnalyticsSink,
+)
 from echoppe_accounts.adapters.maildir import MaildirMailer
 from echoppe_accounts.adapters.memory import InMemoryStore, InMemoryUnitOfWork
 from echoppe_accounts.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
@@ -22,6 +26,16 @@ from echoppe_accounts.domain.addressbook import (
     MAX_DELIVERY_ADDRESSES,
     AddressBook,
     DeliveryAddress,
+)
+from echoppe_accounts.domain.analytics import (
+    AnalyticsEvent,
+    Hit,
+    IpPolicy,
+    Purpose,
+    RetentionPolicy,
+    UserAgentClass,
+    VisitorId,
+    reminder_due,
 )
 from echoppe_accounts.domain.audit import AuditEvent, AuditRecord
 from echoppe_accounts.domain.category import (
@@ -69,6 +83,7 @@ from echoppe_accounts.domain.reset import (
 from echoppe_accounts.domain.siret import Siret
 from echoppe_accounts.domain.throttle import LoginThrottle, ThrottlePolicy
 from echoppe_accounts.domain.tokens import Secret, TokenPurpose, TokenRecord
+from echoppe_accounts.service_layer.analytics import AnalyticsService, TrackResult
 from echoppe_accounts.service_layer.auth import AuthService, LoginResult
 from echoppe_accounts.service_layer.outbox import DispatchReport, OutboxDispatcher
 from echoppe_accounts.service_layer.services import AccountService, ExpressRegistration
@@ -82,6 +97,8 @@ __all__ = [
     "AccountStatus",
     "AddressBook",
     "AddressForm",
+    "AnalyticsEvent",
+    "AnalyticsService",
     "App",
     "Argon2Hasher",
     "AuditEvent",
@@ -106,10 +123,13 @@ __all__ = [
     "ExpressForm",
     "ExpressRegistration",
     "FieldError",
+    "Hit",
     "IllegalTransitionError",
+    "InMemoryAnalyticsSink",
     "InMemoryStore",
     "InMemoryUnitOfWork",
     "InvoiceView",
+    "IpPolicy",
     "Language",
     "LoginResult",
     "LoginThrottle",
@@ -125,10 +145,13 @@ __all__ = [
     "PaymentMethod",
     "Phone",
     "PostalAddress",
+    "Purpose",
     "RegistrationForm",
     "ResetOrigin",
     "ResetRequest",
     "ResetState",
+    "RetentionPolicy",
+    "SQLiteAnalyticsSink",
     "SQLiteStore",
     "SQLiteUnitOfWork",
     "ScryptHasher",
@@ -141,9 +164,13 @@ __all__ = [
     "ThrottlePolicy",
     "TokenPurpose",
     "TokenRecord",
+    "TrackResult",
+    "UserAgentClass",
     "ValidationError",
+    "VisitorId",
     "__version__",
     "bootstrap",
     "known_codes",
+    "reminder_due",
     "sqlite_app",
 ]

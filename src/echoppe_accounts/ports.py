@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import Protocol, Self
 
 from echoppe_accounts.domain.account import Account
+from echoppe_accounts.domain.analytics import AnalyticsEvent
 from echoppe_accounts.domain.audit import AuditRecord
 from echoppe_accounts.domain.mail import OutgoingMail
 from echoppe_accounts.domain.reset import ResetRequest
@@ -205,6 +206,25 @@ class AuditLog(Protocol):
 
     def for_account(self, account_id: str) -> list[AuditRecord]:
         """Return the records of *account_id*, oldest first."""
+        ...
+
+
+class AnalyticsSink(Protocol):
+    """Protocol: where anonymised analytics events go (SPEC N2, N5).
+
+    .. versionadded:: 0.1.0
+    """
+
+    def add(self, event: AnalyticsEvent) -> None:
+        """Store one anonymised event."""
+        ...
+
+    def purge(self, before: datetime) -> int:
+        """Delete the events older than *before*; return how many."""
+        ...
+
+    def events(self) -> list[AnalyticsEvent]:
+        """Return every stored event, oldest first (for reports and audits)."""
         ...
 
 

@@ -171,6 +171,10 @@ _MESSAGES: Mapping[str, tuple[str, str]] = {
         "This link is no longer valid. Ask for a new one.",
     ),
     "account.not_found": ("Compte introuvable.", "Account not found."),
+    "analytics.visitor_invalid": (
+        "Identifiant de visiteur illisible.",
+        "Unreadable visitor identifier.",
+    ),
     "login.failed": (
         "Adresse e-mail ou mot de passe incorrect.",
         "Wrong email address or password.",
