@@ -19,7 +19,11 @@ from echoppe_accounts.domain.category import (
     ChorusRequirement,
     Organisation,
 )
-from echoppe_accounts.domain.consent import ConsentRecord, ConsentSource
+from echoppe_accounts.domain.consent import (
+    ConsentRecord,
+    ConsentSource,
+    PendingSubscription,
+)
 from echoppe_accounts.domain.email import Email
 from echoppe_accounts.domain.errors import Language
 from echoppe_accounts.domain.phone import Phone
@@ -28,69 +32,6 @@ from echoppe_accounts.domain.siret import Siret
 from echoppe_accounts.domain.tokens import TokenPurpose, TokenRecord
 
 Row = Mapping[str, Any]
-
-ACCOUNT_COLUMNS = (
-    "id",
-    "email",
-    "email_key",
-    "name",
-    "category",
-    "status",
-    "phone",
-    "phone_region",
-    "organisation_name",
-    "siret",
-    "chorus_requirement",
-    "chorus_service_code",
-    "chorus_engagement_number",
-    "billing_street_lines",
-    "billing_postal_code",
-    "billing_city",
-    "billing_country",
-    "password_hash",
-    "language",
-    "created_at",
-    "email_proven_at",
-    "version",
-)
-DELIVERY_COLUMNS = (
-    "account_id",
-    "position",
-    "id",
-    "contact_name",
-    "label",
-    "street_lines",
-    "postal_code",
-    "city",
-    "country",
-)
-CONSENT_COLUMNS = (
-    "account_id",
-    "position",
-    "subscribed",
-    "at",
-    "source",
-    "wording_version",
-)
-TOKEN_COLUMNS = (
-    "digest",
-    "account_id",
-    "purpose",
-    "created_at",
-    "expires_at",
-    "used_at",
-    "revoked_at",
-    "request_id",
-)
-OUTBOX_COLUMNS = (
-    "id",
-    "kind",
-    "recipient",
-    "subject",
-    "body_text",
-    "body_html",
-    "created_at",
-)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -120,6 +61,7 @@ def account_row(a: Account) -> dict[str, Any]:
     org = a.organisation
     chorus = org.chorus if org else None
     billing = a.addresses.billing
+    pending = a.pending_subscription
     return {
         "id": a.id,
         "email": a.email.address,
@@ -142,6 +84,11 @@ def account_row(a: Account) -> dict[str, Any]:
         "language": a.language,
         "created_at": iso(a.created_at),
         "email_proven_at": iso(a.email_proven_at),
+        "analytics_opt_out": a.analytics_opt_out,
+        "pending_subscription_at": iso(pending.at) if pending else None,
+        "pending_subscription_source": pending.source.value if pending else None,
+        "pending_subscription_wording": pending.wording_version if pending else None,
+        "erased_at": iso(a.erased_at),
         "version": a.version,
     }
 
@@ -174,6 +121,7 @@ def consent_rows(a: Account) -> list[dict[str, Any]]:
             "at": iso(c.at),
             "source": c.source.value,
             "wording_version": c.wording_version,
+            "confirmed_at": iso(c.confirmed_at),
         }
         for i, c in enumerate(a.newsletter)
     ]
@@ -234,11 +182,25 @@ def account_from_rows(
                 _required_dt(c["at"]),
                 ConsentSource(c["source"]),
                 c["wording_version"],
+                from_iso(c["confirmed_at"]),
             )
             for c in sorted(consents, key=lambda c: int(c["position"]))
         ],
         email_proven_at=from_iso(row["email_proven_at"]),
+        analytics_opt_out=bool(row["analytics_opt_out"]),
+        pending_subscription=_pending(row),
+        erased_at=from_iso(row["erased_at"]),
         version=int(row["version"]),
+    )
+
+
+def _pending(row: Row) -> PendingSubscription | None:
+    if row["pending_subscription_at"] is None:
+        return None
+    return PendingSubscription(
+        _required_dt(row["pending_subscription_at"]),
+        ConsentSource(row["pending_subscription_source"]),
+        row["pending_subscription_wording"],
     )
 
 

@@ -141,6 +141,14 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX audit_log_by_account ON audit_log (account_id);
     """,
+    """
+    ALTER TABLE accounts ADD COLUMN analytics_opt_out INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE accounts ADD COLUMN pending_subscription_at TEXT;
+    ALTER TABLE accounts ADD COLUMN pending_subscription_source TEXT;
+    ALTER TABLE accounts ADD COLUMN pending_subscription_wording TEXT;
+    ALTER TABLE accounts ADD COLUMN erased_at TEXT;
+    ALTER TABLE newsletter_consents ADD COLUMN confirmed_at TEXT;
+    """,
 )
 """The schema, one script per version; never edit one, append a new one."""
 

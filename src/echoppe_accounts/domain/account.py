@@ -13,7 +13,7 @@ from datetime import datetime
 
 import attrs
 
-from echoppe_accounts.domain.addressbook import AddressBook
+from echoppe_accounts.domain.addressbook import AddressBook, DeliveryAddress
 from echoppe_accounts.domain.category import (
     Category,
     CategoryPolicy,
@@ -21,7 +21,11 @@ from echoppe_accounts.domain.category import (
     Offer,
     Organisation,
 )
-from echoppe_accounts.domain.consent import ConsentRecord, ConsentSource
+from echoppe_accounts.domain.consent import (
+    ConsentRecord,
+    ConsentSource,
+    PendingSubscription,
+)
 from echoppe_accounts.domain.email import Email
 from echoppe_accounts.domain.errors import Collector, Language, ValidationError
 from echoppe_accounts.domain.phone import Phone
@@ -40,6 +44,8 @@ class AccountStatus(enum.StrEnum):
     """Created at checkout, with no password yet and the mailbox unproven (SPEC X2)."""
     ACTIVE = "active"
     """Complete, so the customer can log in."""
+    ERASED = "erased"
+    """Erased at the customer's request (SPEC G3): only invoice data remains."""
 
 
 def check_category_fields(
@@ -97,6 +103,12 @@ class Account:
     language: Language = "fr"
     newsletter: list[ConsentRecord] = attrs.field(factory=list)
     email_proven_at: datetime | None = None
+    analytics_opt_out: bool = False
+    """The customer refuses audience measurement on this account (SPEC N3)."""
+    pending_subscription: PendingSubscription | None = None
+    """A double opt-in subscription awaiting confirmation (SPEC F7)."""
+    erased_at: datetime | None = None
+    """When the account was erased (SPEC G3)."""
     version: int = 0
     """Bumped by storage on each save; guards against lost updates."""
 
@@ -146,6 +158,58 @@ class Account:
                 wording_version=wording_version.strip(),
             )
         )
+
+    def request_subscription(
+        self, at: datetime, source: ConsentSource, wording_version: str
+    ) -> None:
+        """Start a double opt-in subscription; it counts once confirmed (SPEC F7)."""
+        if not wording_version.strip():
+            raise ValidationError.single("wording_version", "consent.wording_required")
+        self.pending_subscription = PendingSubscription(
+            at, source, wording_version.strip()
+        )
+
+    def confirm_subscription(self, at: datetime) -> None:
+        """Record the pending subscription, with its request and confirmation times."""
+        pending = self.pending_subscription
+        if pending is None:
+            raise ValidationError.single("token", "token.invalid")
+        self.newsletter.append(
+            ConsentRecord(
+                subscribed=True,
+                at=pending.at,
+                source=pending.source,
+                wording_version=pending.wording_version,
+                confirmed_at=at,
+            )
+        )
+        self.pending_subscription = None
+
+    def erase(self, at: datetime) -> None:
+        """Forget everything but what invoices must keep for 10 years (SPEC G3).
+
+        The billing identity (name, organisation, SIRET, Chorus Pro data) and
+        the billing address stay; email, phone, password, delivery contacts,
+        newsletter history and preferences go. The email is freed for a new
+        registration, and the account can no longer log in.
+        """
+        self.email = Email(f"erased-{self.id}@invalid", f"erased:{self.id}")
+        self.phone = None
+        self.password_hash = None
+        self.status = AccountStatus.ERASED
+        self.newsletter = []
+        self.pending_subscription = None
+        self.analytics_opt_out = True
+        self.email_proven_at = None
+        self.erased_at = at
+        billing = self.addresses.billing
+        # The book keeps its one-delivery invariant with no person in it.
+        self.addresses.deliveries[:] = [DeliveryAddress("erased", "—", billing)]
+
+    @property
+    def is_erased(self) -> bool:
+        """Whether the account was erased (SPEC G3)."""
+        return self.status is AccountStatus.ERASED
 
     def unsubscribe(self, at: datetime, source: ConsentSource) -> None:
         """Record an unsubscription; always possible, always recorded (SPEC F7)."""

@@ -43,3 +43,17 @@ class ConsentRecord:
     at: datetime
     source: ConsentSource
     wording_version: str | None = None
+    confirmed_at: datetime | None = None
+    """With double opt-in, when the customer clicked the confirmation link."""
+
+
+@attrs.frozen
+class PendingSubscription:
+    """A double opt-in subscription waiting for its confirmation link (SPEC F7).
+
+    .. versionadded:: 0.1.0
+    """
+
+    at: datetime
+    source: ConsentSource
+    wording_version: str
