@@ -20,6 +20,7 @@ from echoppe_accounts import (
     AuthService,
     InMemoryStore,
     OutboxDispatcher,
+    PrivacyService,
     Settings,
     SQLiteStore,
     SystemSecrets,
@@ -97,5 +98,17 @@ def auth(uow_factory, clock, shop_settings):
         clock=clock,
         secrets=SystemSecrets(),
         hasher=SpyHasher(FAST_HASHER),
+        settings=shop_settings,
+    )
+
+
+@pytest.fixture
+def privacy(uow_factory, clock, shop_settings):
+    """The personal-data use cases over each storage adapter."""
+    return PrivacyService(
+        uow=uow_factory,
+        clock=clock,
+        secrets=SystemSecrets(),
+        hasher=FAST_HASHER,
         settings=shop_settings,
     )

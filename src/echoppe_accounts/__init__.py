@@ -49,7 +49,11 @@ from echoppe_accounts.domain.category import (
     Organisation,
     PaymentMethod,
 )
-from echoppe_accounts.domain.consent import ConsentRecord, ConsentSource
+from echoppe_accounts.domain.consent import (
+    ConsentRecord,
+    ConsentSource,
+    PendingSubscription,
+)
 from echoppe_accounts.domain.email import Email
 from echoppe_accounts.domain.errors import (
     AuthenticationError,
@@ -86,6 +90,7 @@ from echoppe_accounts.domain.tokens import Secret, TokenPurpose, TokenRecord
 from echoppe_accounts.service_layer.analytics import AnalyticsService, TrackResult
 from echoppe_accounts.service_layer.auth import AuthService, LoginResult
 from echoppe_accounts.service_layer.outbox import DispatchReport, OutboxDispatcher
+from echoppe_accounts.service_layer.privacy import PersonalDataExport, PrivacyService
 from echoppe_accounts.service_layer.services import AccountService, ExpressRegistration
 from echoppe_accounts.service_layer.settings import Settings
 
@@ -143,8 +148,11 @@ __all__ = [
     "OutgoingMail",
     "PasswordPolicy",
     "PaymentMethod",
+    "PendingSubscription",
+    "PersonalDataExport",
     "Phone",
     "PostalAddress",
+    "PrivacyService",
     "Purpose",
     "RegistrationForm",
     "ResetOrigin",

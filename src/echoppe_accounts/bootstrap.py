@@ -18,6 +18,7 @@ from echoppe_accounts.ports import (
 )
 from echoppe_accounts.service_layer.auth import AuthService
 from echoppe_accounts.service_layer.outbox import OutboxDispatcher
+from echoppe_accounts.service_layer.privacy import PrivacyService
 from echoppe_accounts.service_layer.services import AccountService
 from echoppe_accounts.service_layer.settings import Settings
 
@@ -31,6 +32,7 @@ class App:
 
     accounts: AccountService
     auth: AuthService
+    privacy: PrivacyService
     dispatcher: OutboxDispatcher
 
 
@@ -56,6 +58,7 @@ def bootstrap(
     return App(
         accounts=AccountService(uow, clock, secrets, hasher, settings),
         auth=AuthService(uow, clock, secrets, hasher, settings),
+        privacy=PrivacyService(uow, clock, secrets, hasher, settings),
         dispatcher=OutboxDispatcher(uow, mailer, clock, settings.sender),
     )
 

@@ -146,6 +146,10 @@ class TokenRepository(Protocol):
         """Return every token record of *account_id*, oldest first."""
         ...
 
+    def delete_for_account(self, account_id: str) -> int:
+        """Delete every token record of *account_id* (erasure); return how many."""
+        ...
+
 
 class ResetRepository(Protocol):
     """Protocol: stores password-reset requests.
@@ -167,6 +171,10 @@ class ResetRepository(Protocol):
 
     def for_account(self, account_id: str) -> list[ResetRequest]:
         """Return every request of *account_id*, oldest first."""
+        ...
+
+    def delete_for(self, account_id: str, requester_key: str) -> int:
+        """Delete the requests of *account_id* or *requester_key* (erasure)."""
         ...
 
     def save(self, request: ResetRequest) -> None:
@@ -191,6 +199,10 @@ class ThrottleRepository(Protocol):
 
     def save(self, throttle: LoginThrottle) -> None:
         """Store *throttle*, replacing the previous count of its key."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Forget the count of *key* (erasure)."""
         ...
 
 
@@ -261,6 +273,10 @@ class Outbox(Protocol):
 
     def pending_count(self) -> int:
         """Return how many mails are not yet delivered."""
+        ...
+
+    def forget(self, recipient: str) -> int:
+        """Delete every mail to *recipient*, sent or not (erasure); return how many."""
         ...
 
 

@@ -148,6 +148,13 @@ class _Tokens:
         records = [r for r in self._all().values() if r.account_id == account_id]
         return sorted(records, key=lambda r: r.created_at)
 
+    def delete_for_account(self, account_id: str) -> int:
+        doomed = [d for d, r in self._all().items() if r.account_id == account_id]
+        self._uow.deletions.extend(("tokens", d) for d in doomed)
+        for digest in doomed:
+            self._uow.pending_tokens.pop(digest, None)
+        return len(doomed)
+
 
 class _Outbox:
     def __init__(self, uow: InMemoryUnitOfWork) -> None:
@@ -184,6 +191,16 @@ class _Outbox:
     def pending_count(self) -> int:
         return sum(1 for e in self._uow.store.outbox.values() if e.sent_at is None)
 
+    def forget(self, recipient: str) -> int:
+        doomed = [
+            i for i, e in self._uow.store.outbox.items() if e.mail.to == recipient
+        ]
+        kept = [m for m in self._uow.pending_outbox if m.to != recipient]
+        count = len(doomed) + len(self._uow.pending_outbox) - len(kept)
+        self._uow.pending_outbox[:] = kept
+        self._uow.deletions.extend(("outbox", i) for i in doomed)
+        return count
+
 
 class _Resets:
     def __init__(self, uow: InMemoryUnitOfWork) -> None:
@@ -213,6 +230,17 @@ class _Resets:
             copy.deepcopy(r) for r in self._all().values() if r.account_id == account_id
         ]
 
+    def delete_for(self, account_id: str, requester_key: str) -> int:
+        doomed = [
+            i
+            for i, r in self._all().items()
+            if r.account_id == account_id or r.requester_key == requester_key
+        ]
+        self._uow.deletions.extend(("resets", i) for i in doomed)
+        for request_id in doomed:
+            self._uow.pending_resets.pop(request_id, None)
+        return len(doomed)
+
     def save(self, request: ResetRequest) -> None:
         current = self._all().get(request.id)
         if current is None or current.version != request.version:
@@ -233,6 +261,10 @@ class _Throttles:
 
     def save(self, throttle: LoginThrottle) -> None:
         self._uow.pending_throttles[throttle.key] = copy.deepcopy(throttle)
+
+    def delete(self, key: str) -> None:
+        self._uow.pending_throttles.pop(key, None)
+        self._uow.deletions.append(("throttles", key))
 
 
 class _Audit:
@@ -272,6 +304,7 @@ class InMemoryUnitOfWork:
         self.pending_throttles: dict[str, LoginThrottle] = {}
         self.pending_audit: list[AuditRecord] = []
         self.claims: list[tuple[str, datetime]] = []
+        self.deletions: list[tuple[str, str]] = []
         self.outbox_updates: list[
             tuple[str, datetime | None, datetime | None, str | None]
         ] = []
@@ -307,6 +340,8 @@ class InMemoryUnitOfWork:
         store.audit.extend(self.pending_audit)
         for mail in self.pending_outbox:
             store.outbox[mail.id] = _OutboxEntry(mail, mail.created_at)
+        for table, key in self.deletions:
+            getattr(store, table).pop(key, None)
         for mail_id, until in self.claims:
             store.outbox[mail_id].claimed_until = until
         for mail_id, sent_at, retry_at, error in self.outbox_updates:

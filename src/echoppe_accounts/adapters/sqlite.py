@@ -12,7 +12,7 @@ become :class:`~echoppe_accounts.StorageError` with the cause chained.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -348,6 +348,12 @@ class _Tokens:
         ).fetchall()
         return [rec.token_from_row(r) for r in rows]
 
+    def delete_for_account(self, account_id: str) -> int:
+        cursor = self._conn.execute(
+            "DELETE FROM tokens WHERE account_id = ?", (account_id,)
+        )
+        return cursor.rowcount
+
 
 def _mail_from_row(row: sqlite3.Row) -> OutgoingMail:
     return OutgoingMail(
@@ -362,8 +368,9 @@ def _mail_from_row(row: sqlite3.Row) -> OutgoingMail:
 
 
 class _Outbox:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, on_forget: Callable[[], None]) -> None:
         self._conn = conn
+        self._on_forget = on_forget
 
     def add(self, mail: OutgoingMail) -> None:
         created = rec.iso(mail.created_at)
@@ -425,6 +432,13 @@ class _Outbox:
         row = self._conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
         return int(row.fetchone()[0])
 
+    def forget(self, recipient: str) -> int:
+        cursor = self._conn.execute(
+            "DELETE FROM outbox WHERE recipient = ?", (recipient,)
+        )
+        self._on_forget()
+        return cursor.rowcount
+
 
 class _Resets:
     def __init__(self, conn: sqlite3.Connection) -> None:
@@ -461,6 +475,13 @@ class _Resets:
         ).fetchall()
         return [rec.reset_from_row(r) for r in rows]
 
+    def delete_for(self, account_id: str, requester_key: str) -> int:
+        cursor = self._conn.execute(
+            "DELETE FROM reset_requests WHERE account_id = ? OR requester_key = ?",
+            (account_id, requester_key),
+        )
+        return cursor.rowcount
+
     def save(self, request: ResetRequest) -> None:
         row = rec.reset_row(request)
         row["version"] = request.version + 1
@@ -495,6 +516,9 @@ class _Throttles:
             (throttle.key, throttle.failures, rec.iso(throttle.last_failure_at)),
         )
 
+    def delete(self, key: str) -> None:
+        self._conn.execute("DELETE FROM login_throttles WHERE key = ?", (key,))
+
 
 class _Audit:
     def __init__(self, conn: sqlite3.Connection) -> None:
@@ -520,6 +544,11 @@ class SQLiteUnitOfWork:
         """Work on *store*."""
         self.store = store
         self._conn: sqlite3.Connection | None = None
+        self._checkpoint = False
+
+    def _forgot(self) -> None:
+        # Erased data must not survive in the write-ahead log either (G3).
+        self._checkpoint = True
 
     def __enter__(self) -> Self:
         """Open a connection and begin a write transaction."""
@@ -533,7 +562,7 @@ class SQLiteUnitOfWork:
         self._conn = conn
         self.accounts = _Accounts(conn)
         self.tokens = _Tokens(conn)
-        self.outbox = _Outbox(conn)
+        self.outbox = _Outbox(conn, self._forgot)
         self.resets = _Resets(conn)
         self.throttles = _Throttles(conn)
         self.audit = _Audit(conn)
@@ -567,6 +596,9 @@ class SQLiteUnitOfWork:
             raise StorageError(msg)
         with _driver_errors():
             self._conn.execute("COMMIT")
+            if self._checkpoint:
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                self._checkpoint = False
             # Anything done after commit() is its own (deferred) transaction,
             # rolled back at exit unless committed again.
             self._conn.execute("BEGIN")

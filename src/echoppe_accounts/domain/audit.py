@@ -49,6 +49,10 @@ class AuditEvent(enum.StrEnum):
     """The password was changed."""
     EMAIL_CHANGED = "email_changed"
     """The email address was changed."""
+    DATA_EXPORTED = "data_exported"
+    """The customer's data was exported ("Mes données")."""
+    ACCOUNT_ERASED = "account_erased"
+    """The account was erased."""
 
 
 @attrs.frozen

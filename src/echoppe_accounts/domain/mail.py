@@ -30,6 +30,8 @@ class MailKind(enum.StrEnum):
     """Customer service issued a provisional password (SPEC R7)."""
     PASSWORD_CHANGED = "password_changed"  # noqa: S105 (a mail kind)
     """The password was changed (SPEC R10)."""
+    NEWSLETTER_CONFIRM = "newsletter_confirm"
+    """Confirm a double opt-in newsletter subscription (SPEC F7)."""
     EMAIL_CHANGED = "email_changed"
     """The email address was changed; sent to the former address."""
 

@@ -47,6 +47,8 @@ class TokenPurpose(enum.StrEnum):
     """Cancel a password-reset request ("this was not me", SPEC R2)."""
     PASSWORD_CHANGE = "password_change"  # noqa: S105 (a purpose, not a password)
     """The restricted session after a temporary password, to set a new one (SPEC R4)."""
+    NEWSLETTER_CONFIRM = "newsletter_confirm"
+    """Confirm a double opt-in newsletter subscription (SPEC F7)."""
 
 
 @attrs.frozen(repr=False)

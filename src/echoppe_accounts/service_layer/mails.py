@@ -232,6 +232,36 @@ _TEMPLATES: Mapping[tuple[MailKind, Language], _Template] = {
             _SIGN_OFF_EN,
         ),
     ),
+    (MailKind.NEWSLETTER_CONFIRM, "fr"): _Template(
+        "Confirmez votre abonnement à la newsletter {shop}",
+        (
+            "Bonjour {name},",
+            (
+                "Pour recevoir notre newsletter, confirmez votre abonnement avec le "
+                "lien ci-dessous. Vous pourrez vous désabonner à tout moment."
+            ),
+            (
+                "Si vous n’avez rien demandé, ignorez ce message : vous ne serez "
+                "pas abonné."
+            ),
+        ),
+        ("Confirmer mon abonnement",),
+    ),
+    (MailKind.NEWSLETTER_CONFIRM, "en"): _Template(
+        "Confirm your subscription to the {shop} newsletter",
+        (
+            "Hello {name},",
+            (
+                "To receive our newsletter, confirm your subscription with the link "
+                "below. You can unsubscribe at any time."
+            ),
+            (
+                "If you did not ask for it, ignore this message: you will not be "
+                "subscribed."
+            ),
+        ),
+        ("Confirm my subscription",),
+    ),
     (MailKind.EMAIL_CHANGED, "fr"): _Template(
         "Votre adresse e-mail a été modifiée",
         (

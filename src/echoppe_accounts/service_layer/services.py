@@ -12,7 +12,12 @@ from collections.abc import Sequence
 
 import attrs
 
-from echoppe_accounts.domain.account import Account, AccountStatus, InvoiceView
+from echoppe_accounts.domain.account import (
+    NAME_LENGTH,
+    Account,
+    AccountStatus,
+    InvoiceView,
+)
 from echoppe_accounts.domain.address import PostalAddress
 from echoppe_accounts.domain.addressbook import AddressBook, DeliveryAddress
 from echoppe_accounts.domain.audit import AuditEvent
@@ -416,6 +421,29 @@ class AccountService(UseCases):
             self._audit(uow, AuditEvent.EMAIL_CHANGED, account.id)
             uow.commit()
 
+    def update_contact(
+        self, account_id: str, *, name: str | None = None, phone: str | None = None
+    ) -> None:
+        """Correct the customer's name or phone, validated as at sign-up (SPEC G4).
+
+        Fields left at ``None`` do not change; all problems come at once.
+        """
+        errors = Collector()
+        new_name = (
+            parse_text(name, "name", NAME_LENGTH, errors) if name is not None else None
+        )
+        new_phone = (
+            attempt(errors, "", lambda: Phone.parse(phone))
+            if phone is not None
+            else None
+        )
+        errors.raise_if_any()
+        with self._account(account_id) as (uow, account):
+            account.name = new_name or account.name
+            account.phone = new_phone or account.phone
+            uow.accounts.save(account)
+            uow.commit()
+
     def set_language(self, account_id: str, language: Language) -> None:
         """Choose the language of the customer's mails."""
         errors = Collector()
@@ -429,6 +457,6 @@ class AccountService(UseCases):
 
 def _optional_name(value: str) -> str | None:
     errors = Collector()
-    text = parse_text(value, "name", 38, errors) if value.strip() else None
+    text = parse_text(value, "name", NAME_LENGTH, errors) if value.strip() else None
     errors.raise_if_any()
     return text

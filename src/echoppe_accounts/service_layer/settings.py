@@ -74,6 +74,8 @@ class Settings:
     set_password_path: str = "/compte/mot-de-passe/definir?jeton={token}"  # noqa: S105
     reset_confirm_path: str = "/compte/mot-de-passe/confirmer?jeton={token}"
     reset_cancel_path: str = "/compte/mot-de-passe/annuler?jeton={token}"
+    newsletter_confirm_path: str = "/newsletter/confirmer?jeton={token}"
+    newsletter_confirm_ttl: timedelta = timedelta(days=7)
 
     def link(self, path_template: str, token: str) -> str:
         """Return the absolute link for *path_template* with *token* filled in."""

@@ -1,0 +1,484 @@
+"""Personal data: "Mes données", erasure, opt-outs, double opt-in (SPEC G, F7, N3).
+
+The export holds everything the library keeps about one customer, plus the
+information GDPR Art. 15 requires, as schema-versioned JSON (Art. 20) and as
+an HTML page for people. It never holds a password hash, a token digest, a
+temporary password or another customer's data (G2). :data:`STORED_FIELDS`
+says, for every stored column, where it goes in the export or why it is
+left out; a test checks it against every storage adapter's schema, so the
+export cannot silently fall behind.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+
+from echoppe_accounts.domain.account import Account
+from echoppe_accounts.domain.audit import AuditEvent, AuditRecord
+from echoppe_accounts.domain.consent import ConsentSource
+from echoppe_accounts.domain.errors import ValidationError
+from echoppe_accounts.domain.mail import MailKind
+from echoppe_accounts.domain.tokens import (
+    TOKEN_BYTES,
+    Secret,
+    TokenPurpose,
+    TokenRecord,
+    digest,
+)
+from echoppe_accounts.service_layer._base import UseCases
+
+SCHEMA_VERSION = "1.0"
+"""Version of the export's JSON layout; a change of layout changes it."""
+
+_SECRET = "excluded: a secret (SPEC G2)"  # noqa: S105 (a reason, not a secret)
+_TECHNICAL = "excluded: technical bookkeeping, no information about the person"
+_DERIVED = "excluded: derived from an exported field"
+
+STORED_FIELDS: Mapping[str, Mapping[str, str]] = {
+    "accounts": {
+        "id": "account.id",
+        "email": "account.email",
+        "email_key": _DERIVED + " (the lower-cased email used for look-ups)",
+        "name": "account.name",
+        "category": "account.category",
+        "status": "account.status",
+        "phone": "account.phone",
+        "phone_region": "account.phone_region",
+        "organisation_name": "organisation.name",
+        "siret": "organisation.siret",
+        "chorus_requirement": "organisation.chorus.requirement",
+        "chorus_service_code": "organisation.chorus.service_code",
+        "chorus_engagement_number": "organisation.chorus.engagement_number",
+        "billing_street_lines": "addresses.billing.street_lines",
+        "billing_postal_code": "addresses.billing.postal_code",
+        "billing_city": "addresses.billing.city",
+        "billing_country": "addresses.billing.country",
+        "password_hash": _SECRET,
+        "language": "account.language",
+        "created_at": "account.created_at",
+        "email_proven_at": "account.email_proven_at",
+        "analytics_opt_out": "analytics.opted_out",
+        "pending_subscription_at": "newsletter.pending.at",
+        "pending_subscription_source": "newsletter.pending.source",
+        "pending_subscription_wording": "newsletter.pending.wording_version",
+        "erased_at": "account.erased_at",
+        "version": _TECHNICAL,
+    },
+    "delivery_addresses": {
+        "account_id": _DERIVED + " (the account itself)",
+        "position": "addresses.deliveries (their order)",
+        "id": "addresses.deliveries[].id",
+        "contact_name": "addresses.deliveries[].contact_name",
+        "label": "addresses.deliveries[].label",
+        "street_lines": "addresses.deliveries[].street_lines",
+        "postal_code": "addresses.deliveries[].postal_code",
+        "city": "addresses.deliveries[].city",
+        "country": "addresses.deliveries[].country",
+    },
+    "newsletter_consents": {
+        "account_id": _DERIVED + " (the account itself)",
+        "position": "newsletter.history (its order)",
+        "subscribed": "newsletter.history[].subscribed",
+        "at": "newsletter.history[].at",
+        "source": "newsletter.history[].source",
+        "wording_version": "newsletter.history[].wording_version",
+        "confirmed_at": "newsletter.history[].confirmed_at",
+    },
+    "audit_log": {
+        "seq": _TECHNICAL,
+        "id": _TECHNICAL,
+        "at": "events[].at",
+        "event": "events[].event",
+        "account_id": _DERIVED + " (the account itself)",
+        "actor": "events[].actor (agents as 'customer service', not by name)",
+        "details": "events[].details",
+    },
+    "tokens": dict.fromkeys(
+        (
+            "digest",
+            "account_id",
+            "purpose",
+            "created_at",
+            "expires_at",
+            "used_at",
+            "revoked_at",
+            "request_id",
+        ),
+        "excluded: one-time links, stored as digests (a secret, SPEC G2); their "
+        "use appears in events",
+    ),
+    "reset_requests": dict.fromkeys(
+        (
+            "id",
+            "requester_key",
+            "account_id",
+            "origin",
+            "state",
+            "requested_at",
+            "link_expires_at",
+            "confirm_digest",
+            "cancel_digest",
+            "temporary_hash",
+            "temporary_expires_at",
+            "temporary_used_at",
+            "closed_at",
+            "version",
+        ),
+        "excluded: reset links and temporary passwords, stored as digests (a "
+        "secret, SPEC G2); each step appears in events",
+    ),
+    "login_throttles": dict.fromkeys(
+        ("key", "failures", "last_failure_at"),
+        "excluded: a security counter keyed by a digest of the email, not by "
+        "account, reset on success; failed logins appear in events",
+    ),
+    "outbox": dict.fromkeys(
+        (
+            "id",
+            "kind",
+            "recipient",
+            "subject",
+            "body_text",
+            "body_html",
+            "created_at",
+            "due_at",
+            "attempts",
+            "sent_at",
+            "last_error",
+            "claimed_until",
+        ),
+        "excluded: the transient mail queue; bodies may hold links (a secret, "
+        "SPEC G2) and are wiped once sent",
+    ),
+    "analytics_events": dict.fromkeys(
+        (
+            "id",
+            "at",
+            "purpose",
+            "path",
+            "referrer_host",
+            "browser",
+            "browser_major",
+            "device",
+            "visitor_id",
+            "ip",
+            "duration_ms",
+        ),
+        "excluded: anonymous, linked to no account (SPEC N2)",
+    ),
+    "schema_migrations": dict.fromkeys(("version", "applied_at", "name"), _TECHNICAL),
+}
+"""Every stored column: where it is exported, or why it is not."""
+
+ARTICLE_15: Mapping[str, Any] = {
+    "controller": "L'Échoppe",
+    "purposes": {
+        "account": "Manage your customer account, orders, invoices and deliveries "
+        "(contract, GDPR Art. 6.1.b).",
+        "invoicing": "Issue invoices, through Chorus Pro for public bodies "
+        "(legal obligation, Art. 6.1.c).",
+        "security": "Protect your account: password, login throttling, audit "
+        "trail (legitimate interest, Art. 6.1.f).",
+        "newsletter": "Send the newsletter, only if you subscribed (consent, "
+        "Art. 6.1.a).",
+        "audience_measurement": "Anonymous audience measurement; you may opt "
+        "out (CNIL exemption).",
+    },
+    "categories": [
+        "identity",
+        "contact details",
+        "category and SIRET",
+        "addresses",
+        "newsletter consents",
+        "account events",
+    ],
+    "recipients": [
+        "L'Échoppe's staff and customer service",
+        "carriers (delivery address and contact name only)",
+        "Chorus Pro (invoices of public bodies)",
+        "the mail service that delivers our messages",
+    ],
+    "retention": {
+        "account": "While the account is open; erased on request.",
+        "invoices": "10 years (Code de commerce, L123-22): billing identity, "
+        "billing address, SIRET.",
+        "audience_measurement": "Identifiers 13 months, raw events 25 months at most.",
+        "audit_trail": "Kept with the account, without secrets.",
+    },
+    "rights": [
+        "access (this export)",
+        "rectification",
+        "erasure",
+        "restriction",
+        "objection",
+        "portability (this JSON)",
+        "withdrawal of consent at any time",
+    ],
+    "source": "You, when you created and used your account.",
+    "automated_decisions": "None.",
+    "supervisory_authority": {
+        "name": "Commission nationale de l'informatique et des libertés (CNIL)",
+        "address": "3 place de Fontenoy, TSA 80715, 75334 Paris Cedex 07",
+        "website": "https://www.cnil.fr",
+    },
+}
+"""The information GDPR Art. 15 requires, included in every export."""
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _actor(actor: str) -> str:
+    # An agent's id is the agent's personal data, not the customer's.
+    return "customer service" if actor.startswith("agent:") else actor
+
+
+@attrs.frozen
+class PersonalDataExport:
+    """Everything held about one customer (SPEC G1), ready to hand over.
+
+    Attributes:
+        data: The export as plain JSON-ready data.
+
+    .. versionadded:: 0.1.0
+    """
+
+    data: Mapping[str, Any]
+
+    def as_json(self) -> str:
+        """Return the machine-readable export (GDPR Art. 20)."""
+        return json.dumps(self.data, ensure_ascii=False, indent=2, sort_keys=True)
+
+    def as_html(self) -> str:
+        """Return the export as a self-contained HTML page for people."""
+        sections = [
+            f"<section><h2>{html.escape(key)}</h2>{_html_value(value)}</section>"
+            for key, value in self.data.items()
+            if key != "schema_version"
+        ]
+        name = html.escape(str(self.data["account"]["name"]))
+        return (
+            '<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8">'
+            f"<title>Mes données — {name}</title></head><body>\n"
+            f"<h1>Mes données — {name}</h1>\n"
+            f"<p>Export version {html.escape(SCHEMA_VERSION)}, "
+            f"{html.escape(str(self.data['generated_at']))}</p>\n"
+            + "\n".join(sections)
+            + "\n</body></html>\n"
+        )
+
+
+def _html_value(value: object) -> str:
+    if isinstance(value, Mapping):
+        rows = "".join(
+            f"<tr><th>{html.escape(str(k))}</th><td>{_html_value(v)}</td></tr>"
+            for k, v in value.items()
+        )
+        return f"<table>{rows}</table>"
+    if isinstance(value, list):
+        items = "".join(f"<li>{_html_value(v)}</li>" for v in value)
+        return f"<ul>{items}</ul>"
+    return "—" if value is None else html.escape(str(value))
+
+
+def _export_data(
+    account: Account, events: list[AuditRecord], now: datetime
+) -> dict[str, Any]:
+    org = account.organisation
+    chorus = org.chorus if org else None
+    pending = account.pending_subscription
+    billing = account.addresses.billing
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": now.isoformat(),
+        "account": {
+            "id": account.id,
+            "email": account.email.address,
+            "name": account.name,
+            "category": account.category.value,
+            "status": account.status.value,
+            "phone": account.phone.e164 if account.phone else None,
+            "phone_region": account.phone.region if account.phone else None,
+            "language": account.language,
+            "created_at": _iso(account.created_at),
+            "email_proven_at": _iso(account.email_proven_at),
+            "erased_at": _iso(account.erased_at),
+            "has_password": account.password_hash is not None,
+        },
+        "organisation": None
+        if org is None
+        else {
+            "name": org.name,
+            "siret": org.siret.formatted,
+            "siren": org.siret.siren,
+            "vat_number": org.siret.vat_number,
+            "chorus": None
+            if chorus is None
+            else {
+                "requirement": chorus.requirement.value,
+                "service_code": chorus.service_code,
+                "engagement_number": chorus.engagement_number,
+            },
+        },
+        "addresses": {
+            "billing": {
+                "street_lines": list(billing.street_lines),
+                "postal_code": billing.postal_code,
+                "city": billing.city,
+                "country": billing.country,
+            },
+            "deliveries": [
+                {
+                    "id": d.id,
+                    "label": d.label,
+                    "contact_name": d.contact_name,
+                    "street_lines": list(d.address.street_lines),
+                    "postal_code": d.address.postal_code,
+                    "city": d.address.city,
+                    "country": d.address.country,
+                }
+                for d in account.addresses.deliveries
+            ],
+        },
+        "newsletter": {
+            "subscribed": account.subscribed,
+            "history": [
+                {
+                    "subscribed": c.subscribed,
+                    "at": _iso(c.at),
+                    "source": c.source.value,
+                    "wording_version": c.wording_version,
+                    "confirmed_at": _iso(c.confirmed_at),
+                }
+                for c in account.newsletter
+            ],
+            "pending": None
+            if pending is None
+            else {
+                "at": _iso(pending.at),
+                "source": pending.source.value,
+                "wording_version": pending.wording_version,
+            },
+        },
+        "analytics": {
+            "opted_out": account.analytics_opt_out,
+            "note": "Audience measurement is anonymous: no event is linked to "
+            "your account.",
+        },
+        "events": [
+            {
+                "at": _iso(e.at),
+                "event": e.event.value,
+                "actor": _actor(e.actor),
+                "details": dict(e.details),
+            }
+            for e in events
+        ],
+        "information": dict(ARTICLE_15),
+    }
+
+
+@attrs.define
+class PrivacyService(UseCases):
+    """The customer's rights over their data, and their consents.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def export_personal_data(self, account_id: str) -> PersonalDataExport:
+        """Return everything held about the customer ("Mes données", SPEC G1, G2).
+
+        Raises:
+            NotFoundError: No such account.
+        """
+        now = self.clock.now()
+        with self._account(account_id) as (uow, account):
+            events = uow.audit.for_account(account.id)
+            self._audit(uow, AuditEvent.DATA_EXPORTED, account.id)
+            uow.commit()
+        return PersonalDataExport(_export_data(account, events, now))
+
+    def erase_account(self, account_id: str, *, actor: str = "customer") -> None:
+        """Erase the account, keeping only what invoices need for 10 years (SPEC G3).
+
+        Email, phone, password, delivery contacts, newsletter history,
+        pending links, reset requests, failed-login counts and every mail
+        to the address are deleted; the billing identity, billing address
+        and SIRET stay, so past invoices still resolve. The account cannot
+        log in any more, and its email can register again.
+
+        Raises:
+            NotFoundError: No such account.
+        """
+        now = self.clock.now()
+        with self._account(account_id) as (uow, account):
+            if account.is_erased:
+                return
+            address, login_key = account.email.address, account.email.login_key
+            account.erase(now)
+            uow.accounts.save(account)
+            uow.tokens.delete_for_account(account.id)
+            uow.resets.delete_for(account.id, login_key)
+            uow.throttles.delete(login_key)
+            uow.outbox.forget(address)
+            self._audit(uow, AuditEvent.ACCOUNT_ERASED, account.id, actor=actor)
+            uow.commit()
+
+    def set_analytics_opt_out(self, account_id: str, *, opted_out: bool) -> None:
+        """Refuse (or accept again) audience measurement for this account (SPEC N3)."""
+        with self._account(account_id) as (uow, account):
+            account.analytics_opt_out = opted_out
+            uow.accounts.save(account)
+            uow.commit()
+
+    def request_newsletter_subscription(
+        self, account_id: str, *, source: ConsentSource, wording_version: str
+    ) -> None:
+        """Start a double opt-in subscription: a mail asks to confirm (SPEC F7)."""
+        now = self.clock.now()
+        with self._account(account_id) as (uow, account):
+            account.request_subscription(now, source, wording_version)
+            uow.tokens.revoke(account.id, [TokenPurpose.NEWSLETTER_CONFIRM], now)
+            token = Secret(self.secrets.token_urlsafe(TOKEN_BYTES))
+            uow.tokens.add(
+                TokenRecord.issue(
+                    token,
+                    TokenPurpose.NEWSLETTER_CONFIRM,
+                    account.id,
+                    now=now,
+                    ttl=self.settings.newsletter_confirm_ttl,
+                )
+            )
+            link = self.settings.link(
+                self.settings.newsletter_confirm_path, token.reveal()
+            )
+            uow.accounts.save(account)
+            self._mail_account(uow, MailKind.NEWSLETTER_CONFIRM, account, (link,))
+            uow.commit()
+
+    def confirm_newsletter_subscription(self, token: str) -> None:
+        """Confirm a double opt-in subscription with the link of its mail (SPEC F7).
+
+        Raises:
+            ValidationError: ``token.invalid`` for a link that is unknown,
+                used, expired or of another purpose.
+        """
+        now = self.clock.now()
+        token_digest = digest(token, TokenPurpose.NEWSLETTER_CONFIRM)
+        with self.uow() as uow:
+            record = uow.tokens.consume(
+                token_digest, TokenPurpose.NEWSLETTER_CONFIRM, now
+            )
+            account = uow.accounts.get(record.account_id) if record else None
+            if account is None or account.pending_subscription is None:
+                raise ValidationError.single("token", "token.invalid")
+            account.confirm_subscription(now)
+            uow.accounts.save(account)
+            uow.commit()
