@@ -7,12 +7,15 @@ database and the Maildir mailbox there for you to look at.
 
 from __future__ import annotations
 
+import email
+import email.policy
 import mailbox
 import os
 import re
 import shutil
 import sys
 from collections.abc import Sequence
+from email.message import EmailMessage
 from pathlib import Path
 from typing import TextIO
 
@@ -22,6 +25,7 @@ from echoppe_accounts import (
     Account,
     AddressForm,
     App,
+    AuthenticationError,
     DeliveryForm,
     ExpressForm,
     RegistrationForm,
@@ -170,6 +174,9 @@ def run(folder: Path, out: TextIO = sys.stdout) -> App:
     _invoice(p, app, accounts[3])
     _express(p, app)
     _mails(p, app, maildir)
+    _reset(p, app, maildir)
+    _customer_service(p, app, accounts[1])
+    _my_data(p, app, folder, accounts[0])
 
     p.title("À vous")
     p.line(f"  sqlite3 {database} 'select email, category from accounts'")
@@ -269,6 +276,101 @@ def _mails(p: _Printer, app: App, maildir: Path) -> None:
     for key in sorted(box.keys(), key=_chronological):
         message = box[key]
         p.line(f"    → {message['To']:<34} {_decode(str(message['Subject']))}")
+
+
+def _read_latest(maildir: Path, to: str) -> tuple[str, str]:
+    """Return the file name and plain-text body of the newest mail to *to*."""
+    box = mailbox.Maildir(maildir, create=False)
+    for key in sorted(box.keys(), key=_chronological, reverse=True):
+        message = email.message_from_bytes(
+            box.get_bytes(key), policy=email.policy.default
+        )
+        if str(message["To"]) == to and isinstance(message, EmailMessage):
+            body = message.get_body(preferencelist=("plain",))
+            text = body.get_content() if isinstance(body, EmailMessage) else ""
+            return key, text
+    msg = f"no mail to {to} in {maildir}"
+    raise LookupError(msg)
+
+
+def _reset(p: _Printer, app: App, maildir: Path) -> None:
+    p.title("7. « J’ai oublié mon mot de passe » : la réinitialisation en deux temps")
+    jean = "Jean.Dupont@exemple.fr"
+    app.auth.request_password_reset("jean.dupont@exemple.fr")
+    app.auth.request_password_reset("inconnu@exemple.fr")
+    app.auth.request_password_reset("jean.dupont@exemple.fr")
+    p.ok("demande reçue ; même réponse pour une adresse inconnue, et pas de second")
+    p.line("    e-mail dans les 4 minutes qui suivent")
+    app.dispatcher.dispatch()
+    key, text = _read_latest(maildir, jean)
+    confirm = re.search(r"confirmer\?jeton=([\w-]+)", text)
+    assert confirm is not None  # noqa: S101 (the demo's own mail)
+    p.ok(f"e-mail 1 dans la boîte ({key[:18]}…) : lien de confirmation et")
+    p.line("    lien « Ce n’était pas moi », valables une heure, une seule fois")
+    app.auth.confirm_password_reset(confirm.group(1))
+    app.dispatcher.dispatch()
+    _, text = _read_latest(maildir, jean)
+    temporary = re.search(r"[2-9A-Z]{4}(?:-[2-9A-Z]{4}){3}", text)
+    assert temporary is not None  # noqa: S101 (the demo's own mail)
+    p.ok(f"e-mail 2 : mot de passe temporaire {temporary.group(0)} (24 heures)")
+    session = app.auth.login("jean.dupont@exemple.fr", temporary.group(0))
+    p.ok(
+        f"connexion avec le mot de passe temporaire : session restreinte = "
+        f"{'oui' if session.restricted else 'non'}"
+    )
+    assert session.change_token is not None  # noqa: S101 (restricted login)
+    try:
+        app.auth.set_new_password(session.change_token.reveal(), "motdepasse")
+    except ValidationError as exc:
+        p.refused(f"« motdepasse » : {exc.errors[0].message('fr')}")
+    app.auth.set_new_password(session.change_token.reveal(), "un jardin sous la pluie")
+    p.ok("nouveau mot de passe choisi ; l’ancien ne fonctionne plus :")
+    try:
+        app.auth.login("jean.dupont@exemple.fr", "le chat dort sur la terrasse")
+    except AuthenticationError as exc:
+        p.refused(exc.message("fr"))
+    app.auth.login("jean.dupont@exemple.fr", "un jardin sous la pluie")
+    p.ok("connexion avec le nouveau mot de passe, e-mail de confirmation envoyé")
+
+
+def _customer_service(p: _Printer, app: App, customer: Account) -> None:
+    p.title("8. Le service clients donne un mot de passe provisoire")
+    provisional = app.auth.issue_provisional_password(
+        customer.id,
+        agent_id="conseiller-12",
+        reason="e-mail de réinitialisation non reçu",
+    )
+    p.ok(f"mot de passe provisoire à lire au client : {provisional.reveal()}")
+    p.line(
+        f"    (affiché une fois ; dans les journaux il apparaît comme {provisional!r})"
+    )
+    session = app.auth.login(str(customer.email), provisional.reveal())
+    p.ok(
+        f"le client se connecte : il doit d’abord choisir un nouveau mot de passe "
+        f"({'session restreinte' if session.restricted else '?'})"
+    )
+    app.dispatcher.dispatch()
+
+
+def _my_data(p: _Printer, app: App, folder: Path, customer: Account) -> None:
+    p.title("9. « Mes données » et l’effacement")
+    export = app.privacy.export_personal_data(customer.id)
+    json_path = folder / "mes-donnees.json"
+    html_path = folder / "mes-donnees.html"
+    json_path.write_text(export.as_json(), encoding="utf-8")
+    html_path.write_text(export.as_html(), encoding="utf-8")
+    p.ok(f"export JSON (schéma {export.data['schema_version']}) : {json_path}")
+    p.ok(f"page lisible : {html_path}")
+    express = app.accounts.find_by_email("lea.petit@exemple.fr")
+    assert express is not None  # noqa: S101 (created in step 5)
+    app.privacy.erase_account(express.id)
+    view = app.accounts.invoice_view(express.id)
+    kept = " / ".join(view.billing_lines)
+    p.ok(f"compte de Léa Petit effacé ; la facture garde : {kept}")
+    again = app.accounts.register_express(
+        ExpressForm("lea.petit@exemple.fr", DeliveryForm("Léa Petit", PARIS))
+    )
+    p.ok(f"son adresse e-mail est libre à nouveau (compte {again.account_id[:8]}…)")
 
 
 def _decode(header: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import mailbox
 import sqlite3
 import subprocess
@@ -27,8 +28,18 @@ def test_demo_tells_the_whole_story(tmp_path):
     assert "Accueil services techniques" not in invoice  # A3
     with sqlite3.connect(tmp_path / "accounts.sqlite3") as db:
         (count,) = db.execute("select count(*) from accounts").fetchone()
-    assert count == 5
-    assert len(mailbox.Maildir(tmp_path / "mailbox", create=False)) == 6
+    assert count == 6  # five registered, one registered again after erasure
+    assert "session restreinte = oui" in text
+    assert "Ce mot de passe est trop courant" in text
+    assert "mot de passe provisoire à lire au client" in text
+    export = json.loads((tmp_path / "mes-donnees.json").read_text(encoding="utf-8"))
+    assert export["account"]["email"] == "Jean.Dupont@exemple.fr"
+    assert (tmp_path / "mes-donnees.html").read_text(encoding="utf-8").startswith(
+        "<!DOCTYPE html>"
+    )
+    assert "compte de Léa Petit effacé" in text
+    kinds = {str(m["Subject"]) for m in mailbox.Maildir(tmp_path / "mailbox")}
+    assert len(kinds) >= 6
 
 
 def test_demo_runs_again_from_scratch(tmp_path):

@@ -9,6 +9,9 @@ from email.utils import format_datetime, parseaddr
 
 from echoppe_accounts.domain.mail import OutgoingMail
 
+_UTF8_HEADERS = email.policy.default.clone(utf8=True)
+"""RFC 6532 headers, for internationalised addresses (sent with SMTPUTF8)."""
+
 
 def message_id(mail: OutgoingMail, sender: str) -> str:
     """Return the stable ``Message-ID`` of *mail*: the same on every attempt."""
@@ -23,11 +26,11 @@ def build_message(mail: OutgoingMail, sender: str) -> EmailMessage:
     with RFC 2047 encoded words: such a message uses UTF-8 headers
     (RFC 6532) and must be sent with the ``SMTPUTF8`` extension.
     """
-    ascii_only = (mail.to + sender).isascii()
-    msg = EmailMessage(
-        policy=email.policy.default if ascii_only else email.policy.SMTPUTF8
-    )
+    # Only the addresses decide: with ASCII addresses, names and subjects
+    # go as encoded words and the whole message stays ASCII.
     name, addr = parseaddr(sender)
+    international = not (mail.to + addr).isascii()
+    msg = EmailMessage(policy=_UTF8_HEADERS if international else email.policy.default)
     msg["From"] = Address(display_name=name, addr_spec=addr) if name else addr
     msg["To"] = mail.to
     msg["Subject"] = mail.subject
