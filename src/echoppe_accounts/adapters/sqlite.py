@@ -179,8 +179,12 @@ class SQLiteStore:
         """Open (creating if needed) the database at *path* and migrate it."""
         self.path = Path(path)
         self.busy_timeout = busy_timeout
-        with _driver_errors():
+        try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            msg = f"cannot create the folder of {self.path}"
+            raise StorageError(msg) from exc
+        with _driver_errors():
             conn = self.connect()
             try:
                 conn.execute("PRAGMA journal_mode=WAL")
