@@ -183,4 +183,7 @@ class ScryptHasher:
 
     def needs_rehash(self, password_hash: str) -> bool:
         """Tell whether the hash was made with other parameters than these."""
-        return f"$scrypt${self._params()}$" not in password_hash
+        found = _SCRYPT_PHC.fullmatch(password_hash)
+        return found is None or not password_hash.startswith(
+            f"$scrypt${self._params()}$"
+        )
