@@ -34,8 +34,10 @@ def test_demo_tells_the_whole_story(tmp_path):
     assert "mot de passe provisoire à lire au client" in text
     export = json.loads((tmp_path / "mes-donnees.json").read_text(encoding="utf-8"))
     assert export["account"]["email"] == "Jean.Dupont@exemple.fr"
-    assert (tmp_path / "mes-donnees.html").read_text(encoding="utf-8").startswith(
-        "<!DOCTYPE html>"
+    assert (
+        (tmp_path / "mes-donnees.html")
+        .read_text(encoding="utf-8")
+        .startswith("<!DOCTYPE html>")
     )
     assert "compte de Léa Petit effacé" in text
     kinds = {str(m["Subject"]) for m in mailbox.Maildir(tmp_path / "mailbox")}
