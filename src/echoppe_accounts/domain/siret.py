@@ -30,7 +30,7 @@ _LENGTH = 14
 
 
 def compact(value: str) -> str:
-    """Remove spaces, dots and dashes from *value*."""
+    """Remove spaces and dots from *value*."""
     return str(stdnum_siret.compact(value))
 
 

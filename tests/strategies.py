@@ -1,0 +1,370 @@
+"""Hypothesis strategies shared by the test suites.
+
+Valid values are built from the rules of the references the SPEC names
+(INSEE's Luhn keys and La Poste's exception, ARCEP's mobile ranges, La Poste's
+postal codes, RFC 5322 dot-atoms), never by asking the library under test, so
+that a test can disagree with the library.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable
+from typing import TypeVar
+
+from hypothesis import strategies as st
+
+from echoppe_accounts import (
+    AddressForm,
+    Category,
+    ChorusRequirement,
+    DeliveryForm,
+    RegistrationForm,
+    ValidationError,
+)
+
+# --- SIRET -------------------------------------------------------------------
+
+LA_POSTE_PREFIX = "356000000"
+"""SIREN of La Poste: its establishments' SIRETs skip the Luhn check."""
+LA_POSTE_HEAD_OFFICE = "35600000000048"
+"""La Poste's head office, whose SIRET does follow the Luhn rule."""
+
+
+def luhn_check_digit(payload: str) -> str:
+    """Return the digit that, appended to *payload*, makes it pass Luhn."""
+    total = 0
+    for position, char in enumerate(reversed(payload)):
+        digit = int(char)
+        if position % 2 == 0:  # doubled once the check digit is appended
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return str(-total % 10)
+
+
+def luhn_is_valid(number: str) -> bool:
+    """Tell whether *number* (digits only) passes the Luhn check."""
+    return luhn_check_digit(number[:-1]) == number[-1]
+
+
+def _digits(size: int) -> st.SearchStrategy[str]:
+    return st.text(string.digits, min_size=size, max_size=size)
+
+
+@st.composite
+def luhn_sirets(draw: st.DrawFn) -> str:
+    """A SIRET of the general case: a Luhn-valid SIREN, then a Luhn-valid whole."""
+    siren = (body := draw(_digits(8))) + luhn_check_digit(body)
+    payload = siren + draw(_digits(4))
+    siret = payload + luhn_check_digit(payload)
+    # La Poste's numbers follow another rule; all zeros is refused on purpose.
+    forbidden = siret.startswith(LA_POSTE_PREFIX) or set(siret) == {"0"}
+    return draw(st.nothing()) if forbidden else siret
+
+
+@st.composite
+def la_poste_sirets(draw: st.DrawFn) -> str:
+    """A La Poste establishment SIRET: the sum of its digits is a multiple of 5."""
+    payload = LA_POSTE_PREFIX + draw(_digits(4))
+    remainder = -sum(map(int, payload)) % 5
+    siret = payload + str(remainder + draw(st.sampled_from([0, 5])))
+    return draw(st.nothing()) if siret == LA_POSTE_HEAD_OFFICE else siret
+
+
+def sirets() -> st.SearchStrategy[str]:
+    """Any valid SIRET, compact (14 digits)."""
+    return st.one_of(luhn_sirets(), la_poste_sirets())
+
+
+def format_siret(siret: str) -> str:
+    """Return *siret* as INSEE prints it: ``732 829 320 00074``."""
+    return f"{siret[:3]} {siret[3:6]} {siret[6:9]} {siret[9:]}"
+
+
+def siret_writings(siret: str) -> st.SearchStrategy[str]:
+    """The ways a person may type *siret*: compact, spaced, dotted, padded."""
+    grouped = format_siret(siret)
+    return st.sampled_from(
+        [
+            siret,
+            grouped,
+            grouped.replace(" ", "."),
+            f"{siret[:9]} {siret[9:]}",
+            f"  {grouped}  ",
+            " ".join(siret),
+        ]
+    )
+
+
+# --- Phone numbers -----------------------------------------------------------
+
+
+@st.composite
+def french_mobiles(draw: st.DrawFn) -> str:
+    """The 9 significant digits of a metropolitan mobile (ARCEP: 06, 073-079).
+
+    0639 and 069x are left out: parts of them belong to overseas operators.
+    """
+    head = draw(
+        st.one_of(
+            st.sampled_from("0124578").map(lambda d: "6" + d),
+            st.sampled_from("3456789").map(lambda d: "7" + d),
+        )
+    )
+    return head + draw(_digits(7))
+
+
+def _pairs(digits: str) -> list[str]:
+    return [digits[i : i + 2] for i in range(0, len(digits), 2)]
+
+
+@st.composite
+def french_mobile_writings(draw: st.DrawFn) -> tuple[str, str]:
+    """A French mobile as a person types it, and its E.164 form.
+
+    Written nationally (``06 12 34 56 78``, dots, dashes, no separator) or
+    internationally (``+33 6 12 34 56 78``, ``0033612345678``).
+    """
+    significant = draw(french_mobiles())
+    national = "0" + significant
+    spaced_intl = " ".join([significant[0], *_pairs(significant[1:])])
+    written = draw(
+        st.sampled_from(
+            [
+                national,
+                " ".join(_pairs(national)),
+                ".".join(_pairs(national)),
+                "-".join(_pairs(national)),
+                f"+33{significant}",
+                f"+33 {spaced_intl}",
+                f"0033{significant}",
+                f"0033 {spaced_intl}",
+                f" {national} ",
+            ]
+        )
+    )
+    return written, f"+33{significant}"
+
+
+@st.composite
+def reunion_mobiles(draw: st.DrawFn) -> tuple[str, str]:
+    """A Réunion mobile written nationally (``0692 12 34 56``) and its E.164 form."""
+    significant = "692" + draw(_digits(6))
+    national = "0" + significant
+    written = f"{national[:4]} {' '.join(_pairs(national[4:]))}"
+    return written, f"+262{significant}"
+
+
+# --- Text --------------------------------------------------------------------
+
+# Letters whose upper-case and accent-free forms have one character each, as a
+# postal line is printed (NF Z10-011 upper-cases the last lines).
+LETTERS = string.ascii_letters + "àâäçéèêëîïôöùûüÿœæÀÂÄÇÉÈÊËÎÏÔÖÙÛÜŸŒÆ"
+
+
+def _words(
+    alphabet: str, *, max_length: int, max_words: int = 5
+) -> st.SearchStrategy[str]:
+    word = st.text(alphabet, min_size=1, max_size=12)
+    return (
+        st.lists(word, min_size=1, max_size=max_words)
+        .map(" ".join)
+        .filter(lambda text: len(text) <= max_length)
+    )
+
+
+def names(max_length: int = 38) -> st.SearchStrategy[str]:
+    """A person's or an organisation's name: words of letters, - and '."""
+    return _words(LETTERS + "-'", max_length=max_length, max_words=4)
+
+
+def street_lines(max_length: int = 38) -> st.SearchStrategy[str]:
+    """One street line (``12 bis rue de l'Église``), at most *max_length* chars."""
+    return _words(LETTERS + string.digits + "-',/", max_length=max_length)
+
+
+def cities(max_length: int = 32) -> st.SearchStrategy[str]:
+    """A town name (``Saint-Denis``), at most *max_length* characters."""
+    return _words(LETTERS + "-'", max_length=max_length, max_words=3)
+
+
+# Characters that exercise separators, digits, look-alikes and invisibles.
+_TRICKY = (
+    string.digits
+    + " .-+@()/_'\t\n"
+    + "aAzZéÉßıİﬁ"
+    + "\u00a0\u200b\u202e\ufeff\x00"
+    + "０１２３４５６７８９٣"
+)
+
+
+T = TypeVar("T")
+
+
+def outcome(
+    parse: Callable[..., T], *args: object
+) -> tuple[T | None, ValidationError | None]:
+    """Return ``(result, None)`` or ``(None, error)``; any other exception escapes.
+
+    Fuzz tests use it to tell "accepted" from "refused the documented way".
+    """
+    try:
+        return parse(*args), None
+    except ValidationError as exc:
+        return None, exc
+
+
+def arbitrary_text(max_size: int = 60) -> st.SearchStrategy[str]:
+    """Any text at all, for fuzzing: every code point, lone surrogates included."""
+    return st.one_of(
+        st.text(st.characters(exclude_categories=()), max_size=max_size),
+        st.text(_TRICKY, max_size=max_size),
+        st.text(st.characters(exclude_categories=()), min_size=200, max_size=400),
+    )
+
+
+# --- Emails ------------------------------------------------------------------
+
+_ATOM = string.ascii_letters + string.digits + "_+-" + "éèçàüö"
+_TLDS = ["fr", "com", "org", "net", "eu", "de", "be", "bzh", "paris", "io"]
+
+
+@st.composite
+def emails(draw: st.DrawFn) -> str:
+    """A valid address: a dot-atom local part, then a hostname under a real TLD."""
+    local = ".".join(
+        draw(st.lists(st.text(_ATOM, min_size=1, max_size=10), min_size=1, max_size=3))
+    )
+    label = st.from_regex(r"[a-z0-9]{1,10}(-[a-z0-9]{1,10})?", fullmatch=True)
+    hosts = draw(st.lists(label, min_size=1, max_size=2))
+    return f"{local}@{'.'.join(hosts)}.{draw(st.sampled_from(_TLDS))}"
+
+
+# --- Postal addresses --------------------------------------------------------
+
+OVERSEAS_PREFIXES = {
+    "971": "GP",
+    "972": "MQ",
+    "973": "GF",
+    "974": "RE",
+    "975": "PM",
+    "976": "YT",
+    "977": "BL",
+    "978": "MF",
+    "984": "FR",  # TAAF: no ISO code of their own in the library's table
+    "986": "WF",
+    "987": "PF",
+    "988": "NC",
+}
+"""La Poste's overseas postal-code prefixes and the territory of each."""
+
+FOREIGN_COUNTRIES = ["BE", "DE", "CH", "ES", "IT", "GB", "US", "CA", "LU", "JP"]
+
+
+def metropolitan_postal_codes() -> st.SearchStrategy[str]:
+    """A metropolitan postal code: department 01-95, then three digits."""
+    departments = st.integers(1, 95).map(lambda n: f"{n:02d}")
+    return st.builds(str.__add__, departments, _digits(3))
+
+
+def overseas_postal_codes() -> st.SearchStrategy[str]:
+    """An overseas postal code (97x, 98x), as La Poste allocates them."""
+    return st.builds(
+        str.__add__, st.sampled_from(sorted(OVERSEAS_PREFIXES)), _digits(2)
+    )
+
+
+@st.composite
+def domestic_addresses(draw: st.DrawFn) -> AddressForm:
+    """An address in France or its overseas territories: up to 4 street lines."""
+    code = draw(st.one_of(metropolitan_postal_codes(), overseas_postal_codes()))
+    territory = OVERSEAS_PREFIXES.get(code[:3], "FR")
+    country = draw(st.sampled_from(sorted({"FR", territory})))
+    return AddressForm(
+        draw(st.lists(street_lines(), min_size=1, max_size=4)),
+        code,
+        draw(cities(max_length=38 - len(code) - 1)),
+        draw(st.sampled_from([country, country.lower(), f" {country} "])),
+    )
+
+
+@st.composite
+def foreign_addresses(draw: st.DrawFn) -> AddressForm:
+    """An address abroad: up to 3 street lines, since the country takes a line."""
+    code = draw(st.from_regex(r"[A-Z0-9]{1,4}( ?[A-Z0-9]{1,4})?", fullmatch=True))
+    return AddressForm(
+        draw(st.lists(street_lines(), min_size=1, max_size=3)),
+        code,
+        draw(cities(max_length=38 - len(code) - 1)),
+        draw(st.sampled_from(FOREIGN_COUNTRIES)),
+    )
+
+
+def address_forms() -> st.SearchStrategy[AddressForm]:
+    """Any valid postal address, as typed in a form."""
+    return st.one_of(domestic_addresses(), foreign_addresses())
+
+
+# --- Forms -------------------------------------------------------------------
+
+PASSPHRASE = "tortue violette sous la pluie"
+"""A password no generated name, email or organisation can be built on."""
+
+
+def delivery_forms() -> st.SearchStrategy[DeliveryForm]:
+    """A valid delivery address form: contact name, address, optional label."""
+    return st.builds(
+        DeliveryForm,
+        contact_name=names(),
+        address=address_forms(),
+        label=st.sampled_from(["", "Bureau", "Maison", "Entrepôt n° 2"]),
+    )
+
+
+@st.composite
+def chorus_fields(draw: st.DrawFn) -> dict[str, str]:
+    """Chorus Pro fields that meet the requirement they state."""
+    requirement = draw(st.sampled_from(list(ChorusRequirement)))
+    service = draw(st.from_regex(r"[A-Z0-9-]{1,20}", fullmatch=True))
+    engagement = draw(st.from_regex(r"[A-Z0-9-]{1,20}", fullmatch=True))
+    given = {
+        ChorusRequirement.NONE: ("", ""),
+        ChorusRequirement.SERVICE: (service, ""),
+        ChorusRequirement.ENGAGEMENT: ("", engagement),
+        ChorusRequirement.BOTH: (service, engagement),
+        ChorusRequirement.EITHER: draw(
+            st.sampled_from([(service, ""), ("", engagement), (service, engagement)])
+        ),
+    }[requirement]
+    return {
+        "chorus_requirement": requirement.value,
+        "chorus_service_code": given[0],
+        "chorus_engagement_number": given[1],
+    }
+
+
+@st.composite
+def registration_forms(
+    draw: st.DrawFn, category: Category | None = None
+) -> RegistrationForm:
+    """A valid full registration form, of *category* or of any category."""
+    if category is None:
+        category = draw(st.sampled_from(list(Category)))
+    fields: dict[str, object] = {
+        "category": draw(st.sampled_from([category.value, category.label_fr])),
+        "email": draw(emails()),
+        "phone": draw(french_mobile_writings())[0],
+        "name": draw(names()),
+        "password": PASSPHRASE,
+        "billing_address": draw(address_forms()),
+        "delivery_addresses": draw(st.lists(delivery_forms(), min_size=1, max_size=3)),
+        "language": draw(st.sampled_from(["fr", "en", ""])),
+    }
+    if category.needs_organisation:
+        fields["organisation_name"] = draw(names())
+        fields["siret"] = draw(sirets().flatmap(siret_writings))
+    if category is Category.PUBLIC_BODY:
+        fields.update(draw(chorus_fields()))
+    return RegistrationForm(**fields)
