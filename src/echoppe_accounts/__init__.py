@@ -12,6 +12,7 @@ from echoppe_accounts.adapters.analytics import (
 )
 from echoppe_accounts.adapters.maildir import MaildirMailer
 from echoppe_accounts.adapters.memory import InMemoryStore, InMemoryUnitOfWork
+from echoppe_accounts.adapters.smtp import SMTPMailer
 from echoppe_accounts.adapters.sqlite import SQLiteStore, SQLiteUnitOfWork
 from echoppe_accounts.adapters.system import (
     Argon2Hasher,
@@ -159,6 +160,7 @@ __all__ = [
     "ResetRequest",
     "ResetState",
     "RetentionPolicy",
+    "SMTPMailer",
     "SQLiteAnalyticsSink",
     "SQLiteStore",
     "SQLiteUnitOfWork",

@@ -49,25 +49,40 @@ class OutboxDispatcher:
     """How long a claimed mail is held before another dispatcher may take it."""
 
     def dispatch(self, limit: int = 100) -> DispatchReport:
-        """Try to send up to *limit* due mails; return how many went and failed."""
+        """Try to send up to *limit* due mails; return how many went and failed.
+
+        A mailer that has a ``close()`` method, such as
+        :class:`~echoppe_accounts.SMTPMailer`, is closed at the end of the round.
+        """
         now = self.clock.now()
         with self.uow() as uow:
             due = uow.outbox.claim(now, limit, now + self.lease)
             uow.commit()
         sent = failed = 0
-        for mail in due:
-            try:
-                self.mailer.send(mail, self.sender)
-            except DeliveryError as exc:
-                now = self.clock.now()
-                delay = min(max(now - mail.created_at, self.min_delay), self.max_delay)
-                with self.uow() as uow:
-                    uow.outbox.mark_failed(mail.id, now + delay, str(exc))
-                    uow.commit()
-                failed += 1
-            else:
-                with self.uow() as uow:
-                    uow.outbox.mark_sent(mail.id, self.clock.now())
-                    uow.commit()
-                sent += 1
+        try:
+            for mail in due:
+                try:
+                    self.mailer.send(mail, self.sender)
+                except DeliveryError as exc:
+                    now = self.clock.now()
+                    delay = min(
+                        max(now - mail.created_at, self.min_delay), self.max_delay
+                    )
+                    with self.uow() as uow:
+                        uow.outbox.mark_failed(mail.id, now + delay, str(exc))
+                        uow.commit()
+                    failed += 1
+                else:
+                    with self.uow() as uow:
+                        uow.outbox.mark_sent(mail.id, self.clock.now())
+                        uow.commit()
+                    sent += 1
+        finally:
+            # A mailer holding a connection (SMTPMailer) keeps it for one
+            # round, not for the idle time until the next one. ``close`` is
+            # optional so the Mailer protocol stays one method for every
+            # shop's mailer and test double.
+            close = getattr(self.mailer, "close", None)
+            if callable(close):
+                close()
         return DispatchReport(sent, failed)

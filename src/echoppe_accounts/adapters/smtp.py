@@ -1,0 +1,323 @@
+"""Delivering mail to an SMTP server with the standard library's ``smtplib``.
+
+The connection is encrypted by default (STARTTLS, required), authenticated
+when credentials are given, and kept open between mails so that a dispatch
+round pays for one TLS handshake and one login. Every failure becomes a
+:class:`~echoppe_accounts.DeliveryError` with the cause chained; its message
+names the mail, the server and the reply code, never the mail's body, which
+may carry a token or a temporary password (SPEC R9).
+"""
+
+from __future__ import annotations
+
+import email.errors
+import re
+import smtplib
+import ssl
+import threading
+from email.utils import parseaddr
+from types import TracebackType
+from typing import Literal, Self
+
+from echoppe_accounts.adapters.mime import build_message
+from echoppe_accounts.domain.errors import DeliveryError
+from echoppe_accounts.domain.mail import OutgoingMail
+
+_DEFAULT_PORTS = {"starttls": 587, "tls": 465, "plain": 25}
+"""The submission port of each security mode (RFC 6409, RFC 8314, RFC 5321)."""
+
+_OK = 250
+"""The reply code of a command that went well."""
+
+_ENHANCED_STATUS = re.compile(rb"\s*([245]\.\d{1,3}\.\d{1,3})(?!\S)")
+"""An RFC 3463 enhanced status code at the start of a reply (``5.1.1``)."""
+
+
+class SMTPMailer:
+    """Delivers mail to an SMTP server, encrypted unless told otherwise.
+
+    *security* chooses how the connection is protected:
+
+    - ``"starttls"`` (the default): a plain connection upgraded with
+      STARTTLS, usually on port 587. STARTTLS is required: if the server
+      does not offer it, nothing is sent.
+    - ``"tls"``: implicit TLS from the first byte (SMTPS), usually on
+      port 465.
+    - ``"plain"``: no encryption at all, only for a relay on the same
+      machine or a test server; it cannot be combined with credentials.
+
+    The server's certificate is checked against *ssl_context*, by default
+    ``ssl.create_default_context()`` (the system's trusted authorities and
+    the host name).
+
+    The connection is opened by the first :meth:`send` and kept for the
+    next ones: a batch of mails uses one connection, one TLS handshake and
+    one login. If the server has closed it meanwhile (an idle timeout, a
+    restart), the next :meth:`send` opens a new one without complaint.
+    :meth:`close` ends it; the
+    :class:`~echoppe_accounts.OutboxDispatcher` calls it after each round,
+    and the mailer is also a context manager.
+
+    A mail to an internationalised address (``léa@exemple.fr``) is sent with
+    the ``SMTPUTF8`` extension; if the server lacks it, that mail fails and
+    the connection stays usable for the others.
+
+    Sends are serialised on the one connection, so threads may share a
+    mailer; for deliveries in parallel, give each thread its own.
+
+    Args:
+        host: The server's name or address, also the name its certificate
+            must carry.
+        port: The server's port; by default 587, 465 or 25 depending on
+            *security*.
+        security: ``"starttls"``, ``"tls"`` or ``"plain"``.
+        username: The login, if the server asks for one.
+        password: The password that goes with *username*; it is never
+            shown in the mailer's ``repr``.
+        ssl_context: The TLS settings and trusted authorities.
+        timeout: The seconds allowed to connect and then for each reply
+            of the server.
+        local_hostname: The name given in ``EHLO``; by default the
+            machine's fully qualified domain name.
+
+    The arguments are kept as attributes of the same names, except the
+    password and the TLS context.
+
+    Raises:
+        ValueError: If *security* is unknown, if only one of *username*
+            and *password* is given, or if credentials are given with
+            ``"plain"``.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int | None = None,
+        *,
+        security: Literal["starttls", "tls", "plain"] = "starttls",
+        username: str | None = None,
+        password: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+        timeout: float = 30.0,
+        local_hostname: str | None = None,
+    ) -> None:
+        """Describe the server; nothing is connected before the first mail."""
+        if security not in _DEFAULT_PORTS:
+            msg = f"unknown security mode {security!r}: use starttls, tls or plain"
+            raise ValueError(msg)
+        if (username is None) != (password is None):
+            msg = "give both a username and a password, or neither"
+            raise ValueError(msg)
+        if username is not None and security == "plain":
+            msg = "credentials are never sent over an unencrypted connection"
+            raise ValueError(msg)
+        self.host = host
+        self.port = _DEFAULT_PORTS[security] if port is None else port
+        self.security = security
+        self.username = username
+        self._password = password
+        self.timeout = timeout
+        self.local_hostname = local_hostname
+        if ssl_context is None and security != "plain":
+            ssl_context = ssl.create_default_context()
+        self._context = ssl_context
+        self._smtp: smtplib.SMTP | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        """Show where mail goes, without the password."""
+        return (
+            f"SMTPMailer(host={self.host!r}, port={self.port!r}, "
+            f"security={self.security!r}, username={self.username!r}, "
+            f"timeout={self.timeout!r})"
+        )
+
+    def __enter__(self) -> Self:
+        """Return the mailer itself; the connection opens with the first mail."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the connection."""
+        self.close()
+
+    def send(self, mail: OutgoingMail, sender: str) -> None:
+        """Deliver *mail* from *sender* to the stored address of the mail.
+
+        The envelope sender is the address in *sender*, which may carry a
+        display name (``"L'Échoppe <bonjour@lechoppe.fr>"``).
+
+        Raises:
+            DeliveryError: If the mail could not be handed over, whether
+                for a moment (a ``4xx`` reply, the server down, a timeout)
+                or for good (a ``5xx`` reply); the outbox tries again later
+                in both cases.
+        """
+        where = f"cannot deliver mail {mail.id} through {self.host}:{self.port}"
+        try:
+            message = build_message(mail, sender)
+        except (ValueError, email.errors.MessageError) as exc:
+            msg = f"{where}: the message cannot be built ({type(exc).__name__})"
+            raise DeliveryError(msg) from exc
+        envelope_from = parseaddr(sender)[1]
+        with self._lock:
+            smtp = self._connection(where)
+            try:
+                smtp.send_message(message, envelope_from, [mail.to])
+            except (
+                smtplib.SMTPRecipientsRefused,
+                smtplib.SMTPResponseException,
+                smtplib.SMTPNotSupportedError,
+            ) as exc:
+                # A refusal: smtplib has reset the transaction, so the
+                # connection stays for the next mail.
+                msg = f"{where}: {_reason(exc)}"
+                raise DeliveryError(msg) from exc
+            except OSError as exc:
+                # The connection is in an unknown state (mid-transaction,
+                # half-closed): it must not carry another mail.
+                self._discard()
+                msg = f"{where}: {_reason(exc)}"
+                raise DeliveryError(msg) from exc
+
+    def close(self) -> None:
+        """Say goodbye to the server and close the connection, if one is open.
+
+        Never raises: a server that is already gone is simply forgotten.
+        The next :meth:`send` opens a new connection.
+        """
+        with self._lock:
+            self._discard(polite=True)
+
+    def _connection(self, where: str) -> smtplib.SMTP:
+        """Return a live connection: the open one if the server still answers."""
+        if self._smtp is not None:
+            # One NOOP costs a round trip but tells a dead connection from a
+            # live one before a mail is committed to it: retrying a mail
+            # after a failure in the middle could deliver it twice.
+            try:
+                alive = self._smtp.noop()[0] == _OK
+            except OSError:
+                alive = False
+            if not alive:
+                self._discard()
+        if self._smtp is None:
+            try:
+                self._smtp = self._open(where)
+            except (OSError, UnicodeError) as exc:
+                msg = f"{where}: {_reason(exc)}"
+                raise DeliveryError(msg) from exc
+        return self._smtp
+
+    def _open(self, where: str) -> smtplib.SMTP:
+        """Connect, secure the connection as configured and log in."""
+        smtp: smtplib.SMTP
+        if self.security == "tls":
+            smtp = smtplib.SMTP_SSL(
+                self.host,
+                self.port,
+                self.local_hostname,
+                timeout=self.timeout,
+                context=self._context,
+            )
+        else:
+            smtp = smtplib.SMTP(
+                self.host, self.port, self.local_hostname, timeout=self.timeout
+            )
+        try:
+            smtp.ehlo_or_helo_if_needed()
+            if self.security == "starttls":
+                if not smtp.has_extn("starttls"):
+                    _shut(smtp, polite=True)
+                    msg = (
+                        f"{where}: the server does not offer STARTTLS, "
+                        "and nothing is sent unencrypted"
+                    )
+                    raise DeliveryError(msg)
+                smtp.starttls(context=self._context)
+                smtp.ehlo_or_helo_if_needed()
+            if self.username is not None and self._password is not None:
+                smtp.login(self.username, self._password)
+        except smtplib.SMTPResponseException:
+            # The server answered (a refused login): say goodbye properly.
+            _shut(smtp, polite=True)
+            raise
+        except (OSError, UnicodeError):
+            # A broken or half-negotiated connection: a QUIT would only wait.
+            _shut(smtp, polite=False)
+            raise
+        return smtp
+
+    def _discard(self, *, polite: bool = False) -> None:
+        """Forget the connection, quitting politely first if asked to."""
+        smtp, self._smtp = self._smtp, None
+        if smtp is not None:
+            _shut(smtp, polite=polite)
+
+
+def _shut(smtp: smtplib.SMTP, *, polite: bool) -> None:
+    """Close *smtp*, after a ``QUIT`` if *polite*, ignoring any error."""
+    try:
+        if polite:
+            smtp.quit()
+    except OSError:
+        pass
+    finally:
+        smtp.close()
+
+
+def _reply(code: int, text: bytes | str) -> str:
+    """Return *code* and its enhanced status code, leaving out the server's words.
+
+    The words may quote the message (a content filter citing a link), and
+    the error text ends up in the outbox and in logs: only codes are kept.
+    """
+    raw = text.encode("utf-8", "replace") if isinstance(text, str) else text
+    enhanced = _ENHANCED_STATUS.match(raw)
+    return f"{code} {enhanced.group(1).decode()}" if enhanced else str(code)
+
+
+_REFUSALS: tuple[tuple[type[smtplib.SMTPResponseException], str], ...] = (
+    (smtplib.SMTPSenderRefused, "the sender"),
+    (smtplib.SMTPDataError, "the message"),
+    (smtplib.SMTPAuthenticationError, "the login"),
+)
+"""What the server refused, by the exception smtplib raises for it."""
+
+
+def _reason(exc: OSError | UnicodeError) -> str:
+    """Say in a few words why the delivery failed, without data from the mail."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        replies = ", ".join(_reply(c, t) for c, t in exc.recipients.values())
+        return f"the server refused the recipient ({replies})"
+    if isinstance(exc, smtplib.SMTPResponseException):
+        reply = _reply(exc.smtp_code, exc.smtp_error)
+        for kind, what in _REFUSALS:
+            if isinstance(exc, kind):
+                return f"the server refused {what} ({reply})"
+        return f"the server answered {reply}"
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        # smtplib's own fixed wording: which extension the server lacks.
+        return f"the server lacks a needed extension ({exc})"
+    return _failure(exc)
+
+
+def _failure(exc: OSError | UnicodeError) -> str:
+    """Say why the connection failed: timeout, TLS, network."""
+    if isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError):
+        return "the server did not answer in time"
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return "the server closed the connection"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"the server's certificate is not trusted ({exc.verify_message})"
+    if isinstance(exc, ssl.SSLError):
+        return f"the TLS negotiation failed ({exc.reason})"
+    if isinstance(exc, UnicodeError):
+        return "the credentials cannot be sent (non-ASCII characters)"
+    return f"network error ({exc.strerror or type(exc).__name__})"

@@ -1,0 +1,448 @@
+"""The SMTP mailer against a real SMTP server on loopback (aiosmtpd), not a mock."""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import attrs
+import pytest
+
+from echoppe_accounts import (
+    DeliveryError,
+    MailKind,
+    OutboxDispatcher,
+    OutgoingMail,
+    SMTPMailer,
+)
+from echoppe_accounts.adapters.mime import message_id
+from sample_forms import express
+from smtp_server import (
+    HOST,
+    PASSWORD,
+    USERNAME,
+    Certificates,
+    LoopbackSMTP,
+    make_certificates,
+)
+
+pytestmark = pytest.mark.smtp
+
+SENDER = "L’Échoppe <bonjour@lechoppe.fr>"
+SUBJECT = "Réinitialisation de votre mot de passe — L’Échoppe"
+TOKEN = "jeton-tres-secret-0123456789"
+
+
+def outgoing(n: int = 0, to: str = "helene.mercier@exemple.fr") -> OutgoingMail:
+    """Return a reset mail with a French subject and a token in both bodies."""
+    link = f"https://www.lechoppe.fr/mot-de-passe/confirmer?jeton={TOKEN}{n}"
+    return OutgoingMail(
+        id=f"{n:032x}",
+        kind=MailKind.RESET_CONFIRM,
+        to=to,
+        subject=SUBJECT,
+        text=f"Bonjour Hélène,\n\nConfirmez la demande : {link}\n",
+        html=f'<p>Bonjour Hélène,</p><p><a href="{link}">Confirmer</a></p>',
+        created_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+    )
+
+
+@pytest.fixture(scope="module")
+def certificates(tmp_path_factory) -> Certificates:
+    """A throwaway CA and a certificate for 127.0.0.1, made once per module."""
+    made = make_certificates(tmp_path_factory.mktemp("certificates"))
+    if made is None:
+        pytest.skip("the openssl command is needed to make a test certificate")
+    return made
+
+
+@contextmanager
+def running(**options) -> Iterator[LoopbackSMTP]:
+    """Run a loopback server for one test and stop it whatever happens."""
+    with LoopbackSMTP(**options) as server:
+        yield server
+
+
+@pytest.fixture
+def plain_server() -> Iterator[LoopbackSMTP]:
+    """A server without TLS, as a local relay."""
+    with running() as server:
+        yield server
+
+
+@pytest.fixture
+def starttls_server(certificates) -> Iterator[LoopbackSMTP]:
+    """A server offering STARTTLS and, once encrypted, AUTH."""
+    with running(starttls=certificates.server_context(), auth=True) as server:
+        yield server
+
+
+@pytest.fixture
+def tls_server(certificates) -> Iterator[LoopbackSMTP]:
+    """A server speaking TLS from the first byte (SMTPS), with AUTH."""
+    with running(implicit_tls=certificates.server_context(), auth=True) as server:
+        yield server
+
+
+def plain_mailer(server: LoopbackSMTP, **options) -> SMTPMailer:
+    """Return a mailer to *server* without encryption."""
+    return SMTPMailer(
+        HOST, server.port, security="plain", local_hostname="shop.test", **options
+    )
+
+
+def secure_mailer(
+    server: LoopbackSMTP, certificates: Certificates, **options
+) -> SMTPMailer:
+    """Return a mailer to *server* trusting the test authority."""
+    options.setdefault("username", USERNAME)
+    options.setdefault("password", PASSWORD)
+    return SMTPMailer(
+        HOST,
+        server.port,
+        ssl_context=certificates.client_context(),
+        local_hostname="shop.test",
+        **options,
+    )
+
+
+# -- the message ------------------------------------------------------------------
+
+
+def test_a_mail_arrives_with_its_envelope_headers_and_both_parts(plain_server):
+    """Envelope, French subject and sender, both parts and the stable Message-ID."""
+    mail = outgoing()
+    with plain_mailer(plain_server) as mailer:
+        mailer.send(mail, SENDER)
+    (received,) = plain_server.handler.received
+    assert received.mail_from == "bonjour@lechoppe.fr"
+    assert received.rcpt_tos == ["helene.mercier@exemple.fr"]
+    assert not received.smtp_utf8
+    assert received.content.isascii()  # French words travel as encoded words
+    message = received.message
+    assert message["Subject"] == SUBJECT
+    assert message["From"].addresses[0].display_name == "L’Échoppe"
+    assert message["To"] == "helene.mercier@exemple.fr"
+    assert message["Message-ID"] == message_id(mail, SENDER)
+    assert message["Message-ID"] == f"<{mail.id}@lechoppe.fr>"
+    assert message.get_content_type() == "multipart/alternative"
+    parts = {p.get_content_type(): p.get_content() for p in message.iter_parts()}
+    assert (
+        parts["text/plain"].splitlines() == mail.text.splitlines()
+    )  # CRLF on the wire
+    assert parts["text/html"].splitlines() == mail.html.splitlines()
+
+
+def test_the_same_mail_sent_again_keeps_its_message_id(plain_server):
+    """A retried mail carries the same Message-ID, so duplicates can be spotted."""
+    mail = outgoing(7)
+    with plain_mailer(plain_server) as mailer:
+        mailer.send(mail, SENDER)
+        mailer.send(mail, SENDER)
+    first, second = plain_server.handler.message_ids()
+    assert first == second == message_id(mail, SENDER)
+
+
+# -- encryption -------------------------------------------------------------------
+
+
+def test_starttls_encrypts_before_the_login_and_the_mail(starttls_server, certificates):
+    """The default mode upgrades with STARTTLS, checks the certificate, logs in."""
+    with secure_mailer(starttls_server, certificates) as mailer:
+        assert mailer.security == "starttls"
+        mailer.send(outgoing(), SENDER)
+    (received,) = starttls_server.handler.received
+    assert received.encrypted
+    assert received.authenticated
+    assert received.message["Subject"] == SUBJECT
+    assert starttls_server.handler.logins == [(USERNAME.encode(), True)]
+
+
+def test_implicit_tls(tls_server, certificates):
+    """``security="tls"`` speaks TLS from the first byte (SMTPS)."""
+    with secure_mailer(tls_server, certificates, security="tls") as mailer:
+        mailer.send(outgoing(), SENDER)
+    (received,) = tls_server.handler.received
+    assert received.encrypted
+    assert received.authenticated
+
+
+def test_starttls_mode_refuses_a_server_that_does_not_offer_it(plain_server):
+    """Without STARTTLS on offer, nothing is sent: no login, no mail."""
+    mailer = SMTPMailer(HOST, plain_server.port, local_hostname="shop.test")
+    with mailer, pytest.raises(DeliveryError, match="does not offer STARTTLS"):
+        mailer.send(outgoing(), SENDER)
+    assert plain_server.handler.received == []
+    assert plain_server.handler.logins == []
+
+
+def test_an_untrusted_certificate_is_refused(starttls_server):
+    """The default context trusts the system's authorities, not a test CA."""
+    mailer = SMTPMailer(
+        HOST,
+        starttls_server.port,
+        username=USERNAME,
+        password=PASSWORD,
+        local_hostname="shop.test",
+    )
+    with mailer, pytest.raises(DeliveryError, match="certificate") as info:
+        mailer.send(outgoing(), SENDER)
+    assert isinstance(info.value.__cause__, ssl.SSLCertVerificationError)
+    assert starttls_server.handler.received == []
+    assert starttls_server.handler.logins == []
+
+
+# -- authentication ---------------------------------------------------------------
+
+
+def test_wrong_credentials_are_a_delivery_error(starttls_server, certificates):
+    """A refused login fails the mail, with the reply code and no password."""
+    mailer = secure_mailer(starttls_server, certificates, password="pas le bon")
+    with mailer, pytest.raises(DeliveryError, match="refused the login") as info:
+        mailer.send(outgoing(), SENDER)
+    assert isinstance(info.value.__cause__, smtplib.SMTPAuthenticationError)
+    assert "pas le bon" not in str(info.value)
+    logins = starttls_server.handler.logins  # smtplib tries PLAIN, then LOGIN
+    assert logins
+    assert all(login == (USERNAME.encode(), False) for login in logins)
+    assert starttls_server.handler.received == []
+
+
+def test_the_password_is_not_in_the_repr(certificates):
+    """The mailer's repr shows where mail goes, never the password."""
+    mailer = SMTPMailer(
+        "smtp.exemple.fr",
+        username=USERNAME,
+        password=PASSWORD,
+        ssl_context=certificates.client_context(),
+    )
+    assert PASSWORD not in repr(mailer)
+    assert "smtp.exemple.fr" in repr(mailer)
+    assert mailer.port == 587
+    assert mailer.timeout == 30.0
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"security": "plain", "username": USERNAME, "password": PASSWORD},
+        {"security": "ssl"},
+        {"username": USERNAME},
+        {"password": PASSWORD},
+    ],
+    ids=["credentials-in-clear", "unknown-mode", "no-password", "no-username"],
+)
+def test_a_wrong_configuration_is_refused_at_once(options):
+    """Credentials in clear, unknown modes and half credentials are refused."""
+    with pytest.raises(ValueError, match=r"credentials|security|username"):
+        SMTPMailer("smtp.exemple.fr", **options)
+
+
+# -- connection reuse -------------------------------------------------------------
+
+
+def test_a_batch_uses_one_connection(starttls_server, certificates):
+    """Several mails share one connection, one handshake and one login."""
+    with secure_mailer(starttls_server, certificates) as mailer:
+        for n in range(5):
+            mailer.send(outgoing(n), SENDER)
+    handler = starttls_server.handler
+    assert len(handler.received) == 5
+    assert len(handler.connections) == 1
+    assert len(handler.logins) == 1
+    assert handler.quits == 1  # closed politely
+
+
+def test_a_connection_closed_by_the_server_is_reopened(starttls_server, certificates):
+    """After a server-side disconnect, the next mail goes through a new connection."""
+    with secure_mailer(starttls_server, certificates) as mailer:
+        mailer.send(outgoing(1), SENDER)
+        starttls_server.drop_connections()
+        mailer.send(outgoing(2), SENDER)
+        mailer.send(outgoing(3), SENDER)
+    handler = starttls_server.handler
+    assert handler.message_ids() == [message_id(outgoing(n), SENDER) for n in (1, 2, 3)]
+    assert len(handler.connections) == 2
+    assert len(handler.logins) == 2
+
+
+def test_the_dispatcher_closes_the_connection_after_each_round(
+    plain_server, service, uow_factory, clock
+):
+    """One connection per dispatch round, closed at its end."""
+    mailer = plain_mailer(plain_server)
+    dispatcher = OutboxDispatcher(uow_factory, mailer, clock, SENDER)
+    for n in range(3):
+        service.register_express(express(f"client{n}@exemple.fr"))
+    assert dispatcher.dispatch().sent == 3
+    assert (len(plain_server.handler.connections), plain_server.handler.quits) == (1, 1)
+    service.register_express(express("client3@exemple.fr"))
+    assert dispatcher.dispatch().sent == 1
+    assert (len(plain_server.handler.connections), plain_server.handler.quits) == (2, 2)
+    assert dispatcher.dispatch().sent == 0
+    assert len(plain_server.handler.connections) == 2  # nothing due, no connection
+
+
+# -- internationalised addresses --------------------------------------------------
+
+
+def test_an_internationalised_address_goes_with_smtputf8(plain_server):
+    """``léa@exemple.fr`` is sent with SMTPUTF8 and arrives as written."""
+    with plain_mailer(plain_server) as mailer:
+        mailer.send(outgoing(to="léa@exemple.fr"), SENDER)
+    (received,) = plain_server.handler.received
+    assert received.smtp_utf8
+    assert received.rcpt_tos == ["léa@exemple.fr"]
+    assert received.message["To"] == "léa@exemple.fr"
+    assert received.message["Subject"] == SUBJECT
+
+
+def test_without_smtputf8_only_the_internationalised_mail_fails():
+    """A server without SMTPUTF8 fails that mail alone; the connection goes on."""
+    with running(smtputf8=False) as server:
+        with plain_mailer(server) as mailer:
+            with pytest.raises(DeliveryError, match="SMTPUTF8") as info:
+                mailer.send(outgoing(1, to="léa@exemple.fr"), SENDER)
+            assert isinstance(info.value.__cause__, smtplib.SMTPNotSupportedError)
+            mailer.send(outgoing(2), SENDER)
+        assert server.handler.message_ids() == [message_id(outgoing(2), SENDER)]
+        assert len(server.handler.connections) == 1
+
+
+# -- failures ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("reply", "code"),
+    [
+        ("550 5.1.1 Unknown mailbox, see jeton-tres-secret", "550 5.1.1"),
+        ("451 4.3.0 Try again later", "451 4.3.0"),
+    ],
+    ids=["permanent", "temporary"],
+)
+def test_a_refused_recipient_is_a_delivery_error(plain_server, reply, code):
+    """5xx and 4xx refusals both fail the mail, with codes but no words or body."""
+    plain_server.handler.refusal = reply
+    mail = outgoing()
+    with plain_mailer(plain_server) as mailer:
+        with pytest.raises(DeliveryError) as info:
+            mailer.send(mail, SENDER)
+        plain_server.handler.refusal = None
+        mailer.send(outgoing(1), SENDER)  # the same connection carries on
+    message = str(info.value)
+    assert code in message
+    assert mail.id in message
+    assert TOKEN not in message
+    assert "Bonjour" not in message
+    assert isinstance(info.value.__cause__, smtplib.SMTPRecipientsRefused)
+    assert len(plain_server.handler.received) == 1
+    assert len(plain_server.handler.connections) == 1
+
+
+def test_a_line_dropped_during_a_mail_fails_that_mail_only(plain_server):
+    """A mail left unanswered fails (the outbox retries it); the next reconnects."""
+    plain_server.handler.drop_next_data = True
+    with plain_mailer(plain_server) as mailer:
+        with pytest.raises(DeliveryError, match="closed the connection") as info:
+            mailer.send(outgoing(1), SENDER)
+        assert isinstance(info.value.__cause__, smtplib.SMTPServerDisconnected)
+        mailer.send(outgoing(2), SENDER)
+    assert plain_server.handler.message_ids() == [message_id(outgoing(2), SENDER)]
+    assert len(plain_server.handler.connections) == 2
+
+
+def test_a_mail_that_cannot_be_built_fails_without_a_connection(plain_server):
+    """A broken mail is a DeliveryError for the outbox, not a crash of the round."""
+    broken = attrs.evolve(outgoing(), to="jean@exemple.fr\r\nBcc: x@exemple.fr")
+    mailer = plain_mailer(plain_server)
+    with mailer, pytest.raises(DeliveryError, match="cannot be built"):
+        mailer.send(broken, SENDER)
+    assert plain_server.handler.connections == []
+
+
+def test_implicit_tls_against_a_plain_port_fails_cleanly(plain_server, certificates):
+    """TLS spoken to a server that does not speak it is a DeliveryError."""
+    mailer = secure_mailer(plain_server, certificates, security="tls")
+    with mailer, pytest.raises(DeliveryError, match="TLS") as info:
+        mailer.send(outgoing(), SENDER)
+    assert isinstance(info.value.__cause__, ssl.SSLError)
+    assert plain_server.handler.received == []
+
+
+def test_a_stopped_server_is_a_delivery_error(plain_server):
+    """Nobody listening: DeliveryError, with the network error chained."""
+    plain_server.stop()
+    with plain_mailer(plain_server) as mailer, pytest.raises(DeliveryError) as info:
+        mailer.send(outgoing(), SENDER)
+    assert isinstance(info.value.__cause__, OSError)
+    assert TOKEN not in str(info.value)
+
+
+def test_a_silent_server_times_out():
+    """A server that accepts the connection but never answers fails in *timeout*."""
+    with socket.create_server((HOST, 0)) as listener:  # never accepts: no greeting
+        mailer = SMTPMailer(
+            HOST,
+            listener.getsockname()[1],
+            security="plain",
+            timeout=0.2,
+            local_hostname="shop.test",
+        )
+        with mailer, pytest.raises(DeliveryError, match="did not answer in time"):
+            mailer.send(outgoing(), SENDER)
+
+
+@pytest.mark.parametrize("outage", ["stopped", "refusing"])
+def test_no_mail_is_lost_while_the_server_is_down(
+    outage, auth, uow_factory, clock, shop_settings
+):
+    """200 reset mails survive an outage, then arrive once each."""
+    with LoopbackSMTP() as server:
+        mailer = plain_mailer(server)
+        dispatcher = OutboxDispatcher(uow_factory, mailer, clock, shop_settings.sender)
+        for n in range(200):
+            auth.request_password_reset(f"inconnu{n}@exemple.fr")
+        with uow_factory() as uow:
+            queued = uow.outbox.due(clock.now(), 1000)
+        assert len(queued) == 200
+        assert {m.kind for m in queued} == {MailKind.RESET_UNKNOWN_EMAIL}
+        expected = {message_id(m, shop_settings.sender) for m in queued}
+
+        if outage == "stopped":
+            server.stop()
+        else:
+            server.handler.refusal = "451 4.3.2 System not accepting network messages"
+        failed = 0
+        for _ in range(10):
+            report = dispatcher.dispatch()
+            assert report.sent == 0
+            if report.failed == 0:
+                break
+            failed += report.failed
+        assert failed == 200
+        with uow_factory() as uow:
+            assert uow.outbox.pending_count() == 200  # nothing lost
+
+        if outage == "stopped":
+            server.start()
+        else:
+            server.handler.refusal = None
+        clock.advance(dispatcher.max_delay)
+        sent = 0
+        for _ in range(10):
+            report = dispatcher.dispatch()
+            assert report.failed == 0
+            if report.sent == 0:
+                break
+            sent += report.sent
+        assert sent == 200
+        with uow_factory() as uow:
+            assert uow.outbox.pending_count() == 0
+        ids = Counter(server.handler.message_ids())
+        assert set(ids) == expected
+        assert set(ids.values()) == {1}  # exactly once each
