@@ -34,7 +34,7 @@ pytest: $(VENV)/.stamp-dev
 	$(VENV)/bin/pytest --cov --cov-branch --cov-report=term $(PYTEST_ARGS)
 
 docs: $(VENV)/.stamp-dev
-	$(VENV)/bin/sphinx-build -n -W --keep-going -b html docs docs/_build/html -q
+	$(VENV)/bin/sphinx-build -E -n -W --keep-going -b html docs docs/_build/html -q
 
 test: lint typecheck pytest docs
 

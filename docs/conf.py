@@ -71,6 +71,8 @@ nitpick_ignore_regex = [
     (r"py:class", r"sqlite3\..*"),
     # the test mailer's lock; threading.Lock is _thread's (standard library)
     (r"py:class", r"_thread\..*"),
+    # SSLContext, the TLS settings of SMTPMailer (standard library)
+    (r"py:class", r"ssl\..*"),
 ]
 
 _logger = logging.getLogger(__name__)

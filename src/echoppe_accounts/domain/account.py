@@ -45,7 +45,7 @@ class AccountStatus(enum.StrEnum):
     ACTIVE = "active"
     """Complete, so the customer can log in."""
     ERASED = "erased"
-    """Erased at the customer's request (SPEC G3): only invoice data remains."""
+    """Erased at the customer's request (SPEC G3), keeping only invoice data."""
 
 
 def check_category_fields(

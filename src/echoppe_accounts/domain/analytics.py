@@ -63,11 +63,11 @@ class IpPolicy(enum.Enum):
     """
 
     DROP = 0
-    """Nothing at all: the default."""
+    """Keep nothing at all (the default)."""
     MASK_2_BYTES = 2
-    """IPv4 /16, IPv6 /48 (80 bits masked): Matomo's level 2."""
+    """Keep an IPv4 /16 or an IPv6 /48, 80 bits masked (Matomo's level 2)."""
     MASK_3_BYTES = 3
-    """IPv4 /8, IPv6 /32 (96 bits masked): Matomo's level 3."""
+    """Keep an IPv4 /8 or an IPv6 /32, 96 bits masked (Matomo's level 3)."""
 
 
 _IPV6_KEPT_BITS = {IpPolicy.MASK_2_BYTES: 48, IpPolicy.MASK_3_BYTES: 32}
