@@ -3,13 +3,20 @@
 ``dev`` (the default) keeps everyday runs quick; ``ci`` is selected when
 ``CI=true`` and explores more examples. Neither has a deadline: tests never
 assert wall-clock times.
+
+The PostgreSQL tests (marker ``postgres``) use the server named by
+``ECHOPPE_TEST_POSTGRES_DSN``, each run in schemas of its own, dropped at the
+end. Without that variable, psycopg or the server they skip, saying why;
+with ``CI=true`` they fail instead, so that CI cannot pass without them.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import secrets
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -28,6 +35,14 @@ from echoppe_accounts import (
 from echoppe_accounts.ports import UnitOfWorkFactory
 from echoppe_accounts.testing import FrozenClock, RecordingMailer
 from spies import SpyHasher
+
+try:
+    import psycopg
+    from psycopg import sql
+
+    from echoppe_accounts.adapters.postgres import PostgresStore
+except ImportError:  # the postgres extra is optional; postgres_dsn says what is missing
+    psycopg = None
 
 settings.register_profile(
     "dev", max_examples=60, deadline=None,
@@ -61,13 +76,122 @@ def shop_settings() -> Settings:
     return Settings(base_url="https://www.lechoppe.fr")
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+POSTGRES_DSN_VARIABLE = "ECHOPPE_TEST_POSTGRES_DSN"
+
+
+def _postgres_unavailable(reason: str) -> NoReturn:
+    """Skip the PostgreSQL tests for *reason*, or fail them when ``CI=true``."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI=true: the PostgreSQL tests must run)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> str:
+    """The DSN of the test server, checked reachable once per run."""
+    dsn = os.environ.get(POSTGRES_DSN_VARIABLE)
+    if not dsn:
+        _postgres_unavailable(
+            f"{POSTGRES_DSN_VARIABLE} is not set "
+            "(e.g. postgresql://postgres@127.0.0.1:5432/test)"
+        )
+    if psycopg is None:
+        _postgres_unavailable("psycopg is missing: install the 'postgres' extra")
+    try:
+        psycopg.connect(dsn, connect_timeout=5).close()
+    except psycopg.Error as exc:
+        _postgres_unavailable(f"cannot connect to {POSTGRES_DSN_VARIABLE}: {exc}")
+    return dsn
+
+
+@pytest.fixture(scope="session")
+def postgres_store_factory(postgres_dsn) -> Iterator[Callable[..., PostgresStore]]:
+    """Open PostgreSQL stores, each in a new schema unless one is named.
+
+    Every schema is dropped, and every store closed, at the end of the run.
+    """
+    stores: list[PostgresStore] = []
+    schemas: set[str] = set()
+
+    def open_store(schema: str | None = None, **options) -> PostgresStore:
+        schema = schema or f"echoppe_test_{secrets.token_hex(6)}"
+        schemas.add(schema)
+        store = PostgresStore(postgres_dsn, schema=schema, **options)
+        stores.append(store)
+        return store
+
+    yield open_store
+    for store in stores:
+        store.close()
+    with psycopg.connect(postgres_dsn, autocommit=True) as db:
+        for schema in schemas:
+            db.execute(
+                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                    sql.Identifier(schema)
+                )
+            )
+
+
+@pytest.fixture(scope="session")
+def postgres_store(postgres_store_factory) -> PostgresStore:
+    """The run's shared PostgreSQL store, with room for twenty threads at once."""
+    return postgres_store_factory(max_size=24)
+
+
+@pytest.fixture
+def postgres_uow_factory(postgres_store) -> UnitOfWorkFactory:
+    """The shared PostgreSQL store, emptied for this test."""
+    with postgres_store.pool.connection() as db:
+        tables = db.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s "
+            "AND tablename <> 'schema_migrations'",
+            (postgres_store.schema,),
+        ).fetchall()
+        db.execute(
+            sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
+                sql.SQL(", ").join(
+                    sql.Identifier(postgres_store.schema, t["tablename"])
+                    for t in tables
+                )
+            )
+        )
+    return postgres_store.unit_of_work
+
+
+NO_POSTGRES_INSPECTION = {
+    # It reads what is stored through InMemoryStore's attributes unless the
+    # store is a SQLiteStore; it needs a PostgreSQL branch like the one of
+    # test_auth.py's _stored_bodies. Strict: it fails once it passes, so
+    # that this entry is removed then. test_postgres.py checks the same.
+    "integration/test_privacy.py::test_erasure_keeps_invoices_and_forgets_the_person",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark the tests that cannot look inside a PostgreSQL store yet."""
+    for item in items:
+        name, _, params = item.nodeid.partition("[")
+        if params == "postgres]" and name.endswith(tuple(NO_POSTGRES_INSPECTION)):
+            item.add_marker(
+                pytest.mark.xfail(
+                    raises=AttributeError,
+                    strict=True,
+                    reason="inspects memory or SQLite storage only",
+                )
+            )
+
+
+@pytest.fixture(
+    params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def uow_factory(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[UnitOfWorkFactory]:
     """A unit-of-work factory over each storage adapter."""
     if request.param == "memory":
         yield InMemoryStore().unit_of_work
+    elif request.param == "postgres":
+        yield request.getfixturevalue("postgres_uow_factory")
     else:
         yield SQLiteStore(tmp_path / "accounts.sqlite3").unit_of_work
 

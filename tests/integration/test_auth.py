@@ -456,6 +456,10 @@ def _stored_bodies(store) -> str:
         with closing(sqlite3.connect(store.path)) as db:
             rows = db.execute("SELECT body_text || body_html FROM outbox").fetchall()
         return "".join(r[0] for r in rows)
+    if type(store).__name__ == "PostgresStore":  # psycopg is an optional extra
+        with store.pool.connection() as db:
+            rows = db.execute("SELECT body_text || body_html AS body FROM outbox")
+            return "".join(r["body"] for r in rows.fetchall())
     return "".join(e.mail.text + e.mail.html for e in store.outbox.values())
 
 

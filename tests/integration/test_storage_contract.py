@@ -359,3 +359,18 @@ class TestSQLiteStorage(StorageContract):
     def create_uow_factory(self, tmp_path: Path) -> UnitOfWorkFactory:
         """A new SQLite database file."""
         return SQLiteStore(tmp_path / "accounts.sqlite3").unit_of_work
+
+
+@pytest.mark.postgres
+class TestPostgresStorage(StorageContract):
+    """The contract, on a PostgreSQL schema of the test run."""
+
+    @pytest.fixture(autouse=True)
+    def _database(self, postgres_uow_factory):
+        """The run's PostgreSQL store, emptied for each test."""
+        self.database = postgres_uow_factory
+
+    def create_uow_factory(self, tmp_path: Path) -> UnitOfWorkFactory:
+        """The emptied PostgreSQL store."""
+        del tmp_path
+        return self.database

@@ -1,0 +1,777 @@
+"""PostgreSQL storage, for shops that outgrow one machine (psycopg 3).
+
+The adapter needs the ``postgres`` extra
+(``pip install 'echoppe-accounts[postgres]'``); the package does not import
+it, so import it from this module::
+
+    from echoppe_accounts import bootstrap
+    from echoppe_accounts.adapters.postgres import PostgresStore
+
+    store = PostgresStore("postgresql://shop@db.internal/shop")
+    app = bootstrap(store.unit_of_work, mailer, settings)
+    ...
+    store.close()
+
+:class:`PostgresStore` owns a connection pool and a schema of its own,
+created and migrated by the library when the store is opened (the
+``schema_migrations`` table lists the applied versions; an advisory lock
+serialises processes that open the store at once). Each
+:class:`PostgresUnitOfWork` is one ``READ COMMITTED`` transaction on one
+pooled connection. What the use cases need under concurrency holds as with
+SQLite's single writer:
+
+- a token is consumed by one ``UPDATE … RETURNING`` (SPEC R8);
+- accounts and reset requests are saved only if their ``version`` is still
+  the one read, else :class:`~echoppe_accounts.ConcurrencyError`;
+- the canonical email key is ``UNIQUE`` in the database;
+- outbox mails are claimed with ``FOR UPDATE SKIP LOCKED``;
+- the reads that precede a write with no version to check (a login's
+  failure count, the reset cooldown of an email) take a transaction-scoped
+  advisory lock on their key, so two logins cannot lose a failure and two
+  reset requests cannot both pass the cooldown.
+
+Driver errors never leak: they become :class:`~echoppe_accounts.StorageError`
+with the cause chained.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from types import TracebackType
+from typing import Any, LiteralString, Self, TypeAlias
+
+import psycopg
+from psycopg import sql
+from psycopg.abc import Params, QueryNoTemplate
+from psycopg.rows import DictRow, dict_row
+from psycopg_pool import ConnectionPool
+
+from echoppe_accounts.adapters import _records as rec
+from echoppe_accounts.domain.account import Account
+from echoppe_accounts.domain.audit import AuditRecord
+from echoppe_accounts.domain.errors import (
+    ConcurrencyError,
+    StorageError,
+    ValidationError,
+)
+from echoppe_accounts.domain.mail import MailKind, OutgoingMail
+from echoppe_accounts.domain.reset import ResetRequest
+from echoppe_accounts.domain.throttle import LoginThrottle
+from echoppe_accounts.domain.tokens import TokenPurpose, TokenRecord
+
+MIGRATIONS: tuple[LiteralString, ...] = (
+    # The tables and columns of the SQLite adapter (all its migrations so
+    # far), in PostgreSQL types. ``seq`` columns stand for SQLite's rowid:
+    # the insertion order that breaks ties between equal times.
+    """
+    CREATE TABLE accounts (
+        id text PRIMARY KEY,
+        email text NOT NULL,
+        email_key text NOT NULL CONSTRAINT accounts_email_key_unique UNIQUE,
+        name text NOT NULL,
+        category text NOT NULL,
+        status text NOT NULL,
+        phone text,
+        phone_region text,
+        organisation_name text,
+        siret text,
+        chorus_requirement text,
+        chorus_service_code text,
+        chorus_engagement_number text,
+        billing_street_lines text NOT NULL,
+        billing_postal_code text NOT NULL,
+        billing_city text NOT NULL,
+        billing_country text NOT NULL,
+        password_hash text,
+        language text NOT NULL,
+        created_at timestamptz NOT NULL,
+        email_proven_at timestamptz,
+        analytics_opt_out boolean NOT NULL DEFAULT false,
+        pending_subscription_at timestamptz,
+        pending_subscription_source text,
+        pending_subscription_wording text,
+        erased_at timestamptz,
+        version integer NOT NULL
+    );
+    CREATE TABLE delivery_addresses (
+        account_id text NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+        position integer NOT NULL,
+        id text NOT NULL,
+        contact_name text NOT NULL,
+        label text,
+        street_lines text NOT NULL,
+        postal_code text NOT NULL,
+        city text NOT NULL,
+        country text NOT NULL,
+        PRIMARY KEY (account_id, id)
+    );
+    CREATE TABLE newsletter_consents (
+        account_id text NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+        position integer NOT NULL,
+        subscribed boolean NOT NULL,
+        at timestamptz NOT NULL,
+        source text NOT NULL,
+        wording_version text,
+        confirmed_at timestamptz,
+        PRIMARY KEY (account_id, position)
+    );
+    CREATE TABLE tokens (
+        digest text PRIMARY KEY,
+        account_id text NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+        purpose text NOT NULL,
+        created_at timestamptz NOT NULL,
+        expires_at timestamptz NOT NULL,
+        used_at timestamptz,
+        revoked_at timestamptz,
+        request_id text
+    );
+    CREATE INDEX tokens_by_account ON tokens (account_id);
+    CREATE TABLE outbox (
+        seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+        id text PRIMARY KEY,
+        kind text NOT NULL,
+        recipient text NOT NULL,
+        subject text NOT NULL,
+        body_text text NOT NULL,
+        body_html text NOT NULL,
+        created_at timestamptz NOT NULL,
+        due_at timestamptz NOT NULL,
+        attempts integer NOT NULL DEFAULT 0,
+        sent_at timestamptz,
+        last_error text,
+        claimed_until timestamptz
+    );
+    CREATE INDEX outbox_due ON outbox (due_at) WHERE sent_at IS NULL;
+    CREATE TABLE reset_requests (
+        seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+        id text PRIMARY KEY,
+        requester_key text NOT NULL,
+        account_id text REFERENCES accounts (id) ON DELETE CASCADE,
+        origin text NOT NULL,
+        state text NOT NULL,
+        requested_at timestamptz NOT NULL,
+        link_expires_at timestamptz NOT NULL,
+        confirm_digest text UNIQUE,
+        cancel_digest text UNIQUE,
+        temporary_hash text,
+        temporary_expires_at timestamptz,
+        temporary_used_at timestamptz,
+        closed_at timestamptz,
+        version integer NOT NULL
+    );
+    CREATE INDEX reset_requests_by_requester ON reset_requests (requester_key);
+    CREATE INDEX reset_requests_by_account ON reset_requests (account_id);
+    CREATE TABLE login_throttles (
+        key text PRIMARY KEY,
+        failures integer NOT NULL,
+        last_failure_at timestamptz
+    );
+    CREATE TABLE audit_log (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        at timestamptz NOT NULL,
+        event text NOT NULL,
+        account_id text,
+        actor text NOT NULL,
+        details text NOT NULL
+    );
+    CREATE INDEX audit_log_by_account ON audit_log (account_id);
+    """,
+)
+"""The schema, one script per version; never edit one, append a new one."""
+
+_EMAIL_KEY_UNIQUE = "accounts_email_key_unique"
+"""The constraint whose violation means ``email.taken``."""
+
+Connection: TypeAlias = psycopg.Connection[DictRow]
+
+
+def _translate(exc: psycopg.Error) -> StorageError:
+    # The driver's message may quote stored values (an email in a key
+    # violation): keep it in the chained cause, out of the message.
+    state = f" ({exc.sqlstate})" if exc.sqlstate else ""
+    return StorageError(f"PostgreSQL error: {type(exc).__name__}{state}")
+
+
+@contextmanager
+def _driver_errors() -> Iterator[None]:
+    try:
+        yield
+    except psycopg.Error as exc:
+        raise _translate(exc) from exc
+
+
+def _lock_key(*parts: str) -> int:
+    """Return a 64-bit advisory-lock key for *parts*, the same in every process."""
+    text = "\x00".join(("echoppe_accounts", *parts)).encode()
+    return int.from_bytes(hashlib.sha256(text).digest()[:8], "big", signed=True)
+
+
+def _insert(table: str, columns: Iterable[str]) -> sql.Composed:
+    names = list(columns)
+    return sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+        sql.Identifier(table),
+        sql.SQL(", ").join(map(sql.Identifier, names)),
+        sql.SQL(", ").join(map(sql.Placeholder, names)),
+    )
+
+
+def _assignments(columns: Iterable[str]) -> sql.Composed:
+    return sql.SQL(", ").join(
+        sql.SQL("{} = {}").format(sql.Identifier(c), sql.Placeholder(c))
+        for c in columns
+    )
+
+
+class PostgresStore:
+    """A PostgreSQL schema holding accounts, tokens and the outbox.
+
+    The schema (``echoppe_accounts`` unless told otherwise) is created or
+    brought up to date when the store is opened; it needs no other schema,
+    so several shops, or several test runs, can share one database. Close
+    the store, or use it as a context manager, to close its connections.
+
+    Args:
+        conninfo: A libpq connection string or URI, as for
+            ``psycopg.connect()``.
+        schema: The schema holding the tables; connections use it as their
+            ``search_path``.
+        min_size: Connections the pool keeps open.
+        max_size: Connections the pool may open; units of work beyond that
+            wait for one to be returned.
+        timeout: Seconds a unit of work waits for a connection before
+            :class:`~echoppe_accounts.StorageError`.
+
+    Raises:
+        StorageError: When the database cannot be reached or migrated.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(
+        self,
+        conninfo: str,
+        *,
+        schema: str = "echoppe_accounts",
+        min_size: int = 1,
+        max_size: int = 10,
+        timeout: float = 30.0,
+    ) -> None:
+        """Connect to *conninfo*, migrate *schema* and open the pool."""
+        self.schema: str = schema
+        """The schema holding the tables."""
+        with _driver_errors():
+            # A direct connection fails at once, with the driver's reason,
+            # where the pool would retry until its timeout.
+            conn = psycopg.connect(conninfo, autocommit=True, row_factory=dict_row)
+            try:
+                self._configure(conn)
+                self._migrate(conn)
+            finally:
+                conn.close()
+        self.pool: ConnectionPool[Connection] = ConnectionPool(
+            conninfo,
+            connection_class=Connection,
+            kwargs={"row_factory": dict_row},
+            min_size=min_size,
+            max_size=max_size,
+            timeout=timeout,
+            configure=self._configure,
+            name=f"echoppe_accounts.{schema}",
+            open=False,
+        )
+        """The connection pool; its connections work in :attr:`schema`."""
+        with _driver_errors():
+            self.pool.open()
+
+    def _configure(self, conn: Connection) -> None:
+        # Called on every new connection, before anything else runs on it.
+        conn.isolation_level = psycopg.IsolationLevel.READ_COMMITTED
+        conn.execute(
+            sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema))
+        )
+        conn.execute("SET TIME ZONE 'UTC'")
+        if not conn.autocommit:
+            conn.commit()
+
+    def _migrate(self, conn: Connection) -> None:
+        with conn.transaction():
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(%s)",
+                (_lock_key(self.schema, "migrations"),),
+            )
+            # Checked before creating: a role without CREATE on the database
+            # can still use a schema its administrator made for it.
+            found = conn.execute(
+                "SELECT 1 FROM pg_namespace WHERE nspname = %s", (self.schema,)
+            ).fetchone()
+            if found is None:
+                conn.execute(
+                    sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(self.schema))
+                )
+            conn.execute(
+                sql.SQL("SET LOCAL search_path TO {}").format(
+                    sql.Identifier(self.schema)
+                )
+            )
+            tracked = conn.execute(
+                "SELECT 1 FROM pg_tables WHERE schemaname = %s "
+                "AND tablename = 'schema_migrations'",
+                (self.schema,),
+            ).fetchone()
+            if tracked is None:
+                conn.execute(
+                    "CREATE TABLE schema_migrations ("
+                    "version integer PRIMARY KEY, "
+                    "applied_at timestamptz NOT NULL DEFAULT now())"
+                )
+            version = self._version(conn)
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                conn.execute(script)
+                conn.execute(
+                    "INSERT INTO schema_migrations (version) VALUES (%s)", (number,)
+                )
+
+    @staticmethod
+    def _version(conn: Connection) -> int:
+        row = conn.execute(
+            "SELECT coalesce(max(version), 0) AS version FROM schema_migrations"
+        ).fetchone()
+        return 0 if row is None else int(row["version"])
+
+    @property
+    def schema_version(self) -> int:
+        """The number of migrations applied to the schema."""
+        with _driver_errors(), self.pool.connection() as conn:
+            return self._version(conn)
+
+    def unit_of_work(self) -> PostgresUnitOfWork:
+        """Return a new unit of work over this store."""
+        return PostgresUnitOfWork(self)
+
+    def close(self) -> None:
+        """Close every connection of the pool; the store cannot be used after."""
+        with _driver_errors():
+            self.pool.close()
+
+    def __enter__(self) -> Self:
+        """Return the store itself."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the store."""
+        self.close()
+
+
+class _Session:
+    """The unit of work's connection, whose errors all become StorageError."""
+
+    def __init__(self, conn: Connection, schema: str) -> None:
+        self.conn = conn
+        self.schema = schema
+
+    def execute(self, query: QueryNoTemplate, params: Params | None = None) -> int:
+        with _driver_errors():
+            return self.conn.execute(query, params).rowcount
+
+    def one(
+        self, query: QueryNoTemplate, params: Params | None = None
+    ) -> DictRow | None:
+        with _driver_errors():
+            return self.conn.execute(query, params).fetchone()
+
+    def all(
+        self, query: QueryNoTemplate, params: Params | None = None
+    ) -> list[DictRow]:
+        with _driver_errors():
+            return self.conn.execute(query, params).fetchall()
+
+    def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        if not rows:
+            return
+        with _driver_errors(), self.conn.cursor() as cursor:
+            cursor.executemany(_insert(table, rows[0]), rows)
+
+    def lock(self, *key: str) -> None:
+        # Held until the transaction ends; taken in a statement of its own
+        # so that the next statement's snapshot sees the previous holder's
+        # committed writes (READ COMMITTED).
+        self.execute(
+            "SELECT pg_advisory_xact_lock(%s)", (_lock_key(self.schema, *key),)
+        )
+
+
+class _Accounts:
+    def __init__(self, session: _Session) -> None:
+        self._s = session
+
+    def _write_children(self, account: Account) -> None:
+        params = (account.id,)
+        self._s.execute("DELETE FROM delivery_addresses WHERE account_id = %s", params)
+        self._s.execute("DELETE FROM newsletter_consents WHERE account_id = %s", params)
+        self._s.insert("delivery_addresses", rec.delivery_rows(account))
+        self._s.insert("newsletter_consents", rec.consent_rows(account))
+
+    def add(self, account: Account) -> None:
+        row = rec.account_row(account)
+        # DO NOTHING rather than an error: the transaction stays usable, as
+        # SQLite's does after a refused statement. A rival transaction that
+        # holds the same key uncommitted makes this one wait for its outcome.
+        query = sql.SQL("{} ON CONFLICT ON CONSTRAINT {} DO NOTHING").format(
+            _insert("accounts", row), sql.Identifier(_EMAIL_KEY_UNIQUE)
+        )
+        if self._s.execute(query, row) == 0:
+            raise ValidationError.single("email", "email.taken")
+        self._write_children(account)
+
+    def _load(self, row: DictRow | None) -> Account | None:
+        if row is None:
+            return None
+        params = (row["id"],)
+        deliveries = self._s.all(
+            "SELECT * FROM delivery_addresses WHERE account_id = %s", params
+        )
+        consents = self._s.all(
+            "SELECT * FROM newsletter_consents WHERE account_id = %s", params
+        )
+        return rec.account_from_rows(row, deliveries, consents)
+
+    def get(self, account_id: str) -> Account | None:
+        return self._load(
+            self._s.one("SELECT * FROM accounts WHERE id = %s", (account_id,))
+        )
+
+    def get_by_email_key(self, key: str) -> Account | None:
+        return self._load(
+            self._s.one("SELECT * FROM accounts WHERE email_key = %s", (key,))
+        )
+
+    def save(self, account: Account) -> None:
+        row = rec.account_row(account)
+        row["version"] = account.version + 1
+        query = sql.SQL(
+            "UPDATE accounts SET {} WHERE id = %(id)s AND version = %(expected)s"
+        ).format(_assignments(c for c in row if c != "id"))
+        # A savepoint, so that a taken email refuses this statement only and
+        # the transaction goes on, as with SQLite.
+        self._s.execute("SAVEPOINT echoppe_save")
+        try:
+            updated = self._s.conn.execute(
+                query, {**row, "expected": account.version}
+            ).rowcount
+        except psycopg.Error as exc:
+            if not (
+                isinstance(exc, psycopg.errors.UniqueViolation)
+                and exc.diag.constraint_name == _EMAIL_KEY_UNIQUE
+            ):
+                raise _translate(exc) from exc
+            self._s.execute(
+                "ROLLBACK TO SAVEPOINT echoppe_save; RELEASE SAVEPOINT echoppe_save"
+            )
+            raise ValidationError.single("email", "email.taken") from None
+        self._s.execute("RELEASE SAVEPOINT echoppe_save")
+        # Under READ COMMITTED a rival's committed save is seen here: the
+        # row is re-checked after waiting for its lock, and no longer has
+        # the version that was read.
+        if updated != 1:
+            raise ConcurrencyError(account.id)
+        self._write_children(account)
+        account.version += 1
+
+    def count(self) -> int:
+        row = self._s.one("SELECT count(*) AS n FROM accounts")
+        return 0 if row is None else int(row["n"])
+
+
+class _Tokens:
+    def __init__(self, session: _Session) -> None:
+        self._s = session
+
+    def add(self, record: TokenRecord) -> None:
+        self._s.insert("tokens", [rec.token_row(record)])
+
+    def find(self, digest: str) -> TokenRecord | None:
+        row = self._s.one("SELECT * FROM tokens WHERE digest = %s", (digest,))
+        return None if row is None else rec.token_from_row(row)
+
+    def consume(
+        self, digest: str, purpose: TokenPurpose, now: datetime
+    ) -> TokenRecord | None:
+        # One statement: a rival's update of the row makes this one wait,
+        # then re-check the conditions on the row as the rival left it.
+        row = self._s.one(
+            "UPDATE tokens SET used_at = %(now)s WHERE digest = %(digest)s "
+            "AND purpose = %(purpose)s AND used_at IS NULL AND revoked_at IS NULL "
+            "AND expires_at > %(now)s RETURNING *",
+            {"now": now, "digest": digest, "purpose": purpose.value},
+        )
+        return None if row is None else rec.token_from_row(row)
+
+    def revoke(
+        self, account_id: str, purposes: Sequence[TokenPurpose], now: datetime
+    ) -> int:
+        return self._s.execute(
+            "UPDATE tokens SET revoked_at = %(now)s WHERE account_id = %(account)s "
+            "AND purpose = ANY(%(purposes)s::text[]) AND used_at IS NULL "
+            "AND revoked_at IS NULL AND expires_at > %(now)s",
+            {
+                "now": now,
+                "account": account_id,
+                "purposes": [p.value for p in purposes],
+            },
+        )
+
+    def for_account(self, account_id: str) -> list[TokenRecord]:
+        rows = self._s.all(
+            "SELECT * FROM tokens WHERE account_id = %s ORDER BY created_at",
+            (account_id,),
+        )
+        return [rec.token_from_row(r) for r in rows]
+
+    def delete_for_account(self, account_id: str) -> int:
+        return self._s.execute(
+            "DELETE FROM tokens WHERE account_id = %s", (account_id,)
+        )
+
+
+def _mail_from_row(row: DictRow) -> OutgoingMail:
+    return OutgoingMail(
+        id=row["id"],
+        kind=MailKind(row["kind"]),
+        to=row["recipient"],
+        subject=row["subject"],
+        text=row["body_text"],
+        html=row["body_html"],
+        created_at=row["created_at"],
+    )
+
+
+class _Outbox:
+    def __init__(self, session: _Session) -> None:
+        self._s = session
+
+    def add(self, mail: OutgoingMail) -> None:
+        self._s.insert(
+            "outbox",
+            [
+                {
+                    "id": mail.id,
+                    "kind": mail.kind.value,
+                    "recipient": mail.to,
+                    "subject": mail.subject,
+                    "body_text": mail.text,
+                    "body_html": mail.html,
+                    "created_at": mail.created_at,
+                    "due_at": mail.created_at,
+                }
+            ],
+        )
+
+    def due(self, now: datetime, limit: int) -> list[OutgoingMail]:
+        rows = self._s.all(
+            "SELECT * FROM outbox WHERE sent_at IS NULL AND due_at <= %s "
+            "ORDER BY due_at, seq LIMIT %s",
+            (now, limit),
+        )
+        return [_mail_from_row(r) for r in rows]
+
+    def claim(self, now: datetime, limit: int, until: datetime) -> list[OutgoingMail]:
+        # Rows a rival dispatcher has locked are skipped, not waited for;
+        # one it claimed and committed meanwhile is re-checked and left out.
+        rows = self._s.all(
+            "SELECT * FROM outbox WHERE sent_at IS NULL AND due_at <= %(now)s "
+            "AND (claimed_until IS NULL OR claimed_until <= %(now)s) "
+            "ORDER BY due_at, seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED",
+            {"now": now, "limit": limit},
+        )
+        if rows:
+            self._s.execute(
+                "UPDATE outbox SET claimed_until = %s WHERE id = ANY(%s::text[])",
+                (until, [r["id"] for r in rows]),
+            )
+        return [_mail_from_row(r) for r in rows]
+
+    def mark_sent(self, mail_id: str, at: datetime) -> None:
+        self._s.execute(
+            # The body may hold a link or a temporary password: keep no
+            # secret at rest once the mail is delivered (SPEC R9).
+            "UPDATE outbox SET sent_at = %s, attempts = attempts + 1, "
+            "body_text = '', body_html = '', claimed_until = NULL WHERE id = %s",
+            (at, mail_id),
+        )
+
+    def mark_failed(self, mail_id: str, retry_at: datetime, error: str) -> None:
+        self._s.execute(
+            "UPDATE outbox SET due_at = %s, attempts = attempts + 1, "
+            "last_error = %s, claimed_until = NULL WHERE id = %s",
+            (retry_at, error, mail_id),
+        )
+
+    def pending_count(self) -> int:
+        row = self._s.one("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")
+        return 0 if row is None else int(row["n"])
+
+    def forget(self, recipient: str) -> int:
+        return self._s.execute("DELETE FROM outbox WHERE recipient = %s", (recipient,))
+
+
+class _Resets:
+    def __init__(self, session: _Session) -> None:
+        self._s = session
+
+    def add(self, request: ResetRequest) -> None:
+        self._s.insert("reset_requests", [rec.reset_row(request)])
+
+    def find_by_digest(self, digest: str) -> ResetRequest | None:
+        row = self._s.one(
+            "SELECT * FROM reset_requests WHERE confirm_digest = %(d)s "
+            "OR cancel_digest = %(d)s",
+            {"d": digest},
+        )
+        return None if row is None else rec.reset_from_row(row)
+
+    def for_requester(self, requester_key: str, since: datetime) -> list[ResetRequest]:
+        # The reset cooldown reads, then adds: requests for one email are
+        # taken one transaction at a time, as SQLite's writer lock does.
+        self._s.lock("reset_requests", requester_key)
+        rows = self._s.all(
+            "SELECT * FROM reset_requests WHERE requester_key = %s "
+            "AND requested_at >= %s ORDER BY requested_at, seq",
+            (requester_key, since),
+        )
+        return [rec.reset_from_row(r) for r in rows]
+
+    def for_account(self, account_id: str) -> list[ResetRequest]:
+        rows = self._s.all(
+            "SELECT * FROM reset_requests WHERE account_id = %s "
+            "ORDER BY requested_at, seq",
+            (account_id,),
+        )
+        return [rec.reset_from_row(r) for r in rows]
+
+    def delete_for(self, account_id: str, requester_key: str) -> int:
+        return self._s.execute(
+            "DELETE FROM reset_requests WHERE account_id = %s OR requester_key = %s",
+            (account_id, requester_key),
+        )
+
+    def save(self, request: ResetRequest) -> None:
+        row = rec.reset_row(request)
+        row["version"] = request.version + 1
+        query = sql.SQL(
+            "UPDATE reset_requests SET {} WHERE id = %(id)s AND version = %(expected)s"
+        ).format(_assignments(c for c in row if c != "id"))
+        # Of rivals that read one version, the first to update wins; the
+        # others wait for it, then find the version changed (SPEC R8).
+        if self._s.execute(query, {**row, "expected": request.version}) != 1:
+            raise ConcurrencyError(request.id)
+        request.version += 1
+
+
+class _Throttles:
+    def __init__(self, session: _Session) -> None:
+        self._s = session
+
+    def get(self, key: str) -> LoginThrottle:
+        # A login reads the count, then saves it: concurrent logins for one
+        # key are taken one at a time, so no failure is lost (SPEC P4).
+        self._s.lock("login_throttles", key)
+        row = self._s.one("SELECT * FROM login_throttles WHERE key = %s", (key,))
+        if row is None:
+            return LoginThrottle(key)
+        return LoginThrottle(key, row["failures"], row["last_failure_at"])
+
+    def save(self, throttle: LoginThrottle) -> None:
+        self._s.execute(
+            "INSERT INTO login_throttles (key, failures, last_failure_at) "
+            "VALUES (%s, %s, %s) ON CONFLICT (key) DO UPDATE SET "
+            "failures = excluded.failures, last_failure_at = excluded.last_failure_at",
+            (throttle.key, throttle.failures, throttle.last_failure_at),
+        )
+
+    def delete(self, key: str) -> None:
+        self._s.execute("DELETE FROM login_throttles WHERE key = %s", (key,))
+
+
+class _Audit:
+    def __init__(self, session: _Session) -> None:
+        self._s = session
+
+    def add(self, record: AuditRecord) -> None:
+        self._s.insert("audit_log", [rec.audit_row(record)])
+
+    def for_account(self, account_id: str) -> list[AuditRecord]:
+        rows = self._s.all(
+            "SELECT * FROM audit_log WHERE account_id = %s ORDER BY seq",
+            (account_id,),
+        )
+        return [rec.audit_from_row(r) for r in rows]
+
+
+class PostgresUnitOfWork:
+    """One ``READ COMMITTED`` transaction on a connection of the pool.
+
+    The connection is taken at ``__enter__`` and given back at
+    ``__exit__``, after rolling back whatever was not committed. Work done
+    after :meth:`commit` is a transaction of its own.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, store: PostgresStore) -> None:
+        """Work on *store*."""
+        self.store = store
+        self._conn: Connection | None = None
+
+    def __enter__(self) -> Self:
+        """Take a connection from the pool; the transaction begins with its use."""
+        with _driver_errors():
+            conn = self.store.pool.getconn()
+        self._conn = conn
+        session = _Session(conn, self.store.schema)
+        self.accounts = _Accounts(session)
+        self.tokens = _Tokens(session)
+        self.outbox = _Outbox(session)
+        self.resets = _Resets(session)
+        self.throttles = _Throttles(session)
+        self.audit = _Audit(session)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back what was not committed and give the connection back."""
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            # A lost session took its transaction with it: nothing to undo.
+            if not conn.broken:
+                conn.rollback()
+        except psycopg.Error as err:
+            if exc is None:
+                raise _translate(err) from err
+        finally:
+            # A broken connection is discarded by the pool, not reused.
+            self.store.pool.putconn(conn)
+        if isinstance(exc, psycopg.Error):
+            raise _translate(exc) from exc
+
+    def commit(self) -> None:
+        """Commit the transaction."""
+        if self._conn is None:
+            msg = "commit() outside the unit of work's with-block"
+            raise StorageError(msg)
+        with _driver_errors():
+            self._conn.commit()
