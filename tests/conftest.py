@@ -158,29 +158,6 @@ def postgres_uow_factory(postgres_store) -> UnitOfWorkFactory:
     return postgres_store.unit_of_work
 
 
-NO_POSTGRES_INSPECTION = {
-    # It reads what is stored through InMemoryStore's attributes unless the
-    # store is a SQLiteStore; it needs a PostgreSQL branch like the one of
-    # test_auth.py's _stored_bodies. Strict: it fails once it passes, so
-    # that this entry is removed then. test_postgres.py checks the same.
-    "integration/test_privacy.py::test_erasure_keeps_invoices_and_forgets_the_person",
-}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark the tests that cannot look inside a PostgreSQL store yet."""
-    for item in items:
-        name, _, params = item.nodeid.partition("[")
-        if params == "postgres]" and name.endswith(tuple(NO_POSTGRES_INSPECTION)):
-            item.add_marker(
-                pytest.mark.xfail(
-                    raises=AttributeError,
-                    strict=True,
-                    reason="inspects memory or SQLite storage only",
-                )
-            )
-
-
 @pytest.fixture(
     params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 )

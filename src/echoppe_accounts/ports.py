@@ -166,7 +166,11 @@ class ResetRepository(Protocol):
         ...
 
     def for_requester(self, requester_key: str, since: datetime) -> list[ResetRequest]:
-        """Return the requests for *requester_key* made since *since*, oldest first."""
+        """Return the requests for *requester_key* made since *since*, oldest first.
+
+        The requester key stays locked until the transaction ends, so two
+        simultaneous requests cannot both pass the cooldown (SPEC R6).
+        """
         ...
 
     def for_account(self, account_id: str) -> list[ResetRequest]:
@@ -194,7 +198,12 @@ class ThrottleRepository(Protocol):
     """
 
     def get(self, key: str) -> LoginThrottle:
-        """Return the count of *key* (a fresh one if none is stored)."""
+        """Return the count of *key* (a fresh one if none is stored).
+
+        The key stays locked until the transaction ends: the caller reads,
+        changes and saves the count, and a concurrent login must not lose
+        a failure in between (SPEC P4).
+        """
         ...
 
     def save(self, throttle: LoginThrottle) -> None:

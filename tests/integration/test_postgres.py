@@ -352,6 +352,22 @@ def test_concurrent_registrations_of_one_email_make_one_account(
     assert len(welcomes) == 1
 
 
+def test_concurrent_express_checkouts_answer_alike(
+    account_service, postgres_uow_factory
+):
+    """Twenty checkouts with one new email: one account, twenty equal answers (X3)."""
+
+    def checkout() -> str:
+        return account_service.register_express(
+            express("Nouveau@exemple.fr")
+        ).account_id
+
+    answers = run_together(checkout)
+    assert len(set(answers)) == 1
+    with postgres_uow_factory() as tx:
+        assert tx.accounts.count() == 1
+
+
 def test_concurrent_confirmations_issue_one_temporary_password(
     account_service, auth_service, postgres_store
 ):

@@ -130,6 +130,27 @@ def test_every_stored_sqlite_field_is_exported_or_excluded_for_a_reason(tmp_path
             assert disposition.strip(), "every exclusion gives its reason"
 
 
+@pytest.mark.postgres
+def test_every_stored_postgres_field_is_exported_or_excluded_for_a_reason(
+    postgres_store,
+):
+    """The same accounting holds for the PostgreSQL schema (G1)."""
+    with postgres_store.pool.connection() as db:
+        rows = db.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = %s",
+            (postgres_store.schema,),
+        ).fetchall()
+    columns: dict[str, set[str]] = {}
+    for row in rows:
+        columns.setdefault(row["table_name"], set()).add(row["column_name"])
+    assert "accounts" in columns
+    for table, names in columns.items():
+        assert table in STORED_FIELDS, f"table {table} is not accounted for"
+        missing = names - set(STORED_FIELDS[table])
+        assert not missing, f"{table}: {sorted(missing)} neither exported nor excluded"
+
+
 def _raw_bytes(store) -> bytes:
     data = b""
     for suffix in ("", "-wal", "-shm"):
@@ -137,6 +158,38 @@ def _raw_bytes(store) -> bytes:
         if candidate.exists():
             data += candidate.read_bytes()
     return data
+
+
+def _postgres_dump(store) -> str:
+    """Every row of every table of the store's schema, as text."""
+    with store.pool.connection() as db:
+        tables = db.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
+            (store.schema,),
+        ).fetchall()
+        return "\n".join(
+            str(row)
+            for (name,) in (tuple(t.values()) for t in tables)
+            for row in db.execute(f'SELECT * FROM "{name}"').fetchall()  # noqa: S608
+        )
+
+
+def _postgres_dump(store) -> str:
+    """Every row of every table of the store's schema, as text."""
+    with store.pool.connection() as db:
+        names = [
+            row["table_name"]
+            for row in db.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = %s",
+                (store.schema,),
+            ).fetchall()
+        ]
+        return "\n".join(
+            str(row)
+            for name in names
+            for row in db.execute(f'SELECT * FROM "{name}"').fetchall()  # noqa: S608
+        )
 
 
 def test_erasure_keeps_invoices_and_forgets_the_person(
@@ -179,6 +232,17 @@ def test_erasure_keeps_invoices_and_forgets_the_person(
         ):
             assert trace.encode() not in raw, trace
         assert b"Exemple SA" in raw  # the invoice's data stays
+    elif type(store).__name__ == "PostgresStore":  # psycopg is an optional extra
+        dump = _postgres_dump(store)
+        for trace in (
+            "claire.martin",
+            "Claire.Martin",
+            "+33698765432",
+            "Marie Curie",
+            "Gaston Lagaffe",
+        ):
+            assert trace not in dump, trace
+        assert "Exemple SA" in dump
     else:
         dump = repr(store.accounts) + repr(store.outbox) + repr(store.tokens)
         for trace in ("claire.martin", "+33698765432", "Marie Curie", "Gaston Lagaffe"):

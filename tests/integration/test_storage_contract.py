@@ -333,6 +333,22 @@ class StorageContract:
             lapsed = tx.outbox.claim(NOW + HOUR, 10, NOW + 2 * HOUR)
         assert {m.id for m in lapsed} == {m.id for m in mails}
 
+    def test_mails_come_out_in_due_order(self, uow):
+        """A mail pushed back by a failure comes after mails due before it."""
+        first, second = mail(), mail(to="b@exemple.fr")
+        with uow() as tx:
+            tx.outbox.add(first)
+            tx.outbox.add(second)
+            tx.commit()
+        with uow() as tx:
+            tx.outbox.mark_failed(first.id, NOW + HOUR, "busy")
+            tx.commit()
+        later = NOW + 2 * HOUR
+        with uow() as tx:
+            assert [m.id for m in tx.outbox.due(later, 10)] == [second.id, first.id]
+            claimed = tx.outbox.claim(later, 10, later + HOUR)
+        assert [m.id for m in claimed] == [second.id, first.id]
+
     def test_outbox_keeps_the_mail_intact(self, uow):
         """A queued mail comes back with its exact content."""
         m = mail()

@@ -169,16 +169,20 @@ class _Outbox:
             for e in self._uow.store.outbox.values()
             if e.sent_at is None and e.due_at <= now
         ]
+        entries.sort(key=lambda e: e.due_at)  # stable: queue order breaks ties
         return [e.mail for e in entries[:limit]]
 
     def claim(self, now: datetime, limit: int, until: datetime) -> list[OutgoingMail]:
-        entries = [
-            e
-            for e in self._uow.store.outbox.values()
-            if e.sent_at is None
-            and e.due_at <= now
-            and (e.claimed_until is None or e.claimed_until <= now)
-        ][:limit]
+        entries = sorted(
+            (
+                e
+                for e in self._uow.store.outbox.values()
+                if e.sent_at is None
+                and e.due_at <= now
+                and (e.claimed_until is None or e.claimed_until <= now)
+            ),
+            key=lambda e: e.due_at,  # stable: queue order breaks ties
+        )[:limit]
         self._uow.claims.extend((e.mail.id, until) for e in entries)
         return [e.mail for e in entries]
 

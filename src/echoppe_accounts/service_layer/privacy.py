@@ -129,6 +129,7 @@ STORED_FIELDS: Mapping[str, Mapping[str, str]] = {
             "temporary_used_at",
             "closed_at",
             "version",
+            "seq",
         ),
         "excluded: reset links and temporary passwords, stored as digests (a "
         "secret, SPEC G2); each step appears in events",
@@ -152,6 +153,7 @@ STORED_FIELDS: Mapping[str, Mapping[str, str]] = {
             "sent_at",
             "last_error",
             "claimed_until",
+            "seq",
         ),
         "excluded: the transient mail queue; bodies may hold links (a secret, "
         "SPEC G2) and are wiped once sent",

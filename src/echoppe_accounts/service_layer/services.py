@@ -175,14 +175,7 @@ class AccountService(UseCases):
         with self.uow() as uow:
             existing = uow.accounts.get_by_email_key(email.key)
             if existing is not None:
-                if existing.is_express:
-                    self._issue_set_password(uow, existing)
-                else:
-                    self._mail_account(
-                        uow, MailKind.EXISTING_ACCOUNT_CHECKOUT, existing
-                    )
-                uow.commit()
-                return ExpressRegistration(existing.id)
+                return self._express_for_existing(uow, existing)
             account = Account(
                 id=self._new_id(),
                 email=email,
@@ -195,11 +188,29 @@ class AccountService(UseCases):
             )
             if wording is not None:
                 account.subscribe(now, ConsentSource.CHECKOUT, wording)
-            uow.accounts.add(account)
+            try:
+                uow.accounts.add(account)
+            except ValidationError:
+                # A concurrent checkout created it since we looked: answer
+                # exactly as for an existing account (SPEC X3).
+                existing = uow.accounts.get_by_email_key(email.key)
+                if existing is None:  # pragma: no cover (the add said it exists)
+                    raise
+                return self._express_for_existing(uow, existing)
             self._issue_set_password(uow, account)
             self._audit(uow, AuditEvent.EXPRESS_ACCOUNT_CREATED, account.id)
             uow.commit()
         return ExpressRegistration(account.id)
+
+    def _express_for_existing(
+        self, uow: UnitOfWork, existing: Account
+    ) -> ExpressRegistration:
+        if existing.is_express:
+            self._issue_set_password(uow, existing)
+        else:
+            self._mail_account(uow, MailKind.EXISTING_ACCOUNT_CHECKOUT, existing)
+        uow.commit()
+        return ExpressRegistration(existing.id)
 
     def complete_express(self, token: str, form: CompletionForm) -> Account:
         """Complete an express account with the token of its set-password mail.
