@@ -85,6 +85,23 @@ def snapshot(store: Any) -> Any:
     if isinstance(store, SQLiteStore):
         with closing(sqlite3.connect(store.path)) as db:
             return "\n".join(db.iterdump())
+    if type(store).__name__ == "PostgresStore":  # psycopg is an optional extra
+        with store.pool.connection() as db:
+            names = [
+                row["table_name"]
+                for row in db.execute(
+                    "SELECT table_name FROM information_schema.tables "
+                    "WHERE table_schema = %s ORDER BY table_name",
+                    (store.schema,),
+                ).fetchall()
+            ]
+            return {
+                name: sorted(
+                    repr(sorted(row.items()))
+                    for row in db.execute(f'SELECT * FROM "{name}"').fetchall()  # noqa: S608
+                )
+                for name in names
+            }
     tables = ("accounts", "tokens", "outbox", "resets", "throttles", "audit")
     values = {}
     for table in tables:
@@ -94,12 +111,17 @@ def snapshot(store: Any) -> Any:
     return values
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(
+    params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
 def store(request, tmp_path):
     """Each storage adapter, empty."""
     if request.param == "memory":
         return InMemoryStore()
-    return SQLiteStore(tmp_path / "faults.sqlite3")
+    if request.param == "sqlite":
+        return SQLiteStore(tmp_path / "faults.sqlite3")
+    request.getfixturevalue("postgres_uow_factory")  # empties the shared store
+    return request.getfixturevalue("postgres_store")
 
 
 def services(store, clock, shop_settings, countdown=None):

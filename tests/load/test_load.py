@@ -31,10 +31,12 @@ THREADS = 8
 DUPLICATE_EVERY = 50  # one registration in fifty reuses an earlier email
 
 
-@pytest.fixture
-def load_store(tmp_path):
-    """The storage under load."""
-    return SQLiteStore(tmp_path / "load.sqlite3")
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def load_store(request, tmp_path):
+    """The storage under load: a SQLite file in WAL mode, or PostgreSQL."""
+    if request.param == "sqlite":
+        return SQLiteStore(tmp_path / "load.sqlite3")
+    return request.getfixturevalue("postgres_store_factory")(max_size=THREADS + 2)
 
 
 def _email(i: int) -> str:
