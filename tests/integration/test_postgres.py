@@ -17,6 +17,7 @@ from builders import NOW, account, mail
 from conftest import FAST_HASHER
 from echoppe_accounts import (
     AccountService,
+    Argon2Hasher,
     AuditEvent,
     AuthenticationError,
     AuthService,
@@ -515,3 +516,27 @@ def test_erasure_leaves_no_trace_in_the_tables(
     for trace in ("claire.martin", "+33698765432", "Marie Curie", "Gaston Lagaffe"):
         assert trace not in dump, trace
     assert "Exemple SA" in dump  # the invoice's data stays
+
+
+def test_concurrent_logins_that_upgrade_a_hash_all_succeed(
+    account_service, auth_service, postgres_uow_factory
+):
+    """Twenty logins rehashing one outdated hash at once: all log in (P1, P3)."""
+    created = account_service.register(form())
+    with postgres_uow_factory() as tx:
+        stored = tx.accounts.get(created.id)
+        stored.password_hash = Argon2Hasher(memory_cost=16, time_cost=1).hash(
+            "une phrase de passe solide"
+        )
+        tx.accounts.save(stored)
+        tx.commit()
+
+    def login() -> str:
+        return auth_service.login(
+            "jean.dupont@exemple.fr", "une phrase de passe solide"
+        ).account_id
+
+    assert run_together(login) == [created.id] * THREADS
+    assert not auth_service.hasher.needs_rehash(
+        account_service.get(created.id).password_hash
+    )

@@ -129,10 +129,11 @@ class UseCases:
         account.password_hash = self.hasher.hash(password)
         account.status = AccountStatus.ACTIVE
         account.email_proven_at = account.email_proven_at or now
-        self._kill_pending(uow, account.id, now)
+        # The failure count first, then the requests: login's lock order.
         throttle = uow.throttles.get(account.email.login_key)
         throttle.reset()
         uow.throttles.save(throttle)
+        self._kill_pending(uow, account.id, now)
         uow.accounts.save(account)
         self._mail_account(uow, MailKind.PASSWORD_CHANGED, account)
         self._audit(uow, AuditEvent.PASSWORD_CHANGED, account.id)

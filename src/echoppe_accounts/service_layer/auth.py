@@ -16,6 +16,7 @@ module is kept to nothing:
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timedelta
 
 import attrs
@@ -158,7 +159,10 @@ class AuthService(UseCases):
                 return self._restricted_login(uow, account.id, request, now)
             if self.hasher.needs_rehash(target):
                 account.password_hash = self.hasher.hash(password)
-                uow.accounts.save(account)
+                # A concurrent login may have upgraded it already: that one
+                # wins, and this login succeeds all the same.
+                with contextlib.suppress(ConcurrencyError):
+                    uow.accounts.save(account)
             self._audit(uow, AuditEvent.LOGIN_SUCCEEDED, account.id)
             uow.commit()
             return LoginResult(account.id)
@@ -288,17 +292,19 @@ class AuthService(UseCases):
             account = uow.accounts.get(request.account_id)
             if account is None:  # pragma: no cover (requests die with their account)
                 raise _invalid_token()
+            # The mailbox is proven: earlier failures no longer block the
+            # temporary password's login (SPEC P4). The failure count is
+            # locked before the request, in the order login takes them, so
+            # the two cannot deadlock.
+            throttle = uow.throttles.get(account.email.login_key)
+            throttle.reset()
+            uow.throttles.save(throttle)
             temporary = generate_temporary(self.secrets.randbelow)
             request.confirm(now, self.hasher.hash(temporary), TEMPORARY_TTL)
             try:
                 uow.resets.save(request)
             except ConcurrencyError:
                 raise _invalid_token() from None
-            # The mailbox is proven: earlier failures no longer block the
-            # temporary password's login (SPEC P4).
-            throttle = uow.throttles.get(account.email.login_key)
-            throttle.reset()
-            uow.throttles.save(throttle)
             hours = int(TEMPORARY_TTL.total_seconds() // 3600)
             self._mail_account(
                 uow,
@@ -354,6 +360,8 @@ class AuthService(UseCases):
             account = uow.accounts.get(record.account_id) if record else None
             if record is None or account is None or not record.is_usable(now):
                 raise _invalid_token()
+            # Lock the failure count before the request, in login's order.
+            uow.throttles.get(account.email.login_key)
             request = next(
                 (
                     r
@@ -457,6 +465,10 @@ class AuthService(UseCases):
         now = self.clock.now()
         temporary = generate_temporary(self.secrets.randbelow)
         with self._account(account_id) as (uow, account):
+            # The failure count first, then the requests: login's lock order.
+            throttle = uow.throttles.get(account.email.login_key)
+            throttle.reset()
+            uow.throttles.save(throttle)
             self._kill_pending(uow, account.id, now)
             uow.resets.add(
                 ResetRequest(
@@ -471,9 +483,6 @@ class AuthService(UseCases):
                     temporary_expires_at=now + PROVISIONAL_TTL,
                 )
             )
-            throttle = uow.throttles.get(account.email.login_key)
-            throttle.reset()
-            uow.throttles.save(throttle)
             self._mail_account(uow, MailKind.PROVISIONAL_PASSWORD_NOTICE, account)
             self._audit(
                 uow,
