@@ -56,10 +56,6 @@ class InMemoryStore:
         """Return a new unit of work over this store."""
         return InMemoryUnitOfWork(self)
 
-    def sent_mails(self) -> list[OutgoingMail]:
-        """Return the mails marked delivered, oldest first."""
-        return [e.mail for e in self.outbox.values() if e.sent_at is not None]
-
 
 class _Accounts:
     def __init__(self, uow: InMemoryUnitOfWork) -> None:

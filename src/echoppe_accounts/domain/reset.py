@@ -218,14 +218,6 @@ class ResetRequest:
         """Something newer replaces this request (SPEC R6, R7, R8)."""
         self._move(ResetState.SUPERSEDED, now)
 
-    def expire(self, now: datetime) -> None:
-        """Write down the expiry; refused before the deadline."""
-        if self.current_state(now) is not ResetState.EXPIRED:
-            raise IllegalTransitionError(self.state, ResetState.EXPIRED)
-        if self.state is not ResetState.EXPIRED:
-            self.state = ResetState.EXPIRED
-            self.closed_at = now
-
     def use_temporary(self, now: datetime) -> None:
         """Mark the temporary password used: it is single-use (SPEC R3)."""
         if not self.temporary_usable(now):
