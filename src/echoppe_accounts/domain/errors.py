@@ -202,6 +202,41 @@ _MESSAGES: Mapping[str, tuple[str, str]] = {
         "Ce compte est déjà complet.",
         "This account is already complete.",
     ),
+    "text.invalid_unicode": (
+        "Ce champ contient un texte illisible (caractère Unicode invalide).",
+        "This field contains unreadable text (invalid Unicode character).",
+    ),
+    "form.too_many_errors": (
+        (
+            "Le formulaire contient trop d’erreurs ; seules les {max} premières "
+            "sont affichées."
+        ),
+        "The form has too many errors; only the first {max} are shown.",
+    ),
+    "email.not_normalized": (
+        (
+            "Écrivez l’adresse e-mail avec des caractères ordinaires (sans lettres "
+            "pleine chasse ni ligatures)."
+        ),
+        (
+            "Write the email address with ordinary characters (no full-width "
+            "letters or ligatures)."
+        ),
+    ),
+    "phone.ambiguous": (
+        (
+            "Ce numéro existe dans plusieurs territoires : saisissez-le au format "
+            "international, par exemple +687 …"
+        ),
+        (
+            "This number exists in several territories: type it in international "
+            "form, for example +687 …"
+        ),
+    ),
+    "account.erased": (
+        "Ce compte a été supprimé.",
+        "This account has been erased.",
+    ),
     "account.changed_concurrently": (
         "Le compte a été modifié entre-temps ; veuillez réessayer.",
         "The account was changed meanwhile; please try again.",
