@@ -7,6 +7,7 @@ database and the Maildir mailbox there for you to look at.
 
 from __future__ import annotations
 
+import argparse
 import email
 import email.policy
 import mailbox
@@ -380,9 +381,27 @@ def _decode(header: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``python -m echoppe_accounts.demo``."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    run(Path(args[0] if args else "demo-data"))
+    """Entry point of ``python -m echoppe_accounts.demo``.
+
+    ``--help`` prints the usage and creates nothing.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m echoppe_accounts.demo",
+        description=(
+            "A guided tour of echoppe-accounts on a SQLite file and a local "
+            "mailbox (Maildir), both kept in FOLDER for you to look at."
+        ),
+    )
+    parser.add_argument(
+        "folder",
+        nargs="?",
+        default="demo-data",
+        type=Path,
+        metavar="FOLDER",
+        help="where the database, the mailbox and the export go (default: %(default)s)",
+    )
+    args = parser.parse_args(argv)
+    run(args.folder)
     return 0
 
 

@@ -56,3 +56,18 @@ def test_demo_runs_again_from_scratch(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "6 e-mails distribués, 0 en échec" in result.stdout
+
+
+def test_demo_help_creates_nothing(tmp_path):
+    """``--help`` prints the usage and exits 0 without creating a ``--help`` folder."""
+    result = subprocess.run(
+        [sys.executable, "-m", "echoppe_accounts.demo", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "FOLDER" in result.stdout
+    assert list(tmp_path.iterdir()) == []
