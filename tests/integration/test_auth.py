@@ -23,7 +23,7 @@ from echoppe_accounts import (
 )
 from echoppe_accounts.domain.reset import LINK_TTL, PROVISIONAL_TTL, TEMPORARY_TTL
 from sample_forms import express, form, links, pending, temporary_password
-from spies import recording
+from spies import SpyHasher, recording
 
 PASSWORD = "une phrase de passe solide"
 NEW_PASSWORD = "un tout autre mot de passe"
@@ -88,9 +88,10 @@ def test_same_hashing_work_for_every_kind_of_account(service, auth):
 
 
 def test_outdated_hash_is_upgraded_on_login(service, auth):
-    """A hash with old parameters is replaced at the next successful login (P1)."""
+    """A hash with cheaper old parameters is replaced at the next login (P1, P5)."""
     account = service.register(form())
-    weak = Argon2Hasher(memory_cost=16, time_cost=1)
+    auth.hasher = SpyHasher(Argon2Hasher(memory_cost=16, time_cost=1))
+    weak = Argon2Hasher(memory_cost=8, time_cost=1)
     with service.uow() as tx:
         stored = tx.accounts.get(account.id)
         stored.password_hash = weak.hash(PASSWORD)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -88,3 +90,95 @@ def test_outdated_parameters_need_a_rehash(make):
     )
     assert current.needs_rehash(older.hash("x"))
     assert older.verify(older.hash("x"), "x")
+
+
+class _WorkMeter:
+    """Adds up the argon2 work (KiB × passes) done through argon2-cffi's C calls."""
+
+    def __init__(self, monkeypatch):
+        import argon2  # noqa: PLC0415
+        import argon2._password_hasher as password_hasher  # noqa: PLC0415
+        import argon2.low_level  # noqa: PLC0415
+
+        self.work = 0
+        real_verify = password_hasher.verify_secret
+        real_raw = argon2.low_level.hash_secret_raw
+
+        def verify_secret(hash_, secret, type_):
+            params = argon2.extract_parameters(hash_.decode())
+            self.work += params.memory_cost * params.time_cost
+            return real_verify(hash_, secret, type_)
+
+        def hash_secret_raw(**kwargs):
+            self.work += kwargs["memory_cost"] * kwargs["time_cost"]
+            return real_raw(**kwargs)
+
+        monkeypatch.setattr(password_hasher, "verify_secret", verify_secret)
+        monkeypatch.setattr(argon2.low_level, "hash_secret_raw", hash_secret_raw)
+
+    def measure(self, call):
+        before = self.work
+        call()
+        return self.work - before
+
+
+@given(
+    memory=st.integers(8, 128),
+    passes=st.integers(1, 4),
+    right=st.booleans(),
+)
+def test_argon2_check_costs_one_current_hash_whatever_is_stored(memory, passes, right):
+    """P5: a stored hash of any parameters costs exactly the current work.
+
+    Cheaper hashes are padded, dearer and malformed ones are not computed
+    but cost the same, so timing cannot tell them from an unknown account.
+    """
+    current = Argon2Hasher(memory_cost=64, time_cost=2)
+    stored = Argon2Hasher(memory_cost=memory, time_cost=passes).hash("secret pass")
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        meter = _WorkMeter(monkeypatch)
+        candidate = "secret pass" if right else "wrong pass"
+        result = []
+        work = meter.measure(lambda: result.append(current.verify(stored, candidate)))
+        malformed = meter.measure(lambda: current.verify("$argon2id$garbage", "x"))
+    # Padding is one throw-away hash: exact to less than one pass of 8 KiB.
+    assert current.work - 8 < work <= current.work
+    assert malformed == current.work
+    assert result == [right and memory * passes <= current.work]
+
+
+def test_argon2_refuses_a_dearer_hash_and_logs_it(caplog):
+    """P5: a hash dearer than the current parameters never matches, and says why."""
+    current = Argon2Hasher(memory_cost=8, time_cost=1)
+    dearer = Argon2Hasher(memory_cost=64, time_cost=1).hash("secret pass")
+    with caplog.at_level("WARNING", logger="echoppe_accounts"):
+        assert not current.verify(dearer, "secret pass")
+    assert "dearer" in caplog.text
+    assert "secret pass" not in caplog.text
+    assert current.needs_rehash(dearer)
+
+
+@given(log2_n=st.integers(1, 8), block_size=st.integers(1, 8), right=st.booleans())
+def test_scrypt_check_costs_one_current_derivation(log2_n, block_size, right):
+    """P5: scrypt pads cheaper hashes and refuses dearer ones, for equal work."""
+    current = ScryptHasher(log2_n=6, block_size=4)
+    stored = ScryptHasher(log2_n=log2_n, block_size=block_size).hash("secret pass")
+    done = []
+    real = hashlib.scrypt
+
+    def counting(password, *, salt, n, r, p, dklen, maxmem):
+        done.append(n * r * p)
+        return real(password, salt=salt, n=n, r=r, p=p, dklen=dklen, maxmem=maxmem)
+
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(hashlib, "scrypt", counting)
+        matched = current.verify(stored, "secret pass" if right else "wrong pass")
+        work = sum(done)
+        done.clear()
+        current.verify("$scrypt$garbage", "x")
+        malformed = sum(done)
+    cheaper = (1 << log2_n) * block_size <= current.work
+    assert matched == (right and cheaper)
+    # Padding is made of whole derivations: at most one block short.
+    assert current.work - 2 * current.block_size < work <= current.work
+    assert current.work - 2 * current.block_size < malformed <= current.work

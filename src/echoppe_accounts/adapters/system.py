@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 from datetime import UTC, datetime
 
 import argon2
+import argon2.low_level
 import attrs
 
 from echoppe_accounts.domain.password import normalize
@@ -45,6 +47,10 @@ class SystemSecrets:
         return secrets.randbelow(upper)
 
 
+_MIN_MEMORY = 8  # KiB: argon2's least memory for one lane
+log = logging.getLogger("echoppe_accounts.hashing")
+
+
 @attrs.define
 class Argon2Hasher:
     """argon2id in PHC format, OWASP's minimum parameters by default (SPEC P1).
@@ -52,6 +58,17 @@ class Argon2Hasher:
     With a *pepper* (a secret kept outside the database), the password is
     first keyed with HMAC-SHA256, so a stolen database alone cannot be
     attacked offline.
+
+    Every :meth:`verify` costs the work of one hash at *these* parameters,
+    whatever the stored hash (SPEC P5), so that timing tells nothing about
+    an account: a hash made with cheaper parameters is padded with the
+    missing work (as Django's ``harden_runtime`` does), and a malformed hash
+    or one made with dearer parameters (more memory × passes than these) is
+    not computed at all but answered "no match" after the same work. Such
+    dearer hashes appear only when a shop *lowers* its parameters; their
+    owners then set a new password through the reset (a warning is logged
+    once per refusal). This also keeps a stored hash from making the server
+    allocate gigabytes.
 
     >>> hasher = Argon2Hasher(memory_cost=8, time_cost=1)  # tiny, for the example
     >>> h = hasher.hash("correct horse")
@@ -61,6 +78,8 @@ class Argon2Hasher:
     (True, False)
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       Equal work for every stored hash (SPEC P5).
     """
 
     memory_cost: int = 19456
@@ -80,6 +99,11 @@ class Argon2Hasher:
             type=argon2.Type.ID,
         )
 
+    @property
+    def work(self) -> int:
+        """The work of one hash at these parameters, in KiB-passes (m × t)."""
+        return self.memory_cost * self.time_cost
+
     def _keyed(self, password: str) -> str:
         password = normalize(password)
         if self.pepper is None:
@@ -91,14 +115,57 @@ class Argon2Hasher:
         return self._hasher.hash(self._keyed(password))
 
     def verify(self, password_hash: str, password: str) -> bool:
-        """Tell whether *password* matches; malformed hashes simply do not match."""
+        """Tell whether *password* matches, after one hash's worth of work (P5).
+
+        Malformed hashes and hashes dearer than these parameters simply do
+        not match.
+        """
         try:
-            return self._hasher.verify(password_hash, self._keyed(password))
+            stored = argon2.extract_parameters(password_hash)
+        except argon2.exceptions.InvalidHashError:
+            self._pad(self.work, 0)
+            return False
+        stored_work = stored.memory_cost * stored.time_cost
+        if stored_work > self.work:
+            log.warning(
+                "password hash dearer than the current parameters (m=%d, t=%d): "
+                "refused; the customer must reset the password",
+                stored.memory_cost,
+                stored.time_cost,
+            )
+            self._pad(self.work, 0)
+            return False
+        try:
+            matched = self._hasher.verify(password_hash, self._keyed(password))
         except (
             argon2.exceptions.VerificationError,
             argon2.exceptions.InvalidHashError,
         ):
-            return False
+            matched = False
+        self._pad(self.work - stored_work, stored.memory_cost)
+        return matched
+
+    def _pad(self, work: int, memory_done: int) -> None:
+        """Spend *work* KiB-passes on a throw-away hash (SPEC P5).
+
+        The padding fills the memory the stored hash did not touch, so that
+        a padded check also touches as much fresh memory as a current one.
+        """
+        if work < _MIN_MEMORY:
+            return
+        memory = self.memory_cost - memory_done
+        if memory < _MIN_MEMORY or memory > work:
+            memory = work
+        passes = max(1, round(work / memory))
+        argon2.low_level.hash_secret_raw(
+            secret=b"padding",
+            salt=bytes(16),
+            time_cost=passes,
+            memory_cost=max(_MIN_MEMORY, work // passes),
+            parallelism=1,
+            hash_len=32,
+            type=argon2.Type.ID,
+        )
 
     def needs_rehash(self, password_hash: str) -> bool:
         """Tell whether the hash was made with other parameters than these."""
@@ -112,7 +179,6 @@ _SCRYPT_PHC = re.compile(
     r"\$scrypt\$ln=(?P<ln>[1-9]\d?),r=(?P<r>[1-9]\d?),p=(?P<p>[1-9]\d?)"
     r"\$(?P<salt>[A-Za-z0-9+/]{16,})\$(?P<hash>[A-Za-z0-9+/]{16,})"
 )
-_SCRYPT_MAX_LN, _SCRYPT_MAX_R, _SCRYPT_MAX_P = 20, 16, 4
 
 
 def _b64(data: bytes) -> str:
@@ -168,18 +234,41 @@ class ScryptHasher:
     def verify(self, password_hash: str, password: str) -> bool:
         """Tell whether *password* matches, comparing in constant time.
 
-        Malformed hashes, and parameters beyond sane bounds (a stored hash
-        must not make the server allocate gigabytes), simply do not match.
+        Every check costs one derivation at *these* parameters, whatever
+        is stored (SPEC P5): a cheaper hash is padded with the missing work;
+        a malformed hash, or one dearer than these parameters (a stored
+        hash must not make the server allocate gigabytes), does not match
+        after the same work.
         """
         found = _SCRYPT_PHC.fullmatch(password_hash)
         if found is None:
+            self._pad(self.work)
             return False
         ln, r, p = (int(found[name]) for name in ("ln", "r", "p"))
-        if not (ln <= _SCRYPT_MAX_LN and r <= _SCRYPT_MAX_R and p <= _SCRYPT_MAX_P):
+        stored_work = (1 << ln) * r * p
+        if stored_work > self.work:
+            self._pad(self.work)
             return False
         expected = _unb64(found["hash"])
         derived = self._derive(password, _unb64(found["salt"]), ln, r, p)
+        self._pad(self.work - stored_work)
         return hmac.compare_digest(derived, expected)
+
+    @property
+    def work(self) -> int:
+        """The work of one derivation at these parameters (N × r × p)."""
+        return (1 << self.log2_n) * self.block_size * self.parallelism
+
+    def _pad(self, work: int) -> None:
+        """Spend *work* on throw-away derivations, largest first (SPEC P5)."""
+        r = self.block_size
+        while work >= 2 * r:
+            ln = (work // r).bit_length() - 1
+            hashlib.scrypt(
+                b"padding", salt=bytes(16), n=1 << ln, r=r, p=1, dklen=32,
+                maxmem=256 * 1024 * 1024,
+            )  # fmt: skip
+            work -= (1 << ln) * r
 
     def needs_rehash(self, password_hash: str) -> bool:
         """Tell whether the hash was made with other parameters than these."""

@@ -25,6 +25,7 @@ from importlib import resources
 import attrs
 
 from echoppe_accounts.domain.errors import ValidationError
+from echoppe_accounts.domain.text import is_valid_unicode
 
 COMMON_PASSWORDS_FILE = "common-passwords.txt.gz"
 """The bundled list (about 19,700 entries, French ones included), in package data."""
@@ -46,6 +47,8 @@ def bundled_common_passwords() -> frozenset[str]:
 
 MAX_LENGTH = 128
 """Longest password accepted, in code points."""
+RAW_MAX_LENGTH = 8 * MAX_LENGTH
+"""Longest raw input looked at: anything longer is refused unread (SPEC F9)."""
 _SIGNIFICANT = 4  # shorter personal words ("jean" is, "jo" is not) are ignored
 
 
@@ -88,6 +91,13 @@ class PasswordPolicy:
         *personal* holds the customer's email, names and the like: a password
         built on them (or on the shop's name) is refused.
         """
+        # Size and validity before work (SPEC F9): NFKC composes at most a
+        # few code points into one, so a raw value this long cannot be short
+        # enough once normalised.
+        if len(password) > RAW_MAX_LENGTH:
+            raise ValidationError.single(path, "password.too_long", max=MAX_LENGTH)
+        if not is_valid_unicode(password):
+            raise ValidationError.single(path, "text.invalid_unicode")
         value = normalize(password)
         if len(value) < self.min_length:
             raise ValidationError.single(
@@ -99,7 +109,7 @@ class PasswordPolicy:
         if folded in self.common_passwords or value.casefold() in self.common_passwords:
             raise ValidationError.single(path, "password.common")
         for word in (self.shop_name, *personal):
-            for part in _personal_parts(word):
+            for part in personal_parts(word):
                 # "Built on" it: the word makes up half the password or more.
                 significant = len(part) >= _SIGNIFICANT
                 if significant and part in folded and 2 * len(part) >= len(folded):
@@ -107,7 +117,18 @@ class PasswordPolicy:
         return value
 
 
-def _personal_parts(word: str) -> tuple[str, ...]:
+@functools.lru_cache(maxsize=1024)
+def personal_parts(word: str) -> tuple[str, ...]:
+    """Return the folded forms of *word* a password must not be built on.
+
+    The whole word, the local part of an email, and each of its parts
+    between spaces and punctuation. A word too long to fit in a password,
+    or not valid Unicode, has none: it could not make up half of one, and
+    folding it would be work for nothing (SPEC F9). Results are cached, so
+    the shop's name is folded once, not at every check.
+    """
+    if len(word) > RAW_MAX_LENGTH or not is_valid_unicode(word):
+        return ()
     local = word.partition("@")[0]
     return (
         _fold(word),
