@@ -103,13 +103,18 @@ def test_nothing_else_changed(password):
 
 @given(arbitrary_text(max_size=140))
 def test_accepted_password_is_its_nfkc_form(password):
-    """P2, F8: any input is refused with ValidationError or returned as NFKC."""
+    """P2, F8, F9: any input is refused with ValidationError or returned as NFKC.
+
+    Text that is not valid Unicode (a lone surrogate) cannot be hashed: it
+    is refused as unreadable.
+    """
     checked, error = outcome(POLICY.check, password)
     if error is not None:
         assert error.codes <= {
             "password.too_short",
             "password.too_long",
             "password.personal",
+            "text.invalid_unicode",
         }
     else:
         assert checked == unicodedata.normalize("NFKC", password)
@@ -225,3 +230,24 @@ def test_bundled_list_has_at_least_ten_thousand_entries():
     """P2: the bundled list holds at least 10,000 common passwords."""
     assert len(bundled_common_passwords()) >= 10_000
     assert {"azerty", "motdepasse", "soleil"} <= bundled_common_passwords()
+
+
+@given(st.sampled_from(["\ud800", "\udfff", "motdepasse\udc80ok"]))
+def test_lone_surrogate_is_refused_as_unreadable(password):
+    """F9: a password holding a lone surrogate is a validation error, not a crash."""
+    _, error = outcome(POLICY.check, password)
+    assert error is not None
+    assert error.codes == {"text.invalid_unicode"}
+
+
+def test_huge_password_refused_before_normalising(monkeypatch):
+    """F9: a 10 MB password is refused from its length, never normalised."""
+    import echoppe_accounts.domain.password as module  # noqa: PLC0415
+
+    def fail(*_):
+        pytest.fail("a huge password was normalised")
+
+    monkeypatch.setattr(module, "normalize", fail)
+    _, error = outcome(POLICY.check, "x" * 10_000_000)
+    assert error is not None
+    assert error.codes == {"password.too_long"}
