@@ -213,17 +213,44 @@ def test_express_with_a_known_email_reveals_nothing(service):
     )  # the stored address, not the typed one
 
 
-def test_express_again_supersedes_the_first_link(service):
-    """A second express checkout sends a new link and kills the first (R8)."""
+def test_express_again_keeps_the_first_link(service, clock):
+    """X4: a later checkout never cancels the owner's pending link.
+
+    Within the four-minute cooldown no new mail goes; after it a new link
+    is sent, and the first one still works until either is used (R8).
+    """
     first = service.register_express(express())
     old = link_token(pending(service)[0])
-    second = service.register_express(express("CLIENT@exemple.fr"))
-    assert second == first
-    new = link_token(pending(service)[-1])
+    clock.advance(timedelta(minutes=3))
+    assert service.register_express(express("CLIENT@exemple.fr")) == first
+    assert len(pending(service)) == 1
+    clock.advance(timedelta(minutes=2))
+    assert service.register_express(express()) == first
+    mails = pending(service)
+    assert [m.kind for m in mails] == [MailKind.SET_PASSWORD] * 2
+    new = link_token(mails[-1])
     ok = CompletionForm(password="une phrase de passe solide", phone="0612345678")
-    with pytest.raises(ValidationError):
-        service.complete_express(old, ok)
-    service.complete_express(new, ok)
+    service.complete_express(old, ok)
+    with pytest.raises(ValidationError) as info:
+        service.complete_express(new, ok)
+    assert info.value.codes == {"token.invalid"}
+
+
+@pytest.mark.parametrize("complete", [True, False])
+def test_checkout_burst_sends_one_mail_per_cooldown(service, clock, complete):
+    """X4: 200 checkouts with a known email queue one mail per four minutes."""
+    if complete:
+        service.register(form(email="client@exemple.fr"))
+    service.register_express(express())  # tells the owner, or creates the account
+    before = len(pending(service))
+    for _ in range(199):
+        service.register_express(express("Client@Exemple.fr"))
+        clock.advance(timedelta(seconds=1))
+    # 199 seconds, all within the cooldown of the first mail: nothing new.
+    assert len(pending(service)) == before
+    clock.advance(timedelta(minutes=4))
+    service.register_express(express())
+    assert len(pending(service)) == before + 1
 
 
 def test_express_with_bad_input_reports_all(service):

@@ -25,6 +25,11 @@ class AuditEvent(enum.StrEnum):
     """An express account, at checkout."""
     EXPRESS_ACCOUNT_COMPLETED = "express_account_completed"
     """An express account completed with its set-password link."""
+    EXPRESS_CHECKOUT_EXISTING = "express_checkout_existing"
+    """A checkout with the email of an existing account (SPEC X3, X4).
+
+    .. versionadded:: 0.2.0
+    """
     LOGIN_SUCCEEDED = "login_succeeded"
     """A login with the right password."""
     LOGIN_FAILED = "login_failed"

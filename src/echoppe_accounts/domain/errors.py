@@ -400,6 +400,10 @@ class DeliveryError(EchoppeError):
     """
 
 
+MAX_ERRORS = 100
+"""Most problems reported at once; one more error says the list was cut (SPEC F9)."""
+
+
 class Collector:
     """Gather :class:`FieldError` s while parsing a form, then raise them at once.
 
@@ -416,12 +420,21 @@ class Collector:
         self.errors: list[FieldError] = []
 
     def add(self, path: str, code: str, **params: object) -> None:
-        """Record one problem."""
-        self.errors.append(FieldError(path, code, params))
+        """Record one problem; past :data:`MAX_ERRORS`, one note says so (F9)."""
+        self._append(FieldError(path, code, params))
 
     def extend(self, error: ValidationError, prefix: str = "") -> None:
         """Record every problem of *error*, placed under *prefix*."""
-        self.errors.extend(e.under(prefix) for e in error.errors)
+        for e in error.errors:
+            self._append(e.under(prefix))
+
+    def _append(self, error: FieldError) -> None:
+        if len(self.errors) < MAX_ERRORS:
+            self.errors.append(error)
+        elif len(self.errors) == MAX_ERRORS:
+            self.errors.append(
+                FieldError("", "form.too_many_errors", {"max": MAX_ERRORS})
+            )
 
     def raise_if_any(self) -> None:
         """Raise a :class:`ValidationError` with everything recorded, if anything."""

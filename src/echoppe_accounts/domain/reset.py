@@ -50,12 +50,17 @@ COOLDOWN = timedelta(minutes=4)
 _TEMPORARY = re.compile(f"[{TEMPORARY_ALPHABET}]{{{TEMPORARY_LENGTH}}}")
 
 
+_TEMPORARY_MAX_INPUT = 64  # room for any spacing of 16 characters
+
+
 def canonical_temporary(text: str) -> str | None:
     """Return *text* as a temporary password would be hashed, or ``None``.
 
     ``None`` means *text* cannot be a temporary password, so login checks it
     against the account's own password instead: one hash check per attempt.
     """
+    if len(text) > _TEMPORARY_MAX_INPUT:  # size before work (SPEC F9)
+        return None
     compact = re.sub(r"[\s-]", "", text).upper()
     return compact if _TEMPORARY.fullmatch(compact) else None
 

@@ -29,6 +29,9 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from echoppe_accounts.domain.errors import ValidationError
+from echoppe_accounts.domain.text import is_valid_unicode
+
 TOKEN_BYTES = 32
 """Random bytes in a token (256 bits, above the 128 bits of SPEC R2)."""
 
@@ -75,9 +78,20 @@ class Secret:
     __str__ = __repr__
 
 
+MAX_TOKEN_LENGTH = 256
+"""Longest text looked at as a token; the library's own are 43 characters."""
+
+
 def digest(token: Secret | str, purpose: TokenPurpose) -> str:
-    """Return the stored form of *token* for *purpose* (hex SHA-256)."""
+    """Return the stored form of *token* for *purpose* (hex SHA-256).
+
+    Raises:
+        ValidationError: ``token.invalid`` for text that cannot be a token
+            (too long or not valid Unicode), before any work (SPEC F9).
+    """
     raw = token.reveal() if isinstance(token, Secret) else token
+    if len(raw) > MAX_TOKEN_LENGTH or not is_valid_unicode(raw):
+        raise ValidationError.single("token", "token.invalid")
     return hashlib.sha256(f"{purpose.value}:{raw}".encode()).hexdigest()
 
 

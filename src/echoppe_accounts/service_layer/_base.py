@@ -12,8 +12,9 @@ import attrs
 
 from echoppe_accounts.domain.account import Account, AccountStatus
 from echoppe_accounts.domain.audit import AuditEvent, AuditRecord
-from echoppe_accounts.domain.errors import Language, NotFoundError
+from echoppe_accounts.domain.errors import Language, NotFoundError, ValidationError
 from echoppe_accounts.domain.mail import MailKind
+from echoppe_accounts.domain.text import is_valid_unicode
 from echoppe_accounts.domain.tokens import TokenPurpose
 from echoppe_accounts.ports import (
     Clock,
@@ -27,6 +28,25 @@ from echoppe_accounts.service_layer.settings import Settings
 
 log = logging.getLogger("echoppe_accounts")
 """The library's logger: event names and account ids, never a secret (SPEC R9)."""
+
+
+MAX_ID_LENGTH = 64
+"""Longest text looked up as an account id; the library's are 36 characters."""
+
+
+def is_account_id(value: object) -> bool:
+    """Tell whether *value* could be an account id worth looking up (SPEC F9)."""
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= MAX_ID_LENGTH
+        and is_valid_unicode(value)
+    )
+
+
+def _shown(value: object) -> str:
+    """Return a short, printable stand-in for an id that cannot be one."""
+    text = value if isinstance(value, str) else type(value).__name__
+    return text[:MAX_ID_LENGTH].encode("utf-8", "replace").decode()
 
 
 @attrs.define
@@ -46,11 +66,27 @@ class UseCases:
         return str(uuid.UUID(bytes=self.secrets.token_bytes(16), version=4))
 
     @contextmanager
-    def _account(self, account_id: str) -> Iterator[tuple[UnitOfWork, Account]]:
+    def _account(
+        self, account_id: str, *, erased: bool = False
+    ) -> Iterator[tuple[UnitOfWork, Account]]:
+        """Open a unit of work on *account_id*, refusing an erased account.
+
+        An erased account is inert (SPEC G3): only reads pass *erased*.
+
+        Raises:
+            NotFoundError: No such account, or *account_id* cannot be an id
+                (too long, not valid Unicode: SPEC F9).
+            ValidationError: ``account.erased`` when the account was erased
+                and *erased* is false.
+        """
+        if not is_account_id(account_id):
+            raise NotFoundError(_shown(account_id))
         with self.uow() as uow:
             account = uow.accounts.get(account_id)
             if account is None:
                 raise NotFoundError(account_id)
+            if account.is_erased and not erased:
+                raise ValidationError.single("account", "account.erased")
             yield uow, account
 
     def _queue(
@@ -61,6 +97,7 @@ class UseCases:
         to: str,
         language: Language,
         links: Sequence[str] = (),
+        account_id: str | None = None,
         **values: object,
     ) -> None:
         mail = mails.render(
@@ -72,7 +109,9 @@ class UseCases:
             values={"shop": self.settings.shop_name, "name": "", **values},
             links=links,
         )
-        uow.outbox.add(mail)
+        # Erasure finds the mail by its account, whatever address it goes
+        # to, and by the canonical key of its recipient (SPEC G3).
+        uow.outbox.add(attrs.evolve(mail, account_id=account_id))
 
     def _mail_account(
         self,
@@ -89,6 +128,7 @@ class UseCases:
             to=account.email.address,
             language=account.language,
             links=links,
+            account_id=account.id,
             name=account.name,
             **values,
         )
@@ -124,8 +164,10 @@ class UseCases:
 
         Pending tokens and temporary passwords die (SPEC R8), failed logins
         are forgotten, the mailbox counts as proven, and the customer is
-        told by mail (SPEC R10).
+        told by mail (SPEC R10). An erased account stays erased (SPEC G3).
         """
+        if account.is_erased:
+            raise ValidationError.single("account", "account.erased")
         account.password_hash = self.hasher.hash(password)
         account.status = AccountStatus.ACTIVE
         account.email_proven_at = account.email_proven_at or now

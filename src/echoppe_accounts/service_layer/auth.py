@@ -31,6 +31,7 @@ from echoppe_accounts.domain.errors import (
 )
 from echoppe_accounts.domain.forms import attempt, parse_password
 from echoppe_accounts.domain.mail import MailKind
+from echoppe_accounts.domain.password import RAW_MAX_LENGTH
 from echoppe_accounts.domain.reset import (
     COOLDOWN,
     LINK_TTL,
@@ -44,7 +45,7 @@ from echoppe_accounts.domain.reset import (
     format_temporary,
     generate_temporary,
 )
-from echoppe_accounts.domain.text import clean_text
+from echoppe_accounts.domain.text import clean_text, is_valid_unicode
 from echoppe_accounts.domain.throttle import LoginThrottle, ThrottlePolicy
 from echoppe_accounts.domain.tokens import (
     TOKEN_BYTES,
@@ -121,6 +122,10 @@ class AuthService(UseCases):
                 consecutive failures (SPEC P4).
         """
         now = self.clock.now()
+        # Size and validity before work (SPEC F9): a password no policy could
+        # have accepted is not hashed, but costs the same as a wrong one.
+        readable = len(password) <= RAW_MAX_LENGTH and is_valid_unicode(password)
+        password = password if readable else ""
         try:
             parsed = Email.parse(email)
         except ValidationError:
@@ -129,6 +134,8 @@ class AuthService(UseCases):
         with self.uow() as uow:
             throttle = uow.throttles.get(parsed.login_key)
             account = uow.accounts.get_by_email_key(parsed.key)
+            if account is not None and account.is_erased:  # inert (SPEC G3)
+                account = None
             account_id = account.id if account else None
             self._refuse_if_throttled(uow, throttle, account_id, now)
             temporary = canonical_temporary(password)
@@ -147,7 +154,12 @@ class AuthService(UseCases):
             else:
                 target, candidate = self._dummy_hash, password
             matched = self.hasher.verify(target, candidate)
-            if account is None or not matched or target is self._dummy_hash:
+            if (
+                account is None
+                or not matched
+                or not readable
+                or target is self._dummy_hash
+            ):
                 throttle.record_failure(now)
                 uow.throttles.save(throttle)
                 self._audit(uow, AuditEvent.LOGIN_FAILED, account_id)
@@ -290,8 +302,8 @@ class AuthService(UseCases):
             ):
                 raise _invalid_token()
             account = uow.accounts.get(request.account_id)
-            if account is None:  # pragma: no cover (requests die with their account)
-                raise _invalid_token()
+            if account is None or account.is_erased:  # pragma: no cover
+                raise _invalid_token()  # (requests die with their account)
             # The mailbox is proven: earlier failures no longer block the
             # temporary password's login (SPEC P4). The failure count is
             # locked before the request, in the order login takes them, so
@@ -358,7 +370,12 @@ class AuthService(UseCases):
         with self.uow() as uow:
             record = uow.tokens.find(token_digest)
             account = uow.accounts.get(record.account_id) if record else None
-            if record is None or account is None or not record.is_usable(now):
+            if (
+                record is None
+                or account is None
+                or account.is_erased
+                or not record.is_usable(now)
+            ):
                 raise _invalid_token()
             # Lock the failure count before the request, in login's order.
             uow.throttles.get(account.email.login_key)
@@ -421,9 +438,12 @@ class AuthService(UseCases):
         with self._account(account_id) as (uow, account):
             errors = Collector()
             current = account.password_hash or self._dummy_hash
-            if not self.hasher.verify(current, current_password) or (
-                account.password_hash is None
-            ):
+            readable = len(current_password) <= RAW_MAX_LENGTH and (
+                is_valid_unicode(current_password)
+            )
+            candidate = current_password if readable else ""
+            matched = self.hasher.verify(current, candidate)
+            if not matched or account.password_hash is None or not readable:
                 errors.add("current_password", "password.wrong_current")
             password = parse_password(
                 new_password,

@@ -8,7 +8,9 @@ outbox, delivered by :class:`~echoppe_accounts.OutboxDispatcher`).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
+from datetime import datetime
 
 import attrs
 
@@ -49,6 +51,8 @@ from echoppe_accounts.domain.forms import (
 )
 from echoppe_accounts.domain.mail import MailKind
 from echoppe_accounts.domain.phone import Phone
+from echoppe_accounts.domain.reset import COOLDOWN
+from echoppe_accounts.domain.throttle import LoginThrottle
 from echoppe_accounts.domain.tokens import (
     TOKEN_BYTES,
     Secret,
@@ -88,8 +92,10 @@ class AccountService(UseCases):
     """
 
     def _issue_set_password(self, uow: UnitOfWork, account: Account) -> None:
+        # Earlier links stay valid (SPEC X4): a checkout by someone else must
+        # not cancel the link the owner is about to use. Using any one of
+        # them kills the others (SPEC R8).
         now = self.clock.now()
-        uow.tokens.revoke(account.id, [TokenPurpose.SET_PASSWORD], now)
         token = Secret(self.secrets.token_urlsafe(TOKEN_BYTES))
         ttl = self.settings.set_password_ttl
         uow.tokens.add(
@@ -174,8 +180,9 @@ class AccountService(UseCases):
         now = self.clock.now()
         with self.uow() as uow:
             existing = uow.accounts.get_by_email_key(email.key)
+            notice = uow.throttles.get(express_notice_key(email))
             if existing is not None:
-                return self._express_for_existing(uow, existing)
+                return self._express_for_existing(uow, existing, notice, now)
             account = Account(
                 id=self._new_id(),
                 email=email,
@@ -196,19 +203,37 @@ class AccountService(UseCases):
                 existing = uow.accounts.get_by_email_key(email.key)
                 if existing is None:  # pragma: no cover (the add said it exists)
                     raise
-                return self._express_for_existing(uow, existing)
+                return self._express_for_existing(uow, existing, notice, now)
             self._issue_set_password(uow, account)
+            # The set-password mail starts the cooldown of this address too.
+            notice.record_failure(now)
+            uow.throttles.save(notice)
             self._audit(uow, AuditEvent.EXPRESS_ACCOUNT_CREATED, account.id)
             uow.commit()
         return ExpressRegistration(account.id)
 
     def _express_for_existing(
-        self, uow: UnitOfWork, existing: Account
+        self,
+        uow: UnitOfWork,
+        existing: Account,
+        notice: LoginThrottle,
+        now: datetime,
     ) -> ExpressRegistration:
-        if existing.is_express:
-            self._issue_set_password(uow, existing)
-        else:
-            self._mail_account(uow, MailKind.EXISTING_ACCOUNT_CHECKOUT, existing)
+        """Tell the owner of *existing*, at most once per cooldown (SPEC X3, X4).
+
+        Within four minutes of the last mail to this address nothing new is
+        sent (the R6 cooldown), so a burst of checkouts cannot flood the
+        owner's mailbox; no pending link of the owner is cancelled.
+        """
+        last = notice.last_failure_at
+        if last is None or now - last >= COOLDOWN:
+            if existing.is_express:
+                self._issue_set_password(uow, existing)
+            else:
+                self._mail_account(uow, MailKind.EXISTING_ACCOUNT_CHECKOUT, existing)
+            notice.record_failure(now)
+        uow.throttles.save(notice)
+        self._audit(uow, AuditEvent.EXPRESS_CHECKOUT_EXISTING, existing.id)
         uow.commit()
         return ExpressRegistration(existing.id)
 
@@ -229,7 +254,12 @@ class AccountService(UseCases):
         with self.uow() as uow:
             record = uow.tokens.find(token_hash)
             account = uow.accounts.get(record.account_id) if record else None
-            if record is None or account is None or not record.is_usable(now):
+            if (
+                record is None
+                or account is None
+                or account.is_erased
+                or not record.is_usable(now)
+            ):
                 raise ValidationError.single("token", "token.invalid")
             errors = Collector()
             name = (
@@ -276,7 +306,7 @@ class AccountService(UseCases):
         Raises:
             NotFoundError: No such account.
         """
-        with self._account(account_id) as (_, account):
+        with self._account(account_id, erased=True) as (_, account):
             return account
 
     def find_by_email(self, email: str) -> Account | None:
@@ -393,9 +423,19 @@ class AccountService(UseCases):
         source: ConsentSource,
         wording_version: str,
     ) -> None:
-        """Subscribe, recording time, source and wording version (SPEC F7)."""
+        """Subscribe, recording time, source and wording version (SPEC F7).
+
+        Raises:
+            ValidationError: The wording version is missing, too long or not
+                readable text (``consent.wording_required``,
+                ``text.too_long``…).
+        """
+        errors = Collector()
+        version = parse_consent(True, wording_version, errors)  # noqa: FBT003
+        errors.raise_if_any()
+        assert version is not None  # noqa: S101 (raised above)
         with self._account(account_id) as (uow, account):
-            account.subscribe(self.clock.now(), source, wording_version)
+            account.subscribe(self.clock.now(), source, version)
             uow.accounts.save(account)
             uow.commit()
 
@@ -464,6 +504,17 @@ class AccountService(UseCases):
             account.language = parsed
             uow.accounts.save(account)
             uow.commit()
+
+
+def express_notice_key(email: Email) -> str:
+    """Return the key under which mails about checkouts to *email* are counted.
+
+    A digest of the canonical email, like the login throttle's, so that the
+    storage keeps no address for it (SPEC X4, R6).
+
+    .. versionadded:: 0.2.0
+    """
+    return hashlib.sha256(f"express-notice:{email.key}".encode()).hexdigest()
 
 
 def _optional_name(value: str) -> str | None:
