@@ -22,7 +22,8 @@ import attrs
 from echoppe_accounts.domain.account import Account
 from echoppe_accounts.domain.audit import AuditEvent, AuditRecord
 from echoppe_accounts.domain.consent import ConsentSource
-from echoppe_accounts.domain.errors import ValidationError
+from echoppe_accounts.domain.errors import Collector, ValidationError
+from echoppe_accounts.domain.forms import parse_consent
 from echoppe_accounts.domain.mail import MailKind
 from echoppe_accounts.domain.tokens import (
     TOKEN_BYTES,
@@ -32,6 +33,10 @@ from echoppe_accounts.domain.tokens import (
     digest,
 )
 from echoppe_accounts.service_layer._base import UseCases
+from echoppe_accounts.service_layer.services import express_notice_key
+
+STAFF_FREE_TEXT = frozenset({"reason"})
+"""Audit details typed by staff about a customer, removed on erasure (SPEC G3)."""
 
 SCHEMA_VERSION = "1.0"
 """Version of the export's JSON layout; a change of layout changes it."""
@@ -154,6 +159,8 @@ STORED_FIELDS: Mapping[str, Mapping[str, str]] = {
             "last_error",
             "claimed_until",
             "seq",
+            "account_id",
+            "recipient_key",
         ),
         "excluded: the transient mail queue; bodies may hold links (a secret, "
         "SPEC G2) and are wiped once sent",
@@ -401,7 +408,7 @@ class PrivacyService(UseCases):
             NotFoundError: No such account.
         """
         now = self.clock.now()
-        with self._account(account_id) as (uow, account):
+        with self._account(account_id, erased=True) as (uow, account):
             events = uow.audit.for_account(account.id)
             self._audit(uow, AuditEvent.DATA_EXPORTED, account.id)
             uow.commit()
@@ -420,16 +427,21 @@ class PrivacyService(UseCases):
             NotFoundError: No such account.
         """
         now = self.clock.now()
-        with self._account(account_id) as (uow, account):
+        with self._account(account_id, erased=True) as (uow, account):
             if account.is_erased:
                 return
-            address, login_key = account.email.address, account.email.login_key
+            email = account.email
             account.erase(now)
             uow.accounts.save(account)
             uow.tokens.delete_for_account(account.id)
-            uow.resets.delete_for(account.id, login_key)
-            uow.throttles.delete(login_key)
-            uow.outbox.forget(address)
+            uow.resets.delete_for(account.id, email.login_key)
+            uow.throttles.delete(email.login_key)
+            uow.throttles.delete(express_notice_key(email))
+            # Mails concerning the account, to any of its addresses, and
+            # mails sent to its address before it existed (SPEC G3).
+            uow.outbox.forget(account_id=account.id, email_keys={email.key})
+            # Free text staff typed about the customer goes; the events stay.
+            uow.audit.redact(account.id, STAFF_FREE_TEXT)
             self._audit(uow, AuditEvent.ACCOUNT_ERASED, account.id, actor=actor)
             uow.commit()
 
@@ -443,10 +455,19 @@ class PrivacyService(UseCases):
     def request_newsletter_subscription(
         self, account_id: str, *, source: ConsentSource, wording_version: str
     ) -> None:
-        """Start a double opt-in subscription: a mail asks to confirm (SPEC F7)."""
+        """Start a double opt-in subscription: a mail asks to confirm (SPEC F7).
+
+        Raises:
+            ValidationError: The wording version is missing, too long or not
+                readable text.
+        """
+        errors = Collector()
+        version = parse_consent(True, wording_version, errors)  # noqa: FBT003
+        errors.raise_if_any()
+        assert version is not None  # noqa: S101 (raised above)
         now = self.clock.now()
         with self._account(account_id) as (uow, account):
-            account.request_subscription(now, source, wording_version)
+            account.request_subscription(now, source, version)
             uow.tokens.revoke(account.id, [TokenPurpose.NEWSLETTER_CONFIRM], now)
             token = Secret(self.secrets.token_urlsafe(TOKEN_BYTES))
             uow.tokens.add(
@@ -479,7 +500,11 @@ class PrivacyService(UseCases):
                 token_digest, TokenPurpose.NEWSLETTER_CONFIRM, now
             )
             account = uow.accounts.get(record.account_id) if record else None
-            if account is None or account.pending_subscription is None:
+            if (
+                account is None
+                or account.is_erased
+                or account.pending_subscription is None
+            ):
                 raise ValidationError.single("token", "token.invalid")
             account.confirm_subscription(now)
             uow.accounts.save(account)

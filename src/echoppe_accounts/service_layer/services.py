@@ -466,6 +466,7 @@ class AccountService(UseCases):
                 MailKind.EMAIL_CHANGED,
                 to=former.address,
                 language=account.language,
+                account_id=account.id,
                 name=account.name,
                 new_email=parsed.address,
             )
