@@ -62,6 +62,8 @@ class Category(enum.StrEnum):
     @classmethod
     def parse(cls, value: str, path: str = "category") -> Category:
         """Read a category from its code or its French name, or raise at *path*."""
+        if len(value) > _MAX_INPUT:  # size before work (SPEC F9)
+            raise ValidationError.single(path, "category.invalid")
         key = _strip_accents(value.strip())
         if not key:
             raise ValidationError.single(path, "required")
@@ -69,6 +71,9 @@ class Category(enum.StrEnum):
             if key in {category.value, _strip_accents(category.label_fr)}:
                 return category
         raise ValidationError.single(path, "category.invalid")
+
+
+_MAX_INPUT = 64  # longer than any code or label, white space included
 
 
 def _strip_accents(text: str) -> str:
@@ -223,6 +228,8 @@ class ChorusPro:
         """Validate the routing fields and the entity's requirement on them."""
         errors = Collector()
         try:
+            if len(requirement) > _MAX_INPUT:  # size before work (SPEC F9)
+                raise ValueError(requirement[:_MAX_INPUT])  # noqa: TRY301
             req = ChorusRequirement(requirement.strip().lower() or "none")
         except ValueError:
             errors.add(f"{path}.requirement", "chorus.requirement_invalid")

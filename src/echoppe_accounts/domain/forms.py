@@ -364,7 +364,13 @@ def parse_registration(
     password = parse_password(
         form.password,
         policy or PasswordPolicy(),
-        [email.address if email else form.email, name, form.organisation_name],
+        # Only values that passed their own checks: a 10 MB organisation
+        # name typed by an individual must not reach the policy (SPEC F9).
+        [
+            email.address if email else None,
+            name,
+            organisation.name if organisation else None,
+        ],
         errors,
     )
     errors.raise_if_any()

@@ -275,7 +275,7 @@ class AccountService(UseCases):
             password = parse_password(
                 form.password,
                 self.settings.password_policy,
-                [account.email.address, name, form.organisation.organisation_name],
+                [account.email.address, name, organisation and organisation.name],
                 errors,
             )
             if category is not None and not errors.errors:
