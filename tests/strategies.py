@@ -249,16 +249,16 @@ OVERSEAS_PREFIXES = {
     "972": "MQ",
     "973": "GF",
     "974": "RE",
-    "975": "PM",
     "976": "YT",
-    "977": "BL",
-    "978": "MF",
-    "984": "FR",  # TAAF: no ISO code of their own in the library's table
+    "984": "TF",
     "986": "WF",
     "987": "PF",
     "988": "NC",
 }
 """La Poste's overseas postal-code prefixes and the territory of each."""
+
+OVERSEAS_CODES = {"97133": "BL", "97150": "MF", "97500": "PM"}
+"""Overseas territories with one La Poste postal code, which wins over its prefix."""
 
 FOREIGN_COUNTRIES = ["BE", "DE", "CH", "ES", "IT", "GB", "US", "CA", "LU", "JP"]
 
@@ -271,8 +271,9 @@ def metropolitan_postal_codes() -> st.SearchStrategy[str]:
 
 def overseas_postal_codes() -> st.SearchStrategy[str]:
     """An overseas postal code (97x, 98x), as La Poste allocates them."""
-    return st.builds(
-        str.__add__, st.sampled_from(sorted(OVERSEAS_PREFIXES)), _digits(2)
+    return st.one_of(
+        st.builds(str.__add__, st.sampled_from(sorted(OVERSEAS_PREFIXES)), _digits(2)),
+        st.sampled_from(sorted(OVERSEAS_CODES)),
     )
 
 
@@ -280,7 +281,7 @@ def overseas_postal_codes() -> st.SearchStrategy[str]:
 def domestic_addresses(draw: st.DrawFn) -> AddressForm:
     """An address in France or its overseas territories: up to 4 street lines."""
     code = draw(st.one_of(metropolitan_postal_codes(), overseas_postal_codes()))
-    territory = OVERSEAS_PREFIXES.get(code[:3], "FR")
+    territory = OVERSEAS_CODES.get(code) or OVERSEAS_PREFIXES.get(code[:3], "FR")
     country = draw(st.sampled_from(sorted({"FR", territory})))
     return AddressForm(
         draw(st.lists(street_lines(), min_size=1, max_size=4)),
@@ -368,3 +369,28 @@ def registration_forms(
     if category is Category.PUBLIC_BODY:
         fields.update(draw(chorus_fields()))
     return RegistrationForm(**fields)
+
+
+# --- Oversized input (SPEC F9) ------------------------------------------------
+
+
+def huge_texts() -> st.SearchStrategy[str]:
+    """Text far beyond any field's size (up to about a megabyte), any code point."""
+    return st.builds(
+        str.__mul__,
+        st.text(st.characters(exclude_categories=()), min_size=1, max_size=4),
+        st.integers(1_000, 250_000),
+    )
+
+
+def street_line_lists() -> st.SearchStrategy[list[str]]:
+    """Any list of street lines: short or huge lines, few or 100,000 of them."""
+    return st.one_of(
+        st.lists(arbitrary_text(), max_size=6),
+        st.lists(st.one_of(arbitrary_text(), huge_texts()), min_size=1, max_size=6),
+        st.builds(
+            lambda line, count: [line] * count,
+            st.one_of(arbitrary_text(max_size=40), huge_texts()),
+            st.integers(5, 100_000),
+        ),
+    )
