@@ -8,7 +8,7 @@ The package ships adapters for each (memory, SQLite, Maildir, system).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -216,7 +216,7 @@ class ThrottleRepository(Protocol):
 
 
 class AuditLog(Protocol):
-    """Protocol: the append-only audit trail.
+    """Protocol: the audit trail, appended to, and redacted only by erasure.
 
     .. versionadded:: 0.1.0
     """
@@ -227,6 +227,17 @@ class AuditLog(Protocol):
 
     def for_account(self, account_id: str) -> list[AuditRecord]:
         """Return the records of *account_id*, oldest first."""
+        ...
+
+    def redact(self, account_id: str, detail_keys: Collection[str]) -> int:
+        """Remove *detail_keys* from the details of every record of *account_id*.
+
+        Erasure uses it for free text typed about the customer, such as a
+        provisional password's reason (SPEC G3); the records themselves
+        stay. Returns how many records changed.
+
+        .. versionadded:: 0.2.0
+        """
         ...
 
 
@@ -284,8 +295,19 @@ class Outbox(Protocol):
         """Return how many mails are not yet delivered."""
         ...
 
-    def forget(self, recipient: str) -> int:
-        """Delete every mail to *recipient*, sent or not (erasure); return how many."""
+    def forget(self, *, account_id: str, email_keys: Collection[str]) -> int:
+        """Delete every mail about a customer, sent or not (erasure, SPEC G3).
+
+        A mail goes when its :attr:`~echoppe_accounts.OutgoingMail.account_id`
+        is *account_id* (mails to a former address included) or its
+        :attr:`~echoppe_accounts.OutgoingMail.recipient_key` is one of
+        *email_keys* (mails sent before the account existed included).
+        Returns how many mails were deleted.
+
+        .. versionchanged:: 0.2.0
+           Mails are found by account and canonical email key, no longer
+           by the exact recipient string.
+        """
         ...
 
 

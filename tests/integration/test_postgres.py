@@ -22,6 +22,7 @@ from echoppe_accounts import (
     AuthenticationError,
     AuthService,
     Category,
+    Email,
     MailKind,
     OutboxDispatcher,
     PrivacyService,
@@ -30,12 +31,19 @@ from echoppe_accounts import (
     SystemSecrets,
     ValidationError,
 )
+from legacy import (
+    LEGACY_RECIPIENT_KEYS,
+    LEGACY_RECIPIENTS,
+    expected_keys,
+    legacy_accounts,
+)
 from sample_forms import ORGANISATIONS, express, form, links, pending
 
 try:
     import psycopg
     from psycopg import sql
 
+    from echoppe_accounts.adapters import _records as rec
     from echoppe_accounts.adapters.postgres import MIGRATIONS, PostgresStore
 except ImportError:  # the postgres extra is optional; postgres_dsn says so
     psycopg = None
@@ -138,6 +146,116 @@ def test_a_schema_made_beforehand_is_used(postgres_dsn, postgres_store_factory):
         tx.accounts.add(account())
         tx.commit()
     assert len(table_rows(store, "accounts")) == 1
+
+
+# -- version 2: email keys by IDNA domain, outbox mails by account and key ------
+
+
+def version_1_schema(dsn: str, schema: str, accounts, recipients) -> None:
+    """Make the schema version 1 would have made, holding *accounts* and mails."""
+    with psycopg.connect(dsn) as db:
+        db.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+        db.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        db.execute(MIGRATIONS[0])
+        db.execute(
+            "CREATE TABLE schema_migrations (version integer PRIMARY KEY, "
+            "applied_at timestamptz NOT NULL DEFAULT now());"
+            "INSERT INTO schema_migrations (version) VALUES (1)"
+        )
+        for a in accounts:
+            for table, rows in (
+                ("accounts", [rec.account_row(a)]),
+                ("delivery_addresses", rec.delivery_rows(a)),
+                ("newsletter_consents", rec.consent_rows(a)),
+            ):
+                for row in rows:
+                    db.execute(
+                        sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+                            sql.Identifier(table),
+                            sql.SQL(", ").join(map(sql.Identifier, row)),
+                            sql.SQL(", ").join(map(sql.Placeholder, row)),
+                        ),
+                        row,
+                    )
+        for i, recipient in enumerate(recipients):
+            db.execute(
+                "INSERT INTO outbox (id, kind, recipient, subject, body_text, "
+                "body_html, created_at, due_at) VALUES (%(id)s, 'welcome', %(to)s, "
+                "'s', 't', 'h', %(at)s, %(at)s)",
+                {"id": f"m{i}", "to": recipient, "at": NOW},
+            )
+
+
+def test_version_2_rekeys_emails_and_keys_outbox_mails(
+    postgres_dsn, postgres_store_factory
+):
+    """F1, G3: a version-1 schema is re-keyed by IDNA domain; queued mails get keys."""
+    schema = postgres_store_factory().schema + "_v1"
+    legacy = legacy_accounts()
+    version_1_schema(postgres_dsn, schema, legacy.values(), LEGACY_RECIPIENTS)
+    store = postgres_store_factory(schema)
+    assert store.schema_version == len(MIGRATIONS) == 2
+    keys = {r["id"]: r["email_key"] for r in table_rows(store, "accounts")}
+    assert keys == expected_keys(legacy)
+    mails = sorted(table_rows(store, "outbox"), key=lambda r: r["id"])
+    assert [m["recipient_key"] for m in mails] == LEGACY_RECIPIENT_KEYS
+    assert {m["account_id"] for m in mails} == {None}
+
+
+def test_after_version_2_eszett_and_double_s_domains_coexist(
+    postgres_dsn, postgres_store_factory
+):
+    """F1: once re-keyed, ``info@strasse.de`` registers and each is found by its key."""
+    schema = postgres_store_factory().schema + "_v1"
+    legacy = legacy_accounts()
+    version_1_schema(postgres_dsn, schema, legacy.values(), LEGACY_RECIPIENTS)
+    store = postgres_store_factory(schema)
+    double_s, final_sigma = account("info@strasse.de"), account("x@σοφιασ.gr")
+    with store.unit_of_work() as tx:
+        tx.accounts.add(double_s)
+        tx.accounts.add(final_sigma)
+        tx.commit()
+    with store.unit_of_work() as tx:
+        find = tx.accounts.get_by_email_key
+        assert find(Email.parse("INFO@STRASSE.DE").key).id == double_s.id
+        assert find(Email.parse("info@Straße.de").key).id == legacy["eszett"].id
+        assert find(Email.parse("x@ΣΟΦΙΑΣ.gr").key).id == final_sigma.id
+        assert find(Email.parse("x@σοφιας.gr").key).id == legacy["sigma"].id
+        keys = {Email.parse("claire.martin@exemple.fr").key}
+        assert tx.outbox.forget(account_id="-", email_keys=keys) == 1
+
+
+def test_a_failing_python_migration_step_changes_nothing(
+    postgres_dsn, postgres_store_factory, monkeypatch
+):
+    """The Python step and the version's record are one transaction: all or nothing."""
+    schema = postgres_store_factory().schema + "_v1"
+    version_1_schema(postgres_dsn, schema, legacy_accounts().values(), [])
+
+    class CrashError(Exception):
+        pass
+
+    def crash(_rows):
+        raise CrashError
+
+    monkeypatch.setattr(rec, "new_email_keys", crash)
+    with pytest.raises(CrashError):
+        postgres_store_factory(schema)
+    with psycopg.connect(postgres_dsn) as db:
+        versions = db.execute(
+            sql.SQL("SELECT version FROM {}").format(
+                sql.Identifier(schema, "schema_migrations")
+            )
+        ).fetchall()
+        columns = db.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = %s AND table_name = 'outbox'",
+            (schema,),
+        ).fetchall()
+    assert versions == [(1,)]
+    assert ("recipient_key",) not in columns
+    monkeypatch.undo()
+    assert postgres_store_factory(schema).schema_version == len(MIGRATIONS)
 
 
 def test_schemas_are_isolated(postgres_store_factory):

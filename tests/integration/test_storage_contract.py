@@ -15,8 +15,10 @@ from pathlib import Path
 import attrs
 import pytest
 
-from builders import NOW, account, mail
+from builders import NOW, account, mail, new_id
 from echoppe_accounts import (
+    AuditEvent,
+    AuditRecord,
     Category,
     ConcurrencyError,
     ConsentSource,
@@ -28,6 +30,7 @@ from echoppe_accounts import (
     TokenRecord,
     ValidationError,
 )
+from echoppe_accounts.domain.email import canonical_key
 from echoppe_accounts.ports import UnitOfWorkFactory
 
 HOUR = timedelta(hours=1)
@@ -358,6 +361,154 @@ class StorageContract:
         with uow() as tx:
             (back,) = tx.outbox.due(NOW, 10)
         assert attrs.asdict(back) == attrs.asdict(m)
+
+    def test_outbox_keeps_who_the_mail_concerns(self, uow):
+        """A mail's account id and recipient key come back as queued (G3)."""
+        about = attrs.evolve(mail(), account_id="acc-1")
+        unkeyed = attrs.evolve(mail(to="b@exemple.fr"), recipient_key=None)
+        with uow() as tx:
+            tx.outbox.add(about)
+            tx.outbox.add(unkeyed)
+            tx.commit()
+        with uow() as tx:
+            back = {m.id: m for m in tx.outbox.due(NOW, 10)}
+        assert back[about.id] == about
+        assert back[about.id].recipient_key == "claire.martin@exemple.fr"
+        assert back[unkeyed.id] == unkeyed
+
+    # -- erasure (SPEC G3) ---------------------------------------------------------
+
+    def _queue(self, uow, *mails):
+        with uow() as tx:
+            for m in mails:
+                tx.outbox.add(m)
+            tx.commit()
+
+    def _left(self, uow):
+        """Return the ids of the mails still stored, sent or not."""
+        with uow() as tx:
+            left = {m.id for m in tx.outbox.due(NOW + 1000 * HOUR, 1000)}
+            tx.commit()
+        return left
+
+    def test_forget_deletes_every_mail_of_the_account_and_no_other(self, uow):
+        """G3: mails about the account go, to any address, sent or not; others stay."""
+        former = attrs.evolve(mail("ancienne@exemple.fr"), account_id="acc-1")
+        current = attrs.evolve(mail("nouvelle@exemple.fr"), account_id="acc-1")
+        sent = attrs.evolve(mail("nouvelle@exemple.fr"), account_id="acc-1")
+        others = attrs.evolve(mail("voisin@exemple.fr"), account_id="acc-2")
+        self._queue(uow, former, current, sent, others)
+        with uow() as tx:
+            tx.outbox.mark_sent(sent.id, NOW)
+            tx.commit()
+        with uow() as tx:
+            assert tx.outbox.forget(account_id="acc-1", email_keys=()) == 3
+            tx.commit()
+        assert self._left(uow) == {others.id}
+        with uow() as tx:
+            assert tx.outbox.forget(account_id="acc-1", email_keys=()) == 0
+            assert tx.outbox.pending_count() == 1
+
+    def test_forget_deletes_mails_to_the_keys_in_any_spelling(self, uow):
+        """G3: mails to the address before the account existed go, by canonical key."""
+        before = mail("Claire.Martin@Exemple.FR")  # a reset with no account yet
+        eszett = mail("info@straße.de")
+        sent = mail("claire.martin@exemple.fr")
+        double_s = mail("info@strasse.de")  # another customer's domain
+        other = attrs.evolve(mail("claire.martin@exemple.fr"), account_id="acc-2")
+        self._queue(uow, before, eszett, sent, double_s)
+        with uow() as tx:
+            tx.outbox.mark_sent(sent.id, NOW)
+            tx.commit()
+        keys = {canonical_key("claire.martin@exemple.fr"), "info@xn--strae-oqa.de"}
+        with uow() as tx:
+            assert tx.outbox.forget(account_id="acc-1", email_keys=keys) == 3
+            tx.commit()
+        assert self._left(uow) == {double_s.id}
+        self._queue(uow, other)
+        with uow() as tx:  # the key reaches a mail of any account
+            assert tx.outbox.forget(account_id="acc-1", email_keys=keys) == 1
+
+    def test_forget_reaches_mails_queued_in_its_transaction(self, uow):
+        """G3: a mail queued, then forgotten in one transaction, is never stored."""
+        kept = mail("voisin@exemple.fr")
+        with uow() as tx:
+            tx.outbox.add(attrs.evolve(mail(), account_id="acc-1"))
+            tx.outbox.add(kept)
+            assert tx.outbox.forget(account_id="acc-1", email_keys=()) == 1
+            tx.commit()
+        assert self._left(uow) == {kept.id}
+
+    def test_forgetting_is_rolled_back_with_its_transaction(self, uow):
+        """Without commit, forgotten mails stay."""
+        m = attrs.evolve(mail(), account_id="acc-1")
+        self._queue(uow, m)
+        with uow() as tx:
+            tx.outbox.forget(account_id="acc-1", email_keys=())
+        assert self._left(uow) == {m.id}
+
+    def _audit(self, uow, account_id, **details):
+        record = AuditRecord(
+            new_id(),
+            NOW,
+            AuditEvent.PROVISIONAL_PASSWORD_ISSUED,
+            account_id,
+            "agent:007",
+            details,
+        )
+        with uow() as tx:
+            tx.audit.add(record)
+            tx.commit()
+        return record
+
+    def test_redact_removes_only_the_named_details_of_only_that_account(self, uow):
+        """G3: staff free text about the customer goes; the records stay."""
+        first = self._audit(uow, "acc-1", reason="Mme Martin, 06 12 34 56 78", x="1")
+        second = self._audit(uow, "acc-1", request_id="r-1")
+        neighbour = self._audit(uow, "acc-2", reason="M. Voisin")
+        with uow() as tx:
+            assert tx.audit.redact("acc-1", ["reason", "absent"]) == 1
+            tx.commit()
+        with uow() as tx:
+            mine = tx.audit.for_account("acc-1")
+            theirs = tx.audit.for_account("acc-2")
+            assert tx.audit.redact("acc-1", ["reason"]) == 0
+        assert [r.id for r in mine] == [first.id, second.id]
+        assert [dict(r.details) for r in mine] == [{"x": "1"}, {"request_id": "r-1"}]
+        assert (mine[0].event, mine[0].actor, mine[0].at) == (
+            first.event,
+            first.actor,
+            first.at,
+        )
+        assert theirs == [neighbour]
+
+    def test_redaction_is_seen_in_its_transaction_and_reaches_new_records(self, uow):
+        """G3: a record added in the redacting transaction is redacted too."""
+        self._audit(uow, "acc-1", reason="typed by an agent")
+        with uow() as tx:
+            tx.audit.add(
+                AuditRecord(
+                    new_id(),
+                    NOW,
+                    AuditEvent.ACCOUNT_ERASED,
+                    "acc-1",
+                    "x",
+                    {"reason": "y"},
+                )
+            )
+            assert tx.audit.redact("acc-1", {"reason"}) == 2
+            assert all("reason" not in r.details for r in tx.audit.for_account("acc-1"))
+            tx.commit()
+        with uow() as tx:
+            assert [dict(r.details) for r in tx.audit.for_account("acc-1")] == [{}, {}]
+
+    def test_redaction_is_rolled_back_with_its_transaction(self, uow):
+        """Without commit, the details stay."""
+        record = self._audit(uow, "acc-1", reason="typed by an agent")
+        with uow() as tx:
+            tx.audit.redact("acc-1", ["reason"])
+        with uow() as tx:
+            assert tx.audit.for_account("acc-1") == [record]
 
 
 class TestInMemoryStorage(StorageContract):

@@ -1,9 +1,12 @@
-"""Flat records of accounts, shared by the SQL adapters."""
+"""Flat records of accounts, mails and audit entries, shared by the SQL adapters.
+
+Also the data steps of migrations that both SQL adapters run.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -24,8 +27,9 @@ from echoppe_accounts.domain.consent import (
     ConsentSource,
     PendingSubscription,
 )
-from echoppe_accounts.domain.email import Email
-from echoppe_accounts.domain.errors import Language
+from echoppe_accounts.domain.email import Email, canonical_key
+from echoppe_accounts.domain.errors import Language, ValidationError
+from echoppe_accounts.domain.mail import MailKind, OutgoingMail
 from echoppe_accounts.domain.phone import Phone
 from echoppe_accounts.domain.reset import ResetOrigin, ResetRequest, ResetState
 from echoppe_accounts.domain.siret import Siret
@@ -258,6 +262,40 @@ def reset_from_row(row: Row) -> ResetRequest:
     return ResetRequest(**fields)
 
 
+def outbox_row(mail: OutgoingMail) -> dict[str, Any]:
+    """Return the ``outbox`` row of a newly queued *mail* (due at once).
+
+    Times are left as datetimes: each adapter stores them its own way.
+    """
+    return {
+        "id": mail.id,
+        "kind": mail.kind.value,
+        "recipient": mail.to,
+        "subject": mail.subject,
+        "body_text": mail.text,
+        "body_html": mail.html,
+        "created_at": mail.created_at,
+        "due_at": mail.created_at,
+        "account_id": mail.account_id,
+        "recipient_key": mail.recipient_key,
+    }
+
+
+def mail_from_row(row: Row) -> OutgoingMail:
+    """Rebuild an outgoing mail from its ``outbox`` row."""
+    return OutgoingMail(
+        id=row["id"],
+        kind=MailKind(row["kind"]),
+        to=row["recipient"],
+        subject=row["subject"],
+        text=row["body_text"],
+        html=row["body_html"],
+        created_at=_required_dt(row["created_at"]),
+        account_id=row["account_id"],
+        recipient_key=row["recipient_key"],
+    )
+
+
 def audit_row(r: AuditRecord) -> dict[str, Any]:
     """Return the ``audit_log`` row of *r* (details as JSON)."""
     return {
@@ -266,7 +304,7 @@ def audit_row(r: AuditRecord) -> dict[str, Any]:
         "event": r.event.value,
         "account_id": r.account_id,
         "actor": r.actor,
-        "details": json.dumps(dict(r.details), ensure_ascii=False, sort_keys=True),
+        "details": _details_text(r.details),
     }
 
 
@@ -280,3 +318,61 @@ def audit_from_row(row: Row) -> AuditRecord:
         actor=row["actor"],
         details=json.loads(row["details"]),
     )
+
+
+def _details_text(details: Mapping[str, str]) -> str:
+    return json.dumps(dict(details), ensure_ascii=False, sort_keys=True)
+
+
+def redacted_details(details: str, keys: Collection[str]) -> str | None:
+    """Return the stored *details* without *keys*, or ``None`` if none was there."""
+    loaded: dict[str, str] = json.loads(details)
+    if not any(key in loaded for key in keys):
+        return None
+    return _details_text({k: v for k, v in loaded.items() if k not in keys})
+
+
+# -- migration steps -------------------------------------------------------------
+
+REKEYING = "migrating:"
+"""Prefix of the temporary keys a re-keying migration gives changed rows.
+
+It holds no ``@``, so it can equal no real key, and the account id after
+it makes it unique.
+"""
+
+
+def new_email_keys(rows: Iterable[Row]) -> list[tuple[str, str]]:
+    """Return ``(id, key)`` for the accounts whose email key the 0.2.0 rule changes.
+
+    *rows* hold ``id``, ``email``, ``email_key`` and ``erased_at``. Erased
+    accounts keep their placeholder key (``erased:<id>``, no ``@``). An
+    address that has no key by the new rule (an unlikely, hand-edited row)
+    keeps its old key rather than stop the migration.
+
+    Keys were the NFKC and case folding of the whole address; they become
+    the folding of the local part and the IDNA A-label of the domain. The
+    new key is strictly finer than the old one: two stored addresses with
+    one new key have folded local parts alike and one A-label, hence one
+    stored (IDNA-decoded) domain and one old key. Old keys were unique, so
+    no uniqueness conflict can arise.
+    """
+    changed = []
+    for row in rows:
+        if row["erased_at"] is not None:
+            continue
+        try:
+            key = canonical_key(row["email"])
+        except ValidationError:
+            continue
+        if key != row["email_key"]:
+            changed.append((row["id"], key))
+    return changed
+
+
+def recipient_key(recipient: str) -> str | None:
+    """Return the canonical key of an outbox *recipient*, ``None`` if it has none."""
+    try:
+        return canonical_key(recipient)
+    except ValidationError:
+        return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Self
@@ -191,11 +191,19 @@ class _Outbox:
     def pending_count(self) -> int:
         return sum(1 for e in self._uow.store.outbox.values() if e.sent_at is None)
 
-    def forget(self, recipient: str) -> int:
+    def forget(self, *, account_id: str, email_keys: Collection[str]) -> int:
+        keys = frozenset(email_keys)
+
+        def concerned(mail: OutgoingMail) -> bool:
+            return mail.account_id == account_id or mail.recipient_key in keys
+
+        deleted = {key for table, key in self._uow.deletions if table == "outbox"}
         doomed = [
-            i for i, e in self._uow.store.outbox.items() if e.mail.to == recipient
+            i
+            for i, e in self._uow.store.outbox.items()
+            if concerned(e.mail) and i not in deleted
         ]
-        kept = [m for m in self._uow.pending_outbox if m.to != recipient]
+        kept = [m for m in self._uow.pending_outbox if not concerned(m)]
         count = len(doomed) + len(self._uow.pending_outbox) - len(kept)
         self._uow.pending_outbox[:] = kept
         self._uow.deletions.extend(("outbox", i) for i in doomed)
@@ -275,8 +283,42 @@ class _Audit:
         self._uow.pending_audit.append(record)
 
     def for_account(self, account_id: str) -> list[AuditRecord]:
-        records = [*self._uow.store.audit, *self._uow.pending_audit]
+        stored = [_redacted(r, self._uow.redactions) for r in self._uow.store.audit]
+        records = [*stored, *self._uow.pending_audit]
         return [r for r in records if r.account_id == account_id]
+
+    def redact(self, account_id: str, detail_keys: Collection[str]) -> int:
+        keys = frozenset(detail_keys)
+        redactions = self._uow.redactions
+        count = sum(
+            1
+            for r in self._uow.store.audit
+            if r.account_id == account_id
+            and not keys.isdisjoint(_redacted(r, redactions).details)
+        )
+        redactions.append((account_id, keys))
+        pending = self._uow.pending_audit
+        for i, record in enumerate(pending):
+            if record.account_id == account_id and not keys.isdisjoint(record.details):
+                pending[i] = _redacted(record, [(account_id, keys)])
+                count += 1
+        return count
+
+
+def _redacted(
+    record: AuditRecord, redactions: Sequence[tuple[str, frozenset[str]]]
+) -> AuditRecord:
+    """Return *record* without the detail keys *redactions* name for its account."""
+    doomed = {
+        key
+        for account_id, keys in redactions
+        if account_id == record.account_id
+        for key in keys
+    }
+    if doomed.isdisjoint(record.details):
+        return record
+    details = {k: v for k, v in record.details.items() if k not in doomed}
+    return attrs.evolve(record, details=details)
 
 
 class InMemoryUnitOfWork:
@@ -305,6 +347,7 @@ class InMemoryUnitOfWork:
         self.pending_audit: list[AuditRecord] = []
         self.claims: list[tuple[str, datetime]] = []
         self.deletions: list[tuple[str, str]] = []
+        self.redactions: list[tuple[str, frozenset[str]]] = []
         self.outbox_updates: list[
             tuple[str, datetime | None, datetime | None, str | None]
         ] = []
@@ -337,15 +380,24 @@ class InMemoryUnitOfWork:
         store.tokens.update(self.pending_tokens)
         store.resets.update(self.pending_resets)
         store.throttles.update(self.pending_throttles)
+        if self.redactions:
+            store.audit[:] = [_redacted(r, self.redactions) for r in store.audit]
         store.audit.extend(self.pending_audit)
         for mail in self.pending_outbox:
             store.outbox[mail.id] = _OutboxEntry(mail, mail.created_at)
         for table, key in self.deletions:
             getattr(store, table).pop(key, None)
+        self._apply_outbox_changes(store)
+        self._reset()
+
+    def _apply_outbox_changes(self, store: InMemoryStore) -> None:
         for mail_id, until in self.claims:
-            store.outbox[mail_id].claimed_until = until
+            if mail_id in store.outbox:  # not forgotten since
+                store.outbox[mail_id].claimed_until = until
         for mail_id, sent_at, retry_at, error in self.outbox_updates:
-            entry = store.outbox[mail_id]
+            entry = store.outbox.get(mail_id)
+            if entry is None:  # forgotten (erasure) in this transaction
+                continue
             entry.attempts += 1
             entry.claimed_until = None
             if sent_at is not None:
@@ -356,4 +408,3 @@ class InMemoryUnitOfWork:
             else:
                 entry.due_at = retry_at or entry.due_at
                 entry.last_error = error
-        self._reset()

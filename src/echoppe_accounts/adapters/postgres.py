@@ -15,7 +15,9 @@ it, so import it from this module::
 :class:`PostgresStore` owns a connection pool and a schema of its own,
 created and migrated by the library when the store is opened (the
 ``schema_migrations`` table lists the applied versions; an advisory lock
-serialises processes that open the store at once). Each
+serialises processes that open the store at once). A migration is an SQL
+script or, when rows must be recomputed in Python, a function of the
+connection; each runs in the transaction that records its version. Each
 :class:`PostgresUnitOfWork` is one ``READ COMMITTED`` transaction on one
 pooled connection. What the use cases need under concurrency holds as with
 SQLite's single writer:
@@ -37,7 +39,7 @@ with the cause chained.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from types import TracebackType
@@ -57,12 +59,52 @@ from echoppe_accounts.domain.errors import (
     StorageError,
     ValidationError,
 )
-from echoppe_accounts.domain.mail import MailKind, OutgoingMail
+from echoppe_accounts.domain.mail import OutgoingMail
 from echoppe_accounts.domain.reset import ResetRequest
 from echoppe_accounts.domain.throttle import LoginThrottle
 from echoppe_accounts.domain.tokens import TokenPurpose, TokenRecord
 
-MIGRATIONS: tuple[LiteralString, ...] = (
+Connection: TypeAlias = psycopg.Connection[DictRow]
+
+Migration: TypeAlias = LiteralString | Callable[[Connection], None]
+"""One schema version: an SQL script, or a function that changes the schema
+and its rows inside the migration's transaction (it must not commit)."""
+
+
+def _v2_idna_email_keys(conn: Connection) -> None:
+    """Key emails by IDNA domain (SPEC F1); outbox mails by account and key (G3)."""
+    conn.execute(
+        """
+        ALTER TABLE outbox ADD COLUMN account_id text,
+            ADD COLUMN recipient_key text;
+        CREATE INDEX outbox_by_account ON outbox (account_id);
+        CREATE INDEX outbox_by_recipient_key ON outbox (recipient_key);
+        """
+    )
+    rows = conn.execute(
+        "SELECT id, email, email_key, erased_at FROM accounts"
+    ).fetchall()
+    changed = rec.new_email_keys(rows)
+    with conn.cursor() as cursor:
+        # The new keys cannot clash with one another (see new_email_keys),
+        # but one could equal a row's old key until that row is updated in
+        # turn: moving the changed rows aside first keeps every step unique.
+        cursor.executemany(
+            "UPDATE accounts SET email_key = %s WHERE id = %s",
+            [(rec.REKEYING + account_id, account_id) for account_id, _ in changed],
+        )
+        cursor.executemany(
+            "UPDATE accounts SET email_key = %s WHERE id = %s",
+            [(key, account_id) for account_id, key in changed],
+        )
+        mails = conn.execute("SELECT id, recipient FROM outbox").fetchall()
+        cursor.executemany(
+            "UPDATE outbox SET recipient_key = %s WHERE id = %s",
+            [(rec.recipient_key(m["recipient"]), m["id"]) for m in mails],
+        )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
     # The tables and columns of the SQLite adapter (all its migrations so
     # far), in PostgreSQL types. ``seq`` columns stand for SQLite's rowid:
     # the insertion order that breaks ties between equal times.
@@ -180,13 +222,12 @@ MIGRATIONS: tuple[LiteralString, ...] = (
     );
     CREATE INDEX audit_log_by_account ON audit_log (account_id);
     """,
+    _v2_idna_email_keys,
 )
-"""The schema, one script per version; never edit one, append a new one."""
+"""The schema, one step per version; never edit one, append a new one."""
 
 _EMAIL_KEY_UNIQUE = "accounts_email_key_unique"
 """The constraint whose violation means ``email.taken``."""
-
-Connection: TypeAlias = psycopg.Connection[DictRow]
 
 
 def _translate(exc: psycopg.Error) -> StorageError:
@@ -329,8 +370,11 @@ class PostgresStore:
                     "applied_at timestamptz NOT NULL DEFAULT now())"
                 )
             version = self._version(conn)
-            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                conn.execute(script)
+            for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+                if isinstance(step, str):
+                    conn.execute(step)
+                else:
+                    step(conn)
                 conn.execute(
                     "INSERT INTO schema_migrations (version) VALUES (%s)", (number,)
                 )
@@ -542,38 +586,12 @@ class _Tokens:
         )
 
 
-def _mail_from_row(row: DictRow) -> OutgoingMail:
-    return OutgoingMail(
-        id=row["id"],
-        kind=MailKind(row["kind"]),
-        to=row["recipient"],
-        subject=row["subject"],
-        text=row["body_text"],
-        html=row["body_html"],
-        created_at=row["created_at"],
-    )
-
-
 class _Outbox:
     def __init__(self, session: _Session) -> None:
         self._s = session
 
     def add(self, mail: OutgoingMail) -> None:
-        self._s.insert(
-            "outbox",
-            [
-                {
-                    "id": mail.id,
-                    "kind": mail.kind.value,
-                    "recipient": mail.to,
-                    "subject": mail.subject,
-                    "body_text": mail.text,
-                    "body_html": mail.html,
-                    "created_at": mail.created_at,
-                    "due_at": mail.created_at,
-                }
-            ],
-        )
+        self._s.insert("outbox", [rec.outbox_row(mail)])
 
     def due(self, now: datetime, limit: int) -> list[OutgoingMail]:
         rows = self._s.all(
@@ -581,7 +599,7 @@ class _Outbox:
             "ORDER BY due_at, seq LIMIT %s",
             (now, limit),
         )
-        return [_mail_from_row(r) for r in rows]
+        return [rec.mail_from_row(r) for r in rows]
 
     def claim(self, now: datetime, limit: int, until: datetime) -> list[OutgoingMail]:
         # Rows a rival dispatcher has locked are skipped, not waited for;
@@ -597,7 +615,7 @@ class _Outbox:
                 "UPDATE outbox SET claimed_until = %s WHERE id = ANY(%s::text[])",
                 (until, [r["id"] for r in rows]),
             )
-        return [_mail_from_row(r) for r in rows]
+        return [rec.mail_from_row(r) for r in rows]
 
     def mark_sent(self, mail_id: str, at: datetime) -> None:
         self._s.execute(
@@ -619,8 +637,12 @@ class _Outbox:
         row = self._s.one("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")
         return 0 if row is None else int(row["n"])
 
-    def forget(self, recipient: str) -> int:
-        return self._s.execute("DELETE FROM outbox WHERE recipient = %s", (recipient,))
+    def forget(self, *, account_id: str, email_keys: Collection[str]) -> int:
+        return self._s.execute(
+            "DELETE FROM outbox WHERE account_id = %s "
+            "OR recipient_key = ANY(%s::text[])",
+            (account_id, sorted(set(email_keys))),
+        )
 
 
 class _Resets:
@@ -714,6 +736,27 @@ class _Audit:
             (account_id,),
         )
         return [rec.audit_from_row(r) for r in rows]
+
+    def redact(self, account_id: str, detail_keys: Collection[str]) -> int:
+        # Row locks: a rival redaction of the same records waits, then
+        # reads what this one wrote.
+        rows = self._s.all(
+            "SELECT seq, details FROM audit_log WHERE account_id = %s FOR UPDATE",
+            (account_id,),
+        )
+        changes = [
+            {"details": details, "seq": row["seq"]}
+            for row in rows
+            if (details := rec.redacted_details(row["details"], detail_keys))
+            is not None
+        ]
+        if changes:
+            with _driver_errors(), self._s.conn.cursor() as cursor:
+                cursor.executemany(
+                    "UPDATE audit_log SET details = %(details)s WHERE seq = %(seq)s",
+                    changes,
+                )
+        return len(changes)
 
 
 class PostgresUnitOfWork:

@@ -5,19 +5,21 @@ migrated by the library (``PRAGMA user_version`` counts applied
 migrations). Each :class:`SQLiteUnitOfWork` opens its own connection and
 runs one ``BEGIN IMMEDIATE`` transaction, so use cases are serialised by
 SQLite's write lock and a token can be consumed only once. The canonical
-email key is ``UNIQUE`` in the database. Driver errors never leak: they
+email key is ``UNIQUE`` in the database. A migration is an SQL script or,
+when rows must be recomputed in Python, a function of the connection; each
+runs in the transaction that records its version. Driver errors never leak: they
 become :class:`~echoppe_accounts.StorageError` with the cause chained.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeAlias
 
 from echoppe_accounts.adapters import _records as rec
 from echoppe_accounts.domain.account import Account
@@ -27,12 +29,57 @@ from echoppe_accounts.domain.errors import (
     StorageError,
     ValidationError,
 )
-from echoppe_accounts.domain.mail import MailKind, OutgoingMail
+from echoppe_accounts.domain.mail import OutgoingMail
 from echoppe_accounts.domain.reset import ResetRequest
 from echoppe_accounts.domain.throttle import LoginThrottle
 from echoppe_accounts.domain.tokens import TokenPurpose, TokenRecord
 
-MIGRATIONS: tuple[str, ...] = (
+Migration: TypeAlias = str | Callable[[sqlite3.Connection], None]
+"""One schema version: an SQL script, or a function that changes the schema
+and its rows inside the migration's transaction (it must not commit)."""
+
+
+def _run_script(conn: sqlite3.Connection, script: str) -> None:
+    # Not executescript(): it would commit the migration's transaction.
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _v4_idna_email_keys(conn: sqlite3.Connection) -> None:
+    """Key emails by IDNA domain (SPEC F1); outbox mails by account and key (G3)."""
+    _run_script(
+        conn,
+        """
+        ALTER TABLE outbox ADD COLUMN account_id TEXT;
+        ALTER TABLE outbox ADD COLUMN recipient_key TEXT;
+        CREATE INDEX outbox_by_account ON outbox (account_id);
+        CREATE INDEX outbox_by_recipient_key ON outbox (recipient_key);
+        """,
+    )
+    rows = conn.execute(
+        "SELECT id, email, email_key, erased_at FROM accounts"
+    ).fetchall()
+    changed = rec.new_email_keys(rows)
+    # The new keys cannot clash with one another (see new_email_keys), but
+    # one could equal a row's old key until that row is updated in turn:
+    # moving the changed rows aside first keeps every step unique.
+    conn.executemany(
+        "UPDATE accounts SET email_key = ? WHERE id = ?",
+        [(rec.REKEYING + account_id, account_id) for account_id, _ in changed],
+    )
+    conn.executemany(
+        "UPDATE accounts SET email_key = ? WHERE id = ?",
+        [(key, account_id) for account_id, key in changed],
+    )
+    mails = conn.execute("SELECT id, recipient FROM outbox").fetchall()
+    conn.executemany(
+        "UPDATE outbox SET recipient_key = ? WHERE id = ?",
+        [(rec.recipient_key(m["recipient"]), m["id"]) for m in mails],
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
     """
     CREATE TABLE accounts (
         id TEXT PRIMARY KEY,
@@ -149,8 +196,9 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE accounts ADD COLUMN erased_at TEXT;
     ALTER TABLE newsletter_consents ADD COLUMN confirmed_at TEXT;
     """,
+    _v4_idna_email_keys,
 )
-"""The schema, one script per version; never edit one, append a new one."""
+"""The schema, one step per version; never edit one, append a new one."""
 
 
 def _translate(exc: sqlite3.Error) -> StorageError:
@@ -209,10 +257,11 @@ class SQLiteStore:
         conn.execute("BEGIN IMMEDIATE")
         try:
             (version,) = conn.execute("PRAGMA user_version").fetchone()
-            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                for statement in script.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
+            for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+                if isinstance(step, str):
+                    _run_script(conn, step)
+                else:
+                    step(conn)
                 conn.execute(f"PRAGMA user_version={number:d}")
             conn.execute("COMMIT")
         except BaseException:
@@ -359,39 +408,15 @@ class _Tokens:
         return cursor.rowcount
 
 
-def _mail_from_row(row: sqlite3.Row) -> OutgoingMail:
-    return OutgoingMail(
-        id=row["id"],
-        kind=MailKind(row["kind"]),
-        to=row["recipient"],
-        subject=row["subject"],
-        text=row["body_text"],
-        html=row["body_html"],
-        created_at=datetime.fromisoformat(row["created_at"]),
-    )
-
-
 class _Outbox:
     def __init__(self, conn: sqlite3.Connection, on_forget: Callable[[], None]) -> None:
         self._conn = conn
         self._on_forget = on_forget
 
     def add(self, mail: OutgoingMail) -> None:
-        created = rec.iso(mail.created_at)
-        _insert(
-            self._conn,
-            "outbox",
-            {
-                "id": mail.id,
-                "kind": mail.kind.value,
-                "recipient": mail.to,
-                "subject": mail.subject,
-                "body_text": mail.text,
-                "body_html": mail.html,
-                "created_at": created,
-                "due_at": created,
-            },
-        )
+        row = rec.outbox_row(mail)
+        row["created_at"] = row["due_at"] = rec.iso(mail.created_at)
+        _insert(self._conn, "outbox", row)
 
     def due(self, now: datetime, limit: int) -> list[OutgoingMail]:
         rows = self._conn.execute(
@@ -399,7 +424,7 @@ class _Outbox:
             "ORDER BY due_at, rowid LIMIT ?",
             (rec.iso(now), limit),
         ).fetchall()
-        return [_mail_from_row(r) for r in rows]
+        return [rec.mail_from_row(r) for r in rows]
 
     def claim(self, now: datetime, limit: int, until: datetime) -> list[OutgoingMail]:
         # The unit of work holds SQLite's write lock: no rival sees these
@@ -414,7 +439,7 @@ class _Outbox:
             "UPDATE outbox SET claimed_until = ? WHERE id = ?",
             [(rec.iso(until), row["id"]) for row in rows],
         )
-        return [_mail_from_row(r) for r in rows]
+        return [rec.mail_from_row(r) for r in rows]
 
     def mark_sent(self, mail_id: str, at: datetime) -> None:
         self._conn.execute(
@@ -436,9 +461,13 @@ class _Outbox:
         row = self._conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
         return int(row.fetchone()[0])
 
-    def forget(self, recipient: str) -> int:
+    def forget(self, *, account_id: str, email_keys: Collection[str]) -> int:
+        keys = sorted(set(email_keys))
+        marks = ", ".join("?" for _ in keys)
         cursor = self._conn.execute(
-            "DELETE FROM outbox WHERE recipient = ?", (recipient,)
+            f"DELETE FROM outbox WHERE account_id = ? "  # noqa: S608 (marks only)
+            f"OR recipient_key IN ({marks})",
+            (account_id, *keys),
         )
         self._on_forget()
         return cursor.rowcount
@@ -525,8 +554,9 @@ class _Throttles:
 
 
 class _Audit:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, on_forget: Callable[[], None]) -> None:
         self._conn = conn
+        self._on_forget = on_forget
 
     def add(self, record: AuditRecord) -> None:
         _insert(self._conn, "audit_log", rec.audit_row(record))
@@ -536,6 +566,23 @@ class _Audit:
             "SELECT * FROM audit_log WHERE account_id = ? ORDER BY seq", (account_id,)
         ).fetchall()
         return [rec.audit_from_row(r) for r in rows]
+
+    def redact(self, account_id: str, detail_keys: Collection[str]) -> int:
+        rows = self._conn.execute(
+            "SELECT seq, details FROM audit_log WHERE account_id = ?", (account_id,)
+        ).fetchall()
+        changes = [
+            (details, row["seq"])
+            for row in rows
+            if (details := rec.redacted_details(row["details"], detail_keys))
+            is not None
+        ]
+        self._conn.executemany(
+            "UPDATE audit_log SET details = ? WHERE seq = ?", changes
+        )
+        if changes:
+            self._on_forget()
+        return len(changes)
 
 
 class SQLiteUnitOfWork:
@@ -569,7 +616,7 @@ class SQLiteUnitOfWork:
         self.outbox = _Outbox(conn, self._forgot)
         self.resets = _Resets(conn)
         self.throttles = _Throttles(conn)
-        self.audit = _Audit(conn)
+        self.audit = _Audit(conn, self._forgot)
         return self
 
     def __exit__(

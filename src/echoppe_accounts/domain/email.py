@@ -1,10 +1,18 @@
 """Email addresses (SPEC F1).
 
-Syntax is checked by *email-validator* without any network access; the
-address is kept in the library's ``normalized`` form, and the account's
-uniqueness key is that form with NFKC and case folding applied to the whole
-address, so that ``Jean.Dupont@Exemple.FR`` and ``jean.dupont@exemple.fr``
-are one account.
+Syntax is checked by *email-validator* without any network access, and the
+address is kept in the library's ``normalized`` form. The account's
+uniqueness key is the local part with NFKC and case folding, ``@``, and the
+domain as its lower-case IDNA A-label: ``Jean.Dupont@Exemple.FR`` and
+``jean.dupont@exemple.fr`` are one account, while ``info@straße.de`` and
+``info@strasse.de`` are two, because they are two IDNA domains (folding the
+whole address would turn ``ß`` into ``ss``).
+
+An address is never stored in one form and keyed in another: a local part
+that NFKC would change (full-width letters, ligatures) is refused with
+``email.not_normalized`` rather than stored as typed and keyed as folded.
+A domain typed in full-width letters is fine: the IDNA mapping rewrites it,
+and the stored address holds the rewritten domain.
 
 >>> e = Email.parse("Jean.Dupont@Exemple.FR")
 >>> e.address
@@ -13,6 +21,14 @@ are one account.
 'jean.dupont@exemple.fr'
 >>> Email.parse("jean.dupont@exemple.fr").key == e.key
 True
+>>> Email.parse("info@straße.de").key
+'info@xn--strae-oqa.de'
+>>> Email.parse("info@strasse.de").key
+'info@strasse.de'
+>>> Email.parse("ｊｅａｎ@exemple.fr")
+Traceback (most recent call last):
+...
+echoppe_accounts.ValidationError: email: Write the email address with ordinary...
 >>> Email.parse("jean.dupont@")
 Traceback (most recent call last):
 ...
@@ -26,21 +42,72 @@ import unicodedata
 
 import attrs
 import email_validator
+import idna
 
 from echoppe_accounts.domain.errors import ValidationError
-from echoppe_accounts.domain.text import has_forbidden_character
+from echoppe_accounts.domain.text import check_raw, has_forbidden_character
 
 MAX_LENGTH = 254
 """Longest address accepted, in characters (RFC 5321 path limit less brackets)."""
 
+_DOMAIN_MAX_LENGTH = 253
+"""Longest domain name (RFC 1035), checked before any IDNA work."""
+
+
+def _key(local: str, ascii_domain: str) -> str:
+    return f"{unicodedata.normalize('NFKC', local).casefold()}@{ascii_domain.lower()}"
+
+
+def _a_label(domain: str) -> str:
+    if domain.isascii():
+        # What email-validator does for ASCII domains: no IDNA library call.
+        return domain.lower()
+    # The same steps as email-validator's, so that the key of a stored
+    # address is the key its parse gave.
+    mapped = idna.uts46_remap(domain, std3_rules=False, transitional=False)
+    return ".".join(idna.alabel(label).decode("ascii") for label in mapped.split("."))
+
 
 def canonical_key(address: str) -> str:
-    """Return the uniqueness key of an already normalised *address* (NFKC+casefold).
+    """Return the uniqueness key of *address*, a stored (normalised) address.
 
-    The key is only ever used to *find* an account; mail always goes to the
-    stored address, never to a key or to what a requester typed.
+    The key is the local part with NFKC and case folding, ``@``, and the
+    domain as its lower-case IDNA A-label, as :meth:`Email.parse` computes
+    it; ``canonical_key(Email.parse(x).address) == Email.parse(x).key``.
+    It is only ever used to *find* an account or the mails about one; mail
+    always goes to the stored address, never to a key or to what a
+    requester typed.
+
+    >>> canonical_key("Jean.Dupont@exemple.fr")
+    'jean.dupont@exemple.fr'
+    >>> canonical_key("info@straße.de")
+    'info@xn--strae-oqa.de'
+
+    Args:
+        address: An address as :attr:`Email.address` holds it (a typed one
+            works too when its domain is valid IDNA).
+
+    Raises:
+        ValidationError: ``email.invalid`` when *address* is too long, has
+            no ``@``, or has a non-ASCII domain that is not valid IDNA.
+
+    .. versionchanged:: 0.2.0
+       The domain is keyed by its IDNA A-label instead of being case-folded
+       with the rest of the address, so ``straße.de`` and ``strasse.de``
+       are two domains.
     """
-    return unicodedata.normalize("NFKC", address).casefold()
+    local, at, domain = address.rpartition("@")
+    if not at or not local or not domain or len(address) > MAX_LENGTH:
+        raise ValidationError.single("email", "email.invalid", reason="no key")
+    if len(domain) > _DOMAIN_MAX_LENGTH:
+        raise ValidationError.single("email", "email.invalid", reason="long domain")
+    try:
+        a_label = _a_label(domain)
+    except (idna.IDNAError, UnicodeError, ValueError):
+        raise ValidationError.single(
+            "email", "email.invalid", reason="domain is not IDNA"
+        ) from None
+    return _key(local, a_label)
 
 
 @attrs.frozen
@@ -51,10 +118,15 @@ class Email:
 
     Attributes:
         address: The normalised address, where mail is sent.
-        key: The uniqueness key, *address* with NFKC and case folding
-            applied.
+        key: The uniqueness key: the local part with NFKC and case
+            folding, ``@``, and the lower-case IDNA A-label of the domain
+            (see ``echoppe_accounts.domain.email.canonical_key``).
 
     .. versionadded:: 0.1.0
+
+    .. versionchanged:: 0.2.0
+       The key keeps IDNA domains apart (``straße.de`` is not
+       ``strasse.de``), and a local part that NFKC would change is refused.
     """
 
     address: str
@@ -62,7 +134,23 @@ class Email:
 
     @classmethod
     def parse(cls, value: str, path: str = "email") -> Email:
-        """Validate *value* and return an :class:`Email`, or raise at *path*."""
+        """Validate *value* and return an :class:`Email`, or raise at *path*.
+
+        Size and Unicode validity are checked before anything else (SPEC F9).
+
+        Raises:
+            ValidationError: ``required`` for a blank value;
+                ``text.too_long`` or ``text.invalid_unicode`` for a value
+                refused before any work; ``email.invalid`` for an invalid
+                address; ``email.not_normalized`` for a local part written
+                in full-width letters, ligatures or other compatibility
+                characters.
+
+        .. versionchanged:: 0.2.0
+           Raw size and Unicode validity come first; compatibility
+           characters in the local part are refused.
+        """
+        check_raw(value, path, max_length=MAX_LENGTH)
         value = value.strip()
         if not value:
             raise ValidationError.single(path, "required")
@@ -78,7 +166,13 @@ class Email:
             raise ValidationError.single(
                 path, "email.invalid", reason="unreadable"
             ) from None
-        return cls(result.normalized, canonical_key(result.normalized))
+        local = result.local_part
+        # The stored local part is what the key folds: were NFKC to change
+        # it, mail would go to one mailbox and the key name another. The
+        # domain needs no check: IDNA maps it, and the key uses its A-label.
+        if unicodedata.normalize("NFKC", local) != local:
+            raise ValidationError.single(path, "email.not_normalized")
+        return cls(result.normalized, _key(local, result.ascii_domain))
 
     @property
     def login_key(self) -> str:

@@ -7,6 +7,9 @@ from datetime import datetime
 
 import attrs
 
+from echoppe_accounts.domain.email import canonical_key
+from echoppe_accounts.domain.errors import ValidationError
+
 
 class MailKind(enum.StrEnum):
     """Why a mail is sent; used for templates, tests and the audit trail.
@@ -36,6 +39,13 @@ class MailKind(enum.StrEnum):
     """The email address was changed; sent to the former address."""
 
 
+def _recipient_key(mail: OutgoingMail) -> str | None:
+    try:
+        return canonical_key(mail.to)
+    except ValidationError:
+        return None
+
+
 @attrs.frozen
 class OutgoingMail:
     """A mail waiting in the outbox, or sent.
@@ -51,8 +61,17 @@ class OutgoingMail:
         text: Plain-text body.
         html: HTML body.
         created_at: When the mail was decided (UTC).
+        account_id: The account the mail concerns, if one does; erasing the
+            account deletes the mail, whatever address it goes to (SPEC G3).
+        recipient_key: The canonical key of *to* (the key of
+            :class:`~echoppe_accounts.Email`), by which erasure finds mails
+            sent to an address before its account existed. Computed from
+            *to* when not given; ``None`` when *to* has no key.
 
     .. versionadded:: 0.1.0
+
+    .. versionchanged:: 0.2.0
+       *account_id* and *recipient_key*.
     """
 
     id: str
@@ -62,3 +81,7 @@ class OutgoingMail:
     text: str = attrs.field(repr=False)
     html: str = attrs.field(repr=False)
     created_at: datetime
+    account_id: str | None = None
+    recipient_key: str | None = attrs.field(
+        default=attrs.Factory(_recipient_key, takes_self=True)
+    )
