@@ -394,3 +394,77 @@ def street_line_lists() -> st.SearchStrategy[list[str]]:
             st.integers(5, 100_000),
         ),
     )
+
+
+# --- Internationalised emails (SPEC F1) ----------------------------------------
+
+_IDN_LETTERS = string.ascii_lowercase + string.digits + "éèçàüößøñσςж"
+IDNA_DEVIATIONS = [("ß", "ss"), ("ς", "σ")]
+"""Letters IDNA 2008 keeps apart although case folding merges them (UTS 46)."""
+COMPATIBILITY_CHARACTERS = (
+    [chr(c) for c in range(0xFF21, 0xFF3B)]  # full-width A-Z
+    + [chr(c) for c in range(0xFF41, 0xFF5B)]  # full-width a-z
+    + [chr(c) for c in range(0xFF10, 0xFF1A)]  # full-width digits
+    + ["ﬀ", "ﬁ", "ﬂ", "ﬃ", "ﬄ", "ª", "º", "²", "Ⅸ"]  # ligatures, super-, numerals
+)
+"""Characters NFKC rewrites into ordinary ones."""
+
+
+def _idn_label() -> st.SearchStrategy[str]:
+    return st.text(_IDN_LETTERS, min_size=1, max_size=10)
+
+
+def _local_parts() -> st.SearchStrategy[str]:
+    atoms = st.lists(st.text(_ATOM, min_size=1, max_size=10), min_size=1, max_size=3)
+    return atoms.map(".".join)
+
+
+@st.composite
+def idn_emails(draw: st.DrawFn) -> str:
+    """A valid address whose domain labels may hold IDNA letters (ß, ς, é, ж…)."""
+    hosts = draw(st.lists(_idn_label(), min_size=1, max_size=2))
+    tld = draw(st.sampled_from(_TLDS))
+    return f"{draw(_local_parts())}@{'.'.join(hosts)}.{tld}"
+
+
+@st.composite
+def idna_deviation_pairs(draw: st.DrawFn) -> tuple[str, str]:
+    """Two addresses whose domains differ only by ``ß``/``ss`` or ``ς``/``σ``."""
+    letter, folded = draw(st.sampled_from(IDNA_DEVIATIONS))
+    before = draw(st.text(_IDN_LETTERS, max_size=5))
+    after = draw(st.text(_IDN_LETTERS, max_size=5))
+    local, tld = draw(_local_parts()), draw(st.sampled_from(_TLDS))
+    return (
+        f"{local}@{before}{letter}{after}.{tld}",
+        f"{local}@{before}{folded}{after}.{tld}",
+    )
+
+
+def case_variants(value: str) -> st.SearchStrategy[str]:
+    """*value* with any of its letters in upper case, where lower case maps back.
+
+    ``ß`` (upper case ``SS``) and ``ς`` (upper case ``Σ``, lower case ``σ``)
+    stay as they are: their upper case is another IDNA domain.
+    """
+    flippable = [
+        i
+        for i, c in enumerate(value)
+        if len(c.upper()) == 1 and c.upper() != c and c.upper().lower() == c
+    ]
+    if not flippable:
+        return st.just(value)
+    return st.sets(st.sampled_from(flippable)).map(
+        lambda upper: "".join(
+            c.upper() if i in upper else c for i, c in enumerate(value)
+        )
+    )
+
+
+@st.composite
+def compatibility_local_parts(draw: st.DrawFn) -> str:
+    """A valid address but for a full-width letter or ligature in its local part."""
+    local = draw(st.text(string.ascii_lowercase, min_size=1, max_size=10))
+    at = draw(st.integers(0, len(local)))
+    odd = draw(st.sampled_from(COMPATIBILITY_CHARACTERS))
+    domain = draw(st.sampled_from(["exemple.fr", "straße.de", "ｅｘｅｍｐｌｅ.fr"]))
+    return f"{local[:at]}{odd}{local[at:]}@{domain}"
