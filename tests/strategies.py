@@ -8,10 +8,12 @@ that a test can disagree with the library.
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Callable
 from typing import TypeVar
 
+import phonenumbers
 from hypothesis import strategies as st
 
 from echoppe_accounts import (
@@ -468,3 +470,61 @@ def compatibility_local_parts(draw: st.DrawFn) -> str:
     odd = draw(st.sampled_from(COMPATIBILITY_CHARACTERS))
     domain = draw(st.sampled_from(["exemple.fr", "straße.de", "ｅｘｅｍｐｌｅ.fr"]))
     return f"{local[:at]}{odd}{local[at:]}@{domain}"
+
+
+# --- Phone numbers of the French territories (SPEC F2) -----------------------
+
+FRENCH_TERRITORIES = (
+    "FR",
+    "RE",
+    "GP",
+    "MQ",
+    "GF",
+    "YT",
+    "PM",
+    "BL",
+    "MF",
+    "NC",
+    "PF",
+    "WF",
+)
+"""France and its overseas regions with a numbering plan of their own."""
+
+_NUMBER_RANGES = (
+    "fixed_line",
+    "mobile",
+    "toll_free",
+    "premium_rate",
+    "shared_cost",
+    "personal_number",
+    "voip",
+    "pager",
+    "uan",
+    "voicemail",
+)
+"""The number types of phonenumbers' metadata, each with its own pattern."""
+
+
+@st.composite
+def territory_numbers(draw: st.DrawFn) -> tuple[str, phonenumbers.PhoneNumber]:
+    """A valid number of a French territory, and that territory.
+
+    The digits are drawn from the pattern of one of the region's number
+    ranges in *phonenumbers*' metadata (the ARCEP and overseas plans it
+    transcribes), and kept when *phonenumbers* says the number is valid in
+    that region.
+    """
+    region = draw(st.sampled_from(FRENCH_TERRITORIES))
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region)
+    patterns = [
+        desc.national_number_pattern
+        for name in _NUMBER_RANGES
+        if (desc := getattr(metadata, name)) is not None
+        and desc.national_number_pattern
+    ]
+    pattern = re.compile(draw(st.sampled_from(patterns)), re.ASCII)
+    significant = draw(st.from_regex(pattern, fullmatch=True))
+    number = phonenumbers.parse(f"+{metadata.country_code}{significant}")
+    if not phonenumbers.is_valid_number_for_region(number, region):
+        return draw(st.nothing())
+    return region, number

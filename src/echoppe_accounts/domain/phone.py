@@ -1,8 +1,23 @@
 """Phone numbers (SPEC F2).
 
-Parsed with *phonenumbers* for region FR, stored in E.164. A number that
-is not valid in metropolitan France is tried in the French overseas regions
-before it is refused, so ``0692 12 34 56`` is read as a Réunion mobile.
+Parsed with *phonenumbers*, stored in E.164. A number typed in national form
+is read in every French territory and kept in the one that owns it:
+
+- Numbers with the trunk prefix ``0`` follow the French plan. A fixed,
+  mobile or VoIP range that *phonenumbers* gives to one overseas region of
+  that plan (``0596`` Martinique, ``0269`` and ``0639`` Mayotte, ``0692``
+  Réunion, …) is that region's, even where a mainland pattern accepts it
+  too. Which prefixes those are is *phonenumbers*' metadata, not a table
+  of ours.
+- Otherwise the customer's address country, the *hint*, chooses among the
+  readings: it tells New Caledonia's ``20 12 34`` from
+  Saint-Pierre-et-Miquelon's, and a Guadeloupe ``0800`` number from the
+  mainland one.
+- Without a hint a number with one reading is accepted; shared French-plan
+  numbers (``08…``) are the mainland's; anything else read several ways is
+  refused as ambiguous, with a message asking for the international form.
+
+The international form (``+`` or ``00``) is always accepted, read as is.
 
 >>> Phone.parse("06 12 34 56 78").e164
 '+33612345678'
@@ -11,6 +26,14 @@ before it is refused, so ``0692 12 34 56`` is read as a Réunion mobile.
 ('+262692123456', 'RE')
 >>> p.national
 '0692 12 34 56'
+>>> Phone.parse("0596 30 12 34").region  # not the mainland +33 5 96…
+'MQ'
+>>> Phone.parse("20 12 34", hint="NC").e164
+'+687201234'
+>>> Phone.parse("20 12 34")
+Traceback (most recent call last):
+...
+echoppe_accounts.ValidationError: phone: This number exists in several...
 >>> Phone.parse("12")
 Traceback (most recent call last):
 ...
@@ -21,9 +44,19 @@ from __future__ import annotations
 
 import attrs
 import phonenumbers
+from phonenumbers import PhoneNumberType
 
 from echoppe_accounts.domain.errors import ValidationError
-from echoppe_accounts.domain.text import has_forbidden_character
+from echoppe_accounts.domain.text import check_raw, has_forbidden_character
+
+FRENCH_PLAN_REGIONS: tuple[str, ...] = ("RE", "YT", "GP", "BL", "MF", "MQ", "GF")
+"""Overseas regions numbered like the mainland: ``0`` and nine digits.
+
+Their numbers share the mainland's national form, so their own prefixes
+must win over mainland patterns that happen to accept them (SPEC F2).
+
+.. versionadded:: 0.2.0
+"""
 
 OVERSEAS_REGIONS: tuple[str, ...] = (
     "RE",
@@ -38,17 +71,110 @@ OVERSEAS_REGIONS: tuple[str, ...] = (
     "PF",
     "WF",
 )
-"""French overseas regions tried, in this order, after the default region."""
+"""French overseas regions in which a national number is read, besides FR.
 
-_MAX_INPUT = 64
+.. versionchanged:: 0.2.0
+   Every region is read and the owner chosen; the first to accept no longer
+   wins.
+"""
+
+_TERRITORIAL_TYPES = frozenset(
+    {
+        PhoneNumberType.FIXED_LINE,
+        PhoneNumberType.MOBILE,
+        PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        PhoneNumberType.VOIP,
+    }
+)
+"""Ranges a numbering plan gives to one territory (08 numbers are shared)."""
+
+_MAX_LENGTH = 32
+"""Longest phone number as typed: ``+33 (0)6 12 34 56 78`` is 20 characters."""
+
+_INTERNATIONAL = ("+", "00")
+_HINT_MAX_LENGTH = 8
 
 
-def _parse_in(value: str, region: str) -> phonenumbers.PhoneNumber | None:
+def _read(value: str, region: str | None) -> phonenumbers.PhoneNumber | None:
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
         return None
     return number if phonenumbers.is_valid_number(number) else None
+
+
+def _e164(number: phonenumbers.PhoneNumber) -> str:
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def _normalised_hint(hint: str | None) -> str | None:
+    # The hint is an address country the caller has validated; anything not
+    # shaped like one cannot name a territory and is simply not used.
+    if hint is None or len(hint) > _HINT_MAX_LENGTH:
+        return None
+    return hint.strip().upper() or None
+
+
+def _overseas_owner(
+    readings: dict[str, phonenumbers.PhoneNumber],
+) -> phonenumbers.PhoneNumber | None:
+    """Return the reading of the one overseas French-plan region owning a number.
+
+    The owner's reading must be the only one of every overseas French-plan
+    region that accepts the number (Réunion and Mayotte share +262, and
+    Guadeloupe, Saint-Barthélemy and Saint-Martin +590, so they can read a
+    number alike), and a fixed, mobile or VoIP range: ranges several
+    territories accept (``0806``…) or non-geographic ones (``0884``) are
+    the shared plan's, not an overseas prefix.
+    """
+    overseas = [n for r, n in readings.items() if r in FRENCH_PLAN_REGIONS]
+    if len({_e164(n) for n in overseas}) != 1:
+        return None
+    owner = overseas[0]
+    return owner if phonenumbers.number_type(owner) in _TERRITORIAL_TYPES else None
+
+
+def _national(
+    value: str, path: str, home: str, hint: str | None
+) -> phonenumbers.PhoneNumber:
+    """Return the reading of national *value* that SPEC F2 chooses, or raise."""
+    readings: dict[str, phonenumbers.PhoneNumber] = {}
+    for candidate in dict.fromkeys((home, "FR", *OVERSEAS_REGIONS)):
+        number = _read(value, candidate)
+        if number is not None:
+            readings[candidate] = number
+    if not readings:
+        raise ValidationError.single(path, "phone.invalid")
+    trunk = str(phonenumbers.normalize_digits_only(value)).startswith("0")
+    if trunk and (owner := _overseas_owner(readings)) is not None:
+        return owner
+    if hint is not None and hint in readings:
+        return readings[hint]
+    distinct = {_e164(n): n for n in readings.values()}
+    if len(distinct) == 1:
+        return next(iter(distinct.values()))
+    if trunk and home in readings:
+        return readings[home]
+    regions = tuple(sorted({_region_of(n, None) for n in distinct.values()}))
+    raise ValidationError.single(path, "phone.ambiguous", regions=regions)
+
+
+def _region_of(number: phonenumbers.PhoneNumber, hint: str | None) -> str:
+    """Return the region of *number*, the hint's if *phonenumbers* allows it.
+
+    Regions sharing a country code (GP, BL and MF; RE and YT) are told apart
+    by *phonenumbers* where its metadata can (``0590 27…`` is
+    Saint-Barthélemy's); where a range is valid in several of them, the
+    customer's address country decides, else *phonenumbers*' first choice.
+    """
+    region = str(phonenumbers.region_code_for_number(number))
+    if (
+        hint is not None
+        and hint != region
+        and phonenumbers.is_valid_number_for_region(number, hint)
+    ):
+        return hint
+    return region
 
 
 @attrs.frozen
@@ -62,33 +188,72 @@ class Phone:
     region: str
 
     @classmethod
-    def parse(cls, value: str, path: str = "phone", region: str = "FR") -> Phone:
-        """Validate *value* read in *region* and return a :class:`Phone`."""
+    def parse(
+        cls,
+        value: str,
+        path: str = "phone",
+        region: str = "FR",
+        *,
+        hint: str | None = None,
+    ) -> Phone:
+        """Validate *value* and return a :class:`Phone` (SPEC F2).
+
+        Size and Unicode are checked first (SPEC F9). A number in
+        international form is read as is; one in national form is read in
+        *region*, in France and in every overseas region, and kept as
+        described in the module documentation.
+
+        Args:
+            value: The number as the customer typed it.
+            path: The field path reported in errors.
+            region: The shop's home region, whose reading of a shared
+                French-plan number (``08…``) is the default.
+            hint: The customer's address country (ISO 3166-1 alpha-2, the
+                billing address's, else the first delivery address's). It
+                chooses among a national number's readings; a country
+                outside France and its overseas regions is not used.
+
+        Returns:
+            The number in E.164 form, with its region.
+
+        Raises:
+            ValidationError: ``required`` when *value* is blank,
+                ``text.too_long`` or ``text.invalid_unicode`` before any
+                parsing, ``phone.invalid`` when no region reads a valid
+                number, ``phone.ambiguous`` when several regions do and
+                nothing tells them apart (its *regions* parameter lists
+                them).
+
+        .. versionchanged:: 0.2.0
+           The *hint* keyword; overseas prefixes win over mainland
+           patterns; ambiguous national numbers are refused; size and
+           Unicode are checked before any work.
+        """
+        check_raw(value, path, max_length=_MAX_LENGTH)
         value = value.strip()
         if not value:
             raise ValidationError.single(path, "required")
-        if len(value) > _MAX_INPUT or has_forbidden_character(value):
+        if len(value) > _MAX_LENGTH:
+            raise ValidationError.single(path, "text.too_long", max=_MAX_LENGTH)
+        if has_forbidden_character(value):
             raise ValidationError.single(path, "phone.invalid")
-        regions = (region, *(r for r in OVERSEAS_REGIONS if r != region))
-        for candidate in regions:
-            number = _parse_in(value, candidate)
-            if number is not None:
-                return cls(
-                    phonenumbers.format_number(
-                        number, phonenumbers.PhoneNumberFormat.E164
-                    ),
-                    phonenumbers.region_code_for_number(number) or candidate,
-                )
-            if value.startswith(("+", "00")):
-                break  # an international number has one reading only
-        raise ValidationError.single(path, "phone.invalid")
+        hint = _normalised_hint(hint)
+        if value.startswith(_INTERNATIONAL):
+            if value.startswith("00"):  # every French territory's exit code
+                value = "+" + value[2:]
+            number = _read(value, None)
+            if number is None:
+                raise ValidationError.single(path, "phone.invalid")
+        else:
+            number = _national(value, path, region, hint)
+        return cls(_e164(number), _region_of(number, hint))
 
     @property
     def national(self) -> str:
         """The number as written in its own region (``06 12 34 56 78``)."""
         number = phonenumbers.parse(self.e164)
-        return phonenumbers.format_number(
-            number, phonenumbers.PhoneNumberFormat.NATIONAL
+        return str(
+            phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
         )
 
     def __str__(self) -> str:
