@@ -61,8 +61,8 @@ def luhn_sirets(draw: st.DrawFn) -> str:
     siren = (body := draw(_digits(8))) + luhn_check_digit(body)
     payload = siren + draw(_digits(4))
     siret = payload + luhn_check_digit(payload)
-    # La Poste's numbers follow another rule; all zeros is refused on purpose.
-    forbidden = siret.startswith(LA_POSTE_PREFIX) or set(siret) == {"0"}
+    # La Poste's numbers follow another rule; an all-zero SIREN is refused.
+    forbidden = siret.startswith((LA_POSTE_PREFIX, "0" * 9))
     return draw(st.nothing()) if forbidden else siret
 
 

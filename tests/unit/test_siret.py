@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from stdnum.fr import siret as stdnum_siret
 from stdnum.fr import tva
 
 from echoppe_accounts import Siret, ValidationError, known_codes
@@ -38,9 +39,19 @@ def test_wrong_check_digit_refused():
     assert codes_of("73282932000079") == {"siret.invalid_checksum"}
 
 
-@pytest.mark.parametrize("value", ["00000000000000", "000 000 000 00000"])
-def test_all_zero_refused(value):
-    """C4: the all-zero SIRET, which stdnum accepts, is refused by the library."""
+@pytest.mark.parametrize(
+    "value",
+    [
+        "00000000000000",
+        "000 000 000 00000",
+        "00000000000018",  # issue 8, item 9: passed, Luhn holding on 00018
+        "000 000 000 00018",
+        "000.000.000.00026",
+        "00000000000019",  # not even Luhn: the zero SIREN is the first fault
+    ],
+)
+def test_all_zero_siren_refused(value):
+    """C4: a SIRET whose SIREN is all zeros, which stdnum accepts, is refused."""
     assert codes_of(value) == {"siret.all_zero"}
 
 
@@ -147,3 +158,22 @@ def test_arbitrary_text_raises_only_validation_error(value):
         assert len(parsed.compact) == 14
         assert parsed.compact.isascii()
         assert parsed.compact.isdigit()
+
+
+@given(st.text("0123456789", min_size=5, max_size=5), st.sampled_from(["", " ", "."]))
+def test_any_all_zero_siren_refused(establishment, separator):
+    """C4: ``000000000`` followed by any five digits is refused as all-zero."""
+    value = separator.join(["000", "000", "000", establishment])
+    assert codes_of(value) == {"siret.all_zero"}
+
+
+def test_size_checked_before_stdnum_runs(monkeypatch):
+    """F9: a 10 MB value is refused from its length; stdnum never sees it."""
+
+    def fail(*_args, **_kwargs):
+        pytest.fail("stdnum called on a value refused by its size")
+
+    monkeypatch.setattr(stdnum_siret, "compact", fail)
+    monkeypatch.setattr(stdnum_siret, "validate", fail)
+    assert codes_of("7" * 10_000_000) == {"siret.invalid_format"}
+    assert codes_of("732 829 320 00074" * 600_000) == {"siret.invalid_format"}

@@ -1,7 +1,9 @@
 """SIRET numbers, with the SIREN and VAT number derived from them (SPEC C4).
 
 Validation is *python-stdnum*'s (Luhn, with La Poste's exception); on top of
-it the library refuses the all-zero number, which stdnum accepts.
+it the library refuses every number whose SIREN is all zeros, which stdnum
+accepts whenever the last five digits pass Luhn. The size of the input is
+checked before anything else (SPEC F9).
 
 >>> s = Siret.parse("732 829 320 00074")
 >>> s.compact, s.formatted
@@ -14,6 +16,10 @@ it the library refuses the all-zero number, which stdnum accepts.
 Traceback (most recent call last):
 ...
 echoppe_accounts.ValidationError: siret: The SIRET number is invalid (wrong...).
+>>> Siret.parse("000 000 000 00018")  # passes Luhn, but no company has SIREN 0
+Traceback (most recent call last):
+...
+echoppe_accounts.ValidationError: siret: The SIRET number cannot be all zeros.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from echoppe_accounts.domain.text import has_forbidden_character
 
 _MAX_INPUT = 32
 _LENGTH = 14
+_ALL_ZERO_SIREN = "0" * 9
 
 
 def compact(value: str) -> str:
@@ -35,7 +42,24 @@ def compact(value: str) -> str:
 
 
 def validate(value: str, path: str = "siret") -> str:
-    """Return the compact form of a valid SIRET, or raise at *path*."""
+    """Return the compact form of a valid SIRET, or raise at *path*.
+
+    Args:
+        value: The number as typed; spaces and dots are allowed.
+        path: The field path reported in errors.
+
+    Returns:
+        The 14 digits.
+
+    Raises:
+        ValidationError: ``required``, ``siret.invalid_format`` (also for an
+            input too long to be a SIRET, refused before any other work),
+            ``siret.all_zero`` when the SIREN is all zeros, or
+            ``siret.invalid_checksum``.
+
+    .. versionchanged:: 0.2.0
+       Every all-zero SIREN is refused, not only the all-zero SIRET.
+    """
     if len(value) > _MAX_INPUT or has_forbidden_character(value):
         raise ValidationError.single(path, "siret.invalid_format")
     number = compact(value)
@@ -43,7 +67,7 @@ def validate(value: str, path: str = "siret") -> str:
         raise ValidationError.single(path, "required")
     if not (len(number) == _LENGTH and number.isascii() and number.isdigit()):
         raise ValidationError.single(path, "siret.invalid_format")
-    if number == "0" * _LENGTH:
+    if number.startswith(_ALL_ZERO_SIREN):
         raise ValidationError.single(path, "siret.all_zero")
     try:
         return str(stdnum_siret.validate(number))
@@ -73,7 +97,13 @@ class Siret:
 
     @classmethod
     def parse(cls, value: str, path: str = "siret") -> Siret:
-        """Validate *value* (spaces and dots allowed) and return a :class:`Siret`."""
+        """Validate *value* (spaces and dots allowed) and return a :class:`Siret`.
+
+        See :func:`validate` for the errors raised.
+
+        .. versionchanged:: 0.2.0
+           Every all-zero SIREN is refused (``siret.all_zero``).
+        """
         return cls(validate(value, path))
 
     @property
