@@ -401,7 +401,7 @@ class DeliveryError(EchoppeError):
 
 
 MAX_ERRORS = 100
-"""Most problems reported at once; one more error says the list was cut (SPEC F9)."""
+"""Most problems reported at once, the last saying the list was cut (SPEC F9)."""
 
 
 class Collector:
@@ -420,7 +420,7 @@ class Collector:
         self.errors: list[FieldError] = []
 
     def add(self, path: str, code: str, **params: object) -> None:
-        """Record one problem; past :data:`MAX_ERRORS`, one note says so (F9)."""
+        """Record one problem; past :data:`MAX_ERRORS`, a note says so (F9)."""
         self._append(FieldError(path, code, params))
 
     def extend(self, error: ValidationError, prefix: str = "") -> None:
@@ -429,12 +429,12 @@ class Collector:
             self._append(e.under(prefix))
 
     def _append(self, error: FieldError) -> None:
-        if len(self.errors) < MAX_ERRORS:
+        # The last place is kept for the note saying the list was cut.
+        kept = MAX_ERRORS - 1
+        if len(self.errors) < kept:
             self.errors.append(error)
-        elif len(self.errors) == MAX_ERRORS:
-            self.errors.append(
-                FieldError("", "form.too_many_errors", {"max": MAX_ERRORS})
-            )
+        elif len(self.errors) == kept:
+            self.errors.append(FieldError("", "form.too_many_errors", {"max": kept}))
 
     def raise_if_any(self) -> None:
         """Raise a :class:`ValidationError` with everything recorded, if anything."""
