@@ -528,3 +528,113 @@ def territory_numbers(draw: st.DrawFn) -> tuple[str, phonenumbers.PhoneNumber]:
     if not phonenumbers.is_valid_number_for_region(number, region):
         return draw(st.nothing())
     return region, number
+
+
+# --- Analytics: identifiers in URLs, IPv4 addresses inside IPv6 ----------------
+
+_UNRESERVED = string.ascii_letters + string.digits + "-._~"
+_AT_LOOK_ALIKES = ["@", "\uff20", "\ufe6b"]  # @, full-width ＠, small ﹫
+
+
+def percent_encode(text: str, *, every_byte: bool = False) -> str:
+    """Percent-encode *text* once (RFC 3986): all but unreserved, or every byte."""
+    return "".join(
+        char
+        if char in _UNRESERVED and not every_byte
+        else "".join(f"%{byte:02X}" for byte in char.encode())
+        for char in text
+    )
+
+
+def full_width(text: str, chars: str) -> str:
+    """Return *text* with each ASCII character of *chars* in its full-width form."""
+    return "".join(chr(ord(c) + 0xFEE0) if c in chars else c for c in text)
+
+
+@st.composite
+def url_spellings(draw: st.DrawFn, text: str) -> str:
+    """*text* as it may reach a URL's path (SPEC N2).
+
+    Its ``@`` possibly a look-alike (full-width ``＠``, small ``﹫``), its
+    digits possibly full-width, then percent-encoded 0 to 3 times, each time
+    either the reserved characters only or every byte.
+    """
+    spelled = text.replace("@", draw(st.sampled_from(_AT_LOOK_ALIKES)))
+    if draw(st.booleans()):
+        spelled = full_width(spelled, string.digits)
+    for _ in range(draw(st.integers(0, 3))):
+        spelled = percent_encode(spelled, every_byte=draw(st.booleans()))
+    return spelled
+
+
+@st.composite
+def uuid_writings(draw: st.DrawFn) -> tuple[str, str]:
+    """A UUID as URLs carry it (RFC 9562 layout) and its 32 hex digits.
+
+    Lower or upper case, with or without hyphens, possibly in braces.
+    """
+    digits = f"{draw(st.integers(0, 2**128 - 1)):032x}"
+    groups = [digits[:8], digits[8:12], digits[12:16], digits[16:20], digits[20:]]
+    written = draw(st.sampled_from(["-", ""])).join(groups)
+    if draw(st.booleans()):
+        written = written.upper()
+    if draw(st.booleans()):
+        written = "{" + written + "}"
+    return written, digits
+
+
+@st.composite
+def long_number_writings(draw: st.DrawFn) -> tuple[str, str]:
+    """A long number (order, card, customer number) as written, and its digits.
+
+    Either five digits or more in one run, or eight or more in groups of two
+    to four apart by a space, a dot or a dash.
+    """
+    if draw(st.booleans()):
+        digits = draw(st.text(string.digits, min_size=5, max_size=20))
+        return digits, digits
+    groups = draw(
+        st.lists(
+            st.text(string.digits, min_size=2, max_size=4), min_size=4, max_size=6
+        ).filter(lambda g: len("".join(g)) <= 20)
+    )
+    return draw(st.sampled_from(" .-")).join(groups), "".join(groups)
+
+
+def ipv4_text(value: int) -> str:
+    """The dotted-quad text of the IPv4 address *value* (RFC 791)."""
+    return ".".join(str(value >> shift & 0xFF) for shift in (24, 16, 8, 0))
+
+
+def ipv6_text(value: int) -> str:
+    """The uncompressed text of the IPv6 address *value* (RFC 4291)."""
+    return ":".join(f"{value >> (112 - 16 * i) & 0xFFFF:x}" for i in range(8))
+
+
+@st.composite
+def ipv4_in_ipv6(draw: st.DrawFn) -> tuple[str, list[str]]:
+    """An IPv4 address and every IPv6 address that carries it.
+
+    IPv4-mapped (RFC 4291), 6to4 (RFC 3056, any subnet and interface),
+    Teredo (RFC 4380: the client's address inverted, any server, flags and
+    port), NAT64's well-known prefix (RFC 6052), IPv4-translated (RFC 2765)
+    and IPv4-compatible (RFC 4291, deprecated; not for 0.0.0.0 and 0.0.0.1,
+    which are ``::`` and ``::1``), with and without a dotted-quad tail.
+    """
+    v4 = draw(st.integers(0, 2**32 - 1))
+    dotted = ipv4_text(v4)
+    low80 = draw(st.integers(0, 2**80 - 1))
+    server = draw(st.integers(0, 2**32 - 1))
+    flags_port = draw(st.integers(0, 2**32 - 1))
+    carriers = [
+        f"::ffff:{dotted}",
+        ipv6_text(0xFFFF << 32 | v4),
+        ipv6_text(0x2002 << 112 | v4 << 80 | low80),
+        ipv6_text(0x2001 << 112 | server << 64 | flags_port << 32 | v4 ^ 0xFFFFFFFF),
+        f"64:ff9b::{dotted}",
+        ipv6_text(0x64FF9B << 96 | v4),
+        f"::ffff:0:{dotted}",
+    ]
+    if v4 > 1:
+        carriers += [f"::{dotted}", ipv6_text(v4)]
+    return dotted, carriers

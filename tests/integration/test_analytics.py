@@ -24,6 +24,7 @@ from echoppe_accounts import (
     reminder_due,
 )
 from echoppe_accounts.testing import FrozenClock
+from strategies import arbitrary_text, ipv4_in_ipv6
 
 CHROME = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
@@ -78,11 +79,27 @@ def test_an_event_holds_nothing_personal(sink):
         ("2001:db8:1234:5678:9abc::1", IpPolicy.MASK_2_BYTES, "2001:db8:1234::"),
         ("2001:db8:1234:5678:9abc::1", IpPolicy.MASK_3_BYTES, "2001:db8::"),
         ("::ffff:198.51.100.7", IpPolicy.MASK_2_BYTES, "198.51.0.0"),
+        ("2002:c633:6407::1", IpPolicy.MASK_2_BYTES, "198.51.0.0"),  # 6to4
+        ("2002:c633:6407::1", IpPolicy.MASK_3_BYTES, "198.0.0.0"),
+        ("2001:0:4136:e378:8000:63bf:39cc:9bf8", IpPolicy.MASK_2_BYTES, "198.51.0.0"),
+        ("64:ff9b::198.51.100.7", IpPolicy.MASK_2_BYTES, "198.51.0.0"),  # NAT64
+        ("::ffff:0:198.51.100.7", IpPolicy.MASK_2_BYTES, "198.51.0.0"),
+        ("::198.51.100.7", IpPolicy.MASK_2_BYTES, "198.51.0.0"),
         ("not an ip", IpPolicy.MASK_2_BYTES, None),
+        pytest.param(
+            "198.51.100.7" + " " * 10_000_000,
+            IpPolicy.MASK_2_BYTES,
+            None,
+            id="10 MB",
+        ),
     ],
 )
 def test_kept_addresses_are_masked(sink, raw, policy, masked):
-    """Where a shop keeps IPs: v4 /16 or less, v6 /48 or less (N2)."""
+    """Where a shop keeps IPs: v4 /16 or less, v6 /48 or less (N2).
+
+    An IPv6 address carrying an IPv4 one (6to4, Teredo, NAT64, translated,
+    compatible) is masked as that IPv4; a 10 MB "address" is not read (F9).
+    """
     service(sink, ip_policy=policy).track(Hit(url="/", ip=raw))
     (event,) = sink.events()
     assert event.ip == masked
@@ -182,6 +199,7 @@ ips = st.one_of(
     st.ip_addresses(v=4).map(str),
     st.ip_addresses(v=6).map(str),
     st.ip_addresses(v=4).map(lambda a: f"::ffff:{a}"),
+    ipv4_in_ipv6().flatmap(lambda found: st.sampled_from(found[1])),
     st.text(max_size=40),
 )
 emails = st.emails().map(str)
@@ -243,3 +261,48 @@ def test_no_stored_event_carries_personal_data(sink, data, policy):
                 assert address.packed[2:] == b"\0\0"
             else:
                 assert address.packed[6:] == bytes(10)
+
+
+def stored_text(event):
+    """Every text field of *event*, joined: what a sink writes."""
+    return " ".join(str(v) for v in attrs.astuple(event))
+
+
+def test_surrogates_and_huge_fields_are_stored_clean(sink):
+    """F9: lone surrogates and 10 MB fields give a clean event, never an exception."""
+    huge = "\ud800" + "a" * 10_000_000
+    result = service(sink, ip_policy=IpPolicy.MASK_2_BYTES).track(
+        Hit(
+            url="https://www.lechoppe.fr/compte/jean\ud800.dupont@exemple.fr/" + huge,
+            user_agent=CHROME + huge,
+            ip=huge,
+            referrer="https://www.google.com/" + huge,
+            headers={huge: huge, "DNT": huge},
+            visitor_cookie=huge,
+        )
+    )
+    (event,) = sink.events()
+    assert result.recorded
+    assert (event.path, event.referrer_host, event.ip) == (
+        "/compte/:id/:id",
+        None,
+        None,
+    )
+    assert (event.browser, event.browser_major) == ("Chrome", 124)
+    assert stored_text(event).isascii()
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    fields=st.tuples(*[arbitrary_text(120)] * 6),
+    policy=st.sampled_from(list(IpPolicy)),
+)
+def test_arbitrary_text_in_every_field_never_raises(sink, fields, policy):
+    """F9: any text in any field of a hit is recorded cleanly or not at all (N2)."""
+    url, agent, ip, referrer, header, cookie = fields
+    before = len(sink.events())
+    service(sink, ip_policy=policy).track(
+        Hit(url, agent, ip, referrer, {header: header, "Sec-GPC": header}, cookie)
+    )
+    for event in sink.events()[before:]:
+        assert stored_text(event).isascii()

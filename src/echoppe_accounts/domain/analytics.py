@@ -5,13 +5,22 @@ advertising, profiling or a cross-site identifier. A hit is anonymised
 before anything is stored:
 
 - no IP address by default; a shop that keeps one gets it masked, IPv4 by
-  at least two bytes and IPv6 by at least 80 bits (Matomo's levels), an
-  IPv4-mapped IPv6 address being masked as the IPv4 it is;
-- the URL loses its query string and fragment, and any path segment that
-  could carry a person (an email, a long token, a long number) becomes
-  ``:id``; the referrer keeps its host only;
+  at least two bytes and IPv6 by at least 80 bits (Matomo's levels); an
+  IPv6 address that carries an IPv4 one (IPv4-mapped, IPv4-compatible or
+  translated, 6to4, Teredo, NAT64) is masked as the IPv4 it carries;
+- the URL loses its query string and fragment; each path segment is
+  decoded (percent-encoding, repeatedly; HTML character references;
+  Unicode compatibility forms such as the full-width ``＠``), loses its
+  matrix parameters (``;id=…``), and becomes ``:id`` when it could carry a
+  person: an email, a phone number however it is spaced, a UUID, a long
+  number or a long token; the referrer keeps its host only, and not even
+  that when the host is an IP address or holds an identifier;
 - the user agent is reduced to a browser family, its major version and a
   device class.
+
+Size comes before work (SPEC F9): a URL, referrer, user agent or IP longer
+than its cap is cut (or, for an IP, dropped) before it is looked at, and a
+lone surrogate is dropped, so garbage of any size never raises.
 
 >>> mask_ip("192.168.12.34", keep=IpPolicy.MASK_2_BYTES)
 '192.168.0.0'
@@ -19,8 +28,16 @@ before anything is stored:
 '2001:db8:85a3::'
 >>> mask_ip("::ffff:192.168.12.34", keep=IpPolicy.MASK_2_BYTES)
 '192.168.0.0'
+>>> mask_ip("2002:cb00:714d::1", keep=IpPolicy.MASK_2_BYTES)  # 6to4
+'203.0.0.0'
 >>> scrub_path("/compte/jean.dupont@exemple.fr/commandes?jeton=abc#x")
 '/compte/:id/commandes'
+>>> scrub_path("/compte/jean%2540exemple.fr/rappel/06.12.34.56.78")
+'/compte/:id/rappel/:id'
+>>> scrub_path("/commande;id=3f2b1c4d-0a1b-4c2d-8e3f-a0b1c2d3e4f5/suivi")
+'/commande/suivi'
+>>> referrer_host("https://jean@exemple.fr@www.google.com/search?q=jean")
+'www.google.com'
 >>> reduce_user_agent("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) "
 ...                   "AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 "
 ...                   "Mobile/15E148 Safari/604.1")
@@ -31,15 +48,18 @@ from __future__ import annotations
 
 import calendar
 import enum
+import html
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import attrs
 
 from echoppe_accounts.domain.errors import ValidationError
+from echoppe_accounts.domain.text import is_valid_unicode
 
 
 class Purpose(enum.StrEnum):
@@ -70,22 +90,92 @@ class IpPolicy(enum.Enum):
     """Keep an IPv4 /8 or an IPv6 /32, 96 bits masked (Matomo's level 3)."""
 
 
+MAX_IP_LENGTH = 100
+"""Longest IP address text looked at; a longer one is dropped unread (SPEC F9).
+
+The longest IPv6 text is 45 characters; the rest leaves room for a zone
+(``%eth0``) and surrounding white space.
+"""
+MAX_URL_LENGTH = 8192
+"""Longest URL or referrer looked at; the rest is cut before any work (SPEC F9)."""
+MAX_USER_AGENT_LENGTH = 512
+"""Longest user agent looked at; the rest is cut before any work (SPEC F9)."""
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _readable(text: str) -> str:
+    """Return *text* without lone surrogates, which no encoder accepts (F9)."""
+    return text if is_valid_unicode(text) else _SURROGATES.sub("", text)
+
+
 _IPV6_KEPT_BITS = {IpPolicy.MASK_2_BYTES: 48, IpPolicy.MASK_3_BYTES: 32}
+# The last 32 bits are an IPv4 address in these blocks. NAT64's local-use
+# block 64:ff9b:1::/48 (RFC 8215) is not among them: where its IPv4 sits
+# depends on the operator's prefix length, and a /48 mask already keeps
+# none of it (RFC 6052 never puts IPv4 bits before bit 48 there).
+_LAST_32_BITS_ARE_IPV4 = (
+    ipaddress.IPv6Network("64:ff9b::/96"),  # NAT64 well-known prefix, RFC 6052
+    ipaddress.IPv6Network("::ffff:0:0:0/96"),  # IPv4-translated, RFC 2765
+    ipaddress.IPv6Network("::/96"),  # IPv4-compatible, RFC 4291 (deprecated)
+)
+_NOT_IPV4_COMPATIBLE = (
+    ipaddress.IPv6Address("::"),
+    ipaddress.IPv6Address("::1"),
+)
+_IPV4_BITS = 0xFFFFFFFF
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """Return the IPv4 address *address* carries, or ``None``.
+
+    Recognised: IPv4-mapped (``::ffff:a.b.c.d``), 6to4 (``2002::/16``),
+    Teredo (``2001::/32``, the client's address), NAT64 with the well-known
+    prefix (``64:ff9b::/96``), IPv4-translated (``::ffff:0:a.b.c.d``) and
+    the deprecated IPv4-compatible form (``::a.b.c.d``, but not ``::`` or
+    ``::1``).
+
+    >>> embedded_ipv4(ipaddress.IPv6Address("2001:0:4136:e378:8000:63bf:3fff:fdd2"))
+    IPv4Address('192.0.2.45')
+    >>> embedded_ipv4(ipaddress.IPv6Address("2001:db8::1")) is None
+    True
+
+    .. versionadded:: 0.2.0
+    """
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    if address not in _NOT_IPV4_COMPATIBLE and any(
+        address in block for block in _LAST_32_BITS_ARE_IPV4
+    ):
+        return ipaddress.IPv4Address(int(address) & _IPV4_BITS)
+    return None
 
 
 def mask_ip(raw: str, *, keep: IpPolicy) -> str | None:
     """Return the masked form of *raw* under *keep*, or ``None``.
 
-    ``None`` when the policy drops addresses or *raw* is not an address.
+    ``None`` when the policy drops addresses, or *raw* is not an address
+    or is longer than :data:`MAX_IP_LENGTH`. An IPv6 address carrying an
+    IPv4 one (see :func:`embedded_ipv4`) is masked as that IPv4 address.
+
+    .. versionchanged:: 0.2.0
+       6to4, Teredo, NAT64, IPv4-translated and IPv4-compatible addresses
+       are masked as the IPv4 address they carry.
     """
-    if keep is IpPolicy.DROP:
+    if keep is IpPolicy.DROP or len(raw) > MAX_IP_LENGTH:
         return None
     try:
         address = ipaddress.ip_address(raw.strip().split("%", 1)[0])
     except ValueError:
         return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        carried = embedded_ipv4(address)
+        if carried is not None:
+            address = carried
     if isinstance(address, ipaddress.IPv4Address):
         prefix = 32 - 8 * keep.value
     else:
@@ -94,43 +184,157 @@ def mask_ip(raw: str, *, keep: IpPolicy) -> str | None:
     return str(network.network_address)
 
 
-_EMAILISH = re.compile(r"@|%40", re.IGNORECASE)
-_TOKENISH = re.compile(r"[A-Za-z0-9_\-=.%]{16,}")
-_NUMBERISH = re.compile(r"\d{5,}")
 PATH_LENGTH = 200
 """Longest path kept; the rest is cut."""
+PRIVATE_SEGMENT = ":id"
+"""What a path segment that could carry a person becomes."""
+_DECODE_ROUNDS = 8
+_PERCENT_U = re.compile(r"%u([0-9A-Fa-f]{4})")
+# An "@" once folded, or one written out: "jean(at)exemple.fr", "[at]".
+_EMAILISH = re.compile(r"@|[\[({<]\s*at\s*[\])}>]", re.IGNORECASE)
+_NUMBERISH = re.compile(r"\d{5,}")
+# Eight digits or more, each apart from the next by at most three
+# non-alphanumeric characters: "06.12.34.56.78", "+33 (0)6 12 34 56 78".
+_PHONEISH = re.compile(r"\d(?:[\W_]{0,3}\d){7,}")
+_UUIDISH = re.compile(
+    r"[0-9a-f]{8}(?:[\W_]?[0-9a-f]{4}){3}[\W_]?[0-9a-f]{12}", re.IGNORECASE
+)
+_HEXISH = re.compile(r"[0-9a-f]{16,}", re.IGNORECASE)
+_TOKENISH = re.compile(r"[A-Za-z0-9_\-=.~+%]{16,}")
+_LOWER_UPPER = re.compile(r"(?=[a-z][A-Z])")
+_UPPER_UPPER = re.compile(r"(?=[A-Z]{2})")
+_LONE_LOWER = re.compile(r"(?<=[A-Z])[a-z](?=[A-Z])")
+_SEGMENT_SAFE = ":!$&'()*+,="
+_PARTIAL_ESCAPE = re.compile(r"%[0-9A-Fa-f]?$")
 
 
-def _private_segment(segment: str) -> bool:
+def _unicode_escape(found: re.Match[str]) -> str:
+    char = chr(int(found.group(1), 16))
+    return char if is_valid_unicode(char) else "\ufffd"
+
+
+def _fold(text: str) -> str | None:
+    """Return *text* decoded until stable, or ``None`` if it never settles.
+
+    Each round undoes one layer of percent-encoding (``%40``, and IIS's
+    ``%u0040``), HTML character references (``&#64;``) and Unicode
+    compatibility forms (NFKC: the full-width ``＠``, full-width digits).
+    """
+    for _ in range(_DECODE_ROUNDS):
+        decoded = unquote(_PERCENT_U.sub(_unicode_escape, text), errors="replace")
+        decoded = unicodedata.normalize("NFKC", html.unescape(decoded))
+        if decoded == text:
+            return text
+        text = decoded
+    return None
+
+
+def _looks_random(run: str) -> bool:
+    """Tell whether a run of token characters looks machine-made.
+
+    A digit gives it away; so does mixed case that camel-cased words do not
+    have: capitals side by side or one lower-case letter between two, more
+    than once (``mQpXzRtK``, not ``ChaussuresDeSki``).
+    """
+    if any(c.isdigit() for c in run):
+        return True
+    steps_up = len(_LOWER_UPPER.findall(run))
+    odd_case = len(_UPPER_UPPER.findall(run)) + len(_LONE_LOWER.findall(run))
+    return steps_up >= 2 and odd_case >= 2  # noqa: PLR2004
+
+
+def _identifying(text: str) -> bool:
+    """Tell whether decoded *text* could carry a person or an identifier."""
     return bool(
-        _EMAILISH.search(segment)
-        or _NUMBERISH.search(segment)
-        or (_TOKENISH.fullmatch(segment) and any(c.isdigit() for c in segment))
+        _EMAILISH.search(text)
+        or _NUMBERISH.search(text)
+        or _PHONEISH.search(text)
+        or _UUIDISH.search(text)
+        or _HEXISH.search(text)
+        or any(_looks_random(m.group()) for m in _TOKENISH.finditer(text))
     )
 
 
+def _scrub_segment(segment: str) -> str:
+    if not segment:
+        return ""
+    folded = _fold(segment)
+    if folded is None:
+        return PRIVATE_SEGMENT
+    # Matrix parameters (";id=…", ";jsessionid=…") are dropped, name and value.
+    head = folded.split(";", 1)[0]
+    if _identifying(head):
+        return PRIVATE_SEGMENT
+    return quote(head, safe=_SEGMENT_SAFE)
+
+
 def scrub_path(url: str) -> str:
-    """Return the path of *url* without query, fragment or personal segments."""
+    """Return the path of *url* without query, fragment or personal segments.
+
+    Each segment is decoded first (see the module's documentation), loses
+    its matrix parameters, and becomes :data:`PRIVATE_SEGMENT` when it
+    holds an email, a phone number, a UUID, a long number or a long token.
+    A URL longer than :data:`MAX_URL_LENGTH` is cut first, and the segment
+    the cut falls in is treated as private; the result is at most
+    :data:`PATH_LENGTH` characters of ASCII.
+
+    .. versionchanged:: 0.2.0
+       Identifiers are found in all their spellings (percent-encoded
+       repeatedly, full-width, spaced or dotted), and matrix parameters
+       are dropped.
+    """
+    cut = len(url) > MAX_URL_LENGTH
+    text = url[:MAX_URL_LENGTH]
+    cut_in_path = cut and "?" not in text and "#" not in text
     try:
-        path = urlsplit(url.strip()).path or "/"
+        path = urlsplit(_readable(text).strip()).path
     except ValueError:
         return "/"
-    segments = [
-        "" if not s else ":id" if _private_segment(s) else s for s in path.split("/")
-    ]
-    cleaned = "/".join(segments)
+    segments = path.split("/")
+    scrubbed: list[str] = []
+    length = 0
+    for index, segment in enumerate(segments):
+        if length > PATH_LENGTH:
+            break
+        last = index == len(segments) - 1
+        clean = PRIVATE_SEGMENT if cut_in_path and last else _scrub_segment(segment)
+        scrubbed.append(clean)
+        length += len(clean) + 1
+    cleaned = "/".join(scrubbed)
     if not cleaned.startswith("/"):
         cleaned = "/" + cleaned
-    return quote(cleaned, safe="/:%", errors="replace")[:PATH_LENGTH]
+    return _PARTIAL_ESCAPE.sub("", cleaned[:PATH_LENGTH])
+
+
+_HOST = re.compile(r"[a-z0-9.-]{1,253}")
 
 
 def referrer_host(url: str) -> str | None:
-    """Return only the host of a referrer, lower-case, or ``None``."""
+    """Return only the host of a referrer, lower-case, or ``None``.
+
+    The user name and password a URL may carry (``jean@exemple.fr@host``)
+    are never part of the host. ``None`` for a host that is an IP address
+    or holds an identifier (a phone number, a long number, a token), and
+    for a referrer longer than :data:`MAX_URL_LENGTH`.
+
+    .. versionchanged:: 0.2.0
+       IP addresses and hosts holding an identifier give ``None``.
+    """
+    if len(url) > MAX_URL_LENGTH:
+        return None
     try:
-        host = urlsplit(url.strip()).hostname
+        host = urlsplit(_readable(url).strip()).hostname
     except ValueError:
         return None
-    if not host or not re.fullmatch(r"[a-z0-9.-]{1,253}", host):
+    if not host or not _HOST.fullmatch(host):
+        return None
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return None
+    if _PHONEISH.search(host) or any(_identifying(label) for label in host.split(".")):
         return None
     return host
 
@@ -148,12 +352,12 @@ class UserAgentClass:
 
 
 _BROWSERS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("Edge", re.compile(r"Edg(?:e|A|iOS)?/(\d+)")),
-    ("Opera", re.compile(r"(?:OPR|Opera)/(\d+)")),
-    ("Samsung Internet", re.compile(r"SamsungBrowser/(\d+)")),
-    ("Firefox", re.compile(r"(?:Firefox|FxiOS)/(\d+)")),
-    ("Chrome", re.compile(r"(?:Chrome|CriOS)/(\d+)")),
-    ("Safari", re.compile(r"Version/(\d+)[\d.]* .*Safari/")),
+    ("Edge", re.compile(r"Edg(?:e|A|iOS)?/([0-9]+)")),
+    ("Opera", re.compile(r"(?:OPR|Opera)/([0-9]+)")),
+    ("Samsung Internet", re.compile(r"SamsungBrowser/([0-9]+)")),
+    ("Firefox", re.compile(r"(?:Firefox|FxiOS)/([0-9]+)")),
+    ("Chrome", re.compile(r"(?:Chrome|CriOS)/([0-9]+)")),
+    ("Safari", re.compile(r"Version/([0-9]+)[0-9.]* .*Safari/")),
 )
 _BOT = re.compile(r"bot|crawl|spider|slurp|headless", re.IGNORECASE)
 _TABLET = re.compile(r"iPad|Tablet|Android(?!.*Mobile)", re.IGNORECASE)
@@ -162,8 +366,11 @@ _MAX_MAJOR = 999
 
 
 def reduce_user_agent(user_agent: str) -> UserAgentClass:
-    """Reduce *user_agent* to browser family, major version and device class."""
-    ua = user_agent[:512]
+    """Reduce *user_agent* to browser family, major version and device class.
+
+    Only the first :data:`MAX_USER_AGENT_LENGTH` characters are looked at.
+    """
+    ua = user_agent[:MAX_USER_AGENT_LENGTH]
     if _BOT.search(ua):
         return UserAgentClass("Bot", None, "bot")
     device = (
@@ -176,11 +383,15 @@ def reduce_user_agent(user_agent: str) -> UserAgentClass:
     for family, pattern in _BROWSERS:
         found = pattern.search(ua)
         if found:
-            major = int(found.group(1))
+            major = int(found.group(1))  # at most 512 digits: int() copes
             return UserAgentClass(
                 family, major if major <= _MAX_MAJOR else None, device
             )
     return UserAgentClass("Other", None, device)
+
+
+_OPT_OUT_HEADERS = frozenset({"sec-gpc", "dnt"})
+_HEADER_LENGTH = 32
 
 
 def opted_out(
@@ -189,17 +400,22 @@ def opted_out(
     """Whether the visitor refuses measurement (SPEC N3).
 
     ``Sec-GPC: 1`` and ``DNT: 1`` count as an opt-out, as do the opt-out
-    cookie of the browser and the account's setting.
+    cookie of the browser and the account's setting. Header names and
+    values longer than a few characters cannot be these and are not read.
 
     >>> opted_out({"sec-gpc": "1"}, browser_opt_out=False, account_opt_out=False)
     True
     """
-    lowered = {k.lower(): v.strip() for k, v in headers.items()}
     return (
         browser_opt_out
         or account_opt_out
-        or lowered.get("sec-gpc") == "1"
-        or lowered.get("dnt") == "1"
+        or any(
+            len(name) <= _HEADER_LENGTH
+            and len(value) <= _HEADER_LENGTH
+            and name.strip().lower() in _OPT_OUT_HEADERS
+            and value.strip() == "1"
+            for name, value in headers.items()
+        )
     )
 
 
@@ -248,6 +464,10 @@ class RetentionPolicy:
     )
 
 
+_VISITOR_COOKIE = re.compile(r"v1\.([0-9]{8})\.([A-Za-z0-9_-]{16,64})")
+_COOKIE_LENGTH = 128
+
+
 @attrs.frozen
 class VisitorId:
     """A first-party visitor identifier whose creation date travels with it.
@@ -264,8 +484,14 @@ class VisitorId:
 
     @classmethod
     def parse(cls, cookie: str) -> VisitorId:
-        """Read a cookie value, or raise :class:`~echoppe_accounts.ValidationError`."""
-        found = re.fullmatch(r"v1\.(\d{8})\.([A-Za-z0-9_-]{16,64})", cookie.strip())
+        """Read a cookie value, or raise :class:`~echoppe_accounts.ValidationError`.
+
+        A value longer than 128 characters is refused unread (SPEC F9), and
+        the date must be written in ASCII digits.
+        """
+        if len(cookie) > _COOKIE_LENGTH:
+            raise ValidationError.single("visitor_id", "analytics.visitor_invalid")
+        found = _VISITOR_COOKIE.fullmatch(cookie.strip())
         if found is None:
             raise ValidationError.single("visitor_id", "analytics.visitor_invalid")
         try:
