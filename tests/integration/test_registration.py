@@ -264,3 +264,38 @@ def test_express_with_bad_input_reports_all(service):
         "delivery_address.address.postal_code",
         "delivery_address.address.city",
     }
+
+
+@pytest.mark.parametrize(
+    ("address", "typed", "stored"),
+    [
+        (AddressForm(["2 rue de Sébastopol"], "98800", "Nouméa", "NC"), "75.12.34",
+         "+687751234"),
+        (AddressForm(["Route de Liku"], "98600", "Mata-Utu", "WF"), "82 12 34",
+         "+681821234"),
+        (AddressForm(["Rue du 11 novembre"], "97500", "Saint-Pierre", "PM"),
+         "55 12 34", "+508551234"),
+        (AddressForm(["12 rue des Lilas"], "75011", "Paris"), "06 12 34 56 78",
+         "+33612345678"),
+    ],
+)  # fmt: skip
+def test_address_country_reads_the_phone(service, address, typed, stored):
+    """F2: the billing country tells which territory a 6-digit number is from."""
+    account = service.register(form(phone=typed, billing_address=address))
+    assert service.get(account.id).phone.e164 == stored
+
+
+def test_six_digit_number_without_territory_address_is_ambiguous(service):
+    """F2: with a mainland address, a 6-digit number asks for the +687 form."""
+    with pytest.raises(ValidationError) as info:
+        service.register(form(phone="75 12 34"))
+    assert info.value.codes == {"phone.ambiguous"}
+    assert "+687" in info.value.errors[0].message()
+
+
+def test_contact_update_reads_the_phone_in_the_account_territory(service):
+    """F2, G4: rectifying the phone uses the billing country as at sign-up."""
+    noumea = AddressForm(["2 rue de Sébastopol"], "98800", "Nouméa", "NC")
+    account = service.register(form(billing_address=noumea))
+    service.update_contact(account.id, phone="75 12 34")
+    assert service.get(account.id).phone.e164 == "+687751234"

@@ -135,6 +135,7 @@ class Argon2Hasher:
             )
             self._pad(self.work, 0)
             return False
+        matched: bool
         try:
             matched = self._hasher.verify(password_hash, self._keyed(password))
         except (

@@ -347,6 +347,20 @@ def parse_password(
     return attempt(errors, "", lambda: policy.check(password, personal=words))
 
 
+def phone_hint(
+    billing: PostalAddress | None, deliveries: Sequence[ParsedDelivery] = ()
+) -> str | None:
+    """Return the country that reads a national phone number (SPEC F2).
+
+    The billing address's country, else the first delivery address's.
+
+    .. versionadded:: 0.2.0
+    """
+    if billing is not None:
+        return billing.country
+    return deliveries[0].address.country if deliveries else None
+
+
 def parse_registration(
     form: RegistrationForm, policy: PasswordPolicy | None = None
 ) -> ParsedRegistration:
@@ -354,11 +368,15 @@ def parse_registration(
     errors = Collector()
     category = attempt(errors, "", lambda: Category.parse(form.category))
     email = attempt(errors, "", lambda: Email.parse(form.email))
-    phone = attempt(errors, "", lambda: Phone.parse(form.phone))
     name = parse_text(form.name, "name", 38, errors)
     organisation = parse_organisation(category, form.organisation, errors)
     billing = parse_address(form.billing_address, "billing_address", errors)
     deliveries = parse_deliveries(form.delivery_addresses, errors)
+    # The address country tells which region a national number belongs to
+    # where the French plan cannot (SPEC F2): the billing address's, else the
+    # first delivery address's. Read after the addresses, reported in order.
+    hint = phone_hint(billing, deliveries)
+    phone = attempt(errors, "", lambda: Phone.parse(form.phone, hint=hint))
     wording = parse_consent(form.newsletter, form.newsletter_wording_version, errors)
     language = parse_language(form.language, errors)
     password = parse_password(

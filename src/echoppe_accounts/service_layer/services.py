@@ -48,6 +48,7 @@ from echoppe_accounts.domain.forms import (
     parse_password,
     parse_registration,
     parse_text,
+    phone_hint,
 )
 from echoppe_accounts.domain.mail import MailKind
 from echoppe_accounts.domain.phone import Phone
@@ -265,7 +266,8 @@ class AccountService(UseCases):
             name = (
                 attempt(errors, "", lambda: _optional_name(form.name)) or account.name
             )
-            phone = attempt(errors, "", lambda: Phone.parse(form.phone))
+            hint = phone_hint(account.addresses.billing)
+            phone = attempt(errors, "", lambda: Phone.parse(form.phone, hint=hint))
             category = (
                 attempt(errors, "", lambda: Category.parse(form.category))
                 if form.category.strip()
@@ -275,7 +277,11 @@ class AccountService(UseCases):
             password = parse_password(
                 form.password,
                 self.settings.password_policy,
-                [account.email.address, name, organisation and organisation.name],
+                [
+                    account.email.address,
+                    name,
+                    organisation.name if organisation else None,
+                ],
                 errors,
             )
             if category is not None and not errors.errors:
@@ -484,13 +490,15 @@ class AccountService(UseCases):
         new_name = (
             parse_text(name, "name", NAME_LENGTH, errors) if name is not None else None
         )
-        new_phone = (
-            attempt(errors, "", lambda: Phone.parse(phone))
-            if phone is not None
-            else None
-        )
         errors.raise_if_any()
         with self._account(account_id) as (uow, account):
+            hint = phone_hint(account.addresses.billing)
+            new_phone = (
+                attempt(errors, "", lambda: Phone.parse(phone, hint=hint))
+                if phone is not None
+                else None
+            )
+            errors.raise_if_any()
             account.name = new_name or account.name
             account.phone = new_phone or account.phone
             uow.accounts.save(account)
