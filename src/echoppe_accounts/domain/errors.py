@@ -353,17 +353,39 @@ class NotFoundError(EchoppeError, LookupError):
 class StorageError(EchoppeError):
     """The storage backend failed; the driver's exception is chained.
 
-    The transaction was rolled back: nothing was half-written.
+    The transaction was rolled back: nothing was half-written. The message
+    says the cause in words (``"the disk is full"``, ``"the database server
+    cannot be reached"``), and :attr:`retryable` whether the same call may
+    succeed later (SPEC O3).
+
+    Attributes:
+        retryable (bool): Whether retrying the call may succeed (the server
+            is down or busy, a lock timed out), as opposed to a problem that
+            will not go away by itself (a corrupt file, a missing table).
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       :attr:`retryable`.
     """
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        """Describe the failure in words; say whether a retry may succeed."""
+        self.retryable = retryable
+        super().__init__(message)
 
 
 class ConcurrencyError(StorageError):
     """The account was changed by someone else since it was read.
 
+    Always :attr:`retryable`: read the account again and redo the change,
+    for instance with :func:`~echoppe_accounts.retry_on_conflict`.
+
     .. versionadded:: 0.1.0
     """
+
+    def __init__(self, message: str = "changed concurrently") -> None:
+        """Describe the conflict."""
+        super().__init__(message, retryable=True)
 
 
 class AuthenticationError(EchoppeError):
@@ -394,10 +416,37 @@ class AuthenticationError(EchoppeError):
 
 
 class DeliveryError(EchoppeError):
-    """A mail could not be handed to the mail server; it stays in the outbox.
+    """A mail could not be handed to the mail server.
+
+    The message says the cause in words, never the mail's content. A
+    *permanent* refusal (an SMTP 5xx reply, an invalid recipient) will not
+    succeed on retry: the outbox dead-letters the mail at once. A
+    *connection* failure (the server cannot be reached, does not greet,
+    drops the line) concerns every mail: the outbox ends its round instead
+    of paying one timeout per mail (SPEC O1, O3). Any other failure is
+    transient: the mail is retried with backoff.
+
+    Attributes:
+        permanent (bool): Retrying this mail cannot succeed.
+        connection (bool): The server itself is unreachable or misbehaving.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       :attr:`permanent` and :attr:`connection`.
     """
+
+    def __init__(
+        self, message: str, *, permanent: bool = False, connection: bool = False
+    ) -> None:
+        """Describe the failure; say whether it is permanent or the connection's."""
+        self.permanent = permanent
+        self.connection = connection
+        super().__init__(message)
+
+    @property
+    def retryable(self) -> bool:
+        """Whether a later attempt may succeed (the opposite of :attr:`permanent`)."""
+        return not self.permanent
 
 
 MAX_ERRORS = 100
