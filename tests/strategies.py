@@ -638,3 +638,44 @@ def ipv4_in_ipv6(draw: st.DrawFn) -> tuple[str, list[str]]:
     if v4 > 1:
         carriers += [f"::{dotted}", ipv6_text(v4)]
     return dotted, carriers
+
+
+# --- Hostile input at the entry points (SPEC F8, F9) ---------------------------
+
+
+def lone_surrogates() -> st.SearchStrategy[str]:
+    """One code point of U+D800–U+DFFF: JSON carries them, UTF-8 cannot."""
+    return st.characters(categories=["Cs"])
+
+
+def hostile_text() -> st.SearchStrategy[str]:
+    """Text a hostile client sends: any code point, lone surrogates, long runs."""
+    return st.one_of(
+        arbitrary_text(),
+        st.builds(
+            lambda before, surrogate, after: before + surrogate + after,
+            st.text(max_size=20),
+            lone_surrogates(),
+            st.text(max_size=20),
+        ),
+        st.builds(
+            str.__mul__,
+            st.sampled_from(["x", " ", "\ud800", "\udfff", "é", "ﬁ", "\n", "0", "@"]),
+            st.integers(1, 20_000),
+        ),
+    )
+
+
+def spliced(valid: str) -> st.SearchStrategy[str]:
+    """*valid* with hostile text inserted at some place, or hostile text alone.
+
+    A value that is valid but for one character reaches deeper than noise.
+    """
+    return st.one_of(
+        hostile_text(),
+        st.builds(
+            lambda at, junk: valid[:at] + junk + valid[at:],
+            st.integers(0, len(valid)),
+            st.one_of(lone_surrogates(), arbitrary_text(max_size=5)),
+        ),
+    )
