@@ -328,3 +328,19 @@ def test_every_refusal_is_reported_in_both_languages(outcomes):
             for field in outcome.errors:
                 assert field.path
                 assert field.message("fr") != field.message("en")
+
+
+def test_every_phone_is_stored_in_the_region_that_owns_it(corpus, outcomes):
+    """An accepted phone is stored in E.164 as read in its own region (F2).
+
+    ``05 96 …`` and ``02 69 …`` are Martinique's and Mayotte's although
+    mainland patterns accept them; ``08 …`` stays mainland.
+    """
+    wrong = {
+        record["phone"]: (expected_e164(record["phone"]), outcome.phone.e164)
+        for record, outcome in zip(corpus, outcomes, strict=True)
+        if isinstance(outcome, Account)
+        and outcome.phone is not None
+        and outcome.phone.e164 != expected_e164(record["phone"])
+    }
+    assert not wrong, wrong
