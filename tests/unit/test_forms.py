@@ -178,7 +178,7 @@ def test_many_bad_fields_reported_at_once():
         "delivery_addresses[0].contact_name": {"required"},
         "delivery_addresses[1].address.country": {"address.country_invalid"},
         "newsletter_wording_version": {"consent.wording_required"},
-        "language": {"not_allowed"},
+        "language": {"language.invalid"},
     }
 
 

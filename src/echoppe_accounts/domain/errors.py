@@ -233,6 +233,10 @@ _MESSAGES: Mapping[str, tuple[str, str]] = {
             "form, for example +687 …"
         ),
     ),
+    "language.invalid": (
+        "Langue non proposée : choisissez fr (français) ou en (anglais).",
+        "Language not offered: choose fr (French) or en (English).",
+    ),
     "account.erased": (
         "Ce compte a été supprimé.",
         "This account has been erased.",

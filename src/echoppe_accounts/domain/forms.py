@@ -309,13 +309,19 @@ def parse_organisation(
     return Organisation(name, siret, chorus)
 
 
+_LANGUAGE_MAX_INPUT = 16
+
+
 def parse_language(value: str, errors: Collector) -> Language:
     """Return ``"fr"`` or ``"en"``; anything else is an error."""
+    if len(value) > _LANGUAGE_MAX_INPUT:  # size before work (SPEC F9)
+        errors.add("language", "language.invalid")
+        return "fr"
     code = value.strip().lower() or "fr"
     if code == "en":
         return "en"
     if code != "fr":
-        errors.add("language", "not_allowed")
+        errors.add("language", "language.invalid")
     return "fr"
 
 

@@ -25,6 +25,7 @@ from echoppe_accounts.domain.consent import ConsentSource
 from echoppe_accounts.domain.errors import Collector, ValidationError
 from echoppe_accounts.domain.forms import parse_consent
 from echoppe_accounts.domain.mail import MailKind
+from echoppe_accounts.domain.text import clean_text
 from echoppe_accounts.domain.tokens import (
     TOKEN_BYTES,
     Secret,
@@ -423,9 +424,16 @@ class PrivacyService(UseCases):
         and SIRET stay, so past invoices still resolve. The account cannot
         log in any more, and its email can register again.
 
+        *actor* says who asked (``"customer"``, or a staff member's id); it
+        goes to the audit trail.
+
         Raises:
             NotFoundError: No such account.
+            ValidationError: *actor* is empty, too long or unreadable.
         """
+        actor = clean_text(actor, "actor", max_length=64)
+        if not actor:
+            raise ValidationError.single("actor", "required")
         now = self.clock.now()
         with self._account(account_id, erased=True) as (uow, account):
             if account.is_erased:

@@ -53,6 +53,7 @@ from echoppe_accounts.domain.forms import (
 from echoppe_accounts.domain.mail import MailKind
 from echoppe_accounts.domain.phone import Phone
 from echoppe_accounts.domain.reset import COOLDOWN
+from echoppe_accounts.domain.text import clean_text
 from echoppe_accounts.domain.throttle import LoginThrottle
 from echoppe_accounts.domain.tokens import (
     TOKEN_BYTES,
@@ -270,7 +271,7 @@ class AccountService(UseCases):
             phone = attempt(errors, "", lambda: Phone.parse(form.phone, hint=hint))
             category = (
                 attempt(errors, "", lambda: Category.parse(form.category))
-                if form.category.strip()
+                if form.category and not form.category.isspace()
                 else account.category
             )
             organisation = parse_organisation(category, form.organisation, errors)
@@ -527,7 +528,5 @@ def express_notice_key(email: Email) -> str:
 
 
 def _optional_name(value: str) -> str | None:
-    errors = Collector()
-    text = parse_text(value, "name", NAME_LENGTH, errors) if value.strip() else None
-    errors.raise_if_any()
-    return text
+    # clean_text looks at the size before anything else (SPEC F9).
+    return clean_text(value, "name", max_length=NAME_LENGTH) or None
