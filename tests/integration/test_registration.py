@@ -6,7 +6,9 @@ from datetime import timedelta
 
 import pytest
 
+from conftest import FAST_HASHER
 from echoppe_accounts import (
+    AccountService,
     AccountStatus,
     AddressForm,
     Category,
@@ -17,9 +19,11 @@ from echoppe_accounts import (
     MailKind,
     NotFoundError,
     OrganisationForm,
+    SystemSecrets,
     ValidationError,
 )
 from sample_forms import express, form, link_token, pending
+from spies import recording
 
 
 @pytest.mark.parametrize("category", list(Category))
@@ -299,3 +303,30 @@ def test_contact_update_reads_the_phone_in_the_account_territory(service):
     account = service.register(form(billing_address=noumea))
     service.update_contact(account.id, phone="75 12 34")
     assert service.get(account.id).phone.e164 == "+687751234"
+
+
+def test_checkout_does_the_same_work_for_new_and_known_emails(
+    service, uow_factory, clock, shop_settings
+):
+    """X4: a new email and an express account's email make the same port calls.
+
+    The insertion is tried in both cases and the stored account read back,
+    so neither the calls nor their order tell whether the email was known.
+    """
+    log: list[str] = []
+    spy = AccountService(
+        recording(uow_factory, log),
+        clock,
+        SystemSecrets(),
+        FAST_HASHER,
+        shop_settings,
+    )
+    service.register_express(express("connu@exemple.fr"))
+    clock.advance(timedelta(minutes=5))  # past the cooldown of its first mail
+    traces = {}
+    for email in ("nouveau@exemple.fr", "connu@exemple.fr"):
+        log.clear()
+        spy.register_express(express(email))
+        traces[email] = list(log)
+    assert traces["nouveau@exemple.fr"] == traces["connu@exemple.fr"]
+    assert traces["connu@exemple.fr"].count("accounts.add") == 1

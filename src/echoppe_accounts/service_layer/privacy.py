@@ -439,12 +439,14 @@ class PrivacyService(UseCases):
             if account.is_erased:
                 return
             email = account.email
+            # The per-email records first, then the account: the order in
+            # which login and checkout lock them, so none can deadlock.
+            uow.throttles.delete(email.login_key)
+            uow.throttles.delete(express_notice_key(email))
             account.erase(now)
             uow.accounts.save(account)
             uow.tokens.delete_for_account(account.id)
             uow.resets.delete_for(account.id, email.login_key)
-            uow.throttles.delete(email.login_key)
-            uow.throttles.delete(express_notice_key(email))
             # Mails concerning the account, to any of its addresses, and
             # mails sent to its address before it existed (SPEC G3).
             uow.outbox.forget(account_id=account.id, email_keys={email.key})

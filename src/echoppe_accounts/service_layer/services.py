@@ -29,6 +29,7 @@ from echoppe_accounts.domain.email import Email
 from echoppe_accounts.domain.errors import (
     Collector,
     Language,
+    NotFoundError,
     ValidationError,
 )
 from echoppe_accounts.domain.forms import (
@@ -180,37 +181,40 @@ class AccountService(UseCases):
         assert email is not None  # noqa: S101 (raised above)
         assert delivery is not None  # noqa: S101 (raised above)
         now = self.clock.now()
+        # The same work whether the email is new or known (SPEC X4): the
+        # account is built and its insertion tried in both cases; a known
+        # email makes the insertion a no-op, and both read the stored
+        # account back before deciding which mail, if any, goes out.
+        account = Account(
+            id=self._new_id(),
+            email=email,
+            name=name or delivery.contact_name,
+            category=Category.INDIVIDUAL,
+            addresses=self._address_book(delivery.address, (delivery,)),
+            created_at=now,
+            status=AccountStatus.EXPRESS,
+            language=language,
+        )
+        if wording is not None:
+            account.subscribe(now, ConsentSource.CHECKOUT, wording)
         with self.uow() as uow:
-            existing = uow.accounts.get_by_email_key(email.key)
             notice = uow.throttles.get(express_notice_key(email))
-            if existing is not None:
-                return self._express_for_existing(uow, existing, notice, now)
-            account = Account(
-                id=self._new_id(),
-                email=email,
-                name=name or delivery.contact_name,
-                category=Category.INDIVIDUAL,
-                addresses=self._address_book(delivery.address, (delivery,)),
-                created_at=now,
-                status=AccountStatus.EXPRESS,
-                language=language,
-            )
-            if wording is not None:
-                account.subscribe(now, ConsentSource.CHECKOUT, wording)
             try:
                 uow.accounts.add(account)
             except ValidationError:
-                # A concurrent checkout created it since we looked: answer
-                # exactly as for an existing account (SPEC X3).
-                existing = uow.accounts.get_by_email_key(email.key)
-                if existing is None:  # pragma: no cover (the add said it exists)
-                    raise
-                return self._express_for_existing(uow, existing, notice, now)
-            self._issue_set_password(uow, account)
+                created = False  # a known email, or a concurrent checkout (X3)
+            else:
+                created = True
+            stored = uow.accounts.get_by_email_key(email.key)
+            if stored is None:  # pragma: no cover (the add found or made it)
+                raise NotFoundError(email.key)
+            if not created:
+                return self._express_for_existing(uow, stored, notice, now)
+            self._issue_set_password(uow, stored)
             # The set-password mail starts the cooldown of this address too.
             notice.record_failure(now)
             uow.throttles.save(notice)
-            self._audit(uow, AuditEvent.EXPRESS_ACCOUNT_CREATED, account.id)
+            self._audit(uow, AuditEvent.EXPRESS_ACCOUNT_CREATED, stored.id)
             uow.commit()
         return ExpressRegistration(account.id)
 
