@@ -381,8 +381,8 @@ class StorageError(EchoppeError):
 class ConcurrencyError(StorageError):
     """The account was changed by someone else since it was read.
 
-    Always :attr:`retryable`: read the account again and redo the change,
-    for instance with :func:`~echoppe_accounts.retry_on_conflict`.
+    Always :attr:`~StorageError.retryable`: read the account again and redo
+    the change, for instance with :func:`~echoppe_accounts.retry_on_conflict`.
 
     .. versionadded:: 0.1.0
     """

@@ -99,7 +99,7 @@ class Siret:
     def parse(cls, value: str, path: str = "siret") -> Siret:
         """Validate *value* (spaces and dots allowed) and return a :class:`Siret`.
 
-        See :func:`validate` for the errors raised.
+        See ``validate()`` in this module for the errors raised.
 
         .. versionchanged:: 0.2.0
            Every all-zero SIREN is refused (``siret.all_zero``).
