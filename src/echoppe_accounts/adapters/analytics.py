@@ -16,8 +16,8 @@ from pathlib import Path
 import attrs
 
 from echoppe_accounts.adapters import _records as rec
+from echoppe_accounts.adapters._driver_errors import sqlite_error
 from echoppe_accounts.domain.analytics import AnalyticsEvent, Purpose
-from echoppe_accounts.domain.errors import StorageError
 
 
 @attrs.define
@@ -81,8 +81,7 @@ class SQLiteAnalyticsSink:
             with self._connect() as conn:
                 conn.executescript(_SCHEMA)
         except sqlite3.Error as exc:
-            msg = f"SQLite error: {type(exc).__name__}"
-            raise StorageError(msg) from exc
+            raise sqlite_error(exc) from exc
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=30.0)
@@ -101,8 +100,7 @@ class SQLiteAnalyticsSink:
             finally:
                 conn.close()
         except sqlite3.Error as exc:
-            msg = f"SQLite error: {type(exc).__name__}"
-            raise StorageError(msg) from exc
+            raise sqlite_error(exc) from exc
 
     def add(self, event: AnalyticsEvent) -> None:
         """Store *event*."""
@@ -132,8 +130,7 @@ class SQLiteAnalyticsSink:
             finally:
                 conn.close()
         except sqlite3.Error as exc:
-            msg = f"SQLite error: {type(exc).__name__}"
-            raise StorageError(msg) from exc
+            raise sqlite_error(exc) from exc
         return [
             AnalyticsEvent(
                 **{

@@ -33,12 +33,16 @@ SQLite's single writer:
   reset requests cannot both pass the cooldown.
 
 Driver errors never leak: they become :class:`~echoppe_accounts.StorageError`
-with the cause chained.
+with the cause chained, a message saying what failed in words, and
+``retryable`` saying whether the same call may succeed later. Connections
+are checked before use, and every wait on the server is bounded by the
+store's ``timeout`` (SPEC O3; see :class:`PostgresStore`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -48,10 +52,16 @@ from typing import Any, LiteralString, Self, TypeAlias
 import psycopg
 from psycopg import sql
 from psycopg.abc import Params, QueryNoTemplate
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import DictRow, dict_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolClosed, PoolTimeout, TooManyRequests
 
 from echoppe_accounts.adapters import _records as rec
+from echoppe_accounts.adapters._driver_errors import (
+    Cause,
+    postgres_cause,
+    storage_error,
+)
 from echoppe_accounts.domain.account import Account
 from echoppe_accounts.domain.audit import AuditRecord
 from echoppe_accounts.domain.errors import (
@@ -230,19 +240,92 @@ _EMAIL_KEY_UNIQUE = "accounts_email_key_unique"
 """The constraint whose violation means ``email.taken``."""
 
 
-def _translate(exc: psycopg.Error) -> StorageError:
+_UNREACHABLE = Cause(
+    "cannot connect to the database server (it is down, restarting or "
+    "unreachable, or it refused the database, the role or the password)",
+    retryable=True,
+)
+_NO_CONNECTION = Cause(
+    "no database connection within the store's timeout (the server is down "
+    "or unreachable, or every connection of the pool is in use)",
+    retryable=True,
+)
+_LOST = Cause("the connection to the database server was lost", retryable=True)
+_LOST_IN_COMMIT = Cause(
+    "the connection to the database server was lost during the commit, so "
+    "the change may or may not have been saved",
+    retryable=True,
+)
+_CLOSED = Cause("the store is closed", retryable=False)
+_QUEUE_FULL = Cause(
+    "too many units of work are waiting for a database connection",
+    retryable=True,
+)
+_DRIVER = Cause("the database driver refused the operation (a bug)", retryable=False)
+
+
+def _translate(
+    exc: psycopg.Error, *, connecting: bool = False, committing: bool = False
+) -> StorageError:
+    """Say what *exc* means in words, and whether a retry may succeed (SPEC O3).
+
+    *connecting* tells a connection that could not be made from one lost
+    mid-work (the driver gives neither a SQLSTATE); *committing*, that the
+    work may have been saved all the same.
+    """
     # The driver's message may quote stored values (an email in a key
     # violation): keep it in the chained cause, out of the message.
-    state = f" ({exc.sqlstate})" if exc.sqlstate else ""
-    return StorageError(f"PostgreSQL error: {type(exc).__name__}{state}")
+    name = type(exc).__name__
+    lost = _LOST_IN_COMMIT if committing else _LOST
+    if exc.sqlstate:
+        cause = postgres_cause(exc.sqlstate)
+        if exc.sqlstate.startswith("08") and not connecting:
+            cause = lost
+        return storage_error(cause, f"PostgreSQL {exc.sqlstate} {name}")
+    if isinstance(exc, PoolTimeout):
+        cause = _NO_CONNECTION
+    elif isinstance(exc, PoolClosed):
+        cause = _CLOSED
+    elif isinstance(exc, TooManyRequests):
+        cause = _QUEUE_FULL
+    elif isinstance(exc, psycopg.OperationalError):
+        cause = _UNREACHABLE if connecting else lost
+    else:
+        cause = _DRIVER
+    return storage_error(cause, f"PostgreSQL {name}")
 
 
 @contextmanager
-def _driver_errors() -> Iterator[None]:
+def _driver_errors(
+    *, connecting: bool = False, committing: bool = False
+) -> Iterator[None]:
     try:
         yield
     except psycopg.Error as exc:
-        raise _translate(exc) from exc
+        raise _translate(exc, connecting=connecting, committing=committing) from exc
+
+
+def _connection_options(conninfo: str, timeout: float) -> dict[str, Any]:
+    """Return the libpq settings that bound a wait on the network by *timeout*.
+
+    Those the connection string sets itself are left to it.
+    """
+    # libpq counts connect_timeout in whole seconds, and takes less than 2
+    # as 2.
+    seconds = max(2, math.ceil(timeout))
+    options: dict[str, Any] = {
+        "connect_timeout": seconds,
+        # A server gone without closing its sockets (a host down, a network
+        # cut): unacknowledged data is given up on after this long, and
+        # keepalive probes notice the silence while a call awaits an answer.
+        "tcp_user_timeout": seconds * 1000,
+        "keepalives": 1,
+        "keepalives_idle": seconds,
+        "keepalives_interval": 1,
+        "keepalives_count": 3,
+    }
+    given = conninfo_to_dict(conninfo)
+    return {key: value for key, value in options.items() if key not in given}
 
 
 def _lock_key(*parts: str) -> int:
@@ -283,13 +366,35 @@ class PostgresStore:
         min_size: Connections the pool keeps open.
         max_size: Connections the pool may open; units of work beyond that
             wait for one to be returned.
-        timeout: Seconds a unit of work waits for a connection before
-            :class:`~echoppe_accounts.StorageError`.
+        timeout: The longest wait, in seconds, for a connection during an
+            outage (SPEC O3): a unit of work that gets none in that time
+            raises a :class:`~echoppe_accounts.StorageError` whose
+            ``retryable`` is true. It is also the pool's wait when every
+            connection is in use, libpq's ``connect_timeout`` (whole
+            seconds, at least 2), and it bounds a wait on a server that
+            vanished without closing its sockets (``tcp_user_timeout`` and
+            keepalive probes). Settings that *conninfo* makes itself win.
+        statement_timeout: Seconds a statement may run, lock waits
+            included, before the server cancels it with a retryable
+            :class:`~echoppe_accounts.StorageError`; ``None`` keeps the
+            server's setting. Off by default: a unit of work waiting for a
+            rival's row lock waits for that transaction to end, which is
+            what the version checks expect. Migrations are not bound by it.
+
+    Every connection is checked before a unit of work gets it, so a server
+    restarted while the shop was idle costs no failed call: the
+    connections it closed are replaced, not lent. During an outage, the
+    pool tries to reconnect for ``timeout`` seconds, then again as soon as
+    a unit of work asks, so the first call after the server is back gets a
+    connection.
 
     Raises:
         StorageError: When the database cannot be reached or migrated.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       Connections are checked before use; ``timeout`` defaults to 5
+       seconds (it was 30) and bounds connecting too; ``statement_timeout``.
     """
 
     def __init__(
@@ -299,15 +404,24 @@ class PostgresStore:
         schema: str = "echoppe_accounts",
         min_size: int = 1,
         max_size: int = 10,
-        timeout: float = 30.0,
+        timeout: float = 5.0,
+        statement_timeout: float | None = None,
     ) -> None:
         """Connect to *conninfo*, migrate *schema* and open the pool."""
         self.schema: str = schema
         """The schema holding the tables."""
-        with _driver_errors():
+        self.timeout: float = timeout
+        """The longest wait for a connection, in seconds."""
+        self.statement_timeout: float | None = statement_timeout
+        """The statement timeout of the pool's connections, in seconds."""
+        with _driver_errors(connecting=True):
+            options = _connection_options(conninfo, timeout)
             # A direct connection fails at once, with the driver's reason,
             # where the pool would retry until its timeout.
-            conn = psycopg.connect(conninfo, autocommit=True, row_factory=dict_row)
+            conn = psycopg.connect(
+                conninfo, autocommit=True, row_factory=dict_row, **options
+            )
+        with _driver_errors():
             try:
                 self._configure(conn)
                 self._migrate(conn)
@@ -316,17 +430,43 @@ class PostgresStore:
         self.pool: ConnectionPool[Connection] = ConnectionPool(
             conninfo,
             connection_class=Connection,
-            kwargs={"row_factory": dict_row},
+            kwargs={"row_factory": dict_row, **options},
             min_size=min_size,
             max_size=max_size,
             timeout=timeout,
-            configure=self._configure,
+            # The pool's reconnection attempts back off exponentially, up to
+            # minutes apart: once they give up, a unit of work that finds no
+            # connection has the pool try again at once.
+            reconnect_timeout=timeout,
+            check=self._check,
+            configure=self._configure_pooled,
             name=f"echoppe_accounts.{schema}",
             open=False,
         )
         """The connection pool; its connections work in :attr:`schema`."""
         with _driver_errors():
             self.pool.open()
+
+    def _check(self, conn: Connection) -> None:
+        # Called by the pool before lending a connection (SPEC O3); one that
+        # fails is discarded and replaced, and the pool lends another.
+        try:
+            ConnectionPool.check_connection(conn)
+        except psycopg.Error:
+            # The server closed every idle connection at once (a restart):
+            # check them all now, or each would cost the waiting unit of
+            # work a longer back-off sleep of the pool, beyond its timeout.
+            self.pool.check()
+            raise
+
+    def _configure_pooled(self, conn: Connection) -> None:
+        if self.statement_timeout is not None:
+            milliseconds = max(1, round(self.statement_timeout * 1000))
+            conn.execute(
+                "SELECT set_config('statement_timeout', %s, false)",
+                (f"{milliseconds}ms",),
+            )
+        self._configure(conn)
 
     def _configure(self, conn: Connection) -> None:
         # Called on every new connection, before anything else runs on it.
@@ -816,5 +956,5 @@ class PostgresUnitOfWork:
         if self._conn is None:
             msg = "commit() outside the unit of work's with-block"
             raise StorageError(msg)
-        with _driver_errors():
+        with _driver_errors(committing=True):
             self._conn.commit()

@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import Any, Self, TypeAlias
 
 from echoppe_accounts.adapters import _records as rec
+from echoppe_accounts.adapters._driver_errors import sqlite_error
 from echoppe_accounts.domain.account import Account
 from echoppe_accounts.domain.audit import AuditRecord
 from echoppe_accounts.domain.errors import (
@@ -202,7 +203,9 @@ MIGRATIONS: tuple[Migration, ...] = (
 
 
 def _translate(exc: sqlite3.Error) -> StorageError:
-    return StorageError(f"SQLite error: {type(exc).__name__}")
+    # The cause in words and whether a retry may help (SPEC O3); the
+    # driver's message, which may quote stored values, stays in the cause.
+    return sqlite_error(exc)
 
 
 @contextmanager
