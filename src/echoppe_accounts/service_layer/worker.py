@@ -1,0 +1,144 @@
+"""The outbox worker: dispatch rounds in a loop until told to stop (SPEC O4).
+
+A shop runs one (or several) workers beside its web processes, usually as
+``echoppe-accounts worker`` under a service manager. Each round hands a
+small batch of due mails to the dispatcher; while mails flow the next round
+follows at once, and when a round finds nothing the worker waits, one
+second at first, doubling up to thirty, so an idle shop costs a query every
+half minute and a new mail waits a second when the shop is busy.
+
+The loop stops when :attr:`OutboxWorker.stop` is set, checked between
+rounds: the round in progress ends first, so a mail handed to the mailer is
+marked sent and none is left half-sent. The command line sets the event from
+its ``SIGTERM`` and ``SIGINT`` handlers; a test or an embedding program sets
+it directly. A small batch keeps that stop quick.
+
+Every round writes one record to the ``echoppe_accounts.worker`` logger
+(counts only, never an address or a body).
+
+>>> from echoppe_accounts.service_layer.outbox import DispatchReport
+>>> worker = OutboxWorker(lambda limit: DispatchReport(sent=0, failed=0))
+>>> worker.run_once()
+DispatchReport(sent=0, failed=0, dead=0, dropped=0)
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+import attrs
+
+from echoppe_accounts.domain.errors import StorageError
+from echoppe_accounts.service_layer.outbox import DispatchReport
+
+logger = logging.getLogger("echoppe_accounts.worker")
+
+DEFAULT_BATCH_SIZE = 10
+"""Mails per round: small, so a stop waits for a few mails at most."""
+
+
+def _handled(report: DispatchReport) -> int:
+    return report.sent + report.failed + report.dead + report.dropped
+
+
+def _add(total: DispatchReport, report: DispatchReport) -> DispatchReport:
+    return DispatchReport(
+        sent=total.sent + report.sent,
+        failed=total.failed + report.failed,
+        dead=total.dead + report.dead,
+        dropped=total.dropped + report.dropped,
+    )
+
+
+@attrs.define
+class OutboxWorker:
+    """Run dispatch rounds until :attr:`stop` is set, waiting while idle.
+
+    Attributes:
+        dispatch: One dispatch round, given the batch size; usually
+            ``app.dispatcher.dispatch``.
+        batch_size: The most mails one round claims.
+        min_idle: Seconds waited after a round that sent something without
+            filling its batch, and the first wait after an empty round.
+        max_idle: The longest wait: the idle wait doubles up to it, and goes
+            back to :attr:`min_idle` as soon as a mail is sent.
+        stop: Set it to end the loop after the round in progress.
+        wait: Waits the given seconds or until :attr:`stop` is set;
+            ``stop.wait`` unless a test gives its own.
+
+    .. versionadded:: 0.2.0
+    """
+
+    dispatch: Callable[[int], DispatchReport]
+    batch_size: int = attrs.field(
+        default=DEFAULT_BATCH_SIZE, validator=attrs.validators.gt(0)
+    )
+    min_idle: float = attrs.field(default=1.0, validator=attrs.validators.gt(0))
+    max_idle: float = attrs.field(default=30.0, validator=attrs.validators.gt(0))
+    stop: threading.Event = attrs.field(factory=threading.Event)
+    wait: Callable[[float], object] = attrs.field(
+        default=attrs.Factory(lambda self: self.stop.wait, takes_self=True)
+    )
+    rounds: int = attrs.field(default=0, init=False)
+    """How many rounds ran, those that failed included."""
+
+    def run_once(self) -> DispatchReport:
+        """Run one round, log it and return its report.
+
+        Raises:
+            StorageError: The outbox could not be read or written.
+        """
+        self.rounds += 1
+        report = self.dispatch(self.batch_size)
+        logger.info(
+            "round %d: %d sent, %d failed, %d dead-lettered, %d dropped",
+            self.rounds,
+            report.sent,
+            report.failed,
+            report.dead,
+            report.dropped,
+        )
+        return report
+
+    def run(self) -> DispatchReport:
+        """Run rounds until :attr:`stop` is set; return the totals.
+
+        A round that fails with a :class:`~echoppe_accounts.StorageError`
+        that may succeed later (the database restarting) is logged and
+        counts as an empty round: the worker waits and tries again. Any
+        other exception ends the loop and propagates.
+
+        Raises:
+            StorageError: A storage failure that will not go away by itself.
+        """
+        total = DispatchReport(sent=0, failed=0)
+        idle = self.min_idle
+        while not self.stop.is_set():
+            try:
+                report = self.run_once()
+            except StorageError as exc:
+                if not exc.retryable:
+                    raise
+                logger.warning("round %d failed: %s", self.rounds, exc)
+                report = DispatchReport(sent=0, failed=0)
+            total = _add(total, report)
+            if report.sent:
+                idle = self.min_idle
+                if _handled(report) >= self.batch_size:
+                    continue  # more mails are probably due: no wait
+            if self.stop.is_set():
+                break
+            self.wait(idle)
+            if not report.sent:
+                idle = min(idle * 2, self.max_idle)
+        logger.info(
+            "stopped after %d rounds: %d sent, %d failed, %d dead-lettered, %d dropped",
+            self.rounds,
+            total.sent,
+            total.failed,
+            total.dead,
+            total.dropped,
+        )
+        return total
