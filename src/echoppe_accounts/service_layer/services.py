@@ -108,7 +108,14 @@ class AccountService(UseCases):
         )
         link = self.settings.link(self.settings.set_password_path, token.reveal())
         hours = int(ttl.total_seconds() // 3600)
-        self._mail_account(uow, MailKind.SET_PASSWORD, account, (link,), hours=hours)
+        self._mail_account(
+            uow,
+            MailKind.SET_PASSWORD,
+            account,
+            (link,),
+            expires_at=now + ttl,
+            hours=hours,
+        )
 
     def _address_book(
         self, billing: PostalAddress, deliveries: Sequence[ParsedDelivery]
@@ -495,8 +502,9 @@ class AccountService(UseCases):
         new_name = (
             parse_text(name, "name", NAME_LENGTH, errors) if name is not None else None
         )
-        errors.raise_if_any()
         with self._account(account_id) as (uow, account):
+            # The phone is read in the account's territory (SPEC F2); its
+            # problems are reported with the name's, all at once.
             hint = phone_hint(account.addresses.billing)
             new_phone = (
                 attempt(errors, "", lambda: Phone.parse(phone, hint=hint))
