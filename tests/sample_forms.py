@@ -12,6 +12,8 @@ from echoppe_accounts import (
     ExpressForm,
     RegistrationForm,
 )
+from echoppe_accounts.domain.sealing import unseal_mail
+from echoppe_accounts.service_layer.outbox import outbox_key
 
 PARIS = AddressForm(["12 rue des Lilas"], "75011", "Paris")
 LYON = AddressForm(["3 place Bellecour"], "69002", "Lyon")
@@ -57,9 +59,15 @@ def link_token(mail) -> str:
 
 
 def pending(service):
-    """Return the mails queued in the outbox, oldest first."""
+    """Return the mails queued in the outbox, oldest first, their bodies unsealed.
+
+    The outbox holds the bodies sealed (SPEC O2); they are opened with the
+    key of the service's settings, as the dispatcher does.
+    """
     with service.uow() as tx:
-        return tx.outbox.due(service.clock.now() + timedelta(days=365), 1000)
+        mails = tx.outbox.due(service.clock.now() + timedelta(days=365), 1000)
+    key = outbox_key(service.settings.outbox_key)
+    return [unseal_mail(m, key) for m in mails]
 
 
 def express(email="client@exemple.fr", contact="Paul Client", address=REUNION):

@@ -1,7 +1,37 @@
-"""Wiring: build the use cases from adapters, with secure defaults."""
+"""Wiring: build the use cases from adapters, with secure defaults.
+
+The outbox key
+--------------
+Mails wait in the outbox with their bodies sealed (AES-256-GCM), so that no
+usable token or temporary password rests in the database (SPEC O2). The key
+is 32 random bytes that the database does not hold. :func:`bootstrap` takes
+it from, in order:
+
+1. :attr:`Settings.outbox_key <echoppe_accounts.Settings.outbox_key>`;
+2. the environment variable ``ECHOPPE_OUTBOX_KEY``: the key written as 64
+   hexadecimal digits or in base64 (make one with ``openssl rand -base64
+   32``);
+3. otherwise a key made for the running process alone, with a warning
+   logged once: mails still queued when the process stops cannot be opened
+   by the next one and become dead letters (reason "unreadable"). Fine for
+   tests, not for a shop: give PostgreSQL deployments a key.
+
+:func:`sqlite_app`, the embedded default, adds one step before the third:
+without a key in the settings or the environment, it keeps one in a file
+beside the database, ``<database>.key`` (``accounts.sqlite3.key``), created
+with mode 0600 on first use and read afterwards; the key is never written
+inside the database. Back the file up with the database, apart from it if
+you can: without it, the mails queued at that moment cannot be sent.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+import secrets as stdlib_secrets
+import stat
+from collections.abc import Mapping
 from pathlib import Path
 
 import attrs
@@ -9,6 +39,7 @@ import attrs
 from echoppe_accounts.adapters.maildir import MaildirMailer
 from echoppe_accounts.adapters.sqlite import SQLiteStore
 from echoppe_accounts.adapters.system import Argon2Hasher, SystemClock, SystemSecrets
+from echoppe_accounts.domain.sealing import KEY_BYTES, parse_key
 from echoppe_accounts.ports import (
     Clock,
     Mailer,
@@ -17,10 +48,80 @@ from echoppe_accounts.ports import (
     UnitOfWorkFactory,
 )
 from echoppe_accounts.service_layer.auth import AuthService
-from echoppe_accounts.service_layer.outbox import OutboxDispatcher
+from echoppe_accounts.service_layer.outbox import OutboxDispatcher, process_key
 from echoppe_accounts.service_layer.privacy import PrivacyService
 from echoppe_accounts.service_layer.services import AccountService
 from echoppe_accounts.service_layer.settings import Settings
+
+OUTBOX_KEY_VARIABLE = "ECHOPPE_OUTBOX_KEY"
+"""The environment variable holding the outbox key (hexadecimal or base64)."""
+
+log = logging.getLogger("echoppe_accounts.outbox")
+
+
+def outbox_key_from_environment(
+    environ: Mapping[str, str] | None = None,
+) -> bytes | None:
+    """Return the key in ``ECHOPPE_OUTBOX_KEY``, or ``None`` if it is unset or empty.
+
+    Raises:
+        ValueError: If the variable holds something other than 32 bytes in
+            hexadecimal or base64; the message names the variable, never
+            its value.
+
+    .. versionadded:: 0.2.0
+    """
+    text = (os.environ if environ is None else environ).get(OUTBOX_KEY_VARIABLE, "")
+    if not text.strip():
+        return None
+    try:
+        return parse_key(text)
+    except ValueError:
+        msg = (
+            f"{OUTBOX_KEY_VARIABLE} must hold 32 bytes written as 64 hexadecimal "
+            "digits or in base64 (openssl rand -base64 32)"
+        )
+        raise ValueError(msg) from None
+
+
+def sqlite_outbox_key(database: str | Path) -> bytes:
+    """Return the outbox key kept beside the SQLite *database*, making it if needed.
+
+    The key lives in ``<database>.key`` (for ``shop.sqlite3``,
+    ``shop.sqlite3.key``), never inside the database: a copy of the
+    database alone opens no sealed mail. The file is created on first use
+    with mode 0600 (owner only), atomically, so that processes starting at
+    once agree on one key.
+
+    Raises:
+        OSError: If the file cannot be created or read.
+        ValueError: If the file does not hold a key.
+
+    .. versionadded:: 0.2.0
+    """
+    path = Path(f"{database}.key")
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.{stdlib_secrets.token_hex(8)}")
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "w", encoding="ascii") as out:
+                out.write(stdlib_secrets.token_bytes(KEY_BYTES).hex() + "\n")
+                out.flush()
+                os.fsync(out.fileno())
+            # link() fails if another process made the key meanwhile: the
+            # first key stays, and everyone reads it.
+            with contextlib.suppress(FileExistsError):
+                os.link(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+    if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        log.warning("the outbox key file %s is readable by others: chmod 600", path)
+    try:
+        return parse_key(path.read_text(encoding="ascii"))
+    except (ValueError, UnicodeError):
+        msg = f"{path} does not hold an outbox key"
+        raise ValueError(msg) from None
 
 
 @attrs.frozen
@@ -50,16 +151,36 @@ def bootstrap(
     The clock, the secret source and the password hasher default to the
     system clock, ``secrets`` and argon2id with OWASP's parameters.
 
+    The outbox key comes from *settings*, else from ``ECHOPPE_OUTBOX_KEY``,
+    else it is made for this process alone, with a warning (see the
+    module's documentation). The use cases and the dispatcher share it.
+
+    Raises:
+        ValueError: If ``ECHOPPE_OUTBOX_KEY`` is set but holds no key.
+
     .. versionadded:: 0.1.0
+
+    .. versionchanged:: 0.2.0
+       The outbox key, and the dispatcher's retry window from *settings*.
     """
     clock = clock or SystemClock()
     secrets = secrets or SystemSecrets()
     hasher = hasher or Argon2Hasher()
+    key = settings.outbox_key or outbox_key_from_environment() or process_key()
+    settings = attrs.evolve(settings, outbox_key=key)
+    dispatcher = OutboxDispatcher(
+        uow,
+        mailer,
+        clock,
+        settings.sender,
+        retry_window=settings.outbox_retry_window,
+        outbox_key=key,
+    )
     return App(
         accounts=AccountService(uow, clock, secrets, hasher, settings),
         auth=AuthService(uow, clock, secrets, hasher, settings),
         privacy=PrivacyService(uow, clock, secrets, hasher, settings),
-        dispatcher=OutboxDispatcher(uow, mailer, clock, settings.sender),
+        dispatcher=dispatcher,
     )
 
 
@@ -74,9 +195,19 @@ def sqlite_app(
 ) -> App:
     """Wire the embedded default: a SQLite file and a local Maildir mailbox.
 
+    Without an outbox key in *settings* or ``ECHOPPE_OUTBOX_KEY``, the key
+    is kept in ``<database>.key``, beside the database and never inside
+    it, created with mode 0600 on first use (see :func:`sqlite_outbox_key`).
+
     .. versionadded:: 0.1.0
+
+    .. versionchanged:: 0.2.0
+       The outbox key file beside the database.
     """
     store = SQLiteStore(database)
+    if settings.outbox_key is None:
+        key = outbox_key_from_environment() or sqlite_outbox_key(database)
+        settings = attrs.evolve(settings, outbox_key=key)
     return bootstrap(
         store.unit_of_work,
         MaildirMailer(mailbox),

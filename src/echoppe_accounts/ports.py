@@ -16,7 +16,7 @@ from typing import Protocol, Self
 from echoppe_accounts.domain.account import Account
 from echoppe_accounts.domain.analytics import AnalyticsEvent
 from echoppe_accounts.domain.audit import AuditRecord
-from echoppe_accounts.domain.mail import OutgoingMail
+from echoppe_accounts.domain.mail import DeadLetter, OutboxStats, OutgoingMail
 from echoppe_accounts.domain.reset import ResetRequest
 from echoppe_accounts.domain.throttle import LoginThrottle
 from echoppe_accounts.domain.tokens import TokenPurpose, TokenRecord
@@ -263,7 +263,24 @@ class AnalyticsSink(Protocol):
 class Outbox(Protocol):
     """Protocol: mails decided in a transaction, waiting to be delivered.
 
+    A mail is *pending* until it is marked sent, dead (a dead letter, which
+    an operator may requeue or purge) or dropped (its secret expired). A
+    dispatcher *claims* pending mails under a claim id of its own, for a
+    lease; only the holder of a mail's claim can renew it or mark the mail
+    (SPEC O1), so a dispatcher whose lease lapsed cannot mark a mail another
+    one has taken meanwhile. The marks return whether they took effect.
+
+    *claim_id* ``None`` stands for "no claim": tools and tests may mark a
+    mail no dispatcher holds; a mail held under a claim id cannot be marked
+    that way.
+
     .. versionadded:: 0.1.0
+
+    .. versionchanged:: 0.2.0
+       Claims have ids; marks return whether they took effect; dead
+       letters (:meth:`mark_dead`, :meth:`dead_letters`, :meth:`requeue`,
+       :meth:`purge_dead`), dropped mails, :meth:`renew`, :meth:`release`
+       and :meth:`stats`.
     """
 
     def add(self, mail: OutgoingMail) -> None:
@@ -271,28 +288,140 @@ class Outbox(Protocol):
         ...
 
     def due(self, now: datetime, limit: int) -> list[OutgoingMail]:
-        """Return up to *limit* unsent mails whose next attempt is due at *now*."""
+        """Return up to *limit* pending mails whose next attempt is due at *now*."""
         ...
 
-    def claim(self, now: datetime, limit: int, until: datetime) -> list[OutgoingMail]:
+    def claim(
+        self,
+        now: datetime,
+        limit: int,
+        until: datetime,
+        *,
+        claim_id: str | None = None,
+    ) -> list[OutgoingMail]:
         """Take up to *limit* due mails that no one holds, and hold them until *until*.
 
         Several dispatchers may share one outbox: a mail claimed by one is
         not handed to another until its claim lapses (a crashed dispatcher's
-        mails come back then).
+        mails come back then). The mails are held under *claim_id*.
+
+        .. versionchanged:: 0.2.0
+           *claim_id*.
         """
         ...
 
-    def mark_sent(self, mail_id: str, at: datetime) -> None:
-        """Record that *mail_id* was delivered."""
+    def renew(
+        self, mail_id: str, *, claim_id: str, now: datetime, until: datetime
+    ) -> bool:
+        """Extend the claim on *mail_id* to *until*, if *claim_id* still holds it.
+
+        Returns false when the claim lapsed at *now* (another dispatcher may
+        have taken the mail) or the mail is no longer pending: the caller
+        must not hand the mail to the mailer then.
+
+        .. versionadded:: 0.2.0
+        """
         ...
 
-    def mark_failed(self, mail_id: str, retry_at: datetime, error: str) -> None:
-        """Record a failed attempt and when to try again."""
+    def release(self, mail_ids: Collection[str], *, claim_id: str) -> int:
+        """Give back the mails of *mail_ids* held under *claim_id*; count no attempt.
+
+        They are due again at once, for any dispatcher. Returns how many
+        were released.
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
+    def mark_sent(
+        self, mail_id: str, at: datetime, *, claim_id: str | None = None
+    ) -> bool:
+        """Record that *mail_id* was delivered, and wipe its bodies.
+
+        .. versionchanged:: 0.2.0
+           *claim_id*; returns whether the mark took effect.
+        """
+        ...
+
+    def mark_failed(
+        self,
+        mail_id: str,
+        retry_at: datetime,
+        error: str,
+        *,
+        claim_id: str | None = None,
+    ) -> bool:
+        """Record a failed attempt and when to try again; release the claim.
+
+        .. versionchanged:: 0.2.0
+           *claim_id*; returns whether the mark took effect.
+        """
+        ...
+
+    def mark_dead(
+        self,
+        mail_id: str,
+        at: datetime,
+        error: str,
+        *,
+        claim_id: str | None = None,
+        attempted: bool = True,
+    ) -> bool:
+        """Make *mail_id* a dead letter, for *error*; count an attempt if *attempted*.
+
+        The sealed bodies are kept, so that the mail can be requeued.
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
+    def mark_dropped(
+        self, mail_id: str, at: datetime, reason: str, *, claim_id: str | None = None
+    ) -> bool:
+        """Give up *mail_id* for good without sending it (its secret expired).
+
+        The bodies are wiped; the mail is neither pending nor a dead letter.
+
+        .. versionadded:: 0.2.0
+        """
         ...
 
     def pending_count(self) -> int:
-        """Return how many mails are not yet delivered."""
+        """Return how many mails are pending (neither sent, dead nor dropped)."""
+        ...
+
+    def stats(self) -> OutboxStats:
+        """Return the pending count, the oldest due time and the dead letters.
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
+    def dead_letters(self, limit: int) -> list[DeadLetter]:
+        """Return up to *limit* dead letters, the most recently dead first.
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
+    def requeue(self, mail_ids: Collection[str] | None, now: datetime) -> int:
+        """Make dead letters pending again, due at *now*; return how many.
+
+        *mail_ids* ``None`` requeues every dead letter. A requeued mail's
+        retry window starts again at *now*
+        (:attr:`~echoppe_accounts.OutgoingMail.requeued_at`).
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
+    def purge_dead(self, before: datetime | None) -> int:
+        """Delete the dead letters that died before *before* (all if ``None``).
+
+        Returns how many were deleted.
+
+        .. versionadded:: 0.2.0
+        """
         ...
 
     def forget(self, *, account_id: str, email_keys: Collection[str]) -> int:

@@ -465,15 +465,17 @@ def _stored_bodies(store) -> str:
 
 
 def test_sent_mails_keep_no_secret_at_rest(service, auth, dispatcher, mailer):
-    """Once delivered, a mail's body (and its link) is wiped from the outbox (R9)."""
+    """Waiting, a body is kept sealed; once delivered, it is wiped (R9, O2)."""
     service.register(form())
     auth.request_password_reset("jean.dupont@exemple.fr")
     store = service.uow.__self__
     token = links(mails_to(service, MailKind.RESET_CONFIRM)[0])["confirmer"]
-    assert token in _stored_bodies(store)  # waiting: the body must be kept
+    waiting = _stored_bodies(store)
+    assert "sealed:v1:" in waiting  # waiting: the body is kept, sealed
+    assert token not in waiting
     dispatcher.dispatch()
     assert token in mailer.sent[-1].text
-    assert token not in _stored_bodies(store)
+    assert "sealed:v1:" not in _stored_bodies(store)
 
 
 def test_concurrent_confirmations_issue_one_temporary_password(service, auth):

@@ -194,7 +194,7 @@ def test_version_2_rekeys_emails_and_keys_outbox_mails(
     legacy = legacy_accounts()
     version_1_schema(postgres_dsn, schema, legacy.values(), LEGACY_RECIPIENTS)
     store = postgres_store_factory(schema)
-    assert store.schema_version == len(MIGRATIONS) == 2
+    assert store.schema_version == len(MIGRATIONS) >= 2
     keys = {r["id"]: r["email_key"] for r in table_rows(store, "accounts")}
     assert keys == expected_keys(legacy)
     mails = sorted(table_rows(store, "outbox"), key=lambda r: r["id"])

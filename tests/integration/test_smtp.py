@@ -210,6 +210,7 @@ def test_wrong_credentials_are_a_delivery_error(starttls_server, certificates):
     with mailer, pytest.raises(DeliveryError, match="refused the login") as info:
         mailer.send(outgoing(), SENDER)
     assert isinstance(info.value.__cause__, smtplib.SMTPAuthenticationError)
+    assert info.value.connection  # every mail would fail alike (O3)
     assert "pas le bon" not in str(info.value)
     logins = starttls_server.handler.logins  # smtplib tries PLAIN, then LOGIN
     assert logins
@@ -313,6 +314,7 @@ def test_without_smtputf8_only_the_internationalised_mail_fails():
             with pytest.raises(DeliveryError, match="SMTPUTF8") as info:
                 mailer.send(outgoing(1, to="léa@exemple.fr"), SENDER)
             assert isinstance(info.value.__cause__, smtplib.SMTPNotSupportedError)
+            assert info.value.permanent
             mailer.send(outgoing(2), SENDER)
         assert server.handler.message_ids() == [message_id(outgoing(2), SENDER)]
         assert len(server.handler.connections) == 1
@@ -330,7 +332,7 @@ def test_without_smtputf8_only_the_internationalised_mail_fails():
     ids=["permanent", "temporary"],
 )
 def test_a_refused_recipient_is_a_delivery_error(plain_server, reply, code):
-    """5xx and 4xx refusals both fail the mail, with codes but no words or body."""
+    """5xx refusals are permanent, 4xx not; codes but no words or body (O1)."""
     plain_server.handler.refusal = reply
     mail = outgoing()
     with plain_mailer(plain_server) as mailer:
@@ -339,6 +341,8 @@ def test_a_refused_recipient_is_a_delivery_error(plain_server, reply, code):
         plain_server.handler.refusal = None
         mailer.send(outgoing(1), SENDER)  # the same connection carries on
     message = str(info.value)
+    assert info.value.permanent is code.startswith("5")
+    assert not info.value.connection
     assert code in message
     assert mail.id in message
     assert TOKEN not in message
@@ -349,12 +353,14 @@ def test_a_refused_recipient_is_a_delivery_error(plain_server, reply, code):
 
 
 def test_a_line_dropped_during_a_mail_fails_that_mail_only(plain_server):
-    """A mail left unanswered fails (the outbox retries it); the next reconnects."""
+    """A line dropped mid-mail is a connection failure (O3); the next reconnects."""
     plain_server.handler.drop_next_data = True
     with plain_mailer(plain_server) as mailer:
         with pytest.raises(DeliveryError, match="closed the connection") as info:
             mailer.send(outgoing(1), SENDER)
         assert isinstance(info.value.__cause__, smtplib.SMTPServerDisconnected)
+        assert info.value.connection
+        assert not info.value.permanent
         mailer.send(outgoing(2), SENDER)
     assert plain_server.handler.message_ids() == [message_id(outgoing(2), SENDER)]
     assert len(plain_server.handler.connections) == 2
@@ -364,8 +370,9 @@ def test_a_mail_that_cannot_be_built_fails_without_a_connection(plain_server):
     """A broken mail is a DeliveryError for the outbox, not a crash of the round."""
     broken = attrs.evolve(outgoing(), to="jean@exemple.fr\r\nBcc: x@exemple.fr")
     mailer = plain_mailer(plain_server)
-    with mailer, pytest.raises(DeliveryError, match="cannot be built"):
+    with mailer, pytest.raises(DeliveryError, match="cannot be built") as info:
         mailer.send(broken, SENDER)
+    assert info.value.permanent  # never buildable: dead-lettered at once (O1)
     assert plain_server.handler.connections == []
 
 
@@ -384,6 +391,7 @@ def test_a_stopped_server_is_a_delivery_error(plain_server):
     with plain_mailer(plain_server) as mailer, pytest.raises(DeliveryError) as info:
         mailer.send(outgoing(), SENDER)
     assert isinstance(info.value.__cause__, OSError)
+    assert info.value.connection  # the round ends (O3)
     assert TOKEN not in str(info.value)
 
 
@@ -397,8 +405,12 @@ def test_a_silent_server_times_out():
             timeout=0.2,
             local_hostname="shop.test",
         )
-        with mailer, pytest.raises(DeliveryError, match="did not answer in time"):
+        with (
+            mailer,
+            pytest.raises(DeliveryError, match="did not answer in time") as info,
+        ):
             mailer.send(outgoing(), SENDER)
+        assert info.value.connection
 
 
 @pytest.mark.parametrize("outage", ["stopped", "refusing"])
@@ -421,10 +433,12 @@ def test_no_mail_is_lost_while_the_server_is_down(
             server.stop()
         else:
             server.handler.refusal = "451 4.3.2 System not accepting network messages"
+        # A refusal fails each mail; a stopped server fails the mail in hand
+        # and ends the round (SPEC O3): one mail per round then.
         failed = 0
-        for _ in range(10):
+        for _ in range(250):
             report = dispatcher.dispatch()
-            assert report.sent == 0
+            assert (report.sent, report.dead) == (0, 0)
             if report.failed == 0:
                 break
             failed += report.failed

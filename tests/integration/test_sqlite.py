@@ -169,7 +169,7 @@ def test_version_4_rekeys_emails_by_idna_domain(tmp_path):
     legacy = legacy_accounts()
     version_3_database(path, legacy.values(), [])
     store = SQLiteStore(path)
-    assert store.schema_version == len(MIGRATIONS) == 4
+    assert store.schema_version == len(MIGRATIONS) >= 4
     keys = dict(stored(path, "SELECT id, email_key FROM accounts"))
     assert keys == expected_keys(legacy)
 

@@ -29,7 +29,7 @@ from echoppe_accounts.domain.consent import (
 )
 from echoppe_accounts.domain.email import Email, canonical_key
 from echoppe_accounts.domain.errors import Language, ValidationError
-from echoppe_accounts.domain.mail import MailKind, OutgoingMail
+from echoppe_accounts.domain.mail import DeadLetter, MailKind, OutgoingMail
 from echoppe_accounts.domain.phone import Phone
 from echoppe_accounts.domain.reset import ResetOrigin, ResetRequest, ResetState
 from echoppe_accounts.domain.siret import Siret
@@ -278,6 +278,8 @@ def outbox_row(mail: OutgoingMail) -> dict[str, Any]:
         "due_at": mail.created_at,
         "account_id": mail.account_id,
         "recipient_key": mail.recipient_key,
+        "expires_at": mail.expires_at,
+        "requeued_at": mail.requeued_at,
     }
 
 
@@ -293,7 +295,26 @@ def mail_from_row(row: Row) -> OutgoingMail:
         created_at=_required_dt(row["created_at"]),
         account_id=row["account_id"],
         recipient_key=row["recipient_key"],
+        expires_at=from_iso(row["expires_at"]),
+        requeued_at=from_iso(row["requeued_at"]),
     )
+
+
+def dead_letter_from_row(row: Row) -> DeadLetter:
+    """Rebuild a dead letter from its ``outbox`` row."""
+    return DeadLetter(
+        id=row["id"],
+        kind=MailKind(row["kind"]),
+        to=row["recipient"],
+        attempts=int(row["attempts"]),
+        last_error=row["last_error"] or "",
+        dead_at=_required_dt(row["dead_at"]),
+        created_at=_required_dt(row["created_at"]),
+    )
+
+
+OUTBOX_PENDING = "sent_at IS NULL AND dead_at IS NULL AND dropped_at IS NULL"
+"""The SQL condition of a pending mail: neither sent, dead nor dropped."""
 
 
 def audit_row(r: AuditRecord) -> dict[str, Any]:

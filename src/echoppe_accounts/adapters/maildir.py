@@ -6,6 +6,7 @@ message, readable with ``mutt -f``, ``neomutt``, or any text editor.
 
 from __future__ import annotations
 
+import email.errors
 import mailbox
 from pathlib import Path
 
@@ -30,9 +31,25 @@ class MaildirMailer:
             raise DeliveryError(msg) from exc
 
     def send(self, mail: OutgoingMail, sender: str) -> None:
-        """Write *mail* as a new message file."""
+        """Write *mail* as a new message file.
+
+        Raises:
+            DeliveryError: :attr:`~echoppe_accounts.DeliveryError.permanent`
+                if the message cannot be built;
+                :attr:`~echoppe_accounts.DeliveryError.connection` if the
+                folder cannot be written (a full disk fails every mail
+                alike, so the dispatcher ends its round).
+
+        .. versionchanged:: 0.2.0
+           Says whether the failure is permanent or the folder's.
+        """
         try:
-            self._box.add(build_message(mail, sender).as_bytes())
+            message = build_message(mail, sender).as_bytes()
+        except (ValueError, email.errors.MessageError) as exc:
+            msg = f"mail {mail.id} cannot be built ({type(exc).__name__})"
+            raise DeliveryError(msg, permanent=True) from exc
+        try:
+            self._box.add(message)
         except OSError as exc:
             msg = f"cannot write to the mailbox folder {self.path}"
-            raise DeliveryError(msg) from exc
+            raise DeliveryError(msg, connection=True) from exc

@@ -13,20 +13,20 @@ import threading
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Self, cast
 
 import attrs
 
 from echoppe_accounts.domain.account import Account
 from echoppe_accounts.domain.audit import AuditRecord
 from echoppe_accounts.domain.errors import ConcurrencyError, ValidationError
-from echoppe_accounts.domain.mail import OutgoingMail
+from echoppe_accounts.domain.mail import DeadLetter, OutboxStats, OutgoingMail
 from echoppe_accounts.domain.reset import ResetRequest
 from echoppe_accounts.domain.throttle import LoginThrottle
 from echoppe_accounts.domain.tokens import TokenPurpose, TokenRecord
 
 
-@attrs.define
+@attrs.frozen
 class _OutboxEntry:
     mail: OutgoingMail
     due_at: datetime
@@ -34,6 +34,13 @@ class _OutboxEntry:
     sent_at: datetime | None = None
     last_error: str | None = None
     claimed_until: datetime | None = None
+    claim_id: str | None = None
+    dead_at: datetime | None = None
+    dropped_at: datetime | None = None
+
+    @property
+    def pending(self) -> bool:
+        return self.sent_at is None and self.dead_at is None and self.dropped_at is None
 
 
 @attrs.define
@@ -153,61 +160,239 @@ class _Tokens:
 
 
 class _Outbox:
+    """The outbox seen through the transaction's changes (copy on write)."""
+
     def __init__(self, uow: InMemoryUnitOfWork) -> None:
         self._uow = uow
 
+    def _get(self, mail_id: str) -> _OutboxEntry | None:
+        changes = self._uow.outbox_changes
+        if mail_id in changes:
+            return changes[mail_id]
+        return self._uow.store.outbox.get(mail_id)
+
+    def _entries(self) -> list[_OutboxEntry]:
+        """Every entry, in queue order (stored ones first, as committed)."""
+        merged: dict[str, _OutboxEntry | None] = dict(self._uow.store.outbox)
+        merged.update(self._uow.outbox_changes)
+        return [e for e in merged.values() if e is not None]
+
+    def _put(self, entry: _OutboxEntry) -> None:
+        self._uow.outbox_changes[entry.mail.id] = entry
+
     def add(self, mail: OutgoingMail) -> None:
-        self._uow.pending_outbox.append(mail)
+        self._put(_OutboxEntry(mail, mail.created_at))
+
+    def _due(self, now: datetime) -> list[_OutboxEntry]:
+        entries = [e for e in self._entries() if e.pending and e.due_at <= now]
+        entries.sort(key=lambda e: e.due_at)  # stable: queue order breaks ties
+        return entries
 
     def due(self, now: datetime, limit: int) -> list[OutgoingMail]:
-        entries = [
+        return [e.mail for e in self._due(now)[:limit]]
+
+    def claim(
+        self,
+        now: datetime,
+        limit: int,
+        until: datetime,
+        *,
+        claim_id: str | None = None,
+    ) -> list[OutgoingMail]:
+        free = [
             e
-            for e in self._uow.store.outbox.values()
-            if e.sent_at is None and e.due_at <= now
-        ]
-        entries.sort(key=lambda e: e.due_at)  # stable: queue order breaks ties
-        return [e.mail for e in entries[:limit]]
+            for e in self._due(now)
+            if e.claimed_until is None or e.claimed_until <= now
+        ][:limit]
+        for entry in free:
+            self._put(attrs.evolve(entry, claimed_until=until, claim_id=claim_id))
+        return [e.mail for e in free]
 
-    def claim(self, now: datetime, limit: int, until: datetime) -> list[OutgoingMail]:
-        entries = sorted(
-            (
-                e
-                for e in self._uow.store.outbox.values()
-                if e.sent_at is None
-                and e.due_at <= now
-                and (e.claimed_until is None or e.claimed_until <= now)
-            ),
-            key=lambda e: e.due_at,  # stable: queue order breaks ties
-        )[:limit]
-        self._uow.claims.extend((e.mail.id, until) for e in entries)
-        return [e.mail for e in entries]
+    def _held(self, mail_id: str, claim_id: str | None) -> _OutboxEntry | None:
+        entry = self._get(mail_id)
+        if entry is None or not entry.pending or entry.claim_id != claim_id:
+            return None
+        return entry
 
-    def mark_sent(self, mail_id: str, at: datetime) -> None:
-        self._uow.outbox_updates.append((mail_id, at, None, None))
+    def renew(
+        self, mail_id: str, *, claim_id: str, now: datetime, until: datetime
+    ) -> bool:
+        entry = self._held(mail_id, claim_id)
+        if entry is None or entry.claimed_until is None or entry.claimed_until <= now:
+            return False
+        self._put(attrs.evolve(entry, claimed_until=until))
+        return True
 
-    def mark_failed(self, mail_id: str, retry_at: datetime, error: str) -> None:
-        self._uow.outbox_updates.append((mail_id, None, retry_at, error))
+    def release(self, mail_ids: Collection[str], *, claim_id: str) -> int:
+        released = 0
+        for mail_id in set(mail_ids):
+            entry = self._get(mail_id)
+            if entry is not None and entry.claim_id == claim_id:
+                self._put(attrs.evolve(entry, claimed_until=None, claim_id=None))
+                released += 1
+        return released
+
+    @staticmethod
+    def _wiped(entry: _OutboxEntry) -> OutgoingMail:
+        # Sealed or not, a delivered or dropped mail's bodies are no longer
+        # needed: nothing of them is kept (SPEC O2, R9).
+        return attrs.evolve(entry.mail, text="", html="")
+
+    def mark_sent(
+        self, mail_id: str, at: datetime, *, claim_id: str | None = None
+    ) -> bool:
+        entry = self._held(mail_id, claim_id)
+        if entry is None:
+            return False
+        # Only the claim's holder marks (SPEC O1); the claim ends with the mark.
+        self._put(
+            attrs.evolve(
+                entry,
+                claimed_until=None,
+                claim_id=None,
+                sent_at=at,
+                attempts=entry.attempts + 1,
+                mail=self._wiped(entry),
+            )
+        )
+        return True
+
+    def mark_failed(
+        self,
+        mail_id: str,
+        retry_at: datetime,
+        error: str,
+        *,
+        claim_id: str | None = None,
+    ) -> bool:
+        entry = self._held(mail_id, claim_id)
+        if entry is None:
+            return False
+        self._put(
+            attrs.evolve(
+                entry,
+                claimed_until=None,
+                claim_id=None,
+                due_at=retry_at,
+                attempts=entry.attempts + 1,
+                last_error=error,
+            )
+        )
+        return True
+
+    def mark_dead(
+        self,
+        mail_id: str,
+        at: datetime,
+        error: str,
+        *,
+        claim_id: str | None = None,
+        attempted: bool = True,
+    ) -> bool:
+        entry = self._held(mail_id, claim_id)
+        if entry is None:
+            return False
+        self._put(
+            attrs.evolve(
+                entry,
+                claimed_until=None,
+                claim_id=None,
+                dead_at=at,
+                attempts=entry.attempts + int(attempted),
+                last_error=error,
+            )
+        )
+        return True
+
+    def mark_dropped(
+        self, mail_id: str, at: datetime, reason: str, *, claim_id: str | None = None
+    ) -> bool:
+        entry = self._held(mail_id, claim_id)
+        if entry is None:
+            return False
+        self._put(
+            attrs.evolve(
+                entry,
+                claimed_until=None,
+                claim_id=None,
+                dropped_at=at,
+                last_error=reason,
+                mail=self._wiped(entry),
+            )
+        )
+        return True
 
     def pending_count(self) -> int:
-        return sum(1 for e in self._uow.store.outbox.values() if e.sent_at is None)
+        return sum(1 for e in self._entries() if e.pending)
+
+    def stats(self) -> OutboxStats:
+        entries = self._entries()
+        pending = [e.due_at for e in entries if e.pending]
+        dead = sum(1 for e in entries if e.dead_at is not None)
+        return OutboxStats(len(pending), min(pending, default=None), dead)
+
+    def _dead(self) -> list[_OutboxEntry]:
+        return [e for e in self._entries() if e.dead_at is not None]
+
+    def dead_letters(self, limit: int) -> list[DeadLetter]:
+        # The latest dead first; of those dead at once, the last queued.
+        ordered = sorted(
+            enumerate(self._dead()),
+            key=lambda pair: (cast("datetime", pair[1].dead_at), pair[0]),
+            reverse=True,
+        )
+        dead = [entry for _, entry in ordered]
+        return [
+            DeadLetter(
+                id=e.mail.id,
+                kind=e.mail.kind,
+                to=e.mail.to,
+                attempts=e.attempts,
+                last_error=e.last_error or "",
+                dead_at=cast("datetime", e.dead_at),
+                created_at=e.mail.created_at,
+            )
+            for e in dead[:limit]
+        ]
+
+    def requeue(self, mail_ids: Collection[str] | None, now: datetime) -> int:
+        wanted = None if mail_ids is None else frozenset(mail_ids)
+        count = 0
+        for entry in self._dead():
+            if wanted is None or entry.mail.id in wanted:
+                self._put(
+                    attrs.evolve(
+                        entry,
+                        dead_at=None,
+                        due_at=now,
+                        claimed_until=None,
+                        claim_id=None,
+                        mail=attrs.evolve(entry.mail, requeued_at=now),
+                    )
+                )
+                count += 1
+        return count
+
+    def purge_dead(self, before: datetime | None) -> int:
+        doomed = [
+            e.mail.id
+            for e in self._dead()
+            if before is None or cast("datetime", e.dead_at) < before
+        ]
+        for mail_id in doomed:
+            self._uow.outbox_changes[mail_id] = None
+        return len(doomed)
 
     def forget(self, *, account_id: str, email_keys: Collection[str]) -> int:
         keys = frozenset(email_keys)
-
-        def concerned(mail: OutgoingMail) -> bool:
-            return mail.account_id == account_id or mail.recipient_key in keys
-
-        deleted = {key for table, key in self._uow.deletions if table == "outbox"}
         doomed = [
-            i
-            for i, e in self._uow.store.outbox.items()
-            if concerned(e.mail) and i not in deleted
+            e.mail.id
+            for e in self._entries()
+            if e.mail.account_id == account_id or e.mail.recipient_key in keys
         ]
-        kept = [m for m in self._uow.pending_outbox if not concerned(m)]
-        count = len(doomed) + len(self._uow.pending_outbox) - len(kept)
-        self._uow.pending_outbox[:] = kept
-        self._uow.deletions.extend(("outbox", i) for i in doomed)
-        return count
+        for mail_id in doomed:
+            self._uow.outbox_changes[mail_id] = None
+        return len(doomed)
 
 
 class _Resets:
@@ -341,16 +526,12 @@ class InMemoryUnitOfWork:
     def _reset(self) -> None:
         self.pending_accounts: dict[str, Account] = {}
         self.pending_tokens: dict[str, TokenRecord] = {}
-        self.pending_outbox: list[OutgoingMail] = []
+        self.outbox_changes: dict[str, _OutboxEntry | None] = {}
         self.pending_resets: dict[str, ResetRequest] = {}
         self.pending_throttles: dict[str, LoginThrottle] = {}
         self.pending_audit: list[AuditRecord] = []
-        self.claims: list[tuple[str, datetime]] = []
         self.deletions: list[tuple[str, str]] = []
         self.redactions: list[tuple[str, frozenset[str]]] = []
-        self.outbox_updates: list[
-            tuple[str, datetime | None, datetime | None, str | None]
-        ] = []
 
     def __enter__(self) -> Self:
         """Take the store's lock."""
@@ -383,28 +564,11 @@ class InMemoryUnitOfWork:
         if self.redactions:
             store.audit[:] = [_redacted(r, self.redactions) for r in store.audit]
         store.audit.extend(self.pending_audit)
-        for mail in self.pending_outbox:
-            store.outbox[mail.id] = _OutboxEntry(mail, mail.created_at)
         for table, key in self.deletions:
             getattr(store, table).pop(key, None)
-        self._apply_outbox_changes(store)
-        self._reset()
-
-    def _apply_outbox_changes(self, store: InMemoryStore) -> None:
-        for mail_id, until in self.claims:
-            if mail_id in store.outbox:  # not forgotten since
-                store.outbox[mail_id].claimed_until = until
-        for mail_id, sent_at, retry_at, error in self.outbox_updates:
-            entry = store.outbox.get(mail_id)
-            if entry is None:  # forgotten (erasure) in this transaction
-                continue
-            entry.attempts += 1
-            entry.claimed_until = None
-            if sent_at is not None:
-                entry.sent_at = sent_at
-                # A sent mail's body may hold a link or a temporary password:
-                # keep no secret at rest once it is delivered (SPEC R9).
-                entry.mail = attrs.evolve(entry.mail, text="", html="")
+        for mail_id, entry in self.outbox_changes.items():
+            if entry is None:
+                store.outbox.pop(mail_id, None)
             else:
-                entry.due_at = retry_at or entry.due_at
-                entry.last_error = error
+                store.outbox[mail_id] = entry
+        self._reset()

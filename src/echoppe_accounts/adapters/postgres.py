@@ -69,7 +69,7 @@ from echoppe_accounts.domain.errors import (
     StorageError,
     ValidationError,
 )
-from echoppe_accounts.domain.mail import OutgoingMail
+from echoppe_accounts.domain.mail import DeadLetter, OutboxStats, OutgoingMail
 from echoppe_accounts.domain.reset import ResetRequest
 from echoppe_accounts.domain.throttle import LoginThrottle
 from echoppe_accounts.domain.tokens import TokenPurpose, TokenRecord
@@ -233,6 +233,18 @@ MIGRATIONS: tuple[Migration, ...] = (
     CREATE INDEX audit_log_by_account ON audit_log (account_id);
     """,
     _v2_idna_email_keys,
+    # Claims with ids, dead letters, dropped mails, secrets' expiry (SPEC O1).
+    """
+    ALTER TABLE outbox ADD COLUMN claim_id text,
+        ADD COLUMN expires_at timestamptz,
+        ADD COLUMN requeued_at timestamptz,
+        ADD COLUMN dead_at timestamptz,
+        ADD COLUMN dropped_at timestamptz;
+    DROP INDEX outbox_due;
+    CREATE INDEX outbox_due ON outbox (due_at)
+        WHERE sent_at IS NULL AND dead_at IS NULL AND dropped_at IS NULL;
+    CREATE INDEX outbox_dead ON outbox (dead_at) WHERE dead_at IS NOT NULL;
+    """,
 )
 """The schema, one step per version; never edit one, append a new one."""
 
@@ -735,47 +747,177 @@ class _Outbox:
 
     def due(self, now: datetime, limit: int) -> list[OutgoingMail]:
         rows = self._s.all(
-            "SELECT * FROM outbox WHERE sent_at IS NULL AND due_at <= %s "
-            "ORDER BY due_at, seq LIMIT %s",
+            "SELECT * FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL "
+            "AND dropped_at IS NULL AND due_at <= %s ORDER BY due_at, seq LIMIT %s",
             (now, limit),
         )
         return [rec.mail_from_row(r) for r in rows]
 
-    def claim(self, now: datetime, limit: int, until: datetime) -> list[OutgoingMail]:
+    def claim(
+        self,
+        now: datetime,
+        limit: int,
+        until: datetime,
+        *,
+        claim_id: str | None = None,
+    ) -> list[OutgoingMail]:
         # Rows a rival dispatcher has locked are skipped, not waited for;
         # one it claimed and committed meanwhile is re-checked and left out.
         rows = self._s.all(
-            "SELECT * FROM outbox WHERE sent_at IS NULL AND due_at <= %(now)s "
+            "SELECT * FROM outbox WHERE sent_at IS NULL AND dead_at IS NULL "
+            "AND dropped_at IS NULL AND due_at <= %(now)s "
             "AND (claimed_until IS NULL OR claimed_until <= %(now)s) "
             "ORDER BY due_at, seq LIMIT %(limit)s FOR UPDATE SKIP LOCKED",
             {"now": now, "limit": limit},
         )
         if rows:
             self._s.execute(
-                "UPDATE outbox SET claimed_until = %s WHERE id = ANY(%s::text[])",
-                (until, [r["id"] for r in rows]),
+                "UPDATE outbox SET claimed_until = %s, claim_id = %s "
+                "WHERE id = ANY(%s::text[])",
+                (until, claim_id, [r["id"] for r in rows]),
             )
         return [rec.mail_from_row(r) for r in rows]
 
-    def mark_sent(self, mail_id: str, at: datetime) -> None:
-        self._s.execute(
-            # The body may hold a link or a temporary password: keep no
-            # secret at rest once the mail is delivered (SPEC R9).
-            "UPDATE outbox SET sent_at = %s, attempts = attempts + 1, "
-            "body_text = '', body_html = '', claimed_until = NULL WHERE id = %s",
-            (at, mail_id),
+    def _mark(
+        self,
+        assignments: LiteralString,
+        mail_id: str,
+        claim_id: str | None,
+        **values: object,
+    ) -> bool:
+        # Only the claim's holder marks (SPEC O1); the claim ends with the
+        # mark. A rival's update of the row makes this one wait, then
+        # re-check the conditions on the row as the rival left it.
+        query: LiteralString = (
+            "UPDATE outbox SET "  # noqa: S608 (fixed fragments)
+            + assignments
+            + ", claimed_until = NULL, claim_id = NULL WHERE id = %(id)s "
+            "AND claim_id IS NOT DISTINCT FROM %(claim)s AND sent_at IS NULL "
+            "AND dead_at IS NULL AND dropped_at IS NULL"
+        )
+        return self._s.execute(query, {"id": mail_id, "claim": claim_id, **values}) == 1
+
+    def renew(
+        self, mail_id: str, *, claim_id: str, now: datetime, until: datetime
+    ) -> bool:
+        updated = self._s.execute(
+            "UPDATE outbox SET claimed_until = %(until)s WHERE id = %(id)s "
+            "AND claim_id = %(claim)s AND claimed_until > %(now)s "
+            "AND sent_at IS NULL AND dead_at IS NULL AND dropped_at IS NULL",
+            {"id": mail_id, "claim": claim_id, "now": now, "until": until},
+        )
+        return updated == 1
+
+    def release(self, mail_ids: Collection[str], *, claim_id: str) -> int:
+        return self._s.execute(
+            "UPDATE outbox SET claimed_until = NULL, claim_id = NULL "
+            "WHERE id = ANY(%s::text[]) AND claim_id = %s",
+            (sorted(set(mail_ids)), claim_id),
         )
 
-    def mark_failed(self, mail_id: str, retry_at: datetime, error: str) -> None:
-        self._s.execute(
-            "UPDATE outbox SET due_at = %s, attempts = attempts + 1, "
-            "last_error = %s, claimed_until = NULL WHERE id = %s",
-            (retry_at, error, mail_id),
+    def mark_sent(
+        self, mail_id: str, at: datetime, *, claim_id: str | None = None
+    ) -> bool:
+        # Sealed or not, a delivered mail's bodies are no longer needed:
+        # nothing of them is kept (SPEC O2, R9).
+        return self._mark(
+            "sent_at = %(at)s, attempts = attempts + 1, body_text = '', body_html = ''",
+            mail_id,
+            claim_id,
+            at=at,
+        )
+
+    def mark_failed(
+        self,
+        mail_id: str,
+        retry_at: datetime,
+        error: str,
+        *,
+        claim_id: str | None = None,
+    ) -> bool:
+        return self._mark(
+            "due_at = %(due)s, attempts = attempts + 1, last_error = %(error)s",
+            mail_id,
+            claim_id,
+            due=retry_at,
+            error=error,
+        )
+
+    def mark_dead(
+        self,
+        mail_id: str,
+        at: datetime,
+        error: str,
+        *,
+        claim_id: str | None = None,
+        attempted: bool = True,
+    ) -> bool:
+        return self._mark(
+            "dead_at = %(at)s, attempts = attempts + %(attempted)s, "
+            "last_error = %(error)s",
+            mail_id,
+            claim_id,
+            at=at,
+            error=error,
+            attempted=int(attempted),
+        )
+
+    def mark_dropped(
+        self, mail_id: str, at: datetime, reason: str, *, claim_id: str | None = None
+    ) -> bool:
+        return self._mark(
+            "dropped_at = %(at)s, last_error = %(reason)s, "
+            "body_text = '', body_html = ''",
+            mail_id,
+            claim_id,
+            at=at,
+            reason=reason,
         )
 
     def pending_count(self) -> int:
-        row = self._s.one("SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL")
+        row = self._s.one(
+            "SELECT count(*) AS n FROM outbox WHERE sent_at IS NULL "
+            "AND dead_at IS NULL AND dropped_at IS NULL"
+        )
         return 0 if row is None else int(row["n"])
+
+    def stats(self) -> OutboxStats:
+        pending = self._s.one(
+            "SELECT count(*) AS n, min(due_at) AS oldest FROM outbox "
+            "WHERE sent_at IS NULL AND dead_at IS NULL AND dropped_at IS NULL"
+        )
+        dead = self._s.one("SELECT count(*) AS n FROM outbox WHERE dead_at IS NOT NULL")
+        assert pending is not None  # noqa: S101 (an aggregate has one row)
+        assert dead is not None  # noqa: S101
+        return OutboxStats(int(pending["n"]), pending["oldest"], int(dead["n"]))
+
+    def dead_letters(self, limit: int) -> list[DeadLetter]:
+        rows = self._s.all(
+            "SELECT * FROM outbox WHERE dead_at IS NOT NULL "
+            "ORDER BY dead_at DESC, seq DESC LIMIT %s",
+            (limit,),
+        )
+        return [rec.dead_letter_from_row(r) for r in rows]
+
+    def requeue(self, mail_ids: Collection[str] | None, now: datetime) -> int:
+        return self._s.execute(
+            "UPDATE outbox SET dead_at = NULL, due_at = %(now)s, "
+            "requeued_at = %(now)s, claimed_until = NULL, claim_id = NULL "
+            "WHERE dead_at IS NOT NULL "
+            "AND (%(all)s OR id = ANY(%(ids)s::text[]))",
+            {
+                "now": now,
+                "all": mail_ids is None,
+                "ids": sorted(set(mail_ids or ())),
+            },
+        )
+
+    def purge_dead(self, before: datetime | None) -> int:
+        return self._s.execute(
+            "DELETE FROM outbox WHERE dead_at IS NOT NULL "
+            "AND (%(before)s::timestamptz IS NULL OR dead_at < %(before)s)",
+            {"before": before},
+        )
 
     def forget(self, *, account_id: str, email_keys: Collection[str]) -> int:
         return self._s.execute(

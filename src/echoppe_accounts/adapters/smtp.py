@@ -5,7 +5,17 @@ when credentials are given, and kept open between mails so that a dispatch
 round pays for one TLS handshake and one login. Every failure becomes a
 :class:`~echoppe_accounts.DeliveryError` with the cause chained; its message
 names the mail, the server and the reply code, never the mail's body, which
-may carry a token or a temporary password (SPEC R9).
+may carry a token or a temporary password (SPEC R9). The error also says
+what the outbox should do (SPEC O1, O3):
+
+- :attr:`~echoppe_accounts.DeliveryError.permanent` for a ``5xx`` reply to
+  the mail, a recipient the server refuses for good, or a mail that cannot
+  be built or needs an extension the server lacks: dead-lettered at once;
+- :attr:`~echoppe_accounts.DeliveryError.connection` when the server cannot
+  be reached, does not greet, fails the TLS handshake or the login, closes
+  the line (``421`` included) or stops answering: every mail would fail the
+  same way, so the dispatcher ends its round;
+- neither for a ``4xx`` reply to one mail: retried later.
 """
 
 from __future__ import annotations
@@ -28,6 +38,12 @@ _DEFAULT_PORTS = {"starttls": 587, "tls": 465, "plain": 25}
 
 _OK = 250
 """The reply code of a command that went well."""
+
+_CLOSING = 421
+"""The reply of a server closing the connection (RFC 5321, 3.8)."""
+
+_PERMANENT = 500
+"""The first permanent negative reply code (5yz, RFC 5321, 4.2.1)."""
 
 _ENHANCED_STATUS = re.compile(rb"\s*([245]\.\d{1,3}\.\d{1,3})(?!\S)")
 """An RFC 3463 enhanced status code at the start of a reply (``5.1.1``)."""
@@ -154,37 +170,54 @@ class SMTPMailer:
         display name (``"L'Échoppe <bonjour@lechoppe.fr>"``).
 
         Raises:
-            DeliveryError: If the mail could not be handed over, whether
-                for a moment (a ``4xx`` reply, the server down, a timeout)
-                or for good (a ``5xx`` reply); the outbox tries again later
-                in both cases.
+            DeliveryError: If the mail could not be handed over:
+                :attr:`~echoppe_accounts.DeliveryError.permanent` for a
+                ``5xx`` reply or a mail that cannot be built,
+                :attr:`~echoppe_accounts.DeliveryError.connection` when the
+                server is unreachable, silent or drops the line, neither for
+                a ``4xx`` reply (see the module's documentation).
         """
         where = f"cannot deliver mail {mail.id} through {self.host}:{self.port}"
         try:
             message = build_message(mail, sender)
         except (ValueError, email.errors.MessageError) as exc:
+            # The same mail will never build: no server can help.
             msg = f"{where}: the message cannot be built ({type(exc).__name__})"
-            raise DeliveryError(msg) from exc
+            raise DeliveryError(msg, permanent=True) from exc
         envelope_from = parseaddr(sender)[1]
         with self._lock:
             smtp = self._connection(where)
             try:
                 smtp.send_message(message, envelope_from, [mail.to])
+            except smtplib.SMTPNotSupportedError as exc:
+                # The server lacks what this mail needs (SMTPUTF8): retrying
+                # the same mail on the same server cannot help.
+                msg = f"{where}: {_reason(exc)}"
+                raise DeliveryError(msg, permanent=True) from exc
+            except smtplib.SMTPServerDisconnected as exc:
+                self._discard()
+                msg = f"{where}: {_reason(exc)}"
+                raise DeliveryError(msg, connection=True) from exc
             except (
                 smtplib.SMTPRecipientsRefused,
                 smtplib.SMTPResponseException,
-                smtplib.SMTPNotSupportedError,
             ) as exc:
+                code = _refusal_code(exc)
+                if code == _CLOSING:
+                    # "Service not available, closing transmission channel".
+                    self._discard()
+                    msg = f"{where}: {_reason(exc)}"
+                    raise DeliveryError(msg, connection=True) from exc
                 # A refusal: smtplib has reset the transaction, so the
                 # connection stays for the next mail.
                 msg = f"{where}: {_reason(exc)}"
-                raise DeliveryError(msg) from exc
+                raise DeliveryError(msg, permanent=code >= _PERMANENT) from exc
             except OSError as exc:
                 # The connection is in an unknown state (mid-transaction,
                 # half-closed): it must not carry another mail.
                 self._discard()
                 msg = f"{where}: {_reason(exc)}"
-                raise DeliveryError(msg) from exc
+                raise DeliveryError(msg, connection=True) from exc
 
     def close(self) -> None:
         """Say goodbye to the server and close the connection, if one is open.
@@ -208,11 +241,13 @@ class SMTPMailer:
             if not alive:
                 self._discard()
         if self._smtp is None:
+            # Whatever fails here (connect, greeting, TLS, login) fails
+            # every mail alike: a connection failure (SPEC O3).
             try:
                 self._smtp = self._open(where)
             except (OSError, UnicodeError) as exc:
                 msg = f"{where}: {_reason(exc)}"
-                raise DeliveryError(msg) from exc
+                raise DeliveryError(msg, connection=True) from exc
         return self._smtp
 
     def _open(self, where: str) -> smtplib.SMTP:
@@ -239,7 +274,7 @@ class SMTPMailer:
                         f"{where}: the server does not offer STARTTLS, "
                         "and nothing is sent unencrypted"
                     )
-                    raise DeliveryError(msg)
+                    raise DeliveryError(msg, connection=True)
                 smtp.starttls(context=self._context)
                 smtp.ehlo_or_helo_if_needed()
             if self.username is not None and self._password is not None:
@@ -270,6 +305,19 @@ def _shut(smtp: smtplib.SMTP, *, polite: bool) -> None:
         pass
     finally:
         smtp.close()
+
+
+def _refusal_code(
+    exc: smtplib.SMTPRecipientsRefused | smtplib.SMTPResponseException,
+) -> int:
+    """Return the reply code of a refusal; for refused recipients, the mildest.
+
+    A mail to one recipient has one code; were there several, the mail is
+    permanent only if every recipient was refused for good.
+    """
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return min((code for code, _ in exc.recipients.values()), default=_PERMANENT)
+    return exc.smtp_code
 
 
 def _reply(code: int, text: bytes | str) -> str:

@@ -30,7 +30,7 @@ from echoppe_accounts.domain.errors import (
     StorageError,
     ValidationError,
 )
-from echoppe_accounts.domain.mail import OutgoingMail
+from echoppe_accounts.domain.mail import DeadLetter, OutboxStats, OutgoingMail
 from echoppe_accounts.domain.reset import ResetRequest
 from echoppe_accounts.domain.throttle import LoginThrottle
 from echoppe_accounts.domain.tokens import TokenPurpose, TokenRecord
@@ -78,6 +78,20 @@ def _v4_idna_email_keys(conn: sqlite3.Connection) -> None:
         "UPDATE outbox SET recipient_key = ? WHERE id = ?",
         [(rec.recipient_key(m["recipient"]), m["id"]) for m in mails],
     )
+
+
+_V5_OUTBOX_OPERATIONS = """
+    ALTER TABLE outbox ADD COLUMN claim_id TEXT;
+    ALTER TABLE outbox ADD COLUMN expires_at TEXT;
+    ALTER TABLE outbox ADD COLUMN requeued_at TEXT;
+    ALTER TABLE outbox ADD COLUMN dead_at TEXT;
+    ALTER TABLE outbox ADD COLUMN dropped_at TEXT;
+    DROP INDEX outbox_due;
+    CREATE INDEX outbox_due ON outbox (due_at)
+        WHERE sent_at IS NULL AND dead_at IS NULL AND dropped_at IS NULL;
+    CREATE INDEX outbox_dead ON outbox (dead_at) WHERE dead_at IS NOT NULL;
+"""
+"""Claims with ids, dead letters, dropped mails and secrets' expiry (SPEC O1)."""
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -198,6 +212,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ALTER TABLE newsletter_consents ADD COLUMN confirmed_at TEXT;
     """,
     _v4_idna_email_keys,
+    _V5_OUTBOX_OPERATIONS,
 )
 """The schema, one step per version; never edit one, append a new one."""
 
@@ -411,6 +426,9 @@ class _Tokens:
         return cursor.rowcount
 
 
+_PENDING = rec.OUTBOX_PENDING
+
+
 class _Outbox:
     def __init__(self, conn: sqlite3.Connection, on_forget: Callable[[], None]) -> None:
         self._conn = conn
@@ -418,51 +436,181 @@ class _Outbox:
 
     def add(self, mail: OutgoingMail) -> None:
         row = rec.outbox_row(mail)
-        row["created_at"] = row["due_at"] = rec.iso(mail.created_at)
+        for name in ("created_at", "due_at", "expires_at", "requeued_at"):
+            row[name] = rec.iso(row[name])
         _insert(self._conn, "outbox", row)
 
     def due(self, now: datetime, limit: int) -> list[OutgoingMail]:
         rows = self._conn.execute(
-            "SELECT * FROM outbox WHERE sent_at IS NULL AND due_at <= ? "
+            f"SELECT * FROM outbox WHERE {_PENDING} AND due_at <= ? "  # noqa: S608
             "ORDER BY due_at, rowid LIMIT ?",
             (rec.iso(now), limit),
         ).fetchall()
         return [rec.mail_from_row(r) for r in rows]
 
-    def claim(self, now: datetime, limit: int, until: datetime) -> list[OutgoingMail]:
+    def claim(
+        self,
+        now: datetime,
+        limit: int,
+        until: datetime,
+        *,
+        claim_id: str | None = None,
+    ) -> list[OutgoingMail]:
         # The unit of work holds SQLite's write lock: no rival sees these
         # rows unclaimed between the SELECT and the UPDATE.
         rows = self._conn.execute(
-            "SELECT * FROM outbox WHERE sent_at IS NULL AND due_at <= :now "
+            f"SELECT * FROM outbox WHERE {_PENDING} AND due_at <= :now "  # noqa: S608
             "AND (claimed_until IS NULL OR claimed_until <= :now) "
             "ORDER BY due_at, rowid LIMIT :limit",
             {"now": rec.iso(now), "limit": limit},
         ).fetchall()
         self._conn.executemany(
-            "UPDATE outbox SET claimed_until = ? WHERE id = ?",
-            [(rec.iso(until), row["id"]) for row in rows],
+            "UPDATE outbox SET claimed_until = ?, claim_id = ? WHERE id = ?",
+            [(rec.iso(until), claim_id, row["id"]) for row in rows],
         )
         return [rec.mail_from_row(r) for r in rows]
 
-    def mark_sent(self, mail_id: str, at: datetime) -> None:
-        self._conn.execute(
-            # The body may hold a link or a temporary password: keep no
-            # secret at rest once the mail is delivered (SPEC R9).
-            "UPDATE outbox SET sent_at = ?, attempts = attempts + 1, "
-            "body_text = '', body_html = '', claimed_until = NULL WHERE id = ?",
-            (rec.iso(at), mail_id),
+    def _mark(
+        self, assignments: str, mail_id: str, claim_id: str | None, **values: object
+    ) -> bool:
+        # Only the claim's holder marks (SPEC O1); the claim ends with the mark.
+        cursor = self._conn.execute(
+            f"UPDATE outbox SET {assignments}, "  # noqa: S608 (fixed fragments)
+            "claimed_until = NULL, claim_id = NULL "
+            f"WHERE id = :id AND claim_id IS :claim AND {_PENDING}",
+            {"id": mail_id, "claim": claim_id, **values},
+        )
+        return cursor.rowcount == 1
+
+    def renew(
+        self, mail_id: str, *, claim_id: str, now: datetime, until: datetime
+    ) -> bool:
+        cursor = self._conn.execute(
+            "UPDATE outbox SET claimed_until = :until WHERE id = :id "  # noqa: S608
+            f"AND claim_id = :claim AND claimed_until > :now AND {_PENDING}",
+            {
+                "id": mail_id,
+                "claim": claim_id,
+                "now": rec.iso(now),
+                "until": rec.iso(until),
+            },
+        )
+        return cursor.rowcount == 1
+
+    def release(self, mail_ids: Collection[str], *, claim_id: str) -> int:
+        return sum(
+            self._conn.execute(
+                "UPDATE outbox SET claimed_until = NULL, claim_id = NULL "
+                "WHERE id = ? AND claim_id = ?",
+                (mail_id, claim_id),
+            ).rowcount
+            for mail_id in mail_ids
         )
 
-    def mark_failed(self, mail_id: str, retry_at: datetime, error: str) -> None:
-        self._conn.execute(
-            "UPDATE outbox SET due_at = ?, attempts = attempts + 1, last_error = ?, "
-            "claimed_until = NULL WHERE id = ?",
-            (rec.iso(retry_at), error, mail_id),
+    def mark_sent(
+        self, mail_id: str, at: datetime, *, claim_id: str | None = None
+    ) -> bool:
+        # Sealed or not, a delivered mail's bodies are no longer needed:
+        # nothing of them is kept (SPEC O2, R9).
+        return self._mark(
+            "sent_at = :at, attempts = attempts + 1, body_text = '', body_html = ''",
+            mail_id,
+            claim_id,
+            at=rec.iso(at),
+        )
+
+    def mark_failed(
+        self,
+        mail_id: str,
+        retry_at: datetime,
+        error: str,
+        *,
+        claim_id: str | None = None,
+    ) -> bool:
+        return self._mark(
+            "due_at = :due, attempts = attempts + 1, last_error = :error",
+            mail_id,
+            claim_id,
+            due=rec.iso(retry_at),
+            error=error,
+        )
+
+    def mark_dead(
+        self,
+        mail_id: str,
+        at: datetime,
+        error: str,
+        *,
+        claim_id: str | None = None,
+        attempted: bool = True,
+    ) -> bool:
+        return self._mark(
+            "dead_at = :at, attempts = attempts + :attempted, last_error = :error",
+            mail_id,
+            claim_id,
+            at=rec.iso(at),
+            error=error,
+            attempted=int(attempted),
+        )
+
+    def mark_dropped(
+        self, mail_id: str, at: datetime, reason: str, *, claim_id: str | None = None
+    ) -> bool:
+        return self._mark(
+            "dropped_at = :at, last_error = :reason, body_text = '', body_html = ''",
+            mail_id,
+            claim_id,
+            at=rec.iso(at),
+            reason=reason,
         )
 
     def pending_count(self) -> int:
-        row = self._conn.execute("SELECT count(*) FROM outbox WHERE sent_at IS NULL")
+        row = self._conn.execute(
+            f"SELECT count(*) FROM outbox WHERE {_PENDING}"  # noqa: S608
+        )
         return int(row.fetchone()[0])
+
+    def stats(self) -> OutboxStats:
+        pending, oldest = self._conn.execute(
+            f"SELECT count(*), min(due_at) FROM outbox WHERE {_PENDING}"  # noqa: S608
+        ).fetchone()
+        (dead,) = self._conn.execute(
+            "SELECT count(*) FROM outbox WHERE dead_at IS NOT NULL"
+        ).fetchone()
+        return OutboxStats(int(pending), rec.from_iso(oldest), int(dead))
+
+    def dead_letters(self, limit: int) -> list[DeadLetter]:
+        rows = self._conn.execute(
+            "SELECT * FROM outbox WHERE dead_at IS NOT NULL "
+            "ORDER BY dead_at DESC, rowid DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [rec.dead_letter_from_row(r) for r in rows]
+
+    def requeue(self, mail_ids: Collection[str] | None, now: datetime) -> int:
+        update = (
+            "UPDATE outbox SET dead_at = NULL, due_at = :now, requeued_at = :now, "
+            "claimed_until = NULL, claim_id = NULL WHERE dead_at IS NOT NULL"
+        )
+        if mail_ids is None:
+            return self._conn.execute(update, {"now": rec.iso(now)}).rowcount
+        return sum(
+            self._conn.execute(
+                update + " AND id = :id", {"now": rec.iso(now), "id": mail_id}
+            ).rowcount
+            for mail_id in set(mail_ids)
+        )
+
+    def purge_dead(self, before: datetime | None) -> int:
+        cursor = self._conn.execute(
+            "DELETE FROM outbox WHERE dead_at IS NOT NULL "
+            "AND (:before IS NULL OR dead_at < :before)",
+            {"before": rec.iso(before)},
+        )
+        if cursor.rowcount:
+            # Dead letters name their recipients: none is left in the WAL.
+            self._on_forget()
+        return cursor.rowcount
 
     def forget(self, *, account_id: str, email_keys: Collection[str]) -> int:
         keys = sorted(set(email_keys))

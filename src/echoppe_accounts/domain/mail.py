@@ -1,4 +1,9 @@
-"""Outgoing mail as the domain decides it: kept in the outbox until delivered."""
+"""Outgoing mail as the domain decides it: kept in the outbox until delivered.
+
+A mail in the outbox is *pending* until it is *sent*, *dead* (a dead letter:
+refused for good, or failing past its retry window; it can be requeued or
+purged) or *dropped* (its secret expired before it could go: SPEC O1).
+"""
 
 from __future__ import annotations
 
@@ -67,11 +72,18 @@ class OutgoingMail:
             :class:`~echoppe_accounts.Email`), by which erasure finds mails
             sent to an address before its account existed. Computed from
             *to* when not given; ``None`` when *to* has no key.
+        expires_at: When the secret the mail carries (a link's token, a
+            temporary password) stops working; the outbox drops the mail
+            rather than send it later (SPEC O1). ``None`` for a mail
+            without a secret.
+        requeued_at: When an operator last requeued the mail from the dead
+            letters; its retry window starts then instead of at
+            *created_at*. ``None`` until then.
 
     .. versionadded:: 0.1.0
 
     .. versionchanged:: 0.2.0
-       *account_id* and *recipient_key*.
+       *account_id*, *recipient_key*, *expires_at* and *requeued_at*.
     """
 
     id: str
@@ -85,3 +97,65 @@ class OutgoingMail:
     recipient_key: str | None = attrs.field(
         default=attrs.Factory(_recipient_key, takes_self=True)
     )
+    expires_at: datetime | None = None
+    requeued_at: datetime | None = None
+
+    @property
+    def retry_from(self) -> datetime:
+        """When the mail's retry window starts: its creation or its last requeue.
+
+        .. versionadded:: 0.2.0
+        """
+        return self.requeued_at or self.created_at
+
+    def has_expired(self, now: datetime) -> bool:
+        """Tell whether the secret the mail carries no longer works at *now*.
+
+        .. versionadded:: 0.2.0
+        """
+        return self.expires_at is not None and self.expires_at <= now
+
+
+@attrs.frozen
+class OutboxStats:
+    """The state of the outbox at a glance, for health checks and metrics.
+
+    Attributes:
+        pending: Mails not yet sent, dead-lettered or dropped (held by a
+            dispatcher or waiting for a retry included).
+        oldest_due: The earliest time a pending mail is due, ``None`` when
+            nothing is pending; far in the past means the dispatcher is not
+            keeping up (or not running).
+        dead: Dead letters waiting for an operator.
+
+    .. versionadded:: 0.2.0
+    """
+
+    pending: int
+    oldest_due: datetime | None
+    dead: int
+
+
+@attrs.frozen
+class DeadLetter:
+    """A mail the outbox gave up on, as an operator sees it (no body).
+
+    Attributes:
+        id: The mail's id.
+        kind: Why the mail was sent.
+        to: Its recipient.
+        attempts: How many times it was handed to the mailer.
+        last_error: Why it was given up, in words (never its content).
+        dead_at: When it was dead-lettered.
+        created_at: When the mail was decided.
+
+    .. versionadded:: 0.2.0
+    """
+
+    id: str
+    kind: MailKind
+    to: str
+    attempts: int
+    last_error: str
+    dead_at: datetime
+    created_at: datetime

@@ -14,6 +14,7 @@ from echoppe_accounts.domain.account import Account, AccountStatus
 from echoppe_accounts.domain.audit import AuditEvent, AuditRecord
 from echoppe_accounts.domain.errors import Language, NotFoundError, ValidationError
 from echoppe_accounts.domain.mail import MailKind
+from echoppe_accounts.domain.sealing import seal_mail
 from echoppe_accounts.domain.text import is_valid_unicode
 from echoppe_accounts.domain.tokens import TokenPurpose
 from echoppe_accounts.ports import (
@@ -24,6 +25,7 @@ from echoppe_accounts.ports import (
     UnitOfWorkFactory,
 )
 from echoppe_accounts.service_layer import mails
+from echoppe_accounts.service_layer.outbox import outbox_key
 from echoppe_accounts.service_layer.settings import Settings
 
 log = logging.getLogger("echoppe_accounts")
@@ -98,8 +100,15 @@ class UseCases:
         language: Language,
         links: Sequence[str] = (),
         account_id: str | None = None,
+        expires_at: datetime | None = None,
         **values: object,
     ) -> None:
+        """Queue a mail, its bodies sealed (SPEC O2).
+
+        *expires_at* is when the token or temporary password the mail
+        carries stops working: the outbox drops the mail rather than send
+        it later (SPEC O1).
+        """
         mail = mails.render(
             kind,
             language,
@@ -111,7 +120,9 @@ class UseCases:
         )
         # Erasure finds the mail by its account, whatever address it goes
         # to, and by the canonical key of its recipient (SPEC G3).
-        uow.outbox.add(attrs.evolve(mail, account_id=account_id))
+        mail = attrs.evolve(mail, account_id=account_id, expires_at=expires_at)
+        key = outbox_key(self.settings.outbox_key)
+        uow.outbox.add(seal_mail(mail, key, self.secrets.token_bytes))
 
     def _mail_account(
         self,
@@ -119,6 +130,8 @@ class UseCases:
         kind: MailKind,
         account: Account,
         links: Sequence[str] = (),
+        *,
+        expires_at: datetime | None = None,
         **values: object,
     ) -> None:
         # Always the stored address: never one a requester typed (SPEC R1).
@@ -129,6 +142,7 @@ class UseCases:
             language=account.language,
             links=links,
             account_id=account.id,
+            expires_at=expires_at,
             name=account.name,
             **values,
         )

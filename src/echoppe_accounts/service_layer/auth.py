@@ -271,7 +271,13 @@ class AuthService(UseCases):
                         self.settings.reset_cancel_path, cancel.reveal()
                     ),
                 )
-                self._mail_account(uow, MailKind.RESET_CONFIRM, account, links)
+                self._mail_account(
+                    uow,
+                    MailKind.RESET_CONFIRM,
+                    account,
+                    links,
+                    expires_at=now + LINK_TTL,
+                )
             else:
                 self._queue(
                     uow, MailKind.RESET_UNKNOWN_EMAIL, to=parsed.address, language="fr"
@@ -322,6 +328,7 @@ class AuthService(UseCases):
                 uow,
                 MailKind.TEMPORARY_PASSWORD,
                 account,
+                expires_at=request.temporary_expires_at,
                 temporary=format_temporary(temporary),
                 hours=hours,
             )

@@ -1,42 +1,172 @@
-"""Delivering the outbox: pending mails go out, failures are retried later.
+"""Delivering the outbox: at least once, with dead letters and sealed secrets.
 
 Mails are written to the outbox in the same transaction as the change that
-causes them; the :class:`OutboxDispatcher` claims a batch, hands it to a
-:class:`~echoppe_accounts.ports.Mailer` and marks each mail sent. Several
-dispatchers, in threads or processes, may share one outbox: a claimed mail
-is not handed to another dispatcher until its lease lapses, so a mail goes
-out once (and comes back if its dispatcher died before sending it). A mail that
-fails is retried with a growing delay (its age, between ``min_delay`` and
-``max_delay``: 30 s, 1 min, 2 min, 4 min… which is exponential backoff
-without a counter), so no mail is lost while the mail server is down.
+causes them, their bodies sealed (SPEC O2, see
+:mod:`echoppe_accounts.domain.sealing`). The :class:`OutboxDispatcher`
+claims a batch under a random claim id, for a lease, and then, one mail at a
+time (SPEC O1, O3):
+
+1. renews its claim on the mail: if the lease lapsed (another dispatcher
+   may hold the mail now), the mail is left alone, so a slow batch never
+   outlives its lease;
+2. drops the mail, unsent, if the secret it carries has expired;
+3. unseals the bodies, or dead-letters a mail it cannot unseal (sealed
+   with another key);
+4. hands the mail to the mailer, and marks it sent, failed or dead, under
+   its claim: a dispatcher that lost a claim marks nothing.
+
+A permanent refusal (:attr:`~echoppe_accounts.DeliveryError.permanent`) is
+dead-lettered at once. Any other failure, an exception of any type from a
+shop's mailer included, is retried with a growing delay (the mail's age,
+between ``min_delay`` and ``max_delay``: 30 s, 1 min, 2 min, 4 min…, which
+is exponential backoff without a counter) until ``retry_window`` (72 hours)
+after the mail's creation or requeue, then dead-lettered. A connection
+failure (:attr:`~echoppe_accounts.DeliveryError.connection`) counts against
+the mail in hand only and ends the round: the other claimed mails are
+released at once, without an attempt counted, for the next round or another
+dispatcher. Delivery is at least once: a mail whose fate the server left
+unknown (the line dropped after the data) is sent again, with the same
+``Message-ID``.
+
+The dispatcher logs under ``echoppe_accounts.outbox``: one record per round
+(``INFO``, or ``DEBUG`` when the round found nothing to send, so an idle
+worker stays quiet) and one ``WARNING`` per failure, with the mail's id,
+kind and the error in words, never a body, an address or a secret.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import enum
+import logging
+import secrets
+import threading
+from collections import Counter
+from collections.abc import Collection
+from datetime import datetime, timedelta
 
 import attrs
 
-from echoppe_accounts.domain.errors import DeliveryError
+from echoppe_accounts.domain.errors import DeliveryError, StorageError
+from echoppe_accounts.domain.mail import DeadLetter, OutboxStats, OutgoingMail
+from echoppe_accounts.domain.sealing import (
+    KEY_BYTES,
+    SealError,
+    check_key,
+    unseal_mail,
+)
 from echoppe_accounts.ports import Clock, Mailer, UnitOfWorkFactory
+
+log = logging.getLogger("echoppe_accounts.outbox")
+"""The outbox's logger: rounds and failures, never a body or a secret."""
+
+EXPIRED = "expired: the secret it carries is no longer valid"
+"""The reason recorded for a mail dropped because its secret expired."""
+
+UNREADABLE = (
+    "unreadable: its body was sealed with another outbox key "
+    "(a key made for a process that stopped, or a changed key)"
+)
+"""The reason recorded for a mail whose sealed body cannot be opened."""
+
+_process_key: bytes | None = None
+_process_key_lock = threading.Lock()
+
+
+def process_key() -> bytes:
+    """Return the outbox key made for this process, making it on first use.
+
+    The library falls back on it when the shop configures no key (see
+    :func:`~echoppe_accounts.bootstrap`). Mails sealed with it cannot be
+    opened by another process: those still queued when this process stops
+    become dead letters (reason "unreadable"). A warning says so, once.
+
+    .. versionadded:: 0.2.0
+    """
+    global _process_key  # noqa: PLW0603 (one key for the whole process)
+    with _process_key_lock:
+        if _process_key is None:
+            _process_key = secrets.token_bytes(KEY_BYTES)
+            log.warning(
+                "no outbox key is configured: mail bodies are sealed with a key "
+                "made for this process only, and mails still queued when it "
+                "stops will be dead-lettered as unreadable; set "
+                "Settings.outbox_key or ECHOPPE_OUTBOX_KEY"
+            )
+        return _process_key
+
+
+def outbox_key(configured: bytes | None) -> bytes:
+    """Return *configured*, or this process's own key when it is ``None``.
+
+    .. versionadded:: 0.2.0
+    """
+    return process_key() if configured is None else configured
+
+
+def _check_optional_key(_: object, __: object, value: bytes | None) -> None:
+    if value is not None:
+        check_key(value)
 
 
 @attrs.frozen
 class DispatchReport:
     """What one dispatch round did.
 
+    Attributes:
+        sent: Mails handed to the mailer and marked sent.
+        failed: Mails that failed for a moment and will be retried.
+        dead: Mails dead-lettered: refused for good, past their retry
+            window, or unreadable.
+        dropped: Mails dropped unsent because their secret had expired.
+
     .. versionadded:: 0.1.0
+
+    .. versionchanged:: 0.2.0
+       *dead* and *dropped*.
     """
 
     sent: int
     failed: int
+    dead: int = 0
+    dropped: int = 0
+
+
+class _Outcome(enum.Enum):
+    SENT = "sent"
+    FAILED = "failed"
+    DEAD = "dead"
+    DROPPED = "dropped"
+    LOST = "lost"
+    """The claim lapsed before the mail was handed over: left alone."""
 
 
 @attrs.define
 class OutboxDispatcher:
-    """Sends the mails waiting in the outbox.
+    """Sends the mails waiting in the outbox, and lets operators tend it.
+
+    Args:
+        uow: The storage.
+        mailer: Where mails go; any exception it raises is contained to its
+            mail.
+        clock: The time, for claims, delays and expiry.
+        sender: The ``From`` of every mail.
+        min_delay: The shortest wait before retrying a failed mail.
+        max_delay: The longest wait between two attempts.
+        lease: How long a claim on a mail holds before another dispatcher
+            may take it; renewed before each mail is handed over.
+        retry_window: How long, from its creation or requeue, a failing
+            mail is retried before it becomes a dead letter (SPEC O1).
+        outbox_key: The key that opens the sealed bodies: the one the use
+            cases sealed them with (:attr:`Settings.outbox_key
+            <echoppe_accounts.Settings.outbox_key>`); ``None`` for this
+            process's own key (see :func:`process_key`). Never in ``repr``.
 
     .. versionadded:: 0.1.0
+
+    .. versionchanged:: 0.2.0
+       *retry_window*, *outbox_key*, dead letters, dropped mails, claims
+       checked per mail, and the operations :meth:`stats`,
+       :meth:`dead_letters`, :meth:`requeue` and :meth:`purge_dead`.
     """
 
     uow: UnitOfWorkFactory
@@ -47,37 +177,47 @@ class OutboxDispatcher:
     max_delay: timedelta = timedelta(hours=1)
     lease: timedelta = timedelta(minutes=5)
     """How long a claimed mail is held before another dispatcher may take it."""
+    retry_window: timedelta = timedelta(hours=72)
+    """How long a failing mail is retried before it becomes a dead letter."""
+    outbox_key: bytes | None = attrs.field(
+        default=None,
+        repr=False,
+        validator=[
+            attrs.validators.optional(attrs.validators.instance_of(bytes)),
+            _check_optional_key,
+        ],
+    )
+    """The key that opens sealed bodies; ``None`` for this process's own."""
 
     def dispatch(self, limit: int = 100) -> DispatchReport:
-        """Try to send up to *limit* due mails; return how many went and failed.
+        """Try to send up to *limit* due mails; say what became of them.
 
         A mailer that has a ``close()`` method, such as
         :class:`~echoppe_accounts.SMTPMailer`, is closed at the end of the round.
+
+        Raises:
+            StorageError: If the storage fails; the mails not handled yet
+                are released (when the storage still answers) or come back
+                when their lease lapses.
         """
+        claim_id = secrets.token_hex(16)
         now = self.clock.now()
         with self.uow() as uow:
-            due = uow.outbox.claim(now, limit, now + self.lease)
+            claimed = uow.outbox.claim(now, limit, now + self.lease, claim_id=claim_id)
             uow.commit()
-        sent = failed = 0
+        outcomes: Counter[_Outcome] = Counter()
+        left = [mail.id for mail in claimed]
         try:
-            for mail in due:
-                try:
-                    self.mailer.send(mail, self.sender)
-                except DeliveryError as exc:
-                    now = self.clock.now()
-                    delay = min(
-                        max(now - mail.created_at, self.min_delay), self.max_delay
-                    )
-                    with self.uow() as uow:
-                        uow.outbox.mark_failed(mail.id, now + delay, str(exc))
-                        uow.commit()
-                    failed += 1
-                else:
-                    with self.uow() as uow:
-                        uow.outbox.mark_sent(mail.id, self.clock.now())
-                        uow.commit()
-                    sent += 1
+            for mail in claimed:
+                outcome, connection_lost = self._deliver(mail, claim_id)
+                left.remove(mail.id)
+                outcomes[outcome] += 1
+                if connection_lost:
+                    # Every other mail would wait for the same dead server:
+                    # they go back, with no attempt counted (SPEC O3).
+                    break
         finally:
+            self._release(left, claim_id)
             # A mailer holding a connection (SMTPMailer) keeps it for one
             # round, not for the idle time until the next one. ``close`` is
             # optional so the Mailer protocol stays one method for every
@@ -85,4 +225,200 @@ class OutboxDispatcher:
             close = getattr(self.mailer, "close", None)
             if callable(close):
                 close()
-        return DispatchReport(sent, failed)
+        report = DispatchReport(
+            sent=outcomes[_Outcome.SENT],
+            failed=outcomes[_Outcome.FAILED],
+            dead=outcomes[_Outcome.DEAD],
+            dropped=outcomes[_Outcome.DROPPED],
+        )
+        log.log(
+            logging.INFO if claimed else logging.DEBUG,
+            "outbox round: claimed=%d sent=%d failed=%d dead=%d dropped=%d "
+            "released=%d lost=%d",
+            len(claimed),
+            report.sent,
+            report.failed,
+            report.dead,
+            report.dropped,
+            len(left),
+            outcomes[_Outcome.LOST],
+        )
+        return report
+
+    def _release(self, mail_ids: list[str], claim_id: str) -> None:
+        if not mail_ids:
+            return
+        try:
+            with self.uow() as uow:
+                uow.outbox.release(mail_ids, claim_id=claim_id)
+                uow.commit()
+        except StorageError as exc:
+            # Not fatal: the claims lapse with their lease.
+            log.warning(
+                "outbox: %d claimed mails could not be released (%s); they "
+                "come back when their lease lapses",
+                len(mail_ids),
+                exc,
+            )
+
+    def _deliver(self, mail: OutgoingMail, claim_id: str) -> tuple[_Outcome, bool]:
+        """Hand *mail* over if its claim still holds; return its fate.
+
+        The second value says whether the connection to the server failed.
+        """
+        now = self.clock.now()
+        with self.uow() as uow:
+            held = uow.outbox.renew(
+                mail.id, claim_id=claim_id, now=now, until=now + self.lease
+            )
+            uow.commit()
+        if not held:
+            log.info(
+                "outbox: mail %s (%s) left alone: its claim lapsed before it "
+                "could be sent",
+                mail.id,
+                mail.kind.value,
+            )
+            return _Outcome.LOST, False
+        if mail.has_expired(now):
+            self._mark_dropped(mail, claim_id)
+            return _Outcome.DROPPED, False
+        try:
+            opened = unseal_mail(mail, outbox_key(self.outbox_key))
+        except SealError:
+            self._mark_dead(mail, claim_id, UNREADABLE, attempted=False)
+            return _Outcome.DEAD, False
+        try:
+            self.mailer.send(opened, self.sender)
+        except DeliveryError as exc:
+            # The library's mailers say the cause in words, never the
+            # mail's content (SPEC R9): the message can be kept.
+            outcome = self._failed(mail, claim_id, str(exc), permanent=exc.permanent)
+            return outcome, exc.connection
+        except Exception as exc:  # noqa: BLE001 (contained to its mail: SPEC O3)
+            # Any other exception's message may quote the mail (a link, a
+            # temporary password): only its type is kept and logged.
+            error = f"the mailer raised {type(exc).__name__}"
+            return self._failed(mail, claim_id, error, permanent=False), False
+        self._mark_sent(mail, claim_id)
+        return _Outcome.SENT, False
+
+    def _mark_sent(self, mail: OutgoingMail, claim_id: str) -> None:
+        with self.uow() as uow:
+            marked = uow.outbox.mark_sent(mail.id, self.clock.now(), claim_id=claim_id)
+            uow.commit()
+        if not marked:
+            log.warning(
+                "outbox: mail %s (%s) was delivered after its claim lapsed; "
+                "another dispatcher may deliver it again (same Message-ID)",
+                mail.id,
+                mail.kind.value,
+            )
+
+    def _mark_dropped(self, mail: OutgoingMail, claim_id: str) -> None:
+        with self.uow() as uow:
+            uow.outbox.mark_dropped(
+                mail.id, self.clock.now(), EXPIRED, claim_id=claim_id
+            )
+            uow.commit()
+        log.warning(
+            "outbox: mail %s (%s) dropped unsent: %s", mail.id, mail.kind.value, EXPIRED
+        )
+
+    def _mark_dead(
+        self, mail: OutgoingMail, claim_id: str, error: str, *, attempted: bool
+    ) -> None:
+        with self.uow() as uow:
+            uow.outbox.mark_dead(
+                mail.id,
+                self.clock.now(),
+                error,
+                claim_id=claim_id,
+                attempted=attempted,
+            )
+            uow.commit()
+        log.warning(
+            "outbox: mail %s (%s) dead-lettered: %s", mail.id, mail.kind.value, error
+        )
+
+    def _failed(
+        self, mail: OutgoingMail, claim_id: str, error: str, *, permanent: bool
+    ) -> _Outcome:
+        now = self.clock.now()
+        if permanent:
+            error = f"refused for good: {error}"
+            self._mark_dead(mail, claim_id, error, attempted=True)
+            return _Outcome.DEAD
+        if now >= mail.retry_from + self.retry_window:
+            error = f"still failing after {self.retry_window}: {error}"
+            self._mark_dead(mail, claim_id, error, attempted=True)
+            return _Outcome.DEAD
+        delay = min(max(now - mail.retry_from, self.min_delay), self.max_delay)
+        with self.uow() as uow:
+            uow.outbox.mark_failed(mail.id, now + delay, error, claim_id=claim_id)
+            uow.commit()
+        log.warning(
+            "outbox: mail %s (%s) failed, next attempt at %s: %s",
+            mail.id,
+            mail.kind.value,
+            (now + delay).isoformat(timespec="seconds"),
+            error,
+        )
+        return _Outcome.FAILED
+
+    # -- operations ----------------------------------------------------------
+
+    def stats(self) -> OutboxStats:
+        """Return the pending mails, the oldest due time and the dead letters.
+
+        For health checks and metrics: ``oldest_due`` far in the past means
+        mails are waiting for a dispatcher that does not keep up or does not
+        run; ``dead`` above zero wants an operator.
+
+        .. versionadded:: 0.2.0
+        """
+        with self.uow() as uow:
+            return uow.outbox.stats()
+
+    def dead_letters(self, limit: int = 100) -> list[DeadLetter]:
+        """Return up to *limit* dead letters, the most recently dead first.
+
+        .. versionadded:: 0.2.0
+        """
+        with self.uow() as uow:
+            return uow.outbox.dead_letters(limit)
+
+    def requeue(self, mail_ids: Collection[str] | None = None) -> int:
+        """Make dead letters pending again, due now; return how many.
+
+        *mail_ids* ``None`` requeues every dead letter. A requeued mail gets
+        a fresh retry window; one whose secret has expired meanwhile is
+        dropped by the next round rather than sent.
+
+        Raises:
+            TypeError: If *mail_ids* is a single string rather than a
+                collection of ids.
+
+        .. versionadded:: 0.2.0
+        """
+        if isinstance(mail_ids, str):
+            msg = "requeue() takes a collection of mail ids, not one string"
+            raise TypeError(msg)
+        with self.uow() as uow:
+            count = uow.outbox.requeue(mail_ids, self.clock.now())
+            uow.commit()
+        log.info("outbox: %d dead letters requeued", count)
+        return count
+
+    def purge_dead(self, before: datetime | None = None) -> int:
+        """Delete the dead letters that died before *before* (all if ``None``).
+
+        Returns how many were deleted.
+
+        .. versionadded:: 0.2.0
+        """
+        with self.uow() as uow:
+            count = uow.outbox.purge_dead(before)
+            uow.commit()
+        log.info("outbox: %d dead letters purged", count)
+        return count

@@ -162,9 +162,14 @@ STORED_FIELDS: Mapping[str, Mapping[str, str]] = {
             "seq",
             "account_id",
             "recipient_key",
+            "claim_id",
+            "expires_at",
+            "requeued_at",
+            "dead_at",
+            "dropped_at",
         ),
         "excluded: the transient mail queue; bodies may hold links (a secret, "
-        "SPEC G2) and are wiped once sent",
+        "SPEC G2), sealed (SPEC O2) and wiped once sent",
     ),
     "analytics_events": dict.fromkeys(
         (
@@ -493,7 +498,13 @@ class PrivacyService(UseCases):
                 self.settings.newsletter_confirm_path, token.reveal()
             )
             uow.accounts.save(account)
-            self._mail_account(uow, MailKind.NEWSLETTER_CONFIRM, account, (link,))
+            self._mail_account(
+                uow,
+                MailKind.NEWSLETTER_CONFIRM,
+                account,
+                (link,),
+                expires_at=now + self.settings.newsletter_confirm_ttl,
+            )
             uow.commit()
 
     def confirm_newsletter_subscription(self, token: str) -> None:

@@ -9,6 +9,12 @@ import attrs
 
 from echoppe_accounts.domain.category import DEFAULT_POLICY, CategoryPolicy
 from echoppe_accounts.domain.password import PasswordPolicy
+from echoppe_accounts.domain.sealing import check_key
+
+
+def _check_outbox_key(_: object, __: object, value: bytes | None) -> None:
+    if value is not None:
+        check_key(value)
 
 
 def _check_base_url(_: object, __: object, value: str) -> None:
@@ -50,6 +56,20 @@ class Settings:
         reset_confirm_path: The path of the confirm link of a reset's first
             mail, with a ``{token}`` placeholder (SPEC R2).
         reset_cancel_path: The path of its "this was not me" link, likewise.
+        newsletter_confirm_path: The path of the link confirming a newsletter
+            subscription (SPEC F7), with a ``{token}`` placeholder.
+        newsletter_confirm_ttl: How long that link is valid.
+        outbox_key: The 256-bit key (32 random bytes) that seals mail bodies
+            in the outbox, so that no usable token or temporary password
+            rests in the database (SPEC O2). Keep it out of the database:
+            in the shop's secret store, or the ``ECHOPPE_OUTBOX_KEY``
+            environment variable read by
+            :func:`~echoppe_accounts.bootstrap`. ``None`` lets
+            :func:`~echoppe_accounts.bootstrap` find one (see there). Never
+            shown in ``repr``.
+        outbox_retry_window: How long a mail that keeps failing for a
+            moment is retried, from its creation (or its requeue), before
+            it becomes a dead letter (SPEC O1).
 
     >>> Settings(base_url="https://www.lechoppe.fr").link("/compte?t={token}", "x")
     'https://www.lechoppe.fr/compte?t=x'
@@ -59,6 +79,9 @@ class Settings:
     ValueError: base_url must be an absolute https URL without query or fragment ...
 
     .. versionadded:: 0.1.0
+
+    .. versionchanged:: 0.2.0
+       *outbox_key* and *outbox_retry_window*.
     """
 
     base_url: str = attrs.field(validator=_check_base_url)
@@ -76,6 +99,15 @@ class Settings:
     reset_cancel_path: str = "/compte/mot-de-passe/annuler?jeton={token}"
     newsletter_confirm_path: str = "/newsletter/confirmer?jeton={token}"
     newsletter_confirm_ttl: timedelta = timedelta(days=7)
+    outbox_key: bytes | None = attrs.field(
+        default=None,
+        repr=False,
+        validator=[
+            attrs.validators.optional(attrs.validators.instance_of(bytes)),
+            _check_outbox_key,
+        ],
+    )
+    outbox_retry_window: timedelta = timedelta(hours=72)
 
     def link(self, path_template: str, token: str) -> str:
         """Return the absolute link for *path_template* with *token* filled in."""
