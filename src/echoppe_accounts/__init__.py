@@ -92,6 +92,7 @@ from echoppe_accounts.service_layer.analytics import AnalyticsService, TrackResu
 from echoppe_accounts.service_layer.auth import AuthService, LoginResult
 from echoppe_accounts.service_layer.outbox import DispatchReport, OutboxDispatcher
 from echoppe_accounts.service_layer.privacy import PersonalDataExport, PrivacyService
+from echoppe_accounts.service_layer.retry import retry_on_conflict
 from echoppe_accounts.service_layer.services import AccountService, ExpressRegistration
 from echoppe_accounts.service_layer.settings import Settings
 
@@ -182,5 +183,6 @@ __all__ = [
     "bootstrap",
     "known_codes",
     "reminder_due",
+    "retry_on_conflict",
     "sqlite_app",
 ]
