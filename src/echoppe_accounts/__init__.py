@@ -76,7 +76,12 @@ from echoppe_accounts.domain.forms import (
     OrganisationForm,
     RegistrationForm,
 )
-from echoppe_accounts.domain.mail import MailKind, OutgoingMail
+from echoppe_accounts.domain.mail import (
+    DeadLetter,
+    MailKind,
+    OutboxStats,
+    OutgoingMail,
+)
 from echoppe_accounts.domain.password import PasswordPolicy
 from echoppe_accounts.domain.phone import Phone
 from echoppe_accounts.domain.reset import (
@@ -120,6 +125,7 @@ __all__ = [
     "ConcurrencyError",
     "ConsentRecord",
     "ConsentSource",
+    "DeadLetter",
     "DeliveryAddress",
     "DeliveryError",
     "DeliveryForm",
@@ -147,6 +153,7 @@ __all__ = [
     "Organisation",
     "OrganisationForm",
     "OutboxDispatcher",
+    "OutboxStats",
     "OutgoingMail",
     "PasswordPolicy",
     "PaymentMethod",
