@@ -22,8 +22,11 @@ from echoppe_accounts import (
     Category,
     ConcurrencyError,
     ConsentSource,
+    DeadLetter,
     Email,
     InMemoryStore,
+    MailKind,
+    OutboxStats,
     Secret,
     SQLiteStore,
     TokenPurpose,
@@ -446,6 +449,201 @@ class StorageContract:
         with uow() as tx:
             tx.outbox.forget(account_id="acc-1", email_keys=())
         assert self._left(uow) == {m.id}
+
+    # -- outbox: claims, dead letters, dropped mails (SPEC O1) -------------------
+
+    def _claimed(self, uow, claim_id, *mails, until=NOW + HOUR):
+        """Queue *mails* and claim them under *claim_id*; return their ids."""
+        self._queue(uow, *mails)
+        with uow() as tx:
+            held = tx.outbox.claim(NOW, 100, until, claim_id=claim_id)
+            tx.commit()
+        return [m.id for m in held]
+
+    def test_only_the_claim_holder_marks_a_mail(self, uow):
+        """O1: a mark under another claim, or under none, changes nothing."""
+        (held,) = self._claimed(uow, "claim-a", mail())
+        with uow() as tx:
+            assert not tx.outbox.mark_sent(held, NOW, claim_id="claim-b")
+            assert not tx.outbox.mark_sent(held, NOW)
+            assert not tx.outbox.mark_failed(held, NOW, "x", claim_id="claim-b")
+            assert not tx.outbox.mark_dead(held, NOW, "x", claim_id="claim-b")
+            assert not tx.outbox.mark_dropped(held, NOW, "x", claim_id="claim-b")
+            assert tx.outbox.pending_count() == 1
+            assert tx.outbox.mark_sent(held, NOW, claim_id="claim-a")
+            assert not tx.outbox.mark_sent(held, NOW, claim_id="claim-a")
+            tx.commit()
+        with uow() as tx:
+            assert tx.outbox.pending_count() == 0
+
+    def test_a_renewed_claim_holds_and_a_lapsed_one_is_lost(self, uow):
+        """O1: renewing extends the lease; once lapsed and taken, the claim is gone."""
+        (held,) = self._claimed(uow, "claim-a", mail())
+        later = NOW + 30 * timedelta(minutes=1)
+        with uow() as tx:
+            assert tx.outbox.renew(
+                held, claim_id="claim-a", now=later, until=later + HOUR
+            )
+            assert not tx.outbox.renew(
+                held, claim_id="claim-b", now=later, until=later + HOUR
+            )
+            tx.commit()
+        with uow() as tx:  # the renewed lease still holds after the first one
+            assert tx.outbox.claim(NOW + HOUR, 10, NOW + 3 * HOUR) == []
+            tx.commit()
+        lapsed = later + HOUR
+        with uow() as tx:
+            assert not tx.outbox.renew(
+                held, claim_id="claim-a", now=lapsed, until=lapsed + HOUR
+            )
+            taken = tx.outbox.claim(lapsed, 10, lapsed + HOUR, claim_id="claim-b")
+            tx.commit()
+        assert [m.id for m in taken] == [held]
+        with uow() as tx:
+            assert not tx.outbox.mark_sent(held, lapsed, claim_id="claim-a")
+            assert tx.outbox.mark_sent(held, lapsed, claim_id="claim-b")
+            tx.commit()
+
+    def test_released_mails_are_due_again_with_no_attempt_counted(self, uow):
+        """O3: released claims go back at once; the release counts no attempt."""
+        ids = self._claimed(uow, "claim-a", mail(), mail(to="b@exemple.fr"))
+        with uow() as tx:
+            assert tx.outbox.release(ids, claim_id="claim-b") == 0
+            assert tx.outbox.release(ids, claim_id="claim-a") == 2
+            tx.commit()
+        with uow() as tx:
+            again = tx.outbox.claim(NOW, 10, NOW + HOUR, claim_id="claim-c")
+            assert [m.id for m in again] == ids
+            for mail_id in ids:
+                assert tx.outbox.mark_dead(mail_id, NOW, "refused", claim_id="claim-c")
+            tx.commit()
+        with uow() as tx:
+            assert {d.attempts for d in tx.outbox.dead_letters(10)} == {1}
+
+    def test_dead_letters_are_listed_latest_first(self, uow):
+        """O1: dead letters leave the pending mails and are listed without body."""
+        first, second, alive = mail(), mail(to="b@exemple.fr"), mail(to="c@exemple.fr")
+        self._queue(uow, first, second, alive)
+        with uow() as tx:
+            assert tx.outbox.mark_dead(first.id, NOW, "550 5.1.1")
+            assert tx.outbox.mark_dead(
+                second.id, NOW + HOUR, "unreadable", attempted=False
+            )
+            assert not tx.outbox.mark_dead(first.id, NOW, "again")
+            tx.commit()
+        with uow() as tx:
+            assert tx.outbox.stats() == OutboxStats(pending=1, oldest_due=NOW, dead=2)
+            assert tx.outbox.pending_count() == 1
+            assert [m.id for m in tx.outbox.due(NOW, 10)] == [alive.id]
+            assert tx.outbox.claim(NOW, 10, NOW + HOUR, claim_id="c") == [alive]
+            letters = tx.outbox.dead_letters(10)
+            assert [d.id for d in tx.outbox.dead_letters(1)] == [second.id]
+        assert letters == [
+            DeadLetter(
+                id=second.id,
+                kind=MailKind.WELCOME,
+                to="b@exemple.fr",
+                attempts=0,
+                last_error="unreadable",
+                dead_at=NOW + HOUR,
+                created_at=NOW,
+            ),
+            DeadLetter(
+                id=first.id,
+                kind=MailKind.WELCOME,
+                to="claire.martin@exemple.fr",
+                attempts=1,
+                last_error="550 5.1.1",
+                dead_at=NOW,
+                created_at=NOW,
+            ),
+        ]
+
+    def test_requeued_dead_letters_come_back_intact_with_a_fresh_window(self, uow):
+        """O1: requeue makes a dead letter pending, due now, its body kept."""
+        first, second = mail(), mail(to="b@exemple.fr")
+        self._queue(uow, first, second)
+        with uow() as tx:
+            tx.outbox.mark_dead(first.id, NOW, "refused")
+            tx.outbox.mark_dead(second.id, NOW, "refused")
+            tx.commit()
+        later = NOW + 5 * HOUR
+        with uow() as tx:
+            assert tx.outbox.requeue([first.id, "unknown"], later) == 1
+            assert tx.outbox.requeue([first.id], later) == 0  # no longer dead
+            tx.commit()
+        with uow() as tx:
+            assert tx.outbox.due(later - HOUR, 10) == []  # due at the requeue
+            (back,) = tx.outbox.due(later, 10)
+            assert tx.outbox.stats() == OutboxStats(1, later, 1)
+            assert tx.outbox.requeue(None, later) == 1
+            tx.commit()
+        assert back == attrs.evolve(first, requeued_at=later)
+        assert back.retry_from == later
+        with uow() as tx:
+            assert tx.outbox.stats() == OutboxStats(2, later, 0)
+
+    def test_purge_deletes_dead_letters_only(self, uow):
+        """O1: purge deletes the dead letters older than a date, or all of them."""
+        old, recent, alive = mail(), mail(to="b@exemple.fr"), mail(to="c@exemple.fr")
+        self._queue(uow, old, recent, alive)
+        with uow() as tx:
+            tx.outbox.mark_dead(old.id, NOW, "refused")
+            tx.outbox.mark_dead(recent.id, NOW + 2 * HOUR, "refused")
+            tx.commit()
+        with uow() as tx:
+            assert tx.outbox.purge_dead(NOW + HOUR) == 1
+            tx.commit()
+        with uow() as tx:
+            assert [d.id for d in tx.outbox.dead_letters(10)] == [recent.id]
+            assert tx.outbox.purge_dead(None) == 1
+            tx.commit()
+        assert self._left(uow) == {alive.id}
+        with uow() as tx:
+            assert tx.outbox.stats() == OutboxStats(1, NOW, 0)
+
+    def test_dropped_mails_are_wiped_and_gone_for_good(self, uow):
+        """O1, O2: a dropped mail is neither pending nor dead, and keeps no body."""
+        m = attrs.evolve(mail(), expires_at=NOW + HOUR)
+        self._queue(uow, m)
+        with uow() as tx:
+            assert tx.outbox.mark_dropped(m.id, NOW + 2 * HOUR, "expired")
+            assert not tx.outbox.mark_sent(m.id, NOW)
+            tx.commit()
+        with uow() as tx:
+            assert tx.outbox.stats() == OutboxStats(0, None, 0)
+            assert tx.outbox.due(NOW + 1000 * HOUR, 10) == []
+            assert tx.outbox.requeue(None, NOW) == 0
+            assert tx.outbox.dead_letters(10) == []
+
+    def test_expiry_and_requeue_times_round_trip(self, uow):
+        """O1: a mail's secret expiry and requeue time come back as queued."""
+        m = attrs.evolve(mail(), expires_at=NOW + HOUR, requeued_at=NOW)
+        self._queue(uow, m)
+        with uow() as tx:
+            (back,) = tx.outbox.due(NOW, 10)
+        assert back == m
+        assert back.has_expired(NOW + HOUR)
+        assert not back.has_expired(NOW)
+
+    def test_outbox_marks_are_rolled_back_with_their_transaction(self, uow):
+        """Without commit, claims, renewals, marks and requeues change nothing."""
+        first, second = mail(), mail(to="b@exemple.fr")
+        (held,) = self._claimed(uow, "claim-a", first)
+        self._queue(uow, second)
+        with uow() as tx:
+            tx.outbox.mark_dead(second.id, NOW, "refused")
+            tx.commit()
+        with uow() as tx:
+            tx.outbox.renew(held, claim_id="claim-a", now=NOW, until=NOW + 9 * HOUR)
+            tx.outbox.mark_sent(held, NOW, claim_id="claim-a")
+            tx.outbox.requeue(None, NOW)
+            tx.outbox.purge_dead(None)
+        with uow() as tx:
+            assert tx.outbox.stats() == OutboxStats(1, NOW, 1)
+            assert not tx.outbox.renew(
+                held, claim_id="claim-a", now=NOW + 2 * HOUR, until=NOW + 3 * HOUR
+            )
 
     def _audit(self, uow, account_id, **details):
         record = AuditRecord(
