@@ -844,18 +844,43 @@ def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
             signal.signal(sig, old)
 
 
+@contextmanager
+def _quiet_dispatcher(*, debug: bool) -> Iterator[None]:
+    """Keep the worker's line the only one per round, unless debugging.
+
+    The dispatcher's own round records say what the worker's line says;
+    its warnings about failing mails still show.
+    """
+    outbox_log = logging.getLogger("echoppe_accounts.outbox")
+    previous = outbox_log.level
+    if not debug:
+        outbox_log.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        outbox_log.setLevel(previous)
+
+
 def _worker(ctx: _Context, args: argparse.Namespace) -> int:
     app = ctx.app()
     worker = OutboxWorker(
         app.dispatcher.dispatch,
         batch_size=args.batch_size,
-        max_idle=max(args.max_idle, 1.0),
+        min_idle=min(1.0, args.max_idle),
+        max_idle=args.max_idle,
     )
-    if args.once:
-        worker.run_once()
-        return EXIT_OK
+    with _quiet_dispatcher(debug=args.debug):
+        if args.once:
+            worker.run_once()
+            return EXIT_OK
+        logger.info(
+            "worker started on %s, %d mails per round", ctx.url, args.batch_size
+        )
+        with _stop_on_signals(worker.stop):
+            worker.run()
+    return EXIT_OK
     logger.info("worker started on %s, %d mails per round", ctx.url, worker.batch_size)
-    with _stop_on_signals(worker.stop):
+    with _stop_on_signals(worker.stop), _quiet_dispatcher(debug=ctx.args.debug):
         worker.run()
     return EXIT_OK
 
@@ -1094,15 +1119,15 @@ def _analytics_purge(ctx: _Context, args: argparse.Namespace) -> int:
 
 
 def _import(ctx: _Context, args: argparse.Namespace) -> int:
-    from echoppe_accounts.service_layer.importer import (  # noqa: PLC0415
-        CustomerImporter,
-    )
-
     t = ctx.t
     if not args.file.is_file():
         raise UserError(
             t(f"Fichier introuvable : {args.file}.", f"No such file: {args.file}.")
         )
+    from echoppe_accounts.service_layer.importer import (  # noqa: PLC0415
+        CustomerImporter,
+    )
+
     importer = CustomerImporter(ctx.app())
     try:
         summary = importer.import_csv(

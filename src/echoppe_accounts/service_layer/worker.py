@@ -90,16 +90,8 @@ class OutboxWorker:
         Raises:
             StorageError: The outbox could not be read or written.
         """
-        self.rounds += 1
-        report = self.dispatch(self.batch_size)
-        logger.info(
-            "round %d: %d sent, %d failed, %d dead-lettered, %d dropped",
-            self.rounds,
-            report.sent,
-            report.failed,
-            report.dead,
-            report.dropped,
-        )
+        report = self._round()
+        self._log(report, None)
         return report
 
     def run(self) -> DispatchReport:
@@ -116,23 +108,32 @@ class OutboxWorker:
         total = DispatchReport(sent=0, failed=0)
         idle = self.min_idle
         while not self.stop.is_set():
+            report: DispatchReport | None = None
+            failure: StorageError | None = None
             try:
-                report = self.run_once()
+                report = self._round()
             except StorageError as exc:
                 if not exc.retryable:
                     raise
-                logger.warning("round %d failed: %s", self.rounds, exc)
-                report = DispatchReport(sent=0, failed=0)
-            total = _add(total, report)
-            if report.sent:
+                failure = exc
+            if report is not None and report.sent:
                 idle = self.min_idle
-                if _handled(report) >= self.batch_size:
-                    continue  # more mails are probably due: no wait
-            if self.stop.is_set():
-                break
-            self.wait(idle)
-            if not report.sent:
-                idle = min(idle * 2, self.max_idle)
+                # A full batch means more mails are probably due: no wait.
+                pause = 0.0 if _handled(report) >= self.batch_size else idle
+            else:
+                pause, idle = idle, min(idle * 2, self.max_idle)
+            if report is not None:
+                total = _add(total, report)
+                self._log(report, pause)
+            else:
+                logger.warning(
+                    "round %d failed, next round in %g s: %s",
+                    self.rounds,
+                    pause,
+                    failure,
+                )
+            if pause and not self.stop.is_set():
+                self.wait(pause)
         logger.info(
             "stopped after %d rounds: %d sent, %d failed, %d dead-lettered, %d dropped",
             self.rounds,
@@ -142,3 +143,19 @@ class OutboxWorker:
             total.dropped,
         )
         return total
+
+    def _round(self) -> DispatchReport:
+        self.rounds += 1
+        return self.dispatch(self.batch_size)
+
+    def _log(self, report: DispatchReport, pause: float | None) -> None:
+        then = "" if pause is None else f"; next round in {pause:g} s"
+        logger.info(
+            "round %d: %d sent, %d failed, %d dead-lettered, %d dropped%s",
+            self.rounds,
+            report.sent,
+            report.failed,
+            report.dead,
+            report.dropped,
+            then,
+        )
