@@ -36,6 +36,7 @@ from echoppe_accounts import (
     sqlite_app,
 )
 from echoppe_accounts.entrypoints.cli import build_parser
+from echoppe_accounts.service_layer.importer import EXAMPLE
 from sample_forms import TEMPORARY, form
 
 SCRIPT = Path(sys.executable).with_name("echoppe-accounts")
@@ -551,25 +552,35 @@ def test_demo_runs_in_its_folder(shop):
     assert not shop.database.exists()
 
 
-CSV_HEADER = "email,name,category,phone,street,postal_code,city,password_hash\n"
-
-
 def test_import_reports_bad_lines_and_adds_nothing_the_second_time(shop):
-    """``import`` exits 1 when lines are refused, with a report; a rerun adds none (O4)."""
+    """``import`` exits 1 if lines are refused, with a report; reruns add none (O4)."""
     source = shop.folder / "clients.csv"
-    source.write_text(
-        CSV_HEADER + "lea.petit@exemple.fr,Léa Petit,particulier,06 12 34 56 78,"
-        "12 rue des Lilas,75011,Paris,\n"
-        + "pas-un-email,Paul,particulier,06 12 34 56 78,1 rue,75011,Paris,\n",
-        encoding="utf-8",
-    )
+    source.write_text(EXAMPLE, encoding="utf-8")
     first = shop.run("import", source, "--no-progress")
     assert first.returncode == EXIT_USER, first.stderr
-    assert "1 refusées" in first.stderr
+    assert (
+        "Lignes lues : 3 ; importées : 2 ; déjà présentes : 0 ; refusées : 1 ; "
+        "clients invités à choisir un mot de passe : " in first.stderr
+    )
     report = shop.folder / "clients.csv.errors.csv"
-    assert any(shop.folder.glob("clients*.csv")) and report.parent.is_dir()
-    second = shop.run("import", source, "--no-progress")
-    assert "0 importées" in second.stderr
-    garbage = shop.folder / "garbage.csv"
-    garbage.write_bytes(b"\x00\xff not a csv at all")
-    assert shop.run("import", garbage, "--no-progress").returncode == EXIT_USER
+    assert (
+        report.read_text(encoding="utf-8-sig")
+        .splitlines()[1]
+        .startswith("4;billing_postal_code;address.postal_code_invalid;")
+    )
+    assert str(report) in first.stderr
+    second = shop.run("import", source, "--no-progress", "--batch-size", "1")
+    assert "importées : 0 ; déjà présentes : 2 ; refusées : 1" in second.stderr
+    good = shop.folder / "bons.csv"
+    good.write_text("".join(EXAMPLE.splitlines(keepends=True)[:3]), encoding="utf-8")
+    assert shop.run("import", good, "--no-progress").returncode == 0
+
+
+def test_an_unreadable_import_file_is_refused_whole(shop):
+    """A file that is not UTF-8 CSV is the user's mistake: exit 1, nothing imported."""
+    garbage = shop.folder / "export.csv"
+    garbage.write_bytes("email;nom\ncafé@exemple.fr;Zoé\n".encode("cp1252"))
+    result = shop.run("import", garbage, "--no-progress")
+    assert result.returncode == EXIT_USER, result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert shop.app().accounts.find_by_email("café@exemple.fr") is None

@@ -1145,20 +1145,22 @@ def _import(ctx: _Context, args: argparse.Namespace) -> int:
         ) from exc
     ctx.say(
         t(
-            f"{summary.read} lignes lues : {summary.imported} importées, "
-            f"{summary.already_present} déjà présentes, {summary.invalid} "
-            f"refusées, {summary.invited} invitations envoyées.",
-            f"{summary.read} lines read: {summary.imported} imported, "
-            f"{summary.already_present} already present, {summary.invalid} "
-            f"refused, {summary.invited} invitations sent.",
+            f"Lignes lues : {summary.read} ; importées : {summary.imported} ; "
+            f"déjà présentes : {summary.already_present} ; refusées : "
+            f"{summary.invalid} ; clients invités à choisir un mot de passe : "
+            f"{summary.invited}.",
+            f"Lines read: {summary.read}; imported: {summary.imported}; "
+            f"already present: {summary.already_present}; refused: "
+            f"{summary.invalid}; customers invited to choose a password: "
+            f"{summary.invited}.",
         )
     )
     if summary.invalid:
         raise UserError(
             t(
-                f"{summary.invalid} ligne(s) refusée(s) : voir le rapport "
+                f"Lignes refusées : {summary.invalid} ; voir le rapport "
                 f"{summary.report}.",
-                f"{summary.invalid} line(s) refused: see the report {summary.report}.",
+                f"Lines refused: {summary.invalid}; see the report {summary.report}.",
             )
         )
     return EXIT_OK
@@ -1171,7 +1173,10 @@ def _failure(exc: BaseException, t: _Texts) -> tuple[int, str]:  # noqa: PLR0911
     if isinstance(exc, ConfigurationError):
         return EXIT_USER, exc.message(t.lang)
     if isinstance(exc, ValidationError):
-        return EXIT_USER, exc.messages(t.lang)
+        return EXIT_USER, "; ".join(
+            f"{e.path} : {e.message(t.lang)}" if e.path else e.message(t.lang)
+            for e in exc.errors
+        )
     if isinstance(exc, AuthenticationError):
         return EXIT_USER, exc.message(t.lang)
     if isinstance(exc, NotFoundError):
