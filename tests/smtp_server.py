@@ -2,9 +2,11 @@
 
 :class:`LoopbackSMTP` runs aiosmtpd in a thread on ``127.0.0.1`` (a free port
 chosen by the system, kept across restarts); its :class:`Recorder` handler
-keeps what arrived, counts connections, logins and goodbyes, and can be told
-to refuse recipients. :func:`make_certificates` writes a throwaway CA and a
-server certificate for ``127.0.0.1`` with the ``openssl`` command line.
+keeps what arrived, counts connections, logins, recipients and goodbyes,
+and can be told to refuse recipients or to drop the line after a message.
+:class:`SilentServer` accepts connections and never greets.
+:func:`make_certificates` writes a throwaway CA and a server certificate for
+``127.0.0.1`` with the ``openssl`` command line.
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import asyncio
 import email
 import email.policy
 import shutil
+import socket
 import ssl
 import subprocess
 import threading
+import time
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any, Self
@@ -62,6 +66,10 @@ class Recorder:
         """When set (``"550 5.1.1 …"``), the reply to every ``RCPT TO``."""
         self.drop_next_data = False
         """When set, the next message is read, then the line drops unanswered."""
+        self.keep_dropped = False
+        """When set, a dropped message is kept first: delivered, never confirmed."""
+        self.recipient_attempts = 0
+        """How many ``RCPT TO`` commands arrived, refused ones included."""
         self._lock = threading.Lock()
 
     async def handle_EHLO(  # noqa: N802 (aiosmtpd's hook name)
@@ -90,6 +98,8 @@ class Recorder:
         rcpt_options: list[str],
     ) -> str:
         del server, session
+        with self._lock:
+            self.recipient_attempts += 1
         if self.refusal is not None:
             return self.refusal
         envelope.rcpt_tos.append(address)
@@ -101,11 +111,6 @@ class Recorder:
     ) -> str:
         assert isinstance(envelope.content, bytes)
         assert envelope.mail_from is not None
-        if self.drop_next_data:
-            self.drop_next_data = False
-            assert server.transport is not None
-            server.transport.abort()
-            return "451 4.4.2 Connection dropped"  # never reaches the client
         received = Received(
             mail_from=envelope.mail_from,
             rcpt_tos=list(envelope.rcpt_tos),
@@ -115,6 +120,14 @@ class Recorder:
             authenticated=bool(session.authenticated),
             content=envelope.content,
         )
+        if self.drop_next_data:
+            self.drop_next_data = False
+            if self.keep_dropped:
+                with self._lock:
+                    self.received.append(received)
+            assert server.transport is not None
+            server.transport.abort()
+            return "451 4.4.2 Connection dropped"  # never reaches the client
         with self._lock:
             self.received.append(received)
         return "250 2.0.0 Message accepted"
@@ -232,6 +245,55 @@ class LoopbackSMTP:
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+
+class SilentServer:
+    """A TCP server on ``127.0.0.1`` that accepts connections and never greets.
+
+    It counts the connections it accepted (:attr:`accepted`); a client
+    waiting for the SMTP greeting times out.
+    """
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server((HOST, 0))
+        self._listener.settimeout(0.05)
+        self.port: int = self._listener.getsockname()[1]
+        self.accepted = 0
+        self._held: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            self._held.append(conn)  # kept open, silent, until the end
+            self.accepted += 1
+
+    def connections(self, *, at_least: int) -> int:
+        """Return :attr:`accepted` once it reaches *at_least* (or after 5 s).
+
+        Connections are accepted by a thread of their own: this waits for
+        it to catch up, without asserting any time.
+        """
+        for _ in range(WAIT_STEPS):
+            if self.accepted >= at_least:
+                break
+            time.sleep(0.01)
+        return self.accepted
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        for conn in self._held:
+            conn.close()
+        self._listener.close()
 
 
 @attrs.frozen

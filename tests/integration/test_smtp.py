@@ -9,26 +9,29 @@ import ssl
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import attrs
 import pytest
 
 from echoppe_accounts import (
     DeliveryError,
+    DispatchReport,
     MailKind,
     OutboxDispatcher,
+    OutboxStats,
     OutgoingMail,
     SMTPMailer,
 )
 from echoppe_accounts.adapters.mime import message_id
-from sample_forms import express
+from sample_forms import express, form
 from smtp_server import (
     HOST,
     PASSWORD,
     USERNAME,
     Certificates,
     LoopbackSMTP,
+    SilentServer,
     make_certificates,
 )
 
@@ -464,3 +467,84 @@ def test_no_mail_is_lost_while_the_server_is_down(
         ids = Counter(server.handler.message_ids())
         assert set(ids) == expected
         assert set(ids.values()) == {1}  # exactly once each
+
+
+# -- the outbox against real servers (SPEC O1, O3) --------------------------------
+
+
+def outbox_dispatcher(uow_factory, mailer, clock) -> OutboxDispatcher:
+    """Return a dispatcher over *uow_factory* delivering through *mailer*."""
+    return OutboxDispatcher(uow_factory, mailer, clock, SENDER)
+
+
+def test_a_550_refusal_is_dead_lettered_after_one_attempt(
+    plain_server, service, uow_factory, clock
+):
+    """O1: a recipient refused with 550 is dead-lettered; the server sees it once."""
+    plain_server.handler.refusal = "550 5.1.1 Unknown mailbox, see jeton-tres-secret"
+    dispatcher = outbox_dispatcher(uow_factory, plain_mailer(plain_server), clock)
+    service.register_express(express())
+    assert dispatcher.dispatch() == DispatchReport(sent=0, failed=0, dead=1)
+    for _ in range(5):
+        clock.advance(dispatcher.max_delay)
+        assert dispatcher.dispatch() == DispatchReport(0, 0)
+    assert plain_server.handler.recipient_attempts == 1
+    assert plain_server.handler.received == []
+    (letter,) = dispatcher.dead_letters()
+    assert "550 5.1.1" in letter.last_error
+    assert "jeton" not in letter.last_error
+
+
+def test_a_451_refusal_is_retried_until_the_window_closes(
+    plain_server, service, uow_factory, clock
+):
+    """O1: a server refusing with 451 for days sees a bounded number of attempts."""
+    plain_server.handler.refusal = "451 4.3.0 Try again later"
+    dispatcher = outbox_dispatcher(uow_factory, plain_mailer(plain_server), clock)
+    service.register(form())
+    rounds = 0
+    while dispatcher.stats().dead == 0:
+        rounds += 1
+        assert rounds < 300, "the mail is never given up"
+        dispatcher.dispatch()
+        clock.advance(timedelta(minutes=30))
+    attempts = plain_server.handler.recipient_attempts
+    assert 10 < attempts < 72 + 20  # backoff: about one an hour once it is old
+    (letter,) = dispatcher.dead_letters()
+    assert letter.attempts == attempts
+    assert "451 4.3.0" in letter.last_error
+
+
+def test_a_line_dropped_after_the_data_delivers_again_with_one_message_id(
+    plain_server, service, uow_factory, clock
+):
+    """O1: its fate unknown, the mail is sent again, with the same Message-ID."""
+    plain_server.handler.drop_next_data = True
+    plain_server.handler.keep_dropped = True  # the server got it, never said so
+    dispatcher = outbox_dispatcher(uow_factory, plain_mailer(plain_server), clock)
+    service.register_express(express())
+    assert dispatcher.dispatch() == DispatchReport(sent=0, failed=1)
+    clock.advance(dispatcher.min_delay)
+    assert dispatcher.dispatch() == DispatchReport(sent=1, failed=0)
+    first, second = plain_server.handler.message_ids()
+    assert first == second
+    assert first.endswith("@lechoppe.fr>")
+    assert dispatcher.stats() == OutboxStats(0, None, 0)
+
+
+def test_a_server_that_never_greets_costs_one_timeout_per_round(
+    service, uow_factory, clock
+):
+    """O3: a silent server ends the round after one connection, not one per mail."""
+    for n in range(5):
+        service.register_express(express(f"client{n}@exemple.fr"))
+    with SilentServer() as server:
+        mailer = SMTPMailer(
+            HOST, server.port, security="plain", timeout=0.2, local_hostname="t.test"
+        )
+        dispatcher = outbox_dispatcher(uow_factory, mailer, clock)
+        assert dispatcher.dispatch() == DispatchReport(sent=0, failed=1)
+        assert server.connections(at_least=1) == 1
+        assert dispatcher.dispatch() == DispatchReport(sent=0, failed=1)
+        assert server.connections(at_least=2) == 2
+    assert dispatcher.stats().pending == 5  # nothing lost, nothing dead
