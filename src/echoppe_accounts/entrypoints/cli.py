@@ -1225,8 +1225,8 @@ def _logging_to(stream: TextIO, level: int) -> Iterator[None]:
 def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
     """Run the command line with *argv* (``sys.argv[1:]``); return the exit code.
 
-    Usage mistakes and ``--help`` leave through :class:`SystemExit`, as with
-    :mod:`argparse` (codes 2 and 0).
+    Usage mistakes and ``--help`` leave through ``SystemExit``, as with
+    ``argparse`` (codes 2 and 0).
 
     .. versionadded:: 0.2.0
     """

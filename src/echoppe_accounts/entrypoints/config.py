@@ -378,8 +378,8 @@ class Deployment:
         """Wire the library on this database, with the environment's mailer.
 
         The outbox key comes from ``ECHOPPE_OUTBOX_KEY``; with SQLite, from
-        the key file beside the database when the variable is unset (see
-        :func:`~echoppe_accounts.bootstrap.sqlite_outbox_key`). With
+        the key file beside the database when the variable is unset, as
+        :func:`~echoppe_accounts.sqlite_app` does. With
         PostgreSQL the variable is required by callers that write or send
         mail: a key made for one process would leave the mails it queued
         unreadable to the worker.
