@@ -78,7 +78,7 @@ SQLITE_CAUSES: dict[int, Cause] = {
     ),
     sqlite3.SQLITE_CANTOPEN: Cause(
         "the database file cannot be opened (a missing folder, permission "
-        "denied, or too many open files)",
+        "denied, a read-only file system, or too many open files)",
         retryable=False,
     ),
     sqlite3.SQLITE_PROTOCOL: Cause(

@@ -472,13 +472,14 @@ class PostgresStore:
             raise
 
     def _configure_pooled(self, conn: Connection) -> None:
+        self._configure(conn)
         if self.statement_timeout is not None:
             milliseconds = max(1, round(self.statement_timeout * 1000))
             conn.execute(
                 "SELECT set_config('statement_timeout', %s, false)",
                 (f"{milliseconds}ms",),
             )
-        self._configure(conn)
+            conn.commit()
 
     def _configure(self, conn: Connection) -> None:
         # Called on every new connection, before anything else runs on it.
