@@ -51,6 +51,7 @@ from echoppe_accounts.domain.account import Account
 from echoppe_accounts.domain.analytics import EVENT_MONTHS, RetentionPolicy
 from echoppe_accounts.domain.errors import (
     AuthenticationError,
+    ConcurrencyError,
     DeliveryError,
     Language,
     NotFoundError,
@@ -167,17 +168,25 @@ def _positive_int(t: _Texts, most: int | None = None) -> Callable[[str], int]:
             number = int(value)
         except ValueError:
             number = 0
-        if number < 1 or (most is not None and number > most):
-            upper = "" if most is None else t(f" et {most}", f" and {most}")
-            raise argparse.ArgumentTypeError(
-                t(
-                    f"« {value} » n’est pas un nombre entier entre 1{upper}",
-                    f"{value!r} is not a whole number between 1{upper}",
-                )
+        if number >= 1 and (most is None or number <= most):
+            return number
+        if most is None:
+            message = t(
+                f"« {value} » n’est pas un nombre entier positif",
+                f"{value!r} is not a positive whole number",
             )
-        return number
+        else:
+            message = t(
+                f"« {value} » n’est pas un nombre entier entre 1 et {most}",
+                f"{value!r} is not a whole number between 1 and {most}",
+            )
+        raise argparse.ArgumentTypeError(message)
 
     return parse
+
+
+_MAX_IDLE = 3600.0
+"""The longest idle wait a worker may be given, in seconds."""
 
 
 def _seconds(t: _Texts) -> Callable[[str], float]:
@@ -186,11 +195,13 @@ def _seconds(t: _Texts) -> Callable[[str], float]:
             number = float(value)
         except ValueError:
             number = 0.0
-        if not number > 0:
+        # Not "number <= 0": NaN must be refused too.
+        if not 0 < number <= _MAX_IDLE:
             raise argparse.ArgumentTypeError(
                 t(
-                    f"« {value} » n’est pas une durée positive en secondes",
-                    f"{value!r} is not a positive number of seconds",
+                    f"« {value} » n’est pas une durée en secondes entre 0 et "
+                    f"{_MAX_IDLE:g}",
+                    f"{value!r} is not a number of seconds between 0 and {_MAX_IDLE:g}",
                 )
             )
         return number
@@ -879,10 +890,6 @@ def _worker(ctx: _Context, args: argparse.Namespace) -> int:
         with _stop_on_signals(worker.stop):
             worker.run()
     return EXIT_OK
-    logger.info("worker started on %s, %d mails per round", ctx.url, worker.batch_size)
-    with _stop_on_signals(worker.stop), _quiet_dispatcher(debug=ctx.args.debug):
-        worker.run()
-    return EXIT_OK
 
 
 def _when(moment: datetime | None) -> str | None:
@@ -917,7 +924,7 @@ def _outbox_dead(ctx: _Context, args: argparse.Namespace) -> int:
         rows = [
             {
                 "id": d.id,
-                "kind": str(getattr(d.kind, "value", d.kind)),
+                "kind": d.kind.value,
                 "to": d.to,
                 "attempts": d.attempts,
                 "last_error": d.last_error,
@@ -932,9 +939,9 @@ def _outbox_dead(ctx: _Context, args: argparse.Namespace) -> int:
         ctx.say(ctx.t("Aucune lettre morte.", "No dead letters."))
         return EXIT_OK
     for d in letters:
-        kind = getattr(d.kind, "value", d.kind)
         print(
-            f"{d.id}  {d.dead_at.astimezone(UTC):%Y-%m-%d %H:%M}  {kind}  {d.to}  "
+            f"{d.id}  {d.dead_at.astimezone(UTC):%Y-%m-%d %H:%M}  {d.kind.value}  "
+            f"{d.to}  "
             f"×{d.attempts}  {d.last_error}",
             file=ctx.out,
         )
@@ -1181,6 +1188,11 @@ def _failure(exc: BaseException, t: _Texts) -> tuple[int, str]:  # noqa: PLR0911
         return EXIT_USER, exc.message(t.lang)
     if isinstance(exc, NotFoundError):
         return EXIT_USER, t("Introuvable.", "Not found.")
+    if isinstance(exc, ConcurrencyError):
+        return EXIT_UNAVAILABLE, t(
+            "Le compte a été modifié entre-temps ; relancez la commande.",
+            "The account was changed meanwhile; run the command again.",
+        )
     if isinstance(exc, StorageError) and exc.retryable:
         return EXIT_UNAVAILABLE, t(
             f"Base de données indisponible pour le moment, réessayez : {exc}.",
