@@ -151,9 +151,19 @@ def bootstrap(
     The clock, the secret source and the password hasher default to the
     system clock, ``secrets`` and argon2id with OWASP's parameters.
 
-    The outbox key comes from *settings*, else from ``ECHOPPE_OUTBOX_KEY``,
-    else it is made for this process alone, with a warning (see the
-    module's documentation). The use cases and the dispatcher share it.
+    Mails wait in the outbox with their bodies sealed (AES-256-GCM), so
+    that no usable token or temporary password rests in the database
+    (SPEC O2). The use cases and the dispatcher share the sealing key, 32
+    random bytes that the database does not hold, taken from:
+
+    1. :attr:`Settings.outbox_key <echoppe_accounts.Settings.outbox_key>`;
+    2. else the environment variable ``ECHOPPE_OUTBOX_KEY``, the key
+       written as 64 hexadecimal digits or in base64 (make one with
+       ``openssl rand -base64 32``);
+    3. else a key made for the running process alone, with a warning logged
+       once: mails still queued when the process stops cannot be opened by
+       the next one and become dead letters (reason "unreadable"). Fine for
+       tests, not for a shop: give a PostgreSQL deployment a key.
 
     Raises:
         ValueError: If ``ECHOPPE_OUTBOX_KEY`` is set but holds no key.
@@ -196,8 +206,12 @@ def sqlite_app(
     """Wire the embedded default: a SQLite file and a local Maildir mailbox.
 
     Without an outbox key in *settings* or ``ECHOPPE_OUTBOX_KEY``, the key
-    is kept in ``<database>.key``, beside the database and never inside
-    it, created with mode 0600 on first use (see :func:`sqlite_outbox_key`).
+    that seals mail bodies (see :func:`bootstrap`) is kept in a file beside
+    the database, ``<database>.key`` (``accounts.sqlite3.key``), created
+    with mode 0600 (owner only) on first use and read afterwards; it is
+    never written inside the database. Back the file up with the database,
+    apart from it if you can: without it, the mails queued at that moment
+    cannot be sent.
 
     .. versionadded:: 0.1.0
 

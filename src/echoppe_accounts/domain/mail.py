@@ -102,7 +102,7 @@ class OutgoingMail:
 
     @property
     def retry_from(self) -> datetime:
-        """When the mail's retry window starts: its creation or its last requeue.
+        """The start of the mail's retry window, its creation or its last requeue.
 
         .. versionadded:: 0.2.0
         """

@@ -159,7 +159,9 @@ class OutboxDispatcher:
         outbox_key: The key that opens the sealed bodies: the one the use
             cases sealed them with (:attr:`Settings.outbox_key
             <echoppe_accounts.Settings.outbox_key>`); ``None`` for this
-            process's own key (see :func:`process_key`). Never in ``repr``.
+            process's own key, made when first needed, with a warning that
+            mails queued when the process stops will be dead-lettered as
+            unreadable. Never in ``repr``.
 
     .. versionadded:: 0.1.0
 
