@@ -41,7 +41,7 @@ from sample_forms import TEMPORARY, form
 
 SCRIPT = Path(sys.executable).with_name("echoppe-accounts")
 BASE_URL = "https://www.lechoppe.fr"
-EXIT_USER, EXIT_USAGE, EXIT_UNAVAILABLE = 1, 2, 69
+EXIT_USER, EXIT_USAGE, EXIT_UNAVAILABLE, EXIT_INTERNAL = 1, 2, 69, 70
 SAFETY = 60
 """Seconds after which a hung subprocess fails the test (never asserted on)."""
 
@@ -65,8 +65,11 @@ class Shop:
             self.database, self.maildir, Settings(base_url=BASE_URL), hasher=hasher
         )
 
-    def run(self, *args, stdin=subprocess.DEVNULL, env=None):
-        """Run the command with *args*; return the completed process."""
+    def run(self, *args, stdin=subprocess.DEVNULL, env=None, debug=False):
+        """Run the command with *args*; return the completed process.
+
+        Without *debug*, no traceback may reach standard error.
+        """
         result = subprocess.run(  # noqa: S603 (our own console script)
             [SCRIPT, *args],
             stdin=stdin,
@@ -77,7 +80,7 @@ class Shop:
             timeout=SAFETY,
             check=False,
         )
-        assert "Traceback" not in result.stderr, result.stderr
+        assert debug or "Traceback" not in result.stderr, result.stderr
         return result
 
     def delivered(self) -> list[email.message.EmailMessage]:
@@ -100,7 +103,7 @@ def shop(tmp_path, monkeypatch) -> Shop:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("ECHOPPE_", "LC_", "LANG", "COVERAGE"))
+        if not k.startswith(("ECHOPPE_", "LC_", "LANG"))
     }
     env |= {
         "ECHOPPE_DATABASE_URL": f"sqlite:///{database}",
@@ -259,6 +262,18 @@ def test_an_unreachable_database_exits_69(shop):
     result = shop.run("--db", "postgresql://nobody@127.0.0.1:1/x", "outbox", "status")
     assert result.returncode == EXIT_UNAVAILABLE, result.stderr
     assert result.stderr.count("\n") == 1, result.stderr
+
+
+def test_a_lasting_storage_failure_exits_70_with_the_cause_in_words(shop):
+    """A file that is no database exits 70, in one sentence; --debug adds the trace."""
+    (shop.folder / "notes.txt").write_text("pas une base\n" * 100, encoding="utf-8")
+    result = shop.run("--db", "sqlite:///notes.txt", "outbox", "status")
+    assert result.returncode == EXIT_INTERNAL
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "not a SQLite database" in result.stderr
+    debug = shop.run("--db", "sqlite:///notes.txt", "init", "--debug", debug=True)
+    assert debug.returncode == EXIT_INTERNAL
+    assert "Traceback" in debug.stderr
 
 
 # -- the database ------------------------------------------------------------------
