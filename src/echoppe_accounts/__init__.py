@@ -100,6 +100,7 @@ from echoppe_accounts.service_layer.privacy import PersonalDataExport, PrivacySe
 from echoppe_accounts.service_layer.retry import retry_on_conflict
 from echoppe_accounts.service_layer.services import AccountService, ExpressRegistration
 from echoppe_accounts.service_layer.settings import Settings
+from echoppe_accounts.service_layer.worker import OutboxWorker
 
 __all__ = [
     "DEFAULT_POLICY",
@@ -154,6 +155,7 @@ __all__ = [
     "OrganisationForm",
     "OutboxDispatcher",
     "OutboxStats",
+    "OutboxWorker",
     "OutgoingMail",
     "PasswordPolicy",
     "PaymentMethod",
