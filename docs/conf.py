@@ -71,6 +71,8 @@ nitpick_ignore_regex = [
     (r"py:class", r"sqlite3\..*"),
     # the test mailer's lock; threading.Lock is _thread's (standard library)
     (r"py:class", r"_thread\..*"),
+    # Event, the stop flag of OutboxWorker (standard library)
+    (r"py:class", r"threading\..*"),
     # PostgresStore.pool and its connections (psycopg, the postgres extra)
     (r"py:class", r"psycopg\..*"),
     (r"py:class", r"psycopg_pool\..*"),
