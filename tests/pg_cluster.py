@@ -73,7 +73,10 @@ class ThrowawayCluster:
 
     def __init__(self, bin_dir: Path) -> None:
         self.bin_dir = bin_dir
-        self.folder = Path(tempfile.mkdtemp(prefix="echoppe-pg-"))
+        # Under root the cluster's owner must reach its folder: not in a
+        # private $TMPDIR such as /root/tmp.
+        parent = "/tmp" if os.geteuid() == 0 else None  # noqa: S108
+        self.folder = Path(tempfile.mkdtemp(prefix="echoppe-pg-", dir=parent))
         self.data = self.folder / "data"
         self.log = self.folder / "server.log"
         self.port = 0

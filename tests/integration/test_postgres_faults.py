@@ -38,7 +38,7 @@ from sample_forms import LYON, PARIS, form
 
 try:
     import psycopg
-    from psycopg_pool import PoolClosed, PoolTimeout
+    from psycopg_pool import PoolClosed, PoolTimeout, TooManyRequests
 
     from echoppe_accounts.adapters.postgres import (
         PostgresStore,
@@ -186,6 +186,7 @@ def test_errors_without_a_sqlstate_are_said_in_words():
         (_translate(refused, committing=True), "may or may not have been saved", True),
         (_translate(PoolTimeout("after 5 s")), "no database connection within", True),
         (_translate(PoolClosed("closed")), "the store is closed", False),
+        (_translate(TooManyRequests("queue")), "too many units of work", True),
         (_translate(psycopg.InterfaceError("x")), "the database driver refused", False),
     ]
     for translated, words, retryable in cases:
