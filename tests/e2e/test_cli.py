@@ -30,9 +30,11 @@ from conftest import FAST_HASHER
 from echoppe_accounts import (
     AnalyticsEvent,
     DeliveryError,
+    MaildirMailer,
     Purpose,
     Settings,
     SQLiteAnalyticsSink,
+    bootstrap,
     sqlite_app,
 )
 from echoppe_accounts.entrypoints.cli import build_parser
@@ -599,3 +601,39 @@ def test_an_unreadable_import_file_is_refused_whole(shop):
     assert result.returncode == EXIT_USER, result.stderr
     assert result.stderr.count("\n") == 1, result.stderr
     assert shop.app().accounts.find_by_email("café@exemple.fr") is None
+
+
+@pytest.mark.postgres
+def test_the_commands_work_on_postgresql(shop, postgres_store_factory, postgres_dsn):
+    """On PostgreSQL, with the key from the environment, the commands work (O2, O4)."""
+    store = postgres_store_factory()
+    key = "ab" * 32
+    env = shop.env | {
+        "ECHOPPE_DATABASE_URL": postgres_dsn,
+        "ECHOPPE_DATABASE_SCHEMA": store.schema,
+    }
+    assert shop.run("init", env=env).returncode == 0
+    without_key = shop.run("worker", "--once", env=env)
+    assert without_key.returncode == EXIT_USER
+    assert "ECHOPPE_OUTBOX_KEY" in without_key.stderr
+    env["ECHOPPE_OUTBOX_KEY"] = key
+    app = bootstrap(
+        store.unit_of_work,
+        MaildirMailer(shop.maildir),
+        Settings(base_url=BASE_URL, outbox_key=bytes.fromhex(key)),
+        hasher=FAST_HASHER,
+    )
+    account_id = app.accounts.register(form()).id
+    issued = shop.run(
+        "support", "provisional-password", "--account", account_id,
+        "--agent", "a12", "--reason", "mail perdu", env=env,
+    )  # fmt: skip
+    assert issued.returncode == 0, issued.stderr
+    status = json.loads(shop.run("outbox", "status", "--json", env=env).stdout)
+    assert status["pending"] == 2  # the welcome mail and the notice
+    assert shop.run("worker", "--once", env=env).returncode == 0
+    assert len(shop.delivered()) == 2
+    exported = shop.run("export", account_id, env=env)
+    assert json.loads(exported.stdout)["account"]["id"] == account_id
+    assert shop.run("erase", account_id, "--yes", env=env).returncode == 0
+    assert app.accounts.get(account_id).is_erased
