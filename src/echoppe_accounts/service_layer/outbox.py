@@ -275,7 +275,9 @@ class OutboxDispatcher:
             )
             uow.commit()
         if not held:
-            log.info(
+            # Counted as "lost" in the round's record: a lease too short
+            # for the batch, or a dispatcher stalled; not a failure.
+            log.debug(
                 "outbox: mail %s (%s) left alone: its claim lapsed before it "
                 "could be sent",
                 mail.id,
