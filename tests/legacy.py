@@ -54,3 +54,16 @@ def expected_keys(legacy: dict[str, Account]) -> dict[str, str]:
         legacy["full_width"].id: "jean@exemple.fr",
         legacy["erased"].id: f"erased:{legacy['erased'].id}",
     }
+
+
+COLUMNS_SINCE_0_2 = frozenset(
+    {"session_stamp", "pending_email", "pending_email_key", "pending_email_at"}
+)
+"""``accounts`` columns that 0.2.0 added after the email-key migration."""
+
+
+def old_account_row(a: Account) -> dict[str, object]:
+    """The ``accounts`` row of *a* as versions before 0.2.0 wrote it."""
+    from echoppe_accounts.adapters import _records as rec  # noqa: PLC0415
+
+    return {k: v for k, v in rec.account_row(a).items() if k not in COLUMNS_SINCE_0_2}

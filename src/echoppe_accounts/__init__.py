@@ -68,6 +68,7 @@ from echoppe_accounts.domain.errors import (
     ValidationError,
     known_codes,
 )
+from echoppe_accounts.domain.events import AccountEvent, EventType
 from echoppe_accounts.domain.forms import (
     AddressForm,
     CompletionForm,
@@ -95,6 +96,12 @@ from echoppe_accounts.domain.throttle import LoginThrottle, ThrottlePolicy
 from echoppe_accounts.domain.tokens import Secret, TokenPurpose, TokenRecord
 from echoppe_accounts.service_layer.analytics import AnalyticsService, TrackResult
 from echoppe_accounts.service_layer.auth import AuthService, LoginResult
+from echoppe_accounts.service_layer.events import (
+    CallbackHandler,
+    EventDispatcher,
+    EventHandler,
+    JsonLinesHandler,
+)
 from echoppe_accounts.service_layer.outbox import DispatchReport, OutboxDispatcher
 from echoppe_accounts.service_layer.privacy import PersonalDataExport, PrivacyService
 from echoppe_accounts.service_layer.retry import retry_on_conflict
@@ -106,6 +113,7 @@ __all__ = [
     "DEFAULT_POLICY",
     "MAX_DELIVERY_ADDRESSES",
     "Account",
+    "AccountEvent",
     "AccountService",
     "AccountStatus",
     "AddressBook",
@@ -118,6 +126,7 @@ __all__ = [
     "AuditRecord",
     "AuthService",
     "AuthenticationError",
+    "CallbackHandler",
     "Category",
     "CategoryPolicy",
     "ChorusPro",
@@ -134,6 +143,9 @@ __all__ = [
     "DispatchReport",
     "EchoppeError",
     "Email",
+    "EventDispatcher",
+    "EventHandler",
+    "EventType",
     "ExpressForm",
     "ExpressRegistration",
     "FieldError",
@@ -144,6 +156,7 @@ __all__ = [
     "InMemoryUnitOfWork",
     "InvoiceView",
     "IpPolicy",
+    "JsonLinesHandler",
     "Language",
     "LoginResult",
     "LoginThrottle",

@@ -16,6 +16,7 @@ from typing import Protocol, Self
 from echoppe_accounts.domain.account import Account
 from echoppe_accounts.domain.analytics import AnalyticsEvent
 from echoppe_accounts.domain.audit import AuditRecord
+from echoppe_accounts.domain.events import AccountEvent
 from echoppe_accounts.domain.mail import DeadLetter, OutboxStats, OutgoingMail
 from echoppe_accounts.domain.reset import ResetRequest
 from echoppe_accounts.domain.throttle import LoginThrottle
@@ -238,6 +239,39 @@ class AuditLog(Protocol):
 
         .. versionadded:: 0.2.0
         """
+        ...
+
+
+class EventLog(Protocol):
+    """Protocol: account events, written with the change they report (SPEC O5).
+
+    Each event has a position, a number that grows in the order events
+    become visible to readers (an adapter may leave an event of a
+    transaction still open for a later read, never skip it); a handler's
+    position is that of the last event it was given.
+
+    .. versionadded:: 0.2.0
+    """
+
+    @property
+    def written(self) -> bool:
+        """Whether this transaction added an event."""
+        ...
+
+    def add(self, event: AccountEvent) -> None:
+        """Append *event*; it is stored only if the transaction commits."""
+        ...
+
+    def after(self, position: int, limit: int) -> list[tuple[int, AccountEvent]]:
+        """Return up to *limit* events numbered after *position*, oldest first."""
+        ...
+
+    def position(self, handler: str) -> int:
+        """Return *handler*'s position, 0 at first, locked until commit."""
+        ...
+
+    def advance(self, handler: str, position: int) -> None:
+        """Record that *handler* was given every event up to *position*."""
         ...
 
 
@@ -477,6 +511,14 @@ class UnitOfWork(Protocol):
     @property
     def audit(self) -> AuditLog:
         """The audit trail, inside this transaction."""
+        ...
+
+    @property
+    def events(self) -> EventLog:
+        """The account events, inside this transaction (SPEC O5).
+
+        .. versionadded:: 0.2.0
+        """
         ...
 
     def __enter__(self) -> Self:

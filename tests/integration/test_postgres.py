@@ -36,6 +36,7 @@ from legacy import (
     LEGACY_RECIPIENTS,
     expected_keys,
     legacy_accounts,
+    old_account_row,
 )
 from sample_forms import ORGANISATIONS, express, form, links, pending
 
@@ -164,7 +165,7 @@ def version_1_schema(dsn: str, schema: str, accounts, recipients) -> None:
         )
         for a in accounts:
             for table, rows in (
-                ("accounts", [rec.account_row(a)]),
+                ("accounts", [old_account_row(a)]),
                 ("delivery_addresses", rec.delivery_rows(a)),
                 ("newsletter_consents", rec.consent_rows(a)),
             ):

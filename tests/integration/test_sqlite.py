@@ -24,6 +24,7 @@ from legacy import (
     LEGACY_RECIPIENTS,
     expected_keys,
     legacy_accounts,
+    old_account_row,
 )
 
 
@@ -137,7 +138,7 @@ def version_3_database(path, accounts, recipients):
         db.execute("PRAGMA user_version=3")
         for a in accounts:
             for table, rows in (
-                ("accounts", [rec.account_row(a)]),
+                ("accounts", [old_account_row(a)]),
                 ("delivery_addresses", rec.delivery_rows(a)),
                 ("newsletter_consents", rec.consent_rows(a)),
             ):

@@ -17,6 +17,7 @@ import pytest
 
 from builders import NOW, account, mail, new_id
 from echoppe_accounts import (
+    AccountEvent,
     AuditEvent,
     AuditRecord,
     Category,
@@ -24,6 +25,7 @@ from echoppe_accounts import (
     ConsentSource,
     DeadLetter,
     Email,
+    EventType,
     InMemoryStore,
     MailKind,
     OutboxStats,
@@ -707,6 +709,73 @@ class StorageContract:
             tx.audit.redact("acc-1", ["reason"])
         with uow() as tx:
             assert tx.audit.for_account("acc-1") == [record]
+
+    # -- session stamps and pending email changes (SPEC P6, F10) ------------------
+
+    def test_session_stamp_and_pending_email_round_trip(self, uow):
+        """P6, F10: the stamp and a pending address are stored and read back."""
+        a = account("claire@exemple.fr")
+        a.session_stamp = "stamp-1"
+        a.pending_email = Email.parse("Claire.Neuve@Exemple.fr")
+        a.pending_email_at = NOW
+        with uow() as tx:
+            tx.accounts.add(a)
+            tx.commit()
+        with uow() as tx:
+            stored = tx.accounts.get(a.id)
+        assert stored.session_stamp == "stamp-1"
+        assert stored.pending_email == Email.parse("Claire.Neuve@Exemple.fr")
+        assert stored.pending_email_at == NOW
+
+    # -- account events (SPEC O5) ----------------------------------------------
+
+    def _event(self, n: int, account_id: str = "acc-1") -> AccountEvent:
+        return AccountEvent(
+            f"ev-{n}", EventType.PASSWORD_CHANGED, account_id, NOW, {"n": str(n)}
+        )
+
+    def test_events_are_read_in_order_after_a_position(self, uow):
+        """O5: events come back in the order they were committed, from a position."""
+        for n in range(5):
+            with uow() as tx:
+                tx.events.add(self._event(n))
+                assert tx.events.written
+                tx.commit()
+        with uow() as tx:
+            page = tx.events.after(0, 3)
+            assert [e.id for _, e in page] == ["ev-0", "ev-1", "ev-2"]
+            rest = tx.events.after(page[-1][0], 10)
+        assert [e.id for _, e in rest] == ["ev-3", "ev-4"]
+        assert rest[0][1].data == {"n": "3"}
+        positions = [p for p, _ in page + rest]
+        assert positions == sorted(positions)
+
+    def test_events_of_a_rolled_back_transaction_do_not_exist(self, uow):
+        """O5: an event is stored only with the change it reports."""
+        with uow() as tx:
+            tx.events.add(self._event(1))
+        with uow() as tx:
+            assert not tx.events.written
+            assert tx.events.after(0, 10) == []
+
+    def test_handler_positions_start_at_zero_and_advance(self, uow):
+        """O5: each handler keeps its own position, committed with the transaction."""
+        with uow() as tx:
+            tx.events.add(self._event(1))
+            tx.events.add(self._event(2))
+            tx.commit()
+        with uow() as tx:
+            assert tx.events.position("crm") == 0
+            first = tx.events.after(0, 1)[0][0]
+            tx.events.advance("crm", first)
+        with uow() as tx:
+            assert tx.events.position("crm") == 0  # not committed
+            tx.events.advance("crm", first)
+            tx.commit()
+        with uow() as tx:
+            assert tx.events.position("crm") == first
+            assert tx.events.position("etl") == 0
+            assert [e.id for _, e in tx.events.after(first, 10)] == ["ev-2"]
 
 
 class TestInMemoryStorage(StorageContract):

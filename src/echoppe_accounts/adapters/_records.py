@@ -29,6 +29,7 @@ from echoppe_accounts.domain.consent import (
 )
 from echoppe_accounts.domain.email import Email, canonical_key
 from echoppe_accounts.domain.errors import Language, ValidationError
+from echoppe_accounts.domain.events import AccountEvent, EventType
 from echoppe_accounts.domain.mail import DeadLetter, MailKind, OutgoingMail
 from echoppe_accounts.domain.phone import Phone
 from echoppe_accounts.domain.reset import ResetOrigin, ResetRequest, ResetState
@@ -93,6 +94,10 @@ def account_row(a: Account) -> dict[str, Any]:
         "pending_subscription_source": pending.source.value if pending else None,
         "pending_subscription_wording": pending.wording_version if pending else None,
         "erased_at": iso(a.erased_at),
+        "session_stamp": a.session_stamp,
+        "pending_email": a.pending_email.address if a.pending_email else None,
+        "pending_email_key": a.pending_email.key if a.pending_email else None,
+        "pending_email_at": iso(a.pending_email_at),
         "version": a.version,
     }
 
@@ -194,6 +199,13 @@ def account_from_rows(
         analytics_opt_out=bool(row["analytics_opt_out"]),
         pending_subscription=_pending(row),
         erased_at=from_iso(row["erased_at"]),
+        session_stamp=row["session_stamp"],
+        pending_email=(
+            Email(row["pending_email"], row["pending_email_key"])
+            if row["pending_email"]
+            else None
+        ),
+        pending_email_at=from_iso(row["pending_email_at"]),
         version=int(row["version"]),
     )
 
@@ -338,6 +350,28 @@ def audit_from_row(row: Row) -> AuditRecord:
         account_id=row["account_id"],
         actor=row["actor"],
         details=json.loads(row["details"]),
+    )
+
+
+def event_row(e: AccountEvent) -> dict[str, Any]:
+    """Return the ``account_events`` row of *e* (data as JSON)."""
+    return {
+        "id": e.id,
+        "type": e.type.value,
+        "account_id": e.account_id,
+        "at": iso(e.at),
+        "data": _details_text(e.data),
+    }
+
+
+def event_from_row(row: Row) -> AccountEvent:
+    """Rebuild an account event from its row."""
+    return AccountEvent(
+        id=row["id"],
+        type=EventType(row["type"]),
+        account_id=row["account_id"],
+        at=_required_dt(row["at"]),
+        data=json.loads(row["data"]),
     )
 
 

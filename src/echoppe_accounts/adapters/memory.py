@@ -20,6 +20,7 @@ import attrs
 from echoppe_accounts.domain.account import Account
 from echoppe_accounts.domain.audit import AuditRecord
 from echoppe_accounts.domain.errors import ConcurrencyError, ValidationError
+from echoppe_accounts.domain.events import AccountEvent
 from echoppe_accounts.domain.mail import DeadLetter, OutboxStats, OutgoingMail
 from echoppe_accounts.domain.reset import ResetRequest
 from echoppe_accounts.domain.throttle import LoginThrottle
@@ -57,6 +58,8 @@ class InMemoryStore:
     resets: dict[str, ResetRequest] = attrs.field(factory=dict)
     throttles: dict[str, LoginThrottle] = attrs.field(factory=dict)
     audit: list[AuditRecord] = attrs.field(factory=list)
+    events: list[AccountEvent] = attrs.field(factory=list)
+    event_positions: dict[str, int] = attrs.field(factory=dict)
     lock: threading.RLock = attrs.field(factory=threading.RLock, repr=False)
 
     def unit_of_work(self) -> InMemoryUnitOfWork:
@@ -506,6 +509,32 @@ def _redacted(
     return attrs.evolve(record, details=details)
 
 
+class _Events:
+    """Events are numbered from 1 in the order they were committed."""
+
+    def __init__(self, uow: InMemoryUnitOfWork) -> None:
+        self._uow = uow
+
+    @property
+    def written(self) -> bool:
+        return bool(self._uow.pending_events)
+
+    def add(self, event: AccountEvent) -> None:
+        self._uow.pending_events.append(event)
+
+    def after(self, position: int, limit: int) -> list[tuple[int, AccountEvent]]:
+        stored = self._uow.store.events
+        end = min(len(stored), max(position, 0) + limit)
+        return [(seq, stored[seq - 1]) for seq in range(max(position, 0) + 1, end + 1)]
+
+    def position(self, handler: str) -> int:
+        pending = self._uow.pending_positions
+        return pending.get(handler, self._uow.store.event_positions.get(handler, 0))
+
+    def advance(self, handler: str, position: int) -> None:
+        self._uow.pending_positions[handler] = position
+
+
 class InMemoryUnitOfWork:
     """A serialised transaction over an :class:`InMemoryStore`.
 
@@ -521,6 +550,7 @@ class InMemoryUnitOfWork:
         self.resets = _Resets(self)
         self.throttles = _Throttles(self)
         self.audit = _Audit(self)
+        self.events = _Events(self)
         self._reset()
 
     def _reset(self) -> None:
@@ -532,6 +562,8 @@ class InMemoryUnitOfWork:
         self.pending_audit: list[AuditRecord] = []
         self.deletions: list[tuple[str, str]] = []
         self.redactions: list[tuple[str, frozenset[str]]] = []
+        self.pending_events: list[AccountEvent] = []
+        self.pending_positions: dict[str, int] = {}
 
     def __enter__(self) -> Self:
         """Take the store's lock."""
@@ -564,6 +596,8 @@ class InMemoryUnitOfWork:
         if self.redactions:
             store.audit[:] = [_redacted(r, self.redactions) for r in store.audit]
         store.audit.extend(self.pending_audit)
+        store.events.extend(self.pending_events)
+        store.event_positions.update(self.pending_positions)
         for table, key in self.deletions:
             getattr(store, table).pop(key, None)
         for mail_id, entry in self.outbox_changes.items():

@@ -69,6 +69,7 @@ from echoppe_accounts.domain.errors import (
     StorageError,
     ValidationError,
 )
+from echoppe_accounts.domain.events import AccountEvent
 from echoppe_accounts.domain.mail import DeadLetter, OutboxStats, OutgoingMail
 from echoppe_accounts.domain.reset import ResetRequest
 from echoppe_accounts.domain.throttle import LoginThrottle
@@ -244,6 +245,28 @@ MIGRATIONS: tuple[Migration, ...] = (
     CREATE INDEX outbox_due ON outbox (due_at)
         WHERE sent_at IS NULL AND dead_at IS NULL AND dropped_at IS NULL;
     CREATE INDEX outbox_dead ON outbox (dead_at) WHERE dead_at IS NOT NULL;
+    """,
+    # Session stamps (SPEC P6), pending email changes (F10), events (O5).
+    """
+    ALTER TABLE accounts ADD COLUMN session_stamp text NOT NULL DEFAULT '',
+        ADD COLUMN pending_email text,
+        ADD COLUMN pending_email_key text,
+        ADD COLUMN pending_email_at timestamptz;
+    UPDATE accounts SET session_stamp = replace(gen_random_uuid()::text, '-', '');
+    CREATE TABLE account_events (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        id text NOT NULL UNIQUE,
+        type text NOT NULL,
+        account_id text NOT NULL,
+        at timestamptz NOT NULL,
+        data text NOT NULL,
+        tx bigint NOT NULL DEFAULT (pg_current_xact_id()::text::bigint)
+    );
+    CREATE INDEX account_events_order ON account_events (tx, seq);
+    CREATE TABLE event_positions (
+        handler text PRIMARY KEY,
+        position numeric NOT NULL
+    );
     """,
 )
 """The schema, one step per version; never edit one, append a new one."""
@@ -1042,6 +1065,57 @@ class _Audit:
         return len(changes)
 
 
+_EVENT_ORDER = 10**12
+"""Positions are ``tx * _EVENT_ORDER + seq``: one number, in delivery order."""
+
+
+class _Events:
+    def __init__(self, session: _Session) -> None:
+        self._s = session
+        self.written = False
+
+    def add(self, event: AccountEvent) -> None:
+        self._s.insert("account_events", [rec.event_row(event)])
+        self.written = True
+
+    def after(self, position: int, limit: int) -> list[tuple[int, AccountEvent]]:
+        # ``seq`` is handed out at insertion, not at commit: an event of a
+        # transaction still open may get a smaller one than an event already
+        # committed, so a position by ``seq`` alone could skip it. Events
+        # are ordered by their transaction's id first, and only those of
+        # transactions older than every open one are delivered: whatever
+        # commits later sorts after everything delivered so far.
+        tx, seq = divmod(position, _EVENT_ORDER)
+        rows = self._s.all(
+            "SELECT * FROM account_events WHERE (tx, seq) > (%s, %s) "
+            "AND tx < pg_snapshot_xmin(pg_current_snapshot())::text::bigint "
+            "ORDER BY tx, seq LIMIT %s",
+            (tx, seq, limit),
+        )
+        return [
+            (int(r["tx"]) * _EVENT_ORDER + int(r["seq"]), rec.event_from_row(r))
+            for r in rows
+        ]
+
+    def position(self, handler: str) -> int:
+        self._s.execute(
+            "INSERT INTO event_positions (handler, position) VALUES (%s, 0) "
+            "ON CONFLICT (handler) DO NOTHING",
+            (handler,),
+        )
+        row = self._s.one(
+            "SELECT position FROM event_positions WHERE handler = %s FOR UPDATE",
+            (handler,),
+        )
+        return 0 if row is None else int(row["position"])
+
+    def advance(self, handler: str, position: int) -> None:
+        self._s.execute(
+            "UPDATE event_positions SET position = %s WHERE handler = %s",
+            (position, handler),
+        )
+
+
 class PostgresUnitOfWork:
     """One ``READ COMMITTED`` transaction on a connection of the pool.
 
@@ -1069,6 +1143,7 @@ class PostgresUnitOfWork:
         self.resets = _Resets(session)
         self.throttles = _Throttles(session)
         self.audit = _Audit(session)
+        self.events = _Events(session)
         return self
 
     def __exit__(

@@ -30,6 +30,7 @@ from echoppe_accounts.domain.errors import (
     StorageError,
     ValidationError,
 )
+from echoppe_accounts.domain.events import AccountEvent
 from echoppe_accounts.domain.mail import DeadLetter, OutboxStats, OutgoingMail
 from echoppe_accounts.domain.reset import ResetRequest
 from echoppe_accounts.domain.throttle import LoginThrottle
@@ -92,6 +93,27 @@ _V5_OUTBOX_OPERATIONS = """
     CREATE INDEX outbox_dead ON outbox (dead_at) WHERE dead_at IS NOT NULL;
 """
 """Claims with ids, dead letters, dropped mails and secrets' expiry (SPEC O1)."""
+
+_V6_SESSIONS_EMAIL_CHANGES_EVENTS = """
+    ALTER TABLE accounts ADD COLUMN session_stamp TEXT NOT NULL DEFAULT '';
+    UPDATE accounts SET session_stamp = lower(hex(randomblob(16)));
+    ALTER TABLE accounts ADD COLUMN pending_email TEXT;
+    ALTER TABLE accounts ADD COLUMN pending_email_key TEXT;
+    ALTER TABLE accounts ADD COLUMN pending_email_at TEXT;
+    CREATE TABLE account_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        type TEXT NOT NULL,
+        account_id TEXT NOT NULL,
+        at TEXT NOT NULL,
+        data TEXT NOT NULL
+    );
+    CREATE TABLE event_positions (
+        handler TEXT PRIMARY KEY,
+        position INTEGER NOT NULL
+    );
+"""
+"""Session stamps (SPEC P6), pending email changes (F10), account events (O5)."""
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -213,6 +235,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     """,
     _v4_idna_email_keys,
     _V5_OUTBOX_OPERATIONS,
+    _V6_SESSIONS_EMAIL_CHANGES_EVENTS,
 )
 """The schema, one step per version; never edit one, append a new one."""
 
@@ -736,6 +759,38 @@ class _Audit:
         return len(changes)
 
 
+class _Events:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self.written = False
+
+    def add(self, event: AccountEvent) -> None:
+        _insert(self._conn, "account_events", rec.event_row(event))
+        self.written = True
+
+    def after(self, position: int, limit: int) -> list[tuple[int, AccountEvent]]:
+        rows = self._conn.execute(
+            "SELECT * FROM account_events WHERE seq > ? ORDER BY seq LIMIT ?",
+            (position, limit),
+        ).fetchall()
+        return [(int(r["seq"]), rec.event_from_row(r)) for r in rows]
+
+    def position(self, handler: str) -> int:
+        # The unit of work holds SQLite's write lock: no rival dispatcher
+        # can read this position until the transaction ends.
+        row = self._conn.execute(
+            "SELECT position FROM event_positions WHERE handler = ?", (handler,)
+        ).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def advance(self, handler: str, position: int) -> None:
+        self._conn.execute(
+            "INSERT INTO event_positions (handler, position) VALUES (?, ?) "
+            "ON CONFLICT (handler) DO UPDATE SET position = excluded.position",
+            (handler, position),
+        )
+
+
 class SQLiteUnitOfWork:
     """One ``BEGIN IMMEDIATE`` transaction on its own connection.
 
@@ -768,6 +823,7 @@ class SQLiteUnitOfWork:
         self.resets = _Resets(conn)
         self.throttles = _Throttles(conn)
         self.audit = _Audit(conn, self._forgot)
+        self.events = _Events(conn)
         return self
 
     def __exit__(

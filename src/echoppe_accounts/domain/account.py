@@ -46,6 +46,13 @@ class AccountStatus(enum.StrEnum):
     """Complete, so the customer can log in."""
     ERASED = "erased"
     """Erased at the customer's request (SPEC G3), keeping only invoice data."""
+    UNVERIFIED = "unverified"
+    """Registered with verified sign-up on, its mailbox not yet proven (SPEC X5).
+
+    It cannot log in until the link of its verification mail is followed.
+
+    .. versionadded:: 0.2.0
+    """
 
 
 def check_category_fields(
@@ -109,6 +116,26 @@ class Account:
     """A double opt-in subscription awaiting confirmation (SPEC F7)."""
     erased_at: datetime | None = None
     """When the account was erased (SPEC G3)."""
+    session_stamp: str = attrs.field(default="", repr=False)
+    """Changes whenever the password, the email or the status changes (SPEC P6).
+
+    A shop keeps the stamp :meth:`~echoppe_accounts.AuthService.login`
+    returned in its session, and ends the session once
+    :meth:`~echoppe_accounts.AuthService.is_session_current` says it is no
+    longer the account's.
+
+    .. versionadded:: 0.2.0
+    """
+    pending_email: Email | None = None
+    """A new address waiting for its mailbox to be proven (SPEC F10).
+
+    .. versionadded:: 0.2.0
+    """
+    pending_email_at: datetime | None = None
+    """When the change to :attr:`pending_email` was asked for (SPEC F10).
+
+    .. versionadded:: 0.2.0
+    """
     version: int = 0
     """Bumped by storage on each save; guards against lost updates."""
 
@@ -201,6 +228,8 @@ class Account:
         self.pending_subscription = None
         self.analytics_opt_out = True
         self.email_proven_at = None
+        self.pending_email = None
+        self.pending_email_at = None
         self.erased_at = at
         billing = self.addresses.billing
         # The book keeps its one-delivery invariant with no person in it.

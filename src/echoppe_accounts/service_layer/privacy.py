@@ -74,6 +74,10 @@ STORED_FIELDS: Mapping[str, Mapping[str, str]] = {
         "pending_subscription_source": "newsletter.pending.source",
         "pending_subscription_wording": "newsletter.pending.wording_version",
         "erased_at": "account.erased_at",
+        "session_stamp": _TECHNICAL + " (changes when sessions must end)",
+        "pending_email": "account.pending_email",
+        "pending_email_key": _DERIVED + " (the look-up key of the pending email)",
+        "pending_email_at": "account.pending_email_at",
         "version": _TECHNICAL,
     },
     "delivery_addresses": {
@@ -187,6 +191,12 @@ STORED_FIELDS: Mapping[str, Mapping[str, str]] = {
         ),
         "excluded: anonymous, linked to no account (SPEC N2)",
     ),
+    "account_events": dict.fromkeys(
+        ("seq", "id", "type", "account_id", "at", "data", "tx"),
+        "excluded: notices to the shop's own systems that an account changed, "
+        "holding no personal data; each change appears in events",
+    ),
+    "event_positions": dict.fromkeys(("handler", "position"), _TECHNICAL),
     "schema_migrations": dict.fromkeys(("version", "applied_at", "name"), _TECHNICAL),
 }
 """Every stored column: where it is exported, or why it is not."""

@@ -1,0 +1,217 @@
+"""Delivering account events to the shop's handlers, after commit (SPEC O5).
+
+Use cases write an :class:`~echoppe_accounts.AccountEvent` in the same
+transaction as the change it reports (the outbox pattern, as for mails), so
+an event exists if and only if its change was committed. The
+:class:`EventDispatcher` then hands the stored events to each registered
+handler, in order, at least once:
+
+- each handler has its own position in the event log, kept in the same
+  storage, so a handler that fails is retried from its first undelivered
+  event at the next round while the other handlers go on;
+- a handler that succeeded is never given the same event again, except
+  when the process dies between the handler's return and the commit of its
+  new position: handlers drop such a duplicate by :attr:`AccountEvent.id`;
+- several dispatchers may run at once: a handler's position is locked
+  while its events are delivered, so two dispatchers never deliver the same
+  event to the same handler concurrently.
+
+The dispatcher runs right after each use case that wrote an event (see
+:func:`~echoppe_accounts.bootstrap`), and at every round of the outbox
+worker, which picks up whatever an earlier attempt left behind.
+
+Two handlers are shipped: :class:`CallbackHandler` (any callable, in
+process) and :class:`JsonLinesHandler` (one JSON object per line appended
+to a file, for a shop's ETL).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+import attrs
+
+from echoppe_accounts.domain.events import AccountEvent
+from echoppe_accounts.ports import UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger("echoppe_accounts.events")
+
+
+class EventHandler(Protocol):
+    """Protocol: something that receives account events, one at a time.
+
+    Raising any exception means "not handled": the event is offered again
+    at the next round, and the handler's later events wait for it.
+
+    .. versionadded:: 0.2.0
+    """
+
+    def __call__(self, event: AccountEvent) -> None:
+        """Handle *event*; drop it if its id was handled already."""
+        ...
+
+
+@attrs.frozen
+class CallbackHandler:
+    """Hand every event to a function of the shop's, in process.
+
+    >>> seen = []
+    >>> handler = CallbackHandler(seen.append)
+
+    .. versionadded:: 0.2.0
+    """
+
+    callback: Callable[[AccountEvent], object]
+
+    def __call__(self, event: AccountEvent) -> None:
+        """Call the callback with *event*."""
+        self.callback(event)
+
+
+@attrs.frozen
+class JsonLinesHandler:
+    """Append every event to a JSON-lines file, for a shop's ETL.
+
+    Each line is :meth:`AccountEvent.as_dict` as JSON; the file is flushed
+    and synced to disk before the event counts as delivered, so a crash can
+    repeat a line (same ``id``) but never lose one.
+
+    .. versionadded:: 0.2.0
+    """
+
+    path: Path = attrs.field(converter=Path)
+
+    def __call__(self, event: AccountEvent) -> None:
+        """Append *event* as one line and sync the file."""
+        line = json.dumps(event.as_dict(), ensure_ascii=False, sort_keys=True)
+        with self.path.open("a", encoding="utf-8") as out:
+            out.write(line + "\n")
+            out.flush()
+            os.fsync(out.fileno())
+
+
+@attrs.define
+class EventDispatcher:
+    """Deliver stored account events to the registered handlers (SPEC O5).
+
+    Attributes:
+        uow: The storage the events are written to.
+        handlers: The handlers, by a stable name under which each one's
+            position in the event log is kept; renaming a handler makes it
+            start again from the first event.
+
+    .. versionadded:: 0.2.0
+    """
+
+    uow: UnitOfWorkFactory
+    handlers: Mapping[str, EventHandler] = attrs.field(factory=dict)
+
+    def dispatch(self, limit: int = 100) -> int:
+        """Give each handler up to *limit* of its undelivered events, in order.
+
+        Returns:
+            How many deliveries succeeded, over all handlers.
+        """
+        delivered = 0
+        for name, handler in self.handlers.items():
+            delivered += self._deliver(name, handler, limit)
+        return delivered
+
+    def _deliver(self, name: str, handler: EventHandler, limit: int) -> int:
+        delivered = 0
+        with self.uow() as uow:
+            position = uow.events.position(name)  # locked until commit
+            for seq, event in uow.events.after(position, limit):
+                try:
+                    handler(event)
+                except Exception:  # noqa: BLE001 (a shop's handler may raise anything)
+                    log.warning(
+                        "event handler %s failed on event %s (%s); it will be "
+                        "retried",
+                        name,
+                        event.id,
+                        event.type.value,
+                        exc_info=True,
+                    )
+                    break
+                uow.events.advance(name, seq)
+                delivered += 1
+            uow.commit()
+        if delivered:
+            log.info("event handler %s: %d delivered", name, delivered)
+        return delivered
+
+
+class _DeliveringUnitOfWork:
+    """A unit of work that runs the event dispatcher once it has committed.
+
+    Delivery is best effort: an error there is logged and left to the next
+    round, never raised to the use case, whose change is already committed.
+    """
+
+    def __init__(self, inner: UnitOfWork, dispatcher: EventDispatcher) -> None:
+        self._inner = inner
+        self._dispatcher = dispatcher
+        self._committed = False
+
+    def __enter__(self) -> Self:
+        self._inner.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._inner.__exit__(exc_type, exc, tb)
+        if exc_type is None and self._committed and self._inner.events.written:
+            try:
+                self._dispatcher.dispatch()
+            except Exception:  # noqa: BLE001 (best effort: the worker retries)
+                log.warning("event delivery after commit failed", exc_info=True)
+
+    def commit(self) -> None:
+        self._inner.commit()
+        self._committed = True
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def delivering(
+    factory: UnitOfWorkFactory, dispatcher: EventDispatcher
+) -> UnitOfWorkFactory:
+    """Return *factory*'s units of work, delivering events after each commit.
+
+    .. versionadded:: 0.2.0
+    """
+    if not dispatcher.handlers:
+        return factory
+
+    def make() -> UnitOfWork:
+        return _DeliveringUnitOfWork(factory(), dispatcher)
+
+    return make
+
+
+def iter_events(uow: UnitOfWorkFactory, batch: int = 500) -> Iterator[AccountEvent]:
+    """Yield every stored event, oldest first (for tools and tests).
+
+    .. versionadded:: 0.2.0
+    """
+    position = 0
+    while True:
+        with uow() as tx:
+            page = tx.events.after(position, batch)
+        if not page:
+            return
+        for seq, event in page:
+            yield event
+            position = seq
