@@ -64,6 +64,7 @@ from echoppe_accounts.domain.errors import (
     FieldError,
     Language,
     NotFoundError,
+    RateLimitedError,
     StorageError,
     ValidationError,
     known_codes,
@@ -77,6 +78,7 @@ from echoppe_accounts.domain.forms import (
     OrganisationForm,
     RegistrationForm,
 )
+from echoppe_accounts.domain.limits import ClientAction, ClientLimits, Limit
 from echoppe_accounts.domain.mail import (
     DeadLetter,
     MailKind,
@@ -131,6 +133,8 @@ __all__ = [
     "CategoryPolicy",
     "ChorusPro",
     "ChorusRequirement",
+    "ClientAction",
+    "ClientLimits",
     "CompletionForm",
     "ConcurrencyError",
     "ConsentRecord",
@@ -158,6 +162,7 @@ __all__ = [
     "IpPolicy",
     "JsonLinesHandler",
     "Language",
+    "Limit",
     "LoginResult",
     "LoginThrottle",
     "MailKind",
@@ -178,6 +183,7 @@ __all__ = [
     "PostalAddress",
     "PrivacyService",
     "Purpose",
+    "RateLimitedError",
     "RegistrationForm",
     "ResetOrigin",
     "ResetRequest",

@@ -45,10 +45,16 @@ from echoppe_accounts.ports import (
     Mailer,
     PasswordHasher,
     SecretSource,
+    UnitOfWork,
     UnitOfWorkFactory,
 )
 from echoppe_accounts.service_layer.auth import AuthService
 from echoppe_accounts.service_layer.outbox import OutboxDispatcher, process_key
+from echoppe_accounts.service_layer.events import (
+    EventDispatcher,
+    EventHandler,
+    delivering,
+)
 from echoppe_accounts.service_layer.privacy import PrivacyService
 from echoppe_accounts.service_layer.services import AccountService
 from echoppe_accounts.service_layer.settings import Settings
@@ -135,6 +141,11 @@ class App:
     auth: AuthService
     privacy: PrivacyService
     dispatcher: OutboxDispatcher
+    events: EventDispatcher = attrs.field(factory=lambda: EventDispatcher(_no_storage))
+    """Delivers account events to the shop's handlers (SPEC O5).
+
+    .. versionadded:: 0.2.0
+    """
 
 
 def bootstrap(
@@ -145,8 +156,14 @@ def bootstrap(
     clock: Clock | None = None,
     secrets: SecretSource | None = None,
     hasher: PasswordHasher | None = None,
+    event_handlers: Mapping[str, EventHandler] | None = None,
 ) -> App:
     """Wire the use cases to *uow* (storage) and *mailer*.
+
+    *event_handlers* receive account events (SPEC O5), by a stable name
+    (see :class:`~echoppe_accounts.EventDispatcher`): right after each
+    change is committed, and again at each round of the outbox worker for
+    whatever an earlier delivery left behind.
 
     The clock, the secret source and the password hasher default to the
     system clock, ``secrets`` and argon2id with OWASP's parameters.
@@ -176,6 +193,8 @@ def bootstrap(
     clock = clock or SystemClock()
     secrets = secrets or SystemSecrets()
     hasher = hasher or Argon2Hasher()
+    events = EventDispatcher(uow, dict(event_handlers or {}))
+    uow = delivering(uow, events)
     key = settings.outbox_key or outbox_key_from_environment() or process_key()
     settings = attrs.evolve(settings, outbox_key=key)
     dispatcher = OutboxDispatcher(
@@ -191,7 +210,13 @@ def bootstrap(
         auth=AuthService(uow, clock, secrets, hasher, settings),
         privacy=PrivacyService(uow, clock, secrets, hasher, settings),
         dispatcher=dispatcher,
+        events=events,
     )
+
+
+def _no_storage() -> UnitOfWork:
+    msg = "an App built without bootstrap() has no event storage"
+    raise RuntimeError(msg)
 
 
 def sqlite_app(

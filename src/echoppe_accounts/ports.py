@@ -104,6 +104,15 @@ class AccountRepository(Protocol):
         """Return the account whose canonical email key is *key*, or ``None``."""
         ...
 
+    def session_stamp(self, account_id: str) -> str | None:
+        """Return the session stamp of *account_id*, or ``None`` (SPEC P6).
+
+        One indexed read: shops call it on every request of a session.
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
     def save(self, account: Account) -> None:
         """Store the changes to *account*; raise ConcurrencyError on a lost update."""
         ...

@@ -96,6 +96,10 @@ class _Accounts:
         owner = self._key_owner(key)
         return None if owner is None else self.get(owner)
 
+    def session_stamp(self, account_id: str) -> str | None:
+        found = self._current(account_id)
+        return None if found is None else found.session_stamp
+
     def save(self, account: Account) -> None:
         current = self._current(account.id)
         if current is None or current.version != account.version:

@@ -669,6 +669,12 @@ class _Accounts:
             self._s.one("SELECT * FROM accounts WHERE id = %s", (account_id,))
         )
 
+    def session_stamp(self, account_id: str) -> str | None:
+        row = self._s.one(
+            "SELECT session_stamp FROM accounts WHERE id = %s", (account_id,)
+        )
+        return None if row is None else str(row["session_stamp"])
+
     def get_by_email_key(self, key: str) -> Account | None:
         return self._load(
             self._s.one("SELECT * FROM accounts WHERE email_key = %s", (key,))

@@ -372,6 +372,12 @@ class _Accounts:
     def get(self, account_id: str) -> Account | None:
         return self._load("id", account_id)
 
+    def session_stamp(self, account_id: str) -> str | None:
+        row = self._conn.execute(
+            "SELECT session_stamp FROM accounts WHERE id = ?", (account_id,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
     def get_by_email_key(self, key: str) -> Account | None:
         return self._load("email_key", key)
 

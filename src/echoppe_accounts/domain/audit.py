@@ -54,6 +54,26 @@ class AuditEvent(enum.StrEnum):
     """The password was changed."""
     EMAIL_CHANGED = "email_changed"
     """The email address was changed."""
+    EMAIL_CHANGE_REQUESTED = "email_change_requested"
+    """A change of email address awaits the new mailbox's proof (SPEC F10).
+
+    .. versionadded:: 0.2.0
+    """
+    EMAIL_CHANGE_CANCELLED = "email_change_cancelled"
+    """A pending change of email address was cancelled (SPEC F10).
+
+    .. versionadded:: 0.2.0
+    """
+    SIGNUP_EXISTING = "signup_existing"
+    """A verified sign-up with this account's email: its owner was told (X5).
+
+    .. versionadded:: 0.2.0
+    """
+    SIGNUP_VERIFIED = "signup_verified"
+    """A verified sign-up's mailbox was proven: the account opened (X5).
+
+    .. versionadded:: 0.2.0
+    """
     DATA_EXPORTED = "data_exported"
     """The customer's data was exported ("Mes données")."""
     ACCOUNT_ERASED = "account_erased"

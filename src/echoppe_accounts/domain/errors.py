@@ -419,6 +419,35 @@ class AuthenticationError(EchoppeError):
         return message_for(self.code, {"seconds": seconds}, language)
 
 
+
+class RateLimitedError(EchoppeError):
+    """Too many calls from one client key: wait :attr:`retry_after` seconds.
+
+    Raised by login, reset requests, sign-up and express checkout when the
+    shop passes a client key that went past its limit (see
+    :class:`~echoppe_accounts.ClientLimits`). It depends on the client
+    only, never on the email asked about, so it reveals nothing about
+    accounts. The message is the throttled login's: "too many attempts".
+
+    Attributes:
+        code (str): ``client.throttled``.
+        retry_after (float): The seconds until the client's window ends.
+
+    .. versionadded:: 0.2.0
+    """
+
+    code = "client.throttled"
+
+    def __init__(self, retry_after: float) -> None:
+        """Build the error with the wait in seconds."""
+        self.retry_after = retry_after
+        super().__init__(self.message("en"))
+
+    def message(self, language: Language = "fr") -> str:
+        """Return the message to show, the wait in whole seconds."""
+        seconds = int(self.retry_after + 0.999)
+        return message_for("login.throttled", {"seconds": seconds}, language)
+
 class DeliveryError(EchoppeError):
     """A mail could not be handed to the mail server.
 
@@ -503,6 +532,7 @@ for _cls in (
     ConcurrencyError,
     DeliveryError,
     AuthenticationError,
+    RateLimitedError,
     FieldError,
 ):
     _cls.__module__ = "echoppe_accounts"  # where users import and catch them

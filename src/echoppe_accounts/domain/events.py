@@ -15,7 +15,7 @@ reads the account.
 >>> from datetime import UTC, datetime
 >>> event = AccountEvent("e-1", EventType.CATEGORY_CHANGED, "acc-1",
 ...                      datetime(2026, 11, 25, 14, 7, tzinfo=UTC),
-...                      {"category": "entreprise"})
+...                      {"category": "company"})
 >>> event.as_dict()["type"]
 'account.category_changed'
 """
@@ -63,7 +63,7 @@ class AccountEvent:
         type: What happened.
         account_id: The account it happened to.
         at: When (UTC).
-        data: Non-personal details (``{"category": "entreprise"}``).
+        data: Non-personal details (``{"category": "company"}``).
 
     .. versionadded:: 0.2.0
     """

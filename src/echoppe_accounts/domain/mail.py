@@ -42,6 +42,26 @@ class MailKind(enum.StrEnum):
     """Confirm a double opt-in newsletter subscription (SPEC F7)."""
     EMAIL_CHANGED = "email_changed"
     """The email address was changed; sent to the former address."""
+    EMAIL_CHANGE_CONFIRM = "email_change_confirm"
+    """Sent to the new address: confirm it (SPEC F10).
+
+    .. versionadded:: 0.2.0
+    """
+    EMAIL_CHANGE_NOTICE = "email_change_notice"
+    """Sent to the current address: a change was asked, with a cancel link (F10).
+
+    .. versionadded:: 0.2.0
+    """
+    SIGNUP_VERIFY = "signup_verify"
+    """Verified sign-up: prove the mailbox to open the account (SPEC X5).
+
+    .. versionadded:: 0.2.0
+    """
+    SIGNUP_EXISTING = "signup_existing"
+    """Verified sign-up with an address that has an account: tell its owner (X5).
+
+    .. versionadded:: 0.2.0
+    """
 
 
 def _recipient_key(mail: OutgoingMail) -> str | None:

@@ -52,6 +52,21 @@ class TokenPurpose(enum.StrEnum):
     """The restricted session after a temporary password, to set a new one (SPEC R4)."""
     NEWSLETTER_CONFIRM = "newsletter_confirm"
     """Confirm a double opt-in newsletter subscription (SPEC F7)."""
+    EMAIL_CHANGE_CONFIRM = "email_change_confirm"
+    """Prove the new mailbox of an email change (SPEC F10).
+
+    .. versionadded:: 0.2.0
+    """
+    EMAIL_CHANGE_CANCEL = "email_change_cancel"
+    """Cancel an email change from the former mailbox (SPEC F10).
+
+    .. versionadded:: 0.2.0
+    """
+    SIGNUP_VERIFY = "signup_verify"
+    """Prove the mailbox of a verified sign-up (SPEC X5).
+
+    .. versionadded:: 0.2.0
+    """
 
 
 @attrs.frozen(repr=False)

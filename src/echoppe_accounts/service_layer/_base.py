@@ -12,7 +12,14 @@ import attrs
 
 from echoppe_accounts.domain.account import Account, AccountStatus
 from echoppe_accounts.domain.audit import AuditEvent, AuditRecord
-from echoppe_accounts.domain.errors import Language, NotFoundError, ValidationError
+from echoppe_accounts.domain.errors import (
+    Language,
+    NotFoundError,
+    RateLimitedError,
+    ValidationError,
+)
+from echoppe_accounts.domain.events import AccountEvent, EventType
+from echoppe_accounts.domain.limits import ClientAction, client_counter_key
 from echoppe_accounts.domain.mail import MailKind
 from echoppe_accounts.domain.sealing import seal_mail
 from echoppe_accounts.domain.text import is_valid_unicode
@@ -185,6 +192,8 @@ class UseCases:
         account.password_hash = self.hasher.hash(password)
         account.status = AccountStatus.ACTIVE
         account.email_proven_at = account.email_proven_at or now
+        # Every other session of the account ends (SPEC P6).
+        account.session_stamp = self._new_stamp()
         # The failure count first, then the requests: login's lock order.
         throttle = uow.throttles.get(account.email.login_key)
         throttle.reset()
@@ -193,3 +202,42 @@ class UseCases:
         uow.accounts.save(account)
         self._mail_account(uow, MailKind.PASSWORD_CHANGED, account)
         self._audit(uow, AuditEvent.PASSWORD_CHANGED, account.id)
+        self._event(uow, EventType.PASSWORD_CHANGED, account.id)
+
+    def _count_client(self, action: ClientAction, client_key: str | None) -> None:
+        """Count one call of *action* for *client_key*; refuse past its limit.
+
+        Counted in a transaction of its own, so that a refused call leaves
+        nothing else behind; the count holds across processes because it
+        is stored like the login failures.
+
+        Raises:
+            RateLimitedError: The client went past the limit of *action*.
+        """
+        limit = self.settings.client_limits.for_action(action)
+        if client_key is None or limit is None:
+            return
+        now = self.clock.now()
+        with self.uow() as uow:
+            counter = uow.throttles.get(client_counter_key(action, client_key))
+            start = counter.last_failure_at
+            if start is None or now - start >= limit.window:
+                counter.failures, counter.last_failure_at = 0, now
+                start = now
+            counter.failures += 1
+            uow.throttles.save(counter)
+            uow.commit()
+        if counter.failures > limit.count:
+            raise RateLimitedError((start + limit.window - now).total_seconds())
+
+    def _new_stamp(self) -> str:
+        """Return a new session stamp (SPEC P6)."""
+        return self.secrets.token_urlsafe(16)
+
+    def _event(
+        self, uow: UnitOfWork, event: EventType, account_id: str, **data: str
+    ) -> None:
+        """Record an account event with the change it reports (SPEC O5)."""
+        uow.events.add(
+            AccountEvent(self._new_id(), event, account_id, self.clock.now(), data)
+        )

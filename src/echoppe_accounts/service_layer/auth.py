@@ -17,10 +17,13 @@ module is kept to nothing:
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 from datetime import datetime, timedelta
 
 import attrs
 
+from echoppe_accounts.domain.account import Account, AccountStatus
 from echoppe_accounts.domain.audit import AuditEvent
 from echoppe_accounts.domain.email import Email
 from echoppe_accounts.domain.errors import (
@@ -30,6 +33,7 @@ from echoppe_accounts.domain.errors import (
     ValidationError,
 )
 from echoppe_accounts.domain.forms import attempt, parse_password
+from echoppe_accounts.domain.limits import ClientAction
 from echoppe_accounts.domain.mail import MailKind
 from echoppe_accounts.domain.password import RAW_MAX_LENGTH
 from echoppe_accounts.domain.reset import (
@@ -55,7 +59,7 @@ from echoppe_accounts.domain.tokens import (
     digest,
 )
 from echoppe_accounts.ports import UnitOfWork
-from echoppe_accounts.service_layer._base import UseCases
+from echoppe_accounts.service_layer._base import UseCases, is_account_id
 
 CHANGE_TTL = timedelta(hours=1)
 """Lifetime of the restricted session that follows a temporary password (R4)."""
@@ -77,13 +81,42 @@ class LoginResult:
         restricted: Whether a new password must be set before anything else.
         change_token: With a restricted login, the single-use token that
             sets the new password.
+        session_stamp: The account's session stamp (SPEC P6): keep it in the
+            session and check it with :meth:`AuthService.is_session_current`
+            on each request; once the password, the email or the status
+            changes, it no longer matches and the session must end.
 
     .. versionadded:: 0.1.0
+    .. versionchanged:: 0.2.0
+       :attr:`session_stamp`.
     """
 
     account_id: str
     restricted: bool = False
     change_token: Secret | None = None
+    session_stamp: str = attrs.field(default="", repr=False)
+
+
+_MAX_STAMP = 64
+
+
+def login_throttle_key(
+    email: Email, account: Account | None, client_key: str | None
+) -> str:
+    """Return the key failed logins of *email* are counted under (SPEC P4).
+
+    Without a client key, the email's digest, as before. With one, a digest
+    of the email, the client and the account's session stamp: failures
+    from one client never block another, and a reset or a provisional
+    password (which change the stamp) starts every count afresh.
+
+    .. versionadded:: 0.2.0
+    """
+    if client_key is None:
+        return email.login_key
+    stamp = account.session_stamp if account is not None else ""
+    raw = f"login:{email.key}|{stamp}|{client_key[:256]}"
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _invalid_token() -> ValidationError:
@@ -106,7 +139,9 @@ class AuthService(UseCases):
 
     # -- login -------------------------------------------------------------------
 
-    def login(self, email: str, password: str) -> LoginResult:
+    def login(
+        self, email: str, password: str, *, client_key: str | None = None
+    ) -> LoginResult:
         """Check *email* and *password*; return the login or raise.
 
         One password-hash check is made in every case (SPEC P3). A password
@@ -115,12 +150,24 @@ class AuthService(UseCases):
         gives a restricted login (SPEC R4). An outdated hash is replaced on
         success (SPEC P1).
 
+        With a *client_key* (an IP address or a session id, chosen by the
+        shop), failures are counted per email *and* client, so that nobody
+        can lock a customer out from another client; the client itself is
+        limited over all emails (:class:`~echoppe_accounts.ClientLimits`).
+        Per-client counts also restart whenever the session stamp changes
+        (a reset, a provisional password).
+
         Raises:
             AuthenticationError: ``login.failed`` (wrong password or unknown
                 email, indistinguishably), ``login.throttled`` with
                 ``retry_after``, or ``login.blocked`` after one hundred
                 consecutive failures (SPEC P4).
+            RateLimitedError: *client_key* went past its login limit.
+
+        .. versionchanged:: 0.2.0
+           *client_key*; the result carries the session stamp (SPEC P6).
         """
+        self._count_client(ClientAction.LOGIN, client_key)
         now = self.clock.now()
         # Size and validity before work (SPEC F9): a password no policy could
         # have accepted is not hashed, but costs the same as a wrong one.
@@ -132,8 +179,10 @@ class AuthService(UseCases):
             self.hasher.verify(self._dummy_hash, password)
             raise AuthenticationError("login.failed") from None
         with self.uow() as uow:
-            throttle = uow.throttles.get(parsed.login_key)
             account = uow.accounts.get_by_email_key(parsed.key)
+            throttle = uow.throttles.get(
+                login_throttle_key(parsed, account, client_key)
+            )
             if account is not None and account.is_erased:  # inert (SPEC G3)
                 account = None
             account_id = account.id if account else None
@@ -149,7 +198,12 @@ class AuthService(UseCases):
                 request = usable[-1] if usable else None
             if request is not None and request.temporary_hash is not None:
                 target, candidate = request.temporary_hash, temporary or ""
-            elif account is not None and account.password_hash is not None:
+            elif (
+                account is not None
+                and account.password_hash is not None
+                # A verified sign-up opens once its mailbox is proven (X5).
+                and account.status is not AccountStatus.UNVERIFIED
+            ):
                 target, candidate = account.password_hash, password
             else:
                 target, candidate = self._dummy_hash, password
@@ -177,7 +231,27 @@ class AuthService(UseCases):
                     uow.accounts.save(account)
             self._audit(uow, AuditEvent.LOGIN_SUCCEEDED, account.id)
             uow.commit()
-            return LoginResult(account.id)
+            return LoginResult(account.id, session_stamp=account.session_stamp)
+
+    def is_session_current(self, account_id: str, stamp: str) -> bool:
+        """Tell whether a session opened with *stamp* may go on (SPEC P6).
+
+        False once the account's password, email or status changed since
+        the login that gave *stamp*, when the account was erased, or when
+        there is no such account. One indexed read; the comparison takes
+        the same time wherever the stamps differ.
+
+        .. versionadded:: 0.2.0
+        """
+        if not is_account_id(account_id) or not stamp or len(stamp) > _MAX_STAMP:
+            return False
+        with self.uow() as uow:
+            current = uow.accounts.session_stamp(account_id)
+        if not current:
+            return False
+        return hmac.compare_digest(
+            current.encode(), stamp.encode("utf-8", "surrogatepass")
+        )
 
     def _refuse_if_throttled(
         self,
@@ -215,11 +289,16 @@ class AuthService(UseCases):
         uow.tokens.add(record)
         self._audit(uow, AuditEvent.LOGIN_SUCCEEDED, account_id, restricted="yes")
         uow.commit()
-        return LoginResult(account_id, restricted=True, change_token=change)
+        stamp = uow.accounts.session_stamp(account_id) or ""
+        return LoginResult(
+            account_id, restricted=True, change_token=change, session_stamp=stamp
+        )
 
     # -- the two-step reset ------------------------------------------------------
 
-    def request_password_reset(self, email: str) -> None:
+    def request_password_reset(
+        self, email: str, *, client_key: str | None = None
+    ) -> None:
         """Start a reset: "J'ai oublié mon mot de passe" (SPEC R1, R2, R6).
 
         The answer is ``None`` in every case, and the work done is the same
@@ -230,10 +309,18 @@ class AuthService(UseCases):
         the same email nothing new is sent; after that, a new request
         supersedes the previous one.
 
+        With a *client_key*, the client is limited over all emails (a
+        limit that depends on the client only, so it reveals nothing).
+
         Raises:
             ValidationError: Only when *email* is not an email address at all.
+            RateLimitedError: *client_key* went past its reset limit.
+
+        .. versionchanged:: 0.2.0
+           *client_key*.
         """
         parsed = Email.parse(email)
+        self._count_client(ClientAction.RESET, client_key)
         now = self.clock.now()
         confirm = Secret(self.secrets.token_urlsafe(TOKEN_BYTES))
         cancel = Secret(self.secrets.token_urlsafe(TOKEN_BYTES))
@@ -319,6 +406,10 @@ class AuthService(UseCases):
             uow.throttles.save(throttle)
             temporary = generate_temporary(self.secrets.randbelow)
             request.confirm(now, self.hasher.hash(temporary), TEMPORARY_TTL)
+            # A temporary password changes how the account opens: sessions
+            # end, per-client failure counts restart (SPEC P6).
+            account.session_stamp = self._new_stamp()
+            uow.accounts.save(account)
             try:
                 uow.resets.save(request)
             except ConcurrencyError:
@@ -497,6 +588,8 @@ class AuthService(UseCases):
             throttle.reset()
             uow.throttles.save(throttle)
             self._kill_pending(uow, account.id, now)
+            account.session_stamp = self._new_stamp()  # sessions end (SPEC P6)
+            uow.accounts.save(account)
             uow.resets.add(
                 ResetRequest(
                     id=self._new_id(),

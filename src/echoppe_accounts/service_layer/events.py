@@ -171,15 +171,16 @@ class _DeliveringUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         self._inner.__exit__(exc_type, exc, tb)
-        if exc_type is None and self._committed and self._inner.events.written:
+        if exc_type is None and self._committed:
             try:
                 self._dispatcher.dispatch()
             except Exception:  # noqa: BLE001 (best effort: the worker retries)
                 log.warning("event delivery after commit failed", exc_info=True)
 
     def commit(self) -> None:
+        written = self._inner.events.written
         self._inner.commit()
-        self._committed = True
+        self._committed = self._committed or written
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)

@@ -22,6 +22,7 @@ import attrs
 from echoppe_accounts.domain.account import Account
 from echoppe_accounts.domain.audit import AuditEvent, AuditRecord
 from echoppe_accounts.domain.consent import ConsentSource
+from echoppe_accounts.domain.events import EventType
 from echoppe_accounts.domain.errors import Collector, ValidationError
 from echoppe_accounts.domain.forms import parse_consent
 from echoppe_accounts.domain.mail import MailKind
@@ -335,6 +336,10 @@ def _export_data(
             "created_at": _iso(account.created_at),
             "email_proven_at": _iso(account.email_proven_at),
             "erased_at": _iso(account.erased_at),
+            "pending_email": (
+                account.pending_email.address if account.pending_email else None
+            ),
+            "pending_email_at": _iso(account.pending_email_at),
             "has_password": account.password_hash is not None,
         },
         "organisation": None
@@ -459,6 +464,7 @@ class PrivacyService(UseCases):
             uow.throttles.delete(email.login_key)
             uow.throttles.delete(express_notice_key(email))
             account.erase(now)
+            account.session_stamp = self._new_stamp()  # sessions end (SPEC P6)
             uow.accounts.save(account)
             uow.tokens.delete_for_account(account.id)
             uow.resets.delete_for(account.id, email.login_key)
@@ -468,6 +474,7 @@ class PrivacyService(UseCases):
             # Free text staff typed about the customer goes; the events stay.
             uow.audit.redact(account.id, STAFF_FREE_TEXT)
             self._audit(uow, AuditEvent.ACCOUNT_ERASED, account.id, actor=actor)
+            self._event(uow, EventType.ERASED, account.id)
             uow.commit()
 
     def set_analytics_opt_out(self, account_id: str, *, opted_out: bool) -> None:
@@ -539,4 +546,8 @@ class PrivacyService(UseCases):
                 raise ValidationError.single("token", "token.invalid")
             account.confirm_subscription(now)
             uow.accounts.save(account)
+            source = account.newsletter[-1].source.value
+            self._event(
+                uow, EventType.NEWSLETTER_SUBSCRIBED, account.id, source=source
+            )
             uow.commit()

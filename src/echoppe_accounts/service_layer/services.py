@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import attrs
 
@@ -32,6 +32,7 @@ from echoppe_accounts.domain.errors import (
     NotFoundError,
     ValidationError,
 )
+from echoppe_accounts.domain.events import EventType
 from echoppe_accounts.domain.forms import (
     AddressForm,
     CompletionForm,
@@ -51,6 +52,7 @@ from echoppe_accounts.domain.forms import (
     parse_text,
     phone_hint,
 )
+from echoppe_accounts.domain.limits import ClientAction
 from echoppe_accounts.domain.mail import MailKind
 from echoppe_accounts.domain.phone import Phone
 from echoppe_accounts.domain.reset import COOLDOWN
@@ -117,6 +119,21 @@ class AccountService(UseCases):
             hours=hours,
         )
 
+    def _issue_token(
+        self,
+        uow: UnitOfWork,
+        account_id: str,
+        purpose: TokenPurpose,
+        ttl: timedelta,
+        path: str,
+    ) -> str:
+        """Store a new single-use token of *purpose* and return its link."""
+        token = Secret(self.secrets.token_urlsafe(TOKEN_BYTES))
+        uow.tokens.add(
+            TokenRecord.issue(token, purpose, account_id, now=self.clock.now(), ttl=ttl)
+        )
+        return self.settings.link(path, token.reveal())
+
     def _address_book(
         self, billing: PostalAddress, deliveries: Sequence[ParsedDelivery]
     ) -> AddressBook:
@@ -135,15 +152,29 @@ class AccountService(UseCases):
         form: RegistrationForm,
         *,
         source: ConsentSource = ConsentSource.SIGNUP_FORM,
+        client_key: str | None = None,
     ) -> Account:
         """Create a complete account from the registration form (SPEC F1–F8).
 
+        With :attr:`Settings.verified_signup` on (SPEC X5), a known email
+        is answered exactly as a new one, with the same work: the owner is
+        told by mail (at most once per four minutes) instead, and the
+        account returned is the one the form describes, never stored. A new
+        account is ``unverified`` until the link of its verification mail is
+        followed (:meth:`verify_signup`); only then can it log in. Show the
+        customer "check your mailbox", never the returned id.
+
         Raises:
             ValidationError: With every problem of the form; ``email.taken``
-                when the canonical email already has an account. Nothing
-                is stored.
+                when the canonical email already has an account and verified
+                sign-up is off. Nothing is stored.
+            RateLimitedError: *client_key* went past its sign-up limit.
+
+        .. versionchanged:: 0.2.0
+           *client_key*, verified sign-up.
         """
         parsed = parse_registration(form, self.settings.password_policy)
+        self._count_client(ClientAction.SIGNUP, client_key)
         password_hash = self.hasher.hash(parsed.password)
         now = self.clock.now()
         account = Account(
@@ -158,23 +189,120 @@ class AccountService(UseCases):
             organisation=parsed.organisation,
             password_hash=password_hash,
             language=parsed.language,
+            session_stamp=self._new_stamp(),
         )
         if parsed.newsletter_wording_version is not None:
             account.subscribe(now, source, parsed.newsletter_wording_version)
+        if self.settings.verified_signup:
+            account.status = AccountStatus.UNVERIFIED
+            return self._register_verified(account, now)
         with self.uow() as uow:
             uow.accounts.add(account)
             self._mail_account(uow, MailKind.WELCOME, account)
             self._audit(uow, AuditEvent.ACCOUNT_REGISTERED, account.id)
+            self._event(uow, EventType.REGISTERED, account.id)
+            if account.subscribed:
+                self._event(uow, EventType.NEWSLETTER_SUBSCRIBED, account.id)
             uow.commit()
         return account
 
-    def register_express(self, form: ExpressForm) -> ExpressRegistration:
+    def _register_verified(self, account: Account, now: datetime) -> Account:
+        """Register without telling whether the email is known (SPEC X5).
+
+        Both cases try the insertion, read the stored account back, issue
+        one verification token to it and queue one mail (within the
+        cooldown: neither), so the port calls are the same.
+        """
+        with self.uow() as uow:
+            notice = uow.throttles.get(signup_notice_key(account.email))
+            try:
+                uow.accounts.add(account)
+            except ValidationError:
+                created = False
+            else:
+                created = True
+            stored = uow.accounts.get_by_email_key(account.email.key)
+            if stored is None:  # pragma: no cover (the add found or made it)
+                raise NotFoundError(account.email.key)
+            last = notice.last_failure_at
+            if created or last is None or now - last >= COOLDOWN:
+                ttl = self.settings.signup_verify_ttl
+                link = self._issue_token(
+                    uow,
+                    stored.id,
+                    TokenPurpose.SIGNUP_VERIFY,
+                    ttl,
+                    self.settings.signup_verify_path,
+                )
+                # The owner of a known email is told to log in or reset: its
+                # token is made for equal work only and never sent (it
+                # would merely prove that mailbox again).
+                if created:
+                    kind, links = MailKind.SIGNUP_VERIFY, (link,)
+                else:
+                    kind, links = MailKind.SIGNUP_EXISTING, ()
+                self._mail_account(uow, kind, stored, links, expires_at=now + ttl)
+                notice.record_failure(now)
+            uow.throttles.save(notice)
+            self._audit(
+                uow,
+                AuditEvent.ACCOUNT_REGISTERED
+                if created
+                else AuditEvent.SIGNUP_EXISTING,
+                stored.id,
+            )
+            uow.commit()
+        return account
+
+    def verify_signup(self, token: str) -> None:
+        """Prove the mailbox of a verified sign-up: the account opens (SPEC X5).
+
+        The link of a verification mail sent to an existing account's owner
+        only proves that mailbox again.
+
+        Raises:
+            ValidationError: ``token.invalid`` for a link that is unknown,
+                used, expired or of another purpose.
+
+        .. versionadded:: 0.2.0
+        """
+        now = self.clock.now()
+        token_hash = token_digest(token, TokenPurpose.SIGNUP_VERIFY)
+        with self.uow() as uow:
+            record = uow.tokens.consume(token_hash, TokenPurpose.SIGNUP_VERIFY, now)
+            account = uow.accounts.get(record.account_id) if record else None
+            if account is None or account.is_erased:
+                raise ValidationError.single("token", "token.invalid")
+            opened = account.status is AccountStatus.UNVERIFIED
+            account.email_proven_at = account.email_proven_at or now
+            if opened:
+                account.status = AccountStatus.ACTIVE
+                account.session_stamp = self._new_stamp()
+            uow.accounts.save(account)
+            if opened:
+                self._mail_account(uow, MailKind.WELCOME, account)
+                self._audit(uow, AuditEvent.SIGNUP_VERIFIED, account.id)
+                self._event(uow, EventType.REGISTERED, account.id)
+                if account.subscribed:
+                    self._event(uow, EventType.NEWSLETTER_SUBSCRIBED, account.id)
+            uow.commit()
+
+    def register_express(
+        self, form: ExpressForm, *, client_key: str | None = None
+    ) -> ExpressRegistration:
         """Create an account at checkout from an email and a delivery address.
 
         No password is asked: the customer receives a set-password mail
         (SPEC X2). If the email already has an account, no second one is
         made, the owner is told by mail, and the answer is the same as for a
         new account (SPEC X3).
+
+        Raises:
+            ValidationError: Every problem of the form.
+            RateLimitedError: *client_key* went past its checkout limit.
+
+        .. versionchanged:: 0.2.0
+           *client_key*.
         """
         errors = Collector()
         email = attempt(errors, "", lambda: Email.parse(form.email))
@@ -187,6 +315,7 @@ class AccountService(UseCases):
         errors.raise_if_any()
         assert email is not None  # noqa: S101 (raised above)
         assert delivery is not None  # noqa: S101 (raised above)
+        self._count_client(ClientAction.EXPRESS, client_key)
         now = self.clock.now()
         # The same work whether the email is new or known (SPEC X4): the
         # account is built and its insertion tried in both cases; a known
@@ -201,6 +330,7 @@ class AccountService(UseCases):
             created_at=now,
             status=AccountStatus.EXPRESS,
             language=language,
+            session_stamp=self._new_stamp(),
         )
         if wording is not None:
             account.subscribe(now, ConsentSource.CHECKOUT, wording)
@@ -222,6 +352,9 @@ class AccountService(UseCases):
             notice.record_failure(now)
             uow.throttles.save(notice)
             self._audit(uow, AuditEvent.EXPRESS_ACCOUNT_CREATED, stored.id)
+            self._event(uow, EventType.REGISTERED, stored.id, express="yes")
+            if stored.subscribed:
+                self._event(uow, EventType.NEWSLETTER_SUBSCRIBED, stored.id)
             uow.commit()
         return ExpressRegistration(account.id)
 
@@ -309,10 +442,12 @@ class AccountService(UseCases):
             account.email_proven_at = now
             account.password_hash = self.hasher.hash(password)
             account.status = AccountStatus.ACTIVE
+            account.session_stamp = self._new_stamp()
             self._kill_pending(uow, account.id, now)
             uow.accounts.save(account)
             self._mail_account(uow, MailKind.WELCOME, account)
             self._audit(uow, AuditEvent.EXPRESS_ACCOUNT_COMPLETED, account.id)
+            self._event(uow, EventType.COMPLETED, account.id)
             uow.commit()
         return account
 
@@ -430,8 +565,13 @@ class AccountService(UseCases):
         errors.raise_if_any()
         assert parsed is not None  # noqa: S101 (raised above)
         with self._account(account_id) as (uow, account):
+            before = account.category
             account.change_category(parsed, org)
             uow.accounts.save(account)
+            if parsed is not before:
+                self._event(
+                    uow, EventType.CATEGORY_CHANGED, account.id, category=parsed.value
+                )
             uow.commit()
 
     def subscribe_newsletter(
@@ -455,6 +595,9 @@ class AccountService(UseCases):
         with self._account(account_id) as (uow, account):
             account.subscribe(self.clock.now(), source, version)
             uow.accounts.save(account)
+            self._event(
+                uow, EventType.NEWSLETTER_SUBSCRIBED, account.id, source=source.value
+            )
             uow.commit()
 
     def unsubscribe_newsletter(self, account_id: str, *, source: ConsentSource) -> None:
@@ -462,23 +605,120 @@ class AccountService(UseCases):
         with self._account(account_id) as (uow, account):
             account.unsubscribe(self.clock.now(), source)
             uow.accounts.save(account)
+            self._event(
+                uow, EventType.NEWSLETTER_UNSUBSCRIBED, account.id, source=source.value
+            )
             uow.commit()
 
     def change_email(self, account_id: str, email: str) -> None:
-        """Change the account's email address (SPEC G4).
+        """Ask to change the account's email; it changes once proven (SPEC F10).
 
-        The new address must be free. Every pending link and temporary
-        password dies (SPEC R8), and the former address is told.
+        A link goes to the new address, valid :attr:`Settings.email_change_ttl`
+        and single-use; the current address is told, with a link that
+        cancels the change. Until the new mailbox is proven the account
+        keeps its address. A new request replaces a pending one.
+
+        Raises:
+            ValidationError: The address is invalid, or ``email.taken`` when
+                it is another account's.
+            NotFoundError: No such account.
+
+        .. versionchanged:: 0.2.0
+           The change waits for the confirmation of the new mailbox.
         """
         parsed = Email.parse(email)
         now = self.clock.now()
         with self._account(account_id) as (uow, account):
-            former = account.email
-            if parsed == former:
+            if parsed.key == account.email.key and parsed == account.email:
                 return
-            account.email = parsed
-            self._kill_pending(uow, account.id, now)
+            owner = uow.accounts.get_by_email_key(parsed.key)
+            if owner is not None and owner.id != account.id:
+                raise ValidationError.single("email", "email.taken")
+            uow.tokens.revoke(
+                account.id,
+                [TokenPurpose.EMAIL_CHANGE_CONFIRM, TokenPurpose.EMAIL_CHANGE_CANCEL],
+                now,
+            )
+            ttl = self.settings.email_change_ttl
+            confirm = self._issue_token(
+                uow,
+                account.id,
+                TokenPurpose.EMAIL_CHANGE_CONFIRM,
+                ttl,
+                self.settings.email_change_confirm_path,
+            )
+            cancel = self._issue_token(
+                uow,
+                account.id,
+                TokenPurpose.EMAIL_CHANGE_CANCEL,
+                ttl,
+                self.settings.email_change_cancel_path,
+            )
+            account.pending_email = parsed
+            account.pending_email_at = now
             uow.accounts.save(account)
+            hours = int(ttl.total_seconds() // 3600)
+            self._queue(
+                uow,
+                MailKind.EMAIL_CHANGE_CONFIRM,
+                to=parsed.address,
+                language=account.language,
+                links=(confirm,),
+                account_id=account.id,
+                expires_at=now + ttl,
+                name=account.name,
+                hours=hours,
+            )
+            self._mail_account(
+                uow,
+                MailKind.EMAIL_CHANGE_NOTICE,
+                account,
+                (cancel,),
+                expires_at=now + ttl,
+                new_email=parsed.address,
+                hours=hours,
+            )
+            self._audit(uow, AuditEvent.EMAIL_CHANGE_REQUESTED, account.id)
+            uow.commit()
+
+    def confirm_email_change(self, token: str) -> None:
+        """Make the pending address the account's: its mailbox is proven (F10).
+
+        Its uniqueness is checked again, in the same transaction as the
+        change. Every pending link and temporary password dies (SPEC R8),
+        every session ends (P6), and the former address is told. Of
+        concurrent confirmations of one link, exactly one succeeds.
+
+        Raises:
+            ValidationError: ``token.invalid`` for a link that is unknown,
+                used, expired, cancelled or of another purpose;
+                ``email.taken`` when the address became another account's
+                meanwhile (the change is then dropped).
+
+        .. versionadded:: 0.2.0
+        """
+        now = self.clock.now()
+        token_hash = token_digest(token, TokenPurpose.EMAIL_CHANGE_CONFIRM)
+        with self.uow() as uow:
+            record = uow.tokens.consume(
+                token_hash, TokenPurpose.EMAIL_CHANGE_CONFIRM, now
+            )
+            account = uow.accounts.get(record.account_id) if record else None
+            if account is None or account.is_erased or account.pending_email is None:
+                raise ValidationError.single("token", "token.invalid")
+            former, new = account.email, account.pending_email
+            owner = uow.accounts.get_by_email_key(new.key)
+            if owner is not None and owner.id != account.id:
+                raise ValidationError.single("email", "email.taken")
+            # The failure count first, then the requests: login's lock order.
+            uow.throttles.get(former.login_key)
+            account.email = new
+            account.pending_email = None
+            account.pending_email_at = None
+            account.email_proven_at = now
+            account.session_stamp = self._new_stamp()
+            self._kill_pending(uow, account.id, now)
+            uow.accounts.save(account)  # the unique key: a last race is refused
             self._queue(
                 uow,
                 MailKind.EMAIL_CHANGED,
@@ -486,9 +726,35 @@ class AccountService(UseCases):
                 language=account.language,
                 account_id=account.id,
                 name=account.name,
-                new_email=parsed.address,
+                new_email=new.address,
             )
             self._audit(uow, AuditEvent.EMAIL_CHANGED, account.id)
+            self._event(uow, EventType.EMAIL_CHANGED, account.id)
+            uow.commit()
+
+    def cancel_email_change(self, token: str) -> None:
+        """Cancel a pending email change from the current mailbox (SPEC F10).
+
+        Raises:
+            ValidationError: ``token.invalid`` for a link that is not a
+                pending change's cancel link.
+
+        .. versionadded:: 0.2.0
+        """
+        now = self.clock.now()
+        token_hash = token_digest(token, TokenPurpose.EMAIL_CHANGE_CANCEL)
+        with self.uow() as uow:
+            record = uow.tokens.consume(
+                token_hash, TokenPurpose.EMAIL_CHANGE_CANCEL, now
+            )
+            account = uow.accounts.get(record.account_id) if record else None
+            if account is None or account.pending_email is None:
+                raise ValidationError.single("token", "token.invalid")
+            uow.tokens.revoke(account.id, [TokenPurpose.EMAIL_CHANGE_CONFIRM], now)
+            account.pending_email = None
+            account.pending_email_at = None
+            uow.accounts.save(account)
+            self._audit(uow, AuditEvent.EMAIL_CHANGE_CANCELLED, account.id)
             uow.commit()
 
     def update_contact(
@@ -526,6 +792,14 @@ class AccountService(UseCases):
             account.language = parsed
             uow.accounts.save(account)
             uow.commit()
+
+
+def signup_notice_key(email: Email) -> str:
+    """Return the key under which mails about sign-ups with *email* are counted.
+
+    .. versionadded:: 0.2.0
+    """
+    return hashlib.sha256(f"signup-notice:{email.key}".encode()).hexdigest()
 
 
 def express_notice_key(email: Email) -> str:

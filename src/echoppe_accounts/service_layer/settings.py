@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 import attrs
 
 from echoppe_accounts.domain.category import DEFAULT_POLICY, CategoryPolicy
+from echoppe_accounts.domain.limits import ClientLimits
 from echoppe_accounts.domain.password import PasswordPolicy
 from echoppe_accounts.domain.sealing import check_key
 
@@ -59,6 +60,21 @@ class Settings:
         newsletter_confirm_path: The path of the link confirming a newsletter
             subscription (SPEC F7), with a ``{token}`` placeholder.
         newsletter_confirm_ttl: How long that link is valid.
+        email_change_ttl: How long the links of an email change are valid
+            (SPEC F10).
+        email_change_confirm_path: The path of the link, sent to the new
+            address, that confirms an email change, with a ``{token}``
+            placeholder.
+        email_change_cancel_path: The path of the link, sent to the current
+            address, that cancels it.
+        verified_signup: Verified sign-up (SPEC X5), off by default as the
+            FAQ wants the fastest sign-up: when on, a registration with a
+            known email answers exactly as a new one and mails the owner,
+            and a new account logs in once its mailbox is proven.
+        signup_verify_path: The path of the link of the verification mail.
+        signup_verify_ttl: How long that link is valid.
+        client_limits: How often one client key may try each action
+            (login, reset, sign-up, express checkout).
         outbox_key: The 256-bit key (32 random bytes) that seals mail bodies
             in the outbox, so that no usable token or temporary password
             rests in the database (SPEC O2). Keep it out of the database:
@@ -99,6 +115,13 @@ class Settings:
     reset_cancel_path: str = "/compte/mot-de-passe/annuler?jeton={token}"
     newsletter_confirm_path: str = "/newsletter/confirmer?jeton={token}"
     newsletter_confirm_ttl: timedelta = timedelta(days=7)
+    email_change_ttl: timedelta = timedelta(hours=24)
+    email_change_confirm_path: str = "/compte/e-mail/confirmer?jeton={token}"
+    email_change_cancel_path: str = "/compte/e-mail/annuler?jeton={token}"
+    verified_signup: bool = False
+    signup_verify_path: str = "/compte/verifier?jeton={token}"
+    signup_verify_ttl: timedelta = timedelta(days=7)
+    client_limits: ClientLimits = attrs.field(factory=ClientLimits)
     outbox_key: bytes | None = attrs.field(
         default=None,
         repr=False,
