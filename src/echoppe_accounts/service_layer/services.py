@@ -237,6 +237,7 @@ class AccountService(UseCases):
                 # The owner of a known email is told to log in or reset: its
                 # token is made for equal work only and never sent (it
                 # would merely prove that mailbox again).
+                links: tuple[str, ...]
                 if created:
                     kind, links = MailKind.SIGNUP_VERIFY, (link,)
                 else:
