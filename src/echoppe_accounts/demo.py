@@ -177,6 +177,7 @@ def run(folder: Path, out: TextIO = sys.stdout) -> App:
     _mails(p, app, maildir)
     _reset(p, app, maildir)
     _customer_service(p, app, accounts[1])
+    _email_change(p, app, maildir, accounts[1])
     _my_data(p, app, folder, accounts[0])
 
     p.title("À vous")
@@ -297,6 +298,11 @@ def _read_latest(maildir: Path, to: str) -> tuple[str, str]:
 def _reset(p: _Printer, app: App, maildir: Path) -> None:
     p.title("7. « J’ai oublié mon mot de passe » : la réinitialisation en deux temps")
     jean = "Jean.Dupont@exemple.fr"
+    other_browser = app.auth.login(
+        "jean.dupont@exemple.fr", "le chat dort sur la terrasse"
+    )
+    p.ok("Jean est connecté sur un autre navigateur (la boutique garde son tampon")
+    p.line("    de session)")
     app.auth.request_password_reset("jean.dupont@exemple.fr")
     app.auth.request_password_reset("inconnu@exemple.fr")
     app.auth.request_password_reset("jean.dupont@exemple.fr")
@@ -332,6 +338,27 @@ def _reset(p: _Printer, app: App, maildir: Path) -> None:
         p.refused(exc.message("fr"))
     app.auth.login("jean.dupont@exemple.fr", "un jardin sous la pluie")
     p.ok("connexion avec le nouveau mot de passe, e-mail de confirmation envoyé")
+    current = app.auth.is_session_current(
+        other_browser.account_id, other_browser.session_stamp
+    )
+    p.refused(f"l’autre navigateur : is_session_current = {current}, la boutique")
+    p.line("    ferme cette session")
+
+
+def _email_change(p: _Printer, app: App, maildir: Path, customer: Account) -> None:
+    p.title("9. Changer d’adresse e-mail : la nouvelle boîte doit confirmer")
+    old = str(customer.email)
+    new = "nouvelle.adresse@exemple.fr"
+    app.accounts.change_email(customer.id, new)
+    app.dispatcher.dispatch()
+    p.ok(f"lien de confirmation envoyé à {new} ;")
+    p.line(f"    {old} est prévenue, avec un lien pour annuler")
+    p.ok(f"en attendant, le compte garde {app.accounts.get(customer.id).email}")
+    _, text = _read_latest(maildir, new)
+    confirm = re.search(r"confirmer\?jeton=([\w-]+)", text)
+    assert confirm is not None  # noqa: S101 (the demo's own mail)
+    app.accounts.confirm_email_change(confirm.group(1))
+    p.ok(f"lien suivi : l’adresse du compte est maintenant {new}")
 
 
 def _customer_service(p: _Printer, app: App, customer: Account) -> None:
@@ -354,7 +381,7 @@ def _customer_service(p: _Printer, app: App, customer: Account) -> None:
 
 
 def _my_data(p: _Printer, app: App, folder: Path, customer: Account) -> None:
-    p.title("9. « Mes données » et l’effacement")
+    p.title("10. « Mes données » et l’effacement")
     export = app.privacy.export_personal_data(customer.id)
     json_path = folder / "mes-donnees.json"
     html_path = folder / "mes-donnees.html"

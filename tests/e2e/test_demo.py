@@ -40,6 +40,8 @@ def test_demo_tells_the_whole_story(tmp_path):
         .startswith("<!DOCTYPE html>")
     )
     assert "compte de Léa Petit effacé" in text
+    assert "is_session_current = False" in text  # P6: the stale session ends
+    assert "l’adresse du compte est maintenant nouvelle.adresse@exemple.fr" in text
     kinds = {str(m["Subject"]) for m in mailbox.Maildir(tmp_path / "mailbox")}
     assert len(kinds) >= 6
 
