@@ -13,6 +13,7 @@ import contextlib
 import sys
 
 import attrs
+import jinja2
 from sphinx.application import Sphinx
 from sphinx.errors import PycodeError
 from sphinx.pycode import ModuleAnalyzer
@@ -20,6 +21,7 @@ from sphinx.util import logging
 from sphinx.util.inspect import object_description
 
 import echoppe_accounts
+from echoppe_accounts.service_layer import settings as _settings_module
 
 project = "echoppe-accounts"
 author = "L'Échoppe engineering"
@@ -50,6 +52,10 @@ autodoc_member_order = "bysource"
 autodoc_typehints = "signature"
 autoclass_content = "class"
 python_use_unqualified_type_names = True
+# Settings.templates names jinja2.BaseLoader, imported for type checkers only
+# (Jinja2 loads when texts are first rendered, not with the package): give
+# the module its name so that autodoc resolves every annotation of Settings.
+_settings_module.jinja2 = jinja2  # type: ignore[attr-defined]
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 napoleon_use_rtype = False
@@ -78,6 +84,9 @@ nitpick_ignore_regex = [
     (r"py:class", r"psycopg_pool\..*"),
     # SSLContext, the TLS settings of SMTPMailer (standard library)
     (r"py:class", r"ssl\..*"),
+    # Settings.templates: a folder (os.PathLike) or a Jinja2 loader
+    (r"py:class", r"os\..*"),
+    (r"py:class", r"jinja2\..*"),
     # The one exception to "never echoppe_accounts": the type variables of
     # retry_on_conflict's overloads, which stand for the parameters and the
     # result of the function it wraps; they are not API, nothing to link to.

@@ -67,6 +67,7 @@ from echoppe_accounts.domain.errors import (
     RateLimitedError,
     StorageError,
     ValidationError,
+    TemplateError,
     known_codes,
 )
 from echoppe_accounts.domain.events import AccountEvent, EventType
@@ -205,6 +206,7 @@ __all__ = [
     "TokenRecord",
     "TrackResult",
     "UserAgentClass",
+    "TemplateError",
     "ValidationError",
     "VisitorId",
     "__version__",

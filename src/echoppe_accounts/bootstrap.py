@@ -39,6 +39,7 @@ import attrs
 from echoppe_accounts.adapters.maildir import MaildirMailer
 from echoppe_accounts.adapters.sqlite import SQLiteStore
 from echoppe_accounts.adapters.system import Argon2Hasher, SystemClock, SystemSecrets
+from echoppe_accounts.domain.i18n import install as install_catalogues
 from echoppe_accounts.domain.sealing import KEY_BYTES, parse_key
 from echoppe_accounts.ports import (
     Clock,
@@ -49,15 +50,16 @@ from echoppe_accounts.ports import (
     UnitOfWorkFactory,
 )
 from echoppe_accounts.service_layer.auth import AuthService
-from echoppe_accounts.service_layer.outbox import OutboxDispatcher, process_key
 from echoppe_accounts.service_layer.events import (
     EventDispatcher,
     EventHandler,
     delivering,
 )
+from echoppe_accounts.service_layer.outbox import OutboxDispatcher, process_key
 from echoppe_accounts.service_layer.privacy import PrivacyService
 from echoppe_accounts.service_layer.services import AccountService
 from echoppe_accounts.service_layer.settings import Settings
+from echoppe_accounts.service_layer.texts import check_texts
 
 OUTBOX_KEY_VARIABLE = "ECHOPPE_OUTBOX_KEY"
 """The environment variable holding the outbox key (hexadecimal or base64)."""
@@ -182,14 +184,23 @@ def bootstrap(
        the next one and become dead letters (reason "unreadable"). Fine for
        tests, not for a shop: give a PostgreSQL deployment a key.
 
+    The shop's message catalogues (:attr:`~echoppe_accounts.Settings.locale_dirs`) are
+    installed for the process, and every template and message is rendered
+    with sample data in every language (SPEC T1).
+
     Raises:
         ValueError: If ``ECHOPPE_OUTBOX_KEY`` is set but holds no key.
+        TemplateError: If a template or a catalogue of the shop cannot
+            render; the message names each one that failed.
 
     .. versionadded:: 0.1.0
 
     .. versionchanged:: 0.2.0
-       The outbox key, and the dispatcher's retry window from *settings*.
+       The outbox key, and the dispatcher's retry window from *settings*;
+       the check of the templates and catalogues.
     """
+    install_catalogues(settings.locale_dirs)
+    check_texts(settings)
     clock = clock or SystemClock()
     secrets = secrets or SystemSecrets()
     hasher = hasher or Argon2Hasher()

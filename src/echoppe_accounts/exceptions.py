@@ -12,6 +12,7 @@ from echoppe_accounts.domain.errors import (
     FieldError,
     NotFoundError,
     StorageError,
+    TemplateError,
     ValidationError,
     known_codes,
 )
@@ -26,6 +27,7 @@ __all__ = [
     "IllegalTransitionError",
     "NotFoundError",
     "StorageError",
+    "TemplateError",
     "ValidationError",
     "known_codes",
 ]

@@ -9,13 +9,25 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import echoppe_accounts.exceptions
-from echoppe_accounts import EchoppeError, FieldError, ValidationError, known_codes
+from echoppe_accounts import (
+    AuthenticationError,
+    EchoppeError,
+    FieldError,
+    ValidationError,
+    known_codes,
+)
 from echoppe_accounts.domain import errors as errors_module
+from echoppe_accounts.domain.i18n import Plural
 
 
 def placeholders(code: str) -> set[str]:
     """Return the names of the values the messages of *code* quote."""
-    templates = errors_module._MESSAGES[code]
+    message = errors_module._MESSAGES[code]
+    templates = (
+        (message.singular, message.plural)
+        if isinstance(message, Plural)
+        else (message,)
+    )
     return {
         name
         for template in templates
@@ -167,3 +179,45 @@ def test_under_composes(parts):
     for part in reversed(parts[:-1]):
         error = error.under(part)
     assert error.path == ".".join(parts)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "french", "english"),
+    [
+        (0.2, "réessayez dans 1 seconde.", "try again in 1 second."),
+        (1, "réessayez dans 1 seconde.", "try again in 1 second."),
+        (1.5, "réessayez dans 2 secondes.", "try again in 2 seconds."),
+        (30, "réessayez dans 30 secondes.", "try again in 30 seconds."),
+    ],
+)
+def test_throttled_login_says_the_wait_with_the_right_plural(seconds, french, english):
+    """F8, T1: "1 seconde" and "2 secondes", never "1 secondes", in both languages."""
+    error = AuthenticationError("login.throttled", retry_after=seconds)
+    assert error.message().endswith(french)
+    assert error.message("en").endswith(english)
+
+
+@given(st.integers(min_value=0, max_value=10_000))
+def test_plurals_follow_each_language_rule(count):
+    """T1: French uses the singular for 0 and 1, English for 1 only."""
+    error = FieldError("name", "text.too_long", {"max": count})
+    french_singular = count <= 1
+    english_singular = count == 1
+    assert error.message("fr").endswith(
+        f"{count} caractère." if french_singular else f"{count} caractères."
+    )
+    assert error.message("en").endswith(
+        f"{count} character." if english_singular else f"{count} characters."
+    )
+
+
+def test_a_language_without_catalogue_gets_french():
+    """T1: a language the shop has no catalogue for is answered in French."""
+    error = FieldError("email", "required")
+    assert error.message("de") == error.message("fr")
+    assert error.message("../../etc/passwd") == error.message("fr")
+
+
+def test_a_missing_parameter_shows_its_name_instead_of_failing():
+    """F8: a message whose parameter was not given still renders."""
+    assert "{max}" in FieldError("name", "form.too_many_errors").message("en")

@@ -4,7 +4,9 @@ Every problem with caller input is a :class:`FieldError` with a field path
 (``"delivery_addresses[2].address.postal_code"``), a stable machine ``code``
 and a message in French (the default) and English. A public operation that
 finds problems raises one :class:`ValidationError` carrying all of them
-(SPEC F8), never the first one only.
+(SPEC F8), never the first one only. The messages come from the message
+catalogues (SPEC T1), with plurals right in every language; a shop's
+catalogue can reword them or add a language.
 
 >>> err = ValidationError([FieldError("siret", "siret.invalid_checksum")])
 >>> err.errors[0].code
@@ -13,246 +15,188 @@ finds problems raises one :class:`ValidationError` carrying all of them
 'Le numéro de SIRET est invalide (clé de contrôle incorrecte).'
 >>> err.errors[0].message("en")
 'The SIRET number is invalid (wrong check digit).'
+>>> AuthenticationError("login.throttled", retry_after=1).message()
+'Trop de tentatives : réessayez dans 1 seconde.'
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Literal
+from typing import TypeAlias
 
 import attrs
 
-Language = Literal["fr", "en"]
-"""The languages of messages and mails, French (default) and English."""
+from echoppe_accounts.domain.i18n import (
+    Plural,
+    gettext_noop,
+    ngettext_noop,
+    translation,
+)
 
-# code -> (French, English). Placeholders use str.format with FieldError.params.
-_MESSAGES: Mapping[str, tuple[str, str]] = {
-    "required": ("Ce champ est obligatoire.", "This field is required."),
-    "not_allowed": (
-        "Ce champ n’est pas accepté pour cette catégorie de client.",
-        "This field is not accepted for this customer category.",
+Language: TypeAlias = str
+"""The language of messages and mails, ``"fr"`` (the default), ``"en"`` or one
+that a shop's catalogue adds (SPEC T1). A language without a catalogue gets
+French.
+
+.. versionchanged:: 0.2.0
+   Any language with a catalogue, not only ``"fr"`` and ``"en"``.
+"""
+
+# code -> message, English in the sources and translated by the catalogues
+# (locale/*/LC_MESSAGES/messages.po). Placeholders use str.format with
+# FieldError.params; a plural's form is chosen by the parameter it names.
+_MESSAGES: Mapping[str, str | Plural] = {
+    "required": gettext_noop("This field is required."),
+    "not_allowed": gettext_noop(
+        "This field is not accepted for this customer category."
     ),
-    "text.too_long": (
-        "Ce champ ne peut dépasser {max} caractères.",
+    "text.too_long": ngettext_noop(
+        "This field cannot exceed {max} character.",
         "This field cannot exceed {max} characters.",
+        "max",
     ),
-    "text.control_character": (
-        "Ce champ contient un caractère invisible ou de contrôle.",
-        "This field contains an invisible or control character.",
+    "text.control_character": gettext_noop(
+        "This field contains an invisible or control character."
     ),
-    "email.invalid": (
-        "L’adresse e-mail est invalide.",
-        "The email address is invalid ({reason}).",
+    "email.invalid": gettext_noop("The email address is invalid ({reason})."),
+    "email.undeliverable": gettext_noop("This email address cannot receive mail."),
+    "email.taken": gettext_noop("An account already exists with this email address."),
+    "phone.invalid": gettext_noop("The phone number is invalid."),
+    "siret.invalid_format": gettext_noop("The SIRET number must have 14 digits."),
+    "siret.invalid_checksum": gettext_noop(
+        "The SIRET number is invalid (wrong check digit)."
     ),
-    "email.undeliverable": (
-        "Cette adresse e-mail ne peut pas recevoir de courrier.",
-        "This email address cannot receive mail.",
+    "siret.all_zero": gettext_noop("The SIRET number cannot be all zeros."),
+    "category.invalid": gettext_noop(
+        "Unknown customer category: choose public body, company, individual or "
+        "professional."
     ),
-    "email.taken": (
-        "Un compte existe déjà avec cette adresse e-mail.",
-        "An account already exists with this email address.",
+    "chorus.requirement_invalid": gettext_noop("Unknown Chorus Pro requirement."),
+    "chorus.service_code_required": gettext_noop(
+        "This entity requires a Chorus Pro service code."
     ),
-    "phone.invalid": (
-        "Le numéro de téléphone est invalide.",
-        "The phone number is invalid.",
+    "chorus.engagement_required": gettext_noop(
+        "This entity requires a purchase-order (engagement) number."
     ),
-    "siret.invalid_format": (
-        "Le numéro de SIRET doit comporter 14 chiffres.",
-        "The SIRET number must have 14 digits.",
+    "chorus.service_or_engagement_required": gettext_noop(
+        "This entity requires a service code or an engagement number."
     ),
-    "siret.invalid_checksum": (
-        "Le numéro de SIRET est invalide (clé de contrôle incorrecte).",
-        "The SIRET number is invalid (wrong check digit).",
+    "chorus.not_public_body": gettext_noop(
+        "Chorus Pro routing data only applies to public bodies."
     ),
-    "siret.all_zero": (
-        "Le numéro de SIRET ne peut pas être composé uniquement de zéros.",
-        "The SIRET number cannot be all zeros.",
-    ),
-    "category.invalid": (
-        (
-            "Catégorie de client inconnue : choisissez collectivité, entreprise, "
-            "particulier ou professionnel."
-        ),
-        (
-            "Unknown customer category: choose public body, company, individual "
-            "or professional."
-        ),
-    ),
-    "chorus.requirement_invalid": (
-        "Exigence Chorus Pro inconnue.",
-        "Unknown Chorus Pro requirement.",
-    ),
-    "chorus.service_code_required": (
-        "Le code service Chorus Pro est exigé par cette entité.",
-        "This entity requires a Chorus Pro service code.",
-    ),
-    "chorus.engagement_required": (
-        "Le numéro d’engagement est exigé par cette entité.",
-        "This entity requires a purchase-order (engagement) number.",
-    ),
-    "chorus.service_or_engagement_required": (
-        "Cette entité exige un code service ou un numéro d’engagement.",
-        "This entity requires a service code or an engagement number.",
-    ),
-    "chorus.not_public_body": (
-        "Les données Chorus Pro ne concernent que les collectivités.",
-        "Chorus Pro routing data only applies to public bodies.",
-    ),
-    "address.too_many_lines": (
-        "L’adresse compte au plus {max} lignes de voie.",
+    "address.too_many_lines": ngettext_noop(
+        "The address has at most {max} street line.",
         "The address has at most {max} street lines.",
+        "max",
     ),
-    "address.line_too_long": (
-        "Une ligne d’adresse ne peut dépasser 38 caractères (norme postale).",
-        "An address line cannot exceed 38 characters (postal standard).",
+    "address.line_too_long": gettext_noop(
+        "An address line cannot exceed 38 characters (postal standard)."
     ),
-    "address.postal_code_invalid": (
-        "Le code postal est invalide.",
-        "The postal code is invalid.",
+    "address.postal_code_invalid": gettext_noop("The postal code is invalid."),
+    "address.country_invalid": gettext_noop(
+        "The country must be a two-letter ISO 3166-1 code (FR, BE…)."
     ),
-    "address.country_invalid": (
-        "Le pays doit être un code ISO 3166-1 à deux lettres (FR, BE…).",
-        "The country must be a two-letter ISO 3166-1 code (FR, BE…).",
-    ),
-    "address.too_many_deliveries": (
-        "Un compte peut avoir au plus {max} adresses de livraison.",
+    "address.too_many_deliveries": ngettext_noop(
+        "An account can have at most {max} delivery address.",
         "An account can have at most {max} delivery addresses.",
+        "max",
     ),
-    "address.delivery_required": (
-        "Au moins une adresse de livraison est nécessaire.",
-        "At least one delivery address is required.",
+    "address.delivery_required": gettext_noop(
+        "At least one delivery address is required."
     ),
-    "address.last_delivery": (
-        "La dernière adresse de livraison ne peut pas être supprimée.",
-        "The last delivery address cannot be removed.",
+    "address.last_delivery": gettext_noop(
+        "The last delivery address cannot be removed."
     ),
-    "address.separate_billing": (
-        (
-            "Toutes les adresses de livraison partagent l’adresse de facturation du "
-            "compte ; modifiez celle-ci pour toutes."
-        ),
-        (
-            "All delivery addresses share the account’s billing address; change it "
-            "for all of them."
-        ),
+    "address.separate_billing": gettext_noop(
+        "All delivery addresses share the account’s billing address; change it for all"
+        " of them."
     ),
-    "address.unknown_delivery": (
-        "Adresse de livraison introuvable.",
-        "Delivery address not found.",
-    ),
-    "password.too_short": (
-        "Le mot de passe doit comporter au moins {min} caractères.",
+    "address.unknown_delivery": gettext_noop("Delivery address not found."),
+    "password.too_short": ngettext_noop(
+        "The password must be at least {min} character long.",
         "The password must be at least {min} characters long.",
+        "min",
     ),
-    "password.too_long": (
-        "Le mot de passe ne peut dépasser {max} caractères.",
+    "password.too_long": ngettext_noop(
+        "The password cannot exceed {max} character.",
         "The password cannot exceed {max} characters.",
+        "max",
     ),
-    "password.common": (
-        "Ce mot de passe est trop courant ; choisissez-en un autre.",
-        "This password is too common; choose another one.",
+    "password.common": gettext_noop("This password is too common; choose another one."),
+    "password.personal": gettext_noop(
+        "The password must not be built on your email address, your name or the shop’s"
+        " name."
     ),
-    "password.personal": (
-        (
-            "Le mot de passe ne doit pas reprendre votre adresse e-mail, votre nom "
-            "ou le nom de la boutique."
-        ),
-        (
-            "The password must not be built on your email address, your name or "
-            "the shop’s name."
-        ),
+    "consent.wording_required": gettext_noop(
+        "The version of the consent wording shown is required."
     ),
-    "consent.wording_required": (
-        "La version du texte de consentement affiché est obligatoire.",
-        "The version of the consent wording shown is required.",
-    ),
-    "token.invalid": (
-        "Ce lien n’est plus valable. Demandez-en un nouveau.",
-        "This link is no longer valid. Ask for a new one.",
-    ),
-    "account.not_found": ("Compte introuvable.", "Account not found."),
-    "analytics.visitor_invalid": (
-        "Identifiant de visiteur illisible.",
-        "Unreadable visitor identifier.",
-    ),
-    "login.failed": (
-        "Adresse e-mail ou mot de passe incorrect.",
-        "Wrong email address or password.",
-    ),
-    "login.throttled": (
-        "Trop de tentatives : réessayez dans {seconds} secondes.",
+    "token.invalid": gettext_noop("This link is no longer valid. Ask for a new one."),
+    "account.not_found": gettext_noop("Account not found."),
+    "analytics.visitor_invalid": gettext_noop("Unreadable visitor identifier."),
+    "login.failed": gettext_noop("Wrong email address or password."),
+    "login.throttled": ngettext_noop(
+        "Too many attempts: try again in {seconds} second.",
         "Too many attempts: try again in {seconds} seconds.",
+        "seconds",
     ),
-    "login.blocked": (
-        (
-            "Trop de tentatives : utilisez « J’ai oublié mon mot de passe » ou "
-            "contactez le service clients."
-        ),
-        ("Too many attempts: use “I forgot my password” or contact customer service."),
+    "login.blocked": gettext_noop(
+        "Too many attempts: use “I forgot my password” or contact customer service."
     ),
-    "password.same_as_temporary": (
-        "Choisissez un mot de passe différent du mot de passe temporaire.",
-        "Choose a password other than the temporary one.",
+    "password.same_as_temporary": gettext_noop(
+        "Choose a password other than the temporary one."
     ),
-    "password.wrong_current": (
-        "Le mot de passe actuel est incorrect.",
-        "The current password is wrong.",
+    "password.wrong_current": gettext_noop("The current password is wrong."),
+    "account.already_complete": gettext_noop("This account is already complete."),
+    "text.invalid_unicode": gettext_noop(
+        "This field contains unreadable text (invalid Unicode character)."
     ),
-    "account.already_complete": (
-        "Ce compte est déjà complet.",
-        "This account is already complete.",
-    ),
-    "text.invalid_unicode": (
-        "Ce champ contient un texte illisible (caractère Unicode invalide).",
-        "This field contains unreadable text (invalid Unicode character).",
-    ),
-    "form.too_many_errors": (
-        (
-            "Le formulaire contient trop d’erreurs ; seules les {max} premières "
-            "sont affichées."
-        ),
+    "form.too_many_errors": ngettext_noop(
+        "The form has too many errors; only the first is shown.",
         "The form has too many errors; only the first {max} are shown.",
+        "max",
     ),
-    "email.not_normalized": (
-        (
-            "Écrivez l’adresse e-mail avec des caractères ordinaires (sans lettres "
-            "pleine chasse ni ligatures)."
-        ),
-        (
-            "Write the email address with ordinary characters (no full-width "
-            "letters or ligatures)."
-        ),
+    "email.not_normalized": gettext_noop(
+        "Write the email address with ordinary characters (no full-width letters or "
+        "ligatures)."
     ),
-    "phone.ambiguous": (
-        (
-            "Ce numéro existe dans plusieurs territoires : saisissez-le au format "
-            "international, par exemple +687 …"
-        ),
-        (
-            "This number exists in several territories: type it in international "
-            "form, for example +687 …"
-        ),
+    "phone.ambiguous": gettext_noop(
+        "This number exists in several territories: type it in international form, for"
+        " example +687 …"
     ),
-    "language.invalid": (
-        "Langue non proposée : choisissez fr (français) ou en (anglais).",
-        "Language not offered: choose fr (French) or en (English).",
-    ),
-    "account.erased": (
-        "Ce compte a été supprimé.",
-        "This account has been erased.",
-    ),
-    "account.changed_concurrently": (
-        "Le compte a été modifié entre-temps ; veuillez réessayer.",
-        "The account was changed meanwhile; please try again.",
+    "language.invalid": gettext_noop("Language not offered: choose one of {choices}."),
+    "account.erased": gettext_noop("This account has been erased."),
+    "account.changed_concurrently": gettext_noop(
+        "The account was changed meanwhile; please try again."
     ),
 }
+_UNKNOWN = gettext_noop("Invalid value.")
+
+
+class _Params(dict[str, object]):
+    """Parameters of a message; a missing one shows as its name, not a crash."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
 
 
 def message_for(code: str, params: Mapping[str, object], language: Language) -> str:
-    """Return the message of *code* in *language*, with *params* filled in."""
-    french, english = _MESSAGES.get(code, ("Valeur invalide.", "Invalid value."))
-    template = french if language == "fr" else english
-    return template.format_map(dict(params))
+    """Return the message of *code* in *language*, with *params* filled in.
+
+    The text comes from the catalogue of *language* (French, the default,
+    for a language without one), so a shop's catalogue can reword it.
+
+    .. versionchanged:: 0.2.0
+       Messages come from the catalogues, with plurals.
+    """
+    message = _MESSAGES.get(code, _UNKNOWN)
+    texts = translation(language)
+    if isinstance(message, Plural):
+        count = params.get(message.count, 0)
+        number = count if isinstance(count, int) else 0
+        text = texts.ngettext(message.singular, message.plural, number)
+    else:
+        text = texts.gettext(message)
+    return text.format_map(_Params(params))
 
 
 def known_codes() -> frozenset[str]:
@@ -282,7 +226,11 @@ class FieldError:
     params: Mapping[str, object] = attrs.field(factory=dict, eq=False)
 
     def message(self, language: Language = "fr") -> str:
-        """Return the human message, in French unless *language* is ``"en"``."""
+        """Return the human message in *language*, French by default (SPEC F8, T1).
+
+        .. versionchanged:: 0.2.0
+           Any language with a catalogue.
+        """
         return message_for(self.code, self.params, language)
 
     def under(self, prefix: str) -> FieldError:
@@ -414,7 +362,11 @@ class AuthenticationError(EchoppeError):
         super().__init__(self.message("en"))
 
     def message(self, language: Language = "fr") -> str:
-        """Return the message to show the customer."""
+        """Return the message to show the customer, the wait in whole seconds.
+
+        .. versionchanged:: 0.2.0
+           "1 seconde", not "1 secondes": plurals from the catalogues.
+        """
         seconds = 0 if self.retry_after is None else int(self.retry_after + 0.999)
         return message_for(self.code, {"seconds": seconds}, language)
 
@@ -482,6 +434,41 @@ class DeliveryError(EchoppeError):
         return not self.permanent
 
 
+class TemplateError(EchoppeError, ValueError):
+    """A template or a message catalogue cannot render the texts customers read.
+
+    :func:`~echoppe_accounts.bootstrap` renders every template, the
+    library's and the shop's, in every language, with sample data: a broken
+    override (a syntax error, a variable the library does not give, a
+    translation naming an unknown placeholder) fails when the application
+    starts, not when a customer asks for a reset (SPEC T1).
+
+    Attributes:
+        problems (tuple[tuple[str, str], ...]): Each template (or
+            catalogue) that failed, by name, with the reason in words.
+
+    >>> TemplateError([("mail/welcome/body.html", "'nickname' is undefined")])
+    TemplateError("mail/welcome/body.html: 'nickname' is undefined")
+
+    .. versionadded:: 0.2.0
+    """
+
+    def __init__(self, problems: Iterable[tuple[str, str]]) -> None:
+        """Collect *problems* (at least one), as ``(template, reason)`` pairs."""
+        self.problems: tuple[tuple[str, str], ...] = tuple(problems)
+        if not self.problems:
+            msg = "TemplateError needs at least one problem"
+            raise ValueError(msg)
+        super().__init__(
+            "; ".join(f"{name}: {reason}" for name, reason in self.problems)
+        )
+
+    @property
+    def templates(self) -> tuple[str, ...]:
+        """The names of the templates that failed, in the order found."""
+        return tuple(dict.fromkeys(name for name, _ in self.problems))
+
+
 MAX_ERRORS = 100
 """Most problems reported at once, the last saying the list was cut (SPEC F9)."""
 
@@ -533,6 +520,7 @@ for _cls in (
     DeliveryError,
     AuthenticationError,
     RateLimitedError,
+    TemplateError,
     FieldError,
 ):
     _cls.__module__ = "echoppe_accounts"  # where users import and catch them

@@ -35,6 +35,11 @@ from echoppe_accounts.domain.category import (
 )
 from echoppe_accounts.domain.email import Email
 from echoppe_accounts.domain.errors import Collector, Language, ValidationError
+from echoppe_accounts.domain.i18n import (
+    DEFAULT_LANGUAGE,
+    available_languages,
+    normalise,
+)
 from echoppe_accounts.domain.password import PasswordPolicy
 from echoppe_accounts.domain.phone import Phone
 from echoppe_accounts.domain.siret import Siret
@@ -313,16 +318,23 @@ _LANGUAGE_MAX_INPUT = 16
 
 
 def parse_language(value: str, errors: Collector) -> Language:
-    """Return ``"fr"`` or ``"en"``; anything else is an error."""
+    """Return the language of *value* if it has a catalogue, else an error.
+
+    ``"fr"`` (also for an empty value), ``"en"``, or a language the shop
+    added with its catalogues (SPEC T1).
+
+    .. versionchanged:: 0.2.0
+       A shop's languages are accepted too.
+    """
+    choices = ", ".join(sorted(available_languages()))
     if len(value) > _LANGUAGE_MAX_INPUT:  # size before work (SPEC F9)
-        errors.add("language", "language.invalid")
-        return "fr"
-    code = value.strip().lower() or "fr"
-    if code == "en":
-        return "en"
-    if code != "fr":
-        errors.add("language", "language.invalid")
-    return "fr"
+        errors.add("language", "language.invalid", choices=choices)
+        return DEFAULT_LANGUAGE
+    code = normalise(value.strip() or DEFAULT_LANGUAGE)
+    if code is None or code not in available_languages():
+        errors.add("language", "language.invalid", choices=choices)
+        return DEFAULT_LANGUAGE
+    return code
 
 
 def parse_consent(subscribe: bool, wording: str, errors: Collector) -> str | None:  # noqa: FBT001

@@ -124,6 +124,7 @@ class UseCases:
             created_at=self.clock.now(),
             values={"shop": self.settings.shop_name, "name": "", **values},
             links=links,
+            settings=self.settings,
         )
         # Erasure finds the mail by its account, whatever address it goes
         # to, and by the canonical key of its recipient (SPEC G3).

@@ -1,290 +1,86 @@
-"""The texts of the mails the library sends, in French (default) and English.
+"""The mails the library sends, rendered from templates in the customer's language.
 
-Each mail has a plain-text and an HTML body built from the same template;
-values are HTML-escaped in the HTML body.
+Each mail kind has three templates (see
+:mod:`~echoppe_accounts.service_layer.templating`): ``mail/<kind>/subject.txt``,
+``body.txt`` (the plain-text part) and ``body.html`` (the HTML part, built on
+a table layout with inline styles, values escaped). Their words come from
+the message catalogues (SPEC T1); the shop overrides any of them through
+:attr:`Settings.templates <echoppe_accounts.Settings.templates>`.
+
+Every mail template gets these variables:
+
+``shop``
+    The shop's name (:attr:`Settings.shop_name
+    <echoppe_accounts.Settings.shop_name>`).
+``base_url``
+    The shop's site, ``""`` when unknown.
+``name``
+    The customer's name, ``""`` when the mail goes to an address without
+    an account.
+``to``
+    The recipient's address.
+``sent_at``
+    When the mail was decided (aware, UTC): format it with the ``datetime``
+    filter, which writes it in the customer's language and the shop's time
+    zone.
+``subject``
+    The rendered subject (not in ``subject.txt`` itself).
+``language``, ``timezone``
+    The language of the mail and the shop's time zone.
+
+and, by kind, the values of :data:`MAIL_VALUES` and the links of
+:data:`MAIL_LINKS`.
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping, Sequence
-from datetime import datetime
-
-import attrs
+from datetime import UTC, datetime
 
 from echoppe_accounts.domain.errors import Language
+from echoppe_accounts.domain.i18n import DEFAULT_TIMEZONE, catalogues
 from echoppe_accounts.domain.mail import MailKind, OutgoingMail
-
-
-@attrs.frozen
-class _Template:
-    subject: str
-    paragraphs: tuple[str, ...]
-    link_labels: tuple[str, ...] = ()
-    """Labels of the links, shown after the second paragraph, in order."""
-
-
-_SIGN_OFF_FR = (
-    "Si vous n’êtes pas à l’origine de cette demande, contactez notre service clients."
+from echoppe_accounts.service_layer.settings import Settings
+from echoppe_accounts.service_layer.templating import (
+    one_line,
+    templates_for,
+    tidy_text,
 )
-_SIGN_OFF_EN = "If you did not ask for this, please contact our customer service."
 
-_TEMPLATES: Mapping[tuple[MailKind, Language], _Template] = {
-    (MailKind.WELCOME, "fr"): _Template(
-        "Bienvenue chez {shop}",
-        (
-            "Bonjour {name},",
-            (
-                "Votre compte client {shop} est prêt. Vous pouvez suivre vos "
-                "commandes depuis votre espace client."
-            ),
-            (
-                "Si vous n’êtes pas à l’origine de cette inscription, répondez "
-                "simplement à ce message."
-            ),
-        ),
-    ),
-    (MailKind.WELCOME, "en"): _Template(
-        "Welcome to {shop}",
-        (
-            "Hello {name},",
-            (
-                "Your {shop} customer account is ready. You can follow your "
-                "orders from your account."
-            ),
-            "If you did not sign up, simply reply to this message.",
-        ),
-    ),
-    (MailKind.SET_PASSWORD, "fr"): _Template(
-        "Finalisez votre compte {shop}",
-        (
-            "Bonjour {name},",
-            (
-                "Votre compte a été créé lors de votre commande. Pour suivre vos "
-                "commandes et retrouver vos adresses, choisissez votre mot de "
-                "passe avec le lien ci-dessous, valable {hours} heures et "
-                "utilisable une seule fois."
-            ),
-            "Si vous n’avez rien commandé chez {shop}, ignorez ce message.",
-        ),
-        ("Choisir mon mot de passe",),
-    ),
-    (MailKind.SET_PASSWORD, "en"): _Template(
-        "Complete your {shop} account",
-        (
-            "Hello {name},",
-            (
-                "Your account was created with your order. To follow your orders "
-                "and find your addresses, choose your password with the link "
-                "below; it is valid for {hours} hours and can be used once."
-            ),
-            "If you did not order from {shop}, ignore this message.",
-        ),
-        ("Choose my password",),
-    ),
-    (MailKind.EXISTING_ACCOUNT_CHECKOUT, "fr"): _Template(
-        "Une commande a été passée avec votre adresse e-mail",
-        (
-            "Bonjour,",
-            (
-                "Une commande vient d’être passée chez {shop} avec votre adresse "
-                "e-mail, qui a déjà un compte client. Elle est rattachée à ce "
-                "compte ; son historique reste visible une fois connecté."
-            ),
-            (
-                "Si vous n’êtes pas à l’origine de cette commande, contactez notre "
-                "service clients."
-            ),
-        ),
-    ),
-    (MailKind.EXISTING_ACCOUNT_CHECKOUT, "en"): _Template(
-        "An order was placed with your email address",
-        (
-            "Hello,",
-            (
-                "An order was just placed at {shop} with your email address, which "
-                "already has a customer account. It is attached to that account; "
-                "its history is shown once you log in."
-            ),
-            "If you did not place this order, please contact customer service.",
-        ),
-    ),
-    (MailKind.RESET_CONFIRM, "fr"): _Template(
-        "Confirmez la réinitialisation de votre mot de passe",
-        (
-            "Bonjour {name},",
-            (
-                "Vous avez demandé à réinitialiser votre mot de passe {shop}. "
-                "Confirmez-le avec le premier lien : vous recevrez alors un second "
-                "e-mail avec un mot de passe temporaire. Ce lien est valable une "
-                "heure et utilisable une seule fois."
-            ),
-            (
-                "Si vous n’avez rien demandé, cliquez sur « Ce n’était pas moi » : "
-                "votre mot de passe actuel reste valable."
-            ),
-        ),
-        ("Confirmer la demande", "Ce n’était pas moi"),
-    ),
-    (MailKind.RESET_CONFIRM, "en"): _Template(
-        "Confirm your password reset",
-        (
-            "Hello {name},",
-            (
-                "You asked to reset your {shop} password. Confirm with the first "
-                "link: a second email will bring you a temporary password. The "
-                "link is valid for one hour and can be used once."
-            ),
-            (
-                "If you did not ask for anything, click “This was not me”: your "
-                "current password stays valid."
-            ),
-        ),
-        ("Confirm the request", "This was not me"),
-    ),
-    (MailKind.RESET_UNKNOWN_EMAIL, "fr"): _Template(
-        "Demande de réinitialisation de mot de passe",
-        (
-            "Bonjour,",
-            (
-                "Quelqu’un a demandé à réinitialiser le mot de passe du compte "
-                "{shop} associé à cette adresse e-mail, mais aucun compte ne "
-                "l’utilise. Vous avez peut-être créé votre compte avec une autre "
-                "adresse."
-            ),
-            "Si vous n’êtes pas à l’origine de cette demande, ignorez ce message.",
-        ),
-    ),
-    (MailKind.RESET_UNKNOWN_EMAIL, "en"): _Template(
-        "Password reset request",
-        (
-            "Hello,",
-            (
-                "Someone asked to reset the password of the {shop} account of this "
-                "email address, but no account uses it. You may have signed up "
-                "with another address."
-            ),
-            "If you did not ask for this, ignore this message.",
-        ),
-    ),
-    (MailKind.TEMPORARY_PASSWORD, "fr"): _Template(
-        "Votre mot de passe temporaire",
-        (
-            "Bonjour {name},",
-            "Voici votre mot de passe temporaire : {temporary}",
-            (
-                "Il est valable {hours} heures et ne sert qu’une fois : à la "
-                "connexion, vous choisirez aussitôt votre nouveau mot de passe."
-            ),
-            _SIGN_OFF_FR,
-        ),
-    ),
-    (MailKind.TEMPORARY_PASSWORD, "en"): _Template(
-        "Your temporary password",
-        (
-            "Hello {name},",
-            "Here is your temporary password: {temporary}",
-            (
-                "It is valid for {hours} hours and works once: when you log in "
-                "with it, you will choose your new password straight away."
-            ),
-            _SIGN_OFF_EN,
-        ),
-    ),
-    (MailKind.PROVISIONAL_PASSWORD_NOTICE, "fr"): _Template(
-        "Un mot de passe provisoire vous a été communiqué",
-        (
-            "Bonjour {name},",
-            (
-                "Notre service clients vient de vous communiquer un mot de passe "
-                "provisoire, valable une heure. Toute demande de réinitialisation "
-                "en cours est annulée ; à la connexion, vous choisirez votre "
-                "nouveau mot de passe."
-            ),
-            _SIGN_OFF_FR,
-        ),
-    ),
-    (MailKind.PROVISIONAL_PASSWORD_NOTICE, "en"): _Template(
-        "A provisional password was given to you",
-        (
-            "Hello {name},",
-            (
-                "Our customer service just gave you a provisional password, valid "
-                "for one hour. Any pending reset is cancelled; when you log in, "
-                "you will choose your new password."
-            ),
-            _SIGN_OFF_EN,
-        ),
-    ),
-    (MailKind.PASSWORD_CHANGED, "fr"): _Template(
-        "Votre mot de passe a été modifié",
-        (
-            "Bonjour {name},",
-            "Le mot de passe de votre compte {shop} vient d’être modifié.",
-            _SIGN_OFF_FR,
-        ),
-    ),
-    (MailKind.PASSWORD_CHANGED, "en"): _Template(
-        "Your password was changed",
-        (
-            "Hello {name},",
-            "The password of your {shop} account was just changed.",
-            _SIGN_OFF_EN,
-        ),
-    ),
-    (MailKind.NEWSLETTER_CONFIRM, "fr"): _Template(
-        "Confirmez votre abonnement à la newsletter {shop}",
-        (
-            "Bonjour {name},",
-            (
-                "Pour recevoir notre newsletter, confirmez votre abonnement avec le "
-                "lien ci-dessous. Vous pourrez vous désabonner à tout moment."
-            ),
-            (
-                "Si vous n’avez rien demandé, ignorez ce message : vous ne serez "
-                "pas abonné."
-            ),
-        ),
-        ("Confirmer mon abonnement",),
-    ),
-    (MailKind.NEWSLETTER_CONFIRM, "en"): _Template(
-        "Confirm your subscription to the {shop} newsletter",
-        (
-            "Hello {name},",
-            (
-                "To receive our newsletter, confirm your subscription with the link "
-                "below. You can unsubscribe at any time."
-            ),
-            (
-                "If you did not ask for it, ignore this message: you will not be "
-                "subscribed."
-            ),
-        ),
-        ("Confirm my subscription",),
-    ),
-    (MailKind.EMAIL_CHANGED, "fr"): _Template(
-        "Votre adresse e-mail a été modifiée",
-        (
-            "Bonjour {name},",
-            (
-                "L’adresse e-mail de votre compte {shop} vient d’être remplacée par "
-                "{new_email}. Ce message est envoyé à votre ancienne adresse."
-            ),
-            _SIGN_OFF_FR,
-        ),
-    ),
-    (MailKind.EMAIL_CHANGED, "en"): _Template(
-        "Your email address was changed",
-        (
-            "Hello {name},",
-            (
-                "The email address of your {shop} account was just replaced by "
-                "{new_email}. This message goes to your former address."
-            ),
-            _SIGN_OFF_EN,
-        ),
-    ),
+MAIL_PARTS = ("subject.txt", "body.txt", "body.html")
+"""The templates of each mail kind, under ``mail/<kind>/``."""
+
+MAIL_LINKS: Mapping[str, tuple[str, ...]] = {
+    "set_password": ("link",),
+    "reset_confirm": ("confirm_link", "cancel_link"),
+    "newsletter_confirm": ("link",),
+    "email_change_confirm": ("link",),
+    "email_change_notice": ("cancel_link",),
+    "signup_verify": ("link",),
 }
+"""The variables holding the links of each mail kind that has some, in order,
+by :class:`~echoppe_accounts.MailKind` value."""
+
+MAIL_VALUES: Mapping[str, Mapping[str, object]] = {
+    "set_password": {"hours": 72},
+    "temporary_password": {"temporary": "K7QM-4XPR-9TBW-HC3D", "hours": 24},
+    "email_changed": {"new_email": "nouvelle.adresse@exemple.fr"},
+    "email_change_notice": {"new_email": "nouvelle.adresse@exemple.fr"},
+}
+"""The values of each mail kind's templates besides the common ones, by
+:class:`~echoppe_accounts.MailKind` value, with the sample values the
+templates are checked with at wiring; a kind not listed has none."""
+
+
+def template_name(kind: MailKind, part: str) -> str:
+    """Return the name of the template of *part* of the mail *kind*.
+
+    >>> template_name(MailKind.WELCOME, "body.html")
+    'mail/welcome/body.html'
+
+    .. versionadded:: 0.2.0
+    """
+    return f"mail/{kind.value}/{part}"
 
 
 def render(
@@ -296,34 +92,75 @@ def render(
     created_at: datetime,
     values: Mapping[str, object],
     links: Sequence[str] = (),
+    settings: Settings | None = None,
 ) -> OutgoingMail:
-    """Return the mail *kind* in *language*, filled with *values* and *links*."""
-    template = _TEMPLATES[kind, language]
-    paragraphs = [p.format_map(values) for p in template.paragraphs]
-    text_parts = list(paragraphs)
-    html_parts = [f"<p>{html.escape(p)}</p>" for p in paragraphs]
-    colon = " :" if language == "fr" else ":"  # French puts a space before
-    for offset, (label, link) in enumerate(
-        zip(template.link_labels, links, strict=True)
-    ):
-        href = html.escape(link, quote=True)
-        text_parts.insert(2 + offset, f"{label}{colon} {link}")
-        html_parts.insert(
-            2 + offset, f'<p><a href="{href}">{html.escape(label)}</a></p>'
-        )
-    signature = f"— {values['shop']}"
-    text = "\n\n".join([*text_parts, signature]) + "\n"
-    body = "\n".join(html_parts)
-    markup = (
-        f'<!DOCTYPE html>\n<html lang="{language}"><head><meta charset="utf-8">'
-        f"</head><body>\n{body}\n<p>{html.escape(signature)}</p>\n</body></html>\n"
-    )
+    """Return the mail *kind* in *language*, filled with *values* and *links*.
+
+    The templates are the shop's (from *settings*) before the library's; a
+    language without a catalogue gets French. *values* holds ``shop`` and
+    ``name`` and the values of the kind (:data:`MAIL_VALUES`); *links* the
+    links of :data:`MAIL_LINKS`, in order.
+
+    Raises:
+        ValueError: *links* does not hold the links of *kind*.
+        TemplateError: A template cannot render (an override was broken
+            after wiring checked it, or a value is missing).
+
+    .. versionchanged:: 0.2.0
+       From templates and catalogues; *settings*.
+    """
+    names = MAIL_LINKS.get(kind.value, ())
+    if len(links) != len(names):
+        msg = f"a {kind.value} mail has {len(names)} links, not {len(links)}"
+        raise ValueError(msg)
+    shop = settings.shop_name if settings is not None else "L'Échoppe"
+    context: dict[str, object] = {
+        "shop": shop,
+        "name": "",
+        **values,
+        **dict(zip(names, links, strict=True)),
+        "to": to,
+        "sent_at": created_at,
+        "base_url": settings.base_url if settings is not None else "",
+        "language": catalogues().resolve(language),
+        "timezone": settings.timezone if settings is not None else DEFAULT_TIMEZONE,
+    }
+    templates = templates_for(settings.templates if settings is not None else None)
+    subject = one_line(templates.render(template_name(kind, "subject.txt"), context))
+    context["subject"] = subject
     return OutgoingMail(
         id=mail_id,
         kind=kind,
         to=to,
-        subject=template.subject.format_map(values),
-        text=text,
-        html=markup,
+        subject=subject,
+        text=tidy_text(templates.render(template_name(kind, "body.txt"), context)),
+        html=templates.render(template_name(kind, "body.html"), context),
         created_at=created_at,
+    )
+
+
+def render_sample(
+    kind: MailKind, language: Language, settings: Settings | None = None
+) -> OutgoingMail:
+    """Return the mail *kind* in *language* filled with sample values.
+
+    What :func:`~echoppe_accounts.bootstrap` renders to check the templates,
+    and what a shop can look at while writing its own.
+
+    .. versionadded:: 0.2.0
+    """
+    base = settings.base_url if settings is not None else "https://www.example.org"
+    links = [
+        f"{base.rstrip('/')}/exemple/{name.replace('_', '-')}?jeton=EXEMPLE"
+        for name in MAIL_LINKS.get(kind.value, ())
+    ]
+    return render(
+        kind,
+        language,
+        mail_id="exemple",
+        to="claire.martin@exemple.fr",
+        created_at=datetime(2026, 11, 25, 14, 7, tzinfo=UTC),
+        values={"name": "Claire Martin", **MAIL_VALUES.get(kind.value, {})},
+        links=links,
+        settings=settings,
     )

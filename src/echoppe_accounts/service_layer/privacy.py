@@ -2,8 +2,12 @@
 
 The export holds everything the library keeps about one customer, plus the
 information GDPR Art. 15 requires, as schema-versioned JSON (Art. 20) and as
-an HTML page for people. It never holds a password hash, a token digest, a
-temporary password or another customer's data (G2). :data:`STORED_FIELDS`
+an HTML page written for the customer (SPEC T2): sections in words, dates
+in the customer's language and the shop's time zone, the Art. 15
+information in the customer's language, readable on a phone and printable.
+The page is the template ``privacy/export.html``, which a shop can replace.
+The export never holds a password hash, a token digest, a temporary
+password or another customer's data (G2). :data:`STORED_FIELDS`
 says, for every stored column, where it goes in the export or why it is
 left out; a test checks it against every storage adapter's schema, so the
 export cannot silently fall behind.
@@ -11,21 +15,41 @@ export cannot silently fall behind.
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import attrs
 
-from echoppe_accounts.domain.account import Account
+from echoppe_accounts.domain.account import Account, AccountStatus
+from echoppe_accounts.domain.address import PostalAddress
+from echoppe_accounts.domain.addressbook import AddressBook, DeliveryAddress
 from echoppe_accounts.domain.audit import AuditEvent, AuditRecord
-from echoppe_accounts.domain.consent import ConsentSource
+from echoppe_accounts.domain.category import (
+    Category,
+    ChorusPro,
+    ChorusRequirement,
+    Organisation,
+)
+from echoppe_accounts.domain.consent import (
+    ConsentRecord,
+    ConsentSource,
+    PendingSubscription,
+)
+from echoppe_accounts.domain.email import Email
+from echoppe_accounts.domain.errors import Collector, Language, ValidationError
 from echoppe_accounts.domain.events import EventType
-from echoppe_accounts.domain.errors import Collector, ValidationError
 from echoppe_accounts.domain.forms import parse_consent
+from echoppe_accounts.domain.i18n import (
+    DEFAULT_TIMEZONE,
+    catalogues,
+    gettext_noop,
+    translation,
+)
 from echoppe_accounts.domain.mail import MailKind
+from echoppe_accounts.domain.phone import Phone
+from echoppe_accounts.domain.siret import Siret
 from echoppe_accounts.domain.text import clean_text
 from echoppe_accounts.domain.tokens import (
     TOKEN_BYTES,
@@ -36,12 +60,22 @@ from echoppe_accounts.domain.tokens import (
 )
 from echoppe_accounts.service_layer._base import UseCases
 from echoppe_accounts.service_layer.services import express_notice_key
+from echoppe_accounts.service_layer.settings import Settings
+from echoppe_accounts.service_layer.templating import templates_for
 
 STAFF_FREE_TEXT = frozenset({"reason"})
 """Audit details typed by staff about a customer, removed on erasure (SPEC G3)."""
 
-SCHEMA_VERSION = "1.0"
-"""Version of the export's JSON layout; a change of layout changes it."""
+SCHEMA_VERSION = "1.1"
+"""Version of the export's JSON layout; a change of layout changes it.
+
+.. versionchanged:: 0.2.0
+   ``1.1``: ``language`` says the language of the texts, and the Art. 15
+   information and notes are in it.
+"""
+
+EXPORT_PAGE = "privacy/export.html"
+"""The template of the "Mes données" page."""
 
 _SECRET = "excluded: a secret (SPEC G2)"  # noqa: S105 (a reason, not a secret)
 _TECHNICAL = "excluded: technical bookkeeping, no information about the person"
@@ -203,58 +237,115 @@ STORED_FIELDS: Mapping[str, Mapping[str, str]] = {
 """Every stored column: where it is exported, or why it is not."""
 
 ARTICLE_15: Mapping[str, Any] = {
-    "controller": "L'Échoppe",
+    "controller": "{shop}",
     "purposes": {
-        "account": "Manage your customer account, orders, invoices and deliveries "
-        "(contract, GDPR Art. 6.1.b).",
-        "invoicing": "Issue invoices, through Chorus Pro for public bodies "
-        "(legal obligation, Art. 6.1.c).",
-        "security": "Protect your account: password, login throttling, audit "
-        "trail (legitimate interest, Art. 6.1.f).",
-        "newsletter": "Send the newsletter, only if you subscribed (consent, "
-        "Art. 6.1.a).",
-        "audience_measurement": "Anonymous audience measurement; you may opt "
-        "out (CNIL exemption).",
+        "account": gettext_noop(
+            "Manage your customer account, orders, invoices and deliveries "
+            "(contract, GDPR Art. 6.1.b)."
+        ),
+        "invoicing": gettext_noop(
+            "Issue invoices, through Chorus Pro for public bodies "
+            "(legal obligation, Art. 6.1.c)."
+        ),
+        "security": gettext_noop(
+            "Protect your account: password, login throttling, audit "
+            "trail (legitimate interest, Art. 6.1.f)."
+        ),
+        "newsletter": gettext_noop(
+            "Send the newsletter, only if you subscribed (consent, Art. 6.1.a)."
+        ),
+        "audience_measurement": gettext_noop(
+            "Anonymous audience measurement; you may refuse it (CNIL exemption)."
+        ),
     },
     "categories": [
-        "identity",
-        "contact details",
-        "category and SIRET",
-        "addresses",
-        "newsletter consents",
-        "account events",
+        gettext_noop("Identity"),
+        gettext_noop("Contact details"),
+        gettext_noop("Customer category and SIRET"),
+        gettext_noop("Addresses"),
+        gettext_noop("Newsletter consents"),
+        gettext_noop("Account events"),
     ],
     "recipients": [
-        "L'Échoppe's staff and customer service",
-        "carriers (delivery address and contact name only)",
-        "Chorus Pro (invoices of public bodies)",
-        "the mail service that delivers our messages",
+        gettext_noop("The staff and customer service of {shop}"),
+        gettext_noop("Carriers (delivery address and contact name only)"),
+        gettext_noop("Chorus Pro (invoices of public bodies)"),
+        gettext_noop("The mail service that delivers our messages"),
     ],
     "retention": {
-        "account": "While the account is open; erased on request.",
-        "invoices": "10 years (Code de commerce, L123-22): billing identity, "
-        "billing address, SIRET.",
-        "audience_measurement": "Identifiers 13 months, raw events 25 months at most.",
-        "audit_trail": "Kept with the account, without secrets.",
+        "account": gettext_noop("While the account is open; erased on request."),
+        "invoices": gettext_noop(
+            "10 years (Code de commerce, L123-22): billing identity, "
+            "billing address, SIRET."
+        ),
+        "audience_measurement": gettext_noop(
+            "Identifiers 13 months, raw events 25 months at most."
+        ),
+        "audit_trail": gettext_noop("Kept with the account, without secrets."),
     },
     "rights": [
-        "access (this export)",
-        "rectification",
-        "erasure",
-        "restriction",
-        "objection",
-        "portability (this JSON)",
-        "withdrawal of consent at any time",
+        gettext_noop("Access (this export)"),
+        gettext_noop("Rectification"),
+        gettext_noop("Erasure"),
+        gettext_noop("Restriction of processing"),
+        gettext_noop("Objection"),
+        gettext_noop("Portability (the JSON file of this export)"),
+        gettext_noop("Withdrawal of your consent, at any time"),
     ],
-    "source": "You, when you created and used your account.",
-    "automated_decisions": "None.",
+    "how_to_exercise": gettext_noop(
+        "To exercise these rights, write to our customer service. You may "
+        "also lodge a complaint with the CNIL."
+    ),
+    "source": gettext_noop("You, when you created and used your account."),
+    "automated_decisions": gettext_noop(
+        "None: no decision about you is taken by automated means alone (GDPR Art. 22)."
+    ),
     "supervisory_authority": {
-        "name": "Commission nationale de l'informatique et des libertés (CNIL)",
+        "name": "CNIL",
+        "full_name": "Commission nationale de l’informatique et des libertés",
+        "description": gettext_noop("the French data protection authority"),
         "address": "3 place de Fontenoy, TSA 80715, 75334 Paris Cedex 07",
         "website": "https://www.cnil.fr",
     },
 }
-"""The information GDPR Art. 15 requires, included in every export."""
+"""The information GDPR Art. 15 requires, in English with ``{shop}`` for the
+shop's name; every export holds it in the customer's language
+(:func:`article_15`).
+
+.. versionchanged:: 0.2.0
+   Translated; ``how_to_exercise``; the CNIL's ``full_name`` and
+   ``description``.
+"""
+
+_ANALYTICS_NOTE = gettext_noop(
+    "Audience measurement is anonymous: no event is linked to your account."
+)
+
+# Names and codes, not words: they stay as they are in every language.
+_UNTRANSLATED = frozenset({"name", "full_name", "address", "website"})
+
+
+def article_15(language: Language, shop: str) -> dict[str, Any]:
+    """Return :data:`ARTICLE_15` in *language*, with the shop's name filled in.
+
+    >>> article_15("fr", "L'Échoppe")["rights"][0]
+    'Accès (cet export)'
+
+    .. versionadded:: 0.2.0
+    """
+    texts = translation(language)
+
+    def translated(value: object, key: str = "") -> Any:  # noqa: ANN401
+        if isinstance(value, Mapping):
+            return {k: translated(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [translated(v) for v in value]
+        if not isinstance(value, str) or key in _UNTRANSLATED:
+            return value
+        return texts.gettext(value).replace("{shop}", shop)
+
+    result: dict[str, Any] = translated(ARTICLE_15)
+    return result
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -272,51 +363,67 @@ class PersonalDataExport:
 
     Attributes:
         data: The export as plain JSON-ready data.
+        settings: The shop's settings: its templates, name, site and time
+            zone, for :meth:`as_html`. ``None``: the library's templates,
+            Paris time.
 
     .. versionadded:: 0.1.0
+
+    .. versionchanged:: 0.2.0
+       *settings*.
     """
 
     data: Mapping[str, Any]
+    settings: Settings | None = attrs.field(
+        default=None, kw_only=True, eq=False, repr=False
+    )
+
+    @property
+    def language(self) -> Language:
+        """The language of the export's texts, the customer's.
+
+        .. versionadded:: 0.2.0
+        """
+        language = self.data.get("language") or self.data["account"]["language"]
+        return catalogues().resolve(str(language))
 
     def as_json(self) -> str:
         """Return the machine-readable export (GDPR Art. 20)."""
         return json.dumps(self.data, ensure_ascii=False, indent=2, sort_keys=True)
 
     def as_html(self) -> str:
-        """Return the export as a self-contained HTML page for people."""
-        sections = [
-            f"<section><h2>{html.escape(key)}</h2>{_html_value(value)}</section>"
-            for key, value in self.data.items()
-            if key != "schema_version"
-        ]
-        name = html.escape(str(self.data["account"]["name"]))
-        return (
-            '<!DOCTYPE html>\n<html lang="fr"><head><meta charset="utf-8">'
-            f"<title>Mes données — {name}</title></head><body>\n"
-            f"<h1>Mes données — {name}</h1>\n"
-            f"<p>Export version {html.escape(SCHEMA_VERSION)}, "
-            f"{html.escape(str(self.data['generated_at']))}</p>\n"
-            + "\n".join(sections)
-            + "\n</body></html>\n"
-        )
+        """Return the "Mes données" page: a self-contained HTML page for the customer.
 
+        In the customer's language, with dates in the shop's time zone; no
+        script and nothing loaded from elsewhere, readable on a phone and
+        printable (SPEC T2).
 
-def _html_value(value: object) -> str:
-    if isinstance(value, Mapping):
-        rows = "".join(
-            f"<tr><th>{html.escape(str(k))}</th><td>{_html_value(v)}</td></tr>"
-            for k, v in value.items()
-        )
-        return f"<table>{rows}</table>"
-    if isinstance(value, list):
-        items = "".join(f"<li>{_html_value(v)}</li>" for v in value)
-        return f"<ul>{items}</ul>"
-    return "—" if value is None else html.escape(str(value))
+        Raises:
+            TemplateError: The shop's template of the page cannot render.
+
+        .. versionchanged:: 0.2.0
+           Written for people, from the template ``privacy/export.html``.
+        """
+        settings = self.settings
+        context = {
+            "export": self.data,
+            "shop": settings.shop_name if settings else "L'Échoppe",
+            "base_url": settings.base_url if settings else "",
+            "language": self.language,
+            "timezone": settings.timezone if settings else DEFAULT_TIMEZONE,
+        }
+        templates = templates_for(settings.templates if settings else None)
+        return templates.render(EXPORT_PAGE, context)
 
 
 def _export_data(
-    account: Account, events: list[AuditRecord], now: datetime
+    account: Account,
+    events: list[AuditRecord],
+    now: datetime,
+    *,
+    shop: str = "L'Échoppe",
 ) -> dict[str, Any]:
+    language = catalogues().resolve(account.language)
     org = account.organisation
     chorus = org.chorus if org else None
     pending = account.pending_subscription
@@ -324,6 +431,7 @@ def _export_data(
     return {
         "schema_version": SCHEMA_VERSION,
         "generated_at": now.isoformat(),
+        "language": language,
         "account": {
             "id": account.id,
             "email": account.email.address,
@@ -399,8 +507,7 @@ def _export_data(
         },
         "analytics": {
             "opted_out": account.analytics_opt_out,
-            "note": "Audience measurement is anonymous: no event is linked to "
-            "your account.",
+            "note": translation(language).gettext(_ANALYTICS_NOTE),
         },
         "events": [
             {
@@ -411,8 +518,97 @@ def _export_data(
             }
             for e in events
         ],
-        "information": dict(ARTICLE_15),
+        "information": article_15(language, shop),
     }
+
+
+_SAMPLE_AT = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
+
+
+def _sample_account(language: Language) -> tuple[Account, list[AuditRecord]]:
+    """Return an account with every part filled in, and one event of each kind."""
+    at = _SAMPLE_AT
+    billing = PostalAddress(
+        ("Hôtel de ville", "1 place de la Comédie"), "69001", "Lyon"
+    )
+    brussels = PostalAddress(("Rue de la Loi 16",), "1000", "Bruxelles", "BE")
+    account = Account(
+        id="00000000-0000-4000-8000-000000000000",
+        email=Email.parse("claire.martin@exemple.fr"),
+        name="Claire Martin",
+        category=Category.PUBLIC_BODY,
+        addresses=AddressBook(
+            billing,
+            [
+                DeliveryAddress("d1", "Accueil services techniques", billing, "Mairie"),
+                DeliveryAddress("d2", "Claire Martin", brussels),
+            ],
+        ),
+        created_at=at,
+        status=AccountStatus.ACTIVE,
+        phone=Phone("+33612345678", "FR"),
+        organisation=Organisation(
+            "Mairie de Lyon",
+            Siret("21690123100011"),
+            ChorusPro(ChorusRequirement.BOTH, "SERV-01", "EJ-2026-42"),
+        ),
+        password_hash="sample",  # noqa: S106 (not a hash; only its presence shows)
+        language=language,
+        newsletter=[
+            ConsentRecord(
+                subscribed=True,
+                at=at,
+                source=ConsentSource.SIGNUP_FORM,
+                wording_version="nl-1",
+                confirmed_at=at,
+            ),
+            ConsentRecord(
+                subscribed=False,
+                at=at + timedelta(days=30),
+                source=ConsentSource.ACCOUNT_PAGE,
+            ),
+        ],
+        email_proven_at=at,
+        analytics_opt_out=True,
+        pending_subscription=PendingSubscription(
+            at + timedelta(days=200), ConsentSource.ACCOUNT_PAGE, "nl-2"
+        ),
+    )
+    details: Mapping[AuditEvent, Mapping[str, str]] = {
+        AuditEvent.LOGIN_SUCCEEDED: {"restricted": "yes"},
+        AuditEvent.PROVISIONAL_PASSWORD_ISSUED: {"reason": "appel du 12 mars"},
+    }
+    events = [
+        AuditRecord(
+            f"e{n}",
+            at + timedelta(days=n),
+            event,
+            account.id,
+            "agent:7"
+            if event is AuditEvent.PROVISIONAL_PASSWORD_ISSUED
+            else "customer",
+            details.get(event, {}),
+        )
+        for n, event in enumerate(AuditEvent)
+    ]
+    return account, events
+
+
+def sample_export(
+    language: Language, settings: Settings | None = None
+) -> PersonalDataExport:
+    """Return the export of a made-up customer with every section filled in.
+
+    What :func:`~echoppe_accounts.bootstrap` renders the "Mes données"
+    template with, in every language, and what a shop can look at while
+    writing its own page.
+
+    .. versionadded:: 0.2.0
+    """
+    account, events = _sample_account(language)
+    shop = settings.shop_name if settings is not None else "L'Échoppe"
+    data = _export_data(account, events, _SAMPLE_AT + timedelta(days=240), shop=shop)
+    return PersonalDataExport(data, settings=settings)
 
 
 @attrs.define
@@ -433,7 +629,8 @@ class PrivacyService(UseCases):
             events = uow.audit.for_account(account.id)
             self._audit(uow, AuditEvent.DATA_EXPORTED, account.id)
             uow.commit()
-        return PersonalDataExport(_export_data(account, events, now))
+        data = _export_data(account, events, now, shop=self.settings.shop_name)
+        return PersonalDataExport(data, settings=self.settings)
 
     def erase_account(self, account_id: str, *, actor: str = "customer") -> None:
         """Erase the account, keeping only what invoices need for 10 years (SPEC G3).

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
@@ -12,10 +16,32 @@ from echoppe_accounts.domain.limits import ClientLimits
 from echoppe_accounts.domain.password import PasswordPolicy
 from echoppe_accounts.domain.sealing import check_key
 
+if TYPE_CHECKING:
+    import jinja2
+
 
 def _check_outbox_key(_: object, __: object, value: bytes | None) -> None:
     if value is not None:
         check_key(value)
+
+
+def _check_timezone(_: object, __: object, value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        msg = (
+            f"timezone must be an IANA time zone such as 'Europe/Paris', not {value!r}"
+        )
+        raise ValueError(msg) from None
+
+
+def _folders(value: object) -> tuple[Path, ...]:
+    if isinstance(value, str | os.PathLike):
+        value = [value]
+    if not isinstance(value, list | tuple):
+        msg = f"locale_dirs must be folders, not {value!r}"
+        raise TypeError(msg)
+    return tuple(Path(os.fspath(folder)) for folder in value)
 
 
 def _check_base_url(_: object, __: object, value: str) -> None:
@@ -86,6 +112,22 @@ class Settings:
         outbox_retry_window: How long a mail that keeps failing for a
             moment is retried, from its creation (or its requeue), before
             it becomes a dead letter (SPEC O1).
+        templates: The shop's templates of the texts customers read (mails,
+            the "Mes données" page), looked up before the library's: a
+            folder, or any ``jinja2.BaseLoader``. A file there named like
+            a library template (``mail/welcome/body.html``) replaces it;
+            every template is rendered with sample data by
+            :func:`~echoppe_accounts.bootstrap`, so a broken one stops the
+            start with a :class:`~echoppe_accounts.TemplateError` (SPEC T1).
+            ``None``: the library's only.
+        locale_dirs: Folders of the shop's message catalogues
+            (``<folder>/<language>/LC_MESSAGES/messages.mo``), looked up
+            before the library's: one rewords a message, or adds a
+            language, which customers may then choose (SPEC T1).
+            :func:`~echoppe_accounts.bootstrap` installs them for the
+            whole process.
+        timezone: The IANA time zone dates are shown in, to customers
+            (``Europe/Paris``, summer time included).
 
     >>> Settings(base_url="https://www.lechoppe.fr").link("/compte?t={token}", "x")
     'https://www.lechoppe.fr/compte?t=x'
@@ -97,7 +139,8 @@ class Settings:
     .. versionadded:: 0.1.0
 
     .. versionchanged:: 0.2.0
-       *outbox_key* and *outbox_retry_window*.
+       *outbox_key*, *outbox_retry_window*, *templates*, *locale_dirs* and
+       *timezone*.
     """
 
     base_url: str = attrs.field(validator=_check_base_url)
@@ -131,6 +174,9 @@ class Settings:
         ],
     )
     outbox_retry_window: timedelta = timedelta(hours=72)
+    templates: str | os.PathLike[str] | jinja2.BaseLoader | None = None
+    locale_dirs: tuple[Path, ...] = attrs.field(default=(), converter=_folders)
+    timezone: str = attrs.field(default="Europe/Paris", validator=_check_timezone)
 
     def link(self, path_template: str, token: str) -> str:
         """Return the absolute link for *path_template* with *token* filled in."""
