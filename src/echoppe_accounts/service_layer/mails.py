@@ -65,7 +65,8 @@ MAIL_VALUES: Mapping[str, Mapping[str, object]] = {
     "set_password": {"hours": 72},
     "temporary_password": {"temporary": "K7QM-4XPR-9TBW-HC3D", "hours": 24},
     "email_changed": {"new_email": "nouvelle.adresse@exemple.fr"},
-    "email_change_notice": {"new_email": "nouvelle.adresse@exemple.fr"},
+    "email_change_confirm": {"hours": 24},
+    "email_change_notice": {"new_email": "nouvelle.adresse@exemple.fr", "hours": 24},
 }
 """The values of each mail kind's templates besides the common ones, by
 :class:`~echoppe_accounts.MailKind` value, with the sample values the
