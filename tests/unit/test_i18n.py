@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -242,3 +244,16 @@ def test_dates_of_the_shop_time_zone():
     )
     later = instant + timedelta(days=180)
     assert i18n.format_datetime(later, "fr", "Indian/Reunion").endswith("12 h 00")
+
+
+def test_importing_the_package_loads_neither_jinja2_nor_babel():
+    """T1: templates and CLDR data cost nothing until a text is first rendered."""
+    probe = (
+        "import sys, echoppe_accounts\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules}"
+        " & {'jinja2', 'markupsafe', 'babel'}))"
+    )
+    result = subprocess.run(  # noqa: S603 - our interpreter, a fixed script
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
