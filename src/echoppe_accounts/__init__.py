@@ -66,8 +66,8 @@ from echoppe_accounts.domain.errors import (
     NotFoundError,
     RateLimitedError,
     StorageError,
-    ValidationError,
     TemplateError,
+    ValidationError,
     known_codes,
 )
 from echoppe_accounts.domain.events import AccountEvent, EventType
@@ -79,6 +79,7 @@ from echoppe_accounts.domain.forms import (
     OrganisationForm,
     RegistrationForm,
 )
+from echoppe_accounts.domain.i18n import available_languages
 from echoppe_accounts.domain.limits import ClientAction, ClientLimits, Limit
 from echoppe_accounts.domain.mail import (
     DeadLetter,
@@ -201,15 +202,16 @@ __all__ = [
     "StorageError",
     "SystemClock",
     "SystemSecrets",
+    "TemplateError",
     "ThrottlePolicy",
     "TokenPurpose",
     "TokenRecord",
     "TrackResult",
     "UserAgentClass",
-    "TemplateError",
     "ValidationError",
     "VisitorId",
     "__version__",
+    "available_languages",
     "bootstrap",
     "known_codes",
     "reminder_due",
