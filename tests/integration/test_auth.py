@@ -116,7 +116,7 @@ def test_progressive_delay_then_success_resets(service, auth, clock, email):
         auth.login(email, PASSWORD)
     assert info.value.code == "login.throttled"
     assert info.value.retry_after == 1.0
-    assert "réessayez dans 1 secondes" in info.value.message()
+    assert "réessayez dans 1 seconde." in info.value.message()  # not "1 secondes"
     clock.advance(SECOND)
     with pytest.raises(AuthenticationError) as info:
         auth.login(email, "faux")
