@@ -744,7 +744,5 @@ class PrivacyService(UseCases):
             account.confirm_subscription(now)
             uow.accounts.save(account)
             source = account.newsletter[-1].source.value
-            self._event(
-                uow, EventType.NEWSLETTER_SUBSCRIBED, account.id, source=source
-            )
+            self._event(uow, EventType.NEWSLETTER_SUBSCRIBED, account.id, source=source)
             uow.commit()
