@@ -267,8 +267,8 @@ class EventLog(Protocol):
         """Whether this transaction added an event."""
         ...
 
-    def add(self, event: AccountEvent) -> None:
-        """Append *event*; it is stored only if the transaction commits."""
+    def add(self, *events: AccountEvent) -> None:
+        """Append *events*, in order; stored only if the transaction commits."""
         ...
 
     def after(self, position: int, limit: int) -> list[tuple[int, AccountEvent]]:

@@ -339,10 +339,12 @@ def test_password_change_kills_pending_tokens(service, auth):
 
 
 def test_email_change_kills_pending_tokens(service, auth):
-    """An email change ends every pending temporary password (R8)."""
+    """A confirmed email change ends every pending temporary password (R8, F10)."""
     account = service.register(form())
     temporary = request_and_confirm(service, auth)
     service.change_email(account.id, "jean.nouveau@exemple.fr")
+    (confirm,) = mails_to(service, MailKind.EMAIL_CHANGE_CONFIRM)
+    service.confirm_email_change(links(confirm)["confirmer"])
     with pytest.raises(AuthenticationError):
         auth.login("jean.nouveau@exemple.fr", temporary)
     (notice,) = mails_to(service, MailKind.EMAIL_CHANGED)

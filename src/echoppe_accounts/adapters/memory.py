@@ -523,8 +523,8 @@ class _Events:
     def written(self) -> bool:
         return bool(self._uow.pending_events)
 
-    def add(self, event: AccountEvent) -> None:
-        self._uow.pending_events.append(event)
+    def add(self, *events: AccountEvent) -> None:
+        self._uow.pending_events.extend(events)
 
     def after(self, position: int, limit: int) -> list[tuple[int, AccountEvent]]:
         stored = self._uow.store.events

@@ -1080,9 +1080,10 @@ class _Events:
         self._s = session
         self.written = False
 
-    def add(self, event: AccountEvent) -> None:
-        self._s.insert("account_events", [rec.event_row(event)])
-        self.written = True
+    def add(self, *events: AccountEvent) -> None:
+        if events:
+            self._s.insert("account_events", [rec.event_row(e) for e in events])
+            self.written = True
 
     def after(self, position: int, limit: int) -> list[tuple[int, AccountEvent]]:
         # ``seq`` is handed out at insertion, not at commit: an event of a

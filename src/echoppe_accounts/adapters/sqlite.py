@@ -770,9 +770,10 @@ class _Events:
         self._conn = conn
         self.written = False
 
-    def add(self, event: AccountEvent) -> None:
-        _insert(self._conn, "account_events", rec.event_row(event))
-        self.written = True
+    def add(self, *events: AccountEvent) -> None:
+        for event in events:
+            _insert(self._conn, "account_events", rec.event_row(event))
+            self.written = True
 
     def after(self, position: int, limit: int) -> list[tuple[int, AccountEvent]]:
         rows = self._conn.execute(

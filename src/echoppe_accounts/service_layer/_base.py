@@ -239,6 +239,10 @@ class UseCases:
         self, uow: UnitOfWork, event: EventType, account_id: str, **data: str
     ) -> None:
         """Record an account event with the change it reports (SPEC O5)."""
-        uow.events.add(
-            AccountEvent(self._new_id(), event, account_id, self.clock.now(), data)
-        )
+        uow.events.add(self._new_event(event, account_id, **data))
+
+    def _new_event(
+        self, event: EventType, account_id: str, **data: str
+    ) -> AccountEvent:
+        """Return a new account event happening now (SPEC O5)."""
+        return AccountEvent(self._new_id(), event, account_id, self.clock.now(), data)

@@ -406,14 +406,14 @@ class AuthService(UseCases):
             uow.throttles.save(throttle)
             temporary = generate_temporary(self.secrets.randbelow)
             request.confirm(now, self.hasher.hash(temporary), TEMPORARY_TTL)
-            # A temporary password changes how the account opens: sessions
-            # end, per-client failure counts restart (SPEC P6).
-            account.session_stamp = self._new_stamp()
-            uow.accounts.save(account)
             try:
                 uow.resets.save(request)
             except ConcurrencyError:
                 raise _invalid_token() from None
+            # A temporary password changes how the account opens: sessions
+            # end, per-client failure counts restart (SPEC P6).
+            account.session_stamp = self._new_stamp()
+            uow.accounts.save(account)
             hours = int(TEMPORARY_TTL.total_seconds() // 3600)
             self._mail_account(
                 uow,

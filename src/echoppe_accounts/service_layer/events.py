@@ -130,7 +130,7 @@ class EventDispatcher:
             for seq, event in uow.events.after(position, limit):
                 try:
                     handler(event)
-                except Exception:  # noqa: BLE001 (a shop's handler may raise anything)
+                except Exception:  # a shop's handler may raise anything
                     log.warning(
                         "event handler %s failed on event %s (%s); it will be "
                         "retried",
@@ -174,7 +174,7 @@ class _DeliveringUnitOfWork:
         if exc_type is None and self._committed:
             try:
                 self._dispatcher.dispatch()
-            except Exception:  # noqa: BLE001 (best effort: the worker retries)
+            except Exception:  # best effort: the worker retries
                 log.warning("event delivery after commit failed", exc_info=True)
 
     def commit(self) -> None:
@@ -182,7 +182,7 @@ class _DeliveringUnitOfWork:
         self._inner.commit()
         self._committed = self._committed or written
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> Any:  # noqa: ANN401 (the wrapped unit's)
         return getattr(self._inner, name)
 
 
