@@ -10,6 +10,7 @@ from echoppe_accounts.adapters.analytics import (
     InMemoryAnalyticsSink,
     SQLiteAnalyticsSink,
 )
+from echoppe_accounts.adapters.legacy_hashes import LegacyHasher
 from echoppe_accounts.adapters.maildir import MaildirMailer
 from echoppe_accounts.adapters.memory import InMemoryStore, InMemoryUnitOfWork
 from echoppe_accounts.adapters.smtp import SMTPMailer
@@ -106,6 +107,7 @@ from echoppe_accounts.service_layer.events import (
     EventHandler,
     JsonLinesHandler,
 )
+from echoppe_accounts.service_layer.importer import CustomerImporter, ImportSummary
 from echoppe_accounts.service_layer.outbox import DispatchReport, OutboxDispatcher
 from echoppe_accounts.service_layer.privacy import PersonalDataExport, PrivacyService
 from echoppe_accounts.service_layer.retry import retry_on_conflict
@@ -141,6 +143,7 @@ __all__ = [
     "ConcurrencyError",
     "ConsentRecord",
     "ConsentSource",
+    "CustomerImporter",
     "DeadLetter",
     "DeliveryAddress",
     "DeliveryError",
@@ -157,6 +160,7 @@ __all__ = [
     "FieldError",
     "Hit",
     "IllegalTransitionError",
+    "ImportSummary",
     "InMemoryAnalyticsSink",
     "InMemoryStore",
     "InMemoryUnitOfWork",
@@ -164,6 +168,7 @@ __all__ = [
     "IpPolicy",
     "JsonLinesHandler",
     "Language",
+    "LegacyHasher",
     "Limit",
     "LoginResult",
     "LoginThrottle",

@@ -30,6 +30,14 @@ class ConsentSource(enum.StrEnum):
     """The link at the bottom of a newsletter."""
     CUSTOMER_SERVICE = "customer_service"
     """A customer-service agent, at the customer's request."""
+    IMPORT = "import"
+    """Imported with the customer's account from the platform the shop left.
+
+    The wording version is the one that platform showed; the time is the
+    import's (SPEC F7, O4).
+
+    .. versionadded:: 0.2.0
+    """
 
 
 @attrs.frozen

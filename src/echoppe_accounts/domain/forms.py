@@ -380,9 +380,21 @@ def phone_hint(
 
 
 def parse_registration(
-    form: RegistrationForm, policy: PasswordPolicy | None = None
+    form: RegistrationForm,
+    policy: PasswordPolicy | None = None,
+    *,
+    check_password: bool = True,
 ) -> ParsedRegistration:
-    """Validate a full registration; raise one :class:`ValidationError` with all."""
+    """Validate a full registration; raise one :class:`ValidationError` with all.
+
+    With *check_password* false the password field is not read and the
+    result's password is empty: an import of existing customers brings a
+    password hash, or none, instead of a password to check against the
+    policy (SPEC O4); everything else is validated as at sign-up.
+
+    .. versionchanged:: 0.2.0
+       *check_password*.
+    """
     errors = Collector()
     category = attempt(errors, "", lambda: Category.parse(form.category))
     email = attempt(errors, "", lambda: Email.parse(form.email))
@@ -397,17 +409,21 @@ def parse_registration(
     phone = attempt(errors, "", lambda: Phone.parse(form.phone, hint=hint))
     wording = parse_consent(form.newsletter, form.newsletter_wording_version, errors)
     language = parse_language(form.language, errors)
-    password = parse_password(
-        form.password,
-        policy or PasswordPolicy(),
-        # Only values that passed their own checks: a 10 MB organisation
-        # name typed by an individual must not reach the policy (SPEC F9).
-        [
-            email.address if email else None,
-            name,
-            organisation.name if organisation else None,
-        ],
-        errors,
+    password = (
+        parse_password(
+            form.password,
+            policy or PasswordPolicy(),
+            # Only values that passed their own checks: a 10 MB organisation
+            # name typed by an individual must not reach the policy (SPEC F9).
+            [
+                email.address if email else None,
+                name,
+                organisation.name if organisation else None,
+            ],
+            errors,
+        )
+        if check_password
+        else ""
     )
     errors.raise_if_any()
     # The collector raised nothing, so every parsed value is present.

@@ -1,0 +1,235 @@
+"""Write CSV files of customers to import, with known bad lines (issue 9, item 4).
+
+Nothing here is committed data: the tests call :func:`write_customers` with a
+fixed seed into their temporary folder, and get back what the importer must
+find: which lines are bad, with which column and code, and how many
+customers must be invited. Every bad line has exactly one problem, chosen
+among :data:`BAD_KINDS`, so the expected report is known line by line.
+
+The lines are in the format of :mod:`echoppe_accounts.service_layer.importer`,
+with ``;`` as separator. Phones are mostly in international form, as shops
+often export them, so a line costs the importer one reading of the number.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+COLUMNS = (
+    "email",
+    "name",
+    "phone",
+    "category",
+    "organisation_name",
+    "siret",
+    "chorus_requirement",
+    "chorus_service_code",
+    "chorus_engagement_number",
+    "billing_street",
+    "billing_postal_code",
+    "billing_city",
+    "billing_country",
+    "delivery_contact_name",
+    "delivery_street",
+    "delivery_postal_code",
+    "delivery_city",
+    "delivery_country",
+    "delivery_label",
+    "password_hash",
+    "newsletter",
+    "newsletter_wording_version",
+    "language",
+)
+
+BCRYPT = {
+    "motdepasse": "$2y$04$xGGqm5R.TyEZ7V8wXJkFN.9YNagM/Z0aAk07be9mzRKrec5ymgTD.",
+    "soleil2019": "$2y$04$V02ilwGC45PKzBMGaRwC2.fOnG6jbiIcls8dOWIXtWnpjXIukfw/y",
+    "Azerty!123": "$2y$04$uxUvF43z2dU/oEwFGGYfW.5jhdjU3O4HzkLb5gQWUBQf8QlrSfsna",
+}
+"""PrestaShop-style bcrypt hashes (cost 4, to keep the tests quick) by password."""
+
+MD5 = "9dd4e461268c8034f5c8564e155c67a6"
+"""A PrestaShop 1.6 hash: not usable, its owner is invited."""
+
+FIRST = ("Jean", "Marie", "Élodie", "François", "Zoé", "Loïc", "Anne-Sophie")
+LAST = ("Dupont", "Martin", "Lefèvre", "Nguyen", "Da Silva", "Müller", "Œuvray")
+STREETS = ("rue des Lilas", "avenue Jean-Jaurès", "place Bellecour", "quai de Saône")
+PLACES = (
+    ("75011", "Paris"),
+    ("69002", "Lyon"),
+    ("13001", "Marseille"),
+    ("33000", "Bordeaux"),
+    ("59000", "Lille"),
+    ("97400", "Saint-Denis"),
+)
+SIRETS = ("73282932000074", "21690123100011")
+
+
+Row = dict[str, str]
+
+
+@dataclass
+class Generated:
+    """What a generated file holds, for the tests to check the import against.
+
+    Attributes:
+        lines: Data lines written.
+        bad: The expected report: line number -> (column, code).
+        duplicates: The bad lines that repeat an earlier line's email.
+        invited: Valid lines without a usable password hash.
+    """
+
+    lines: int = 0
+    bad: dict[int, tuple[str, str]] = field(default_factory=dict)
+    duplicates: set[int] = field(default_factory=set)
+    invited: int = 0
+
+
+def _good(i: int, rng: random.Random) -> Row:
+    row = dict.fromkeys(COLUMNS, "")
+    row["email"] = f"client.{i}@exemple-{i % 50}.fr"
+    row["name"] = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+    row["phone"] = (
+        f"06 12 {i % 100:02d} {i // 100 % 100:02d} {i // 10000 % 100:02d}"
+        if rng.random() < 0.1
+        else f"+33 6 12 {i % 100:02d} {i // 100 % 100:02d} {i // 10000 % 100:02d}"
+    )
+    kind = rng.random()
+    if kind < 0.7:
+        row["category"] = rng.choice(("particulier", "individual"))
+    else:
+        row["category"] = rng.choice(
+            ("professionnel", "entreprise", "company", "collectivité")
+        )
+        row["organisation_name"] = f"Société n° {i}"
+        row["siret"] = rng.choice(SIRETS)
+        if row["category"] == "collectivité":
+            row["chorus_requirement"] = "either"
+            row["chorus_engagement_number"] = f"EJ-{i}"
+    code, city = rng.choice(PLACES)
+    street = f"{i % 200 + 1} {rng.choice(STREETS)}"
+    row["billing_street"] = street + ("|Bâtiment B" if rng.random() < 0.2 else "")
+    row["billing_postal_code"], row["billing_city"] = code, city
+    row["billing_country"] = rng.choice(("", "FR"))
+    if rng.random() < 0.5:
+        row["delivery_contact_name"] = rng.choice(("", "Accueil", "Service courrier"))
+        row["delivery_street"] = f"{i % 90 + 1} {rng.choice(STREETS)}"
+        row["delivery_postal_code"], row["delivery_city"] = rng.choice(PLACES)
+        row["delivery_label"] = rng.choice(("", "Bureau", "Maison"))
+    password = rng.random()
+    # Most customers of a PrestaShop 1.7 shop have a bcrypt hash; a few
+    # still have the MD5 of 1.6, some none (an account made by staff).
+    if password < 0.75:
+        row["password_hash"] = rng.choice(tuple(BCRYPT.values()))
+    elif password < 0.8:
+        row["password_hash"] = MD5
+    if rng.random() < 0.3:
+        row["newsletter"], row["newsletter_wording_version"] = "1", "2019-03"
+    else:
+        row["newsletter"] = rng.choice(("", "0"))
+    row["language"] = rng.choice(("", "fr", "en"))
+    return row
+
+
+def _individual(row: Row) -> Row:
+    row.update(
+        category="particulier",
+        organisation_name="",
+        siret="",
+        chorus_requirement="",
+        chorus_engagement_number="",
+    )
+    return row
+
+
+def _own_delivery(row: Row) -> Row:
+    row.update(delivery_street="1 rue X", delivery_postal_code="75001")
+    row.update(delivery_city="Paris")
+    return row
+
+
+BAD_KINDS: dict[tuple[str, str], Callable[[Row], Row]] = {
+    ("email", "email.invalid"): lambda r: {**r, "email": r["email"].replace("@", ".")},
+    ("billing_postal_code", "address.postal_code_invalid"): lambda r: {
+        **r,
+        "billing_postal_code": "7501",
+    },
+    ("billing_street", "address.line_too_long"): lambda r: {
+        **r,
+        "billing_street": "12 " + "très longue " * 4 + "rue",
+    },
+    ("category", "category.invalid"): lambda r: {
+        **_individual(r),
+        "category": "client",
+    },
+    ("phone", "required"): lambda r: {**r, "phone": ""},
+    ("phone", "phone.invalid"): lambda r: {**r, "phone": "12"},
+    ("name", "required"): lambda r: {**r, "name": "", "delivery_contact_name": "X"},
+    ("newsletter", "import.boolean_invalid"): lambda r: {**r, "newsletter": "oui"},
+    ("newsletter_wording_version", "consent.wording_required"): lambda r: {
+        **r,
+        "newsletter": "1",
+        "newsletter_wording_version": "",
+    },
+    ("delivery_country", "address.country_invalid"): lambda r: {
+        **_own_delivery(r),
+        "delivery_country": "XX",
+    },
+    ("siret", "not_allowed"): lambda r: {**_individual(r), "siret": SIRETS[0]},
+    ("siret", "siret.invalid_checksum"): lambda r: {
+        **r,
+        "category": "entreprise",
+        "organisation_name": "Exemple SA",
+        "siret": "73282932000075",
+        "chorus_requirement": "",
+        "chorus_engagement_number": "",
+    },
+    ("", "import.cell_count"): lambda r: r,  # written one cell short
+}
+"""How a good line is spoilt, by the (column, code) the report must show."""
+
+DUPLICATE = ("email", "email.taken")
+
+
+def write_customers(
+    path: Path, count: int, *, seed: int = 2026, bad_share: float = 0.05
+) -> Generated:
+    """Write *count* customers to *path*; a *bad_share* of the lines are bad.
+
+    The bad lines are drawn with *seed*; one in fourteen of them repeats the
+    email of an earlier good line (in another case), the others are spoilt
+    as :data:`BAD_KINDS` says.
+    """
+    rng = random.Random(seed)  # noqa: S311 (test data, not secrets)
+    bad_lines = set(rng.sample(range(count), round(count * bad_share)))
+    kinds = [*BAD_KINDS, DUPLICATE]
+    generated = Generated(lines=count)
+    recent: list[str] = []
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter=";", lineterminator="\n")
+        writer.writerow(COLUMNS)
+        for i in range(count):
+            row = _good(i, rng)
+            line = i + 2  # the header is line 1
+            cells = [row[c] for c in COLUMNS]
+            if i in bad_lines:
+                kind = rng.choice(kinds) if recent else kinds[0]
+                generated.bad[line] = kind
+                if kind == DUPLICATE:
+                    generated.duplicates.add(line)
+                    row["email"] = rng.choice(recent).upper()
+                else:
+                    row = BAD_KINDS[kind](row)
+                cells = [row[c] for c in COLUMNS]
+                if kind == ("", "import.cell_count"):
+                    cells = cells[:-1]
+            else:
+                recent = [*recent[-499:], row["email"]]
+                if row["password_hash"] not in BCRYPT.values():
+                    generated.invited += 1
+            writer.writerow(cells)
+    return generated
