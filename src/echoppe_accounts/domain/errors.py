@@ -168,6 +168,43 @@ _MESSAGES: Mapping[str, str | Plural] = {
     "account.changed_concurrently": gettext_noop(
         "The account was changed meanwhile; please try again."
     ),
+    # The import of existing customers (SPEC O4): the file as a whole...
+    "import.file_unreadable": gettext_noop("The file {file} cannot be read."),
+    "import.report_unwritable": gettext_noop(
+        "The error report cannot be written to {file}."
+    ),
+    "import.not_utf8": gettext_noop(
+        "The file is not in UTF-8 (line {line}): save it again as CSV UTF-8."
+    ),
+    "import.no_header": gettext_noop(
+        "The file is empty, or its first line does not name the columns."
+    ),
+    "import.missing_column": gettext_noop(
+        "The file lacks the column “{column}”, which is required."
+    ),
+    "import.unknown_column": gettext_noop(
+        "Unknown column “{column}”: see the columns in the documentation."
+    ),
+    "import.duplicate_column": gettext_noop(
+        "The column “{column}” appears more than once."
+    ),
+    # ... and one of its lines.
+    "import.cell_count": ngettext_noop(
+        "This line has {found} cell instead of {expected}.",
+        "This line has {found} cells instead of {expected}.",
+        "found",
+    ),
+    "import.line_too_long": gettext_noop(
+        "This line is longer than {max} bytes: it was not read."
+    ),
+    "import.malformed_line": gettext_noop(
+        "This line, up to line {last}, cannot be read as CSV: a quote is "
+        "probably not closed."
+    ),
+    "import.boolean_invalid": gettext_noop("Write 1 (yes) or 0 (no)."),
+    "import.storage_refused": gettext_noop(
+        "The database refused this line; it was not imported."
+    ),
 }
 _UNKNOWN = gettext_noop("Invalid value.")
 
