@@ -36,6 +36,7 @@ from pathlib import Path
 
 import attrs
 
+from echoppe_accounts.adapters.legacy_hashes import LegacyHasher
 from echoppe_accounts.adapters.maildir import MaildirMailer
 from echoppe_accounts.adapters.sqlite import SQLiteStore
 from echoppe_accounts.adapters.system import Argon2Hasher, SystemClock, SystemSecrets
@@ -168,7 +169,11 @@ def bootstrap(
     whatever an earlier delivery left behind.
 
     The clock, the secret source and the password hasher default to the
-    system clock, ``secrets`` and argon2id with OWASP's parameters.
+    system clock, ``secrets`` and argon2id with OWASP's parameters, wrapped
+    in :class:`~echoppe_accounts.LegacyHasher` so that customers imported
+    with a PrestaShop bcrypt hash can log in once and get an argon2id hash
+    (it changes nothing for any other hash). A *hasher* given here is used
+    as it is: wrap it too if it must check imported hashes.
 
     Mails wait in the outbox with their bodies sealed (AES-256-GCM), so
     that no usable token or temporary password rests in the database
@@ -203,7 +208,7 @@ def bootstrap(
     check_texts(settings)
     clock = clock or SystemClock()
     secrets = secrets or SystemSecrets()
-    hasher = hasher or Argon2Hasher()
+    hasher = hasher or LegacyHasher(Argon2Hasher())
     events = EventDispatcher(uow, dict(event_handlers or {}))
     uow = delivering(uow, events)
     key = settings.outbox_key or outbox_key_from_environment() or process_key()
