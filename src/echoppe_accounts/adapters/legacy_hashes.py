@@ -55,8 +55,7 @@ class LegacyHasher:
     belongs to an imported account not yet upgraded. A shop that will not
     accept this for the time of the migration imports without the
     ``password_hash`` column, and every customer is invited to choose a
-    password instead. Hashes dearer than
-    :data:`~echoppe_accounts.domain.legacy_hash.MAX_BCRYPT_COST`, and
+    password instead. Hashes dearer than cost 12 (PHP 8.4's default), and
     malformed ones, are not computed at all: they do not match.
 
     >>> from echoppe_accounts import Argon2Hasher

@@ -1,12 +1,12 @@
 r"""Import the customers of a shop leaving another platform, from a CSV file.
 
-:class:`CustomerImporter` reads the file line by line, validates every line
-exactly as the registration form is validated (SPEC F1–F9: the same codes
-and messages), and creates the accounts in transactional batches. It keeps
-no more in memory than one batch, whatever the size of the file; it can be
-run again on the same file, which then adds nothing; and it returns an
-:class:`ImportSummary`, printing nothing (the ``echoppe-accounts import``
-command prints it).
+:class:`~echoppe_accounts.CustomerImporter` reads the file line by line,
+validates every line exactly as the registration form is validated (SPEC
+F1–F9: the same codes and messages), and creates the accounts in
+transactional batches. It keeps no more in memory than one batch, whatever
+the size of the file; it can be run again on the same file, which then adds
+nothing; and it returns an :class:`~echoppe_accounts.ImportSummary`,
+printing nothing (the ``echoppe-accounts import`` command prints it).
 
 The file
 --------
@@ -27,46 +27,46 @@ The file
 - **One line per customer**, with as many cells as the header (empty cells
   at the end of a line are ignored). Blank lines are skipped.
 
-=============================  ========  ==================================
-column                         required  content
-=============================  ========  ==================================
-``email``                      yes       the login and contact address
-``name``                       yes       the customer's name (invoices)
-``phone``                      yes       national (``06 12 34 56 78``) or
-                                         international (``+33 6…``) form
-``category``                   yes       ``particulier``, ``professionnel``,
-                                         ``entreprise``, ``collectivité``
-                                         or their codes (``individual``,
-                                         ``professional``, ``company``,
-                                         ``public_body``)
-``organisation_name``          no        required by every category but
-                                         individuals (SPEC C3)
-``siret``                      no        likewise; spaces and dots allowed
-``chorus_requirement``         no        public bodies: ``none``,
-                                         ``service``, ``engagement``,
-                                         ``both`` or ``either``
-``chorus_service_code``        no        public bodies: Chorus Pro code
-``chorus_engagement_number``   no        public bodies: engagement number
-``billing_street``             yes       street lines, separated by ``|``
-                                         (or by line breaks inside a
-                                         quoted cell), at most four
-``billing_postal_code``        yes       ``75011``
-``billing_city``               yes       ``Paris``
-``billing_country``            no        ISO 3166-1 alpha-2; empty: ``FR``
-``delivery_contact_name``      no        empty: the customer's name
-``delivery_street``            no        as ``billing_street``
-``delivery_postal_code``       no
-``delivery_city``              no
-``delivery_country``           no        empty: ``FR``
-``delivery_label``             no        ``Bureau``, ``Maison``…
-``password_hash``              no        see *Passwords* below
-``newsletter``                 no        ``1`` subscribed; ``0`` or empty
-                                         not
-``newsletter_wording_version`` no        required with ``newsletter`` 1:
-                                         the version of the consent text
-                                         the old shop showed (SPEC F7)
-``language``                   no        ``fr`` (default) or ``en``
-=============================  ========  ==================================
+================================  ========  ==================================
+column                            required  content
+================================  ========  ==================================
+``email``                         yes       the login and contact address
+``name``                          yes       the customer's name (invoices)
+``phone``                         yes       national (``06 12 34 56 78``) or
+                                            international (``+33 6…``) form
+``category``                      yes       ``particulier``, ``professionnel``,
+                                            ``entreprise``, ``collectivité``
+                                            or their codes (``individual``,
+                                            ``professional``, ``company``,
+                                            ``public_body``)
+``organisation_name``             no        required by every category but
+                                            individuals (SPEC C3)
+``siret``                         no        likewise; spaces and dots allowed
+``chorus_requirement``            no        public bodies: ``none``,
+                                            ``service``, ``engagement``,
+                                            ``both`` or ``either``
+``chorus_service_code``           no        public bodies: Chorus Pro code
+``chorus_engagement_number``      no        public bodies: engagement number
+``billing_street``                yes       street lines, separated by ``|``
+                                            (or by line breaks inside a
+                                            quoted cell), at most four
+``billing_postal_code``           yes       ``75011``
+``billing_city``                  yes       ``Paris``
+``billing_country``               no        ISO 3166-1 alpha-2; empty: ``FR``
+``delivery_contact_name``         no        empty: the customer's name
+``delivery_street``               no        as ``billing_street``
+``delivery_postal_code``          no
+``delivery_city``                 no
+``delivery_country``              no        empty: ``FR``
+``delivery_label``                no        ``Bureau``, ``Maison``…
+``password_hash``                 no        see *Passwords* below
+``newsletter``                    no        ``1`` subscribed; ``0`` or empty
+                                            not
+``newsletter_wording_version``    no        required with ``newsletter`` 1:
+                                            the version of the consent text
+                                            the old shop showed (SPEC F7)
+``language``                      no        ``fr`` (default) or ``en``
+================================  ========  ==================================
 
 The one delivery address a line can carry is the billing address when its
 street, postal code and city are all empty; its contact name is then the
@@ -218,7 +218,7 @@ EXAMPLE: Final = (
     "paul@exemple.fr;Paul Martin;06 98 76 54 32;particulier;;;"
     "1 rue de la Paix;7500;Paris;;;;;;;\n"
 )
-"""An example file: three customers, the last one with a bad postal code.
+"""Three customers in the format of the import, the last one with a bad postal code.
 
 The first keeps the bcrypt hash of ``motdepasse`` from PrestaShop; the
 second has no password and will be invited to choose one.
@@ -264,7 +264,7 @@ OPTIONAL_COLUMNS: Final = (
     "newsletter_wording_version",
     "language",
 )
-"""The columns a file may have besides :data:`REQUIRED_COLUMNS`.
+"""The columns a file may have besides the required ones.
 
 .. versionadded:: 0.2.0
 """
