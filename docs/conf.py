@@ -55,7 +55,11 @@ python_use_unqualified_type_names = True
 # Settings.templates names jinja2.BaseLoader, imported for type checkers only
 # (Jinja2 loads when texts are first rendered, not with the package): give
 # the module its name so that autodoc resolves every annotation of Settings.
+# attrs compiles Settings.__init__ against a copy of the module's globals,
+# which is where autodoc evaluates the signature's annotations: the name goes
+# there too.
 _settings_module.jinja2 = jinja2  # type: ignore[attr-defined]
+_settings_module.Settings.__init__.__globals__["jinja2"] = jinja2
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 napoleon_use_rtype = False

@@ -65,12 +65,12 @@ class AuditEvent(enum.StrEnum):
     .. versionadded:: 0.2.0
     """
     SIGNUP_EXISTING = "signup_existing"
-    """A verified sign-up with this account's email: its owner was told (X5).
+    """Its owner was told of a verified sign-up with this account's email (X5).
 
     .. versionadded:: 0.2.0
     """
     SIGNUP_VERIFIED = "signup_verified"
-    """A verified sign-up's mailbox was proven: the account opened (X5).
+    """The account opened, the mailbox of its verified sign-up proven (X5).
 
     .. versionadded:: 0.2.0
     """

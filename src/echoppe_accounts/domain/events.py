@@ -43,7 +43,7 @@ class EventType(enum.StrEnum):
     EMAIL_CHANGED = "account.email_changed"
     """The new address was proven and is now the account's (SPEC F10)."""
     PASSWORD_CHANGED = "account.password_changed"  # noqa: S105 (an event name)
-    """The password changed: by the customer, a reset or customer service."""
+    """The password was changed by the customer, a reset or customer service."""
     ERASED = "account.erased"
     """The account was erased (SPEC G3)."""
     NEWSLETTER_SUBSCRIBED = "account.newsletter_subscribed"

@@ -35,7 +35,11 @@ class ClientAction(enum.StrEnum):
 
 @attrs.frozen
 class Limit:
-    """At most :attr:`count` calls per :attr:`window` and client key.
+    """At most *count* calls per *window* and client key.
+
+    Attributes:
+        count: How many calls one client key may make in a window.
+        window: How long a window lasts, from the first call counted in it.
 
     .. versionadded:: 0.2.0
     """

@@ -43,22 +43,22 @@ class MailKind(enum.StrEnum):
     EMAIL_CHANGED = "email_changed"
     """The email address was changed; sent to the former address."""
     EMAIL_CHANGE_CONFIRM = "email_change_confirm"
-    """Sent to the new address: confirm it (SPEC F10).
+    """Sent to the new address, whose owner confirms it (SPEC F10).
 
     .. versionadded:: 0.2.0
     """
     EMAIL_CHANGE_NOTICE = "email_change_notice"
-    """Sent to the current address: a change was asked, with a cancel link (F10).
+    """Sent to the current address when a change is asked, with a cancel link (F10).
 
     .. versionadded:: 0.2.0
     """
     SIGNUP_VERIFY = "signup_verify"
-    """Verified sign-up: prove the mailbox to open the account (SPEC X5).
+    """Asks a verified sign-up to prove its mailbox, which opens the account (SPEC X5).
 
     .. versionadded:: 0.2.0
     """
     SIGNUP_EXISTING = "signup_existing"
-    """Verified sign-up with an address that has an account: tell its owner (X5).
+    """Tells an account's owner that a verified sign-up used their address (X5).
 
     .. versionadded:: 0.2.0
     """
