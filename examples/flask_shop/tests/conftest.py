@@ -61,6 +61,10 @@ class Mail:
         assert found, f"no link to {path} in: {self.text}"
         return found.group(0)
 
+    def has_temporary_password(self) -> bool:
+        """Whether this mail brings a temporary password."""
+        return TEMPORARY.search(self.text) is not None
+
     def temporary_password(self) -> str:
         """Return the temporary password this mail brings."""
         found = TEMPORARY.search(self.text)
@@ -180,6 +184,18 @@ def browser(new_browser) -> Browser:
 
 
 @pytest.fixture
-def mails(shop_data) -> Callable[[], list[Mail]]:
+def mails_in() -> Callable[[Path], Callable[[], list[Mail]]]:
+    """Readers of a shop's Maildir, given the shop's data folder."""
+    return lambda data: lambda: read_mailbox(data / "mailbox")
+
+
+@pytest.fixture
+def mails(mails_in, shop_data) -> Callable[[], list[Mail]]:
     """Read the shop's Maildir: every mail delivered so far."""
-    return lambda: read_mailbox(shop_data / "mailbox")
+    return mails_in(shop_data)
+
+
+@pytest.fixture
+def require() -> Callable[[str], ModuleType]:
+    """Import a module the test needs, or skip saying why (fail under CI=true)."""
+    return needed
