@@ -52,6 +52,7 @@ from echoppe_accounts.domain.legacy_hash import (
     PROBE_PASSWORD,
     usable_legacy_hash,
 )
+from echoppe_accounts.service_layer import importer
 from echoppe_accounts.service_layer.importer import EXAMPLE, MAX_LINE_BYTES
 from echoppe_accounts.testing import FrozenClock, RecordingMailer
 from sample_forms import form, link_token, links, pending, temporary_password
@@ -423,6 +424,15 @@ def test_only_bcrypt_hashes_are_usable(text, usable):
     assert (usable_legacy_hash(text) is not None) is usable
 
 
+def test_a_bcrypt_hash_bcrypt_refuses_or_an_unreadable_password_never_match():
+    """P1, F9: a salt bcrypt refuses and a lone surrogate are mismatches."""
+    hasher = LegacyHasher(FAST_HASHER)
+    assert not hasher.verify("$2y$04$" + "z" * 53, "x")
+    assert not hasher.verify(PROBE_HASH, "\ud800")
+    assert not hasher.verify("$2y$13$" + PROBE_HASH[7:], PROBE_PASSWORD)
+    assert hasher.verify(PROBE_HASH, PROBE_PASSWORD)
+
+
 def test_an_unusable_hash_invites_the_customer(app, tmp_path):
     """X2, O4: MD5, empty or unknown hashes: an express account and a mail."""
     source = write(
@@ -501,6 +511,8 @@ class RefusingAccounts:
 
     def add(self, account):
         if self._refused(account.email.address):
+            if self._retryable is None:  # as if registered meanwhile
+                raise ValidationError.single("email", "email.taken")
             msg = "refused by the test"
             raise StorageError(msg, retryable=self._retryable)
         self._inner.add(account)
@@ -576,6 +588,45 @@ def test_a_storage_refusing_every_line_stops_the_import(
         run(app, source, batch_size=4)
 
 
+def test_one_line_batches_report_a_refused_line_and_stop_when_unavailable(
+    uow_factory, clock, shop_settings, tmp_path
+):
+    """O3, O4: with one line a batch, a refusal is that line's, an outage stops."""
+    source = write(tmp_path, *(line(email=f"c{i}@exemple.fr") for i in range(3)))
+    refusing_one = make_app(
+        refusing(uow_factory, lambda email: email == "c1@exemple.fr"),
+        clock,
+        shop_settings,
+    )
+    summary = run(refusing_one, source, batch_size=1)
+    assert (summary.imported, summary.invalid) == (2, 1)
+    assert [c for _, _, c, _ in report_rows(summary.report)] == [
+        "import.storage_refused"
+    ]
+    unavailable = make_app(
+        refusing(uow_factory, lambda email: email == "c1@exemple.fr", retryable=True),
+        clock,
+        shop_settings,
+    )
+    with pytest.raises(StorageError):
+        run(unavailable, source, batch_size=1)
+
+
+def test_an_email_registered_during_the_import_counts_as_present(
+    uow_factory, clock, shop_settings, tmp_path
+):
+    """O4, X3: an account made by someone else between look-up and write wins."""
+    app = make_app(
+        refusing(uow_factory, lambda email: email == "b@exemple.fr", retryable=None),
+        clock,
+        shop_settings,
+    )
+    source = write(tmp_path, line(email="a@exemple.fr"), line(email="b@exemple.fr"))
+    summary = run(app, source)
+    assert (summary.imported, summary.already_present, summary.invalid) == (1, 1, 0)
+    assert app.accounts.find_by_email("b@exemple.fr") is None
+
+
 # -- the file -----------------------------------------------------------------------
 
 
@@ -614,6 +665,8 @@ def test_a_file_that_is_not_utf8_is_refused_whole(memory_app, tmp_path):
         (HEADER + ";e-mail", {"import.unknown_column"}),
         (HEADER + ";phone", {"import.duplicate_column"}),
         (line().strip(), {"import.unknown_column", "import.missing_column"}),
+        ("email\r;name", {"import.no_header"}),
+        ("x" * (MAX_LINE_BYTES + 1), {"import.no_header"}),
     ],
 )
 def test_a_wrong_header_is_refused_before_any_line(memory_app, tmp_path, header, codes):
@@ -622,6 +675,30 @@ def test_a_wrong_header_is_refused_before_any_line(memory_app, tmp_path, header,
     source.write_text(header + ("\n" + line() if header.strip() else ""))
     assert refused(run, memory_app, source) == codes
     assert memory_app.accounts.find_by_email("jean.dupont@exemple.fr") is None
+
+
+def test_a_file_cut_inside_a_character_is_not_utf8(memory_app, tmp_path):
+    """O4, F9: a last character cut in the middle is refused like any bad byte."""
+    source = tmp_path / "clients.csv"
+    source.write_bytes((HEADER + "\n" + line().rstrip("\n") + "é").encode()[:-1])
+    with pytest.raises(ValidationError) as info:
+        run(memory_app, source)
+    assert info.value.errors[0].params == {"line": 2}
+
+
+def test_a_file_changed_during_the_import_is_refused_from_that_line(
+    memory_app, tmp_path, monkeypatch
+):
+    """O4: a line that stopped being UTF-8 since the check stops the import there."""
+    source = tmp_path / "clients.csv"
+    text = HEADER + "\n" + line(email="a@exemple.fr") + line(name="Élodie Dupont")
+    source.write_bytes(text.encode("cp1252"))
+    monkeypatch.setattr(importer, "_check_encoding", lambda _: 3)  # as if valid
+    with pytest.raises(ValidationError) as info:
+        run(memory_app, source, batch_size=1)
+    (error,) = info.value.errors
+    assert (error.code, error.params["line"]) == ("import.not_utf8", 3)
+    assert memory_app.accounts.find_by_email("a@exemple.fr")
 
 
 def test_a_missing_file_is_a_validation_error(memory_app, tmp_path):
@@ -691,19 +768,27 @@ def test_broken_lines_are_reported_and_the_rest_imported(memory_app, tmp_path):
         "\n",  # line 6: blank, skipped
         "x" * (MAX_LINE_BYTES + 10) + "\n",  # line 7: too long to read
         line(email="e@exemple.fr"),  # line 8
-        'f@exemple.fr;"Jean\n',  # line 9: a quote never closed, to the end
-        line(email="g@exemple.fr"),  # line 10, swallowed by the open quote
+        "x" * (3 * MAX_LINE_BYTES) + "\n",  # line 9: three times too long
+        "old;mac\rline\n",  # line 10: a carriage return the reader refuses
+        'f@exemple.fr;"Jean\n',  # line 11: a quote left open, then
+        *(["y" * 60_000 + "\n"] * 3),  # lines 12-14 swallowed, past the cell limit
+        line(email="g@exemple.fr"),  # line 15
+        'h@exemple.fr;"Jean\n',  # line 16: a quote never closed, to the end
+        line(email="i@exemple.fr"),  # line 17, swallowed by the open quote
     )
     summary = run(memory_app, source)
     rows = [(n, f, c) for n, f, c, _ in report_rows(summary.report)]
-    assert rows[:3] == [
+    assert rows[:6] == [
         (3, "", "import.cell_count"),
         (4, "", "import.cell_count"),
         (7, "", "import.line_too_long"),
+        (9, "", "import.line_too_long"),
+        (10, "", "import.malformed_line"),
+        (11, "", "import.malformed_line"),
     ]
-    assert rows[3][0] == 9
-    assert (summary.imported, summary.invalid, summary.read) == (3, 4, 7)
-    for email in ("a", "d", "e"):
+    assert rows[6][0] == 16
+    assert (summary.imported, summary.invalid, summary.read) == (4, 7, 11)
+    for email in ("a", "d", "e", "g"):
         assert memory_app.accounts.find_by_email(f"{email}@exemple.fr")
 
 
@@ -716,6 +801,26 @@ def test_the_report_is_removed_when_a_rerun_finds_no_error(memory_app, tmp_path)
     second = run(memory_app, source)
     assert second.report is None
     assert not first.report.exists()
+
+
+def test_a_report_that_cannot_be_written_stops_the_import(memory_app, tmp_path):
+    """O4: a report path that is a folder: a clear error, no traceback."""
+    folder = tmp_path / "rapport"
+    folder.mkdir()
+    assert run(memory_app, write(tmp_path, line()), report=folder).report is None
+    assert folder.is_dir()  # a folder is no report to remove
+    assert refused(
+        run, memory_app, write(tmp_path, line(email="b@x.fr", phone="1")), report=folder
+    ) == {"import.report_unwritable"}
+
+
+def test_a_file_that_is_no_report_is_never_removed(memory_app, tmp_path):
+    """O4: only an earlier error report is removed by a run without errors."""
+    keep = tmp_path / "notes.csv"
+    keep.write_text("line;other\n", encoding="utf-8")
+    summary = run(memory_app, write(tmp_path, line()), report=keep)
+    assert summary.report is None
+    assert keep.read_text(encoding="utf-8") == "line;other\n"
 
 
 def test_the_report_goes_where_asked(memory_app, tmp_path):
@@ -742,6 +847,13 @@ def test_the_library_prints_nothing_and_shows_a_bar_only_when_asked(
     assert "2/2" in err
     CustomerImporter(memory_app).import_csv(source, progress=False)
     assert capsys.readouterr() == ("", "")
+
+
+def test_no_standard_error_means_no_bar(memory_app, tmp_path, monkeypatch):
+    """O4: without a standard error (pythonw), asked for a bar or not, none."""
+    monkeypatch.setattr(sys, "stderr", None)
+    source = write(tmp_path, line())
+    assert CustomerImporter(memory_app).import_csv(source, progress=True).imported
 
 
 def test_a_batch_size_below_one_is_a_programming_error(memory_app, tmp_path):

@@ -101,8 +101,8 @@ Results
 -------
 Every problem of a line is reported, not the first one only, in the error
 report: a CSV file beside the input (``clients.csv.errors.csv``), written
-only when there are errors (and an older report at that place is removed
-when there are none), in UTF-8 with a byte-order mark so that Excel shows
+only when there are errors (an older report at that place is removed when
+there are none), in UTF-8 with a byte-order mark so that Excel shows
 the accents, with the input's separator and the columns ``line`` (the
 line's number in the file, the header being line 1), ``field`` (the column
 concerned, empty for the line as a whole), ``code`` (the stable code of
@@ -362,7 +362,8 @@ class CustomerImporter:
                 documentation).
             report: Where to write the error report; by default beside
                 *source*, named ``<source>.errors.csv``. Written only when
-                a line is refused; an older file there is removed otherwise.
+                a line is refused; otherwise an older report there (a file
+                that starts with the report's header) is removed.
             batch_size: Lines per transaction.
             progress: Show a progress bar on standard error. ``None``, the
                 default, shows one only when standard error is a terminal.
@@ -392,7 +393,7 @@ class CustomerImporter:
         total = _check_encoding(source)
         try:
             handle = source.open("rb")
-        except OSError as exc:
+        except OSError as exc:  # pragma: no cover (gone since it was read)
             raise _unreadable(source) from exc
         with handle, _Report(report_path) as errors:
             lines = _Lines(handle)
@@ -723,7 +724,7 @@ def _check_report_path(source: Path, report: Path) -> None:
     same = False
     try:
         same = report.exists() and source.exists() and report.samefile(source)
-    except OSError:
+    except OSError:  # pragma: no cover (a folder that cannot be looked into)
         same = True
     folder = report.parent
     if same or not folder.is_dir() or not os.access(folder, os.W_OK):
@@ -991,9 +992,21 @@ class _Report:
     ) -> None:
         if self._file is not None:
             self._file.close()
-        elif exc is None and self.path.exists():
+        elif exc is None and _is_report(self.path):
             # No line refused: an older report must not pass for this run's.
             self.path.unlink()
+
+
+_REPORT_HEADERS = tuple(f"\ufeffline{d}field{d}code{d}message" for d in (";", ","))
+
+
+def _is_report(path: Path) -> bool:
+    """Tell whether *path* is an error report (and nothing else to keep)."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            return handle.readline(64).rstrip("\r\n") in _REPORT_HEADERS
+    except OSError:  # absent, a folder, unreadable: not a report to remove
+        return False
 
 
 class _Bar:
