@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint typecheck pytest docs messages clean
+.PHONY: demo test lint typecheck pytest docs messages package clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -17,15 +17,15 @@ $(VENV)/.stamp-base: $(PY) pyproject.toml
 	@touch $@
 
 $(VENV)/.stamp-dev: $(PY) pyproject.toml
-	$(PIP) install -e '.[dev,postgres]'
+	$(PIP) install -e '.[dev,postgres,example]'
 	@touch $@ $(VENV)/.stamp-base
 
 demo: $(VENV)/.stamp-base
 	$(PY) -m echoppe_accounts.demo demo-data
 
 lint: $(VENV)/.stamp-dev
-	$(VENV)/bin/ruff check src tests docs
-	$(VENV)/bin/ruff format --check src tests docs
+	$(VENV)/bin/ruff check src tests docs examples
+	$(VENV)/bin/ruff format --check src tests docs examples
 
 typecheck: $(VENV)/.stamp-dev
 	$(VENV)/bin/mypy --strict src
@@ -37,6 +37,11 @@ docs: $(VENV)/.stamp-dev
 	$(VENV)/bin/sphinx-build -E -n -W --keep-going -b html docs docs/_build/html -q
 
 test: lint typecheck pytest docs
+
+# The distributions as pip users get them: build, twine check --strict, the
+# licence files, and the wheel's command run from a fresh virtual environment.
+package: $(VENV)/.stamp-dev
+	PYTHON=$(PY) .ci/check-package
 
 # Message catalogues (SPEC T1): extract the messages of the sources and
 # templates into messages.pot, merge it into every language's messages.po,
