@@ -155,12 +155,15 @@ def test_email_change_of_erased_account_is_refused(service, privacy):
 def test_erasure_deletes_mails_to_former_addresses(service, privacy):
     """G3: a mail to the address before an email change goes with the account.
 
-    The "email changed" notice to the former address holds the new address
-    in its body: erasure must reach it, sent or not.
+    The notices to the former address hold the new address in their body
+    (F10): erasure must reach them, sent or not.
     """
     account = service.register(form())
     service.change_email(account.id, "nouvelle@exemple.fr")
+    [confirm] = [m for m in pending(service) if m.kind is MailKind.EMAIL_CHANGE_CONFIRM]
+    service.confirm_email_change(links(confirm)["confirmer"])
     assert any(m.kind is MailKind.EMAIL_CHANGED for m in pending(service))
+    assert any(m.kind is MailKind.EMAIL_CHANGE_NOTICE for m in pending(service))
     privacy.erase_account(account.id)
     left = pending(service)
     assert left == []
