@@ -57,7 +57,7 @@ import attrs
 
 from echoppe_accounts.domain.countries import country_codes, country_display_name
 from echoppe_accounts.domain.errors import Collector, ValidationError
-from echoppe_accounts.domain.text import check_raw, clean_text
+from echoppe_accounts.domain.text import check_raw, clean_text, strip_combining
 
 LINE_LENGTH = 38
 """Longest line of a postal address, in characters (AFNOR NF Z10-011)."""
@@ -145,8 +145,9 @@ def la_poste_territory(postal_code: str) -> str | None:
 
 def _postal_upper(text: str) -> str:
     """Upper-case without accents, as the last lines of an address are written."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).upper()
+    if text.isascii():  # NFKD leaves ASCII as it is
+        return text.upper()
+    return strip_combining(unicodedata.normalize("NFKD", text)).upper()
 
 
 def _fit_line(text: str) -> str:

@@ -17,6 +17,7 @@ invoicing), individuals give neither.
 from __future__ import annotations
 
 import enum
+import functools
 import unicodedata
 from collections.abc import Mapping
 
@@ -24,7 +25,7 @@ import attrs
 
 from echoppe_accounts.domain.errors import Collector, ValidationError
 from echoppe_accounts.domain.siret import Siret
-from echoppe_accounts.domain.text import clean_text
+from echoppe_accounts.domain.text import clean_text, strip_combining
 
 ORGANISATION_NAME_LENGTH = 38
 """Longest organisation name: it is the first line of the billing address."""
@@ -67,18 +68,27 @@ class Category(enum.StrEnum):
         key = _strip_accents(value.strip())
         if not key:
             raise ValidationError.single(path, "required")
-        for category in cls:
-            if key in {category.value, _strip_accents(category.label_fr)}:
-                return category
-        raise ValidationError.single(path, "category.invalid")
+        category = _by_key().get(key)
+        if category is None:
+            raise ValidationError.single(path, "category.invalid")
+        return category
 
 
 _MAX_INPUT = 64  # longer than any code or label, white space included
 
 
 def _strip_accents(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+    return strip_combining(unicodedata.normalize("NFKD", text.casefold()))
+
+
+@functools.cache
+def _by_key() -> dict[str, Category]:
+    """Each category by its code and by its French name without accents."""
+    keys: dict[str, Category] = {}
+    for category in Category:
+        keys.setdefault(category.value, category)
+        keys.setdefault(_strip_accents(category.label_fr), category)
+    return keys
 
 
 _LABELS_FR: Mapping[Category, str] = {

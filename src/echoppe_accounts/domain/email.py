@@ -14,6 +14,14 @@ that NFKC would change (full-width letters, ligatures) is refused with
 A domain typed in full-width letters is fine: the IDNA mapping rewrites it,
 and the stored address holds the rewritten domain.
 
+A plain address, the common case, is read here without calling
+*email-validator*: printable ASCII, a local part of email-validator's own
+dot-atom pattern, and a domain of letters, digits, hyphens and dots ending
+in a letter, outside the special-use names email-validator refuses. Its
+result is what email-validator returns for such an address; anything else,
+and every address this reading would refuse, goes to email-validator. The
+tests hold both paths to the same answers (``tests/unit/test_fast_paths.py``).
+
 >>> e = Email.parse("Jean.Dupont@Exemple.FR")
 >>> e.address
 'Jean.Dupont@exemple.fr'
@@ -38,11 +46,13 @@ echoppe_accounts.ValidationError: email: The email address is invalid (...).
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
 
 import attrs
 import email_validator
 import idna
+from email_validator import rfc_constants
 
 from echoppe_accounts.domain.errors import ValidationError
 from echoppe_accounts.domain.text import check_raw, has_forbidden_character
@@ -52,6 +62,42 @@ MAX_LENGTH = 254
 
 _DOMAIN_MAX_LENGTH = 253
 """Longest domain name (RFC 1035), checked before any IDNA work."""
+
+
+_PLAIN_DOMAIN = re.compile(
+    r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{0,62}[a-z]", re.ASCII
+)
+"""Lower-case host names of two labels or more whose last one ends in a letter.
+
+Every label fits DNS's 63 characters and neither starts nor ends with a
+hyphen: what email-validator accepts of an ASCII domain that must be
+deliverable (a dot, a top-level domain ending in a letter).
+"""
+
+
+def _plain(value: str) -> tuple[str, str] | None:
+    """Return the local part and domain of a plain ASCII address, else ``None``.
+
+    Plain: what *email-validator* accepts with no work of its own (no
+    quoting, no IDNA, no mailbox name it lower-cases), and nothing it
+    could refuse. ``None`` sends the address to email-validator.
+    """
+    if not value.isascii():
+        return None
+    local, _, domain = value.partition("@")
+    domain = domain.lower()  # what UTS #46 does to ASCII letters
+    if (
+        len(local) > rfc_constants.LOCAL_PART_MAX_LENGTH  # its strict mode's limit
+        or rfc_constants.DOT_ATOM_TEXT.match(local) is None
+        or local.lower() in rfc_constants.CASE_INSENSITIVE_MAILBOX_NAMES
+        or _PLAIN_DOMAIN.fullmatch(domain) is None
+        or "--" in domain  # R-LDH labels and Punycode ("xn--")
+    ):
+        return None
+    special = email_validator.SPECIAL_USE_DOMAIN_NAMES
+    if domain in special or domain.endswith(tuple(f".{d}" for d in special)):
+        return None
+    return local, domain
 
 
 def _key(local: str, ascii_domain: str) -> str:
@@ -156,6 +202,10 @@ class Email:
             raise ValidationError.single(path, "required")
         if len(value) > MAX_LENGTH or has_forbidden_character(value):
             raise ValidationError.single(path, "email.invalid", reason="bad length")
+        if (plain := _plain(value)) is not None:
+            # ASCII: NFKC changes nothing, and case folding is lower().
+            local, domain = plain
+            return cls(f"{local}@{domain}", f"{local.lower()}@{domain}")
         try:
             result = email_validator.validate_email(value, check_deliverability=False)
         except email_validator.EmailNotValidError as exc:

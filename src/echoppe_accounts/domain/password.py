@@ -25,7 +25,7 @@ from importlib import resources
 import attrs
 
 from echoppe_accounts.domain.errors import ValidationError
-from echoppe_accounts.domain.text import is_valid_unicode
+from echoppe_accounts.domain.text import is_valid_unicode, strip_combining
 
 COMMON_PASSWORDS_FILE = "common-passwords.txt.gz"
 """The bundled list (about 19,700 entries, French ones included), in package data."""
@@ -57,15 +57,49 @@ def normalize(password: str) -> str:
     return unicodedata.normalize("NFKC", password)
 
 
+_NOT_LETTER_OR_DIGIT = re.compile(r"[\W_]+")
+_WORD_SEPARATORS = re.compile(r"[\s@._'-]+")
+
+# ASCII text, the common case, is folded as bytes: NFKD and NFKC leave it as
+# it is, it has no accents to drop, lower() is its case folding, and among
+# its characters ``[\W_]`` is everything but letters and digits, which one
+# bytes.translate() deletes. _WORD_SEPARATORS' characters become spaces for
+# bytes.split(), which splits on ASCII white space but for \x1c-\x1f, the
+# ASCII characters \s also matches.
+_ASCII_NOT_LETTER_OR_DIGIT = bytes(c for c in range(128) if not chr(c).isalnum())
+_ASCII_SEPARATORS = bytes.maketrans(b"@._'-\x1c\x1d\x1e\x1f", b" " * 9)
+
+
 def _fold(text: str) -> str:
     """Reduce *text* to lower-case letters and digits without accents.
 
     People type "lechoppe" for "L'Échoppe": comparisons with personal words
     and the common list ignore case, accents, spaces and punctuation.
     """
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", bare))
+    if text.isascii():
+        lowered = text.encode("ascii").lower()
+        return lowered.translate(None, _ASCII_NOT_LETTER_OR_DIGIT).decode("ascii")
+    return _fold_unicode(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold_unicode(text: str) -> str:
+    """:func:`_fold` of non-ASCII text, cached: names and their parts recur."""
+    bare = strip_combining(unicodedata.normalize("NFKD", text.casefold()))
+    return _NOT_LETTER_OR_DIGIT.sub("", unicodedata.normalize("NFKC", bare))
+
+
+def _ascii_parts(word: str) -> tuple[bytes, ...]:
+    """:func:`personal_parts` of an ASCII *word*, folded, short parts left out."""
+    lowered = word.encode("ascii").lower()
+    local, at, _ = lowered.partition(b"@")
+    pieces = lowered.translate(_ASCII_SEPARATORS).split()
+    return (
+        lowered,
+        local if at else b"",
+        # Folding only removes characters: a short piece stays short.
+        *(p for p in pieces if len(p) >= _SIGNIFICANT),
+    )
 
 
 @attrs.frozen
@@ -111,8 +145,7 @@ class PasswordPolicy:
         for word in (self.shop_name, *personal):
             for part in personal_parts(word):
                 # "Built on" it: the word makes up half the password or more.
-                significant = len(part) >= _SIGNIFICANT
-                if significant and part in folded and 2 * len(part) >= len(folded):
+                if 2 * len(part) >= len(folded) and part in folded:
                     raise ValidationError.single(path, "password.personal")
         return value
 
@@ -122,16 +155,30 @@ def personal_parts(word: str) -> tuple[str, ...]:
     """Return the folded forms of *word* a password must not be built on.
 
     The whole word, the local part of an email, and each of its parts
-    between spaces and punctuation. A word too long to fit in a password,
-    or not valid Unicode, has none: it could not make up half of one, and
-    folding it would be work for nothing (SPEC F9). Results are cached, so
-    the shop's name is folded once, not at every check.
+    between spaces and punctuation, each once, leaving out those too short
+    to count (``"jean"`` counts, ``"jo"`` does not). A word too long to fit
+    in a password, or not valid Unicode, has none: it could not make up
+    half of one, and folding it would be work for nothing (SPEC F9).
+    Results are cached, so the shop's name is folded once, not at every
+    check.
+
+    .. versionchanged:: 0.2.0
+       Parts too short to count are left out, and each part comes once.
     """
     if len(word) > RAW_MAX_LENGTH or not is_valid_unicode(word):
         return ()
-    local = word.partition("@")[0]
-    return (
-        _fold(word),
-        _fold(local),
-        *(_fold(p) for p in re.split(r"[\s@._'-]+", word)),
-    )
+    folded: list[str]
+    if word.isascii():
+        folded = [
+            b.decode("ascii")
+            for p in _ascii_parts(word)
+            if len(b := p.translate(None, _ASCII_NOT_LETTER_OR_DIGIT)) >= _SIGNIFICANT
+        ]
+    else:
+        local, at, _ = word.partition("@")
+        folded = [
+            f
+            for p in (word, local if at else "", *_WORD_SEPARATORS.split(word))
+            if len(f := _fold(p)) >= _SIGNIFICANT
+        ]
+    return tuple(dict.fromkeys(folded))

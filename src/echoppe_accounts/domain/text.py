@@ -44,6 +44,45 @@ maximum plus this slack cannot clean down to a valid value worth the work.
 """
 
 
+_COMBINING_DIACRITICS = re.compile(
+    "[{}]+".format(
+        "".join(
+            chr(code)
+            for code in range(0x0300, 0x0370)
+            if unicodedata.combining(chr(code))
+        )
+    )
+)
+"""The combining diacritical marks (U+0300–U+036F) that have a combining class.
+
+Decomposed French text carries its accents among them; U+034F, the
+grapheme joiner, has none and stays, as :func:`strip_combining` wants.
+"""
+
+
+def strip_combining(text: str) -> str:
+    """Return *text* without its combining characters (``unicodedata.combining``).
+
+    Applied to decomposed text (NFD, NFKD), this removes the accents:
+    ``é`` decomposed is ``e`` and U+0301. The accents of Latin scripts are
+    deleted in one regular-expression substitution; only text left holding other
+    combining characters is filtered character by character, so the result
+    is the same as keeping each character whose combining class is 0.
+
+    >>> import unicodedata
+    >>> strip_combining(unicodedata.normalize("NFKD", "Échoppe"))
+    'Echoppe'
+
+    .. versionadded:: 0.2.0
+    """
+    if text.isascii():
+        return text
+    stripped = _COMBINING_DIACRITICS.sub("", text)
+    if stripped.isascii() or not any(map(unicodedata.combining, stripped)):
+        return stripped
+    return "".join(c for c in stripped if not unicodedata.combining(c))
+
+
 def raw_limit(max_length: int) -> int:
     """Return the longest raw input examined for a field of *max_length*.
 
@@ -54,17 +93,23 @@ def raw_limit(max_length: int) -> int:
 
 def is_valid_unicode(value: str) -> bool:
     """Tell whether *value* can be encoded (holds no lone surrogate)."""
-    return _SURROGATE.search(value) is None
+    return value.isascii() or _SURROGATE.search(value) is None
 
 
 def has_forbidden_character(value: str) -> bool:
     """Tell whether *value* holds a control, format, surrogate or unassigned char.
 
-    Plain printable ASCII, the common case, is answered without looking at
-    each character's Unicode category.
+    Printable text, the common case, is answered by :meth:`str.isprintable`
+    alone, without looking at each character's Unicode category: the
+    characters it calls unprintable are the categories ``C*`` (control,
+    format, surrogate, private use, unassigned) and ``Z*`` but the ASCII
+    space, a superset of the forbidden ones. Only text holding one of them
+    (a no-break space, say) is examined character by character.
     """
+    if value.isprintable():
+        return False
     if value.isascii():
-        return not value.isprintable()
+        return True
     if not is_valid_unicode(value):
         return True
     return any(unicodedata.category(ch) in _FORBIDDEN_CATEGORIES for ch in value)
@@ -92,7 +137,10 @@ def clean_text(value: str, path: str, *, max_length: int) -> str:
     """
     check_raw(value, path, max_length=max_length)
     folded = " ".join(value.split())
-    if has_forbidden_character(folded):
+    # Folding removed every other space separator (str.split() splits on
+    # all of Zs, Zl and Zp): the folded text is free of forbidden
+    # characters exactly when it is printable.
+    if not folded.isprintable():
         raise ValidationError.single(path, "text.control_character")
     cleaned = folded if folded.isascii() else unicodedata.normalize("NFC", folded)
     if len(cleaned) > max_length:

@@ -1,0 +1,609 @@
+"""Differential tests: every fast path answers as its dependency alone (issue 12).
+
+The library reads the common case itself (plain ASCII emails, French phone
+numbers as people type them, SIRET typed as digits, ASCII and accented text)
+and hands anything else to its dependency. Each fast path is switched off
+here (the seam each module names) or compared with the code it replaced,
+kept below as the reference; Hypothesis and the peer corpora (phonenumbers'
+example numbers, stdnum's SIRET vectors, the Faker customers) must get the
+same result, error code and stored form either way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import itertools
+import json
+import re
+import string
+import unicodedata
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import email_validator
+import phonenumbers
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from stdnum import exceptions as stdnum_errors
+from stdnum.fr import siret as stdnum_siret
+
+from echoppe_accounts import (
+    AddressForm,
+    Category,
+    DeliveryForm,
+    Email,
+    PasswordPolicy,
+    Phone,
+    PostalAddress,
+    RegistrationForm,
+    Siret,
+    ValidationError,
+)
+from echoppe_accounts.domain import address as address_module
+from echoppe_accounts.domain import email as email_module
+from echoppe_accounts.domain import password as password_module
+from echoppe_accounts.domain import phone as phone_module
+from echoppe_accounts.domain import siret as siret_module
+from echoppe_accounts.domain import text as text_module
+from echoppe_accounts.domain.forms import parse_registration
+from strategies import arbitrary_text, emails, idn_emails, sirets
+
+DATA = Path(__file__).parents[1] / "data"
+_FORBIDDEN = frozenset({"Cc", "Cf", "Co", "Cn", "Zl", "Zp"})
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+# --- helpers -------------------------------------------------------------------
+
+
+def _result(parse: Callable[[], object]) -> tuple[str, object]:
+    """What a parse gave: its value, or its errors' paths, codes and parameters."""
+    try:
+        return "ok", parse()
+    except ValidationError as exc:
+        return "error", [(e.path, e.code, e.params) for e in exc.errors]
+
+
+@contextlib.contextmanager
+def dependencies_only() -> Iterator[None]:
+    """Switch every fast path that falls back to its dependency off."""
+    with (
+        mock.patch.object(email_module, "_plain", return_value=None),
+        mock.patch.object(phone_module, "fast_read", return_value=None),
+        mock.patch.object(siret_module, "_TYPED", re.compile("(?!)")),
+        mock.patch.object(siret_module, "_passes_stdnum", return_value=False),
+    ):
+        yield
+
+
+def _corpus() -> list[dict[str, Any]]:
+    path = DATA / "faker-fr-customers.jsonl.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines]
+
+
+CORPUS = _corpus()
+
+
+def _address(record: dict[str, Any]) -> AddressForm:
+    return AddressForm(
+        record["street_lines"],
+        record["postal_code"],
+        record["city"],
+        record["country"],
+    )
+
+
+# --- text: references are the code the fast paths replaced ---------------------
+
+
+def reference_has_forbidden_character(value: str) -> bool:
+    """The category loop ``has_forbidden_character`` ran on every non-ASCII text."""
+    if value.isascii():
+        return not value.isprintable()
+    if _SURROGATE.search(value) is not None:
+        return True
+    return any(unicodedata.category(ch) in _FORBIDDEN for ch in value)
+
+
+def reference_clean_text(value: str, path: str, *, max_length: int) -> str:
+    """``clean_text`` before: the folded text checked by the category loop."""
+    text_module.check_raw(value, path, max_length=max_length)
+    folded = " ".join(value.split())
+    if reference_has_forbidden_character(folded):
+        raise ValidationError.single(path, "text.control_character")
+    cleaned = folded if folded.isascii() else unicodedata.normalize("NFC", folded)
+    if len(cleaned) > max_length:
+        raise ValidationError.single(path, "text.too_long", max=max_length)
+    return cleaned
+
+
+def reference_strip_combining(text: str) -> str:
+    """Every character whose combining class is not 0, left out one by one."""
+    return "".join(c for c in text if not unicodedata.combining(c))
+
+
+_TEXTS = st.one_of(
+    arbitrary_text(),
+    st.text(string.printable + "àéèêçœÉÈ’«»\u00a0\u202f\u2028\u0301\u034f\u0338ﬁß"),
+)
+
+
+@given(_TEXTS)
+@example("Jean\u00a0Dupont")
+@example("a\u2028b")
+@example("\x1fJean")
+def test_has_forbidden_character_is_the_category_loop(value):
+    """F9: printable text short-circuits, the answer is the category loop's."""
+    expected = reference_has_forbidden_character(value)
+    assert text_module.has_forbidden_character(value) is expected
+
+
+@given(_TEXTS, st.integers(1, 40))
+@example("  Sainte   Emmanuel-la-Forêt ", 38)
+@example("Jean\u200bDupont", 38)
+@example("Jean\u00a0\u202fDupont", 38)
+def test_clean_text_is_the_reference(value, max_length):
+    """Free text cleans to the same text, or the same error, as before."""
+    fast = _result(lambda: text_module.clean_text(value, "f", max_length=max_length))
+    slow = _result(lambda: reference_clean_text(value, "f", max_length=max_length))
+    assert fast == slow
+
+
+@given(_TEXTS)
+@example("e\u0301\u034f\u0338")
+@example("\u0301é")
+def test_strip_combining_keeps_the_characters_of_class_zero(value):
+    """Accents go in one substitution; the result is the per-character filter's."""
+    for form in (value, unicodedata.normalize("NFKD", value)):
+        expected = reference_strip_combining(form)
+        assert text_module.strip_combining(form) == expected
+
+
+# --- passwords and the other folds ------------------------------------------------
+
+
+def reference_fold(text: str) -> str:
+    """``password._fold`` before its ASCII path and cache."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", bare))
+
+
+def reference_personal_parts(word: str) -> tuple[str, ...]:
+    """``personal_parts`` before, less the parts too short to count, each once."""
+    if len(word) > password_module.RAW_MAX_LENGTH or _SURROGATE.search(word):
+        return ()
+    local = word.partition("@")[0]
+    parts = (
+        reference_fold(word),
+        reference_fold(local),
+        *(reference_fold(p) for p in re.split(r"[\s@._'-]+", word)),
+    )
+    return tuple(dict.fromkeys(p for p in parts if len(p) >= 4))
+
+
+def reference_check(policy: PasswordPolicy, password: str, personal: list[str]) -> str:
+    """``PasswordPolicy.check`` before, on the reference folds."""
+    path = "password"
+    if len(password) > password_module.RAW_MAX_LENGTH:
+        raise ValidationError.single(path, "password.too_long", max=128)
+    if _SURROGATE.search(password):
+        raise ValidationError.single(path, "text.invalid_unicode")
+    value = unicodedata.normalize("NFKC", password)
+    if len(value) < policy.min_length:
+        raise ValidationError.single(path, "password.too_short", min=policy.min_length)
+    if len(value) > password_module.MAX_LENGTH:
+        raise ValidationError.single(path, "password.too_long", max=128)
+    folded = reference_fold(value)
+    common = policy.common_passwords
+    if folded in common or value.casefold() in common:
+        raise ValidationError.single(path, "password.common")
+    for word in (policy.shop_name, *personal):
+        for part in reference_personal_parts(word):
+            if part in folded and 2 * len(part) >= len(folded):
+                raise ValidationError.single(path, "password.personal")
+    return value
+
+
+_WORDS = st.one_of(
+    _TEXTS,
+    emails(),
+    idn_emails(),
+    st.text(string.ascii_letters + string.punctuation + " \t\x1c\x1f", max_size=40),
+)
+
+
+@given(_WORDS)
+@example("Lamy Petitjean S.A.R.L.")
+@example("hélène.leduc@free.fr")
+@example("jean.@exemple.fr")
+@example("a\x1cb_c'd-e@f.g")
+@example("L'Échoppe")
+def test_personal_parts_fold_as_before(word):
+    """P2: the ASCII folding as bytes finds the parts the Unicode folding found."""
+    assert password_module._fold(word) == reference_fold(word)
+    assert password_module.personal_parts(word) == reference_personal_parts(word)
+
+
+@given(
+    st.one_of(_WORDS, st.sampled_from(["lechoppe2026", "JeanDupont!", "soleil"])),
+    st.lists(_WORDS, max_size=3),
+)
+@example("maurice-dubois", ["Maurice Dubois"])
+@example("Échoppe-2026!", [])
+def test_password_policy_is_the_reference(password, personal):
+    """P2: the same passwords pass, and the same are refused for the same reason."""
+    policy = PasswordPolicy()
+    fast = _result(lambda: policy.check(password, personal=personal))
+    slow = _result(lambda: reference_check(policy, password, personal))
+    assert fast == slow
+
+
+def reference_postal_upper(text: str) -> str:
+    """``address._postal_upper`` before."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).upper()
+
+
+@given(_TEXTS)
+@example("Sainte Emmanuel-la-Forêt")
+@example("Straße")
+def test_postal_upper_is_the_reference(city):
+    """A4: the last line of an address is printed as before."""
+    assert address_module._postal_upper(city) == reference_postal_upper(city)
+
+
+@given(st.one_of(_TEXTS, st.sampled_from(["Collectivité", " ENTREPRISE ", "ﬁrm"])))
+def test_category_is_read_as_before(value):
+    """C1: codes and French names, accents and case aside, as before."""
+
+    def reference() -> Category:
+        key = reference_strip_combining(
+            unicodedata.normalize("NFKD", value.strip().casefold())
+        )
+        if len(value) > 64:
+            raise ValidationError.single("category", "category.invalid")
+        if not key:
+            raise ValidationError.single("category", "required")
+        for category in Category:
+            labels = {category.value, reference_fold_accents(category.label_fr)}
+            if key in labels:
+                return category
+        raise ValidationError.single("category", "category.invalid")
+
+    assert _result(lambda: Category.parse(value)) == _result(reference)
+
+
+def reference_fold_accents(text: str) -> str:
+    """``category._strip_accents`` before."""
+    return reference_strip_combining(unicodedata.normalize("NFKD", text.casefold()))
+
+
+# --- emails: the fast path never disagrees with email-validator -------------------
+
+_ATEXT = string.ascii_letters + string.digits + "!#$%&'*+-/=?^_`{|}~"
+_SPECIAL_TLDS = ["arpa", "invalid", "local", "localhost", "onion", "test"]
+
+
+@st.composite
+def ascii_addresses(draw: st.DrawFn) -> str:
+    """ASCII addresses near the edges of the plain shape, valid or not."""
+    local = draw(st.text(_ATEXT + ".", min_size=0, max_size=70))
+    labels = draw(
+        st.lists(
+            st.one_of(
+                st.text(string.ascii_letters + string.digits + "-", max_size=8),
+                st.sampled_from(["xn--strae-oqa", "ab--cd", "a" * 63, "a" * 64]),
+            ),
+            min_size=1,
+            max_size=4,
+        )
+    )
+    tld = draw(
+        st.one_of(
+            st.sampled_from(["fr", "COM", "Org", "bzh", "1fr", "f1", *_SPECIAL_TLDS]),
+            st.text(string.ascii_letters + string.digits + "-", max_size=5),
+        )
+    )
+    return f"{local}@{'.'.join([*labels, tld])}"
+
+
+_ADDRESSES = st.one_of(
+    ascii_addresses(),
+    emails(),
+    idn_emails(),
+    st.from_regex(r"[a-z.]{1,12}@[a-z.-]{1,20}", fullmatch=True),
+    arbitrary_text(),
+)
+
+
+@given(_ADDRESSES)
+@example("Jean.Dupont@Exemple.FR")
+@example("Postmaster@exemple.fr")
+@example("jean@exemple.test")
+@example("jean@localhost")
+@example("jean@exemple.fr.")
+@example("jean@1.2.3.4")
+@example("jean@ab--cd.fr")
+@example("jean@xn--strae-oqa.de")
+@example("jean..dupont@exemple.fr")
+@example('"jean"@exemple.fr')
+@example("a" * 65 + "@exemple.fr")
+def test_email_is_what_email_validator_says(value):
+    """F1: the same stored address, key and error code as email-validator alone."""
+    fast = _result(lambda: Email.parse(value))
+    with dependencies_only():
+        slow = _result(lambda: Email.parse(value))
+    assert fast == slow
+
+
+@given(st.one_of(ascii_addresses(), emails()))
+def test_a_plain_address_is_email_validators_normal_form(value):
+    """F1: what the fast path reads is email-validator's own reading."""
+    plain = email_module._plain(value)
+    if plain is None:
+        return
+    result = email_validator.validate_email(value, check_deliverability=False)
+    local, domain = plain
+    assert (result.local_part, result.ascii_domain, result.domain) == (
+        local,
+        domain,
+        domain,
+    )
+    assert result.normalized == f"{local}@{domain}"
+
+
+def test_the_fast_path_follows_email_validators_settings():
+    """F1: special-use names are read from email-validator at each call."""
+    assert email_module._plain("jean@exemple.example") is not None
+    names = email_validator.SPECIAL_USE_DOMAIN_NAMES
+    with mock.patch.object(
+        email_validator, "SPECIAL_USE_DOMAIN_NAMES", [*names, "example"]
+    ):
+        assert email_module._plain("jean@exemple.example") is None
+
+
+@pytest.mark.parametrize("record", CORPUS[::7], ids=lambda r: r["email"])
+def test_the_corpus_emails_read_alike(record):
+    """F1: the Faker customers' addresses, fast and through email-validator."""
+    fast = _result(lambda: Email.parse(record["email"]))
+    with dependencies_only():
+        slow = _result(lambda: Email.parse(record["email"]))
+    assert fast == slow
+
+
+# --- phones: the fast path never disagrees with phonenumbers ----------------------
+
+_HINTS = [None, "FR", "RE", "YT", "GP", "BL", "MF", "MQ", "GF", "PM", "NC", "PF", "WF"]
+_ODD_HINTS = ["BE", "001", "fr", " re ", "ZZ", "", "XXXXXXXXX"]
+
+
+def _both(value: str, hint: str | None, region: str = "FR") -> None:
+    fast = _result(lambda: Phone.parse(value, region=region, hint=hint))
+    with dependencies_only():
+        slow = _result(lambda: Phone.parse(value, region=region, hint=hint))
+    assert fast == slow, (value, hint, region)
+
+
+def _example_numbers() -> list[str]:
+    """Return phonenumbers' example number of every type of every French-plan region."""
+    found = []
+    for region in ("FR", "RE", "YT", "GP", "BL", "MF", "MQ", "GF", "PM"):
+        for kind in phonenumbers.PhoneNumberType.values():
+            number = phonenumbers.example_number_for_type(region, kind)
+            if number is not None:
+                found.append(str(number.national_number))
+    return sorted(set(found))
+
+
+EXAMPLES = _example_numbers()
+
+
+@st.composite
+def typed_numbers(draw: st.DrawFn) -> str:
+    """Nine digits near phonenumbers' ranges, typed as people type them."""
+    base = draw(st.sampled_from(EXAMPLES)).rjust(9, "1")[-9:]
+    kept = draw(st.integers(1, 9))
+    tail = draw(st.text(string.digits, min_size=9 - kept, max_size=9 - kept))
+    nsn = base[:kept] + tail
+    prefix = draw(
+        st.sampled_from(
+            ["0", "+33", "+33 (0)", "+330", "0033 ", "+262 ", "+590", "+594 ",
+             "+596(0)", "00262 0", "+508 ", "+687 ", "+1 "]
+        )
+    )  # fmt: skip
+    digits = prefix + nsn
+    separators = draw(st.lists(st.sampled_from(["", " ", ".", "-", "  ", "/"])))
+    typed = "".join(
+        ch + (separators[i] if i < len(separators) else "")
+        for i, ch in enumerate(digits)
+    )
+    return typed.strip()
+
+
+@given(typed_numbers(), st.sampled_from(_HINTS + _ODD_HINTS))
+@example("06 12 34 56 78", None)
+@example("0596 30 12 34", None)
+@example("0590 27 12 34", "BL")
+@example("0 806 12 34 56", "RE")
+@example("+33 (0)4 20 52 05 99", None)
+@example("0033 6 12 34 56 78", "FR")
+@example("+262 269 12 34 56", "RE")
+@example("0890 12 34 56", None)
+@example("-06.12-34 56 78.", None)
+def test_a_number_reads_as_phonenumbers_reads_it(value, hint):
+    """F2: the same E.164 form, region, error code and parameters as phonenumbers."""
+    _both(value, hint)
+
+
+@given(typed_numbers(), st.sampled_from(["RE", "BE", "GP"]))
+def test_another_home_region_goes_to_phonenumbers(value, region):
+    """F2: only the default home region (FR) is read without phonenumbers."""
+    _both(value, None, region)
+
+
+@pytest.mark.parametrize("block", range(100, 1000, 1))
+def test_every_leading_block_reads_alike(block):
+    """F2: all 900 blocks of three leading digits, national and international."""
+    for tail, hint in zip(
+        ("123456", "000000", "987654"), (None, "RE", "GP"), strict=True
+    ):
+        nsn = f"{block}{tail}"
+        _both(f"0{nsn}", hint)
+        _both(f"+33 {nsn}", hint)
+    _both(f"0{block} 12 34 56", "MQ")
+
+
+def _vectors() -> list[tuple[str, str]]:
+    rows = (DATA / "phones-phonenumbers.tsv").read_text(encoding="utf-8").splitlines()
+    return [
+        (fields[2], fields[3])
+        for fields in (row.split("\t") for row in rows if not row.startswith("#"))
+    ]
+
+
+@pytest.mark.parametrize(("national", "hint"), _vectors())
+def test_the_phonenumbers_vectors_read_alike(national, hint):
+    """F2: phonenumbers' example numbers, with their hints, without and with none."""
+    for given_hint in (hint or None, None, "FR"):
+        _both(national, given_hint)
+
+
+def test_the_corpus_phones_read_alike():
+    """F2: the Faker customers' numbers, with the hint of their billing address."""
+    for record in CORPUS:
+        _both(record["phone"], record["billing_address"]["country"])
+
+
+# --- SIRET: the fast path never disagrees with stdnum ------------------------------
+
+
+def reference_validate(value: str) -> str:
+    """``siret.validate`` before: stdnum compacts, stdnum validates."""
+    path = "siret"
+    if len(value) > 32 or reference_has_forbidden_character(value):
+        raise ValidationError.single(path, "siret.invalid_format")
+    number = str(stdnum_siret.compact(value))
+    if not number:
+        raise ValidationError.single(path, "required")
+    if not (len(number) == 14 and number.isascii() and number.isdigit()):
+        raise ValidationError.single(path, "siret.invalid_format")
+    if number.startswith("0" * 9):
+        raise ValidationError.single(path, "siret.all_zero")
+    try:
+        return str(stdnum_siret.validate(number))
+    except stdnum_errors.InvalidChecksum:
+        raise ValidationError.single(path, "siret.invalid_checksum") from None
+    except stdnum_errors.ValidationError:
+        raise ValidationError.single(path, "siret.invalid_format") from None
+
+
+@st.composite
+def typed_sirets(draw: st.DrawFn) -> str:
+    """Valid and nearly valid SIRET, with spaces and dots."""
+    number = draw(
+        st.one_of(
+            sirets(),
+            st.text(string.digits, min_size=14, max_size=14),
+            st.builds(
+                lambda s: "356000000" + s,
+                st.text(string.digits, min_size=5, max_size=5),
+            ),
+            st.just("35600000000048"),
+            st.builds(
+                lambda s: "0" * 9 + s, st.text(string.digits, min_size=5, max_size=5)
+            ),
+        )
+    )
+    seps = draw(st.lists(st.sampled_from(["", " ", ".", " . ", "-", "\u00a0"])))
+    return "".join(
+        ch + (seps[i] if i < len(seps) else "") for i, ch in enumerate(number)
+    )
+
+
+@given(
+    st.one_of(typed_sirets(), arbitrary_text(), st.text(" .0123456789", max_size=40))
+)
+@example("732 829 320 00074")
+@example("35600000049837")
+@example("35600000000048")
+@example("35600000000049")
+@example("000 000 000 00018")
+@example(" 732.829.320.00074 ")
+def test_siret_is_what_stdnum_says(value):
+    """C4: the same compact number, or the same error code, as stdnum alone."""
+    assert _result(lambda: siret_module.validate(value)) == _result(
+        lambda: reference_validate(value)
+    )
+    assert siret_module.compact(value) == stdnum_siret.compact(value)
+
+
+def _siret_vectors() -> list[str]:
+    lines = (DATA / "siret-stdnum.txt").read_text(encoding="utf-8").splitlines()
+    return [line.split("\t")[1] for line in lines if line and not line.startswith("#")]
+
+
+@pytest.mark.parametrize("value", _siret_vectors())
+def test_the_stdnum_vectors_validate_alike(value):
+    """C4: stdnum's own test numbers."""
+    assert _result(lambda: Siret.parse(value)) == _result(
+        lambda: Siret(reference_validate(value))
+    )
+
+
+# --- the whole form ----------------------------------------------------------------
+
+
+def _form(record: dict[str, Any], index: int) -> RegistrationForm:
+    return RegistrationForm(
+        category=record["category"],
+        email=record["email"],
+        phone=record["phone"],
+        name=record["name"],
+        password=f"tortue violette {index}",
+        organisation_name=record["organisation_name"],
+        siret=record["siret"],
+        chorus_requirement=record.get("chorus_requirement", ""),
+        chorus_service_code=record.get("chorus_service_code", ""),
+        chorus_engagement_number=record.get("chorus_engagement_number", ""),
+        billing_address=_address(record["billing_address"]),
+        delivery_addresses=[
+            DeliveryForm(d["contact_name"], _address(d["address"]), d["label"])
+            for d in record["delivery_addresses"]
+        ],
+    )
+
+
+def test_the_corpus_registers_alike():
+    """F1–F8: every Faker customer's form gives the same result either way."""
+    policy = PasswordPolicy()
+    for index, record in enumerate(CORPUS):
+        form = _form(record, index)
+        fast = _result(lambda form=form: parse_registration(form, policy))
+        with dependencies_only():
+            slow = _result(lambda form=form: parse_registration(form, policy))
+        assert fast == slow, record
+
+
+@given(st.lists(st.text(string.printable + "éèàçôÉ", max_size=40), max_size=5))
+@settings(max_examples=50)
+def test_addresses_parse_alike(lines):
+    """A4: street lines, postal codes and cities with the text fast paths."""
+    for code, city, country in itertools.product(
+        ["75011", "97400", "1000", ""], ["Paris", "Saint-Étienne", ""], ["FR", "BE"]
+    ):
+
+        def parse(code=code, city=city, country=country):
+            return PostalAddress.parse(lines, code, city, country)
+
+        got = _result(parse)
+        with (
+            mock.patch.object(address_module, "clean_text", reference_clean_text),
+            mock.patch.object(address_module, "_postal_upper", reference_postal_upper),
+        ):
+            want = _result(parse)
+        assert got == want
