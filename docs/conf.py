@@ -10,6 +10,7 @@ are never ignored: a broken one is fixed in the docstring.
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 
 import attrs
@@ -44,7 +45,7 @@ html_theme = "furo"
 html_title = f"echoppe-accounts {release}"
 
 # -- MyST ------------------------------------------------------------------
-myst_enable_extensions = ["colon_fence", "deflist"]
+myst_enable_extensions = ["colon_fence", "deflist", "tasklist"]
 myst_heading_anchors = 3
 
 # -- autodoc and napoleon --------------------------------------------------
@@ -185,6 +186,108 @@ def _no_inline_type(  # noqa: PLR0917 (Sphinx passes them by position)
         )
 
 
+# -- rule ids link to the rules page -----------------------------------------
+# Docstrings and pages cite the rules of the specification by id: "SPEC R6",
+# "SPEC P1–P4, R1", or bare in parentheses, "(X5)", "(R1, R6)". Each id
+# becomes a reference to its anchor on the rules page, ``(rule-R6)=``, so a
+# rule cited but not documented there fails the build (-n). Code is left
+# alone: doctest lines and literal blocks of docstrings, fenced blocks and
+# inline code of pages.
+
+_RULE = r"[CFXAPRNGOT](?:10|[1-9])"
+_RULE_LIST = rf"{_RULE}(?:(?:, | and |–| to ){_RULE})*"
+_CITATION = re.compile(rf"\bSPEC ({_RULE_LIST})\b|(?<=\()({_RULE_LIST})(?=[),;:])")
+_ONE_RULE = re.compile(rf"\b{_RULE}\b")
+
+
+def _link_rules(text: str, role: str) -> str:
+    """Return *text* with every cited rule id made a reference to its anchor."""
+
+    def link_list(found: re.Match[str]) -> str:
+        prefix = "SPEC " if found.group(1) else ""
+        ids = _ONE_RULE.sub(
+            lambda rule: role.format(id=rule.group()), found.group(1) or found.group(2)
+        )
+        return prefix + ids
+
+    return _CITATION.sub(link_list, text)
+
+
+def _rule_links_in_docstring(  # noqa: PLR0917 (Sphinx passes them by position)
+    app: Sphinx,
+    what: str,
+    name: str,
+    obj: object,
+    options: object,
+    lines: list[str],
+) -> None:
+    """Link the rule ids of a docstring, outside its code."""
+    del app, what, name, obj, options
+    literal_indent: int | None = None
+    for number, line in enumerate(lines):
+        indent = len(line) - len(line.lstrip())
+        if literal_indent is not None:
+            if not line.strip() or indent > literal_indent:
+                continue
+            literal_indent = None
+        stripped = line.strip()
+        if stripped.startswith((">>>", "...")):
+            continue
+        if stripped.endswith("::") or stripped.startswith(".. code"):
+            literal_indent = indent
+        lines[number] = _link_rules(line, ":ref:`{id} <rule-{id}>`")
+
+
+_FENCE = re.compile(r"^(```|~~~)")
+_INLINE_CODE = re.compile(r"(`+).+?\1")
+_PAGE_ROLE = "{{ref}}`{id} <rule-{id}>`"
+
+
+def _link_rules_outside_code(line: str) -> str:
+    """Link the rule ids of a line of Markdown, leaving its inline code alone."""
+    pieces, last = [], 0
+    for code in _INLINE_CODE.finditer(line):
+        pieces += [_link_rules(line[last : code.start()], _PAGE_ROLE), code.group()]
+        last = code.end()
+    return "".join([*pieces, _link_rules(line[last:], _PAGE_ROLE)])
+
+
+def _link_rules_in_markdown(text: str) -> str:
+    """Link the rule ids of a Markdown text, outside its fenced blocks."""
+    out, fence = [], None
+    for line in text.split("\n"):
+        opening = _FENCE.match(line.lstrip())
+        if fence is None and opening:
+            fence = opening.group(1)
+            out.append(line)
+        elif fence is not None and line.lstrip().startswith(fence):
+            fence = None
+            out.append(line)
+        elif fence is None:
+            out.append(_link_rules_outside_code(line))
+        else:
+            out.append(line)
+    return "\n".join(out)
+
+
+def _rule_links_in_page(app: Sphinx, docname: str, source: list[str]) -> None:
+    """Link the rule ids of a page; the rules page names its own in headings."""
+    del app
+    if docname != "rules":
+        source[0] = _link_rules_in_markdown(source[0])
+
+
+def _rule_links_in_include(
+    app: Sphinx,
+    path: object,
+    parent: str,
+    content: list[str],
+) -> None:
+    """Link the rule ids of an included file (the changelog)."""
+    del app, path, parent
+    content[0] = _link_rules_in_markdown(content[0])
+
+
 # -- every public name is documented -----------------------------------------
 
 
@@ -198,8 +301,11 @@ def _check_public_api(app: Sphinx, env: object) -> None:
 
 
 def setup(app: Sphinx) -> None:
-    """Register the docstring fix and the checks of docstrings and public API."""
+    """Register the docstring fixes, the rule links and the checks."""
     app.connect("autodoc-process-docstring", _reexported_data_doc, priority=400)
     app.connect("autodoc-process-docstring", _no_inline_type, priority=600)
+    app.connect("autodoc-process-docstring", _rule_links_in_docstring, priority=700)
+    app.connect("source-read", _rule_links_in_page)
+    app.connect("include-read", _rule_links_in_include)
     app.connect("autodoc-process-signature", _named_defaults)
     app.connect("env-check-consistency", _check_public_api)
