@@ -51,6 +51,7 @@ def with_pragma(store: SQLiteStore, monkeypatch, pragma: str) -> None:
         return conn
 
     monkeypatch.setattr(store, "connect", connect_with_pragma)
+    store.close()  # the connections it keeps were opened without the pragma
 
 
 def count_accounts(store: SQLiteStore) -> int:
@@ -122,6 +123,7 @@ def test_a_read_only_file_system_is_said_in_words(small_disk, shop_settings):
     store = SQLiteStore(small_disk / "accounts.sqlite3")
     service = account_service(store, shop_settings)
     service.register(form(email="premier@exemple.fr"))
+    store.close()  # a file open for writing keeps the file system read-write
     remount = ["mount", "-o", "remount,ro", str(small_disk)]
     subprocess.run(remount, check=True)  # noqa: S603
     with pytest.raises(StorageError) as info:

@@ -2,9 +2,12 @@
 
 :class:`SQLiteStore` owns the database file and its schema, created and
 migrated by the library (``PRAGMA user_version`` counts applied
-migrations). Each :class:`SQLiteUnitOfWork` opens its own connection and
-runs one ``BEGIN IMMEDIATE`` transaction, so use cases are serialised by
-SQLite's write lock and a token can be consumed only once. The canonical
+migrations). Each :class:`SQLiteUnitOfWork` runs one ``BEGIN IMMEDIATE``
+transaction on a connection of its own, so use cases are serialised by
+SQLite's write lock and a token can be consumed only once. The store keeps
+the connections its units of work return, open, for the next ones: opening
+one costs its settings, and closing the last one costs a checkpoint of the
+write-ahead log into the database, with its ``fsync``. The canonical
 email key is ``UNIQUE`` in the database. A migration is an SQL script or,
 when rows must be recomputed in Python, a function of the connection; each
 runs in the transaction that records its version. Driver errors never leak: they
@@ -14,6 +17,8 @@ become :class:`~echoppe_accounts.StorageError` with the cause chained.
 from __future__ import annotations
 
 import sqlite3
+import threading
+import weakref
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -254,20 +259,45 @@ def _driver_errors() -> Iterator[None]:
         raise _translate(exc) from exc
 
 
+_MAX_IDLE = 8
+"""Connections a store keeps open between units of work: one per thread that
+works at once is enough; more would only hold file descriptors."""
+
+
+def _close_all(connections: list[sqlite3.Connection]) -> None:
+    while connections:
+        connections.pop().close()
+
+
 class SQLiteStore:
     """A SQLite database file holding accounts, tokens and the outbox.
 
     The schema is created or brought up to date when the store is opened.
-    Use ``":memory:"``-free paths only: each unit of work opens its own
-    connection to the file.
+    Use ``":memory:"``-free paths only: each unit of work works on a
+    connection of its own to the file.
+
+    A unit of work's connection is kept open when it ends, for the next
+    unit of work (at most eight are kept): a shop serving requests pays
+    for opening a connection once per thread, not once per request, and
+    the write-ahead log is checkpointed by SQLite as it grows rather than
+    each time a unit of work closes the last connection. :meth:`close`
+    closes the kept connections (the next unit of work opens a new one);
+    so does the store's garbage collection, and leaving it as a context
+    manager.
 
     .. versionadded:: 0.1.0
+
+    .. versionchanged:: 0.2.0
+       Connections are kept between units of work; :meth:`close`.
     """
 
     def __init__(self, path: str | Path, *, busy_timeout: float = 30.0) -> None:
         """Open (creating if needed) the database at *path* and migrate it."""
         self.path = Path(path)
         self.busy_timeout = busy_timeout
+        self._idle: list[sqlite3.Connection] = []
+        self._idle_lock = threading.Lock()
+        self._finalizer = weakref.finalize(self, _close_all, self._idle)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -278,8 +308,10 @@ class SQLiteStore:
             try:
                 conn.execute("PRAGMA journal_mode=WAL")
                 self._migrate(conn)
-            finally:
+            except BaseException:
                 conn.close()
+                raise
+            self.release(conn)
 
     def connect(self) -> sqlite3.Connection:
         """Open a connection with the library's settings (autocommit, FKs on)."""
@@ -322,6 +354,54 @@ class SQLiteStore:
     def unit_of_work(self) -> SQLiteUnitOfWork:
         """Return a new unit of work over this database."""
         return SQLiteUnitOfWork(self)
+
+    def acquire(self) -> sqlite3.Connection:
+        """Return a kept connection, or a new one if none is idle.
+
+        Give it back with :meth:`release`.
+
+        .. versionadded:: 0.2.0
+        """
+        with self._idle_lock:
+            if self._idle:
+                return self._idle.pop()
+        return self.connect()
+
+    def release(self, conn: sqlite3.Connection, *, reusable: bool = True) -> None:
+        """Take back *conn*, outside any transaction, to keep it or close it.
+
+        A connection that is not *reusable* (its last rollback failed), or
+        one beyond the kept eight, is closed.
+
+        .. versionadded:: 0.2.0
+        """
+        if reusable and not conn.in_transaction:
+            with self._idle_lock:
+                if len(self._idle) < _MAX_IDLE:
+                    self._idle.append(conn)
+                    return
+        conn.close()
+
+    def close(self) -> None:
+        """Close the connections kept open; the next unit of work opens one.
+
+        .. versionadded:: 0.2.0
+        """
+        with self._idle_lock:
+            _close_all(self._idle)
+
+    def __enter__(self) -> Self:
+        """Return the store itself."""
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Close the kept connections."""
+        self.close()
 
 
 def _insert(conn: sqlite3.Connection, table: str, row: dict[str, Any]) -> None:
@@ -799,7 +879,10 @@ class _Events:
 
 
 class SQLiteUnitOfWork:
-    """One ``BEGIN IMMEDIATE`` transaction on its own connection.
+    """One ``BEGIN IMMEDIATE`` transaction on a connection of its own.
+
+    The connection comes from the store's kept connections and goes back
+    to them when the unit of work ends (see :class:`SQLiteStore`).
 
     .. versionadded:: 0.1.0
     """
@@ -815,13 +898,13 @@ class SQLiteUnitOfWork:
         self._checkpoint = True
 
     def __enter__(self) -> Self:
-        """Open a connection and begin a write transaction."""
+        """Take a connection and begin a write transaction."""
         with _driver_errors():
-            conn = self.store.connect()
+            conn = self.store.acquire()
             try:
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error:
-                conn.close()
+                self.store.release(conn, reusable=False)
                 raise
         self._conn = conn
         self.accounts = _Accounts(conn)
@@ -839,18 +922,20 @@ class SQLiteUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """Roll back what was not committed and close the connection."""
+        """Roll back what was not committed and give the connection back."""
         conn, self._conn = self._conn, None
         if conn is None:
             return
+        reusable = False
         try:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            reusable = True
         except sqlite3.Error as err:
             if exc is None:
                 raise _translate(err) from err
         finally:
-            conn.close()
+            self.store.release(conn, reusable=reusable)
         if isinstance(exc, sqlite3.Error):
             raise _translate(exc) from exc
 
