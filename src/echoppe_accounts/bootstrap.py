@@ -165,8 +165,10 @@ def bootstrap(
 
     *event_handlers* receive account events (SPEC O5), by a stable name
     (see :class:`~echoppe_accounts.EventDispatcher`): right after each
-    change is committed, and again at each round of the outbox worker for
-    whatever an earlier delivery left behind.
+    change is committed, and again whenever ``app.events.dispatch()`` runs
+    (an :class:`~echoppe_accounts.OutboxWorker` given
+    ``events=app.events.dispatch`` runs it every round) for whatever an
+    earlier delivery left behind.
 
     The clock, the secret source and the password hasher default to the
     system clock, ``secrets`` and argon2id with OWASP's parameters, wrapped

@@ -276,11 +276,15 @@ class EventLog(Protocol):
         ...
 
     def position(self, handler: str) -> int:
-        """Return *handler*'s position, 0 at first, locked until commit."""
+        """Return *handler*'s position, 0 at first."""
         ...
 
     def advance(self, handler: str, position: int) -> None:
-        """Record that *handler* was given every event up to *position*."""
+        """Record that *handler* was given every event up to *position*.
+
+        A position never moves back: of two dispatchers that delivered the
+        same events, the later record changes nothing.
+        """
         ...
 
 

@@ -16,6 +16,7 @@ from echoppe_accounts import (
     JsonLinesHandler,
     MailKind,
     OrganisationForm,
+    OutboxWorker,
     Settings,
     bootstrap,
 )
@@ -198,3 +199,73 @@ def test_without_handlers_events_are_still_stored(uow_factory):
     late: list = []
     EventDispatcher(uow_factory, {"late": CallbackHandler(late.append)}).dispatch()
     assert types(late) == [EventType.REGISTERED]
+
+
+def test_a_handler_may_use_the_library(uow_factory, clock):
+    """O5: no transaction is open while a handler runs (SQLite's lock is free)."""
+    names: list[str] = []
+    holder: dict = {}
+
+    def read_account(event):
+        names.append(holder["app"].accounts.get(event.account_id).name)
+
+    app = bootstrap(
+        uow_factory,
+        RecordingMailer(),
+        Settings(base_url="https://www.lechoppe.fr", outbox_key=KEY),
+        clock=clock,
+        hasher=FAST_HASHER,
+        event_handlers={"crm": read_account},
+    )
+    holder["app"] = app
+    app.accounts.register(form())
+    assert names == ["Jean Dupont"]
+
+
+def test_the_worker_delivers_what_an_earlier_delivery_missed(uow_factory, clock):
+    """O5: an OutboxWorker given the event dispatcher retries a failed handler."""
+    received: list = []
+    down = {"crm": True}
+
+    def crm(event):
+        if down["crm"]:
+            raise ConnectionError
+        received.append(event)
+
+    app = bootstrap(
+        uow_factory,
+        RecordingMailer(),
+        Settings(base_url="https://www.lechoppe.fr", outbox_key=KEY),
+        clock=clock,
+        hasher=FAST_HASHER,
+        event_handlers={"crm": crm},
+    )
+    app.accounts.register(form())
+    assert received == []
+    down["crm"] = False
+    worker = OutboxWorker(app.dispatcher.dispatch, events=app.events.dispatch)
+    worker.run_once()
+    assert types(received) == [EventType.REGISTERED]
+    worker.run_once()
+    assert len(received) == 1
+
+
+def test_positions_never_move_back(uow_factory):
+    """O5: a late record of an older position leaves the newer one."""
+    app = bootstrap(
+        uow_factory,
+        RecordingMailer(),
+        Settings(base_url="https://www.lechoppe.fr", outbox_key=KEY),
+        hasher=FAST_HASHER,
+    )
+    app.accounts.register(form())
+    app.accounts.register(form(email="autre@exemple.fr"))
+    with uow_factory() as tx:
+        (first, _), (second, _) = tx.events.after(0, 10)
+        tx.events.advance("h", second)
+        tx.commit()
+    with uow_factory() as tx:
+        tx.events.advance("h", first)
+        tx.commit()
+    with uow_factory() as tx:
+        assert tx.events.position("h") == second

@@ -536,7 +536,7 @@ class _Events:
         return pending.get(handler, self._uow.store.event_positions.get(handler, 0))
 
     def advance(self, handler: str, position: int) -> None:
-        self._uow.pending_positions[handler] = position
+        self._uow.pending_positions[handler] = max(position, self.position(handler))
 
 
 class InMemoryUnitOfWork:

@@ -1105,21 +1105,17 @@ class _Events:
         ]
 
     def position(self, handler: str) -> int:
-        self._s.execute(
-            "INSERT INTO event_positions (handler, position) VALUES (%s, 0) "
-            "ON CONFLICT (handler) DO NOTHING",
-            (handler,),
-        )
         row = self._s.one(
-            "SELECT position FROM event_positions WHERE handler = %s FOR UPDATE",
-            (handler,),
+            "SELECT position FROM event_positions WHERE handler = %s", (handler,)
         )
         return 0 if row is None else int(row["position"])
 
     def advance(self, handler: str, position: int) -> None:
         self._s.execute(
-            "UPDATE event_positions SET position = %s WHERE handler = %s",
-            (position, handler),
+            "INSERT INTO event_positions (handler, position) VALUES (%s, %s) "
+            "ON CONFLICT (handler) DO UPDATE "
+            "SET position = GREATEST(event_positions.position, excluded.position)",
+            (handler, position),
         )
 
 

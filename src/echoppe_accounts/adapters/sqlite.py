@@ -863,8 +863,6 @@ class _Events:
         return [(int(r["seq"]), rec.event_from_row(r)) for r in rows]
 
     def position(self, handler: str) -> int:
-        # The unit of work holds SQLite's write lock: no rival dispatcher
-        # can read this position until the transaction ends.
         row = self._conn.execute(
             "SELECT position FROM event_positions WHERE handler = ?", (handler,)
         ).fetchone()
@@ -873,7 +871,8 @@ class _Events:
     def advance(self, handler: str, position: int) -> None:
         self._conn.execute(
             "INSERT INTO event_positions (handler, position) VALUES (?, ?) "
-            "ON CONFLICT (handler) DO UPDATE SET position = excluded.position",
+            "ON CONFLICT (handler) DO UPDATE "
+            "SET position = max(position, excluded.position)",
             (handler, position),
         )
 

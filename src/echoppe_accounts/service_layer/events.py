@@ -9,16 +9,18 @@ handler, in order, at least once:
 - each handler has its own position in the event log, kept in the same
   storage, so a handler that fails is retried from its first undelivered
   event at the next round while the other handlers go on;
-- a handler that succeeded is never given the same event again, except
-  when the process dies between the handler's return and the commit of its
-  new position: handlers drop such a duplicate by :attr:`AccountEvent.id`;
-- several dispatchers may run at once: a handler's position is locked
-  while its events are delivered, so two dispatchers never deliver the same
-  event to the same handler concurrently.
+- a handler that succeeded is not given the same event again, except when
+  the process dies before its new position is recorded, or when two
+  dispatchers run at once: handlers drop such a duplicate by
+  :attr:`AccountEvent.id`;
+- no transaction is open while a handler runs, so a handler may call the
+  library (read the account, for instance).
 
 The dispatcher runs right after each use case that wrote an event (see
-:func:`~echoppe_accounts.bootstrap`), and at every round of the outbox
-worker, which picks up whatever an earlier attempt left behind.
+:func:`~echoppe_accounts.bootstrap`), and at every round of an
+:class:`~echoppe_accounts.OutboxWorker` given ``events=app.events.dispatch``
+(``echoppe-accounts worker`` has no handlers: it is the shop's code that
+registers them), which picks up whatever an earlier attempt left behind.
 
 Two handlers are shipped: :class:`CallbackHandler` (any callable, in
 process) and :class:`JsonLinesHandler` (one JSON object per line appended
@@ -124,26 +126,31 @@ class EventDispatcher:
         return delivered
 
     def _deliver(self, name: str, handler: EventHandler, limit: int) -> int:
-        delivered = 0
+        # No transaction is open while handlers run: a handler may use the
+        # library (on SQLite an open one would hold the write lock), and a
+        # slow handler holds nothing. Two dispatchers may then give a handler
+        # the same event; it drops the duplicate by id, and its position
+        # never moves back.
         with self.uow() as uow:
-            position = uow.events.position(name)  # locked until commit
-            for seq, event in uow.events.after(position, limit):
-                try:
-                    handler(event)
-                except Exception:  # a shop's handler may raise anything
-                    log.warning(
-                        "event handler %s failed on event %s (%s); it will be "
-                        "retried",
-                        name,
-                        event.id,
-                        event.type.value,
-                        exc_info=True,
-                    )
-                    break
-                uow.events.advance(name, seq)
-                delivered += 1
-            uow.commit()
-        if delivered:
+            page = uow.events.after(uow.events.position(name), limit)
+        delivered, reached = 0, None
+        for seq, event in page:
+            try:
+                handler(event)
+            except Exception:  # a shop's handler may raise anything
+                log.warning(
+                    "event handler %s failed on event %s (%s); it will be retried",
+                    name,
+                    event.id,
+                    event.type.value,
+                    exc_info=True,
+                )
+                break
+            delivered, reached = delivered + 1, seq
+        if reached is not None:
+            with self.uow() as uow:
+                uow.events.advance(name, reached)
+                uow.commit()
             log.info("event handler %s: %d delivered", name, delivered)
         return delivered
 

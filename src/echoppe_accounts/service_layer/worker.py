@@ -67,6 +67,10 @@ class OutboxWorker:
         stop: Set it to end the loop after the round in progress.
         wait: Waits the given seconds or until :attr:`stop` is set;
             ``stop.wait`` unless a test gives its own.
+        events: Called at the start of each round to deliver the account
+            events an earlier delivery left behind (SPEC O5); usually
+            ``app.events.dispatch``. A failure there is logged, and the
+            round goes on.
 
     .. versionadded:: 0.2.0
     """
@@ -81,6 +85,7 @@ class OutboxWorker:
     wait: Callable[[float], object] = attrs.field(
         default=attrs.Factory(lambda self: self.stop.wait, takes_self=True)
     )
+    events: Callable[[], object] | None = None
     rounds: int = attrs.field(default=0, init=False)
     """How many rounds ran, those that failed included."""
 
@@ -146,6 +151,11 @@ class OutboxWorker:
 
     def _round(self) -> DispatchReport:
         self.rounds += 1
+        if self.events is not None:
+            try:
+                self.events()
+            except Exception:  # the mails must go out all the same
+                logger.warning("account event delivery failed", exc_info=True)
         return self.dispatch(self.batch_size)
 
     def _log(self, report: DispatchReport, pause: float | None) -> None:
