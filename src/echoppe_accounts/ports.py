@@ -370,6 +370,18 @@ class Outbox(Protocol):
         """
         ...
 
+    def holds(self, mail_id: str, *, claim_id: str, now: datetime) -> bool:
+        """Tell whether *claim_id* still holds *mail_id* at *now*; change nothing.
+
+        True while the mail is pending and its claim, under *claim_id*, runs
+        past *now*: what :meth:`renew` checks, read without a write, so that
+        a dispatcher can check each mail's claim without committing (and
+        waiting for the disk) once per mail.
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
     def release(self, mail_ids: Collection[str], *, claim_id: str) -> int:
         """Give back the mails of *mail_ids* held under *claim_id*; count no attempt.
 

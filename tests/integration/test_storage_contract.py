@@ -506,6 +506,26 @@ class StorageContract:
             assert tx.outbox.mark_sent(held, lapsed, claim_id="claim-b")
             tx.commit()
 
+    def test_a_claim_is_checked_without_a_write(self, uow):
+        """O1: holds() answers as renew() would while the claim runs; no write."""
+        (held,) = self._claimed(uow, "claim-a", mail())
+        later = NOW + 30 * timedelta(minutes=1)
+        with uow() as tx:
+            assert tx.outbox.holds(held, claim_id="claim-a", now=later)
+            assert not tx.outbox.holds(held, claim_id="claim-b", now=later)
+            assert not tx.outbox.holds("no-such-mail", claim_id="claim-a", now=later)
+            assert not tx.outbox.holds(held, claim_id="claim-a", now=NOW + 2 * HOUR)
+        with uow() as tx:  # nothing was extended: the lease lapses as claimed
+            taken = tx.outbox.claim(NOW + 2 * HOUR, 10, NOW + 3 * HOUR, claim_id="b")
+            tx.commit()
+        assert [m.id for m in taken] == [held]
+        with uow() as tx:
+            assert not tx.outbox.holds(held, claim_id="claim-a", now=NOW + 2 * HOUR)
+            assert tx.outbox.holds(held, claim_id="b", now=NOW + 2 * HOUR)
+            assert tx.outbox.mark_sent(held, NOW + 2 * HOUR, claim_id="b")
+            assert not tx.outbox.holds(held, claim_id="b", now=NOW + 2 * HOUR)
+            tx.commit()
+
     def test_released_mails_are_due_again_with_no_attempt_counted(self, uow):
         """O3: released claims go back at once; the release counts no attempt."""
         ids = self._claimed(uow, "claim-a", mail(), mail(to="b@exemple.fr"))

@@ -12,6 +12,11 @@ same result, error code and stored form either way.
 from __future__ import annotations
 
 import contextlib
+import email
+import email.errors
+import email.message
+import email.policy
+import email.utils
 import gzip
 import itertools
 import json
@@ -19,6 +24,7 @@ import re
 import string
 import unicodedata
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -43,6 +49,8 @@ from echoppe_accounts import (
     Siret,
     ValidationError,
 )
+from echoppe_accounts.adapters import _fastmime as fastmime
+from echoppe_accounts.adapters.mime import build_message
 from echoppe_accounts.domain import address as address_module
 from echoppe_accounts.domain import email as email_module
 from echoppe_accounts.domain import password as password_module
@@ -50,6 +58,8 @@ from echoppe_accounts.domain import phone as phone_module
 from echoppe_accounts.domain import siret as siret_module
 from echoppe_accounts.domain import text as text_module
 from echoppe_accounts.domain.forms import parse_registration
+from echoppe_accounts.domain.mail import MailKind, OutgoingMail
+from echoppe_accounts.service_layer.mails import render_sample
 from strategies import arbitrary_text, emails, idn_emails, sirets
 
 DATA = Path(__file__).parents[1] / "data"
@@ -329,6 +339,9 @@ _ADDRESSES = st.one_of(
 @example("jean@exemple.fr.")
 @example("jean@1.2.3.4")
 @example("jean@ab--cd.fr")
+@example("jean@exemple.-fr")
+@example("jean@exemple.f-r")
+@example("jean@" + "a" * 63 + "." + "b" * 63 + "." + "c" * 63 + "." + "d" * 63 + ".fr")
 @example("jean@xn--strae-oqa.de")
 @example("jean..dupont@exemple.fr")
 @example('"jean"@exemple.fr')
@@ -342,6 +355,8 @@ def test_email_is_what_email_validator_says(value):
 
 
 @given(st.one_of(ascii_addresses(), emails()))
+@example("jean@exemple.-fr")
+@example("jean@" + "a" * 63 + "." + "b" * 63 + "." + "c" * 63 + "." + "d" * 63 + ".fr")
 def test_a_plain_address_is_email_validators_normal_form(value):
     """F1: what the fast path reads is email-validator's own reading."""
     plain = email_module._plain(value)
@@ -607,3 +622,96 @@ def test_addresses_parse_alike(lines):
         ):
             want = _result(parse)
         assert got == want
+
+
+# --- outgoing mails: the bytes written directly are EmailMessage's message -------
+
+
+def _parsed(data: bytes) -> email.message.EmailMessage:
+    parsed = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(parsed, email.message.EmailMessage)
+    return parsed
+
+
+def _meaning(message: email.message.EmailMessage) -> tuple[object, ...]:
+    """What a reader gets of a message: its headers' values and its parts."""
+    sender = message["From"].addresses[0]
+    return (
+        (sender.display_name, sender.addr_spec),
+        str(message["To"]),
+        str(message["Subject"]),
+        str(message["Date"]),
+        str(message["Message-ID"]),
+        str(message["Auto-Submitted"]),
+        str(message["MIME-Version"]),
+        message.get_content_type(),
+        [
+            (part.get_content_type(), part.get_content_charset(), part.get_content())
+            for part in message.iter_parts()
+        ],
+        message.defects,
+    )
+
+
+def _stdlib_bytes(mail: OutgoingMail, sender: str) -> bytes:
+    return build_message(mail, sender).as_bytes(policy=email.policy.SMTP)
+
+
+def _same_message(mail: OutgoingMail, sender: str) -> bool:
+    """Whether the direct bytes, when written, mean what EmailMessage's mean."""
+    fast = fastmime.message_bytes(mail, sender)
+    if fast is None:
+        return False
+    assert all(len(line) <= 998 for line in fast.split(b"\r\n"))  # RFC 5322
+    assert b"\n" not in fast.replace(b"\r\n", b"")
+    assert _meaning(_parsed(fast)) == _meaning(_parsed(_stdlib_bytes(mail, sender)))
+    return True
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+@pytest.mark.parametrize("kind", list(MailKind), ids=lambda k: k.value)
+def test_every_mail_of_the_library_is_written_alike(kind, language):
+    """O1: each kind of mail, in each language, as the dispatcher sends it."""
+    mail = render_sample(kind, language)
+    assert _same_message(mail, "L'Échoppe <ne-pas-repondre@lechoppe.fr>")
+    assert _same_message(mail, "boutique@lechoppe.fr")
+
+
+_BODIES = st.one_of(
+    _TEXTS,
+    st.text(string.printable + "àéèç’€ \t.=", max_size=400),
+    st.builds(lambda s: s * 40, st.text("é .=\n", min_size=1, max_size=4)),
+    st.just(".\n..\nFrom here\n.\n"),
+)
+
+
+@given(
+    subject=st.one_of(_TEXTS, st.sampled_from(["Bienvenue", "x" * 200, "=?q?x?="])),
+    name=st.one_of(st.just(""), _TEXTS, st.sampled_from(["L'Échoppe", 'a"b', "a,b"])),
+    to=st.one_of(st.sampled_from(["jean@exemple.fr", "léa@exemple.fr"]), _TEXTS),
+    text=_BODIES,
+    html=_BODIES,
+)
+@settings(max_examples=150)
+def test_direct_bytes_mean_what_email_message_writes(subject, name, to, text, html):
+    """O1: any mail the direct writer takes is read as EmailMessage's would be."""
+    mail = OutgoingMail(
+        id="4b1f0f7e-0000-4000-8000-000000000001",
+        kind=MailKind.WELCOME,
+        to=to,
+        subject=subject,
+        text=text,
+        html=html,
+        created_at=datetime(2026, 11, 25, 15, 7, tzinfo=UTC),
+    )
+    try:
+        sender = email.utils.formataddr((name, "ne-pas-repondre@lechoppe.fr"))
+    except UnicodeError:
+        sender = f"{name} <ne-pas-repondre@lechoppe.fr>"
+    try:
+        _stdlib_bytes(mail, sender)
+    except Exception:  # noqa: BLE001 (whatever EmailMessage refuses)
+        # EmailMessage refuses it: the direct writer must not take it either.
+        assert fastmime.message_bytes(mail, sender) is None
+        return
+    _same_message(mail, sender)

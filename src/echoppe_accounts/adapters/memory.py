@@ -230,6 +230,14 @@ class _Outbox:
         self._put(attrs.evolve(entry, claimed_until=until))
         return True
 
+    def holds(self, mail_id: str, *, claim_id: str, now: datetime) -> bool:
+        entry = self._held(mail_id, claim_id)
+        return (
+            entry is not None
+            and entry.claimed_until is not None
+            and entry.claimed_until > now
+        )
+
     def release(self, mail_ids: Collection[str], *, claim_id: str) -> int:
         released = 0
         for mail_id in set(mail_ids):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.policy
+import functools
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -13,9 +14,20 @@ _UTF8_HEADERS = email.policy.default.clone(utf8=True)
 """RFC 6532 headers, for internationalised addresses (sent with SMTPUTF8)."""
 
 
+@functools.lru_cache(maxsize=16)
+def sender_address(sender: str) -> tuple[str, str]:
+    """Return the display name and address of *sender*, parsed once.
+
+    A dispatcher sends every mail from the same sender: parsing it for
+    each mail cost more than building the ``From`` header.
+    """
+    name, addr = parseaddr(sender)
+    return name, addr
+
+
 def message_id(mail: OutgoingMail, sender: str) -> str:
     """Return the stable ``Message-ID`` of *mail*: the same on every attempt."""
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    domain = sender_address(sender)[1].rpartition("@")[2] or "localhost"
     return f"<{mail.id}@{domain}>"
 
 
@@ -28,7 +40,7 @@ def build_message(mail: OutgoingMail, sender: str) -> EmailMessage:
     """
     # Only the addresses decide: with ASCII addresses, names and subjects
     # go as encoded words and the whole message stays ASCII.
-    name, addr = parseaddr(sender)
+    name, addr = sender_address(sender)
     international = not (mail.to + addr).isascii()
     msg = EmailMessage(policy=_UTF8_HEADERS if international else email.policy.default)
     msg["From"] = Address(display_name=name, addr_spec=addr) if name else addr

@@ -838,6 +838,15 @@ class _Outbox:
         )
         return updated == 1
 
+    def holds(self, mail_id: str, *, claim_id: str, now: datetime) -> bool:
+        row = self._s.one(
+            "SELECT 1 AS held FROM outbox WHERE id = %(id)s AND claim_id = %(claim)s "
+            "AND claimed_until > %(now)s AND sent_at IS NULL AND dead_at IS NULL "
+            "AND dropped_at IS NULL",
+            {"id": mail_id, "claim": claim_id, "now": now},
+        )
+        return row is not None
+
     def release(self, mail_ids: Collection[str], *, claim_id: str) -> int:
         return self._s.execute(
             "UPDATE outbox SET claimed_until = NULL, claim_id = NULL "

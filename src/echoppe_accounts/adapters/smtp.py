@@ -22,14 +22,15 @@ from __future__ import annotations
 
 import email.errors
 import re
+import select
 import smtplib
 import ssl
 import threading
-from email.utils import parseaddr
 from types import TracebackType
 from typing import Literal, Self
 
-from echoppe_accounts.adapters.mime import build_message
+from echoppe_accounts.adapters._fastmime import message_bytes
+from echoppe_accounts.adapters.mime import build_message, sender_address
 from echoppe_accounts.domain.errors import DeliveryError
 from echoppe_accounts.domain.mail import OutgoingMail
 
@@ -178,17 +179,25 @@ class SMTPMailer:
                 a ``4xx`` reply (see the module's documentation).
         """
         where = f"cannot deliver mail {mail.id} through {self.host}:{self.port}"
-        try:
-            message = build_message(mail, sender)
-        except (ValueError, email.errors.MessageError) as exc:
-            # The same mail will never build: no server can help.
-            msg = f"{where}: the message cannot be built ({type(exc).__name__})"
-            raise DeliveryError(msg, permanent=True) from exc
-        envelope_from = parseaddr(sender)[1]
+        # The common mail is written directly; any other is built by the
+        # standard library's EmailMessage (see adapters/_fastmime.py).
+        data = message_bytes(mail, sender)
+        message = None
+        if data is None:
+            try:
+                message = build_message(mail, sender)
+            except (ValueError, email.errors.MessageError) as exc:
+                # The same mail will never build: no server can help.
+                msg = f"{where}: the message cannot be built ({type(exc).__name__})"
+                raise DeliveryError(msg, permanent=True) from exc
+        envelope_from = sender_address(sender)[1]
         with self._lock:
             smtp = self._connection(where)
             try:
-                smtp.send_message(message, envelope_from, [mail.to])
+                if message is None:
+                    smtp.sendmail(envelope_from, [mail.to], data or b"")
+                else:
+                    smtp.send_message(message, envelope_from, [mail.to])
             except smtplib.SMTPNotSupportedError as exc:
                 # The server lacks what this mail needs (SMTPUTF8): retrying
                 # the same mail on the same server cannot help.
@@ -230,10 +239,13 @@ class SMTPMailer:
 
     def _connection(self, where: str) -> smtplib.SMTP:
         """Return a live connection: the open one if the server still answers."""
-        if self._smtp is not None:
-            # One NOOP costs a round trip but tells a dead connection from a
-            # live one before a mail is committed to it: retrying a mail
-            # after a failure in the middle could deliver it twice.
+        if self._smtp is not None and not _quiet(self._smtp):
+            # The server said something unasked (a 421 before closing, the
+            # end of the connection): one NOOP tells a dead connection from
+            # a live one before a mail is committed to it, since retrying a
+            # mail after a failure in the middle could deliver it twice. A
+            # quiet connection is live as far as its socket knows, and the
+            # round trip is saved for each mail of a batch.
             try:
                 alive = self._smtp.noop()[0] == _OK
             except OSError:
@@ -294,6 +306,26 @@ class SMTPMailer:
         smtp, self._smtp = self._smtp, None
         if smtp is not None:
             _shut(smtp, polite=polite)
+
+
+def _quiet(smtp: smtplib.SMTP) -> bool:
+    """Tell whether *smtp*'s server has sent nothing since its last reply.
+
+    Nothing to read on the socket (no data, no end of the connection) and
+    nothing buffered by TLS: the server has neither closed the connection
+    nor announced it would (``421``), which it does on an idle timeout or a
+    restart. A socket that cannot be polled is not quiet.
+    """
+    sock = getattr(smtp, "sock", None)
+    if sock is None:
+        return False
+    try:
+        if isinstance(sock, ssl.SSLSocket) and sock.pending():
+            return False
+        readable, _, failed = select.select([sock], [], [sock], 0)
+    except (OSError, ValueError):  # closed, or a descriptor select cannot take
+        return False
+    return not readable and not failed
 
 
 def _shut(smtp: smtplib.SMTP, *, polite: bool) -> None:

@@ -606,6 +606,14 @@ class _Outbox:
         )
         return cursor.rowcount == 1
 
+    def holds(self, mail_id: str, *, claim_id: str, now: datetime) -> bool:
+        row = self._conn.execute(
+            f"SELECT 1 FROM outbox WHERE id = ? AND claim_id = ? "  # noqa: S608
+            f"AND claimed_until > ? AND {_PENDING}",
+            (mail_id, claim_id, rec.iso(now)),
+        ).fetchone()
+        return row is not None
+
     def release(self, mail_ids: Collection[str], *, claim_id: str) -> int:
         return sum(
             self._conn.execute(

@@ -65,7 +65,8 @@ _DOMAIN_MAX_LENGTH = 253
 
 
 _PLAIN_DOMAIN = re.compile(
-    r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{0,62}[a-z]", re.ASCII
+    r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]|[a-z0-9][a-z0-9-]{0,61}[a-z])",
+    re.ASCII,
 )
 """Lower-case host names of two labels or more whose last one ends in a letter.
 
@@ -88,6 +89,7 @@ def _plain(value: str) -> tuple[str, str] | None:
     domain = domain.lower()  # what UTS #46 does to ASCII letters
     if (
         len(local) > rfc_constants.LOCAL_PART_MAX_LENGTH  # its strict mode's limit
+        or len(domain) > rfc_constants.DOMAIN_MAX_LENGTH
         or rfc_constants.DOT_ATOM_TEXT.match(local) is None
         or local.lower() in rfc_constants.CASE_INSENSITIVE_MAILBOX_NAMES
         or _PLAIN_DOMAIN.fullmatch(domain) is None

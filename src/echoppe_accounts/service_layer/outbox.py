@@ -6,14 +6,23 @@ causes them, their bodies sealed (SPEC O2, see
 claims a batch under a random claim id, for a lease, and then, one mail at a
 time (SPEC O1, O3):
 
-1. renews its claim on the mail: if the lease lapsed (another dispatcher
-   may hold the mail now), the mail is left alone, so a slow batch never
-   outlives its lease;
+1. checks its claim on the mail, and renews it once less than three
+   quarters of the lease are left: if the claim lapsed (another dispatcher
+   may hold the mail now) or the mail is gone (erased), the mail is left
+   alone, so a slow batch never outlives its lease;
 2. drops the mail, unsent, if the secret it carries has expired;
 3. unseals the bodies, or dead-letters a mail it cannot unseal (sealed
    with another key);
 4. hands the mail to the mailer, and marks it sent, failed or dead, under
    its claim: a dispatcher that lost a claim marks nothing.
+
+The check of step 1 is a read; the marks of mails sent are written
+together, every :data:`MARKS_PER_COMMIT` mails, before a renewal, before
+any other mark and at the end of the round, while their claims still run,
+so that a round commits (and waits for the disk) a few times rather than
+twice per mail. Were the process to stop before such a commit, the mails
+it had sent would be sent again once their claims lapse, with the same
+``Message-ID``: delivery is at least once.
 
 A permanent refusal (:attr:`~echoppe_accounts.DeliveryError.permanent`) is
 dead-lettered at once. Any other failure, an exception of any type from a
@@ -54,7 +63,7 @@ from echoppe_accounts.domain.sealing import (
     check_key,
     unseal_mail,
 )
-from echoppe_accounts.ports import Clock, Mailer, UnitOfWorkFactory
+from echoppe_accounts.ports import Clock, Mailer, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger("echoppe_accounts.outbox")
 """The outbox's logger: rounds and failures, never a body or a secret."""
@@ -67,6 +76,12 @@ UNREADABLE = (
     "(a key made for a process that stopped, or a changed key)"
 )
 """The reason recorded for a mail whose sealed body cannot be opened."""
+
+MARKS_PER_COMMIT = 100
+"""Most marks of sent mails a dispatcher keeps before writing them (see above)."""
+
+_RENEW_BELOW = 3 / 4
+"""The fraction of the lease below which a claim is renewed before its mail goes."""
 
 _process_key: bytes | None = None
 _process_key_lock = threading.Lock()
@@ -129,6 +144,17 @@ class DispatchReport:
     failed: int
     dead: int = 0
     dropped: int = 0
+
+
+@attrs.define
+class _Round:
+    """One dispatch round: its claim, each mail's lease, the marks not written yet."""
+
+    claim_id: str
+    until: dict[str, datetime]
+    """When each claimed mail's claim ends, as this round set it."""
+    sent: list[tuple[OutgoingMail, datetime]] = attrs.field(factory=list)
+    """Mails handed over, and when, whose marks are still to be written."""
 
 
 class _Outcome(enum.Enum):
@@ -207,11 +233,12 @@ class OutboxDispatcher:
         with self.uow() as uow:
             claimed = uow.outbox.claim(now, limit, now + self.lease, claim_id=claim_id)
             uow.commit()
+        round_ = _Round(claim_id, {mail.id: now + self.lease for mail in claimed})
         outcomes: Counter[_Outcome] = Counter()
         left = [mail.id for mail in claimed]
         try:
             for mail in claimed:
-                outcome, connection_lost = self._deliver(mail, claim_id)
+                outcome, connection_lost = self._deliver(mail, round_)
                 left.remove(mail.id)
                 outcomes[outcome] += 1
                 if connection_lost:
@@ -219,7 +246,10 @@ class OutboxDispatcher:
                     # they go back, with no attempt counted (SPEC O3).
                     break
         finally:
-            self._release(left, claim_id)
+            try:
+                self._write_marks(round_)
+            finally:
+                self._release(left, claim_id)
             # A mailer holding a connection (SMTPMailer) keeps it for one
             # round, not for the idle time until the next one. ``close`` is
             # optional so the Mailer protocol stays one method for every
@@ -263,17 +293,25 @@ class OutboxDispatcher:
                 exc,
             )
 
-    def _deliver(self, mail: OutgoingMail, claim_id: str) -> tuple[_Outcome, bool]:
+    def _deliver(self, mail: OutgoingMail, round_: _Round) -> tuple[_Outcome, bool]:
         """Hand *mail* over if its claim still holds; return its fate.
 
         The second value says whether the connection to the server failed.
         """
+        claim_id = round_.claim_id
         now = self.clock.now()
-        with self.uow() as uow:
-            held = uow.outbox.renew(
-                mail.id, claim_id=claim_id, now=now, until=now + self.lease
-            )
-            uow.commit()
+        if round_.until[mail.id] - now < self.lease * _RENEW_BELOW:
+            with self.uow() as uow:
+                self._mark_sent(uow, round_)
+                held = uow.outbox.renew(
+                    mail.id, claim_id=claim_id, now=now, until=now + self.lease
+                )
+                uow.commit()
+            round_.until[mail.id] = now + self.lease
+        else:
+            # A read: the claim was made or renewed recently enough.
+            with self.uow() as uow:
+                held = uow.outbox.holds(mail.id, claim_id=claim_id, now=now)
         if not held:
             # Counted as "lost" in the round's record: a lease too short
             # for the batch, or a dispatcher stalled; not a failure.
@@ -285,44 +323,54 @@ class OutboxDispatcher:
             )
             return _Outcome.LOST, False
         if mail.has_expired(now):
-            self._mark_dropped(mail, claim_id)
+            self._mark_dropped(mail, round_)
             return _Outcome.DROPPED, False
         try:
             opened = unseal_mail(mail, outbox_key(self.outbox_key))
         except SealError:
-            self._mark_dead(mail, claim_id, UNREADABLE, attempted=False)
+            self._mark_dead(mail, round_, UNREADABLE, attempted=False)
             return _Outcome.DEAD, False
         try:
             self.mailer.send(opened, self.sender)
         except DeliveryError as exc:
             # The library's mailers say the cause in words, never the
             # mail's content (SPEC R9): the message can be kept.
-            outcome = self._failed(mail, claim_id, str(exc), permanent=exc.permanent)
+            outcome = self._failed(mail, round_, str(exc), permanent=exc.permanent)
             return outcome, exc.connection
         except Exception as exc:  # noqa: BLE001 (contained to its mail: SPEC O3)
             # Any other exception's message may quote the mail (a link, a
             # temporary password): only its type is kept and logged.
             error = f"the mailer raised {type(exc).__name__}"
-            return self._failed(mail, claim_id, error, permanent=False), False
-        self._mark_sent(mail, claim_id)
+            return self._failed(mail, round_, error, permanent=False), False
+        round_.sent.append((mail, self.clock.now()))
+        if len(round_.sent) >= MARKS_PER_COMMIT:
+            self._write_marks(round_)
         return _Outcome.SENT, False
 
-    def _mark_sent(self, mail: OutgoingMail, claim_id: str) -> None:
-        with self.uow() as uow:
-            marked = uow.outbox.mark_sent(mail.id, self.clock.now(), claim_id=claim_id)
-            uow.commit()
-        if not marked:
-            log.warning(
-                "outbox: mail %s (%s) was delivered after its claim lapsed; "
-                "another dispatcher may deliver it again (same Message-ID)",
-                mail.id,
-                mail.kind.value,
-            )
+    def _write_marks(self, round_: _Round) -> None:
+        """Write the marks of the mails sent and not yet marked, in one commit."""
+        if round_.sent:
+            with self.uow() as uow:
+                self._mark_sent(uow, round_)
+                uow.commit()
 
-    def _mark_dropped(self, mail: OutgoingMail, claim_id: str) -> None:
+    def _mark_sent(self, uow: UnitOfWork, round_: _Round) -> None:
+        """Mark the round's sent mails in *uow*, which the caller commits."""
+        sent, round_.sent = round_.sent, []
+        for mail, at in sent:
+            if not uow.outbox.mark_sent(mail.id, at, claim_id=round_.claim_id):
+                log.warning(
+                    "outbox: mail %s (%s) was delivered after its claim lapsed; "
+                    "another dispatcher may deliver it again (same Message-ID)",
+                    mail.id,
+                    mail.kind.value,
+                )
+
+    def _mark_dropped(self, mail: OutgoingMail, round_: _Round) -> None:
         with self.uow() as uow:
+            self._mark_sent(uow, round_)
             uow.outbox.mark_dropped(
-                mail.id, self.clock.now(), EXPIRED, claim_id=claim_id
+                mail.id, self.clock.now(), EXPIRED, claim_id=round_.claim_id
             )
             uow.commit()
         log.warning(
@@ -330,14 +378,15 @@ class OutboxDispatcher:
         )
 
     def _mark_dead(
-        self, mail: OutgoingMail, claim_id: str, error: str, *, attempted: bool
+        self, mail: OutgoingMail, round_: _Round, error: str, *, attempted: bool
     ) -> None:
         with self.uow() as uow:
+            self._mark_sent(uow, round_)
             uow.outbox.mark_dead(
                 mail.id,
                 self.clock.now(),
                 error,
-                claim_id=claim_id,
+                claim_id=round_.claim_id,
                 attempted=attempted,
             )
             uow.commit()
@@ -346,20 +395,23 @@ class OutboxDispatcher:
         )
 
     def _failed(
-        self, mail: OutgoingMail, claim_id: str, error: str, *, permanent: bool
+        self, mail: OutgoingMail, round_: _Round, error: str, *, permanent: bool
     ) -> _Outcome:
         now = self.clock.now()
         if permanent:
             error = f"refused for good: {error}"
-            self._mark_dead(mail, claim_id, error, attempted=True)
+            self._mark_dead(mail, round_, error, attempted=True)
             return _Outcome.DEAD
         if now >= mail.retry_from + self.retry_window:
             error = f"still failing after {self.retry_window}: {error}"
-            self._mark_dead(mail, claim_id, error, attempted=True)
+            self._mark_dead(mail, round_, error, attempted=True)
             return _Outcome.DEAD
         delay = min(max(now - mail.retry_from, self.min_delay), self.max_delay)
         with self.uow() as uow:
-            uow.outbox.mark_failed(mail.id, now + delay, error, claim_id=claim_id)
+            self._mark_sent(uow, round_)
+            uow.outbox.mark_failed(
+                mail.id, now + delay, error, claim_id=round_.claim_id
+            )
             uow.commit()
         log.warning(
             "outbox: mail %s (%s) failed, next attempt at %s: %s",
