@@ -22,6 +22,7 @@ import itertools
 import json
 import re
 import string
+import textwrap
 import unicodedata
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -59,6 +60,7 @@ from echoppe_accounts.domain import siret as siret_module
 from echoppe_accounts.domain import text as text_module
 from echoppe_accounts.domain.forms import parse_registration
 from echoppe_accounts.domain.mail import MailKind, OutgoingMail
+from echoppe_accounts.service_layer import templating
 from echoppe_accounts.service_layer.mails import render_sample
 from strategies import arbitrary_text, emails, idn_emails, sirets
 
@@ -715,3 +717,34 @@ def test_direct_bytes_mean_what_email_message_writes(subject, name, to, text, ht
         assert fastmime.message_bytes(mail, sender) is None
         return
     _same_message(mail, sender)
+
+
+def reference_tidy_text(text: str) -> str:
+    """``templating.tidy_text`` before: textwrap on every line."""
+    lines = []
+    for line in text.replace("\r\n", "\n").split("\n"):
+        wrapped = textwrap.wrap(
+            line.rstrip(),
+            width=templating.TEXT_WIDTH,
+            break_long_words=False,
+            break_on_hyphens=False,
+        )
+        lines.extend(wrapped or [""])
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n") + "\n"
+
+
+@given(
+    st.lists(
+        st.one_of(
+            _TEXTS,
+            st.text(" ab\t\x0b\x0c\r\u00a0é-", max_size=120),
+            st.builds(lambda n, w: " " * n + w, st.integers(0, 4), st.text("ab ")),
+        ),
+        max_size=8,
+    )
+)
+@example(["  indented", "a  b", "x" * 76, "x" * 77, "tab\there", ""])
+def test_tidy_text_keeps_textwraps_lines(lines):
+    """T1: a plain-text body is tidied as textwrap alone tidies it."""
+    text = "\n".join(lines)
+    assert templating.tidy_text(text) == reference_tidy_text(text)

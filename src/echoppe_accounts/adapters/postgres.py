@@ -617,8 +617,21 @@ class _Session:
     def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return
-        with _driver_errors(), self.conn.cursor() as cursor:
-            cursor.executemany(_insert(table, rows[0]), rows)
+        if len(rows) == 1:
+            self.execute(_insert(table, rows[0]), rows[0])
+            return
+        # One statement for all the rows: one round trip to the server.
+        columns = list(rows[0])
+        values = sql.SQL(", ").join(
+            sql.SQL("({})").format(sql.SQL(", ").join(sql.Placeholder() * len(columns)))
+            for _ in rows
+        )
+        query = sql.SQL("INSERT INTO {} ({}) VALUES {}").format(
+            sql.Identifier(table),
+            sql.SQL(", ").join(map(sql.Identifier, columns)),
+            values,
+        )
+        self.execute(query, [row[c] for row in rows for c in columns])
 
     def lock(self, *key: str) -> None:
         # Held until the transaction ends; taken in a statement of its own
@@ -633,10 +646,15 @@ class _Accounts:
     def __init__(self, session: _Session) -> None:
         self._s = session
 
-    def _write_children(self, account: Account) -> None:
-        params = (account.id,)
-        self._s.execute("DELETE FROM delivery_addresses WHERE account_id = %s", params)
-        self._s.execute("DELETE FROM newsletter_consents WHERE account_id = %s", params)
+    def _write_children(self, account: Account, *, new: bool = False) -> None:
+        if not new:  # a new account has no children to replace
+            params = (account.id,)
+            self._s.execute(
+                "DELETE FROM delivery_addresses WHERE account_id = %s", params
+            )
+            self._s.execute(
+                "DELETE FROM newsletter_consents WHERE account_id = %s", params
+            )
         self._s.insert("delivery_addresses", rec.delivery_rows(account))
         self._s.insert("newsletter_consents", rec.consent_rows(account))
 
@@ -650,7 +668,7 @@ class _Accounts:
         )
         if self._s.execute(query, row) == 0:
             raise ValidationError.single("email", "email.taken")
-        self._write_children(account)
+        self._write_children(account, new=True)
 
     def _load(self, row: DictRow | None) -> Account | None:
         if row is None:

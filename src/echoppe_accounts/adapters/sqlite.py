@@ -16,6 +16,7 @@ become :class:`~echoppe_accounts.StorageError` with the cause chained.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 import weakref
@@ -285,16 +286,30 @@ class SQLiteStore:
     so does the store's garbage collection, and leaving it as a context
     manager.
 
+    Reads go through a memory map of the database file, up to *mmap_size*
+    bytes (1 GiB by default; ``0`` turns it off): finding one account among
+    a million then costs little more than among ten thousand, since the
+    pages SQLite's own cache misses are read from the operating system's
+    cache without a system call each. Writes do not use the map.
+
     .. versionadded:: 0.1.0
 
     .. versionchanged:: 0.2.0
-       Connections are kept between units of work; :meth:`close`.
+       Connections are kept between units of work; :meth:`close`;
+       *mmap_size*.
     """
 
-    def __init__(self, path: str | Path, *, busy_timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        busy_timeout: float = 30.0,
+        mmap_size: int = 1 << 30,
+    ) -> None:
         """Open (creating if needed) the database at *path* and migrate it."""
         self.path = Path(path)
         self.busy_timeout = busy_timeout
+        self.mmap_size = mmap_size
         self._idle: list[sqlite3.Connection] = []
         self._idle_lock = threading.Lock()
         self._finalizer = weakref.finalize(self, _close_all, self._idle)
@@ -324,6 +339,7 @@ class SQLiteStore:
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute("PRAGMA secure_delete=ON")
+        conn.execute(f"PRAGMA mmap_size={int(self.mmap_size):d}")
         return conn
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
@@ -404,22 +420,29 @@ class SQLiteStore:
         self.close()
 
 
+@functools.lru_cache(maxsize=64)
+def _insert_statement(table: str, columns: tuple[str, ...]) -> str:
+    # Written once per table and set of columns; values are bound by
+    # position, which SQLite binds faster than by name.
+    marks = ", ".join("?" for _ in columns)
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
+
+
 def _insert(conn: sqlite3.Connection, table: str, row: dict[str, Any]) -> None:
-    columns = ", ".join(row)
-    marks = ", ".join(f":{c}" for c in row)
-    conn.execute(f"INSERT INTO {table} ({columns}) VALUES ({marks})", row)  # noqa: S608
+    conn.execute(_insert_statement(table, tuple(row)), tuple(row.values()))
 
 
 class _Accounts:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
-    def _write_children(self, account: Account) -> None:
-        for table in ("delivery_addresses", "newsletter_consents"):
-            self._conn.execute(
-                f"DELETE FROM {table} WHERE account_id = ?",  # noqa: S608
-                (account.id,),
-            )
+    def _write_children(self, account: Account, *, new: bool = False) -> None:
+        if not new:  # a new account has no children to replace
+            for table in ("delivery_addresses", "newsletter_consents"):
+                self._conn.execute(
+                    f"DELETE FROM {table} WHERE account_id = ?",  # noqa: S608
+                    (account.id,),
+                )
         for row in rec.delivery_rows(account):
             _insert(self._conn, "delivery_addresses", row)
         for row in rec.consent_rows(account):
@@ -432,7 +455,7 @@ class _Accounts:
             if "email_key" in str(exc):
                 raise ValidationError.single("email", "email.taken") from None
             raise
-        self._write_children(account)
+        self._write_children(account, new=True)
 
     def _load(self, where: str, value: str) -> Account | None:
         row = self._conn.execute(

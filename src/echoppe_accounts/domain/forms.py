@@ -326,15 +326,21 @@ def parse_language(value: str, errors: Collector) -> Language:
     .. versionchanged:: 0.2.0
        A shop's languages are accepted too.
     """
-    choices = ", ".join(sorted(available_languages()))
+    languages = available_languages()
+    if value in languages:  # a catalogue's own name, as most forms send it
+        return value
     if len(value) > _LANGUAGE_MAX_INPUT:  # size before work (SPEC F9)
-        errors.add("language", "language.invalid", choices=choices)
+        errors.add("language", "language.invalid", choices=_choices(languages))
         return DEFAULT_LANGUAGE
     code = normalise(value.strip() or DEFAULT_LANGUAGE)
-    if code is None or code not in available_languages():
-        errors.add("language", "language.invalid", choices=choices)
+    if code is None or code not in languages:
+        errors.add("language", "language.invalid", choices=_choices(languages))
         return DEFAULT_LANGUAGE
     return code
+
+
+def _choices(languages: frozenset[str]) -> str:
+    return ", ".join(sorted(languages))
 
 
 def parse_consent(subscribe: bool, wording: str, errors: Collector) -> str | None:  # noqa: FBT001

@@ -267,6 +267,10 @@ def tidy_text(text: str) -> str:
     lines = []
     for line in text.replace("\r\n", "\n").split("\n"):
         stripped = line.rstrip()
+        if len(stripped) <= TEXT_WIDTH and stripped.isprintable():
+            # What textwrap returns for a line that fits, without its work.
+            lines.append(stripped)
+            continue
         wrapped = textwrap.wrap(
             stripped,
             width=TEXT_WIDTH,
