@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip --disable-pip-version-check -q
 
-.PHONY: demo test lint typecheck pytest docs messages package clean
+.PHONY: demo test lint typecheck pytest docs messages package bench clean
 
 $(PY):
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -24,8 +24,8 @@ demo: $(VENV)/.stamp-base
 	$(PY) -m echoppe_accounts.demo demo-data
 
 lint: $(VENV)/.stamp-dev
-	$(VENV)/bin/ruff check src tests docs examples
-	$(VENV)/bin/ruff format --check src tests docs examples
+	$(VENV)/bin/ruff check src tests docs examples benchmarks
+	$(VENV)/bin/ruff format --check src tests docs examples benchmarks
 
 typecheck: $(VENV)/.stamp-dev
 	$(VENV)/bin/mypy --strict src
@@ -42,6 +42,19 @@ test: lint typecheck pytest docs
 # licence files, and the wheel's command run from a fresh virtual environment.
 package: $(VENV)/.stamp-dev
 	PYTHON=$(PY) .ci/check-package
+
+# The benchmark suite (issue 12, benchmarks/): every row a ratio against a
+# baseline measured in the same run, printed with its target and PASS or MISS,
+# written as JSON to $(BENCH_JSON). Exits 0 whatever the verdicts, 1 if a row
+# crashed. BENCH_ARGS="--only login outbox_smtp" picks rows; the PostgreSQL
+# row needs ECHOPPE_BENCH_POSTGRES_DSN (or ECHOPPE_TEST_POSTGRES_DSN).
+BENCH_JSON ?= benchmarks/results.json
+$(VENV)/.stamp-bench: $(PY) pyproject.toml
+	$(PIP) install -e '.[bench,postgres]'
+	@touch $@ $(VENV)/.stamp-base
+
+bench: $(VENV)/.stamp-bench
+	$(PY) -m benchmarks --json $(BENCH_JSON) $(BENCH_ARGS)
 
 # Message catalogues (SPEC T1): extract the messages of the sources and
 # templates into messages.pot, merge it into every language's messages.po,

@@ -1,0 +1,218 @@
+"""Row 4: the CSV import into SQLite against the validator-bound limit.
+
+The limit is what the three bare validators of row 1 allow: one line per
+their time on it. The candidate is ``CustomerImporter.import_csv`` writing
+into a :class:`SQLiteStore`, in its default batches of 500 lines, the file
+a PrestaShop migration brings: Faker companies, each with the bcrypt hash
+its old shop kept (kept as it is: no work, no mail). The file is cut into
+chunks imported one after the other into the same database, each paired
+with the bare validators on the same lines: a round's value is the
+import's lines per second over the limit.
+
+Memory: the peak resident size of a child process importing a file of
+:data:`MEMORY_LINES` lines, against one importing a tenth of it: memory
+bounded by the batch stays flat as the file grows. A million lines take
+several minutes to import, more than ``make bench`` allows: the child
+imports fewer, and the row says how many.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.data import Record, companies
+from benchmarks.harness import Row, paired
+from benchmarks.register import cheap_hasher, settings
+from benchmarks.validation import bare_calls
+from echoppe_accounts.adapters.legacy_hashes import LegacyHasher
+from echoppe_accounts.adapters.sqlite import SQLiteStore
+from echoppe_accounts.bootstrap import App, bootstrap
+from echoppe_accounts.testing import RecordingMailer
+
+CHUNK = 1_000
+ROUNDS = 11
+MEMORY_LINES = 100_000
+BCRYPT = "$2y$10$TluM/g./pzU6AQZv.NXyP.ylDwtTmSABzeLZJDbUyVCXcktuchUWC"
+"""A PrestaShop-style bcrypt hash, kept by the import without any work."""
+
+COLUMNS = (
+    "email",
+    "name",
+    "phone",
+    "category",
+    "organisation_name",
+    "siret",
+    "billing_street",
+    "billing_postal_code",
+    "billing_city",
+    "delivery_contact_name",
+    "delivery_street",
+    "delivery_postal_code",
+    "delivery_city",
+    "password_hash",
+    "newsletter",
+    "newsletter_wording_version",
+)
+
+
+def _cells(record: Record, n: int) -> list[str]:
+    billing = record["billing_address"]
+    delivery = record["delivery_addresses"][0]
+    local, _, domain = record["email"].partition("@")
+    return [
+        f"{local}.{n}@{domain}",  # distinct over a file of any length
+        record["name"],
+        record["phone"],
+        record["category"],
+        record["organisation_name"],
+        record["siret"],
+        "|".join(billing["street_lines"]),
+        billing["postal_code"],
+        billing["city"],
+        delivery["contact_name"],
+        "|".join(delivery["address"]["street_lines"]),
+        delivery["address"]["postal_code"],
+        delivery["address"]["city"],
+        BCRYPT,
+        "0",
+        "",
+    ]
+
+
+def write_csv(path: Path, lines: int, start: int = 0) -> list[Record]:
+    """Write *lines* customer lines (``;``, as French spreadsheets); return them."""
+    pool = companies(2_000)
+    records = []
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, delimiter=";")
+        writer.writerow(COLUMNS)
+        for n in range(start, start + lines):
+            record = pool[n % len(pool)]
+            cells = _cells(record, n)
+            writer.writerow(cells)
+            records.append({**record, "email": cells[0]})
+    return records
+
+
+def _app(database: Path) -> tuple[SQLiteStore, App]:
+    store = SQLiteStore(database)
+    app = bootstrap(
+        store.unit_of_work,
+        RecordingMailer(),
+        settings(),
+        hasher=LegacyHasher(cheap_hasher()),
+    )
+    return store, app
+
+
+def _child(lines: int) -> None:
+    """Import a file of *lines* lines and print the peak resident memory in bytes."""
+    import resource  # noqa: PLC0415
+
+    from echoppe_accounts.service_layer.importer import (  # noqa: PLC0415
+        CustomerImporter,
+    )
+
+    with tempfile.TemporaryDirectory(prefix="echoppe-bench-") as tmp:
+        source = Path(tmp) / "clients.csv"
+        write_csv(source, lines)
+        store, app = _app(Path(tmp) / "import.sqlite3")
+        started = time.perf_counter()
+        summary = CustomerImporter(app).import_csv(source, progress=False)
+        elapsed = time.perf_counter() - started
+        store.close()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    sys.stdout.write(f"{peak} {summary.imported} {elapsed}\n")
+
+
+def _peak_memory(lines: int) -> tuple[int, int, float]:
+    done = subprocess.run(  # noqa: S603 (our interpreter, our module)
+        [sys.executable, "-m", "benchmarks.importer", str(lines)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parents[1],
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+    )
+    peak, imported, elapsed = done.stdout.split()
+    return int(peak), int(imported), float(elapsed)
+
+
+def run(*, quick: bool = False) -> Row:
+    """Row 4: CSV import into SQLite vs 1 / bare validator time; peak memory."""
+    from echoppe_accounts.service_layer.importer import (  # noqa: PLC0415
+        CustomerImporter,
+    )
+
+    rounds = 5 if quick else ROUNDS
+    check = bare_calls()
+    with tempfile.TemporaryDirectory(prefix="echoppe-bench-") as tmp:
+        folder = Path(tmp)
+        chunks = []
+        for i in range(rounds + 1):
+            path = folder / f"chunk{i}.csv"
+            chunks.append((path, write_csv(path, CHUNK, start=i * CHUNK)))
+        store, app = _app(folder / "import.sqlite3")
+        importer = CustomerImporter(app)
+        position = {"baseline": 0, "candidate": 0}
+
+        def baseline() -> float:
+            _, records = chunks[position["baseline"]]
+            position["baseline"] += 1
+            started = time.perf_counter()
+            for record in records:
+                check(record)
+            return (time.perf_counter() - started) / len(records)
+
+        def candidate() -> float:
+            path, records = chunks[position["candidate"]]
+            position["candidate"] += 1
+            started = time.perf_counter()
+            summary = importer.import_csv(path, progress=False)
+            elapsed = time.perf_counter() - started
+            if summary.read != len(records):
+                msg = f"the import read {summary.read} lines of {len(records)}"
+                raise RuntimeError(msg)
+            return elapsed / len(records)
+
+        result = paired(baseline, candidate, rounds=rounds)
+        store.close()
+    share = 1 / result.ratio  # lines/s over the validator-bound limit
+    small = _peak_memory(MEMORY_LINES // 10)
+    large = _peak_memory(5_000 if quick else MEMORY_LINES)
+    memory_ok = large[0] <= 150 * 2**20
+    return Row(
+        name="import_csv",
+        title="CSV import into SQLite vs the validator-bound limit "
+        "(1 / bare validator time)",
+        target="≥ 0.80, RSS ≤ 150 MB",
+        units="import lines/s / (1 / bare validator time per line)",
+        ratio=share,
+        passed=share >= 0.80 and memory_ok,  # noqa: PLR2004
+        details={
+            "lines_per_round": CHUNK,
+            "rounds": result.rounds,
+            "bare_validators_us_per_line": round(result.baseline * 1e6, 1),
+            "import_us_per_line": round(result.candidate * 1e6, 1),
+            "share_spread": [round(1 / x, 3) for x in reversed(result.spread())],
+            "peak_rss_mib": {
+                f"{small[1]:,} lines": round(small[0] / 2**20, 1),
+                f"{large[1]:,} lines": round(large[0] / 2**20, 1),
+            },
+            "memory_note": (
+                f"measured at {large[1]:,} lines, not 1,000,000: the import keeps "
+                "one batch (500 lines) in memory, so its peak does not grow with "
+                "the file (compare the two sizes)"
+            ),
+        },
+    )
+
+
+if __name__ == "__main__":
+    _child(int(sys.argv[1]))

@@ -1,0 +1,139 @@
+"""Row 6: the outbox to a loopback SMTP server against plain ``smtplib``.
+
+The candidate is ``OutboxDispatcher.dispatch()`` on SQLite with an
+:class:`~echoppe_accounts.SMTPMailer` (plain, no TLS, to the loopback sink
+of ``benchmarks/smtp_sink.py``): each mail's claim checked, its sealed
+bodies opened, the message built and sent, and its fate recorded. The
+mails are the welcome mails of registered companies, queued beforehand.
+
+The baseline sends the same mails, opened beforehand, with ``smtplib`` on
+one connection: an ``email.message.EmailMessage`` of the same headers (the
+shop's sender with its display name) and text and HTML parts for each,
+handed to ``send_message``. The row is the candidate's mails per second
+over the baseline's.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import subprocess
+import sys
+import tempfile
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Self
+
+from benchmarks.data import companies, registration_form
+from benchmarks.harness import Row, at_least, paired, timed
+from benchmarks.register import cheap_hasher, settings
+from echoppe_accounts.domain.mail import OutgoingMail
+
+BATCH = 50
+ROUNDS = 15
+SENDER = "L'Échoppe <ne-pas-repondre@lechoppe.fr>"
+"""The shop's default sender (``Settings.sender``), display name included."""
+ENVELOPE_SENDER = "ne-pas-repondre@lechoppe.fr"
+
+
+class Sink:
+    """The loopback SMTP sink, in a process of its own."""
+
+    def __enter__(self) -> Self:
+        """Start the sink and read its port."""
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "benchmarks.smtp_sink"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=Path(__file__).parents[1],
+        )
+        assert self.process.stdout is not None  # noqa: S101
+        self.port = int(self.process.stdout.readline())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        """Stop the sink: it serves until its standard input closes."""
+        assert self.process.stdin is not None  # noqa: S101
+        self.process.stdin.close()
+        self.process.wait(timeout=10)
+
+
+def plain_message(mail: OutgoingMail) -> EmailMessage:
+    """Build *mail* with the standard library alone, as any smtplib user would."""
+    message = EmailMessage()
+    message["From"] = Address(display_name="L'Échoppe", addr_spec=ENVELOPE_SENDER)
+    message["To"] = mail.to
+    message["Subject"] = mail.subject
+    message["Date"] = format_datetime(mail.created_at)
+    message["Message-ID"] = f"<{mail.id}@lechoppe.fr>"
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(mail.text, charset="utf-8")
+    message.add_alternative(mail.html, subtype="html", charset="utf-8")
+    return message
+
+
+def run(*, quick: bool = False) -> Row:
+    """Row 6: outbox to loopback SMTP vs plain smtplib on one connection."""
+    from echoppe_accounts.adapters.smtp import SMTPMailer  # noqa: PLC0415
+    from echoppe_accounts.adapters.sqlite import SQLiteStore  # noqa: PLC0415
+    from echoppe_accounts.bootstrap import bootstrap  # noqa: PLC0415
+    from echoppe_accounts.domain.errors import ValidationError  # noqa: PLC0415
+    from echoppe_accounts.domain.sealing import unseal_mail  # noqa: PLC0415
+    from echoppe_accounts.testing import FrozenClock  # noqa: PLC0415
+
+    rounds = 5 if quick else ROUNDS
+    count = (rounds + 1) * BATCH
+    with tempfile.TemporaryDirectory(prefix="echoppe-bench-") as tmp, Sink() as sink:
+        store = SQLiteStore(Path(tmp) / "outbox.sqlite3")
+        clock = FrozenClock()
+        mailer = SMTPMailer("127.0.0.1", sink.port, security="plain", timeout=10)
+        app = bootstrap(
+            store.unit_of_work, mailer, settings(), clock=clock, hasher=cheap_hasher()
+        )
+        registered = 0
+        for record in reversed(companies(2_000)):
+            try:
+                app.accounts.register(registration_form(record))
+            except ValidationError:  # Faker's phone numbers are not all valid
+                continue
+            registered += 1
+            if registered == count:
+                break
+        key = bytes(settings().outbox_key or b"")
+        with store.unit_of_work() as tx:
+            queued = [unseal_mail(m, key) for m in tx.outbox.due(clock.now(), count)]
+        position = [0]
+
+        def baseline() -> None:
+            start = position[0]
+            with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as smtp:
+                for mail in queued[start : start + BATCH]:
+                    smtp.send_message(plain_message(mail), ENVELOPE_SENDER, [mail.to])
+            position[0] += BATCH
+
+        def candidate() -> None:
+            report = app.dispatcher.dispatch(limit=BATCH)
+            if report.sent != BATCH:
+                msg = f"the dispatcher sent {report.sent} mails of {BATCH}"
+                raise RuntimeError(msg)
+
+        result = paired(timed(baseline, BATCH), timed(candidate, BATCH), rounds=rounds)
+        store.close()
+    throughput = 1 / result.ratio
+    return Row(
+        name="outbox_smtp",
+        title="outbox to a loopback SMTP server vs plain smtplib on one connection",
+        target="≥ 0.90",
+        units="candidate mails/s / baseline mails/s",
+        ratio=throughput,
+        passed=at_least(0.90)(throughput),
+        details={
+            "mails_per_round": BATCH,
+            "rounds": result.rounds,
+            "baseline_mails_per_s": round(1 / result.baseline, 1),
+            "candidate_mails_per_s": round(1 / result.candidate, 1),
+            "throughput_spread": [round(1 / x, 3) for x in reversed(result.spread())],
+        },
+    )
