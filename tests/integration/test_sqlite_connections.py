@@ -2,8 +2,8 @@
 
 Opening a connection costs its settings, and closing the last one costs a
 checkpoint of the write-ahead log: a store keeps its units of work's
-connections for the next ones, memory-maps its file for reads, and closes
-what it keeps when asked.
+connections for the next ones, caches more of the file's pages than SQLite
+does by default, and closes what it keeps when asked.
 """
 
 from __future__ import annotations
@@ -68,16 +68,18 @@ def test_close_closes_the_kept_connections(tmp_path):
     assert store._idle == []
 
 
-def test_reads_are_memory_mapped_unless_turned_off(tmp_path):
-    """The file is mapped for reads, up to mmap_size bytes; 0 turns it off."""
-    mapped = SQLiteStore(tmp_path / "a.sqlite3", mmap_size=1 << 20)
-    with mapped.unit_of_work() as tx:
-        assert tx._conn.execute("PRAGMA mmap_size").fetchone()[0] == 1 << 20
-    plain = SQLiteStore(tmp_path / "b.sqlite3", mmap_size=0)
+def test_connections_cache_16_mib_and_map_only_when_asked(tmp_path):
+    """Pages cached: 16 MiB by default; the file is mapped only with mmap_size."""
+    plain = SQLiteStore(tmp_path / "a.sqlite3")
     with plain.unit_of_work() as tx:
+        assert tx._conn.execute("PRAGMA cache_size").fetchone()[0] == -16384
         assert tx._conn.execute("PRAGMA mmap_size").fetchone()[0] == 0
-    mapped.close()
+    mapped = SQLiteStore(tmp_path / "b.sqlite3", cache_size=4 << 20, mmap_size=1 << 20)
+    with mapped.unit_of_work() as tx:
+        assert tx._conn.execute("PRAGMA cache_size").fetchone()[0] == -4096
+        assert tx._conn.execute("PRAGMA mmap_size").fetchone()[0] == 1 << 20
     plain.close()
+    mapped.close()
 
 
 def test_a_connection_whose_rollback_failed_is_not_kept(tmp_path):
