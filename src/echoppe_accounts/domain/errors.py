@@ -408,7 +408,6 @@ class AuthenticationError(EchoppeError):
         return message_for(self.code, {"seconds": seconds}, language)
 
 
-
 class RateLimitedError(EchoppeError):
     """Too many calls from one client key: wait :attr:`retry_after` seconds.
 
@@ -436,6 +435,7 @@ class RateLimitedError(EchoppeError):
         """Return the message to show, the wait in whole seconds."""
         seconds = int(self.retry_after + 0.999)
         return message_for("login.throttled", {"seconds": seconds}, language)
+
 
 class DeliveryError(EchoppeError):
     """A mail could not be handed to the mail server.
