@@ -118,7 +118,7 @@ def _app(database: Path) -> tuple[SQLiteStore, App]:
 
 
 def _child(source: Path) -> None:
-    """Import *source* and print the peak resident memory in bytes, and counts."""
+    """Import *source*; print the peak resident memory (bytes), lines read, seconds."""
     from echoppe_accounts.service_layer.importer import (  # noqa: PLC0415
         CustomerImporter,
     )
@@ -133,11 +133,11 @@ def _child(source: Path) -> None:
     # of the parent that fork made before exec.
     status = Path("/proc/self/status").read_text(encoding="ascii").splitlines()
     peak = next(int(s.split()[1]) for s in status if s.startswith("VmHWM:")) * 1024
-    sys.stdout.write(f"{peak} {summary.imported} {elapsed}\n")
+    sys.stdout.write(f"{peak} {summary.read} {elapsed}\n")
 
 
 def _peak_memory(lines: int) -> tuple[int, int, float]:
-    """Return the peak memory, accounts made and seconds of importing *lines*."""
+    """Return the peak memory, lines read and seconds of importing *lines*."""
     with tempfile.TemporaryDirectory(prefix="echoppe-bench-") as tmp:
         source = Path(tmp) / "clients.csv"
         write_csv(source, lines, keep=False)
