@@ -54,6 +54,7 @@ from echoppe_accounts.adapters import _fastmime as fastmime
 from echoppe_accounts.adapters.mime import build_message
 from echoppe_accounts.domain import address as address_module
 from echoppe_accounts.domain import email as email_module
+from echoppe_accounts.domain import i18n
 from echoppe_accounts.domain import password as password_module
 from echoppe_accounts.domain import phone as phone_module
 from echoppe_accounts.domain import siret as siret_module
@@ -748,3 +749,12 @@ def test_tidy_text_keeps_textwraps_lines(lines):
     """T1: a plain-text body is tidied as textwrap alone tidies it."""
     text = "\n".join(lines)
     assert templating.tidy_text(text) == reference_tidy_text(text)
+
+
+@given(st.one_of(_TEXTS, st.sampled_from(["fr", "en", "FR", " en ", "pt-br", "de"])))
+def test_a_language_resolves_as_before(language):
+    """T1: a catalogue's own name is taken as is; any other is normalised first."""
+    catalogues = i18n.catalogues()
+    name = i18n.normalise(language)
+    expected = name if name in catalogues.languages() else i18n.DEFAULT_LANGUAGE
+    assert catalogues.resolve(language) == expected

@@ -148,8 +148,11 @@ class Catalogues:
 
     def resolve(self, language: str) -> str:
         """Return *language* if it has a catalogue, else :data:`DEFAULT_LANGUAGE`."""
+        languages = self.languages()
+        if language in languages:  # already a catalogue's name: each gettext call
+            return language
         name = normalise(language)
-        return name if name in self.languages() else DEFAULT_LANGUAGE
+        return name if name in languages else DEFAULT_LANGUAGE
 
 
 @functools.lru_cache(maxsize=8)
