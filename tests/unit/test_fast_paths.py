@@ -740,11 +740,16 @@ def reference_tidy_text(text: str) -> str:
             _TEXTS,
             st.text(" ab\t\x0b\x0c\r\u00a0é-", max_size=120),
             st.builds(lambda n, w: " " * n + w, st.integers(0, 4), st.text("ab ")),
+            st.builds(
+                " ".join,
+                st.lists(st.text("abcé-/:.", min_size=1, max_size=90), max_size=30),
+            ),
         ),
         max_size=8,
     )
 )
 @example(["  indented", "a  b", "x" * 76, "x" * 77, "tab\there", ""])
+@example([" ".join(["mot"] * 40), "x" * 80 + " y", "y " + "x" * 80 + " z " * 30])
 def test_tidy_text_keeps_textwraps_lines(lines):
     """T1: a plain-text body is tidied as textwrap alone tidies it."""
     text = "\n".join(lines)

@@ -267,9 +267,10 @@ def tidy_text(text: str) -> str:
     lines = []
     for line in text.replace("\r\n", "\n").split("\n"):
         stripped = line.rstrip()
-        if len(stripped) <= TEXT_WIDTH and stripped.isprintable():
-            # What textwrap returns for a line that fits, without its work.
-            lines.append(stripped)
+        if stripped.isprintable() and stripped == " ".join(stripped.split()):
+            # Words between single spaces: textwrap's greedy filling,
+            # without its work (a line that fits is kept as it is).
+            lines.extend(_fill(stripped) if len(stripped) > TEXT_WIDTH else [stripped])
             continue
         wrapped = textwrap.wrap(
             stripped,
@@ -279,6 +280,24 @@ def tidy_text(text: str) -> str:
         )
         lines.extend(wrapped or [""])
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip("\n") + "\n"
+
+
+def _fill(line: str) -> list[str]:
+    """Wrap *line*, words between single spaces, as ``textwrap.wrap`` does.
+
+    Each line takes as many words as fit in :data:`TEXT_WIDTH`; a longer
+    word stands alone on its line, never cut.
+    """
+    words = line.split(" ")
+    filled, current = [], words[0]
+    for word in words[1:]:
+        if len(current) + 1 + len(word) <= TEXT_WIDTH:
+            current = f"{current} {word}"
+        else:
+            filled.append(current)
+            current = word
+    filled.append(current)
+    return filled
 
 
 def one_line(text: str) -> str:
