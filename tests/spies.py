@@ -71,4 +71,8 @@ class RecordingUnitOfWork:
 
 def recording(factory: UnitOfWorkFactory, log: list[str]) -> UnitOfWorkFactory:
     """Return a factory of recording units of work over *factory*."""
-    return lambda: RecordingUnitOfWork(factory(), log)  # type: ignore[return-value]
+
+    def make(*, durable: bool = True) -> RecordingUnitOfWork:
+        return RecordingUnitOfWork(factory(durable=durable), log)
+
+    return make  # type: ignore[return-value]

@@ -232,7 +232,8 @@ def bootstrap(
     )
 
 
-def _no_storage() -> UnitOfWork:
+def _no_storage(*, durable: bool = True) -> UnitOfWork:
+    del durable
     msg = "an App built without bootstrap() has no event storage"
     raise RuntimeError(msg)
 

@@ -8,7 +8,7 @@ The package ships adapters for each (memory, SQLite, Maildir, system).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -564,5 +564,29 @@ class UnitOfWork(Protocol):
         ...
 
 
-UnitOfWorkFactory = Callable[[], UnitOfWork]
-"""A callable returning a fresh :class:`UnitOfWork` (one per use case)."""
+class UnitOfWorkFactory(Protocol):
+    """Make a fresh :class:`UnitOfWork`, one per use case.
+
+    ``store.unit_of_work`` of every shipped store is one.
+
+    .. versionchanged:: 0.2.0
+       A protocol with the *durable* keyword (it was any callable without
+       arguments).
+    """
+
+    def __call__(self, *, durable: bool = True) -> UnitOfWork:
+        """Return a new unit of work.
+
+        Args:
+            durable: Whether :meth:`UnitOfWork.commit` waits until the
+                changes are on disk. ``False`` lets a commit return before:
+                a power cut (not a crash of the program) may then lose the
+                last such transactions, whole, never corrupt them. The
+                library asks for it only where losing a transaction is
+                harmless (a login's failure count and audit record); a store
+                may always be durable instead.
+
+        .. versionchanged:: 0.2.0
+           *durable*.
+        """
+        ...

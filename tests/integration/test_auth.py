@@ -152,6 +152,34 @@ def test_hard_block_after_one_hundred_failures(service, auth, clock):
     assert session.restricted
 
 
+def test_only_a_temporary_password_login_waits_for_the_disk(
+    service, auth, uow_factory, clock, shop_settings
+):
+    """Logins commit without waiting for the disk, except a temporary password's.
+
+    A lost failure count or audit record costs nothing; a temporary
+    password used once must stay used (R4).
+    """
+    asked: list[bool] = []
+
+    def factory(*, durable: bool = True):
+        asked.append(durable)
+        return uow_factory(durable=durable)
+
+    spy = AuthService(factory, clock, SystemSecrets(), auth.hasher, shop_settings)
+    service.register(form())
+    spy.login("jean.dupont@exemple.fr", PASSWORD)
+    with pytest.raises(AuthenticationError):
+        spy.login("jean.dupont@exemple.fr", PASSWORD + "?")
+    with pytest.raises(AuthenticationError):
+        spy.login("nobody@exemple.fr", PASSWORD)
+    assert asked == [False, False, False]
+    temporary = request_and_confirm(service, auth)
+    asked.clear()
+    assert spy.login("jean.dupont@exemple.fr", temporary).restricted
+    assert asked == [True]
+
+
 # -- the reset request: no enumeration ---------------------------------------------
 
 

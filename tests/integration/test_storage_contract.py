@@ -189,6 +189,23 @@ class StorageContract:
             assert tx.accounts.get(a.id).name == a.name
             assert tx.outbox.pending_count() == 0
 
+    @pytest.mark.parametrize("durable", [True, False])
+    def test_commit_of_either_durability_is_kept_and_alone(self, uow, durable):
+        """A commit that need not wait for the disk is still a commit.
+
+        What it wrote is seen by the next unit of work, what was not
+        committed is not, and the durability of one unit of work does not
+        carry over to the next (the library relaxes it for logins only).
+        """
+        kept, dropped = account("kept@exemple.fr"), account("dropped@exemple.fr")
+        with uow(durable=durable) as tx:
+            tx.accounts.add(kept)
+            tx.commit()
+            tx.accounts.add(dropped)
+        with uow() as tx:
+            assert tx.accounts.get(kept.id) == kept
+            assert tx.accounts.get(dropped.id) is None
+
     def test_handed_out_accounts_are_copies(self, uow):
         """Changing a loaded account without saving it changes nothing stored."""
         a = account()
@@ -814,6 +831,22 @@ class TestSQLiteStorage(StorageContract):
         """A new SQLite database file."""
         return SQLiteStore(tmp_path / "accounts.sqlite3").unit_of_work
 
+    def test_only_a_relaxed_unit_of_work_skips_waiting_for_the_disk(self, tmp_path):
+        """``synchronous`` is NORMAL inside a relaxed unit of work, FULL elsewhere."""
+        store = SQLiteStore(tmp_path / "accounts.sqlite3")
+
+        def level(tx) -> int:
+            return tx._conn.execute("PRAGMA synchronous").fetchone()[0]
+
+        with store.unit_of_work() as tx:
+            assert level(tx) == 2  # FULL: the commit waits for the disk
+        with store.unit_of_work(durable=False) as tx:
+            assert level(tx) == 1  # NORMAL
+        # The connection goes back to the store restored.
+        with store.unit_of_work() as tx:
+            assert level(tx) == 2
+        store.close()
+
 
 @pytest.mark.postgres
 class TestPostgresStorage(StorageContract):
@@ -828,3 +861,21 @@ class TestPostgresStorage(StorageContract):
         """The emptied PostgreSQL store."""
         del tmp_path
         return self.database
+
+    def test_only_a_relaxed_commit_skips_waiting_for_the_flush(self):
+        """A relaxed commit runs with ``synchronous_commit`` off; others do not."""
+        seen = []
+        for durable in (False, True):
+            with self.database(durable=durable) as tx:
+                tx.accounts.count()
+                conn = tx._conn
+                real_commit = conn.commit
+
+                def commit(conn=conn, real_commit=real_commit):
+                    seen.append(conn.execute("SHOW synchronous_commit").fetchone())
+                    real_commit()
+
+                conn.commit = commit
+                tx.commit()
+                del conn.commit
+        assert [row["synchronous_commit"] for row in seen] == ["off", "on"]

@@ -62,8 +62,15 @@ class InMemoryStore:
     event_positions: dict[str, int] = attrs.field(factory=dict)
     lock: threading.RLock = attrs.field(factory=threading.RLock, repr=False)
 
-    def unit_of_work(self) -> InMemoryUnitOfWork:
-        """Return a new unit of work over this store."""
+    def unit_of_work(self, *, durable: bool = True) -> InMemoryUnitOfWork:
+        """Return a new unit of work over this store.
+
+        *durable* is accepted and ignored: nothing here is on disk.
+
+        .. versionchanged:: 0.2.0
+           *durable*.
+        """
+        del durable
         return InMemoryUnitOfWork(self)
 
 

@@ -341,6 +341,9 @@ class SQLiteStore:
         )
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys=ON")
+        # What a build may lower (SQLITE_DEFAULT_WAL_SYNCHRONOUS): a commit
+        # waits for the disk unless its unit of work says otherwise.
+        conn.execute("PRAGMA synchronous=FULL")
         conn.execute("PRAGMA secure_delete=ON")
         # A negative cache_size is in KiB rather than in pages.
         conn.execute(f"PRAGMA cache_size={-(int(self.cache_size) // 1024):d}")
@@ -372,9 +375,18 @@ class SQLiteStore:
             finally:
                 conn.close()
 
-    def unit_of_work(self) -> SQLiteUnitOfWork:
-        """Return a new unit of work over this database."""
-        return SQLiteUnitOfWork(self)
+    def unit_of_work(self, *, durable: bool = True) -> SQLiteUnitOfWork:
+        """Return a new unit of work over this database.
+
+        A unit of work that is not *durable* runs with ``PRAGMA
+        synchronous=NORMAL``: its commit returns without waiting for the
+        disk (in WAL mode a power cut may lose it, whole; a crash of the
+        program cannot). Every other commit waits (``synchronous=FULL``).
+
+        .. versionchanged:: 0.2.0
+           *durable*.
+        """
+        return SQLiteUnitOfWork(self, durable=durable)
 
     def acquire(self) -> sqlite3.Connection:
         """Return a kept connection, or a new one if none is idle.
@@ -567,7 +579,7 @@ _PENDING = rec.OUTBOX_PENDING
 
 
 class _Outbox:
-    def __init__(self, conn: sqlite3.Connection, on_forget: Callable[[], None]) -> None:
+    def __init__(self, conn: sqlite3.Connection, on_forget: list[bool]) -> None:
         self._conn = conn
         self._on_forget = on_forget
 
@@ -754,7 +766,7 @@ class _Outbox:
         )
         if cursor.rowcount:
             # Dead letters name their recipients: none is left in the WAL.
-            self._on_forget()
+            self._on_forget.append(True)
         return cursor.rowcount
 
     def forget(self, *, account_id: str, email_keys: Collection[str]) -> int:
@@ -765,7 +777,7 @@ class _Outbox:
             f"OR recipient_key IN ({marks})",
             (account_id, *keys),
         )
-        self._on_forget()
+        self._on_forget.append(True)
         return cursor.rowcount
 
 
@@ -850,7 +862,7 @@ class _Throttles:
 
 
 class _Audit:
-    def __init__(self, conn: sqlite3.Connection, on_forget: Callable[[], None]) -> None:
+    def __init__(self, conn: sqlite3.Connection, on_forget: list[bool]) -> None:
         self._conn = conn
         self._on_forget = on_forget
 
@@ -877,7 +889,7 @@ class _Audit:
             "UPDATE audit_log SET details = ? WHERE seq = ?", changes
         )
         if changes:
-            self._on_forget()
+            self._on_forget.append(True)
         return len(changes)
 
 
@@ -922,21 +934,24 @@ class SQLiteUnitOfWork:
     .. versionadded:: 0.1.0
     """
 
-    def __init__(self, store: SQLiteStore) -> None:
-        """Work on *store*."""
+    def __init__(self, store: SQLiteStore, *, durable: bool = True) -> None:
+        """Work on *store*; see :meth:`SQLiteStore.unit_of_work` for *durable*."""
         self.store = store
+        self.durable = durable
         self._conn: sqlite3.Connection | None = None
-        self._checkpoint = False
-
-    def _forgot(self) -> None:
-        # Erased data must not survive in the write-ahead log either (G3).
-        self._checkpoint = True
+        # Set by the repositories when erased data must also leave the
+        # write-ahead log (G3). A list rather than a bound method: the
+        # repositories hold no reference back to this unit of work, which
+        # refcounting then frees without the cycle collector.
+        self._forgot: list[bool] = []
 
     def __enter__(self) -> Self:
         """Take a connection and begin a write transaction."""
         with _driver_errors():
             conn = self.store.acquire()
             try:
+                if not self.durable:
+                    conn.execute("PRAGMA synchronous=NORMAL")
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error:
                 self.store.release(conn, reusable=False)
@@ -965,6 +980,8 @@ class SQLiteUnitOfWork:
         try:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            if not self.durable:  # the next unit of work may need the disk
+                conn.execute("PRAGMA synchronous=FULL")
             reusable = True
         except sqlite3.Error as err:
             if exc is None:
@@ -981,9 +998,9 @@ class SQLiteUnitOfWork:
             raise StorageError(msg)
         with _driver_errors():
             self._conn.execute("COMMIT")
-            if self._checkpoint:
+            if self._forgot:
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-                self._checkpoint = False
+                self._forgot.clear()
             # Anything done after commit() is its own (deferred) transaction,
             # rolled back at exit unless committed again.
             self._conn.execute("BEGIN")

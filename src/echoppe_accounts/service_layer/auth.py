@@ -178,7 +178,12 @@ class AuthService(UseCases):
         except ValidationError:
             self.hasher.verify(self._dummy_hash, password)
             raise AuthenticationError("login.failed") from None
-        with self.uow() as uow:
+        temporary = canonical_temporary(password)
+        # A login's own writes (the failure count, the audit record, an
+        # upgraded hash) may be lost to a power cut without harm, so its
+        # commit does not wait for the disk; using a temporary password
+        # (single use, SPEC R4) does.
+        with self.uow(durable=temporary is not None) as uow:
             account = uow.accounts.get_by_email_key(parsed.key)
             throttle = uow.throttles.get(
                 login_throttle_key(parsed, account, client_key)
@@ -187,7 +192,6 @@ class AuthService(UseCases):
                 account = None
             account_id = account.id if account else None
             self._refuse_if_throttled(uow, throttle, account_id, now)
-            temporary = canonical_temporary(password)
             request = None
             if account is not None and temporary is not None:
                 usable = [
@@ -219,8 +223,9 @@ class AuthService(UseCases):
                 self._audit(uow, AuditEvent.LOGIN_FAILED, account_id)
                 uow.commit()
                 raise AuthenticationError("login.failed")
-            throttle.reset()
-            uow.throttles.save(throttle)
+            if throttle.failures or throttle.last_failure_at is not None:
+                throttle.reset()
+                uow.throttles.save(throttle)
             if request is not None:
                 return self._restricted_login(uow, account.id, request, now)
             if self.hasher.needs_rehash(target):

@@ -203,8 +203,8 @@ def delivering(
     if not dispatcher.handlers:
         return factory
 
-    def make() -> UnitOfWork:
-        return _DeliveringUnitOfWork(factory(), dispatcher)
+    def make(*, durable: bool = True) -> UnitOfWork:
+        return _DeliveringUnitOfWork(factory(durable=durable), dispatcher)
 
     return make
 
