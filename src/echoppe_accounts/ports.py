@@ -92,8 +92,24 @@ class AccountRepository(Protocol):
     .. versionadded:: 0.1.0
     """
 
-    def add(self, account: Account) -> None:
-        """Store a new account; a taken email key raises ``email.taken``."""
+    def add(self, *accounts: Account) -> None:
+        """Store new accounts; a taken email key raises ``email.taken``.
+
+        All of them or, when one's key is taken (by a stored account or by
+        another of *accounts*), none: the unit of work stays usable.
+
+        .. versionchanged:: 0.2.0
+           Any number of accounts, written together (an import's batch).
+        """
+        ...
+
+    def taken_email_keys(self, keys: Collection[str]) -> set[str]:
+        """Return those of *keys* that an account's email key holds.
+
+        One look-up for many (an import's batch); an empty set when none.
+
+        .. versionadded:: 0.2.0
+        """
         ...
 
     def get(self, account_id: str) -> Account | None:
@@ -231,8 +247,12 @@ class AuditLog(Protocol):
     .. versionadded:: 0.1.0
     """
 
-    def add(self, record: AuditRecord) -> None:
-        """Append *record*."""
+    def add(self, *records: AuditRecord) -> None:
+        """Append *records*, in order.
+
+        .. versionchanged:: 0.2.0
+           Any number of records.
+        """
         ...
 
     def for_account(self, account_id: str) -> list[AuditRecord]:

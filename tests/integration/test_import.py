@@ -509,13 +509,13 @@ class RefusingAccounts:
     def __init__(self, inner, refused: Callable[[str], bool], retryable: bool):
         self._inner, self._refused, self._retryable = inner, refused, retryable
 
-    def add(self, account):
-        if self._refused(account.email.address):
+    def add(self, *accounts):
+        if any(self._refused(account.email.address) for account in accounts):
             if self._retryable is None:  # as if registered meanwhile
                 raise ValidationError.single("email", "email.taken")
             msg = "refused by the test"
             raise StorageError(msg, retryable=self._retryable)
-        self._inner.add(account)
+        self._inner.add(*accounts)
 
     def __getattr__(self, name):
         return getattr(self._inner, name)

@@ -116,6 +116,61 @@ class StorageContract:
         with uow() as tx:
             assert tx.accounts.count() == 1
 
+    def test_accounts_added_together_come_back(self, uow):
+        """Several accounts added at once are stored, children included."""
+        batch = [account(f"client{i}@exemple.fr") for i in range(3)]
+        batch[1].subscribe(NOW, ConsentSource.IMPORT, "v1")
+        with uow() as tx:
+            tx.accounts.add(*batch)
+            tx.commit()
+        with uow() as tx:
+            assert [snapshot(tx.accounts.get(a.id)) for a in batch] == [
+                snapshot(a) for a in batch
+            ]
+
+    @pytest.mark.parametrize("clash", ["stored", "in the batch"])
+    def test_a_batch_with_a_taken_key_adds_nothing(self, uow, clash):
+        """One taken key refuses the whole batch; the transaction goes on (F1)."""
+        self._store(uow, account("pris@exemple.fr"))
+        fresh = account("libre@exemple.fr")
+        other = account("PRIS@exemple.fr" if clash == "stored" else "Libre@exemple.fr")
+        with uow() as tx:
+            with pytest.raises(ValidationError) as info:
+                tx.accounts.add(fresh, other)
+            assert info.value.codes == {"email.taken"}
+            assert tx.accounts.get(fresh.id) is None
+            tx.accounts.add(fresh)  # still usable
+            tx.commit()
+        with uow() as tx:
+            assert tx.accounts.count() == 2
+            assert tx.accounts.get(other.id) is None
+
+    def test_taken_email_keys_in_one_look_up(self, uow):
+        """The keys an account holds, committed or added in this transaction."""
+        self._store(uow, account("pris@exemple.fr"))
+        key = Email.parse("nouveau@exemple.fr").key
+        with uow() as tx:
+            assert tx.accounts.taken_email_keys([]) == set()
+            tx.accounts.add(account("nouveau@exemple.fr"))
+            keys = [Email.parse(e).key for e in ("pris@exemple.fr", "x@exemple.fr")]
+            assert tx.accounts.taken_email_keys([*keys, key, key]) == {keys[0], key}
+            many = [f"k{i}@exemple.fr" for i in range(1_200)]
+            assert tx.accounts.taken_email_keys([*many, keys[0]]) == {keys[0]}
+
+    def test_audit_records_appended_together_keep_their_order(self, uow):
+        """Records added at once come back in the order given."""
+        records = [
+            AuditRecord(
+                new_id(), NOW, AuditEvent.ACCOUNT_REGISTERED, "acc-1", "system", {}
+            )
+            for _ in range(3)
+        ]
+        with uow() as tx:
+            tx.audit.add(*records)
+            tx.commit()
+        with uow() as tx:
+            assert tx.audit.for_account("acc-1") == records
+
     def test_save_persists_changes_and_bumps_version(self, uow):
         """Saved changes are visible to the next transaction."""
         a = account()

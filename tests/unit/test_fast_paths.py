@@ -763,3 +763,41 @@ def test_a_language_resolves_as_before(language):
     name = i18n.normalise(language)
     expected = name if name in catalogues.languages() else i18n.DEFAULT_LANGUAGE
     assert catalogues.resolve(language) == expected
+
+
+# -- ids and stored text (issue 12: the import's storage) ----------------------------
+
+
+@given(st.binary(min_size=16, max_size=16))
+@example(bytes(16))
+@example(b"\xff" * 16)
+def test_uuid4_text_is_the_uuid_modules(raw):
+    """Every id is the text ``uuid.UUID(bytes=raw, version=4)`` gives."""
+    import uuid  # noqa: PLC0415
+
+    from echoppe_accounts.service_layer._base import uuid4_text  # noqa: PLC0415
+
+    assert uuid4_text(raw) == str(uuid.UUID(bytes=raw, version=4))
+
+
+@given(st.lists(st.text(), max_size=5), st.dictionaries(st.text(), st.text()))
+def test_stored_json_is_json_dumps(lines, details):
+    """Street lines and audit details are stored as json.dumps wrote them."""
+    from echoppe_accounts.adapters import _records  # noqa: PLC0415
+
+    assert _records._JSON.encode(tuple(lines)) == json.dumps(
+        tuple(lines), ensure_ascii=False
+    )
+    assert _records._details_text(details) == json.dumps(
+        details, ensure_ascii=False, sort_keys=True
+    )
+
+
+@given(st.datetimes(timezones=st.timezones()))
+def test_cached_iso_text_is_the_instants(value):
+    """Equal instants in any zone give one text: the cache cannot mix them."""
+    from echoppe_accounts.adapters._records import iso  # noqa: PLC0415
+
+    utc = value.astimezone(UTC)
+    assert iso(value) == utc.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    assert iso(utc) == iso(value)

@@ -5,6 +5,7 @@ Also the data steps of migrations that both SQL adapters run.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -39,6 +40,12 @@ from echoppe_accounts.domain.tokens import TokenPurpose, TokenRecord
 Row = Mapping[str, Any]
 
 
+# What json.dumps(..., ensure_ascii=False) writes, without building an
+# encoder at each call.
+_JSON = json.JSONEncoder(ensure_ascii=False)
+_SORTED_JSON = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+
+
 def iso(value: datetime | None) -> str | None:
     """Return *value* as fixed-width ISO 8601 text in UTC, or ``None``.
 
@@ -47,6 +54,12 @@ def iso(value: datetime | None) -> str | None:
     """
     if value is None:
         return None
+    return _iso(value)
+
+
+@functools.lru_cache(maxsize=256)
+def _iso(value: datetime) -> str:
+    # Cached: the rows of one transaction mostly share its time.
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
@@ -81,7 +94,7 @@ def account_row(a: Account) -> dict[str, Any]:
         "chorus_requirement": chorus.requirement.value if chorus else None,
         "chorus_service_code": chorus.service_code if chorus else None,
         "chorus_engagement_number": chorus.engagement_number if chorus else None,
-        "billing_street_lines": json.dumps(billing.street_lines, ensure_ascii=False),
+        "billing_street_lines": _JSON.encode(billing.street_lines),
         "billing_postal_code": billing.postal_code,
         "billing_city": billing.city,
         "billing_country": billing.country,
@@ -111,7 +124,7 @@ def delivery_rows(a: Account) -> list[dict[str, Any]]:
             "id": d.id,
             "contact_name": d.contact_name,
             "label": d.label,
-            "street_lines": json.dumps(d.address.street_lines, ensure_ascii=False),
+            "street_lines": _JSON.encode(d.address.street_lines),
             "postal_code": d.address.postal_code,
             "city": d.address.city,
             "country": d.address.country,
@@ -376,7 +389,7 @@ def event_from_row(row: Row) -> AccountEvent:
 
 
 def _details_text(details: Mapping[str, str]) -> str:
-    return json.dumps(dict(details), ensure_ascii=False, sort_keys=True)
+    return _SORTED_JSON.encode(dict(details))
 
 
 def redacted_details(details: str, keys: Collection[str]) -> str | None:

@@ -84,10 +84,17 @@ class _Accounts:
             return pending[account_id]
         return self._uow.store.accounts.get(account_id)
 
-    def add(self, account: Account) -> None:
-        if self._key_owner(account.email.key) is not None:
+    def add(self, *accounts: Account) -> None:
+        keys = [a.email.key for a in accounts]
+        if len(set(keys)) < len(keys) or any(
+            self._key_owner(key) is not None for key in keys
+        ):
             raise ValidationError.single("email", "email.taken")
-        self._uow.pending_accounts[account.id] = copy.deepcopy(account)
+        for account in accounts:
+            self._uow.pending_accounts[account.id] = copy.deepcopy(account)
+
+    def taken_email_keys(self, keys: Collection[str]) -> set[str]:
+        return {key for key in keys if self._key_owner(key) is not None}
 
     def _key_owner(self, key: str) -> str | None:
         for pending in self._uow.pending_accounts.values():
@@ -486,8 +493,8 @@ class _Audit:
     def __init__(self, uow: InMemoryUnitOfWork) -> None:
         self._uow = uow
 
-    def add(self, record: AuditRecord) -> None:
-        self._uow.pending_audit.append(record)
+    def add(self, *records: AuditRecord) -> None:
+        self._uow.pending_audit.extend(records)
 
     def for_account(self, account_id: str) -> list[AuditRecord]:
         stored = [_redacted(r, self._uow.redactions) for r in self._uow.store.audit]

@@ -275,6 +275,14 @@ MIGRATIONS: tuple[Migration, ...] = (
 
 _EMAIL_KEY_UNIQUE = "accounts_email_key_unique"
 """The constraint whose violation means ``email.taken``."""
+_ON_EMAIL_KEY_CONFLICT = sql.SQL("ON CONFLICT ON CONSTRAINT {} DO NOTHING").format(
+    sql.Identifier(_EMAIL_KEY_UNIQUE)
+)
+_MAX_PARAMETERS = 65_535  # bound parameters of one statement (the protocol's)
+
+
+class _KeyTakenError(Exception):
+    """Raised inside a savepoint to undo a batch of accounts."""
 
 
 _UNREACHABLE = Cause(
@@ -625,24 +633,40 @@ class _Session:
         with _driver_errors():
             return self.conn.execute(query, params).fetchall()
 
-    def insert(self, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    def insert(
+        self,
+        table: str,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        suffix: sql.Composable | None = None,
+    ) -> int:
+        """Insert *rows* (with the columns of the first); return how many were.
+
+        *suffix* ends each statement (an ``ON CONFLICT`` clause).
+        """
         if not rows:
-            return
+            return 0
+        end = sql.SQL("") if suffix is None else sql.SQL(" ") + suffix
         if len(rows) == 1:
-            self.execute(_insert(table, rows[0]), rows[0])
-            return
-        # One statement for all the rows: one round trip to the server.
+            return self.execute(sql.Composed([_insert(table, rows[0]), end]), rows[0])
+        # One statement for many rows: one round trip to the server, within
+        # the protocol's limit of bound parameters.
         columns = list(rows[0])
-        values = sql.SQL(", ").join(
-            sql.SQL("({})").format(sql.SQL(", ").join(sql.Placeholder() * len(columns)))
-            for _ in rows
+        per_statement = max(1, _MAX_PARAMETERS // len(columns))
+        placeholders = sql.SQL("({})").format(
+            sql.SQL(", ").join(sql.Placeholder() * len(columns))
         )
-        query = sql.SQL("INSERT INTO {} ({}) VALUES {}").format(
-            sql.Identifier(table),
-            sql.SQL(", ").join(map(sql.Identifier, columns)),
-            values,
-        )
-        self.execute(query, [row[c] for row in rows for c in columns])
+        inserted = 0
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            query = sql.SQL("INSERT INTO {} ({}) VALUES {}{}").format(
+                sql.Identifier(table),
+                sql.SQL(", ").join(map(sql.Identifier, columns)),
+                sql.SQL(", ").join([placeholders] * len(chunk)),
+                end,
+            )
+            inserted += self.execute(query, [row[c] for row in chunk for c in columns])
+        return inserted
 
     def lock(self, *key: str) -> None:
         # Held until the transaction ends; taken in a statement of its own
@@ -657,29 +681,54 @@ class _Accounts:
     def __init__(self, session: _Session) -> None:
         self._s = session
 
-    def _write_children(self, account: Account, *, new: bool = False) -> None:
+    def _write_children(self, *accounts: Account, new: bool = False) -> None:
         if not new:  # a new account has no children to replace
-            params = (account.id,)
+            params = ([a.id for a in accounts],)
             self._s.execute(
-                "DELETE FROM delivery_addresses WHERE account_id = %s", params
+                "DELETE FROM delivery_addresses WHERE account_id = ANY(%s)", params
             )
             self._s.execute(
-                "DELETE FROM newsletter_consents WHERE account_id = %s", params
+                "DELETE FROM newsletter_consents WHERE account_id = ANY(%s)", params
             )
-        self._s.insert("delivery_addresses", rec.delivery_rows(account))
-        self._s.insert("newsletter_consents", rec.consent_rows(account))
+        self._s.insert(
+            "delivery_addresses", [r for a in accounts for r in rec.delivery_rows(a)]
+        )
+        self._s.insert(
+            "newsletter_consents", [r for a in accounts for r in rec.consent_rows(a)]
+        )
 
-    def add(self, account: Account) -> None:
-        row = rec.account_row(account)
+    def add(self, *accounts: Account) -> None:
+        rows = [rec.account_row(a) for a in accounts]
+        if len({row["email_key"] for row in rows}) < len(rows):
+            raise ValidationError.single("email", "email.taken")
         # DO NOTHING rather than an error: the transaction stays usable, as
         # SQLite's does after a refused statement. A rival transaction that
         # holds the same key uncommitted makes this one wait for its outcome.
-        query = sql.SQL("{} ON CONFLICT ON CONSTRAINT {} DO NOTHING").format(
-            _insert("accounts", row), sql.Identifier(_EMAIL_KEY_UNIQUE)
+        if len(rows) == 1:
+            if self._s.insert("accounts", rows, suffix=_ON_EMAIL_KEY_CONFLICT) == 0:
+                raise ValidationError.single("email", "email.taken")
+            self._write_children(*accounts, new=True)
+            return
+        # Several accounts: all of them or, rolled back to a savepoint, none.
+        try:
+            with _driver_errors(), self._s.conn.transaction():
+                self._add_all(rows, accounts)
+        except _KeyTakenError:
+            raise ValidationError.single("email", "email.taken") from None
+
+    def _add_all(
+        self, rows: Sequence[Mapping[str, Any]], accounts: Sequence[Account]
+    ) -> None:
+        if self._s.insert("accounts", rows, suffix=_ON_EMAIL_KEY_CONFLICT) < len(rows):
+            raise _KeyTakenError
+        self._write_children(*accounts, new=True)
+
+    def taken_email_keys(self, keys: Collection[str]) -> set[str]:
+        rows = self._s.all(
+            "SELECT email_key FROM accounts WHERE email_key = ANY(%s)",
+            (list(dict.fromkeys(keys)),),
         )
-        if self._s.execute(query, row) == 0:
-            raise ValidationError.single("email", "email.taken")
-        self._write_children(account, new=True)
+        return {row["email_key"] for row in rows}
 
     def _load(self, row: DictRow | None) -> Account | None:
         if row is None:
@@ -1077,8 +1126,8 @@ class _Audit:
     def __init__(self, session: _Session) -> None:
         self._s = session
 
-    def add(self, record: AuditRecord) -> None:
-        self._s.insert("audit_log", [rec.audit_row(record)])
+    def add(self, *records: AuditRecord) -> None:
+        self._s.insert("audit_log", [rec.audit_row(r) for r in records])
 
     def for_account(self, account_id: str) -> list[AuditRecord]:
         rows = self._s.all(

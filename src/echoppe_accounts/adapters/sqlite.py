@@ -449,30 +449,76 @@ def _insert(conn: sqlite3.Connection, table: str, row: dict[str, Any]) -> None:
     conn.execute(_insert_statement(table, tuple(row)), tuple(row.values()))
 
 
+def _insert_many(
+    conn: sqlite3.Connection, table: str, rows: Sequence[dict[str, Any]]
+) -> None:
+    """Insert *rows*, all with the columns of the first, in one statement."""
+    if rows:
+        conn.executemany(
+            _insert_statement(table, tuple(rows[0])), [tuple(r.values()) for r in rows]
+        )
+
+
+_KEYS_PER_QUERY = 500  # bound parameters of one look-up (SQLite allows 999+)
+
+
 class _Accounts:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
-    def _write_children(self, account: Account, *, new: bool = False) -> None:
+    def _write_children(self, *accounts: Account, new: bool = False) -> None:
         if not new:  # a new account has no children to replace
             for table in ("delivery_addresses", "newsletter_consents"):
-                self._conn.execute(
+                self._conn.executemany(
                     f"DELETE FROM {table} WHERE account_id = ?",  # noqa: S608
-                    (account.id,),
+                    [(a.id,) for a in accounts],
                 )
-        for row in rec.delivery_rows(account):
-            _insert(self._conn, "delivery_addresses", row)
-        for row in rec.consent_rows(account):
-            _insert(self._conn, "newsletter_consents", row)
+        _insert_many(
+            self._conn,
+            "delivery_addresses",
+            [row for a in accounts for row in rec.delivery_rows(a)],
+        )
+        _insert_many(
+            self._conn,
+            "newsletter_consents",
+            [row for a in accounts for row in rec.consent_rows(a)],
+        )
 
-    def add(self, account: Account) -> None:
+    def add(self, *accounts: Account) -> None:
+        if len(accounts) == 1:  # one statement undoes itself when refused
+            self._add(accounts)
+            return
+        # All or none: a refused row must not leave the ones before it.
+        self._conn.execute("SAVEPOINT add_accounts")
         try:
-            _insert(self._conn, "accounts", rec.account_row(account))
+            self._add(accounts)
+        except BaseException:
+            self._conn.execute("ROLLBACK TO add_accounts")
+            raise
+        finally:
+            self._conn.execute("RELEASE add_accounts")
+
+    def _add(self, accounts: Sequence[Account]) -> None:
+        try:
+            _insert_many(self._conn, "accounts", [rec.account_row(a) for a in accounts])
         except sqlite3.IntegrityError as exc:
             if "email_key" in str(exc):
                 raise ValidationError.single("email", "email.taken") from None
             raise
-        self._write_children(account, new=True)
+        self._write_children(*accounts, new=True)
+
+    def taken_email_keys(self, keys: Collection[str]) -> set[str]:
+        wanted = list(dict.fromkeys(keys))
+        taken: set[str] = set()
+        for start in range(0, len(wanted), _KEYS_PER_QUERY):
+            chunk = wanted[start : start + _KEYS_PER_QUERY]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._conn.execute(
+                f"SELECT email_key FROM accounts WHERE email_key IN ({marks})",  # noqa: S608
+                chunk,
+            )
+            taken.update(row[0] for row in rows)
+        return taken
 
     def _load(self, where: str, value: str) -> Account | None:
         row = self._conn.execute(
@@ -866,8 +912,8 @@ class _Audit:
         self._conn = conn
         self._on_forget = on_forget
 
-    def add(self, record: AuditRecord) -> None:
-        _insert(self._conn, "audit_log", rec.audit_row(record))
+    def add(self, *records: AuditRecord) -> None:
+        _insert_many(self._conn, "audit_log", [rec.audit_row(r) for r in records])
 
     def for_account(self, account_id: str) -> list[AuditRecord]:
         rows = self._conn.execute(

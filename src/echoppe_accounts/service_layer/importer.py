@@ -158,7 +158,6 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
-import gc
 import logging
 import os
 import sys
@@ -172,7 +171,7 @@ from typing import IO, TYPE_CHECKING, Final, Self
 import attrs
 
 from echoppe_accounts.domain.account import Account, AccountStatus
-from echoppe_accounts.domain.audit import AuditEvent
+from echoppe_accounts.domain.audit import AuditEvent, AuditRecord
 from echoppe_accounts.domain.consent import ConsentSource
 from echoppe_accounts.domain.email import Email
 from echoppe_accounts.domain.errors import (
@@ -452,11 +451,60 @@ class _ImportCases(AccountService):
         ``"taken"``: an earlier line of this run has that email;
         ``"invited"`` or ``"imported"``: the account was created.
         """
-        parsed = candidate.parsed
-        existing = uow.accounts.get_by_email_key(parsed.email.key)
+        existing = uow.accounts.get_by_email_key(candidate.parsed.email.key)
         if existing is not None:
             return "taken" if _made_by(uow, existing, run) else "present"
+        try:
+            (outcome,) = self.store_new(uow, [candidate], run)
+        except ValidationError:  # registered meanwhile (PostgreSQL): not ours
+            return "present"
+        return outcome
+
+    def store_new(
+        self, uow: UnitOfWork, candidates: Sequence[_Candidate], run: _RunId
+    ) -> list[str]:
+        """Create the accounts of *candidates*, whose emails have none, together.
+
+        Returns ``"invited"`` or ``"imported"`` for each, in order.
+
+        Raises:
+            ValidationError: ``email.taken``: an email has an account after
+                all (registered since it was looked up); nothing was written.
+        """
         now = self.clock.now()
+        accounts = [self._new_account(candidate, now) for candidate in candidates]
+        uow.accounts.add(*accounts)
+        details = {"source": "import", "run": run.id}
+        uow.audit.add(
+            *(
+                AuditRecord(
+                    self._new_id(),
+                    now,
+                    AuditEvent.ACCOUNT_REGISTERED,
+                    account.id,
+                    "system",
+                    details,
+                )
+                for account in accounts
+            )
+        )
+        outcomes = []
+        for candidate, account in zip(candidates, accounts, strict=True):
+            if candidate.password_hash is None:
+                self._issue_set_password(uow, account)
+                outcomes.append("invited")
+            else:
+                outcomes.append("imported")
+        log.info(
+            "%s: %d accounts by import %s",
+            AuditEvent.ACCOUNT_REGISTERED.value,
+            len(accounts),
+            run.id,
+        )
+        return outcomes
+
+    def _new_account(self, candidate: _Candidate, now: datetime) -> Account:
+        parsed = candidate.parsed
         account = Account(
             id=self._new_id(),
             email=parsed.email,
@@ -478,22 +526,7 @@ class _ImportCases(AccountService):
             account.subscribe(
                 now, ConsentSource.IMPORT, parsed.newsletter_wording_version
             )
-        try:
-            uow.accounts.add(account)
-        except ValidationError:  # registered meanwhile (PostgreSQL): not ours
-            return "present"
-        self._audit(
-            uow,
-            AuditEvent.ACCOUNT_REGISTERED,
-            account.id,
-            actor="system",
-            source="import",
-            run=run.id,
-        )
-        if candidate.password_hash is None:
-            self._issue_set_password(uow, account)
-            return "invited"
-        return "imported"
+        return account
 
 
 @attrs.frozen
@@ -607,7 +640,7 @@ class _Run:
         one look-up: a second run over a file does not validate them again.
         """
         counts = self.counts
-        present = self._present(self._rows)
+        present, ours = self._look_up(self._rows)
         batch: list[_Candidate] = []
         for number, row in self._rows:
             if number in present:
@@ -624,7 +657,7 @@ class _Run:
                 )
             except ValidationError as exc:
                 self._refuse(number, exc.errors)
-        for candidate, outcome in self._store(batch):
+        for candidate, outcome in self._store(batch, ours):
             if outcome == "taken":
                 self._refuse(candidate.line, [FieldError("email", "email.taken")])
             elif outcome == "refused":
@@ -640,48 +673,66 @@ class _Run:
         self._rows.clear()
         self._refused.clear()
         self._in_batch = 0
-        if gc.isenabled():
-            # A batch leaves reference cycles behind (rendered mails, units
-            # of work). Python's collector frees them after a number of
-            # allocations that grows with the heap; freed here, with each
-            # batch, they cannot pile up, and memory stays that of one batch
-            # whatever the size of the file (a few milliseconds a batch).
-            gc.collect()
 
-    def _present(self, rows: Sequence[tuple[int, Mapping[str, str]]]) -> set[int]:
-        """Return the lines of *rows* whose email had an account before this run."""
+    def _look_up(
+        self, rows: Sequence[tuple[int, Mapping[str, str]]]
+    ) -> tuple[set[int], set[str]]:
+        """Look up the emails of *rows* at once.
+
+        Returns the lines whose email had an account before this run, and
+        the email keys of the accounts this run has created.
+        """
         keys: dict[int, str] = {}
         for number, row in rows:
             with contextlib.suppress(ValidationError):  # reported with its line
                 keys[number] = Email.parse(row["email"]).key
         if not keys:
-            return set()
-        present: set[int] = set()
+            return set(), set()
+        before: set[str] = set()
+        ours: set[str] = set()
         with self.cases.uow() as uow:
-            for number, key in keys.items():
+            for key in uow.accounts.taken_email_keys(keys.values()):
                 existing = uow.accounts.get_by_email_key(key)
-                if existing is not None and not _made_by(uow, existing, self.run):
-                    present.add(number)
-        return present
+                if existing is None:  # pragma: no cover (erased meanwhile)
+                    continue
+                (ours if _made_by(uow, existing, self.run) else before).add(key)
+        return {n for n, key in keys.items() if key in before}, ours
 
-    def _store(self, batch: list[_Candidate]) -> list[tuple[_Candidate, str]]:
-        """Write *batch* in one transaction, else line by line."""
-        if not batch:
-            return []
+    def _store(
+        self, batch: list[_Candidate], ours: set[str]
+    ) -> list[tuple[_Candidate, str]]:
+        """Write *batch* in one transaction, else line by line.
+
+        A line whose email an earlier line of this run has is ``"taken"``.
+        """
+        outcomes: list[tuple[_Candidate, str]] = []
+        fresh: list[_Candidate] = []
+        seen = set(ours)
+        for candidate in batch:
+            key = candidate.parsed.email.key
+            if key in seen:
+                outcomes.append((candidate, "taken"))
+            else:
+                seen.add(key)
+                fresh.append(candidate)
+        if not fresh:
+            return outcomes
         cases = self.cases
         try:
             with cases.uow() as uow:
-                outcomes = [(c, cases.store(uow, c, self.run)) for c in batch]
+                written = cases.store_new(uow, fresh, self.run)
                 uow.commit()
+        except ValidationError:  # an email registered since the look-up
+            log.info("an email of the batch was registered meanwhile: line by line")
         except StorageError as exc:
-            if len(batch) == 1:
+            if len(fresh) == 1:
                 if exc.retryable:
                     raise
-                return [(batch[0], "refused")]
+                return [*outcomes, (fresh[0], "refused")]
             log.warning("the storage refused a batch (%s): line by line", exc)
         else:
-            return outcomes
-        return self._store_one_by_one(batch)
+            return [*outcomes, *zip(fresh, written, strict=True)]
+        return [*outcomes, *self._store_one_by_one(fresh)]
 
     def _store_one_by_one(
         self, batch: list[_Candidate]
