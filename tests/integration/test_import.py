@@ -29,6 +29,7 @@ from echoppe_accounts import (
     AccountStatus,
     AddressForm,
     App,
+    AuditEvent,
     AuthenticationError,
     CompletionForm,
     ConsentSource,
@@ -116,6 +117,19 @@ def app(uow_factory, clock, shop_settings) -> App:
 def run(app: App, source: Path, **options):
     """Import *source* without a progress bar."""
     return CustomerImporter(app).import_csv(source, progress=False, **options)
+
+
+def audit_records(app: App) -> list:
+    """Return every audit record, of any account or none."""
+    with app.accounts.uow() as uow:
+        store = getattr(uow, "store", None)
+        if store is not None and hasattr(store, "audit"):  # in memory
+            return list(store.audit)
+        conn = uow._conn
+        rows = conn.execute("SELECT * FROM audit_log ORDER BY seq").fetchall()
+    from echoppe_accounts.adapters._records import audit_from_row  # noqa: PLC0415
+
+    return [audit_from_row(row) for row in rows]
 
 
 def stored(app: App, email: str) -> Account:
@@ -309,6 +323,116 @@ def test_a_second_run_adds_nothing(app, clock, tmp_path):
     assert len(pending(app.accounts)) == mails
     with app.accounts.uow() as uow:
         assert uow.accounts.count() == 2
+
+
+def test_a_line_present_before_the_run_is_counted_present_even_if_invalid(
+    app, tmp_path
+):
+    """O4: an email with an account is left alone, whatever its line now holds."""
+    app.accounts.register(form(email="jean.dupont@exemple.fr"))
+    source = write(
+        tmp_path,
+        line(email="Jean.Dupont@exemple.fr", phone="12", billing_postal_code="7"),
+        line(email="autre@exemple.fr", phone="12"),
+    )
+    summary = run(app, source)
+    assert (summary.already_present, summary.invalid, summary.imported) == (1, 1, 0)
+    assert [row[0] for row in report_rows(summary.report)] == [3]
+
+
+def test_the_audit_trail_tells_each_imported_account_and_the_run(app, tmp_path):
+    """O4, G1: each account says it was brought over; the run is recorded."""
+    source = write(
+        tmp_path,
+        line(email="a@exemple.fr"),
+        line(email="b@exemple.fr", password_hash=BCRYPT["motdepasse"]),
+        line(email="c@exemple.fr", phone="12"),
+    )
+    run(app, source)
+    account = stored(app, "a@exemple.fr")
+    with app.accounts.uow() as uow:
+        (record,) = uow.audit.for_account(account.id)
+    assert (record.event, record.actor) == (AuditEvent.ACCOUNT_IMPORTED, "system")
+    page = app.privacy.export_personal_data(account.id).as_html()
+    assert "Votre compte a été repris de notre ancien site." in page
+    finished = [
+        r
+        for r in audit_records(app)
+        if r.event is AuditEvent.CUSTOMERS_IMPORTED and r.account_id is None
+    ]
+    assert [{k: v for k, v in r.details.items() if k != "run"} for r in finished] == [
+        {
+            "file": str(source)[-200:],
+            "read": "3",
+            "imported": "2",
+            "already_present": "0",
+            "invalid": "1",
+            "invited": "1",
+        }
+    ]
+    assert finished[0].details["run"] == record.details["run"]
+
+
+def test_batches_skip_the_disk_and_the_import_ends_on_it(
+    uow_factory, clock, shop_settings, tmp_path
+):
+    """O4: only the last commit of an import waits for the disk, after every batch.
+
+    Losing the last batches to a power cut costs a rerun (the import is
+    idempotent); once the import returns, everything is on disk.
+    """
+    commits: list[bool] = []
+
+    class Spy:
+        def __init__(self, *, durable=True):
+            self._inner, self._durable = uow_factory(durable=durable), durable
+
+        def __enter__(self):
+            self._inner.__enter__()
+            return self
+
+        def __exit__(self, *exc):
+            return self._inner.__exit__(*exc)
+
+        def commit(self):
+            commits.append(self._durable)
+            self._inner.commit()
+
+        def __getattr__(self, name):
+            return getattr(self._inner, name)
+
+    app = make_app(Spy, clock, shop_settings)
+    source = write(tmp_path, *(line(email=f"c{i}@exemple.fr") for i in range(5)))
+    summary = run(app, source, batch_size=2)
+    assert summary.imported == 5
+    assert commits == [False, False, False, True]
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_collector_is_left_as_it_was(app, tmp_path, enabled):
+    """The import suspends automatic collections while it runs, and only then."""
+    seen = []
+    real = importer._Run._flush
+
+    def flush(self):
+        seen.append(gc.isenabled())
+        real(self)
+
+    source = write(tmp_path, *(line(email=f"c{i}@exemple.fr") for i in range(3)))
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(importer._Run, "_flush", flush)
+            run(app, source, batch_size=2)
+            assert seen == [False, False]
+            assert gc.isenabled() is enabled
+            patch.setattr(importer._Run, "_flush", lambda _self: 1 / 0)
+            with pytest.raises(ZeroDivisionError):
+                run(app, write(tmp_path, line(email="z@exemple.fr"), name="z.csv"))
+            assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
 
 
 def test_the_same_run_twice_without_the_clock_moving_adds_nothing(app, tmp_path):
@@ -525,8 +649,8 @@ def refusing(factory, refused, *, retryable=False):
     """Return a unit-of-work factory whose accounts refuse what *refused* says."""
 
     class Wrapped:
-        def __init__(self):
-            self._inner = factory()
+        def __init__(self, *, durable=True):
+            self._inner = factory(durable=durable)
 
         def __enter__(self):
             self._inner.__enter__()

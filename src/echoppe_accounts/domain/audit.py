@@ -78,6 +78,21 @@ class AuditEvent(enum.StrEnum):
     """The customer's data was exported ("Mes données")."""
     ACCOUNT_ERASED = "account_erased"
     """The account was erased."""
+    ACCOUNT_IMPORTED = "account_imported"
+    """The account was brought over from the shop's former platform (O4).
+
+    Its details name the import run (``run``).
+
+    .. versionadded:: 0.2.0
+    """
+    CUSTOMERS_IMPORTED = "customers_imported"
+    """An import of customers ended (O4); of no account.
+
+    Its details name the run and the file, and give the counts of
+    :class:`~echoppe_accounts.ImportSummary`.
+
+    .. versionadded:: 0.2.0
+    """
 
 
 @attrs.frozen
