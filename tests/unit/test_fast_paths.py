@@ -88,6 +88,7 @@ def dependencies_only() -> Iterator[None]:
         mock.patch.object(phone_module, "fast_read", return_value=None),
         mock.patch.object(siret_module, "_TYPED", re.compile("(?!)")),
         mock.patch.object(siret_module, "_passes_stdnum", return_value=False),
+        mock.patch.object(address_module, "_plain_french", return_value=None),
     ):
         yield
 
@@ -622,6 +623,7 @@ def test_addresses_parse_alike(lines):
         with (
             mock.patch.object(address_module, "clean_text", reference_clean_text),
             mock.patch.object(address_module, "_postal_upper", reference_postal_upper),
+            mock.patch.object(address_module, "_plain_french", return_value=None),
         ):
             want = _result(parse)
         assert got == want
@@ -801,3 +803,53 @@ def test_cached_iso_text_is_the_instants(value):
     utc = value.astimezone(UTC)
     assert iso(value) == utc.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
     assert iso(utc) == iso(value)
+
+
+# -- postal addresses (domain/address.py) ---------------------------------------------
+
+_ODD_CHARS = ["é", "É", "ß", "ﬁ", "e\u0301", "\u00a0", "\t", "\u2028", "\ud800", "İ"]
+_ADDRESS_CHARS = st.sampled_from([*"abcXYZ019 ,.'-’", *_ODD_CHARS])
+_ADDRESS_TEXT = st.one_of(
+    st.lists(_ADDRESS_CHARS, max_size=45).map("".join),
+    st.text(max_size=45),
+    st.sampled_from(["12 rue des Lilas", "Bâtiment B", "Saint-Étienne", "Paris"]),
+)
+_POSTAL_CODES = st.one_of(
+    st.from_regex(r"\A[0-9]{5}\Z"),
+    st.sampled_from(["75011", "97133", "98000", "20000", "00000", "7501", "750110"]),
+    st.sampled_from(["７５０１１", "75 011", " 75011", "2A004"]),
+    st.text(max_size=8),
+)
+
+
+def _outcome(parse, *args):
+    try:
+        return parse(*args)
+    except ValidationError as exc:
+        return [(e.path, e.code, e.params) for e in exc.errors]
+
+
+@given(
+    st.one_of(st.lists(_ADDRESS_TEXT, max_size=6), _ADDRESS_TEXT),
+    _POSTAL_CODES,
+    _ADDRESS_TEXT,
+    st.sampled_from(["FR", "fr", " FR", "MC", "RE", "BE", ""]),
+)
+@example(["x" * 38], "75011", "y" * 32, "FR")
+@example(["x" * 38], "75011", "y" * 33, "FR")
+@example(["x" * 39], "75011", "Paris", "FR")
+@example(["a", "b", "c", "d"], "75011", "Paris", "FR")
+@example(["a", "b", "c", "d", "e"], "75011", "Paris", "FR")
+@example(["12 rue des Lilas"], "98000", "Monaco", "FR")
+@example(["12 rue des Lilas"], "75011", "ß" * 17, "FR")
+@example(["12 rue des Lilas"], "75011", "ß" * 16, "FR")
+@example(["12 rue  des Lilas"], "75011", "Paris", "FR")
+@example(["Rue de l'E\u0301glise"], "75011", "Paris", "FR")
+@example([""], "75011", "Paris", "FR")
+def test_plain_french_addresses_read_as_the_general_path_reads_them(
+    lines, postal_code, city, country
+):
+    """The common case's reading is the general one's: same address or errors."""
+    assert _outcome(PostalAddress.parse, lines, postal_code, city, country) == (
+        _outcome(PostalAddress._parse, lines, postal_code, city, country)
+    )
