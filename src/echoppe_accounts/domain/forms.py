@@ -216,7 +216,11 @@ def attempt(errors: Collector, prefix: str, parse: Callable[[], T]) -> T | None:
 
 def parse_text(value: str, path: str, max_length: int, errors: Collector) -> str | None:
     """Return required, cleaned free text, recording a problem in *errors*."""
-    text = attempt(errors, "", lambda: clean_text(value, path, max_length=max_length))
+    try:
+        text = clean_text(value, path, max_length=max_length)
+    except ValidationError as exc:
+        errors.extend(exc)
+        return None
     if text == "":
         errors.add(path, "required")
         return None
@@ -227,13 +231,13 @@ def parse_address(
     form: AddressForm, path: str, errors: Collector
 ) -> PostalAddress | None:
     """Validate an address form, recording problems under *path*."""
-    return attempt(
-        errors,
-        path,
-        lambda: PostalAddress.parse(
+    try:
+        return PostalAddress.parse(
             form.street_lines, form.postal_code, form.city, form.country
-        ),
-    )
+        )
+    except ValidationError as exc:
+        errors.extend(exc, path)
+        return None
 
 
 def parse_delivery(
@@ -243,11 +247,13 @@ def parse_delivery(
     contact = parse_text(
         form.contact_name, f"{path}.contact_name", CONTACT_NAME_LENGTH, errors
     )
-    label = attempt(
-        errors,
-        "",
-        lambda: clean_text(form.label, f"{path}.label", max_length=LABEL_LENGTH),
-    )
+    try:
+        label: str | None = clean_text(
+            form.label, f"{path}.label", max_length=LABEL_LENGTH
+        )
+    except ValidationError as exc:
+        errors.extend(exc)
+        label = None
     address = parse_address(form.address, f"{path}.address", errors)
     if contact is None or address is None:
         return None
@@ -293,7 +299,11 @@ def parse_organisation(
     name = parse_text(
         form.organisation_name, "organisation_name", ORGANISATION_NAME_LENGTH, errors
     )
-    siret = attempt(errors, "", lambda: Siret.parse(form.siret, "siret"))
+    try:
+        siret: Siret | None = Siret.parse(form.siret, "siret")
+    except ValidationError as exc:
+        errors.extend(exc)
+        siret = None
     chorus: ChorusPro | None = None
     if category is Category.PUBLIC_BODY:
         chorus = attempt(
@@ -402,8 +412,16 @@ def parse_registration(
        *check_password*.
     """
     errors = Collector()
-    category = attempt(errors, "", lambda: Category.parse(form.category))
-    email = attempt(errors, "", lambda: Email.parse(form.email))
+    try:
+        category: Category | None = Category.parse(form.category)
+    except ValidationError as exc:
+        errors.extend(exc)
+        category = None
+    try:
+        email: Email | None = Email.parse(form.email)
+    except ValidationError as exc:
+        errors.extend(exc)
+        email = None
     name = parse_text(form.name, "name", 38, errors)
     organisation = parse_organisation(category, form.organisation, errors)
     billing = parse_address(form.billing_address, "billing_address", errors)
@@ -412,7 +430,11 @@ def parse_registration(
     # where the French plan cannot (SPEC F2): the billing address's, else the
     # first delivery address's. Read after the addresses, reported in order.
     hint = phone_hint(billing, deliveries)
-    phone = attempt(errors, "", lambda: Phone.parse(form.phone, hint=hint))
+    try:
+        phone: Phone | None = Phone.parse(form.phone, hint=hint)
+    except ValidationError as exc:
+        errors.extend(exc)
+        phone = None
     wording = parse_consent(form.newsletter, form.newsletter_wording_version, errors)
     language = parse_language(form.language, errors)
     password = (

@@ -123,9 +123,11 @@ def check_raw(value: str, path: str, *, max_length: int) -> None:
             :func:`raw_limit` allows, ``text.invalid_unicode`` when it holds
             a lone surrogate.
     """
-    if len(value) > raw_limit(max_length):
+    # raw_limit() and is_valid_unicode(), written out: this runs for every
+    # field of every form.
+    if len(value) > 2 * max_length + RAW_SLACK:
         raise ValidationError.single(path, "text.too_long", max=max_length)
-    if not is_valid_unicode(value):
+    if not value.isascii() and _SURROGATE.search(value) is not None:
         raise ValidationError.single(path, "text.invalid_unicode")
 
 
@@ -135,7 +137,8 @@ def clean_text(value: str, path: str, *, max_length: int) -> str:
     The empty result is returned as is: whether a field is required is the
     caller's rule, not this function's.
     """
-    check_raw(value, path, max_length=max_length)
+    if len(value) > 2 * max_length + RAW_SLACK or not value.isascii():
+        check_raw(value, path, max_length=max_length)
     folded = " ".join(value.split())
     # Folding removed every other space separator (str.split() splits on
     # all of Zs, Zl and Zp): the folded text is free of forbidden
