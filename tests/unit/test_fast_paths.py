@@ -795,14 +795,15 @@ def test_stored_json_is_json_dumps(lines, details):
     )
 
 
-@given(st.datetimes(timezones=st.timezones()))
+@given(st.datetimes(min_value=datetime(1000, 1, 2), timezones=st.timezones()))  # noqa: DTZ001
 def test_cached_iso_text_is_the_instants(value):
-    """Equal instants in any zone give one text: the cache cannot mix them."""
+    """Stored times are strftime's fixed-width UTC text; equal instants, one text."""
     from echoppe_accounts.adapters._records import iso  # noqa: PLC0415
 
     utc = value.astimezone(UTC)
     assert iso(value) == utc.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
     assert iso(utc) == iso(value)
+    assert len(iso(value)) == len("2026-11-25T09:00:00.000000+00:00")
 
 
 # -- postal addresses (domain/address.py) ---------------------------------------------
@@ -853,3 +854,28 @@ def test_plain_french_addresses_read_as_the_general_path_reads_them(
     assert _outcome(PostalAddress.parse, lines, postal_code, city, country) == (
         _outcome(PostalAddress._parse, lines, postal_code, city, country)
     )
+
+
+@pytest.mark.parametrize("stored", [(8, 1, 1), (8, 2, 1), (16, 1, 1), (16, 1, 2)])
+def test_needs_rehash_is_argon2s_check(stored):
+    """P1: a hash needs rehashing exactly when argon2-cffi says so."""
+    import argon2  # noqa: PLC0415
+
+    from echoppe_accounts.adapters.system import Argon2Hasher  # noqa: PLC0415
+
+    current = Argon2Hasher(memory_cost=8, time_cost=1, parallelism=1)
+    m, t, p = stored
+    other = argon2.PasswordHasher(time_cost=t, memory_cost=m, parallelism=p)
+    hashes = [
+        Argon2Hasher(memory_cost=m, time_cost=t, parallelism=p).hash("motdepasse"),
+        other.hash("motdepasse"),  # argon2-cffi's default lengths
+        argon2.PasswordHasher(
+            time_cost=t, memory_cost=m, parallelism=p, type=argon2.Type.I
+        ).hash("motdepasse"),
+    ]
+    for password_hash in hashes:
+        assert current.needs_rehash(password_hash) is (
+            current._hasher.check_needs_rehash(password_hash)
+        )
+    assert current.needs_rehash("$argon2id$v=19$m=8,t=1,p=1$bm9wZQ") is True
+    assert current.needs_rehash("not a hash") is True

@@ -59,8 +59,10 @@ def iso(value: datetime | None) -> str | None:
 
 @functools.lru_cache(maxsize=256)
 def _iso(value: datetime) -> str:
-    # Cached: the rows of one transaction mostly share its time.
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    # Cached: the rows of one transaction mostly share its time. The text
+    # is strftime("%Y-%m-%dT%H:%M:%S.%f+00:00") of the UTC time, written by
+    # the faster isoformat (which also pads years before 1000).
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def from_iso(value: str | datetime | None) -> datetime | None:
@@ -389,7 +391,7 @@ def event_from_row(row: Row) -> AccountEvent:
 
 
 def _details_text(details: Mapping[str, str]) -> str:
-    return _SORTED_JSON.encode(dict(details))
+    return _SORTED_JSON.encode(dict(details)) if details else "{}"
 
 
 def redacted_details(details: str, keys: Collection[str]) -> str | None:

@@ -314,6 +314,9 @@ class SQLiteStore:
         self.cache_size = cache_size
         self.mmap_size = mmap_size
         self._idle: list[sqlite3.Connection] = []
+        # The kept connections whose commits do not wait for the disk (by
+        # id: a stale id after a close can only make a commit wait).
+        self._relaxed: set[int] = set()
         self._idle_lock = threading.Lock()
         self._finalizer = weakref.finalize(self, _close_all, self._idle)
         try:
@@ -413,7 +416,24 @@ class SQLiteStore:
                 if len(self._idle) < _MAX_IDLE:
                     self._idle.append(conn)
                     return
+        self._relaxed.discard(id(conn))
         conn.close()
+
+    def wait_for_disk(self, conn: sqlite3.Connection, *, durable: bool) -> None:
+        """Make *conn*'s commits wait for the disk (``synchronous``) or not.
+
+        Outside a transaction. The setting stays with the connection, so a
+        run of units of work of one kind sets it once.
+
+        .. versionadded:: 0.2.0
+        """
+        relaxed = id(conn) in self._relaxed
+        if durable and relaxed:
+            conn.execute("PRAGMA synchronous=FULL")
+            self._relaxed.discard(id(conn))
+        elif not durable and not relaxed:
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._relaxed.add(id(conn))
 
     def close(self) -> None:
         """Close the connections kept open; the next unit of work opens one.
@@ -453,7 +473,9 @@ def _insert_many(
     conn: sqlite3.Connection, table: str, rows: Sequence[dict[str, Any]]
 ) -> None:
     """Insert *rows*, all with the columns of the first, in one statement."""
-    if rows:
+    if len(rows) == 1:
+        _insert(conn, table, rows[0])
+    elif rows:
         conn.executemany(
             _insert_statement(table, tuple(rows[0])), [tuple(r.values()) for r in rows]
         )
@@ -996,8 +1018,7 @@ class SQLiteUnitOfWork:
         with _driver_errors():
             conn = self.store.acquire()
             try:
-                if not self.durable:
-                    conn.execute("PRAGMA synchronous=NORMAL")
+                self.store.wait_for_disk(conn, durable=self.durable)
                 conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error:
                 self.store.release(conn, reusable=False)
@@ -1026,8 +1047,6 @@ class SQLiteUnitOfWork:
         try:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
-            if not self.durable:  # the next unit of work may need the disk
-                conn.execute("PRAGMA synchronous=FULL")
             reusable = True
         except sqlite3.Error as err:
             if exc is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import logging
@@ -90,6 +91,7 @@ class Argon2Hasher:
     parallelism: int = 1
     pepper: bytes | None = attrs.field(default=None, repr=False)
     _hasher: argon2.PasswordHasher = attrs.field(init=False, repr=False)
+    _current: argon2.Parameters = attrs.field(init=False, repr=False)
     _typical: float = attrs.field(init=False, repr=False, default=0.0)
     _warned: bool = attrs.field(init=False, repr=False, default=False)
 
@@ -102,6 +104,15 @@ class Argon2Hasher:
             hash_len=32,
             salt_len=16,
             type=argon2.Type.ID,
+        )
+        self._current = argon2.Parameters(
+            type=argon2.Type.ID,
+            version=argon2.low_level.ARGON2_VERSION,
+            salt_len=16,
+            hash_len=32,
+            time_cost=self.time_cost,
+            memory_cost=self.memory_cost,
+            parallelism=self.parallelism,
         )
 
     @property
@@ -127,7 +138,7 @@ class Argon2Hasher:
         """
         started = time.perf_counter()
         try:
-            stored = argon2.extract_parameters(password_hash)
+            stored = _parameters(password_hash)
         except argon2.exceptions.InvalidHashError:
             self._pad(self.work, 0)
             return False
@@ -201,9 +212,15 @@ class Argon2Hasher:
     def needs_rehash(self, password_hash: str) -> bool:
         """Tell whether the hash was made with other parameters than these."""
         try:
-            return self._hasher.check_needs_rehash(password_hash)
+            return _parameters(password_hash) != self._current
         except argon2.exceptions.InvalidHashError:
             return True
+
+
+@functools.lru_cache(maxsize=16)
+def _parameters(password_hash: str) -> argon2.Parameters:
+    # Read once for a login's check and its needs_rehash() that follows.
+    return argon2.extract_parameters(password_hash)
 
 
 _SCRYPT_PHC = re.compile(

@@ -121,6 +121,22 @@ of a batch, or is unavailable, stops the import with its
 :class:`~echoppe_accounts.StorageError`: what was written stays written,
 and running the import again goes on where it stopped.
 
+Each imported account's audit trail starts with
+:attr:`~echoppe_accounts.AuditEvent.ACCOUNT_IMPORTED`, and the import ends
+by recording one :attr:`~echoppe_accounts.AuditEvent.CUSTOMERS_IMPORTED`
+with the file's name and the counts. The batches are committed without
+waiting for the disk, and that last record's commit waits for it: when
+:meth:`CustomerImporter.import_csv` returns, everything it wrote is on
+disk; a power cut during an import may lose its last batches, which
+running it again writes.
+
+Speed: each batch is validated, then its emails are looked up in one
+query and its accounts written together. CPython's automatic garbage
+collection is suspended while an import runs (a batch's objects would
+otherwise make it scan the whole heap every few batches) and each batch
+collects the young generations instead; collections resume when the
+import returns or fails, unless the program had turned them off.
+
 An example, with a customer who keeps the bcrypt hash of the password
 ``motdepasse`` from PrestaShop, a company whose customer will be invited,
 and a line with a bad postal code (see :data:`EXAMPLE`):
