@@ -127,8 +127,8 @@ def store(request, tmp_path):
 def services(store, clock, shop_settings, countdown=None):
     """The three groups of use cases over *store*, faulty if *countdown* is given."""
 
-    def factory():
-        uow = store.unit_of_work()
+    def factory(*, durable=True):
+        uow = store.unit_of_work(durable=durable)
         return uow if countdown is None else _FaultyUnitOfWork(uow, countdown)
 
     ports = (factory, clock, SystemSecrets(), FAST_HASHER, shop_settings)
