@@ -691,13 +691,16 @@ _BODIES = st.one_of(
 
 
 @given(
-    subject=st.one_of(_TEXTS, st.sampled_from(["Bienvenue", "x" * 200, "=?q?x?="])),
+    subject=st.one_of(
+        _TEXTS, st.sampled_from(["Bienvenue", "x" * 200, "=?q?x?=", " ", " é ", "a "])
+    ),
     name=st.one_of(st.just(""), _TEXTS, st.sampled_from(["L'Échoppe", 'a"b', "a,b"])),
     to=st.one_of(st.sampled_from(["jean@exemple.fr", "léa@exemple.fr"]), _TEXTS),
     text=_BODIES,
     html=_BODIES,
 )
 @settings(max_examples=150)
+@example(subject=" ", name="", to="jean@exemple.fr", text="", html="")
 def test_direct_bytes_mean_what_email_message_writes(subject, name, to, text, html):
     """O1: any mail the direct writer takes is read as EmailMessage's would be."""
     mail = OutgoingMail(

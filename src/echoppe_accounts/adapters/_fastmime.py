@@ -96,14 +96,18 @@ def message_bytes(mail: OutgoingMail, sender: str) -> bytes | None:
 
     Common: the recipient and the sender's address are plain ASCII
     addresses, the subject and the sender's name are printable (no line
-    break) and hold nothing that reads as an encoded word, and neither body
-    is mostly outside Latin script. ``None`` leaves the mail to
+    break; no white space around the subject) and hold nothing that reads
+    as an encoded word, and neither body is mostly outside Latin script.
+    ``None`` leaves the mail to
     :func:`~echoppe_accounts.adapters.mime.build_message`.
     """
     if (
         not _plain_sender(sender)
         or _ADDRESS.fullmatch(mail.to) is None
         or not mail.subject.isprintable()
+        # The policy drops white space around a subject; an encoded word
+        # would keep it.
+        or mail.subject != mail.subject.strip()
         # Text that reads as an encoded word is left to the policy's care.
         or "=?" in mail.subject
         or _base64_would_be_shorter(mail.text)
