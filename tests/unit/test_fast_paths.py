@@ -773,16 +773,36 @@ def test_a_language_resolves_as_before(language):
 # -- ids and stored text (issue 12: the import's storage) ----------------------------
 
 
-@given(st.binary(min_size=16, max_size=16))
-@example(bytes(16))
-@example(b"\xff" * 16)
-def test_uuid4_text_is_the_uuid_modules(raw):
-    """Every id is the text ``uuid.UUID(bytes=raw, version=4)`` gives."""
+@given(
+    st.binary(min_size=16, max_size=16), st.integers(min_value=0, max_value=2**48 - 1)
+)
+@example(bytes(16), 0)
+@example(b"\xff" * 16, 2**48 - 1)
+def test_ids_are_version_7_uuids_of_their_time_and_bytes(raw, unix_ms):
+    """Every id is an RFC 9562 version 7 UUID: the time, then the random bits."""
     import uuid  # noqa: PLC0415
 
-    from echoppe_accounts.service_layer._base import uuid4_text  # noqa: PLC0415
+    from echoppe_accounts.service_layer._base import uuid7_text  # noqa: PLC0415
 
-    assert uuid4_text(raw) == str(uuid.UUID(bytes=raw, version=4))
+    text = uuid7_text(raw, unix_ms)
+    value = uuid.UUID(text)
+    assert str(value) == text
+    assert (value.version, value.variant) == (7, uuid.RFC_4122)
+    assert value.int >> 80 == unix_ms
+    random_bits = int.from_bytes(raw, "big") & ((1 << 80) - 1)
+    kept = ~(0xF << 76 | 0x3 << 62) & ((1 << 80) - 1)  # less version, variant
+    assert value.int & kept == random_bits & kept
+
+
+@given(st.lists(st.integers(min_value=0, max_value=2**48 - 1), min_size=2))
+def test_ids_sort_in_the_order_they_were_made(times):
+    """Ids of later milliseconds sort after earlier ones, as text too."""
+    import os  # noqa: PLC0415
+
+    from echoppe_accounts.service_layer._base import uuid7_text  # noqa: PLC0415
+
+    ids = [uuid7_text(os.urandom(16), ms) for ms in sorted(set(times))]
+    assert ids == sorted(ids)
 
 
 @given(st.lists(st.text(), max_size=5), st.dictionaries(st.text(), st.text()))

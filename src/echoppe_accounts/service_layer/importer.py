@@ -212,7 +212,7 @@ from echoppe_accounts.domain.legacy_hash import (
 )
 from echoppe_accounts.domain.password import PasswordPolicy
 from echoppe_accounts.ports import PasswordHasher, UnitOfWork
-from echoppe_accounts.service_layer._base import uuid4_text
+from echoppe_accounts.service_layer._base import unix_ms, uuid7_text
 from echoppe_accounts.service_layer.services import AccountService
 
 if TYPE_CHECKING:
@@ -529,7 +529,8 @@ class _ImportCases(AccountService):
 
     def _ids(self, count: int) -> Iterator[str]:
         raw = self.secrets.token_bytes(16 * count)
-        return (uuid4_text(raw[i : i + 16]) for i in range(0, len(raw), 16))
+        now = unix_ms()
+        return (uuid7_text(raw[i : i + 16], now) for i in range(0, len(raw), 16))
 
     def _new_account(
         self, candidate: _Candidate, now: datetime, ids: Iterator[str]
