@@ -39,7 +39,12 @@ if TYPE_CHECKING:
         SystemSecrets,
     )
     from echoppe_accounts.bootstrap import App, bootstrap, sqlite_app
-    from echoppe_accounts.domain.account import Account, AccountStatus, InvoiceView
+    from echoppe_accounts.domain.account import (
+        Account,
+        AccountStatus,
+        Credentials,
+        InvoiceView,
+    )
     from echoppe_accounts.domain.address import PostalAddress
     from echoppe_accounts.domain.addressbook import (
         MAX_DELIVERY_ADDRESSES,
@@ -157,6 +162,7 @@ _SUBMODULES: dict[str, str] = {
     "sqlite_app": "bootstrap",
     "Account": "domain.account",
     "AccountStatus": "domain.account",
+    "Credentials": "domain.account",
     "InvoiceView": "domain.account",
     "PostalAddress": "domain.address",
     "MAX_DELIVERY_ADDRESSES": "domain.addressbook",
@@ -309,6 +315,7 @@ __all__ = [
     "ConcurrencyError",
     "ConsentRecord",
     "ConsentSource",
+    "Credentials",
     "CustomerImporter",
     "DeadLetter",
     "DeliveryAddress",

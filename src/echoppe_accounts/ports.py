@@ -13,7 +13,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
-from echoppe_accounts.domain.account import Account
+from echoppe_accounts.domain.account import Account, Credentials
 from echoppe_accounts.domain.analytics import AnalyticsEvent
 from echoppe_accounts.domain.audit import AuditRecord
 from echoppe_accounts.domain.events import AccountEvent
@@ -118,6 +118,15 @@ class AccountRepository(Protocol):
 
     def get_by_email_key(self, key: str) -> Account | None:
         """Return the account whose canonical email key is *key*, or ``None``."""
+        ...
+
+    def credentials(self, email_key: str) -> Credentials | None:
+        """Return what a login needs of the account of *email_key*, or ``None``.
+
+        One indexed read of one row: no addresses, no consents.
+
+        .. versionadded:: 0.2.0
+        """
         ...
 
     def session_stamp(self, account_id: str) -> str | None:

@@ -18,11 +18,13 @@ import pytest
 from builders import NOW, account, mail, new_id
 from echoppe_accounts import (
     AccountEvent,
+    AccountStatus,
     AuditEvent,
     AuditRecord,
     Category,
     ConcurrencyError,
     ConsentSource,
+    Credentials,
     DeadLetter,
     Email,
     EventType,
@@ -105,6 +107,19 @@ class StorageContract:
                 Email.parse("jean.dupont@exemple.fr").key
             )
         assert found == a
+
+    def test_credentials_are_what_a_login_reads(self, uow):
+        """One row by email key: id, hash, status, stamp; None for nobody (P3)."""
+        a = account("Jean.Dupont@Exemple.FR", status=AccountStatus.ACTIVE)
+        self._store(uow, a)
+        with uow() as tx:
+            found = tx.accounts.credentials(Email.parse("jean.dupont@exemple.fr").key)
+            assert tx.accounts.credentials("nobody@exemple.fr") is None
+        assert found == Credentials(
+            a.id, a.password_hash, AccountStatus.ACTIVE, a.session_stamp
+        )
+        assert not found.is_erased
+        assert "argon2" not in repr(found)
 
     def test_email_key_is_unique(self, uow):
         """A second account with the same canonical email is refused (F1)."""

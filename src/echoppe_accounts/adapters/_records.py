@@ -13,7 +13,7 @@ from typing import Any, cast
 
 import attrs
 
-from echoppe_accounts.domain.account import Account, AccountStatus
+from echoppe_accounts.domain.account import Account, AccountStatus, Credentials
 from echoppe_accounts.domain.address import PostalAddress
 from echoppe_accounts.domain.addressbook import AddressBook, DeliveryAddress
 from echoppe_accounts.domain.audit import AuditEvent, AuditRecord
@@ -115,6 +115,16 @@ def account_row(a: Account) -> dict[str, Any]:
         "pending_email_at": iso(a.pending_email_at),
         "version": a.version,
     }
+
+
+def credentials_from_row(row: Row) -> Credentials:
+    """Rebuild a login's view of an account from its columns."""
+    return Credentials(
+        row["id"],
+        row["password_hash"],
+        AccountStatus(row["status"]),
+        str(row["session_stamp"]),
+    )
 
 
 def delivery_rows(a: Account) -> list[dict[str, Any]]:

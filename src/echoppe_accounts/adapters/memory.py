@@ -17,7 +17,7 @@ from typing import Self, cast
 
 import attrs
 
-from echoppe_accounts.domain.account import Account
+from echoppe_accounts.domain.account import Account, Credentials
 from echoppe_accounts.domain.audit import AuditRecord
 from echoppe_accounts.domain.errors import ConcurrencyError, ValidationError
 from echoppe_accounts.domain.events import AccountEvent
@@ -109,6 +109,15 @@ class _Accounts:
     def get_by_email_key(self, key: str) -> Account | None:
         owner = self._key_owner(key)
         return None if owner is None else self.get(owner)
+
+    def credentials(self, email_key: str) -> Credentials | None:
+        owner = self._key_owner(email_key)
+        found = None if owner is None else self._current(owner)
+        if found is None:
+            return None
+        return Credentials(
+            found.id, found.password_hash, found.status, found.session_stamp
+        )
 
     def session_stamp(self, account_id: str) -> str | None:
         found = self._current(account_id)

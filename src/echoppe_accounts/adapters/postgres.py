@@ -62,7 +62,7 @@ from echoppe_accounts.adapters._driver_errors import (
     postgres_cause,
     storage_error,
 )
-from echoppe_accounts.domain.account import Account
+from echoppe_accounts.domain.account import Account, Credentials
 from echoppe_accounts.domain.audit import AuditRecord
 from echoppe_accounts.domain.errors import (
     ConcurrencyError,
@@ -746,6 +746,14 @@ class _Accounts:
         return self._load(
             self._s.one("SELECT * FROM accounts WHERE id = %s", (account_id,))
         )
+
+    def credentials(self, email_key: str) -> Credentials | None:
+        row = self._s.one(
+            "SELECT id, password_hash, status, session_stamp FROM accounts "
+            "WHERE email_key = %s",
+            (email_key,),
+        )
+        return None if row is None else rec.credentials_from_row(row)
 
     def session_stamp(self, account_id: str) -> str | None:
         row = self._s.one(

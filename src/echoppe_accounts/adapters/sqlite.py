@@ -29,7 +29,7 @@ from typing import Any, Self, TypeAlias
 
 from echoppe_accounts.adapters import _records as rec
 from echoppe_accounts.adapters._driver_errors import sqlite_error
-from echoppe_accounts.domain.account import Account
+from echoppe_accounts.domain.account import Account, Credentials
 from echoppe_accounts.domain.audit import AuditRecord
 from echoppe_accounts.domain.errors import (
     ConcurrencyError,
@@ -559,6 +559,14 @@ class _Accounts:
 
     def get(self, account_id: str) -> Account | None:
         return self._load("id", account_id)
+
+    def credentials(self, email_key: str) -> Credentials | None:
+        row = self._conn.execute(
+            "SELECT id, password_hash, status, session_stamp FROM accounts "
+            "WHERE email_key = ?",
+            (email_key,),
+        ).fetchone()
+        return None if row is None else rec.credentials_from_row(row)
 
     def session_stamp(self, account_id: str) -> str | None:
         row = self._conn.execute(

@@ -71,6 +71,34 @@ def check_category_fields(
 
 
 @attrs.frozen
+class Credentials:
+    """What a login reads of an account: one row, without its addresses.
+
+    Read by :meth:`~echoppe_accounts.ports.AccountRepository.credentials`.
+    A login runs between two password-hash passes that leave every cache
+    cold, so it reads no more than it needs.
+
+    Attributes:
+        account_id: The account's id.
+        password_hash: Its password hash, ``None`` for an express account.
+        status: Its status (erased, unverified…).
+        session_stamp: Its current session stamp (SPEC P6).
+
+    .. versionadded:: 0.2.0
+    """
+
+    account_id: str
+    password_hash: str | None = attrs.field(repr=False)
+    status: AccountStatus
+    session_stamp: str
+
+    @property
+    def is_erased(self) -> bool:
+        """Whether the account was erased (SPEC G3)."""
+        return self.status is AccountStatus.ERASED
+
+
+@attrs.frozen
 class InvoiceView:
     """What an invoice shows of an account (SPEC A3).
 

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from echoppe_accounts.domain.account import Account, AccountStatus
+from echoppe_accounts.domain.account import Account, AccountStatus, Credentials
 from echoppe_accounts.domain.audit import AuditEvent
 from echoppe_accounts.domain.email import Email
 from echoppe_accounts.domain.errors import (
@@ -101,7 +101,7 @@ _MAX_STAMP = 64
 
 
 def login_throttle_key(
-    email: Email, account: Account | None, client_key: str | None
+    email: Email, account: Account | Credentials | None, client_key: str | None
 ) -> str:
     """Return the key failed logins of *email* are counted under (SPEC P4).
 
@@ -184,19 +184,19 @@ class AuthService(UseCases):
         # commit does not wait for the disk; using a temporary password
         # (single use, SPEC R4) does.
         with self.uow(durable=temporary is not None) as uow:
-            account = uow.accounts.get_by_email_key(parsed.key)
+            account = uow.accounts.credentials(parsed.key)
             throttle = uow.throttles.get(
                 login_throttle_key(parsed, account, client_key)
             )
             if account is not None and account.is_erased:  # inert (SPEC G3)
                 account = None
-            account_id = account.id if account else None
+            account_id = account.account_id if account else None
             self._refuse_if_throttled(uow, throttle, account_id, now)
             request = None
             if account is not None and temporary is not None:
                 usable = [
                     r
-                    for r in uow.resets.for_account(account.id)
+                    for r in uow.resets.for_account(account.account_id)
                     if r.temporary_usable(now)
                 ]
                 request = usable[-1] if usable else None
@@ -227,16 +227,23 @@ class AuthService(UseCases):
                 throttle.reset()
                 uow.throttles.save(throttle)
             if request is not None:
-                return self._restricted_login(uow, account.id, request, now)
+                return self._restricted_login(uow, account.account_id, request, now)
             if self.hasher.needs_rehash(target):
-                account.password_hash = self.hasher.hash(password)
-                # A concurrent login may have upgraded it already: that one
-                # wins, and this login succeeds all the same.
-                with contextlib.suppress(ConcurrencyError):
-                    uow.accounts.save(account)
-            self._audit(uow, AuditEvent.LOGIN_SUCCEEDED, account.id)
+                self._upgrade_hash(uow, account.account_id, password)
+            self._audit(uow, AuditEvent.LOGIN_SUCCEEDED, account.account_id)
             uow.commit()
-            return LoginResult(account.id, session_stamp=account.session_stamp)
+            return LoginResult(account.account_id, session_stamp=account.session_stamp)
+
+    def _upgrade_hash(self, uow: UnitOfWork, account_id: str, password: str) -> None:
+        """Replace an outdated hash of the password just checked (SPEC P1)."""
+        stored = uow.accounts.get(account_id)
+        if stored is None:  # pragma: no cover (read in this transaction)
+            return
+        stored.password_hash = self.hasher.hash(password)
+        # A concurrent login may have upgraded it already: that one wins,
+        # and this login succeeds all the same.
+        with contextlib.suppress(ConcurrencyError):
+            uow.accounts.save(stored)
 
     def is_session_current(self, account_id: str, stamp: str) -> bool:
         """Tell whether a session opened with *stamp* may go on (SPEC P6).
