@@ -126,7 +126,7 @@ Each imported account's audit trail starts with
 by recording one :attr:`~echoppe_accounts.AuditEvent.CUSTOMERS_IMPORTED`
 with the file's name and the counts. The batches are committed without
 waiting for the disk, and that last record's commit waits for it: when
-:meth:`CustomerImporter.import_csv` returns, everything it wrote is on
+:meth:`~echoppe_accounts.CustomerImporter.import_csv` returns, everything it wrote is on
 disk; a power cut during an import may lose its last batches, which
 running it again writes.
 
