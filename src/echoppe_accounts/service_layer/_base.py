@@ -24,6 +24,7 @@ from echoppe_accounts.domain.mail import MailKind
 from echoppe_accounts.domain.sealing import seal_mail
 from echoppe_accounts.domain.text import is_valid_unicode
 from echoppe_accounts.domain.tokens import TokenPurpose
+from echoppe_accounts.domain.tokens import digest as token_digest
 from echoppe_accounts.ports import (
     Clock,
     PasswordHasher,
@@ -194,6 +195,17 @@ class UseCases:
             )
         )
         log.info("%s account=%s actor=%s", event.value, account_id or "-", actor)
+
+    def _redeem(
+        self, uow: UnitOfWork, token: str, purpose: TokenPurpose, now: datetime
+    ) -> Account | None:
+        """Use up a link's *token* for *purpose*; return its account, if any.
+
+        ``None`` when the token is unknown, used, expired, revoked or of
+        another purpose, or its account is gone.
+        """
+        record = uow.tokens.consume(token_digest(token, purpose), purpose, now)
+        return uow.accounts.get(record.account_id) if record else None
 
     def _kill_pending(self, uow: UnitOfWork, account_id: str, now: datetime) -> None:
         """End every pending reset, link and temporary password (SPEC R8)."""

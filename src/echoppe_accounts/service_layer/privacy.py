@@ -56,7 +56,6 @@ from echoppe_accounts.domain.tokens import (
     Secret,
     TokenPurpose,
     TokenRecord,
-    digest,
 )
 from echoppe_accounts.service_layer._base import UseCases
 from echoppe_accounts.service_layer.services import express_notice_key
@@ -729,12 +728,8 @@ class PrivacyService(UseCases):
                 used, expired or of another purpose.
         """
         now = self.clock.now()
-        token_digest = digest(token, TokenPurpose.NEWSLETTER_CONFIRM)
         with self.uow() as uow:
-            record = uow.tokens.consume(
-                token_digest, TokenPurpose.NEWSLETTER_CONFIRM, now
-            )
-            account = uow.accounts.get(record.account_id) if record else None
+            account = self._redeem(uow, token, TokenPurpose.NEWSLETTER_CONFIRM, now)
             if (
                 account is None
                 or account.is_erased

@@ -268,10 +268,8 @@ class AccountService(UseCases):
         .. versionadded:: 0.2.0
         """
         now = self.clock.now()
-        token_hash = token_digest(token, TokenPurpose.SIGNUP_VERIFY)
         with self.uow() as uow:
-            record = uow.tokens.consume(token_hash, TokenPurpose.SIGNUP_VERIFY, now)
-            account = uow.accounts.get(record.account_id) if record else None
+            account = self._redeem(uow, token, TokenPurpose.SIGNUP_VERIFY, now)
             if account is None or account.is_erased:
                 raise ValidationError.single("token", "token.invalid")
             opened = account.status is AccountStatus.UNVERIFIED
@@ -705,12 +703,8 @@ class AccountService(UseCases):
         .. versionadded:: 0.2.0
         """
         now = self.clock.now()
-        token_hash = token_digest(token, TokenPurpose.EMAIL_CHANGE_CONFIRM)
         with self.uow() as uow:
-            record = uow.tokens.consume(
-                token_hash, TokenPurpose.EMAIL_CHANGE_CONFIRM, now
-            )
-            account = uow.accounts.get(record.account_id) if record else None
+            account = self._redeem(uow, token, TokenPurpose.EMAIL_CHANGE_CONFIRM, now)
             if account is None or account.is_erased or account.pending_email is None:
                 raise ValidationError.single("token", "token.invalid")
             former, new = account.email, account.pending_email
@@ -749,12 +743,8 @@ class AccountService(UseCases):
         .. versionadded:: 0.2.0
         """
         now = self.clock.now()
-        token_hash = token_digest(token, TokenPurpose.EMAIL_CHANGE_CANCEL)
         with self.uow() as uow:
-            record = uow.tokens.consume(
-                token_hash, TokenPurpose.EMAIL_CHANGE_CANCEL, now
-            )
-            account = uow.accounts.get(record.account_id) if record else None
+            account = self._redeem(uow, token, TokenPurpose.EMAIL_CHANGE_CANCEL, now)
             if account is None or account.pending_email is None:
                 raise ValidationError.single("token", "token.invalid")
             uow.tokens.revoke(account.id, [TokenPurpose.EMAIL_CHANGE_CONFIRM], now)
