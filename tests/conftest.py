@@ -189,10 +189,26 @@ def postgres_uow_factory(postgres_store) -> UnitOfWorkFactory:
     return postgres_store.unit_of_work
 
 
-@pytest.fixture(
-    params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def uow_factory(
+ADAPTERS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+"""The storage adapters, for tests whose subject is the adapters themselves."""
+
+
+@pytest.fixture
+def uow_factory() -> UnitOfWorkFactory:
+    """The in-memory store the use cases are tested on.
+
+    The storage contract suite (``test_storage_contract.py``) proves the
+    memory, SQLite and PostgreSQL adapters alike, so a use case's rules are
+    tested once, here, not again through every adapter. A module whose
+    subject is the adapters (the outbox under several dispatchers, events
+    after commit, faults) overrides this fixture with
+    :func:`each_adapter_uow_factory`.
+    """
+    return InMemoryStore().unit_of_work
+
+
+@pytest.fixture(params=ADAPTERS)
+def each_adapter_uow_factory(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[UnitOfWorkFactory]:
     """A unit-of-work factory over each storage adapter."""
@@ -206,7 +222,7 @@ def uow_factory(
 
 @pytest.fixture
 def service(uow_factory, clock, shop_settings) -> AccountService:
-    """The account use cases over each storage adapter."""
+    """The account use cases over the test's store."""
     return AccountService(
         uow=uow_factory,
         clock=clock,
@@ -224,7 +240,7 @@ def dispatcher(uow_factory, mailer, clock, shop_settings) -> OutboxDispatcher:
 
 @pytest.fixture
 def auth(uow_factory, clock, shop_settings):
-    """The authentication use cases over each storage adapter, with a spy hasher."""
+    """The authentication use cases over the test's store, with a spy hasher."""
     return AuthService(
         uow=uow_factory,
         clock=clock,
@@ -236,7 +252,7 @@ def auth(uow_factory, clock, shop_settings):
 
 @pytest.fixture
 def privacy(uow_factory, clock, shop_settings):
-    """The personal-data use cases over each storage adapter."""
+    """The personal-data use cases over the test's store."""
     return PrivacyService(
         uow=uow_factory,
         clock=clock,
