@@ -47,14 +47,24 @@ lint: $(VENV)/.stamp-dev
 typecheck: $(VENV)/.stamp-dev
 	$(VENV)/bin/mypy --strict src
 
+# pytest-xdist: one test process per core (TEST_WORKERS=0 for one process).
+TEST_WORKERS ?= auto
+COVERAGE     := --cov --cov-branch
+
 # Every behaviour, quickly, before every commit: Hypothesis's default
-# profile, no test marked slow (scale, soak, load, kill loops).
+# profile, no test marked slow (scale, soak, load, kill loops). The tests
+# of the shared PostgreSQL server run after the others, one at a time
+# (tests/conftest.py says why), and the coverage report covers both runs.
 pytest: $(VENV)/.stamp-dev
-	$(VENV)/bin/pytest -m "not slow" --cov --cov-branch --cov-report=term $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m "not slow and not postgres" -n $(TEST_WORKERS) \
+		$(COVERAGE) --cov-report= --cov-fail-under=0 $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m "postgres and not slow" \
+		$(COVERAGE) --cov-append --cov-report=term $(PYTEST_ARGS)
 
 # The slow tests alone (what `make check` adds to `make test`).
 pytest-slow: $(VENV)/.stamp-dev
-	$(VENV)/bin/pytest -m slow -p no:cov $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m "slow and not postgres" -n $(TEST_WORKERS) -p no:cov $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -m "slow and postgres" -p no:cov $(PYTEST_ARGS)
 
 docs: $(VENV)/.stamp-dev
 	$(VENV)/bin/sphinx-build -E -n -W --keep-going -b html docs docs/_build/html -q

@@ -120,6 +120,19 @@ def pytest_configure(config: pytest.Config) -> None:
         controller.cov.set_option("report:omit", omitted + list(POSTGRES_ONLY_MODULES))
 
 
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Mark ``postgres`` every test that reaches the PostgreSQL test server.
+
+    ``make test`` runs the other tests on every core (pytest-xdist), then
+    these one after the other: the test database is shared, and some of
+    what PostgreSQL does is database-wide (events are delivered once every
+    older transaction of the database has ended, so that none is skipped),
+    so a test on another core would delay what a test here expects.
+    """
+    if "postgres_dsn" in getattr(item, "fixturenames", ()):
+        item.add_marker(pytest.mark.postgres)
+
+
 def _postgres_unavailable(reason: str) -> NoReturn:
     """Skip the PostgreSQL tests for *reason*, or fail them when ``CI=true``."""
     if os.environ.get("CI") == "true":
