@@ -67,6 +67,14 @@ class TokenPurpose(enum.StrEnum):
 
     .. versionadded:: 0.2.0
     """
+    DEVICE = "device"
+    """A client that logged in to the account keeps its own login budget (SPEC P4).
+
+    Not a link: login gives it to the client, which presents it at its next
+    logins (:mod:`echoppe_accounts.domain.device`).
+
+    .. versionadded:: 0.2.0
+    """
 
 
 @attrs.frozen(repr=False)
