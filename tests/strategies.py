@@ -739,11 +739,21 @@ def ipv4_writings(draw: st.DrawFn, address: ipaddress.IPv4Address) -> str:
     return _padded(draw, text)
 
 
-ipv6_networks = st.integers(min_value=0, max_value=2**64 - 1).filter(
-    # Not ::ffff:0:0/96's network, whose addresses are IPv4-mapped.
-    lambda prefix: prefix != 0
-)
-"""The upper 64 bits of an IPv6 /64 network."""
+def _carries_no_ipv4(prefix: int) -> bool:
+    """Whether the /64 *prefix* is outside the blocks that carry IPv4 addresses.
+
+    ``::/64`` (mapped, translated, compatible), ``64:ff9b::/64`` (NAT64),
+    ``2002::/16`` (6to4) and ``2001::/32`` (Teredo).
+    """
+    return (
+        prefix not in {0, 0x0064_FF9B_0000_0000}
+        and prefix >> 48 != 0x2002
+        and prefix >> 32 != 0x2001_0000
+    )
+
+
+ipv6_networks = st.integers(min_value=0, max_value=2**64 - 1).filter(_carries_no_ipv4)
+"""The upper 64 bits of an IPv6 /64 network whose addresses carry no IPv4."""
 
 
 @st.composite

@@ -101,6 +101,22 @@ def test_the_reviews_five_spellings_are_one_client(spelling):
     assert canonical_client_key(spelling) == "ip4:203.0.113.7"
 
 
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "::ffff:0:cb00:7107",  # IPv4-translated
+        "::203.0.113.7",  # IPv4-compatible (deprecated)
+        "64:ff9b::cb00:7107",  # NAT64's well-known prefix
+        "2002:cb00:7107::1",  # 6to4
+        "2002:cb00:7107:ffff::2",  # 6to4: the whole /48 is one IPv4 host's
+        "2001:0:4136:e378:8000:63bf:34ff:8ef8",  # Teredo, the client's IPv4
+    ],
+)
+def test_ipv6_forms_that_carry_an_ipv4_address_are_that_address(spelling):
+    """P4: an IPv6 address carrying an IPv4 one is that IPv4 client."""
+    assert canonical_client_key(spelling) == "ip4:203.0.113.7"
+
+
 @given(hostile_text())
 def test_any_text_is_a_key_and_never_an_error(text):
     """P4, F9: any text (long, lone surrogates) gives a key of bounded size."""

@@ -35,6 +35,8 @@ from datetime import timedelta
 
 import attrs
 
+from echoppe_accounts.domain.analytics import embedded_ipv4
+
 
 class ClientAction(enum.StrEnum):
     """The actions limited per client key.
@@ -109,21 +111,24 @@ def canonical_client_key(client_key: str) -> str:
     IP addresses are compared canonically (SPEC P4): white space around
     them, the case of hexadecimal digits, IPv4-mapped IPv6 forms
     (``::ffff:203.0.113.7``, ``::ffff:cb00:7107``) and long or compressed
-    IPv6 forms do not make another client; IPv6 addresses are grouped by
-    their /64 network, the block one subscriber is given. A key that is
-    not an IP address (a session id) is taken as the opaque text it is,
-    white space around it aside; it cannot escape the limits that hold
-    whatever the key (the account's cap on failed logins). IPv4 written
-    with leading zeros or fewer than four parts is ambiguous (octal?) and
-    is therefore opaque text too.
+    IPv6 forms do not make another client. An IPv6 address that carries
+    an IPv4 one (mapped, translated, compatible, 6to4, Teredo, NAT64's
+    well-known prefix) is that IPv4 address, as analytics masks it; other
+    IPv6 addresses are grouped by their /64 network, the block one
+    subscriber is given. A key that is not an IP address (a session id) is
+    taken as the opaque text it is, white space around it aside; it cannot
+    escape the limits that hold whatever the key (the account's cap on
+    failed logins). IPv4 written with leading zeros or fewer than four
+    parts is ambiguous (octal?) and is therefore opaque text too.
 
     .. versionadded:: 0.2.0
     """
     text = client_key[:MAX_CLIENT_KEY_LENGTH].strip()
     address = _ip_address(text)
     if isinstance(address, ipaddress.IPv6Address):
-        if address.ipv4_mapped is not None:
-            return f"ip4:{address.ipv4_mapped}"
+        carried = embedded_ipv4(address)
+        if carried is not None:
+            return f"ip4:{carried}"
         network = ipaddress.IPv6Network(
             (
                 int(address) >> IPV6_CLIENT_PREFIX << IPV6_CLIENT_PREFIX,

@@ -71,7 +71,7 @@ class TokenPurpose(enum.StrEnum):
     """A client that logged in to the account keeps its own login budget (SPEC P4).
 
     Not a link: login gives it to the client, which presents it at its next
-    logins (:mod:`echoppe_accounts.domain.device`).
+    login (:attr:`~echoppe_accounts.LoginResult.device_token`).
 
     .. versionadded:: 0.2.0
     """
