@@ -199,7 +199,9 @@ class TokenRepository(Protocol):
         """Delete the records of *account_id* for *purposes* that are of no more use.
 
         Those used, revoked or expired at *now*; return how many. Keeps the
-        tokens a login issues each time (device tokens) from piling up.
+        tokens a login issues each time (device tokens) from piling up. An
+        adapter may leave rows that a concurrent transaction holds to a
+        later purge rather than wait for them.
 
         .. versionadded:: 0.2.0
         """

@@ -10,12 +10,14 @@ and answers ``token.invalid``.
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 
 from conftest import FAST_HASHER
 from echoppe_accounts import (
     AccountService,
+    AuthService,
     MailKind,
     Settings,
     SQLiteStore,
@@ -106,3 +108,39 @@ def test_confirm_racing_cancel_one_wins_the_other_is_refused(store, clock):
             wins["cancel"] += 1
             assert after.email.address == before
     assert sum(wins.values()) == ROUNDS
+
+
+def test_confirm_racing_a_reset_confirmation_never_deadlocks(store, clock):
+    """F10, R8: an email change confirmed while a reset is confirmed: no deadlock.
+
+    Both change how the account opens; they take the account's locks in
+    one order, so each race ends with both done, or with the reset's link
+    dead (the email change superseded it), never with a storage error.
+    """
+    parts = {
+        "uow": store,
+        "clock": clock,
+        "secrets": SystemSecrets(),
+        "hasher": FAST_HASHER,
+        "settings": Settings(base_url="https://www.lechoppe.fr"),
+    }
+    service, auth = AccountService(**parts), AuthService(**parts)
+    account = service.register(form())
+    for n in range(ROUNDS):
+        email = service.get(account.id).email.address
+        service.change_email(account.id, f"jean.{n}@nouveau.fr")
+        auth.request_password_reset(email)
+        mails = pending(service)
+        confirm = links(
+            [m for m in mails if m.kind is MailKind.EMAIL_CHANGE_CONFIRM][-1]
+        )["confirmer"]
+        reset = links([m for m in mails if m.kind is MailKind.RESET_CONFIRM][-1])[
+            "confirmer"
+        ]
+        changed, reset_confirmed = race(
+            lambda confirm=confirm: outcome(service.confirm_email_change, confirm),
+            lambda reset=reset: outcome(auth.confirm_password_reset, reset),
+        )
+        assert changed == "ok", n
+        assert reset_confirmed in {"ok", "token.invalid"}, n
+        clock.advance(timedelta(minutes=5))  # past the reset's cooldown

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import threading
 from datetime import timedelta
 
 import pytest
@@ -186,6 +187,46 @@ def test_the_owner_with_a_device_token_logs_in_during_an_attack(shop, clock):
     assert again.account_id == result.account_id
     # The attackers' count was not reset by the owner's logins.
     assert attempt(auth, PASSWORD, client_key="2001:db8:42:7::1") == "login.blocked"
+
+
+@pytest.fixture(
+    params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def any_store(request, tmp_path):
+    """A unit-of-work factory on each storage adapter, PostgreSQL included."""
+    if request.param == "postgres":
+        return request.getfixturevalue("postgres_uow_factory")
+    if request.param == "memory":
+        return InMemoryStore().unit_of_work
+    return SQLiteStore(tmp_path / "accounts.sqlite3").unit_of_work
+
+
+def test_concurrent_guesses_over_many_keys_lose_no_failure(any_store, clock):
+    """P4: 20 guesses at once, each with its own key: the cap counts every one.
+
+    The account's count is locked by each attempt, whatever its key, so
+    exactly the free failures and the first delayed one are let through
+    and the others are refused, on every storage adapter.
+    """
+    limits = ClientLimits(login=None)
+    service, auth, _ = make_services(any_store, clock, client_limits=limits)
+    service.register(form())
+    barrier = threading.Barrier(20)
+    outcomes: list[str] = []
+
+    def guess(n: int) -> None:
+        barrier.wait()
+        outcomes.append(attempt(auth, WRONG, client_key=f"198.51.100.{n}"))
+
+    threads = [threading.Thread(target=guess, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    failed = ThrottlePolicy().account_free_attempts + 1
+    assert sorted(outcomes) == ["login.failed"] * failed + ["login.throttled"] * (
+        20 - failed
+    )
 
 
 # -- device tokens ------------------------------------------------------------------
