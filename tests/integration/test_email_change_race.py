@@ -144,3 +144,17 @@ def test_confirm_racing_a_reset_confirmation_never_deadlocks(store, clock):
         assert changed == "ok", n
         assert reset_confirmed in {"ok", "token.invalid"}, n
         clock.advance(timedelta(minutes=5))  # past the reset's cooldown
+
+
+@pytest.mark.parametrize("token", ["x" * 10_000, "\ud800", "inconnu", ""])
+def test_a_link_that_is_no_token_locks_nothing_and_is_refused(store, clock, token):
+    """F10, F9: text no token could be, or an unknown one: ``token.invalid``."""
+    service = AccountService(
+        uow=store,
+        clock=clock,
+        secrets=SystemSecrets(),
+        hasher=FAST_HASHER,
+        settings=Settings(base_url="https://www.lechoppe.fr"),
+    )
+    for call in (service.confirm_email_change, service.cancel_email_change):
+        assert outcome(call, token) == "token.invalid"

@@ -34,6 +34,7 @@ from echoppe_accounts import (
     TokenPurpose,
 )
 from echoppe_accounts.domain.device import DEVICE_TOKEN_TTL, device_digest
+from echoppe_accounts.service_layer.login_throttle import revoke_device_tokens
 from sample_forms import form, links, pending, temporary_password
 
 EMAIL = "jean.dupont@exemple.fr"
@@ -251,6 +252,10 @@ def test_a_device_token_of_another_account_counts_as_none(shop, clock):
     blocked_account(shop, clock)
     for token in (foreign.reveal(), "x" * 43, "x" * 10_000, "\ud800", ""):
         assert attempt(auth, PASSWORD, device_token=token) == "login.blocked"
+    # Nor does it for an email without an account.
+    with pytest.raises(AuthenticationError) as info:
+        auth.login("personne@exemple.fr", PASSWORD, device_token=foreign.reveal())
+    assert info.value.code == "login.failed"
     # The foreign token still works for its own account.
     assert auth.login("autre@exemple.fr", PASSWORD, device_token=foreign.reveal())
 
@@ -340,6 +345,18 @@ def test_every_change_of_how_the_account_opens_revokes_device_tokens(shop, chang
     auth.login(EMAIL, PASSWORD, client_key="198.51.100.20")
     assert len(usable_devices(auth, account.id)) == 2
     change(service, auth, account)
+    assert usable_devices(auth, account.id) == []
+
+
+def test_revoke_device_tokens_ends_every_device_budget(shop):
+    """P4: the function a use case calls to end every device's standing."""
+    service, auth, _ = shop
+    account = service.register(form())
+    auth.login(EMAIL, PASSWORD)
+    auth.login(EMAIL, PASSWORD)
+    with auth.uow() as tx:
+        assert revoke_device_tokens(tx.tokens, account.id, auth.clock.now()) == 2
+        tx.commit()
     assert usable_devices(auth, account.id) == []
 
 

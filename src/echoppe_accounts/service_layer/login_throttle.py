@@ -49,10 +49,13 @@ def load_budget(
     email's digest, whether or not an account has it) and, with a
     *client_key*, that client's count on it.
     """
-    if device_token is not None and account is not None:
+    if device_token is not None:
+        # Looked up whether or not the email has an account: the same
+        # storage work either way (SPEC P3).
         token_digest = device_digest(device_token)
         record = uow.tokens.find(token_digest) if token_digest else None
-        if token_digest is not None and is_device_of(record, account.account_id, now):
+        owner = account.account_id if account is not None else ""
+        if token_digest is not None and is_device_of(record, owner, now):
             count = uow.throttles.get(device_failure_key(token_digest))
             return LoginBudget.for_device(policy, count)
     account_count = uow.throttles.get(email.login_key)
