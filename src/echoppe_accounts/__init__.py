@@ -103,7 +103,12 @@ if TYPE_CHECKING:
         RegistrationForm,
     )
     from echoppe_accounts.domain.i18n import available_languages
-    from echoppe_accounts.domain.limits import ClientAction, ClientLimits, Limit
+    from echoppe_accounts.domain.limits import (
+        ClientAction,
+        ClientLimits,
+        Limit,
+        canonical_client_key,
+    )
     from echoppe_accounts.domain.mail import (
         DeadLetter,
         MailKind,
@@ -214,6 +219,7 @@ _SUBMODULES: dict[str, str] = {
     "available_languages": "domain.i18n",
     "ClientAction": "domain.limits",
     "ClientLimits": "domain.limits",
+    "canonical_client_key": "domain.limits",
     "Limit": "domain.limits",
     "DeadLetter": "domain.mail",
     "MailKind": "domain.mail",
@@ -391,6 +397,7 @@ __all__ = [
     "__version__",
     "available_languages",
     "bootstrap",
+    "canonical_client_key",
     "known_codes",
     "reminder_due",
     "retry_on_conflict",

@@ -138,6 +138,18 @@ class AccountRepository(Protocol):
         """
         ...
 
+    def lock(self, account_id: str) -> bool:
+        """Lock the account *account_id* until the transaction ends; tell if it exists.
+
+        Use cases that change an account through several rows (its links,
+        its tokens) take this lock first, so that two of them on one
+        account run one after the other and never wait on each other's
+        rows in opposite orders (a deadlock).
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
     def save(self, account: Account) -> None:
         """Store the changes to *account*; raise ConcurrencyError on a lost update."""
         ...
@@ -179,6 +191,20 @@ class TokenRepository(Protocol):
 
     def for_account(self, account_id: str) -> list[TokenRecord]:
         """Return every token record of *account_id*, oldest first."""
+        ...
+
+    def purge(
+        self, account_id: str, purposes: Sequence[TokenPurpose], now: datetime
+    ) -> int:
+        """Delete the records of *account_id* for *purposes* that are of no more use.
+
+        Those used, revoked or expired at *now*; return how many. Keeps the
+        tokens a login issues each time (device tokens) from piling up. An
+        adapter may leave rows that a concurrent transaction holds to a
+        later purge rather than wait for them.
+
+        .. versionadded:: 0.2.0
+        """
         ...
 
     def delete_for_account(self, account_id: str) -> int:

@@ -123,6 +123,10 @@ class _Accounts:
         found = self._current(account_id)
         return None if found is None else found.session_stamp
 
+    def lock(self, account_id: str) -> bool:
+        # The unit of work holds the store's lock: it is alone already.
+        return self._current(account_id) is not None
+
     def save(self, account: Account) -> None:
         current = self._current(account.id)
         if current is None or current.version != account.version:
@@ -180,6 +184,21 @@ class _Tokens:
     def for_account(self, account_id: str) -> list[TokenRecord]:
         records = [r for r in self._all().values() if r.account_id == account_id]
         return sorted(records, key=lambda r: r.created_at)
+
+    def purge(
+        self, account_id: str, purposes: Sequence[TokenPurpose], now: datetime
+    ) -> int:
+        doomed = [
+            d
+            for d, r in self._all().items()
+            if r.account_id == account_id
+            and r.purpose in purposes
+            and not r.is_usable(now)
+        ]
+        self._uow.deletions.extend(("tokens", d) for d in doomed)
+        for digest in doomed:
+            self._uow.pending_tokens.pop(digest, None)
+        return len(doomed)
 
     def delete_for_account(self, account_id: str) -> int:
         doomed = [d for d, r in self._all().items() if r.account_id == account_id]

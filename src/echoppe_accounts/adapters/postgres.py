@@ -766,6 +766,14 @@ class _Accounts:
             self._s.one("SELECT * FROM accounts WHERE email_key = %s", (key,))
         )
 
+    def lock(self, account_id: str) -> bool:
+        # The row lock, held to the end of the transaction; the next
+        # statements (READ COMMITTED) see what a previous holder committed.
+        row = self._s.one(
+            "SELECT 1 AS found FROM accounts WHERE id = %s FOR UPDATE", (account_id,)
+        )
+        return row is not None
+
     def save(self, account: Account) -> None:
         row = rec.account_row(account)
         row["version"] = account.version + 1
@@ -847,6 +855,25 @@ class _Tokens:
             (account_id,),
         )
         return [rec.token_from_row(r) for r in rows]
+
+    def purge(
+        self, account_id: str, purposes: Sequence[TokenPurpose], now: datetime
+    ) -> int:
+        # Housekeeping, done by logins: rows a concurrent transaction holds
+        # are left to the next purge rather than waited for (no lock wait,
+        # so no deadlock between two logins of one account).
+        return self._s.execute(
+            "DELETE FROM tokens WHERE digest IN (SELECT digest FROM tokens "
+            "WHERE account_id = %(account)s "
+            "AND purpose = ANY(%(purposes)s::text[]) AND (used_at IS NOT NULL "
+            "OR revoked_at IS NOT NULL OR expires_at <= %(now)s) "
+            "FOR UPDATE SKIP LOCKED)",
+            {
+                "now": now,
+                "account": account_id,
+                "purposes": [p.value for p in purposes],
+            },
+        )
 
     def delete_for_account(self, account_id: str) -> int:
         return self._s.execute(

@@ -577,6 +577,14 @@ class _Accounts:
     def get_by_email_key(self, key: str) -> Account | None:
         return self._load("email_key", key)
 
+    def lock(self, account_id: str) -> bool:
+        # BEGIN IMMEDIATE took the database's write lock: the unit of work
+        # is alone already.
+        row = self._conn.execute(
+            "SELECT 1 FROM accounts WHERE id = ?", (account_id,)
+        ).fetchone()
+        return row is not None
+
     def save(self, account: Account) -> None:
         row = rec.account_row(account)
         row["version"] = account.version + 1
@@ -643,6 +651,17 @@ class _Tokens:
             (account_id,),
         ).fetchall()
         return [rec.token_from_row(r) for r in rows]
+
+    def purge(
+        self, account_id: str, purposes: Sequence[TokenPurpose], now: datetime
+    ) -> int:
+        marks = ", ".join("?" for _ in purposes)
+        cursor = self._conn.execute(
+            f"DELETE FROM tokens WHERE account_id = ? AND purpose IN ({marks}) "  # noqa: S608
+            "AND (used_at IS NOT NULL OR revoked_at IS NOT NULL OR expires_at <= ?)",
+            (account_id, *(p.value for p in purposes), rec.iso(now)),
+        )
+        return cursor.rowcount
 
     def delete_for_account(self, account_id: str) -> int:
         cursor = self._conn.execute(

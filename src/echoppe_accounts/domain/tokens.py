@@ -67,6 +67,14 @@ class TokenPurpose(enum.StrEnum):
 
     .. versionadded:: 0.2.0
     """
+    DEVICE = "device"
+    """A client that logged in to the account keeps its own login budget (SPEC P4).
+
+    Not a link: login gives it to the client, which presents it at its next
+    login (:attr:`~echoppe_accounts.LoginResult.device_token`).
+
+    .. versionadded:: 0.2.0
+    """
 
 
 @attrs.frozen(repr=False)

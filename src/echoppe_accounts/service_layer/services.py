@@ -67,6 +67,7 @@ from echoppe_accounts.domain.tokens import (
 from echoppe_accounts.domain.tokens import digest as token_digest
 from echoppe_accounts.ports import UnitOfWork
 from echoppe_accounts.service_layer._base import UseCases
+from echoppe_accounts.service_layer.account_lock import lock_token_account
 
 
 @attrs.frozen
@@ -704,6 +705,8 @@ class AccountService(UseCases):
         """
         now = self.clock.now()
         with self.uow() as uow:
+            # The account before its links: confirm and cancel never deadlock.
+            lock_token_account(uow, token, TokenPurpose.EMAIL_CHANGE_CONFIRM)
             account = self._redeem(uow, token, TokenPurpose.EMAIL_CHANGE_CONFIRM, now)
             if account is None or account.is_erased or account.pending_email is None:
                 raise ValidationError.single("token", "token.invalid")
@@ -744,6 +747,8 @@ class AccountService(UseCases):
         """
         now = self.clock.now()
         with self.uow() as uow:
+            # The account before its links: confirm and cancel never deadlock.
+            lock_token_account(uow, token, TokenPurpose.EMAIL_CHANGE_CANCEL)
             account = self._redeem(uow, token, TokenPurpose.EMAIL_CHANGE_CANCEL, now)
             if account is None or account.pending_email is None:
                 raise ValidationError.single("token", "token.invalid")
