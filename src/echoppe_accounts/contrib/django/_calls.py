@@ -18,7 +18,8 @@ from typing import Any
 import attrs
 
 from echoppe_accounts.bootstrap import App
-from echoppe_accounts.domain.errors import ValidationError
+from echoppe_accounts.domain.email import Email
+from echoppe_accounts.domain.errors import FieldError, ValidationError
 
 
 def _accepts(function: Callable[..., object], name: str) -> bool:
@@ -84,7 +85,12 @@ def change_email(app: App, account_id: str, email: str, current_password: str) -
         call(account_id, email, current_password=current_password)
         return
     if not current_password:
-        raise ValidationError.single("current_password", "required")
+        problems = [FieldError("current_password", "required")]
+        try:
+            Email.parse(email)
+        except ValidationError as exc:
+            problems[:0] = exc.errors
+        raise ValidationError(problems)
     app.accounts.change_email(account_id, email)
 
 

@@ -22,6 +22,7 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import rotate_token
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
@@ -167,6 +168,7 @@ def start_session(request: HttpRequest, account_id: str, stamp: str) -> None:
     session[ACCOUNT_KEY] = account_id
     session[STAMP_KEY] = stamp
     session.pop(CHANGE_KEY, None)
+    rotate_token(request)  # a CSRF token planted before the login dies with it
     request.user = CustomerUser(account_id, stamp)
 
 
