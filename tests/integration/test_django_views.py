@@ -641,6 +641,6 @@ def test_the_pages_are_french_by_default_and_follow_localemiddleware(browser):
         LANGUAGES=[("fr", "Français"), ("en", "English")],
         LANGUAGE_CODE="fr",
     ):
-        english = _page(browser.get("/compte/connexion/", HTTP_ACCEPT_LANGUAGE="en"))
+        english = _page(Browser().get("/compte/connexion/", HTTP_ACCEPT_LANGUAGE="en"))
     assert "Password" in english
     assert 'lang="en"' in english
