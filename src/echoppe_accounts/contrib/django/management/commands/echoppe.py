@@ -8,6 +8,7 @@ already set in the environment win.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from typing import Any
@@ -43,9 +44,17 @@ def environment() -> dict[str, str]:
 
 
 def run(arguments: list[str]) -> int:
-    """Run the command line with *arguments*; return its exit code."""
-    os.environ.update(environment())
-    return cli.main(arguments, prog="manage.py echoppe")
+    """Run the command line with *arguments*; return its exit code.
+
+    The variables are set for the run only, and put back afterwards.
+    """
+    added = environment()
+    os.environ.update(added)
+    try:
+        return cli.main(arguments, prog="manage.py echoppe")
+    finally:
+        for variable in added:
+            os.environ.pop(variable, None)
 
 
 class Command(BaseCommand):  # type: ignore[misc] # Django ships no type hints
@@ -59,7 +68,7 @@ class Command(BaseCommand):  # type: ignore[misc] # Django ships no type hints
 
     def add_arguments(self, parser: Any) -> None:  # noqa: ANN401 (Django's parser)
         """Take any arguments, for ``call_command("echoppe", ...)``."""
-        parser.add_argument("arguments", nargs="*")
+        parser.add_argument("arguments", nargs=argparse.REMAINDER)
 
     def handle(self, *args: str, **options: Any) -> None:  # noqa: ANN401
         """Run the command line with the arguments given to ``call_command``."""
