@@ -91,3 +91,102 @@ def test_manage_py_echoppe_reaches_the_command_line(tmp_path, capsys):
         assert status["pending"] == 1
         call_command("echoppe", "outbox", "status", "--json")
         assert json.loads(capsys.readouterr().out)["pending"] == 1
+
+
+def test_the_backend_authenticates_customers_by_email_only(tmp_path):
+    """``authenticate(email=, password=)`` gives the customer; the admin's never."""
+    from django.contrib.auth import authenticate  # noqa: PLC0415
+
+    echoppe = {
+        "BASE_URL": "https://shop.test",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/a.sqlite3",
+        "MAILER": RecordingMailer(),
+        "HASHER": Argon2Hasher(memory_cost=8, time_cost=1),
+    }
+    backends = ["echoppe_accounts.contrib.django.auth.EchoppeBackend"]
+    with override_settings(ECHOPPE=echoppe, AUTHENTICATION_BACKENDS=backends):
+        Client().post("/compte/inscription/", SIGNUP)
+        user = authenticate(None, email=SIGNUP["email"], password=SIGNUP["password"])
+        assert user.is_authenticated
+        assert not user.is_staff
+        assert not user.has_perm("auth.view_user")
+        assert not user.has_module_perms("auth")
+        assert user.get_username() == SIGNUP["email"]
+        assert str(user) == user.pk
+        assert authenticate(None, email=SIGNUP["email"], password="faux") is None
+        assert authenticate(None, username="admin", password="x") is None
+
+
+def test_a_customer_session_hash_follows_the_session_stamp():
+    """Two stamps, two hashes: the hash says when the stamp changed (P6)."""
+    from echoppe_accounts.contrib.django.auth import CustomerUser  # noqa: PLC0415
+
+    first = CustomerUser("id", "stamp-1")
+    assert (
+        first.get_session_auth_hash()
+        == CustomerUser("id", "stamp-1").get_session_auth_hash()
+    )
+    assert (
+        first.get_session_auth_hash()
+        != CustomerUser("id", "stamp-2").get_session_auth_hash()
+    )
+    assert first == CustomerUser("id", "other")
+    assert len({first, CustomerUser("id", "x")}) == 1
+
+
+@pytest.mark.postgres
+def test_the_pages_work_on_postgresql(postgres_dsn):
+    """Sign-up, login and a stale session on PostgreSQL, with an outbox key (O2)."""
+    import secrets  # noqa: PLC0415
+
+    import psycopg  # noqa: PLC0415
+    from psycopg import sql  # noqa: PLC0415
+
+    from echoppe_accounts.contrib.django.conf import reset_app  # noqa: PLC0415
+
+    schema = f"echoppe_test_{secrets.token_hex(6)}"
+    echoppe = {
+        "BASE_URL": "https://shop.test",
+        "DATABASE_URL": postgres_dsn,
+        "DATABASE_SCHEMA": schema,
+        "OUTBOX_KEY": KEY,
+        "MAILER": RecordingMailer(),
+        "HASHER": Argon2Hasher(memory_cost=8, time_cost=1),
+    }
+    try:
+        with override_settings(ECHOPPE=echoppe):
+            assert check_settings() == []
+            browser = Client()
+            assert browser.post("/compte/inscription/", SIGNUP).status_code == 302
+            thief = Client()
+            for name, morsel in browser.cookies.items():
+                thief.cookies[name] = morsel.value
+            assert thief.get("/compte/").status_code == 200
+            assert browser.get("/compte/").status_code == 200
+            browser.post(
+                "/compte/mot-de-passe/",
+                {"current_password": SIGNUP["password"], "password": "un autre long"},
+            )
+            assert browser.get("/compte/").status_code == 200
+            assert thief.get("/compte/").status_code == 302
+    finally:
+        reset_app()
+        with psycopg.connect(postgres_dsn, autocommit=True) as db:
+            db.execute(
+                sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                    sql.Identifier(schema)
+                )
+            )
+
+
+SIGNUP = {
+    "category": "individual",
+    "email": "jean.dupont@exemple.fr",
+    "password": "une phrase de passe solide",
+    "name": "Jean Dupont",
+    "phone": "06 12 34 56 78",
+    "billing_address.street_lines": "12 rue des Lilas",
+    "billing_address.postal_code": "75011",
+    "billing_address.city": "Paris",
+    "delivery_addresses[0].contact_name": "Jean Dupont",
+}

@@ -43,7 +43,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -268,6 +268,7 @@ def build_app(cfg: Config | None = None) -> App:
         mailer = cast("Mailer | None", cfg.get("MAILER")) or environment.mailer()
     except ConfigurationError as exc:
         raise ImproperlyConfigured(str(exc)) from exc
+    _closers.append(deployment.close)
     return bootstrap(
         deployment.unit_of_work,
         mailer,
@@ -279,6 +280,8 @@ def build_app(cfg: Config | None = None) -> App:
 
 _lock = threading.Lock()
 _app: App | None = None
+_closers: list[Callable[[], None]] = []
+"""Close the databases the wirings opened (PostgreSQL's connection pools)."""
 
 
 def get_app() -> App:
@@ -295,13 +298,15 @@ def get_app() -> App:
 
 
 def reset_app() -> None:
-    """Forget the wiring: the next :func:`get_app` builds it again (tests).
+    """Forget the wiring and close its database: :func:`get_app` builds anew (tests).
 
     .. versionadded:: 0.3.0
     """
     global _app  # noqa: PLW0603 (see get_app)
     with _lock:
         _app = None
+        while _closers:
+            _closers.pop()()
 
 
 def settings_changed(*, setting: str, **_: object) -> None:
