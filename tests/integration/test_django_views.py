@@ -644,3 +644,170 @@ def test_the_pages_are_french_by_default_and_follow_localemiddleware(browser):
         english = _page(Browser().get("/compte/connexion/", HTTP_ACCEPT_LANGUAGE="en"))
     assert "Password" in english
     assert 'lang="en"' in english
+
+
+# -- overriding, settings and the adapter of changing calls (SPEC T1, W1) ------------
+
+
+def test_a_page_is_overridden_from_the_shops_template_folder(tmp_path):
+    """A file at ``web/login.html`` in ``TEMPLATE_DIRS`` replaces the page (T1)."""
+    folder = tmp_path / "gabarits" / "web"
+    folder.mkdir(parents=True)
+    (folder / "login.html").write_text(
+        '{% extends "web/base.html" %}{% block title %}Entrée{% endblock %}'
+        "{% block content %}<h1>Entrée de la boutique</h1>"
+        "<form method=post>{{ csrf_input }}</form>{% endblock %}",
+        encoding="utf-8",
+    )
+    mailer = RecordingMailer()
+    echoppe = _echoppe(tmp_path, mailer, TEMPLATE_DIRS=[str(tmp_path / "gabarits")])
+    with override_settings(ECHOPPE=echoppe):
+        page = _page(Browser().get("/compte/connexion/"))
+        assert "Entrée de la boutique" in page
+        assert 'name="csrfmiddlewaretoken"' in page
+        signup = _page(Browser().get("/compte/inscription/"))
+        assert 'name="billing_address.postal_code"' in signup  # the library's
+
+
+def test_a_client_past_its_login_limit_gets_429(tmp_path):
+    """The client limits come from ``ECHOPPE``; past them, 429 (P4, W4)."""
+    from datetime import timedelta  # noqa: PLC0415
+
+    from echoppe_accounts import ClientLimits, Limit  # noqa: PLC0415
+
+    limits = ClientLimits(login=Limit(2, timedelta(minutes=10)))
+    with override_settings(
+        ECHOPPE=_echoppe(tmp_path, RecordingMailer(), CLIENT_LIMITS=limits)
+    ):
+        browser = Browser()
+        for _ in range(2):
+            assert log_in(browser, password="faux").status_code == 400
+        response = log_in(browser)
+        assert response.status_code == 429
+        assert int(response["Retry-After"]) > 0
+
+
+def test_unknown_delivery_addresses_answer_404_or_an_error(browser):
+    """An id that is not the customer's opens nothing and removes nothing (A1)."""
+    sign_up(browser)
+    assert browser.get("/compte/adresses/inconnue/").status_code == 404
+    assert browser.post("/compte/adresses/inconnue/supprimer/").status_code == 400
+    assert browser.get("/compte/adresses/inconnue/supprimer/").status_code == 302
+
+
+def test_a_proven_mailbox_subscribes_at_once(browser, shop):
+    """After a completion the mailbox is proven: no confirm link is needed (F7)."""
+    shop.app.accounts.register_express(
+        ExpressForm("client@exemple.fr", DeliveryForm("Paul Client", PARIS))
+    )
+    token = shop.link(MailKind.SET_PASSWORD).rpartition("=")[2]
+    browser.post(
+        "/compte/mot-de-passe/definir/",
+        {"jeton": token, "password": PASSWORD, "phone": "06 12 34 56 78"},
+    )
+    log_in(browser, email="client@exemple.fr")
+    browser.post("/compte/newsletter/", {"action": "subscribe"})
+    assert shop.app.accounts.find_by_email("client@exemple.fr").subscribed
+    assert not shop.mails(MailKind.NEWSLETTER_CONFIRM)
+
+
+def test_static_files_stay_reachable_from_a_restricted_session(browser, shop):
+    """``RESTRICTED_EXEMPT`` (STATIC_URL by default) is not redirected (R4)."""
+    sign_up(browser)
+    account = shop.app.accounts.find_by_email(SIGNUP["email"])
+    temporary = shop.app.auth.issue_provisional_password(
+        account.id, agent_id="agent-7", reason="le courriel n'arrive pas"
+    )
+    browser.post("/compte/deconnexion/")
+    log_in(browser, password=temporary.reveal())
+    with override_settings(STATIC_URL="/static/"):
+        assert browser.get("/static/style.css").status_code == 404
+    assert browser.get("/compte/").status_code == 302
+
+
+def test_settings_that_cannot_work_are_refused_clearly(tmp_path):
+    """No base URL, a setting that is not a dict, a bad value (W1)."""
+    from django.core.exceptions import ImproperlyConfigured  # noqa: PLC0415
+
+    from echoppe_accounts.contrib.django.conf import (  # noqa: PLC0415
+        Config,
+        build_app,
+        config,
+        library_settings,
+    )
+
+    with pytest.raises(ImproperlyConfigured, match="BASE_URL"):
+        library_settings(Config({}))
+    with pytest.raises(ImproperlyConfigured, match="invalid"):
+        library_settings(Config({"BASE_URL": "http://evil.example"}))
+    with (
+        override_settings(ECHOPPE=["not", "a", "dict"]),
+        pytest.raises(ImproperlyConfigured, match="dictionary"),
+    ):
+        config()
+    with pytest.raises(ImproperlyConfigured, match="OUTBOX_KEY"):
+        build_app(
+            Config(
+                {"BASE_URL": "https://shop.test", "DATABASE_URL": "postgresql://x/y"}
+            )
+        )
+    with pytest.raises(ImproperlyConfigured):
+        build_app(
+            Config({"BASE_URL": "https://shop.test", "DATABASE_URL": "mysql://x"})
+        )
+    key = bytes(range(32))
+    url = f"sqlite:///{tmp_path}/k.sqlite3"
+    app = build_app(
+        Config(
+            {"BASE_URL": "https://shop.test", "DATABASE_URL": url, "OUTBOX_KEY": key}
+        )
+    )
+    assert app.accounts.settings.outbox_key == key
+    assert not (tmp_path / "k.sqlite3.key").exists()
+
+
+class _FutureAuth:
+    """Use cases with the amended signatures (P4, F10, X5), recording their calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict]] = []
+
+    def login(self, email, password, *, client_key=None, device_token=None):
+        from types import SimpleNamespace  # noqa: PLC0415
+
+        del email, password, client_key
+        self.calls.append(("login", {"device_token": device_token}))
+        return SimpleNamespace(
+            account_id="id",
+            session_stamp="s",
+            restricted=False,
+            change_token=None,
+            device_token="nouveau",
+        )
+
+    def change_email(self, account_id, email, *, current_password):
+        del account_id, email
+        self.calls.append(("change_email", {"current_password": current_password}))
+
+    def verify_signup(self, token, *, password):
+        del token
+        self.calls.append(("verify_signup", {"password": password}))
+
+
+def test_the_adapter_passes_the_amended_arguments_once_the_use_cases_take_them():
+    """Device token (P4), current password (F10) and sign-up password (X5)."""
+    from types import SimpleNamespace  # noqa: PLC0415
+
+    from echoppe_accounts.contrib.django import _calls  # noqa: PLC0415
+
+    future = _FutureAuth()
+    app = SimpleNamespace(auth=future, accounts=future)
+    login = _calls.login(app, "a@b.fr", "x", client_key="k", device_token="ancien")
+    assert login.device_token == "nouveau"
+    _calls.change_email(app, "id", "a@b.fr", "secret")
+    _calls.verify_signup(app, "jeton", "secret")
+    assert future.calls == [
+        ("login", {"device_token": "ancien"}),
+        ("change_email", {"current_password": "secret"}),
+        ("verify_signup", {"password": "secret"}),
+    ]

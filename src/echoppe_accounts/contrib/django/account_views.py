@@ -170,7 +170,7 @@ def _address_form(request: HttpRequest, delivery_id: str | None) -> HttpResponse
         if delivery_id is not None:
             try:
                 found = me.account.addresses.delivery(delivery_id)
-            except (KeyError, NotFoundError, ValidationError):
+            except ValidationError:  # address.unknown_delivery
                 return render(request, "message", {"kind": "not_found"}, status=404)
             form = {
                 "contact_name": found.contact_name,
@@ -191,8 +191,6 @@ def _address_form(request: HttpRequest, delivery_id: str | None) -> HttpResponse
             app.accounts.update_delivery_address(
                 me.account_id, delivery_id, _delivery(data)
             )
-    except (NotFoundError, KeyError):
-        return render(request, "message", {"kind": "not_found"}, status=404)
     except ValidationError as exc:
         errors = field_errors(
             exc,
@@ -218,8 +216,6 @@ def address_remove(request: HttpRequest, delivery_id: str) -> HttpResponse:
         return HttpResponseRedirect(_url("addresses"))
     try:
         get_app().accounts.remove_delivery_address(me.account_id, delivery_id)
-    except (NotFoundError, KeyError):
-        return render(request, "message", {"kind": "not_found"}, status=404)
     except ValidationError as exc:
         errors = field_errors(exc, language(request), ())
         return render(

@@ -11,7 +11,7 @@
 ``BASE_URL``
     The shop's absolute ``https`` URL, with the path the shop is mounted
     under if any; every link in a mail starts with it (SPEC R9).
-``SHOP_NAME``, ``SENDER``, ``VERIFIED_SIGNUP``, ``TIMEZONE``
+``SHOP_NAME``, ``SENDER``, ``VERIFIED_SIGNUP``, ``TIMEZONE``, ``CLIENT_LIMITS``
     The :class:`~echoppe_accounts.Settings` of those names.
 ``OUTBOX_KEY``
     The key sealing the outbox's mails (hexadecimal or base64 text, or 32
@@ -188,6 +188,7 @@ def library_settings(cfg: Config | None = None) -> Settings:
         ("VERIFIED_SIGNUP", "verified_signup"),
         ("TIMEZONE", "timezone"),
         ("LOCALE_DIRS", "locale_dirs"),
+        ("CLIENT_LIMITS", "client_limits"),
     ):
         if cfg.get(key) is not None:
             values[name] = cfg.get(key)

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from django.http import (
     HttpRequest,
     HttpResponse,
-    HttpResponseNotAllowed,
     HttpResponseRedirect,
 )
 from django.urls import reverse
@@ -389,9 +388,3 @@ def complete(request: HttpRequest) -> HttpResponse:
         end_session(request)
     notify(request, "account_completed")
     return HttpResponseRedirect(_url("login"))
-
-
-def method_not_allowed(request: HttpRequest) -> HttpResponse:
-    """Answer 405 to a GET of a POST-only address."""
-    del request
-    return HttpResponseNotAllowed(["POST"])
