@@ -44,9 +44,9 @@ def configure() -> None:
     django.setup()
 
 
-LINK = re.compile(r"https://shop\.test(/[^\s\"'<>]*\?jeton=[A-Za-z0-9_-]+)")
+LINK = re.compile(r"https?://[^/\s]+(/[^\s\"'<>]*\?jeton=[A-Za-z0-9_-]+)")
 
 
 def links(mail) -> list[str]:
-    """Return the paths (with their token) of the shop links in *mail*."""
+    """Return the paths (with their token) of the links in *mail*, in order."""
     return LINK.findall(mail.text)
