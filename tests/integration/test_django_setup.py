@@ -60,6 +60,16 @@ def test_the_checks_name_each_missing_or_unsafe_setting():
     )
 
 
+def test_the_checks_want_the_urls_included_and_valid_settings():
+    """Links are built from the app's URL names; a bad base URL is named (W4, R9)."""
+    with override_settings(
+        ECHOPPE={"BASE_URL": "https://shop.test"},
+        ROOT_URLCONF="django_urls_without_app",
+    ):
+        assert "echoppe.E006" in [p.id for p in check_settings()]
+    assert "echoppe.E002" in _ids(BASE_URL="http://evil.example")
+
+
 def test_the_checks_want_the_middleware_after_the_sessions():
     """Without the middleware nothing would check the session stamp (P6)."""
     with override_settings(

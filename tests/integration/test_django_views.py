@@ -224,6 +224,18 @@ def test_login_logout_and_login_required(browser):
     assert browser.get("/commandes/").status_code == 302
 
 
+def test_a_throttled_login_answers_429_with_retry_after(browser):
+    """Past the free attempts, the delay is said, with ``Retry-After`` (P4, W4)."""
+    sign_up(browser)
+    browser.post("/compte/deconnexion/")
+    statuses = [log_in(browser, password="faux").status_code for _ in range(6)]
+    assert statuses[:4] == [400] * 4
+    throttled = log_in(browser)
+    assert throttled.status_code == 429
+    assert int(throttled["Retry-After"]) > 0
+    assert 'id="problems"' in _page(throttled)
+
+
 def test_login_never_redirects_to_another_site(browser):
     """``next`` pointing elsewhere is ignored: no open redirect."""
     sign_up(browser)
@@ -382,12 +394,17 @@ def test_email_change_can_be_cancelled_from_the_current_mailbox(browser, shop):
     assert shop.app.accounts.find_by_email("jean.dupont@exemple.fr") is not None
 
 
-def test_email_change_needs_the_current_password(browser):
-    """Asking for the change without the current password is refused (F10)."""
+def test_email_change_needs_the_current_password(browser, shop):
+    """Without the current password, or with a wrong one, nothing is sent (F10)."""
     sign_up(browser)
-    response = browser.post("/compte/e-mail/", {"email": "jean@nouveau.fr"})
-    assert response.status_code == 400
-    assert 'id="current_password-error"' in _page(response)
+    for typed_password in ("", "pas le bon mot de passe"):
+        response = browser.post(
+            "/compte/e-mail/",
+            {"email": "jean@nouveau.fr", "current_password": typed_password},
+        )
+        assert response.status_code == 400
+        assert 'id="current_password-error"' in _page(response)
+    assert not shop.mails(MailKind.EMAIL_CHANGE_CONFIRM)
 
 
 # -- the address book (SPEC A1–A5) -----------------------------------------------------
@@ -804,7 +821,7 @@ def test_the_adapter_passes_the_amended_arguments_once_the_use_cases_take_them()
     app = SimpleNamespace(auth=future, accounts=future)
     login = _calls.login(app, "a@b.fr", "x", client_key="k", device_token="ancien")
     assert login.device_token == "nouveau"
-    _calls.change_email(app, "id", "a@b.fr", "secret")
+    _calls.change_email(app, "id", "a@b.fr", "secret", client_key="k")
     _calls.verify_signup(app, "jeton", "secret")
     assert future.calls == [
         ("login", {"device_token": "ancien"}),

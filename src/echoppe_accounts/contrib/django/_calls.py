@@ -74,8 +74,13 @@ def login(
     )
 
 
-def change_email(app: App, account_id: str, email: str, current_password: str) -> None:
+def change_email(
+    app: App, account_id: str, email: str, current_password: str, *, client_key: str
+) -> None:
     """Ask for an email change with the current password (SPEC F10 amended).
+
+    Until ``change_email`` checks the password itself, it is checked here,
+    as a login (throttled like one), before the change is asked for.
 
     Raises:
         ValidationError: The address, or the current password, is refused.
@@ -84,12 +89,17 @@ def change_email(app: App, account_id: str, email: str, current_password: str) -
     if _accepts(call, "current_password"):
         call(account_id, email, current_password=current_password)
         return
+    problems: list[FieldError] = []
+    try:
+        Email.parse(email)
+    except ValidationError as exc:
+        problems.extend(exc.errors)
+    current = app.accounts.get(account_id).email.address
     if not current_password:
-        problems = [FieldError("current_password", "required")]
-        try:
-            Email.parse(email)
-        except ValidationError as exc:
-            problems[:0] = exc.errors
+        problems.append(FieldError("current_password", "required"))
+    elif not check_password(app, current, current_password, client_key=client_key):
+        problems.append(FieldError("current_password", "password.wrong_current"))
+    if problems:
         raise ValidationError(problems)
     app.accounts.change_email(account_id, email)
 

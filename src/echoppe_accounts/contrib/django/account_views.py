@@ -102,6 +102,7 @@ def email_change(request: HttpRequest) -> HttpResponse:
             me.account_id,
             email,
             str(request.POST.get("current_password", "")),
+            client_key=client_key(request.META),
         )
     except RateLimitedError as exc:
         return rate_limited(request, exc)

@@ -8,6 +8,8 @@
   ``PROXY_COUNT`` (SPEC W3).
 - ``echoppe.E005``: the middleware is missing, or placed before Django's
   session middleware.
+- ``echoppe.E006``: the app's URLs are not included, so mailed links could
+  not be built from them (SPEC W4).
 """
 
 from __future__ import annotations
@@ -17,9 +19,15 @@ from typing import Any
 from django.conf import settings as django_settings
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
+from django.urls import NoReverseMatch
 
 from echoppe_accounts.bootstrap import outbox_key_from_environment
-from echoppe_accounts.contrib.django.conf import config, database_url
+from echoppe_accounts.contrib.django.conf import (
+    Config,
+    config,
+    database_url,
+    library_settings,
+)
 
 MIDDLEWARE = "echoppe_accounts.contrib.django.middleware.EchoppeMiddleware"
 """The dotted path of the app's middleware."""
@@ -43,13 +51,16 @@ def check_settings(app_configs: Any = None, **_: Any) -> list[checks.CheckMessag
                 id="echoppe.E001",
             )
         )
-    elif not base.startswith("https://"):
-        problems.append(
-            checks.Warning(
-                f'ECHOPPE["BASE_URL"] is not https ({base}): fine on localhost only.',
-                id="echoppe.W001",
+    else:
+        problems.extend(_library_settings(cfg))
+        if not base.startswith("https://"):
+            problems.append(
+                checks.Warning(
+                    f'ECHOPPE["BASE_URL"] is not https ({base}): '
+                    "fine on localhost only.",
+                    id="echoppe.W001",
+                )
             )
-        )
     try:
         env_key = outbox_key_from_environment()
     except ValueError as exc:
@@ -89,6 +100,22 @@ def check_settings(app_configs: Any = None, **_: Any) -> list[checks.CheckMessag
             )
         )
     return problems
+
+
+def _library_settings(cfg: Config) -> list[checks.CheckMessage]:
+    try:
+        library_settings(cfg)
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), id="echoppe.E002")]
+    except NoReverseMatch:
+        return [
+            checks.Error(
+                "The app's URLs are not included: mailed links are built from them.",
+                hint='path("compte/", include("echoppe_accounts.contrib.django.urls"))',
+                id="echoppe.E006",
+            )
+        ]
+    return []
 
 
 def register() -> None:

@@ -232,7 +232,8 @@ def login(request: HttpRequest) -> HttpResponse:
     except RateLimitedError as exc:
         return rate_limited(request, exc)
     except AuthenticationError as exc:
-        return render(
+        throttled = exc.retry_after is not None
+        refused = render(
             request,
             "login",
             {
@@ -240,8 +241,11 @@ def login(request: HttpRequest) -> HttpResponse:
                 "errors": {"": [exc.message(language(request))]},
                 "next": _next(request),
             },
-            status=HTTP_BAD_REQUEST,
+            status=HTTP_TOO_MANY if throttled else HTTP_BAD_REQUEST,
         )
+        if exc.retry_after is not None:
+            refused["Retry-After"] = str(int(exc.retry_after + 0.999))
+        return refused
     if result.restricted and result.change_token:
         start_restricted_session(
             request, result.account_id, result.session_stamp, result.change_token
