@@ -28,10 +28,10 @@ from echoppe_accounts.contrib.django.auth import (
 from echoppe_accounts.contrib.django.conf import client_key, config, get_app
 from echoppe_accounts.contrib.django.views import (
     HTTP_BAD_REQUEST,
-    _token_page,
-    _url,
     address_form,
+    app_url,
     rate_limited,
+    token_page,
 )
 from echoppe_accounts.domain.consent import ConsentSource
 from echoppe_accounts.domain.errors import (
@@ -86,7 +86,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
     account = app.accounts.get(me.account_id)
     start_session(request, account.id, account.session_stamp)
     notify(request, "password_changed")
-    return HttpResponseRedirect(_url("home"))
+    return HttpResponseRedirect(app_url("home"))
 
 
 @customer_required
@@ -117,17 +117,17 @@ def email_change(request: HttpRequest) -> HttpResponse:
     return render(request, "message", {"kind": "email_change_sent"})
 
 
-email_change_confirm = _token_page(
+email_change_confirm = token_page(
     "email_change_confirm",
     lambda app, t: app.accounts.confirm_email_change(t),
     "email_changed",
 )
-email_change_cancel = _token_page(
+email_change_cancel = token_page(
     "email_change_cancel",
     lambda app, t: app.accounts.cancel_email_change(t),
     "email_change_cancelled",
 )
-newsletter_confirm = _token_page(
+newsletter_confirm = token_page(
     "newsletter_confirm",
     lambda app, t: app.privacy.confirm_newsletter_subscription(t),
     "newsletter_confirmed",
@@ -206,7 +206,7 @@ def _address_form(request: HttpRequest, delivery_id: str | None) -> HttpResponse
             status=HTTP_BAD_REQUEST,
         )
     notify(request, "address_saved")
-    return HttpResponseRedirect(_url("addresses"))
+    return HttpResponseRedirect(app_url("addresses"))
 
 
 @customer_required
@@ -214,7 +214,7 @@ def address_remove(request: HttpRequest, delivery_id: str) -> HttpResponse:
     """Remove a delivery address (POST); the last one stays (SPEC A5)."""
     me = _me(request)
     if request.method != "POST":
-        return HttpResponseRedirect(_url("addresses"))
+        return HttpResponseRedirect(app_url("addresses"))
     try:
         get_app().accounts.remove_delivery_address(me.account_id, delivery_id)
     except ValidationError as exc:
@@ -226,7 +226,7 @@ def address_remove(request: HttpRequest, delivery_id: str) -> HttpResponse:
             status=HTTP_BAD_REQUEST,
         )
     notify(request, "address_removed")
-    return HttpResponseRedirect(_url("addresses"))
+    return HttpResponseRedirect(app_url("addresses"))
 
 
 @customer_required
@@ -258,7 +258,7 @@ def billing(request: HttpRequest) -> HttpResponse:
             status=HTTP_BAD_REQUEST,
         )
     notify(request, "address_saved")
-    return HttpResponseRedirect(_url("addresses"))
+    return HttpResponseRedirect(app_url("addresses"))
 
 
 # -- newsletter (SPEC F7) ------------------------------------------------------------
@@ -288,7 +288,7 @@ def newsletter(request: HttpRequest) -> HttpResponse:
             me.account_id, source=ConsentSource.ACCOUNT_PAGE, wording_version=wording
         )
         notify(request, "newsletter_confirm_sent")
-    return HttpResponseRedirect(_url("newsletter"))
+    return HttpResponseRedirect(app_url("newsletter"))
 
 
 # -- "Mes données" and erasure (SPEC G1–G3) ------------------------------------

@@ -84,7 +84,8 @@ SIGNUP_INPUTS = (
 SIGNUP_ALIASES = {"delivery_addresses[0].address": "billing_address"}
 
 
-def _url(name: str, *args: object) -> str:
+def app_url(name: str, *args: object) -> str:
+    """Return the path of the app's view *name* (``app_url("login")``)."""
     return str(reverse(f"{NAMESPACE}:{name}", args=args))
 
 
@@ -161,7 +162,7 @@ def signup(request: HttpRequest) -> HttpResponse:
         return render(request, "message", {"kind": "signup_check_mailbox"})
     start_session(request, account.id, account.session_stamp)
     notify(request, "welcome")
-    return HttpResponseRedirect(_url("home"))
+    return HttpResponseRedirect(app_url("home"))
 
 
 def _token(request: HttpRequest) -> str:
@@ -198,7 +199,7 @@ def signup_verify(request: HttpRequest) -> HttpResponse:
             status=HTTP_BAD_REQUEST,
         )
     notify(request, "signup_verified")
-    return HttpResponseRedirect(_url("login"))
+    return HttpResponseRedirect(app_url("login"))
 
 
 # -- login and logout ------------------------------------------------------------------
@@ -250,7 +251,7 @@ def login(request: HttpRequest) -> HttpResponse:
         start_restricted_session(
             request, result.account_id, result.session_stamp, result.change_token
         )
-        response = HttpResponseRedirect(_url("forced_change"))
+        response = HttpResponseRedirect(app_url("forced_change"))
     else:
         start_session(request, result.account_id, result.session_stamp)
         response = HttpResponseRedirect(_next(request))
@@ -274,7 +275,7 @@ def logout(request: HttpRequest) -> HttpResponse:
         return render(request, "logout")
     end_session(request)
     notify(request, "logged_out")
-    return HttpResponseRedirect(_url("login"))
+    return HttpResponseRedirect(app_url("login"))
 
 
 # -- the two-step reset (SPEC R1–R6) ----------------------------------------------
@@ -294,7 +295,7 @@ def reset_request(request: HttpRequest) -> HttpResponse:
     return render(request, "message", {"kind": "reset_requested"})
 
 
-def _token_page(
+def token_page(
     page: str, act: Callable[[App, str], None], done: str
 ) -> Callable[[HttpRequest], HttpResponse]:
     """A mailed link's view: GET shows *page*, its button's POST calls *act*."""
@@ -314,13 +315,13 @@ def _token_page(
     return view
 
 
-reset_confirm = _token_page(
+reset_confirm = token_page(
     "reset_confirm",
     lambda app, t: app.auth.confirm_password_reset(t),
     "reset_confirmed",
 )
 """Confirm a reset (mail 1's link); mail 2 brings a temporary password (R3)."""
-reset_cancel = _token_page(
+reset_cancel = token_page(
     "reset_cancel",
     lambda app, t: app.auth.cancel_password_reset(t),
     "reset_cancelled",
@@ -336,7 +337,7 @@ def forced_change(request: HttpRequest) -> HttpResponse:
     change = request.session.get(CHANGE_KEY)
     account_id = request.session.get(ACCOUNT_KEY)
     if not change or not account_id:
-        return HttpResponseRedirect(_url("login"))
+        return HttpResponseRedirect(app_url("login"))
     if request.method != "POST":
         return render(request, "forced_change")
     app = get_app()
@@ -355,7 +356,7 @@ def forced_change(request: HttpRequest) -> HttpResponse:
     account = app.accounts.get(str(account_id))
     start_session(request, account.id, account.session_stamp)
     notify(request, "password_changed")
-    return HttpResponseRedirect(_url("home"))
+    return HttpResponseRedirect(app_url("home"))
 
 
 # -- express account completion (SPEC X2) --------------------------------------------
@@ -391,4 +392,4 @@ def complete(request: HttpRequest) -> HttpResponse:
     if customer(request) is not None:
         end_session(request)
     notify(request, "account_completed")
-    return HttpResponseRedirect(_url("login"))
+    return HttpResponseRedirect(app_url("login"))
