@@ -327,7 +327,7 @@ def test_express_checkout_then_completion(http, library):
     assert reused.status_code == 400
 
 
-# -- login, sessions, CSRF ---------------------------------------------------------------
+# -- login, sessions, CSRF --
 
 
 def test_a_wrong_password_is_a_401_in_f8s_shape(http):

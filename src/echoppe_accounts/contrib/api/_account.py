@@ -233,7 +233,7 @@ def routes(ctx: Context) -> APIRouter:  # noqa: C901, PLR0915 - one closure per 
         "/personal-data/page",
         response_class=HTMLResponse,
         tags=["personal data"],
-        responses=errors(401, 403, 404),
+        responses=errors(401, 403, 404, page=True),
     )
     def personal_data_page(session: Full) -> HTMLResponse:
         """Return "Mes données" as the customer's page, in their language (G1, T2)."""

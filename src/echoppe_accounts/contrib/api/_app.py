@@ -82,7 +82,7 @@ def create_app(app: App, settings: ApiSettings, **fastapi: Any) -> FastAPI:  # n
     """Return the JSON API of *app* as an ASGI application (FastAPI).
 
     Mount it under the shop's own application or serve it alone
-    (``uvicorn shop:api``); *fastapi* goes to :class:`fastapi.FastAPI`
+    (``uvicorn shop:api``); *fastapi* goes to ``FastAPI``
     (``root_path``, ``docs_url``, ``title``…). The OpenAPI 3.1 schema is at
     ``/openapi.json``.
 

@@ -205,5 +205,9 @@ async def on_request_invalid(request: Request, exc: Exception) -> JSONResponse:
 async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
     """Answer the framework's own refusals (unknown path, wrong method) as JSON."""
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101 (registered for it)
-    code = "request.not_found" if exc.status_code in {404, 405} else "request.invalid"
-    return respond(request, ApiError.single(exc.status_code, code))
+    if exc.status_code in {404, 405}:
+        return respond(request, ApiError.single(exc.status_code, "request.not_found"))
+    # A body that is not JSON at all is refused like a body of the wrong
+    # shape: one status for "the input is wrong", whatever the layer.
+    status = 422 if exc.status_code == 400 else exc.status_code  # noqa: PLR2004
+    return respond(request, ApiError.single(status, "request.invalid"))

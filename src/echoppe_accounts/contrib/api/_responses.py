@@ -19,13 +19,22 @@ _DESCRIPTIONS = {
 }
 
 
-def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+def errors(*statuses: int, page: bool = False) -> dict[int | str, dict[str, Any]]:
     """Return the ``responses`` of an endpoint that may answer *statuses*.
 
     Every endpoint may also answer 413 and 503, and 422 for a body or query
-    parameter its model refuses.
+    parameter its model refuses. A *page* (an HTML answer) still answers
+    its errors in JSON, which the schema must say outright.
     """
     every = sorted({*statuses, 413, 422, 503})
+    if page:
+        json = {
+            "application/json": {"schema": {"$ref": "#/components/schemas/ErrorOut"}}
+        }
+        return {
+            status: {"description": _DESCRIPTIONS[status], "content": json}
+            for status in every
+        }
     return {
         status: {"model": ErrorOut, "description": _DESCRIPTIONS[status]}
         for status in every
