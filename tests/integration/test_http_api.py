@@ -544,6 +544,9 @@ def test_a_forwarded_header_counts_only_from_a_trusted_proxy(clock):
     assert proxy.post("/password/reset", json=body, headers=first).status_code == 202
     assert proxy.post("/password/reset", json=body, headers=second).status_code == 202
     assert proxy.post("/password/reset", json=body, headers=first).status_code == 429
+    # A hop that is no address ends the walk at the last address read.
+    junk = {"X-Forwarded-For": "not-an-ip, 198.51.100.9"}
+    assert proxy.post("/password/reset", json=body, headers=junk).status_code == 202
 
 
 # -- the two-step reset and the restricted session --

@@ -15,6 +15,7 @@ pytest.importorskip("httpx2", reason="Starlette's test client needs httpx2")
 pytest.importorskip("schemathesis", reason="the fuzz needs Schemathesis")
 
 import schemathesis
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -32,6 +33,7 @@ from echoppe_accounts import (
 )
 from echoppe_accounts.contrib.api import ApiSettings, create_app
 from echoppe_accounts.testing import FrozenClock, RecordingMailer
+from sample_forms import form
 
 CHECKS = [
     not_a_server_error,
@@ -56,11 +58,7 @@ def _api():
         hasher=Argon2Hasher(memory_cost=8, time_cost=1),
     )
     api = create_app(library, ApiSettings(secret_key=b"f" * 32))
-    library.accounts.register(
-        __import__("sample_forms").form(password=PASSWORD),
-    )
-    token = library.auth.login("jean.dupont@exemple.fr", PASSWORD)
-    del token
+    library.accounts.register(form(password=PASSWORD))
     return api
 
 
@@ -69,8 +67,6 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", API)
 
 
 def _bearer() -> dict[str, str]:
-    from fastapi.testclient import TestClient  # noqa: PLC0415
-
     response = TestClient(API, base_url="https://testserver").post(
         "/login",
         json={
@@ -84,7 +80,7 @@ def _bearer() -> dict[str, str]:
 
 BEARER = _bearer()
 FUZZ = settings(
-    max_examples=8,
+    max_examples=5,
     deadline=None,
     suppress_health_check=list(HealthCheck),
     derandomize=True,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Query
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -78,6 +78,20 @@ class _BodyLimit:
         await send({"type": "http.response.body", "body": body.encode()})
 
 
+def _language(
+    lang: Annotated[
+        str | None,
+        Query(
+            max_length=16,
+            description="The language of error messages (`fr`, `en`); "
+            "else `Accept-Language`, else French.",
+        ),
+    ] = None,
+) -> None:
+    """Declare ``?lang=`` in the schema; :func:`request_language` reads it."""
+    del lang
+
+
 def create_app(app: App, settings: ApiSettings, **fastapi: Any) -> FastAPI:  # noqa: ANN401
     """Return the JSON API of *app* as an ASGI application (FastAPI).
 
@@ -102,7 +116,7 @@ def create_app(app: App, settings: ApiSettings, **fastapi: Any) -> FastAPI:  # n
         "description": _DESCRIPTION,
     }
     options.update(fastapi)
-    api = FastAPI(**options)
+    api = FastAPI(dependencies=[Depends(_language)], **options)
     ctx = Context(app, settings, Sealer(settings.secret_key))
     api.state.echoppe = ctx
     api.include_router(_public.routes(ctx))

@@ -134,8 +134,13 @@ class Context:
         self._compare_csrf(request, expected)
 
     def require_csrf_cookie(self, request: Request) -> None:
-        """Refuse an anonymous state change that sets a cookie, without CSRF."""
-        expected = self.anonymous_csrf(request)
+        """Refuse a cookie login without CSRF: the session's token, or the cookie's."""
+        session = self.session(request)
+        expected = (
+            session.csrf
+            if session is not None and not session.bearer
+            else self.anonymous_csrf(request)
+        )
         if expected is None:
             raise ApiError.single(403, "csrf.invalid")
         self._compare_csrf(request, expected)
