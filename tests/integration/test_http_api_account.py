@@ -161,6 +161,20 @@ def test_an_invalid_new_email_is_reported_at_its_field(http, app_headers):
     assert response.json()["errors"][0]["path"] == "email"
 
 
+def test_a_bad_address_and_a_wrong_password_are_reported_together(http, app_headers):
+    """F8, F10: every problem of the request at once."""
+    response = http.post(
+        "/email/change",
+        json={"email": "pas un email", "current_password": "faux"},
+        headers=app_headers,
+    )
+    assert response.status_code == 422
+    assert [e["path"] for e in response.json()["errors"]] == [
+        "email",
+        "current_password",
+    ]
+
+
 # -- the address book (A1, A2, A5) --
 
 
