@@ -312,8 +312,16 @@ def test_express_checkout_then_completion(http, library):
     assert http.post("/express", json=body).status_code == 202
     assert http.post("/express", json=body).status_code == 202  # known: same answer
     token = links(mails(library, MailKind.SET_PASSWORD)[0])["definir"]
-    bad = http.post("/express/complete", json={"token": token, "password": "x"})
+    bad = http.post(
+        "/express/complete",
+        json={"token": token, "password": "x", "category": "entreprise", "siret": "1"},
+    )
     assert bad.status_code == 422
+    assert {e["path"] for e in bad.json()["errors"]} >= {
+        "password",
+        "siret",
+        "organisation_name",
+    }
     done = http.post(
         "/express/complete",
         json={"token": token, "password": PASSWORD, "phone": "06 12 34 56 78"},
@@ -449,16 +457,19 @@ def test_a_stolen_session_and_bearer_are_refused_after_a_password_change(http, a
 
 
 def test_a_password_change_with_a_wrong_current_password_is_a_422(http):
-    """password.wrong_current at ``current_password`` (SPEC P2)."""
+    """P2, F8: both problems at once, at the fields of the body."""
     sign_up(http)
     headers = bearer_login(http)
     response = http.post(
         "/password/change",
-        json={"current_password": "nope", "new_password": "un tout autre secret"},
+        json={"current_password": "nope", "new_password": "court"},
         headers=headers,
     )
     assert response.status_code == 422
-    assert response.json()["errors"][0]["path"] == "current_password"
+    assert [(e["path"], e["code"]) for e in response.json()["errors"]] == [
+        ("current_password", "password.wrong_current"),
+        ("new_password", "password.too_short"),
+    ]
 
 
 def test_logout_ends_the_cookie_session(http):
@@ -593,6 +604,7 @@ def test_the_two_step_reset_gives_a_restricted_session_that_only_sets_a_password
         "/password/forced-change", json={"new_password": "x"}, headers=headers
     )
     assert weak.status_code == 422
+    assert weak.json()["errors"][0]["path"] == "new_password"
     done = http.post(
         "/password/forced-change",
         json={"new_password": "un tout nouveau secret"},

@@ -206,6 +206,20 @@ def test_the_address_book_adds_edits_and_removes_deliveries(http, app_headers):
     assert last.json()["errors"][0]["code"] == "address.last_delivery"
 
 
+def test_a_delivery_address_s_problems_are_at_paths_of_its_body(http, app_headers):
+    """F8: the body is the address, so the paths start inside it."""
+    response = http.post(
+        "/addresses/delivery",
+        json={"contact_name": "", "address": {**LYON, "postal_code": "6"}},
+        headers=app_headers,
+    )
+    assert response.status_code == 422
+    assert {e["path"] for e in response.json()["errors"]} == {
+        "contact_name",
+        "address.postal_code",
+    }
+
+
 def test_an_unknown_delivery_address_is_a_422_at_its_id(http, app_headers):
     """Editing an address that is not the customer's is refused at its id."""
     response = http.put(
@@ -226,7 +240,7 @@ def test_the_billing_address_changes_for_every_delivery(http, app_headers):
         "/addresses/billing", json={**NICE, "postal_code": "6"}, headers=app_headers
     )
     assert refused.status_code == 422
-    assert refused.json()["errors"][0]["path"] == "billing_address.postal_code"
+    assert refused.json()["errors"][0]["path"] == "postal_code"  # in this body
 
 
 # -- the newsletter (F7) --

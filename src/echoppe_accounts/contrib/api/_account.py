@@ -1,12 +1,14 @@
 """The endpoints of a logged-in customer: "Mon compte" (SPEC W2)."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response, Security, status
 from fastapi.responses import HTMLResponse
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
-from echoppe_accounts import ConsentSource, FieldError
+from echoppe_accounts import ConsentSource, FieldError, ValidationError
 from echoppe_accounts.contrib.api import _calls
 from echoppe_accounts.contrib.api._errors import ApiError
 from echoppe_accounts.contrib.api._models import (
@@ -27,6 +29,46 @@ from echoppe_accounts.contrib.api._public import address_form, delivery_form
 from echoppe_accounts.contrib.api._responses import errors
 from echoppe_accounts.contrib.api._security import Context
 from echoppe_accounts.contrib.api._tokens import Session
+
+
+@contextmanager
+def within(prefix: str) -> Iterator[None]:
+    """Give the errors raised inside paths relative to a body that is *prefix*.
+
+    The library names a delivery address's fields ``delivery_address.…``
+    and the billing address's ``billing_address.…``; the bodies of the
+    address book's endpoints are those addresses themselves (SPEC F8).
+    """
+    try:
+        yield
+    except ValidationError as exc:
+        raise ValidationError([_relative(e, prefix) for e in exc.errors]) from None
+
+
+@contextmanager
+def renamed(library_path: str, field: str) -> Iterator[None]:
+    """Report the errors the library puts at *library_path* at this body's *field*.
+
+    The library calls the new password ``password``; the bodies of the
+    password changes call it ``new_password``, beside ``current_password``.
+    """
+    try:
+        yield
+    except ValidationError as exc:
+        raise ValidationError(
+            [
+                FieldError(field, e.code, e.params) if e.path == library_path else e
+                for e in exc.errors
+            ]
+        ) from None
+
+
+def _relative(error: FieldError, prefix: str) -> FieldError:
+    if error.path == prefix:
+        return FieldError("", error.code, error.params)
+    if error.path.startswith(prefix + "."):
+        return FieldError(error.path[len(prefix) + 1 :], error.code, error.params)
+    return error
 
 
 def routes(ctx: Context) -> APIRouter:  # noqa: C901, PLR0915 - one closure per endpoint
@@ -105,7 +147,8 @@ def routes(ctx: Context) -> APIRouter:  # noqa: C901, PLR0915 - one closure per 
     ) -> SessionOut:
         """Set the new password of a restricted session (SPEC R4); a full one begins."""
         assert session.change_token is not None  # noqa: S101 (a restricted session)
-        app.auth.set_new_password(session.change_token, body.new_password)
+        with renamed("password", "new_password"):
+            app.auth.set_new_password(session.change_token, body.new_password)
         return renew(response, session)
 
     @router.post("/password/change", tags=["password"], responses=errors(401, 403))
@@ -113,9 +156,10 @@ def routes(ctx: Context) -> APIRouter:  # noqa: C901, PLR0915 - one closure per 
         response: Response, body: PasswordChangeIn, session: Full
     ) -> SessionOut:
         """Change the password (SPEC P2, R10): this session goes on, all others end."""
-        app.auth.change_password(
-            session.account_id, body.current_password, body.new_password
-        )
+        with renamed("password", "new_password"):
+            app.auth.change_password(
+                session.account_id, body.current_password, body.new_password
+            )
         return renew(response, session)
 
     @router.get("/account", tags=["account"], responses=errors(401, 403, 404))
@@ -156,9 +200,10 @@ def routes(ctx: Context) -> APIRouter:  # noqa: C901, PLR0915 - one closure per 
     )
     def add_delivery(body: DeliveryIn, session: Full) -> DeliveryOut:
         """Add a delivery address; past fifty, refused (SPEC A1)."""
-        delivery = app.accounts.add_delivery_address(
-            session.account_id, delivery_form(body)
-        )
+        with within("delivery_address"):
+            delivery = app.accounts.add_delivery_address(
+                session.account_id, delivery_form(body)
+            )
         return DeliveryOut.of(delivery)
 
     @router.put(
@@ -168,9 +213,10 @@ def routes(ctx: Context) -> APIRouter:  # noqa: C901, PLR0915 - one closure per 
     )
     def edit_delivery(delivery_id: str, body: DeliveryIn, session: Full) -> DeliveryOut:
         """Replace a delivery address's contact, address and label."""
-        delivery = app.accounts.update_delivery_address(
-            session.account_id, delivery_id, delivery_form(body)
-        )
+        with within("delivery_address"):
+            delivery = app.accounts.update_delivery_address(
+                session.account_id, delivery_id, delivery_form(body)
+            )
         return DeliveryOut.of(delivery)
 
     @router.delete(
@@ -186,7 +232,8 @@ def routes(ctx: Context) -> APIRouter:  # noqa: C901, PLR0915 - one closure per 
     @router.put("/addresses/billing", tags=["address book"], responses=errors(401, 403))
     def change_billing(body: AddressIn, session: Full) -> AddressBookOut:
         """Change the single billing address, for every delivery (SPEC A2)."""
-        app.accounts.change_billing_address(session.account_id, address_form(body))
+        with within("billing_address"):
+            app.accounts.change_billing_address(session.account_id, address_form(body))
         return AccountOut.of(app.accounts.get(session.account_id)).addresses
 
     @router.post(

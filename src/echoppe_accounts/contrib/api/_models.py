@@ -87,14 +87,18 @@ class VerifyIn(TokenIn):
     password: str = ""
 
 
-class CompleteIn(TokenIn):
-    """Completing an express account with its set-password link (SPEC X2)."""
+class CompleteIn(OrganisationIn):
+    """Completing an express account with its set-password link (SPEC X2).
 
+    The category's fields sit beside the others, as in the sign-up form,
+    so that each error's path names a field of this body (SPEC F8).
+    """
+
+    token: str
     password: str = ""
     phone: str = ""
     name: str = ""
     category: str = ""
-    organisation: OrganisationIn = Field(default_factory=OrganisationIn)
 
 
 class LoginIn(_In):

@@ -155,7 +155,7 @@ def routes(ctx: Context) -> APIRouter:  # noqa: C901, PLR0915 - a closure per en
             phone=body.phone,
             name=body.name,
             category=body.category,
-            organisation=organisation_form(body.organisation),
+            organisation=organisation_form(body),
         )
         app.accounts.complete_express(body.token, form)
 
