@@ -12,12 +12,14 @@ import pytest
 pytest.importorskip("fastapi", reason="the JSON API needs the fastapi extra")
 pytest.importorskip("httpx2", reason="Starlette's test client needs httpx2")
 
+import attrs
 from fastapi.testclient import TestClient
 
 from echoppe_accounts import (
     Argon2Hasher,
     ConcurrencyError,
     InMemoryStore,
+    LoginResult,
     MailKind,
     Settings,
     StorageError,
@@ -406,3 +408,52 @@ def test_a_short_secret_key_is_refused_at_start_up():
     """The sealing key has at least 256 bits."""
     with pytest.raises(ValueError, match="32 random bytes"):
         ApiSettings(secret_key=b"short")
+
+
+@pytest.mark.skipif(
+    "device_token" not in attrs.fields_dict(LoginResult),
+    reason="the library's login issues no device token yet (SPEC P4 amended)",
+)
+def test_the_library_s_device_token_reaches_browsers_and_apps(http):
+    """P4, W3: a real login's device token: sealed cookie, or the app's field."""
+    app_login = http.post(
+        "/login", json={"email": EMAIL, "password": PASSWORD, "session": "bearer"}
+    ).json()
+    assert app_login["device_token"]
+    again = http.post(
+        "/login",
+        json={
+            "email": EMAIL,
+            "password": PASSWORD,
+            "session": "bearer",
+            "device_token": app_login["device_token"],
+        },
+    )
+    assert again.status_code == 200
+    csrf = http.get("/csrf").json()["csrf_token"]
+    browser = http.post(
+        "/login",
+        json={"email": EMAIL, "password": PASSWORD},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert "echoppe_device" in browser.cookies
+
+
+def test_a_session_opened_before_a_reset_ends_when_it_is_confirmed(
+    http, app_headers, library
+):
+    """P6, W3: a confirmed reset ends the sessions opened before it."""
+    http.post("/password/reset", json={"email": EMAIL})
+    token = links(mails(library, MailKind.RESET_CONFIRM)[0])["confirmer"]
+    assert http.get("/account", headers=app_headers).status_code == 200
+    http.post("/password/reset/confirm", json={"token": token})
+    assert http.get("/account", headers=app_headers).status_code == 401
+
+
+def test_the_schema_declares_both_session_schemes(api):
+    """W3: the schema says how apps and browsers authenticate."""
+    schemes = api.openapi()["components"]["securitySchemes"]
+    assert schemes["HTTPBearer"]["scheme"] == "bearer"
+    assert schemes["APIKeyCookie"]["in"] == "cookie"
+    account = api.openapi()["paths"]["/account"]["get"]
+    assert {"HTTPBearer": []} in account["security"]
