@@ -457,3 +457,58 @@ def test_the_schema_declares_both_session_schemes(api):
     assert schemes["APIKeyCookie"]["in"] == "cookie"
     account = api.openapi()["paths"]["/account"]["get"]
     assert {"HTTPBearer": []} in account["security"]
+
+
+def test_a_streamed_body_past_the_limit_is_refused_while_read(http):
+    """F9: without a Content-Length, the body is counted as it comes (413)."""
+
+    def chunks():
+        for _ in range(40):
+            yield b" " * 10_000
+
+    response = http.post(
+        "/password/reset",
+        content=chunks(),
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["code"] == "request.too_large"
+
+
+def test_a_restricted_session_lasts_an_hour_at_most(http, library):
+    """R4: the restricted session dies with its change token, after an hour."""
+    from datetime import timedelta  # noqa: PLC0415
+
+    from sample_forms import temporary_password  # noqa: PLC0415
+
+    http.post("/password/reset", json={"email": EMAIL})
+    token = links(mails(library, MailKind.RESET_CONFIRM)[0])["confirmer"]
+    http.post("/password/reset/confirm", json={"token": token})
+    temporary = temporary_password(mails(library, MailKind.TEMPORARY_PASSWORD)[0])
+    response = http.post(
+        "/login", json={"email": EMAIL, "password": temporary, "session": "bearer"}
+    ).json()
+    headers = {"Authorization": f"Bearer {response['token']}"}
+    library.accounts.clock.advance(timedelta(minutes=61))
+    assert http.get("/session", headers=headers).status_code == 401
+
+
+def test_a_bug_is_a_json_500_that_says_nothing_of_it(api, library, monkeypatch):
+    """F8: even a bug answers JSON, its details in the log, not to the client."""
+    from echoppe_accounts.contrib.api import _calls as calls  # noqa: PLC0415
+
+    def broken(*_, **__):
+        msg = "internal detail"
+        raise RuntimeError(msg)
+
+    monkeypatch.setattr(calls, "login", broken)
+    client = TestClient(
+        api, base_url="https://testserver", raise_server_exceptions=False
+    )
+    response = client.post(
+        "/login", json={"email": EMAIL, "password": PASSWORD, "session": "bearer"}
+    )
+    assert response.status_code == 500
+    assert response.json()["errors"][0]["code"] == "service.unavailable"
+    assert "internal detail" not in response.text
+    del library

@@ -28,7 +28,7 @@ from echoppe_accounts.contrib.api._models import (
 from echoppe_accounts.contrib.api._public import address_form, delivery_form
 from echoppe_accounts.contrib.api._responses import errors
 from echoppe_accounts.contrib.api._security import Context
-from echoppe_accounts.contrib.api._tokens import Session
+from echoppe_accounts.contrib.api._tokens import RESTRICTED_MAX_AGE, Session
 
 
 @contextmanager
@@ -119,7 +119,12 @@ def routes(ctx: Context) -> APIRouter:  # noqa: C901, PLR0915 - one closure per 
             account_id=session.account_id,
             restricted=session.restricted,
             session="bearer" if session.bearer else "cookie",
-            expires_at=session.issued_at + ctx.settings.session_max_age,
+            expires_at=session.issued_at
+            + (
+                min(ctx.settings.session_max_age, RESTRICTED_MAX_AGE)
+                if session.restricted
+                else ctx.settings.session_max_age
+            ),
             csrf_token=None if session.bearer else session.csrf,
         )
 

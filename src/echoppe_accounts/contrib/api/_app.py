@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Query
+from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -18,6 +19,8 @@ from echoppe_accounts.contrib.api._errors import (
     on_http_error,
     on_library_error,
     on_request_invalid,
+    on_unexpected,
+    request_language,
 )
 from echoppe_accounts.contrib.api._security import Context
 from echoppe_accounts.contrib.api._settings import ApiSettings
@@ -50,24 +53,46 @@ class _BodyLimit:
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length", b"0")
         if not length.isdigit() or int(length) > self.limit:
-            await self._refuse(send)
+            await self._refuse(scope, send)
             return
-        seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
+        if b"content-length" in headers:
+            await self.app(scope, receive, send)
+            return
+        # A body without a length (chunked) is read here, up to the limit,
+        # then handed on: a small body costs one copy, a large one nothing.
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
             message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.limit:
-                raise ApiError.single(413, "request.too_large")
-            return message
+            if message["type"] != "http.request":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await self._refuse(scope, send)
+                return
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        replayed = False
 
-        await self.app(scope, limited, send)
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {
+                "type": "http.request",
+                "body": b"".join(chunks),
+                "more_body": False,
+            }
 
-    async def _refuse(self, send: Send) -> None:
-        import json  # noqa: PLC0415 - the rare path only
+        await self.app(scope, replay, send)
 
-        body = json.dumps(error_body([FieldError("", "request.too_large")], "fr"))
+    async def _refuse(self, scope: Scope, send: Send) -> None:
+        language = request_language(Request(scope))
+        errors = [FieldError("", "request.too_large")]
+        body = json.dumps(error_body(errors, language))
         await send(
             {
                 "type": "http.response.start",
@@ -125,5 +150,6 @@ def create_app(app: App, settings: ApiSettings, **fastapi: Any) -> FastAPI:  # n
     api.add_exception_handler(ApiError, on_api_error)
     api.add_exception_handler(RequestValidationError, on_request_invalid)
     api.add_exception_handler(StarletteHTTPException, on_http_error)
+    api.add_exception_handler(Exception, on_unexpected)
     api.add_middleware(_BodyLimit, limit=settings.max_body_bytes)
     return api

@@ -211,3 +211,9 @@ async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
     # shape: one status for "the input is wrong", whatever the layer.
     status = 422 if exc.status_code == 400 else exc.status_code  # noqa: PLR2004
     return respond(request, ApiError.single(status, "request.invalid"))
+
+
+async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    """Answer a bug with a 500 in F8's shape; its details go to the log only."""
+    log.error("unexpected error", exc_info=exc)
+    return respond(request, ApiError.single(500, "service.unavailable"))

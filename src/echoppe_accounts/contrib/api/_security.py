@@ -25,7 +25,12 @@ from echoppe_accounts import App
 from echoppe_accounts.contrib.api._errors import ApiError
 from echoppe_accounts.contrib.api._models import SessionOut
 from echoppe_accounts.contrib.api._settings import ApiSettings
-from echoppe_accounts.contrib.api._tokens import Sealer, Session, new_csrf
+from echoppe_accounts.contrib.api._tokens import (
+    RESTRICTED_MAX_AGE,
+    Sealer,
+    Session,
+    new_csrf,
+)
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _MAX_HEADER = 1024
@@ -204,12 +209,15 @@ class Context:
             bearer=bearer,
         )
         token = self.sealer.seal_session(session)
-        age = int(self.settings.session_max_age.total_seconds())
+        lifetime = self.settings.session_max_age
+        if change_token is not None:
+            lifetime = min(lifetime, RESTRICTED_MAX_AGE)
+        age = int(lifetime.total_seconds())
         out = SessionOut(
             account_id=account_id,
             restricted=change_token is not None,
             session="bearer" if bearer else "cookie",
-            expires_at=now + self.settings.session_max_age,
+            expires_at=now + lifetime,
         )
         if bearer:
             out.token, out.device_token = token, device_token

@@ -22,6 +22,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+RESTRICTED_MAX_AGE = timedelta(hours=1)
+"""How long a restricted session lasts: the life of its change token (SPEC R4)."""
 _NONCE = 12
 _MAX_TOKEN = 4096
 """Longest token looked at: size before work (SPEC F9)."""
@@ -129,6 +131,8 @@ class Sealer:
             )
         except (KeyError, TypeError, ValueError):  # pragma: no cover (sealed by us)
             return None
+        if session.restricted:
+            max_age = min(max_age, RESTRICTED_MAX_AGE)
         if not timedelta(0) <= now - issued <= max_age:
             return None
         return session
