@@ -80,7 +80,7 @@ def _bearer() -> dict[str, str]:
 
 BEARER = _bearer()
 FUZZ = settings(
-    max_examples=5,
+    max_examples=3,
     deadline=None,
     suppress_health_check=list(HealthCheck),
     derandomize=True,
