@@ -7,6 +7,8 @@ front end relies on: statuses, F8's error shape, sessions, CSRF.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
@@ -177,6 +179,23 @@ def test_the_schema_is_openapi_3_1_with_every_endpoint(api):
     assert signup["responses"]["422"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/ErrorOut"
     }
+
+
+def test_the_core_never_imports_the_api():
+    """W1: wiring and using the library loads neither the API nor FastAPI."""
+    code = (
+        "import sys, echoppe_accounts as e; "
+        "from echoppe_accounts.testing import RecordingMailer; "
+        "e.bootstrap(e.InMemoryStore().unit_of_work, RecordingMailer(), "
+        "e.Settings(base_url='https://www.lechoppe.fr', outbox_key=bytes(32))); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "{'fastapi', 'starlette', 'pydantic'} "
+        "or m.startswith('echoppe_accounts.contrib')))"
+    )
+    done = subprocess.run(  # noqa: S603 (our own interpreter, a fixed statement)
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
 
 
 # -- sign-up --
