@@ -425,6 +425,23 @@ def test_a_cookie_session_state_change_without_csrf_is_refused(http):
     assert http.get("/addresses").status_code == 200  # reading needs none
 
 
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", None],
+)
+def test_a_body_a_cross_site_form_can_send_is_refused(http, content_type):
+    """W3: only JSON bodies are read, which no form can send without a preflight."""
+    sign_up(http)
+    headers = {"content-type": content_type} if content_type else {}
+    response = http.post(
+        "/login",
+        content=b'{"email": "jean.dupont@exemple.fr", "password": "une phrase de '
+        b'passe solide", "session": "bearer"}',
+        headers=headers,
+    )
+    assert response.status_code == 422  # and no session was opened
+
+
 def test_without_a_session_the_account_is_a_401(http):
     """No session, a forged one, or one from another key: 401 (SPEC W3)."""
     assert http.get("/account").status_code == 401

@@ -120,10 +120,11 @@ class Context:
 
         A cookie session's token is the one sealed in it. An anonymous
         browser shows the token of its CSRF cookie (double submit, the
-        cookie sealed so it cannot be planted). Bearer clients and requests
-        carrying no cookie of ours need none: a browser cannot send a
-        cross-site JSON body or an ``Authorization`` header without a CORS
-        preflight that the API does not grant.
+        cookie sealed so that no value can be made up). Bearer clients and
+        requests carrying no cookie of ours need none: a browser cannot send
+        a cross-site ``application/json`` body (the only kind the endpoints
+        read) or an ``Authorization`` header without a CORS preflight that
+        the API does not grant.
 
         Raises:
             ApiError: 403 ``csrf.invalid``.
