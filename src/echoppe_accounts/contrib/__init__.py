@@ -1,5 +1,8 @@
 """Optional integrations of the library into web frameworks (SPEC W1).
 
-Nothing here is imported by the core: each integration needs its extra
-(``pip install "echoppe-accounts[django]"``) and is imported by the shop.
+Each lives in a subpackage of its own and needs its extra: the Django app,
+:mod:`echoppe_accounts.contrib.django` (``pip install "echoppe-accounts[django]"``),
+and the JSON API, :mod:`echoppe_accounts.contrib.api`
+(``pip install "echoppe-accounts[fastapi]"``). The core never imports them;
+the shop does.
 """
