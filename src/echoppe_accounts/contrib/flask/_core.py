@@ -153,7 +153,8 @@ def customer_required(view: Callable[P, Any]) -> Callable[P, Any]:
     @functools.wraps(view)
     def wrapped(*args: P.args, **kwargs: P.kwargs) -> Any:  # noqa: ANN401 (a view's)
         if current_customer() is None:
-            return redirect(url_for(f"{BLUEPRINT}.login", next=request.full_path))
+            wanted = request.full_path if request.query_string else request.path
+            return redirect(url_for(f"{BLUEPRINT}.login", next=wanted))
         return view(*args, **kwargs)
 
     return wrapped
