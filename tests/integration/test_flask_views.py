@@ -722,6 +722,12 @@ def test_the_device_token_lives_in_a_signed_httponly_samesite_cookie(browser):
     assert "Secure" in device  # the base URL is https
     value = device.split(";")[0].partition("=")[2]
     assert "." in value  # itsdangerous's signature
+    # Presented at the next login, it earns a new one.
+    browser.post("/compte/deconnexion")
+    again = log_in(browser)
+    renewed = [c for c in again.headers.getlist("Set-Cookie") if "appareil=" in c]
+    assert renewed
+    assert renewed[0].split(";")[0].partition("=")[2] != value
     # A forged cookie is no cookie: the login still works.
     browser.client.set_cookie("echoppe_appareil", "forged.value")
     browser.post("/compte/deconnexion")
@@ -818,3 +824,39 @@ def test_a_page_is_overridden_from_the_shops_template_folder(tmp_path):
     assert 'name="csrf_token"' in page
     signup = Browser(shop).get("/compte/inscription").text
     assert 'name="billing_address.postal_code"' in signup  # the library's
+
+
+def test_the_extension_refuses_settings_that_cannot_work(tmp_path):
+    """No wiring, or a proxy setting that is neither a count nor options (W3)."""
+    with pytest.raises(TypeError, match="wire"):
+        EchoppeAccounts(flask.Flask(__name__))
+    flask_app = flask.Flask(__name__)
+    flask_app.config.update(SECRET_KEY="k", ECHOPPE_PROXY_FIX="yes")
+    with pytest.raises(TypeError, match="ECHOPPE_PROXY_FIX"):
+        EchoppeAccounts(
+            flask_app,
+            lambda links: bootstrap(
+                SQLiteStore(tmp_path / "a.sqlite3").unit_of_work,
+                RecordingMailer(),
+                Settings(base_url=BASE_URL, outbox_key=bytes(32), **links),
+            ),
+        )
+
+
+def test_proxy_options_and_exempt_endpoints_are_configurable(tmp_path):
+    """ProxyFix's own options; endpoints a restricted session may reach (W3, R4)."""
+    options = {
+        "ECHOPPE_PROXY_FIX": {"x_for": 1},
+        "ECHOPPE_RESTRICTED_EXEMPT": ["public"],
+    }
+    configured = Shop(tmp_path / "configured", config=options)
+    browser = Browser(configured)
+    sign_up(browser)
+    account = configured.app.accounts.find_by_email(SIGNUP["email"])
+    temporary = configured.app.auth.issue_provisional_password(
+        account.id, agent_id="agent-7", reason="le courriel n'arrive pas"
+    )
+    browser.post("/compte/deconnexion")
+    assert log_in(browser, password=temporary.reveal()).status_code == 302
+    assert browser.get("/static-like").status_code == 200
+    assert browser.get("/compte").status_code == 302
