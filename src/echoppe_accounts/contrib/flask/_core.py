@@ -192,8 +192,10 @@ def check_session() -> ResponseReturnValue | None:
 
 
 def _drop_csrf_token() -> None:
-    session.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
-    g.pop("csrf_token", None)
+    """Forget Flask-WTF's raw token (in the session) and this request's copy."""
+    name = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    session.pop(name, None)
+    g.pop(name, None)
 
 
 def start_session(account_id: str, stamp: str) -> None:
