@@ -106,13 +106,20 @@ def _ascii_parts(word: str) -> tuple[bytes, ...]:
 class PasswordPolicy:
     """Rules a new password must meet; the shop may raise the minimum length.
 
+    Attributes:
+        min_length: The fewest code points a password may have (8 to 64).
+        shop_name: The shop's name, which no password may be built on;
+            none by default (:class:`~echoppe_accounts.Settings` gives its
+            own).
+        common_passwords: The folded passwords refused as too common.
+
     .. versionadded:: 0.1.0
     """
 
     min_length: int = attrs.field(
         default=8, validator=attrs.validators.in_(range(8, 65))
     )
-    shop_name: str = "L'Échoppe"
+    shop_name: str = ""
     common_passwords: frozenset[str] = attrs.field(
         factory=bundled_common_passwords, repr=False
     )

@@ -709,9 +709,9 @@ def build_parser(lang: Language = "fr", prog: str = PROG) -> argparse.ArgumentPa
     parser = argparse.ArgumentParser(
         prog=prog,
         description=t(
-            "Administrer les comptes clients de L’Échoppe : base de données, "
+            "Administrer les comptes clients de la boutique : base de données, "
             "envoi des e-mails, service clients, RGPD et import.",
-            "Operate L’Échoppe's customer accounts: database, mail delivery, "
+            "Operate the shop's customer accounts: database, mail delivery, "
             "customer service, GDPR and import.",
         ),
         epilog=_epilog(t),

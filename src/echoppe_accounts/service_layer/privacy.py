@@ -59,7 +59,7 @@ from echoppe_accounts.domain.tokens import (
 )
 from echoppe_accounts.service_layer._base import UseCases
 from echoppe_accounts.service_layer.services import express_notice_key
-from echoppe_accounts.service_layer.settings import Settings
+from echoppe_accounts.service_layer.settings import SAMPLE_SHOP_NAME, Settings
 from echoppe_accounts.service_layer.templating import templates_for
 
 STAFF_FREE_TEXT = frozenset({"reason"})
@@ -327,7 +327,7 @@ _UNTRANSLATED = frozenset({"name", "full_name", "address", "website"})
 def article_15(language: Language, shop: str) -> dict[str, Any]:
     """Return :data:`ARTICLE_15` in *language*, with the shop's name filled in.
 
-    >>> article_15("fr", "L'Échoppe")["rights"][0]
+    >>> article_15("fr", "example.org")["rights"][0]
     'Accès (cet export)'
 
     .. versionadded:: 0.2.0
@@ -406,7 +406,7 @@ class PersonalDataExport:
         settings = self.settings
         context = {
             "export": self.data,
-            "shop": settings.shop_name if settings else "L'Échoppe",
+            "shop": settings.shop_name if settings else SAMPLE_SHOP_NAME,
             "base_url": settings.base_url if settings else "",
             "language": self.language,
             "timezone": settings.timezone if settings else DEFAULT_TIMEZONE,
@@ -420,7 +420,7 @@ def _export_data(
     events: list[AuditRecord],
     now: datetime,
     *,
-    shop: str = "L'Échoppe",
+    shop: str = SAMPLE_SHOP_NAME,
 ) -> dict[str, Any]:
     language = catalogues().resolve(account.language)
     org = account.organisation
@@ -605,7 +605,7 @@ def sample_export(
     .. versionadded:: 0.2.0
     """
     account, events = _sample_account(language)
-    shop = settings.shop_name if settings is not None else "L'Échoppe"
+    shop = settings.shop_name if settings is not None else SAMPLE_SHOP_NAME
     data = _export_data(account, events, _SAMPLE_AT + timedelta(days=240), shop=shop)
     return PersonalDataExport(data, settings=settings)
 
