@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import Any, Self, TypeAlias
 
 from echoppe_accounts.adapters import _records as rec
-from echoppe_accounts.adapters._driver_errors import sqlite_error
+from echoppe_accounts.adapters._driver_errors import folder_error, sqlite_error
 from echoppe_accounts.domain.account import Account, Credentials
 from echoppe_accounts.domain.audit import AuditRecord
 from echoppe_accounts.domain.errors import (
@@ -322,8 +322,7 @@ class SQLiteStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            msg = f"cannot create the folder of {self.path}"
-            raise StorageError(msg) from exc
+            raise folder_error(exc, self.path) from exc
         with _driver_errors():
             conn = self.connect()
             try:

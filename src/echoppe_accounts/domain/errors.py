@@ -207,6 +207,11 @@ _MESSAGES: Mapping[str, str | Plural] = {
     ),
 }
 _UNKNOWN = gettext_noop("Invalid value.")
+_STORAGE_FAILED = gettext_noop("the storage failed")
+# Translators: after a storage failure's cause, and a semicolon.
+_RETRY = gettext_noop("a retry may succeed")
+# Translators: after a storage failure's cause, and a semicolon.
+_NO_RETRY = gettext_noop("retrying will not help")
 
 
 class _Params(dict[str, object]):
@@ -351,16 +356,46 @@ class StorageError(EchoppeError):
         retryable (bool): Whether retrying the call may succeed (the server
             is down or busy, a lock timed out), as opposed to a problem that
             will not go away by itself (a corrupt file, a missing table).
+        cause (str | None): The cause in English words, a message of the
+            catalogues (``"the disk holding the database is full"``), or
+            ``None`` when the message is not one.
+        source (str): The driver's code of the failure, to search its
+            documentation (``"SQLite SQLITE_FULL"``), or ``""``.
 
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.2.0
-       :attr:`retryable`.
+       :attr:`retryable`, :attr:`cause`, :attr:`source` and
+       :meth:`~StorageError.message`.
     """
 
-    def __init__(self, message: str, *, retryable: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = False,
+        cause: str | None = None,
+        source: str = "",
+    ) -> None:
         """Describe the failure in words; say whether a retry may succeed."""
         self.retryable = retryable
+        self.cause = cause
+        self.source = source
         super().__init__(message)
+
+    def message(self, language: Language = "fr") -> str:
+        """Return the failure in *language*: its cause, the advice, the code.
+
+        The words come from the catalogues, never from the driver, whose
+        message may quote stored values; a failure without a known cause
+        gets a general sentence.
+        """
+        texts = translation(language)
+        words = texts.gettext(self.cause or _STORAGE_FAILED)
+        advice = texts.gettext(_RETRY if self.retryable else _NO_RETRY)
+        code = f" ({self.source})" if self.source else ""
+        # Translators: a storage failure's cause, then whether a retry may help.
+        sentence = texts.gettext("{cause}; {advice}")
+        return sentence.format(cause=words, advice=advice) + code
 
 
 class ConcurrencyError(StorageError):
