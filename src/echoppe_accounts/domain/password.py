@@ -113,7 +113,7 @@ class PasswordPolicy:
             own).
         common_passwords: The folded passwords refused as too common.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     min_length: int = attrs.field(
@@ -168,9 +168,6 @@ def personal_parts(word: str) -> tuple[str, ...]:
     half of one, and folding it would be work for nothing (SPEC F9).
     Results are cached, so the shop's name is folded once, not at every
     check.
-
-    .. versionchanged:: 0.2.0
-       Parts too short to count are left out, and each part comes once.
     """
     if len(word) > RAW_MAX_LENGTH or not is_valid_unicode(word):
         return ()

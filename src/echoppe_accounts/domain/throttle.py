@@ -28,7 +28,7 @@ HARD_BLOCK = 100
 class ThrottlePolicy:
     """How failed logins slow further attempts down.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     free_attempts: int = 4
@@ -50,7 +50,7 @@ class ThrottlePolicy:
 class LoginThrottle:
     """The failure count of one login identifier.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     key: str

@@ -86,9 +86,7 @@ class LoginResult:
             on each request; once the password, the email or the status
             changes, it no longer matches and the session must end.
 
-    .. versionadded:: 0.1.0
-    .. versionchanged:: 0.2.0
-       :attr:`session_stamp`.
+    .. versionadded:: 0.2.0
     """
 
     account_id: str
@@ -127,7 +125,7 @@ def _invalid_token() -> ValidationError:
 class AuthService(UseCases):
     """Login, password changes, the two-step reset and customer service's help.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     throttle_policy: ThrottlePolicy = attrs.field(factory=ThrottlePolicy)
@@ -163,9 +161,6 @@ class AuthService(UseCases):
                 ``retry_after``, or ``login.blocked`` after one hundred
                 consecutive failures (SPEC P4).
             RateLimitedError: *client_key* went past its login limit.
-
-        .. versionchanged:: 0.2.0
-           *client_key*; the result carries the session stamp (SPEC P6).
         """
         self._count_client(ClientAction.LOGIN, client_key)
         now = self.clock.now()
@@ -327,9 +322,6 @@ class AuthService(UseCases):
         Raises:
             ValidationError: Only when *email* is not an email address at all.
             RateLimitedError: *client_key* went past its reset limit.
-
-        .. versionchanged:: 0.2.0
-           *client_key*.
         """
         parsed = Email.parse(email)
         self._count_client(ClientAction.RESET, client_key)

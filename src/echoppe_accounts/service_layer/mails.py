@@ -106,9 +106,6 @@ def render(
         ValueError: *links* does not hold the links of *kind*.
         TemplateError: A template cannot render (an override was broken
             after wiring checked it, or a value is missing).
-
-    .. versionchanged:: 0.2.0
-       From templates and catalogues; *settings*.
     """
     names = MAIL_LINKS.get(kind.value, ())
     if len(links) != len(names):

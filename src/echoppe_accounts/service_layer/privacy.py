@@ -67,10 +67,6 @@ STAFF_FREE_TEXT = frozenset({"reason"})
 
 SCHEMA_VERSION = "1.1"
 """Version of the export's JSON layout; a change of layout changes it.
-
-.. versionchanged:: 0.2.0
-   ``1.1``: ``language`` says the language of the texts, and the Art. 15
-   information and notes are in it.
 """
 
 EXPORT_PAGE = "privacy/export.html"
@@ -310,10 +306,6 @@ ARTICLE_15: Mapping[str, Any] = {
 """The information GDPR Art. 15 requires, in English with ``{shop}`` for the
 shop's name; every export holds it in the customer's language
 (:func:`article_15`).
-
-.. versionchanged:: 0.2.0
-   Translated; ``how_to_exercise``; the CNIL's ``full_name`` and
-   ``description``.
 """
 
 _ANALYTICS_NOTE = gettext_noop(
@@ -366,10 +358,7 @@ class PersonalDataExport:
             zone, for :meth:`as_html`. ``None``: the library's templates,
             Paris time.
 
-    .. versionadded:: 0.1.0
-
-    .. versionchanged:: 0.2.0
-       *settings*.
+    .. versionadded:: 0.2.0
     """
 
     data: Mapping[str, Any]
@@ -399,9 +388,6 @@ class PersonalDataExport:
 
         Raises:
             TemplateError: The shop's template of the page cannot render.
-
-        .. versionchanged:: 0.2.0
-           Written for people, from the template ``privacy/export.html``.
         """
         settings = self.settings
         context = {
@@ -614,7 +600,7 @@ def sample_export(
 class PrivacyService(UseCases):
     """The customer's rights over their data, and their consents.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def export_personal_data(self, account_id: str) -> PersonalDataExport:

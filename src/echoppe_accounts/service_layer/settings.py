@@ -177,12 +177,7 @@ class Settings:
     ...
     ValueError: base_url must be an absolute https URL without query or fragment ...
 
-    .. versionadded:: 0.1.0
-
-    .. versionchanged:: 0.2.0
-       *outbox_key*, *outbox_retry_window*, *templates*, *locale_dirs* and
-       *timezone*; *shop_name* and *sender* default to names derived from
-       *base_url* instead of L'Échoppe's.
+    .. versionadded:: 0.2.0
     """
 
     base_url: str = attrs.field(validator=_check_base_url)
