@@ -600,6 +600,29 @@ class Phone:
             phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
         )
 
+    @property
+    def displayed(self) -> str:
+        """The number as a customer in France reads it, to show on a page.
+
+        National in France and in the overseas regions that share its plan
+        (``06 12 34 56 78``, ``0692 12 34 56``), which are dialled so from
+        all of them; international elsewhere (``+32 470 12 34 56``).
+        phonenumbers does the formatting.
+
+        >>> Phone.parse("+33612345678").displayed
+        '06 12 34 56 78'
+        >>> Phone.parse("+32470123456").displayed
+        '+32 470 12 34 56'
+        """
+        if self.region == "FR" or self.region in FRENCH_PLAN_REGIONS:
+            return self.national
+        number = phonenumbers.parse(self.e164)
+        return str(
+            phonenumbers.format_number(
+                number, phonenumbers.PhoneNumberFormat.INTERNATIONAL
+            )
+        )
+
     def __str__(self) -> str:
         """Return the E.164 form."""
         return self.e164
