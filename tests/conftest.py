@@ -73,7 +73,7 @@ def mailer() -> RecordingMailer:
 @pytest.fixture
 def shop_settings() -> Settings:
     """The shop's settings used across the tests."""
-    return Settings(base_url="https://www.lechoppe.fr")
+    return Settings(base_url="https://www.lechoppe.fr", shop_name="L'Échoppe")
 
 
 POSTGRES_DSN_VARIABLE = "ECHOPPE_TEST_POSTGRES_DSN"

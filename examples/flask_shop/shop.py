@@ -180,6 +180,7 @@ def create_app(
     # defaults, spelled out because the routes below must match them.
     settings = Settings(
         base_url=base_url,
+        shop_name="L'Échoppe",  # the library names no shop: this one is ours
         set_password_path="/compte/mot-de-passe/definir?jeton={token}",  # noqa: S106
         reset_confirm_path="/compte/mot-de-passe/confirmer?jeton={token}",
         reset_cancel_path="/compte/mot-de-passe/annuler?jeton={token}",
