@@ -44,6 +44,12 @@ try:
 except ImportError:  # the postgres extra is optional; postgres_dsn says what is missing
     psycopg = None
 
+collect_ignore = ["django_project.py", "django_urls.py", "django_urls_without_app.py"]
+"""The Django test project's modules, which pytest would import for doctests.
+
+They need Django's settings configured, which the Django tests do first.
+"""
+
 settings.register_profile(
     "dev", max_examples=60, deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
@@ -73,7 +79,7 @@ def mailer() -> RecordingMailer:
 @pytest.fixture
 def shop_settings() -> Settings:
     """The shop's settings used across the tests."""
-    return Settings(base_url="https://www.lechoppe.fr")
+    return Settings(base_url="https://www.lechoppe.fr", shop_name="L'Échoppe")
 
 
 POSTGRES_DSN_VARIABLE = "ECHOPPE_TEST_POSTGRES_DSN"

@@ -168,6 +168,7 @@ def create_app(
             folder / "mailbox",
             Settings(
                 base_url=base_url,
+                shop_name="L'Échoppe",  # the library names no shop: this one is ours
                 # The measurement notice on the blueprint's pages too.
                 templates=jinja2.FileSystemLoader(HERE / "account_templates"),
                 **links,

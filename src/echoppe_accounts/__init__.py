@@ -7,11 +7,12 @@ name is documented (``echoppe_accounts.ports``, ``echoppe_accounts.testing``,
 Each public name is imported from its submodule when it is first used
 (PEP 562): ``import echoppe_accounts`` costs little, and a program pays
 for what it uses (the validation, the SQLite adapter, the SMTP mailer…),
-not for every adapter and its dependencies. To add a public name, import
-it under ``TYPE_CHECKING`` below (for type checkers and readers), list it
-in ``__all__``, and name its submodule in ``_SUBMODULES``; a test checks
-that the three agree.
+not for every adapter and its dependencies.
 """
+
+# To add a public name, import it under TYPE_CHECKING below (for type
+# checkers and readers), list it in __all__, and name its submodule in
+# _SUBMODULES; a test checks that the three agree.
 
 from __future__ import annotations
 

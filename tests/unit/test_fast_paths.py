@@ -492,6 +492,7 @@ def test_the_phonenumbers_vectors_read_alike(national, hint):
         _both(national, given_hint)
 
 
+@pytest.mark.slow  # the whole 10,000-customer corpus: `make check`
 def test_the_corpus_phones_read_alike():
     """F2: the Faker customers' numbers, with the hint of their billing address."""
     for record in CORPUS:
@@ -597,6 +598,7 @@ def _form(record: dict[str, Any], index: int) -> RegistrationForm:
     )
 
 
+@pytest.mark.slow  # the whole 10,000-customer corpus: `make check`
 def test_the_corpus_registers_alike():
     """F1–F8: every Faker customer's form gives the same result either way."""
     policy = PasswordPolicy()

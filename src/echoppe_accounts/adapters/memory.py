@@ -48,7 +48,7 @@ class _OutboxEntry:
 class InMemoryStore:
     """The data behind in-memory units of work.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     accounts: dict[str, Account] = attrs.field(factory=dict)
@@ -66,9 +66,6 @@ class InMemoryStore:
         """Return a new unit of work over this store.
 
         *durable* is accepted and ignored: nothing here is on disk.
-
-        .. versionchanged:: 0.2.0
-           *durable*.
         """
         del durable
         return InMemoryUnitOfWork(self)
@@ -592,7 +589,7 @@ class _Events:
 class InMemoryUnitOfWork:
     """A serialised transaction over an :class:`InMemoryStore`.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def __init__(self, store: InMemoryStore) -> None:

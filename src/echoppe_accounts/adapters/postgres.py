@@ -436,10 +436,7 @@ class PostgresStore:
     Raises:
         StorageError: When the database cannot be reached or migrated.
 
-    .. versionadded:: 0.1.0
-    .. versionchanged:: 0.2.0
-       Connections are checked before use; ``timeout`` defaults to 5
-       seconds (it was 30) and bounds connecting too; ``statement_timeout``.
+    .. versionadded:: 0.2.0
     """
 
     def __init__(
@@ -585,9 +582,6 @@ class PostgresStore:
         synchronous_commit TO off``: the commit returns before its WAL
         record is flushed (a server crash may lose it, whole, never corrupt
         the database). Every other commit waits, as the server is set to.
-
-        .. versionchanged:: 0.2.0
-           *durable*.
         """
         return PostgresUnitOfWork(self, durable=durable)
 
@@ -1248,7 +1242,7 @@ class PostgresUnitOfWork:
     ``__exit__``, after rolling back whatever was not committed. Work done
     after :meth:`commit` is a transaction of its own.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def __init__(self, store: PostgresStore, *, durable: bool = True) -> None:

@@ -58,9 +58,7 @@ class ThrottlePolicy:
         device_token_ttl: How long a device token issued at login stays
             valid.
 
-    .. versionadded:: 0.1.0
-    .. versionchanged:: 0.2.0
-       :attr:`account_free_attempts` and :attr:`device_token_ttl`.
+    .. versionadded:: 0.2.0
     """
 
     free_attempts: int = 4
@@ -91,7 +89,7 @@ class ThrottlePolicy:
 class LoginThrottle:
     """The failure count of one login identifier.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     key: str

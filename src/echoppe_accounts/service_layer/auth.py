@@ -91,9 +91,7 @@ class LoginResult:
             that this client keeps its own budget of failures while the
             account is attacked. It replaces the one presented.
 
-    .. versionadded:: 0.1.0
-    .. versionchanged:: 0.2.0
-       :attr:`session_stamp`, :attr:`device_token`.
+    .. versionadded:: 0.2.0
     """
 
     account_id: str
@@ -114,7 +112,7 @@ def _invalid_token() -> ValidationError:
 class AuthService(UseCases):
     """Login, password changes, the two-step reset and customer service's help.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     throttle_policy: ThrottlePolicy = attrs.field(factory=ThrottlePolicy)
@@ -161,10 +159,6 @@ class AuthService(UseCases):
                 ``retry_after``, or ``login.blocked`` after one hundred
                 consecutive failures (SPEC P4).
             RateLimitedError: *client_key* went past its login limit.
-
-        .. versionchanged:: 0.2.0
-           *client_key*, *device_token*; the result carries the session
-           stamp (SPEC P6) and a device token (SPEC P4).
         """
         self._count_client(ClientAction.LOGIN, client_key)
         now = self.clock.now()
@@ -341,9 +335,6 @@ class AuthService(UseCases):
         Raises:
             ValidationError: Only when *email* is not an email address at all.
             RateLimitedError: *client_key* went past its reset limit.
-
-        .. versionchanged:: 0.2.0
-           *client_key*.
         """
         parsed = Email.parse(email)
         self._count_client(ClientAction.RESET, client_key)

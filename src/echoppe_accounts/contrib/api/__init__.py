@@ -3,7 +3,7 @@
 Needs the ``fastapi`` extra (``pip install 'echoppe-accounts[fastapi]'``).
 See :doc:`/api-http` for the endpoints, the session modes and CSRF.
 
-.. versionadded:: 0.3.0
+.. versionadded:: 0.2.0
 """
 
 from __future__ import annotations

@@ -133,7 +133,7 @@ def create_app(app: App, settings: ApiSettings, **fastapi: Any) -> FastAPI:  # n
     >>> api.openapi()["openapi"]
     '3.1.0'
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
     options: dict[str, Any] = {
         "title": "echoppe-accounts",

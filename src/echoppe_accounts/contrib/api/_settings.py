@@ -56,7 +56,7 @@ class ApiSettings:
         wording_version: The version of the newsletter consent wording the
             front end shows, recorded with each subscription (SPEC F7).
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
 
     secret_key: bytes = attrs.field(

@@ -7,5 +7,5 @@ middleware after Django's session and authentication middleware, an
 URLs. The documentation page ``django.md`` says the rest. This package is
 never imported by the library's core.
 
-.. versionadded:: 0.3.0
+.. versionadded:: 0.2.0
 """

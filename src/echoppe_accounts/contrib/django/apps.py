@@ -8,7 +8,7 @@ from django.apps import AppConfig
 class EchoppeConfig(AppConfig):  # type: ignore[misc] # Django ships no type hints
     """The app ``echoppe_accounts.contrib.django``, labelled ``echoppe``.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
 
     name = "echoppe_accounts.contrib.django"

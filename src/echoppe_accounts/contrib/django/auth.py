@@ -48,7 +48,7 @@ class CustomerUser:
     permission. :attr:`account` loads the library's
     :class:`~echoppe_accounts.Account` on first use.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
 
     is_active = True
@@ -111,7 +111,7 @@ class EchoppeBackend:
     naming an ``email``, so the admin's login (``username``) never reaches
     the customers. Logging in through the app's views needs no backend.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
 
     def authenticate(
@@ -157,7 +157,7 @@ def start_session(request: HttpRequest, account_id: str, stamp: str) -> None:
     else (another customer, a staff member) is emptied first, as Django's
     ``login()`` does.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
     session = request.session
     held = session.get(ACCOUNT_KEY)
@@ -177,7 +177,7 @@ def start_restricted_session(
 ) -> None:
     """Open the restricted session of a temporary password (SPEC R4).
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
     start_session(request, account_id, stamp)
     request.session[CHANGE_KEY] = change_token
@@ -187,7 +187,7 @@ def start_restricted_session(
 def end_session(request: HttpRequest) -> None:
     """Log out: the whole session is emptied, as Django's ``logout()`` does.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
     request.session.flush()
     request.user = AnonymousUser()
@@ -196,7 +196,7 @@ def end_session(request: HttpRequest) -> None:
 def customer(request: HttpRequest) -> CustomerUser | None:
     """Return the logged-in customer of *request*, or ``None``.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
     user = getattr(request, "user", None)
     return user if isinstance(user, CustomerUser) else None
@@ -211,7 +211,7 @@ def customer_required(view: View) -> View:
     Django's ``login_required`` works on the shop's views too, as a customer
     is authenticated; this one also turns away a staff member's session.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
 
     @functools.wraps(view)

@@ -80,7 +80,7 @@ NAMESPACE = "echoppe"
 class Config:
     """The ``ECHOPPE`` setting, read and given its defaults.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
 
     raw: Mapping[str, Any] = attrs.field(repr=False)
@@ -131,7 +131,7 @@ class Config:
 def config() -> Config:
     """Return ``settings.ECHOPPE`` (an empty one when it is not set).
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
     raw = getattr(django_settings, "ECHOPPE", None) or {}
     if not isinstance(raw, Mapping):
@@ -146,7 +146,7 @@ def link_path(url_name: str) -> str:
     Built with :func:`~django.urls.reverse`, so the link follows ``urls.py``;
     the script prefix is left out, as ``BASE_URL`` carries it.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
     path = str(reverse(f"{NAMESPACE}:{url_name}"))
     prefix = str(get_script_prefix())
@@ -161,7 +161,7 @@ def library_settings(cfg: Config | None = None) -> Settings:
     Raises:
         ImproperlyConfigured: ``BASE_URL`` is missing or a value is invalid.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
     cfg = cfg or config()
     base_url = cfg.get("BASE_URL")
@@ -196,7 +196,7 @@ def outbox_key(cfg: Config, url: DatabaseURL) -> bytes | None:
 
     ``None`` for PostgreSQL without a key (the system check reports it).
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
     given = cfg.get("OUTBOX_KEY")
     if isinstance(given, bytes):
@@ -212,7 +212,7 @@ def outbox_key(cfg: Config, url: DatabaseURL) -> bytes | None:
 def database_url(cfg: Config) -> DatabaseURL:
     """Return the parsed ``DATABASE_URL``.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
     try:
         return DatabaseURL.parse(str(cfg.get("DATABASE_URL", DEFAULT_DATABASE_URL)))
@@ -237,7 +237,7 @@ def build_app(cfg: Config | None = None) -> App:
         ImproperlyConfigured: A setting is missing or invalid, or a
             PostgreSQL database has no outbox key.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
     cfg = cfg or config()
     url = database_url(cfg)
@@ -275,7 +275,7 @@ _closers: list[Callable[[], None]] = []
 def get_app() -> App:
     """Return the library wired from ``ECHOPPE``, built on first use per process.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
     global _app  # noqa: PLW0603 (one wiring per process, built lazily)
     if _app is None:
@@ -288,7 +288,7 @@ def get_app() -> App:
 def reset_app() -> None:
     """Forget the wiring and close its database: :func:`get_app` builds anew (tests).
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
     global _app  # noqa: PLW0603 (see get_app)
     with _lock:
@@ -312,7 +312,7 @@ def client_key(meta: Mapping[str, str], cfg: Config | None = None) -> str:
     many trusted proxies append to it) picks the address the nearest
     untrusted hop was seen from, counting from the right.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
     cfg = cfg or config()
     header = cfg.get("CLIENT_IP_HEADER")

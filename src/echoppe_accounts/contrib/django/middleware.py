@@ -32,7 +32,7 @@ from echoppe_accounts.contrib.django.conf import NAMESPACE, config, get_app
 class EchoppeMiddleware:
     """Check the customer's session on each request; see the module.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:

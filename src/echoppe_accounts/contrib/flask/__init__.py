@@ -21,7 +21,7 @@ The documentation page ``flask.md`` says the rest. This package needs the
 ``flask`` extra (Flask and Flask-WTF) and is never imported by the
 library's core.
 
-.. versionadded:: 0.3.0
+.. versionadded:: 0.2.0
 """
 
 from __future__ import annotations

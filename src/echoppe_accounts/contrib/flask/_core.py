@@ -103,7 +103,7 @@ def state() -> State:
 def get_app() -> App:
     """Return the library wired for the running Flask application.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
     return state().app
 
@@ -115,7 +115,7 @@ class Customer:
     :attr:`account` loads the library's :class:`~echoppe_accounts.Account`
     on first use.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
 
     account_id: str
@@ -135,7 +135,7 @@ def current_customer() -> Customer | None:
 
     A restricted session (a temporary password, SPEC R4) is no customer.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
     found: Customer | None = g.get("echoppe_customer")
     return found
@@ -147,7 +147,7 @@ def customer_required(view: Callable[P, Any]) -> Callable[P, Any]:
     For the shop's own views too (its order history): ``?next=`` brings the
     customer back after the login.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
 
     @functools.wraps(view)
@@ -204,7 +204,7 @@ def start_session(account_id: str, stamp: str) -> None:
     A session that held another customer is emptied first; the CSRF token
     is renewed, so that one planted before the login dies with it.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
     held = session.get(ACCOUNT_KEY)
     if held and held != account_id:

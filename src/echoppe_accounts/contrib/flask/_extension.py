@@ -42,7 +42,7 @@ def link_paths(flask_app: Flask) -> dict[str, str]:
     that moving the blueprint moves the links in the mails with it. The
     WSGI mount point is left out: ``Settings.base_url`` carries it.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
     adapter = flask_app.url_map.bind("localhost", script_name="/")
     paths: dict[str, str] = {}
@@ -67,7 +67,7 @@ class EchoppeAccounts:
     *url_prefix* is where the pages live (``/compte``). Or create it
     without arguments and call :meth:`init_app` in an application factory.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
 
     def __init__(
