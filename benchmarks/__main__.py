@@ -121,6 +121,16 @@ ROWS: tuple[tuple[str, str, str, str, RowRunner], ...] = (
         "import lines/s / (1 / bare validator time per line)",
         importer.run,
     ),
+    (
+        "import_csv_postgres",
+        (
+            "CSV import into PostgreSQL vs the validator-bound limit "
+            "(1 / bare validator time)"
+        ),
+        "≥ 0.80",
+        "import lines/s / (1 / bare validator time per line)",
+        importer.run_postgres,
+    ),
 )
 """Every row, in the order it runs; the import last (it was being finished)."""
 
