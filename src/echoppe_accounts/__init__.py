@@ -141,6 +141,7 @@ if TYPE_CHECKING:
         ExpressRegistration,
     )
     from echoppe_accounts.service_layer.settings import Settings
+    from echoppe_accounts.service_layer.texts import check_texts
     from echoppe_accounts.service_layer.worker import OutboxWorker
 
 _SUBMODULES: dict[str, str] = {
@@ -249,6 +250,7 @@ _SUBMODULES: dict[str, str] = {
     "AccountService": "service_layer.services",
     "ExpressRegistration": "service_layer.services",
     "Settings": "service_layer.settings",
+    "check_texts": "service_layer.texts",
     "OutboxWorker": "service_layer.worker",
 }
 """The submodule (under ``echoppe_accounts.``) that defines each public name."""
@@ -391,6 +393,7 @@ __all__ = [
     "__version__",
     "available_languages",
     "bootstrap",
+    "check_texts",
     "known_codes",
     "reminder_due",
     "retry_on_conflict",
