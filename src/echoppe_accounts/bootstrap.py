@@ -40,6 +40,7 @@ from echoppe_accounts.adapters.legacy_hashes import LegacyHasher
 from echoppe_accounts.adapters.maildir import MaildirMailer
 from echoppe_accounts.adapters.sqlite import SQLiteStore
 from echoppe_accounts.adapters.system import Argon2Hasher, SystemClock, SystemSecrets
+from echoppe_accounts.domain import fast as fast_paths
 from echoppe_accounts.domain.i18n import install as install_catalogues
 from echoppe_accounts.domain.sealing import KEY_BYTES, parse_key
 from echoppe_accounts.ports import (
@@ -211,6 +212,8 @@ def bootstrap(
        the check of the templates and catalogues.
     """
     install_catalogues(settings.locale_dirs)
+    if settings.fast_paths is not None:
+        fast_paths.set_enabled(settings.fast_paths)
     if settings.templates is not None or settings.locale_dirs:
         # The shop's own texts are checked at the start; the library's are
         # checked by its tests, and compiled and read on first use (issue 22).

@@ -55,6 +55,7 @@ from collections.abc import Sequence
 
 import attrs
 
+from echoppe_accounts.domain import fast
 from echoppe_accounts.domain.countries import country_codes, country_display_name
 from echoppe_accounts.domain.errors import Collector, ValidationError
 from echoppe_accounts.domain.text import check_raw, clean_text, strip_combining
@@ -239,9 +240,10 @@ class PostalAddress:
            their territory; every too-long line is ``address.line_too_long``;
            sizes come before work (SPEC F9).
         """
-        plain = _plain_french(street_lines, postal_code, city, country)
-        if plain is not None:
-            return plain
+        if fast.enabled():
+            plain = _plain_french(street_lines, postal_code, city, country)
+            if plain is not None:
+                return plain
         return cls._parse(street_lines, postal_code, city, country)
 
     @classmethod

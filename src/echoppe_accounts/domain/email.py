@@ -54,6 +54,7 @@ import email_validator
 import idna
 from email_validator import rfc_constants
 
+from echoppe_accounts.domain import fast
 from echoppe_accounts.domain.errors import ValidationError
 from echoppe_accounts.domain.text import check_raw, has_forbidden_character
 
@@ -204,7 +205,7 @@ class Email:
             raise ValidationError.single(path, "required")
         if len(value) > MAX_LENGTH or has_forbidden_character(value):
             raise ValidationError.single(path, "email.invalid", reason="bad length")
-        if (plain := _plain(value)) is not None:
+        if fast.enabled() and (plain := _plain(value)) is not None:
             # ASCII: NFKC changes nothing, and case folding is lower().
             local, domain = plain
             return cls(f"{local}@{domain}", f"{local.lower()}@{domain}")

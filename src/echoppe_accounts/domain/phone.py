@@ -60,6 +60,8 @@ import phonenumbers
 from phonenumbers import PhoneMetadata, PhoneNumberType
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
+from echoppe_accounts.domain import fast
+from echoppe_accounts.domain._phone_regions import may_read, plain_digits
 from echoppe_accounts.domain.errors import ValidationError
 from echoppe_accounts.domain.text import check_raw, has_forbidden_character
 
@@ -153,7 +155,11 @@ def _national(
 ) -> phonenumbers.PhoneNumber:
     """Return the reading of national *value* that SPEC F2 chooses, or raise."""
     readings: dict[str, phonenumbers.PhoneNumber] = {}
+    # Regions that cannot read these digits are not asked (_phone_regions).
+    digits = plain_digits(value) if fast.enabled() else None
     for candidate in dict.fromkeys((home, "FR", *OVERSEAS_REGIONS)):
+        if digits is not None and not may_read(candidate, digits):
+            continue
         number = _read(value, candidate)
         if number is not None:
             readings[candidate] = number
@@ -589,8 +595,8 @@ class Phone:
         if has_forbidden_character(value):
             raise ValidationError.single(path, "phone.invalid")
         hint = _normalised_hint(hint)
-        if (fast := fast_read(value, path, region, hint)) is not None:
-            return cls(*fast)
+        if fast.enabled() and (read := fast_read(value, path, region, hint)):
+            return cls(*read)
         if value.startswith(_INTERNATIONAL):
             if value.startswith("00"):  # every French territory's exit code
                 value = "+" + value[2:]
