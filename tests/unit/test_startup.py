@@ -29,6 +29,8 @@ HEAVY = (
     "babel",
     "cryptography",
     "argon2",
+    "mailbox",
+    "email",
 )
 """What a start must not load before it is used."""
 
@@ -70,7 +72,8 @@ def test_wiring_and_a_first_form_load_no_template_cipher_or_cldr(tmp_path):
     """T1: ``sqlite_app`` and ``parse_registration`` compile and load nothing early.
 
     The database driver is what ``sqlite_app`` opens; Jinja, Babel's CLDR
-    data and cryptography wait for the first mail, date or seal.
+    data, cryptography and the standard library's mail modules wait for
+    the first mail, date or seal.
     """
     program = (
         "from echoppe_accounts import Settings, sqlite_app\n"
