@@ -34,6 +34,7 @@ from stdnum.fr import siret
 
 from benchmarks.data import Record, companies, realistic_mix, registration_form
 from benchmarks.harness import Row, at_most, paired, timed
+from echoppe_accounts.domain import fast
 from echoppe_accounts.domain.errors import ValidationError
 from echoppe_accounts.domain.forms import parse_registration
 from echoppe_accounts.domain.password import PasswordPolicy
@@ -157,6 +158,20 @@ def _bare_row(
         timed(_candidate(records), len(records)),
         rounds=5 if quick else ROUNDS,
     )
+    rounds = 5 if quick else ROUNDS
+    candidate = _candidate(records)
+
+    def without_fast_paths() -> None:
+        with fast.disabled():
+            candidate()
+
+    # The same baseline, interleaved with the candidate with every fast path
+    # off: what they pay on this data.
+    no_fast = paired(
+        timed(baseline, len(records)),
+        timed(without_fast_paths, len(records)),
+        rounds=rounds,
+    )
     valid = 0
     policy = PasswordPolicy()
     for record in records:
@@ -180,6 +195,10 @@ def _bare_row(
             "baseline_us_per_record": round(result.baseline * 1e6, 2),
             "candidate_us_per_record": round(result.candidate * 1e6, 2),
             "ratio_spread": [round(x, 3) for x in result.spread()],
+            "ratio_with_every_fast_path_off": round(no_fast.ratio, 3),
+            "ratio_with_every_fast_path_off_spread": [
+                round(x, 3) for x in no_fast.spread()
+            ],
         },
     )
 

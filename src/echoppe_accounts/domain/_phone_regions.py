@@ -50,10 +50,21 @@ _TYPES = (
 
 _TRUNK = "0"
 
-_Rules = tuple[
-    re.Pattern[str], str, bool, tuple[tuple[frozenset[int], re.Pattern[str]], ...]
-]
+_Shapes = dict[int | None, re.Pattern[str]]
+"""Valid national significant numbers by length: one expression per length
+(``None``: the types that list no possible length, at any length)."""
+
+_Rules = tuple[re.Pattern[str], str, bool, _Shapes]
 """A region's international prefix, country code, trunk stripping, valid shapes."""
+
+
+def _by_length(shapes: list[tuple[frozenset[int], re.Pattern[str]]]) -> _Shapes:
+    """Join the type patterns allowed at each length into one expression."""
+    patterns: dict[int | None, list[str]] = {}
+    for lengths, pattern in shapes:
+        for length in lengths or (None,):
+            patterns.setdefault(length, []).append(f"(?:{pattern.pattern})")
+    return {n: re.compile("|".join(ps)) for n, ps in patterns.items()}
 
 
 def _descriptions(region: str) -> list[tuple[frozenset[int], re.Pattern[str]]]:
@@ -85,10 +96,12 @@ def _rules(region: str) -> _Rules | None:
     if meta.national_prefix_transform_rule or prefix not in (None, _TRUNK):
         return None
     code = int(meta.country_code)
-    shapes = tuple(
-        shape
-        for sibling in COUNTRY_CODE_TO_REGION_CODE.get(code, ())
-        for shape in _descriptions(sibling)
+    shapes = _by_length(
+        [
+            shape
+            for sibling in COUNTRY_CODE_TO_REGION_CODE.get(code, ())
+            for shape in _descriptions(sibling)
+        ]
     )
     international = re.compile(str(meta.international_prefix or "(?!)"))
     return international, str(code), prefix == _TRUNK, shapes
@@ -123,8 +136,9 @@ def may_read(region: str, digits: str) -> bool:
     candidates = set(bases)
     if strips_trunk:
         candidates.update(b[1:] for b in bases if b.startswith(_TRUNK))
-    return any(
-        (not lengths or len(nsn) in lengths) and pattern.fullmatch(nsn) is not None
-        for nsn in candidates
-        for lengths, pattern in shapes
-    )
+    for nsn in candidates:
+        for length in (len(nsn), None):
+            pattern = shapes.get(length)
+            if pattern is not None and pattern.fullmatch(nsn) is not None:
+                return True
+    return False
