@@ -33,8 +33,8 @@ from echoppe_accounts import (
     ValidationError,
     bootstrap,
 )
+from echoppe_accounts.domain import _phone_regions, fast
 from echoppe_accounts.domain import email as email_module
-from echoppe_accounts.domain import fast
 from echoppe_accounts.domain import phone as phone_module
 from echoppe_accounts.domain import siret as siret_module
 from echoppe_accounts.domain.phone import FRENCH_PLAN_REGIONS, OVERSEAS_REGIONS
@@ -121,7 +121,7 @@ def test_the_switch_sends_every_input_to_the_dependencies():
     with (
         fast.disabled(),
         mock.patch.object(email_module, "_plain", failing),
-        mock.patch.object(phone_module, "may_read", failing),
+        mock.patch.object(phone_module, "readable", failing),
         mock.patch.object(siret_module, "_passes_stdnum", failing),
         mock.patch.object(
             sys.modules["echoppe_accounts.domain.address"], "_plain_french", failing
@@ -176,3 +176,13 @@ def test_french_plan_regions_are_still_told_apart_when_pruned():
     assert Phone.parse("0692\N{NO-BREAK SPACE}12 34 56").region == "RE"
     assert Phone.parse("0596/30/12/34").region == "MQ"
     assert "RE" in FRENCH_PLAN_REGIONS
+
+
+@settings(max_examples=500, deadline=None)
+@given(digits=st.text(alphabet="0123456789", min_size=1, max_size=15))
+def test_the_one_expression_per_region_agrees_with_the_candidate_readings(digits):
+    """F2: readable() decides as may_read(), region by region."""
+    regions = ("FR", *OVERSEAS_REGIONS)
+    assert _phone_regions.readable(regions, digits) == tuple(
+        r for r in regions if _phone_regions.may_read(r, digits)
+    )

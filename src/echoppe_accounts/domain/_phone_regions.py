@@ -54,8 +54,25 @@ _Shapes = dict[int | None, re.Pattern[str]]
 """Valid national significant numbers by length: one expression per length
 (``None``: the types that list no possible length, at any length)."""
 
-_Rules = tuple[re.Pattern[str], str, bool, _Shapes]
-"""A region's international prefix, country code, trunk stripping, valid shapes."""
+_Rules = tuple[re.Pattern[str], str, bool, _Shapes, re.Pattern[str]]
+"""A region's international prefix, country code, trunk stripping, valid
+shapes, and the digits any of its readings could be (one expression)."""
+
+
+def _digits_pattern(code: str, strips_trunk: bool, shapes: _Shapes) -> re.Pattern[str]:  # noqa: FBT001
+    """Return one expression for the digits whose candidate readings may be valid.
+
+    The country code, then the trunk, each optional (as :func:`may_read`
+    takes them off), then a valid shape at its length.
+    """
+    kinds = "|".join(
+        f"(?:{pattern.pattern})"
+        if length is None
+        else f"(?=[0-9]{{{length}}}\\Z)(?:{pattern.pattern})"
+        for length, pattern in shapes.items()
+    )
+    trunk = f"(?:{_TRUNK})?" if strips_trunk else ""
+    return re.compile(f"(?:{code})?{trunk}(?:{kinds or '(?!)'})")
 
 
 def _by_length(shapes: list[tuple[frozenset[int], re.Pattern[str]]]) -> _Shapes:
@@ -104,7 +121,14 @@ def _rules(region: str) -> _Rules | None:
         ]
     )
     international = re.compile(str(meta.international_prefix or "(?!)"))
-    return international, str(code), prefix == _TRUNK, shapes
+    strips = prefix == _TRUNK
+    return (
+        international,
+        str(code),
+        strips,
+        shapes,
+        _digits_pattern(str(code), strips, shapes),
+    )
 
 
 def plain_digits(value: str) -> str | None:
@@ -127,7 +151,7 @@ def may_read(region: str, digits: str) -> bool:
     rules = _rules(region)
     if rules is None:
         return True
-    international, code, strips_trunk, shapes = rules
+    international, code, strips_trunk, shapes, _ = rules
     if international.match(digits):
         return True  # parse() reads a country code after the prefix: any region
     bases = [digits]
@@ -142,3 +166,30 @@ def may_read(region: str, digits: str) -> bool:
             if pattern is not None and pattern.fullmatch(nsn) is not None:
                 return True
     return False
+
+
+def readable(regions: tuple[str, ...], digits: str) -> tuple[str, ...]:
+    """Return the *regions* for which :func:`may_read` holds, in their order.
+
+    Regions with the same rules (a country code's regions share their
+    shapes) are decided once.
+    """
+    decided: dict[tuple[str, bool, str], bool] = {}
+    kept = []
+    for region in regions:
+        rules = _rules(region)
+        if rules is None:
+            kept.append(region)
+            continue
+        key = (rules[1], rules[2], rules[0].pattern)
+        verdict = decided.get(key)
+        if verdict is None:
+            # One expression for may_read's candidates (the tests hold the
+            # two to the same verdicts).
+            verdict = decided[key] = (
+                rules[0].match(digits) is not None
+                or rules[4].fullmatch(digits) is not None
+            )
+        if verdict:
+            kept.append(region)
+    return tuple(kept)

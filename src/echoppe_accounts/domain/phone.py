@@ -53,7 +53,7 @@ import phonenumbers
 from phonenumbers import PhoneNumberType
 
 from echoppe_accounts.domain import fast
-from echoppe_accounts.domain._phone_regions import may_read, plain_digits
+from echoppe_accounts.domain._phone_regions import plain_digits, readable
 from echoppe_accounts.domain.errors import ValidationError
 from echoppe_accounts.domain.text import check_raw, has_forbidden_character
 
@@ -147,16 +147,19 @@ def _national(
 ) -> phonenumbers.PhoneNumber:
     """Return the reading of national *value* that SPEC F2 chooses, or raise."""
     readings: dict[str, phonenumbers.PhoneNumber] = {}
+    regions = tuple(dict.fromkeys((home, "FR", *OVERSEAS_REGIONS)))
     # Regions that cannot read these digits are not asked (_phone_regions).
     digits = plain_digits(value) if fast.enabled() else None
-    for candidate in dict.fromkeys((home, "FR", *OVERSEAS_REGIONS)):
-        if digits is not None and not may_read(candidate, digits):
-            continue
+    if digits is not None:
+        regions = readable(regions, digits)
+    for candidate in regions:
         number = _read(value, candidate)
         if number is not None:
             readings[candidate] = number
     if not readings:
         raise ValidationError.single(path, "phone.invalid")
+    if len(readings) == 1:  # one reading: no owner, hint or home to choose
+        return next(iter(readings.values()))
     trunk = str(phonenumbers.normalize_digits_only(value)).startswith("0")
     if trunk and (owner := _overseas_owner(readings)) is not None:
         return owner
