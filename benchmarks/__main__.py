@@ -153,6 +153,22 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         help="run these rows only",
     )
     parser.add_argument(
+        "--accounts",
+        type=int,
+        default=lookup.BIG,
+        metavar="N",
+        help=f"accounts in the lookup rows' big store (default {lookup.BIG:,}; "
+        "the targets are set at a million)",
+    )
+    parser.add_argument(
+        "--import-lines",
+        type=int,
+        default=importer.MEMORY_LINES,
+        metavar="N",
+        help="lines of the file whose import's peak memory is measured "
+        f"(default {importer.MEMORY_LINES:,})",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="fewer rounds and smaller data: a smoke test, not a measure",
@@ -182,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the rows, print the table, write the JSON; return the exit status."""
     args = _arguments(argv)
     chosen = [entry for entry in ROWS if not args.only or entry[0] in args.only]
+    lookup.SIZES["accounts"] = args.accounts
+    importer.SIZES["import_lines"] = args.import_lines
     info = machine()
     command = "python -m benchmarks " + " ".join(sys.argv[1:] if argv is None else argv)
     print(f"echoppe-accounts benchmarks on {info['cpu']}, Python {info['python']}")  # noqa: T201

@@ -152,6 +152,9 @@ def _measure(
 BIG_COUNT = [BIG]
 """The size of the big store (a list, so that a quick run can scale it down)."""
 
+SIZES = {"accounts": BIG}
+"""The big store's size for this run: ``--accounts`` (default a million)."""
+
 
 def _row(name: str, title: str, result: Paired, details: dict[str, Any]) -> Row:
     return Row(
@@ -181,7 +184,7 @@ SCALE_NOTE = (
 
 def run_sqlite(*, quick: bool = False) -> Row:
     """Row 8, SQLite."""
-    BIG_COUNT[0] = 100_000 if quick else BIG
+    BIG_COUNT[0] = 100_000 if quick else SIZES["accounts"]
     with tempfile.TemporaryDirectory(prefix="echoppe-bench-") as tmp:
         big = _sqlite_store(Path(tmp) / "big.sqlite3", BIG_COUNT[0])
         small = _sqlite_store(Path(tmp) / "small.sqlite3", SMALL)
@@ -260,7 +263,7 @@ def run_postgres(*, quick: bool = False) -> Row:
             skipped=f"no PostgreSQL server at the DSN given ({type(exc).__name__}: "
             f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''})",
         )
-    BIG_COUNT[0] = 100_000 if quick else BIG
+    BIG_COUNT[0] = 100_000 if quick else SIZES["accounts"]
     suffix = secrets.token_hex(4)
     schemas = {"big": f"bench_big_{suffix}", "small": f"bench_small_{suffix}"}
     stores = {}
