@@ -138,7 +138,7 @@ def sqlite_outbox_key(database: str | Path) -> bytes:
 class App:
     """The library wired for one shop: use cases and the outbox dispatcher.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     accounts: AccountService
@@ -205,11 +205,7 @@ def bootstrap(
         TemplateError: If a template or a catalogue of the shop cannot
             render; the message names each one that failed.
 
-    .. versionadded:: 0.1.0
-
-    .. versionchanged:: 0.2.0
-       The outbox key, and the dispatcher's retry window from *settings*;
-       the check of the templates and catalogues.
+    .. versionadded:: 0.2.0
     """
     install_catalogues(settings.locale_dirs)
     if settings.fast_paths is not None:
@@ -267,10 +263,7 @@ def sqlite_app(
     apart from it if you can: without it, the mails queued at that moment
     cannot be sent.
 
-    .. versionadded:: 0.1.0
-
-    .. versionchanged:: 0.2.0
-       The outbox key file beside the database.
+    .. versionadded:: 0.2.0
     """
     store = SQLiteStore(database)
     if settings.outbox_key is None:

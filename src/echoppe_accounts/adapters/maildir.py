@@ -22,7 +22,7 @@ _FOLDERS = ("tmp", "new", "cur")
 class MaildirMailer:
     """Delivers mail into a local Maildir folder instead of a mail server.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -49,9 +49,6 @@ class MaildirMailer:
                 :attr:`~echoppe_accounts.DeliveryError.connection` if the
                 folder cannot be written (a full disk fails every mail
                 alike, so the dispatcher ends its round).
-
-        .. versionchanged:: 0.2.0
-           Says whether the failure is permanent or the folder's.
         """
         import email.errors  # noqa: PLC0415 (see __init__)
         import mailbox  # noqa: PLC0415
