@@ -243,7 +243,9 @@ def test_transient_failures_stop_after_the_retry_window(service, dispatcher, clo
 
 def test_the_retry_window_is_a_setting(uow_factory, clock, mailer, shop_settings):
     """O1: ``Settings.outbox_retry_window`` bounds bootstrap's dispatcher's retries."""
-    settings = attrs.evolve(shop_settings, outbox_retry_window=timedelta(minutes=5))
+    settings = attrs.evolve(
+        shop_settings, outbox_retry_window=timedelta(minutes=5), outbox_key=bytes(32)
+    )
     app = bootstrap(uow_factory, mailer, settings, clock=clock, hasher=FAST_HASHER)
     assert app.dispatcher.retry_window == timedelta(minutes=5)
     app.accounts.register(form())

@@ -442,6 +442,15 @@ class PostgresStore:
        seconds (it was 30) and bounds connecting too; ``statement_timeout``.
     """
 
+    shared_database: bool = True
+    """Several processes share it, so :func:`~echoppe_accounts.bootstrap` needs a key.
+
+    A key made for one process would leave the mails it queued unreadable
+    to the worker (SPEC O2).
+
+    .. versionadded:: 0.2.0
+    """
+
     def __init__(
         self,
         conninfo: str,

@@ -46,7 +46,7 @@ import attrs
 
 from echoppe_accounts._version import __version__
 from echoppe_accounts.adapters.system import SystemClock, SystemSecrets
-from echoppe_accounts.bootstrap import App
+from echoppe_accounts.bootstrap import App, outbox_key_file
 from echoppe_accounts.domain.account import Account
 from echoppe_accounts.domain.analytics import EVENT_MONTHS, RetentionPolicy
 from echoppe_accounts.domain.errors import (
@@ -58,6 +58,7 @@ from echoppe_accounts.domain.errors import (
     StorageError,
     ValidationError,
 )
+from echoppe_accounts.entrypoints import _keys
 from echoppe_accounts.entrypoints.config import (
     ConfigurationError,
     DatabaseURL,
@@ -550,6 +551,15 @@ def _add_outbox(b: _Builder, commands: Subcommands[argparse.ArgumentParser]) -> 
             "only those dead before DATE (ISO 8601, UTC by default); all otherwise",
         ),
     )
+    b.command(
+        outbox,
+        "rotate-key",
+        t(
+            "change la clé des e-mails en file (l’ancienne les ouvre encore)",
+            "change the key sealing queued mails (the previous one still opens them)",
+        ),
+        _outbox_rotate_key,
+    )
 
 
 def _add_customers(b: _Builder, commands: Subcommands[argparse.ArgumentParser]) -> None:
@@ -819,7 +829,10 @@ class _Context:
 
 def _init(ctx: _Context, _: argparse.Namespace) -> int:
     deployment = ctx.deployment()
-    ctx.app()  # with SQLite, makes the outbox key file beside the database
+    ctx.app()  # with SQLite, makes the outbox key file (configuration folder)
+    if deployment.moved_key is not None and deployment.url.path is not None:
+        to = outbox_key_file(deployment.url.path)
+        ctx.say(_keys.moved_message(ctx.t, deployment.moved_key, to))
     version = deployment.schema_version()
     ctx.say(
         ctx.t(
@@ -986,6 +999,11 @@ def _outbox_purge(ctx: _Context, args: argparse.Namespace) -> int:
             ("dead letter deleted.", "dead letters deleted."),
         )
     )
+    return EXIT_OK
+
+
+def _outbox_rotate_key(ctx: _Context, _: argparse.Namespace) -> int:
+    _keys.rotate(ctx.t, ctx.url.path, ctx.out, ctx.say)
     return EXIT_OK
 
 

@@ -40,7 +40,7 @@ PosixPath('/var/lib/echoppe/accounts.sqlite3')
 >>> DatabaseURL.parse("mysql://shop@db/shop")
 Traceback (most recent call last):
 ...
-echoppe_accounts.entrypoints.config.ConfigurationError: unsupported database URL ...
+echoppe_accounts.bootstrap.ConfigurationError: unsupported database URL ...
 
 .. versionadded:: 0.2.0
 """
@@ -61,12 +61,17 @@ from echoppe_accounts.adapters.maildir import MaildirMailer
 from echoppe_accounts.adapters.smtp import SMTPMailer
 from echoppe_accounts.adapters.sqlite import SQLiteStore
 from echoppe_accounts.bootstrap import (
+    OUTBOX_OLD_KEY_VARIABLE,
     App,
+    _no_shared_key,
+    _sqlite_keys,
     bootstrap,
     outbox_key_from_environment,
-    sqlite_outbox_key,
 )
-from echoppe_accounts.domain.errors import Language
+from echoppe_accounts.bootstrap import (
+    # Re-exported, explicitly for mypy: this page documents it.
+    ConfigurationError as ConfigurationError,  # noqa: PLC0414
+)
 from echoppe_accounts.domain.mail import OutgoingMail
 from echoppe_accounts.domain.sealing import KEY_BYTES
 from echoppe_accounts.ports import Mailer, UnitOfWorkFactory
@@ -80,27 +85,6 @@ DEFAULT_MAILDIR = "mailbox"
 
 _PLACEHOLDER_BASE_URL = "http://localhost"
 """Used by commands that write no link, when ``ECHOPPE_BASE_URL`` is unset."""
-
-
-class ConfigurationError(Exception):
-    """The configuration is wrong; the message says what to change.
-
-    Attributes:
-        french: The message in French.
-        english: The message in English.
-
-    .. versionadded:: 0.2.0
-    """
-
-    def __init__(self, french: str, english: str) -> None:
-        """Describe the mistake in French and English."""
-        self.french = french
-        self.english = english
-        super().__init__(english)
-
-    def message(self, language: Language = "fr") -> str:
-        """Return the message in *language*."""
-        return self.french if language == "fr" else self.english
 
 
 @attrs.frozen
@@ -373,13 +357,18 @@ class Deployment:
     unit_of_work: UnitOfWorkFactory
     schema_version: Callable[[], int]
     _close: Callable[[], None] = attrs.field(default=lambda: None, repr=False)
+    moved_key: Path | None = None
+    """Where a key file beside the SQLite database was, once :meth:`app` moved it."""
 
     def app(self, *, links: bool = False, send: bool = True) -> App:
         """Wire the library on this database, with the environment's mailer.
 
         The outbox key comes from ``ECHOPPE_OUTBOX_KEY``; with SQLite, from
-        the key file beside the database when the variable is unset, as
-        :func:`~echoppe_accounts.sqlite_app` does. With
+        the key file in the operator's configuration folder when the
+        variable is unset, as :func:`~echoppe_accounts.sqlite_app` does (a
+        key file beside the database is moved there, and :attr:`moved_key`
+        says where it was). The previous key, during a rotation, comes
+        from ``ECHOPPE_OUTBOX_OLD_KEY`` or the key file. With
         PostgreSQL the variable is required by callers that write or send
         mail: a key made for one process would leave the mails it queued
         unreadable to the worker.
@@ -396,38 +385,35 @@ class Deployment:
             ConfigurationError: A setting is missing or invalid.
             DeliveryError: The Maildir folder cannot be created.
         """
+        key, old_key = self._outbox_keys(mails=links or send)
         settings = attrs.evolve(
             self.environment.settings(links=links),
-            outbox_key=self._outbox_key(mails=links or send),
+            outbox_key=key,
+            outbox_old_key=old_key,
         )
         environment = self.environment
         mailer = environment.mailer() if send else _LazyMailer(environment.mailer)
         return bootstrap(self.unit_of_work, mailer, settings)
 
-    def _outbox_key(self, *, mails: bool) -> bytes:
+    def _outbox_keys(self, *, mails: bool) -> tuple[bytes, bytes | None]:
         try:
             key = outbox_key_from_environment()
+            old = outbox_key_from_environment(variable=OUTBOX_OLD_KEY_VARIABLE)
             if key is None and self.url.path is not None:
-                key = sqlite_outbox_key(self.url.path)
+                ring, self.moved_key = _sqlite_keys(self.url.path)
+                key, old = ring.current, old or ring.previous
         except (OSError, ValueError) as exc:
             msg_fr = f"Clé de l’outbox illisible : {exc}."
             msg_en = f"unreadable outbox key: {exc}."
             raise ConfigurationError(msg_fr, msg_en) from exc
         if key is not None:
-            return key
+            return key, old
         if mails:
-            msg_fr = (
-                "ECHOPPE_OUTBOX_KEY est requise avec PostgreSQL pour écrire ou "
-                "envoyer des e-mails (32 octets : openssl rand -base64 32)."
-            )
-            msg_en = (
-                "ECHOPPE_OUTBOX_KEY is required with PostgreSQL to write or send "
-                "mail (32 bytes: openssl rand -base64 32)."
-            )
-            raise ConfigurationError(msg_fr, msg_en)
+            # The sentence bootstrap() refuses a shared database with.
+            raise _no_shared_key()
         # This caller seals and opens no mail: a throwaway key spares it the
-        # library's warning about a key made for one process.
-        return secrets.token_bytes(KEY_BYTES)
+        # library's refusal of a shared database without a key.
+        return secrets.token_bytes(KEY_BYTES), None
 
     def close(self) -> None:
         """Close the database's connections."""

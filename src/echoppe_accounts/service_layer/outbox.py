@@ -188,6 +188,8 @@ class OutboxDispatcher:
             process's own key, made when first needed, with a warning that
             mails queued when the process stops will be dead-lettered as
             unreadable. Never in ``repr``.
+        outbox_old_key: The previous key, during a rotation: it still opens
+            the mails sealed before. Never in ``repr``.
 
     .. versionadded:: 0.1.0
 
@@ -216,6 +218,15 @@ class OutboxDispatcher:
         ],
     )
     """The key that opens sealed bodies; ``None`` for this process's own."""
+    outbox_old_key: bytes | None = attrs.field(
+        default=None,
+        repr=False,
+        validator=[
+            attrs.validators.optional(attrs.validators.instance_of(bytes)),
+            _check_optional_key,
+        ],
+    )
+    """The key in use before a rotation, tried when the current one fails."""
 
     def dispatch(self, limit: int = 100) -> DispatchReport:
         """Try to send up to *limit* due mails; say what became of them.
@@ -326,7 +337,8 @@ class OutboxDispatcher:
             self._mark_dropped(mail, round_)
             return _Outcome.DROPPED, False
         try:
-            opened = unseal_mail(mail, outbox_key(self.outbox_key))
+            older = () if self.outbox_old_key is None else (self.outbox_old_key,)
+            opened = unseal_mail(mail, outbox_key(self.outbox_key), *older)
         except SealError:
             self._mark_dead(mail, round_, UNREADABLE, attempted=False)
             return _Outcome.DEAD, False

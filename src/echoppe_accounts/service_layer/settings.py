@@ -109,6 +109,10 @@ class Settings:
             :func:`~echoppe_accounts.bootstrap`. ``None`` lets
             :func:`~echoppe_accounts.bootstrap` find one (see there). Never
             shown in ``repr``.
+        outbox_old_key: The previous outbox key, while the shop rotates it:
+            it still opens the mails sealed with it, and seals nothing.
+            ``None`` lets :func:`~echoppe_accounts.bootstrap` read
+            ``ECHOPPE_OUTBOX_OLD_KEY``. Never shown in ``repr``.
         outbox_retry_window: How long a mail that keeps failing for a
             moment is retried, from its creation (or its requeue), before
             it becomes a dead letter (SPEC O1).
@@ -139,8 +143,8 @@ class Settings:
     .. versionadded:: 0.1.0
 
     .. versionchanged:: 0.2.0
-       *outbox_key*, *outbox_retry_window*, *templates*, *locale_dirs* and
-       *timezone*.
+       *outbox_key*, *outbox_old_key*, *outbox_retry_window*, *templates*,
+       *locale_dirs* and *timezone*.
     """
 
     base_url: str = attrs.field(validator=_check_base_url)
@@ -166,6 +170,14 @@ class Settings:
     signup_verify_ttl: timedelta = timedelta(days=7)
     client_limits: ClientLimits = attrs.field(factory=ClientLimits)
     outbox_key: bytes | None = attrs.field(
+        default=None,
+        repr=False,
+        validator=[
+            attrs.validators.optional(attrs.validators.instance_of(bytes)),
+            _check_outbox_key,
+        ],
+    )
+    outbox_old_key: bytes | None = attrs.field(
         default=None,
         repr=False,
         validator=[

@@ -1,0 +1,74 @@
+"""The outbox key's commands: ``init``'s move of a key file, ``outbox rotate-key``.
+
+SPEC O2 (amended): the key never sits beside the database nor in its
+backups, and a shop rotates it without dead-lettering the mails queued
+before (the previous key still opens them).
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import TextIO
+
+from echoppe_accounts.bootstrap import (
+    OUTBOX_KEY_VARIABLE,
+    OUTBOX_OLD_KEY_VARIABLE,
+    outbox_key_from_environment,
+    rotate_outbox_key,
+)
+from echoppe_accounts.domain.sealing import KEY_BYTES
+
+Say = Callable[[str, str], str]
+"""The command line's texts: French, English → the chosen one."""
+
+
+def moved_message(t: Say, moved: Path, to: Path) -> str:
+    """Say that ``init`` moved a key file found beside the database."""
+    return t(
+        f"Clé de l’outbox déplacée de {moved} vers {to} (mode 0600) : elle ne "
+        "doit pas voyager avec la base. Sauvegardez-la à part de la base.",
+        f"Outbox key moved from {moved} to {to} (mode 0600): it must not travel "
+        "with the database. Back it up apart from the database.",
+    )
+
+
+def rotate(
+    t: Say, database: Path | None, out: TextIO, say: Callable[[str], None]
+) -> None:
+    """Rotate the outbox key of *database* (a SQLite file) or print a new one.
+
+    With a SQLite database and no ``ECHOPPE_OUTBOX_KEY``, the key file gets
+    a new key and keeps the current one as its previous. Otherwise (the key
+    comes from the environment, PostgreSQL), a new key is printed on
+    standard output and the operator is told which variables to set.
+    """
+    if database is not None and outbox_key_from_environment() is None:
+        path = rotate_outbox_key(database)
+        say(
+            t(
+                f"Nouvelle clé de l’outbox écrite dans {path} ; l’ancienne y reste "
+                "pour ouvrir les e-mails déjà en file. Redémarrez les processus "
+                "web et le worker, et sauvegardez ce fichier à part de la base.",
+                f"New outbox key written to {path}; the previous one stays there "
+                "to open the mails already queued. Restart the web processes and "
+                "the worker, and back this file up apart from the database.",
+            )
+        )
+        return
+    print(base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode("ascii"), file=out)
+    say(
+        t(
+            f"Nouvelle clé ci-dessus : mettez l’actuelle dans "
+            f"{OUTBOX_OLD_KEY_VARIABLE} et celle-ci dans {OUTBOX_KEY_VARIABLE}, "
+            "dans chaque processus, puis redémarrez-les ; retirez "
+            f"{OUTBOX_OLD_KEY_VARIABLE} après 72 heures (la fenêtre de "
+            "nouvelles tentatives).",
+            f"New key above: put the current one in {OUTBOX_OLD_KEY_VARIABLE} and "
+            f"this one in {OUTBOX_KEY_VARIABLE}, in every process, then restart "
+            f"them; remove {OUTBOX_OLD_KEY_VARIABLE} after 72 hours (the retry "
+            "window).",
+        )
+    )
