@@ -31,7 +31,6 @@ import argparse
 import json
 import logging
 import os
-import signal
 import sys
 import threading
 import traceback
@@ -39,7 +38,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import TextIO
 
 import attrs
@@ -58,7 +56,7 @@ from echoppe_accounts.domain.errors import (
     StorageError,
     ValidationError,
 )
-from echoppe_accounts.entrypoints import _keys
+from echoppe_accounts.entrypoints import _keys, _signals, _startup
 from echoppe_accounts.entrypoints.config import (
     ConfigurationError,
     DatabaseURL,
@@ -851,24 +849,6 @@ def _demo(ctx: _Context, args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """Set *stop* on SIGTERM and SIGINT while inside the block."""
-
-    def handler(signum: int, _: FrameType | None) -> None:
-        logger.info("%s received: stopping after this round", signal.strsignal(signum))
-        stop.set()
-
-    previous = {
-        sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)
-    }
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
-@contextmanager
 def _quiet_dispatcher(*, debug: bool) -> Iterator[None]:
     """Keep the worker's line the only one per round, unless debugging.
 
@@ -886,23 +866,55 @@ def _quiet_dispatcher(*, debug: bool) -> Iterator[None]:
 
 
 def _worker(ctx: _Context, args: argparse.Namespace) -> int:
-    app = ctx.app()
-    worker = OutboxWorker(
-        app.dispatcher.dispatch,
-        batch_size=args.batch_size,
-        min_idle=min(1.0, args.max_idle),
-        max_idle=args.max_idle,
-    )
-    with _quiet_dispatcher(debug=args.debug):
-        if args.once:
-            worker.run_once()
+    # The handlers come first: a SIGTERM at any moment stops the worker
+    # with exit 0, start-up and its waits included (SPEC O4).
+    with _signals.stopping() as stop:
+        app = _started_worker(ctx, stop, wait=not args.once)
+        if app is None:
+            logger.info(
+                "%s received: stopped during start-up", _signals.received() or "stop"
+            )
             return EXIT_OK
-        logger.info(
-            "worker started on %s, %d mails per round", ctx.url, args.batch_size
+        worker = OutboxWorker(
+            app.dispatcher.dispatch,
+            batch_size=args.batch_size,
+            min_idle=min(1.0, args.max_idle),
+            max_idle=args.max_idle,
+            stop=stop,
         )
-        with _stop_on_signals(worker.stop):
+        with _quiet_dispatcher(debug=args.debug):
+            if args.once:
+                worker.run_once()
+                return EXIT_OK
+            logger.info(
+                "worker started on %s, %d mails per round", ctx.url, args.batch_size
+            )
             worker.run()
+        if _signals.received():
+            logger.info("%s received: stopped", _signals.received())
     return EXIT_OK
+
+
+def _started_worker(ctx: _Context, stop: threading.Event, *, wait: bool) -> App | None:
+    """Open the database and check the mail server, waiting while they are down.
+
+    Returns ``None`` if *stop* is set meanwhile. With *wait* false (``--once``),
+    the first failure ends the command, as for any other command.
+    """
+    if not wait:
+        return ctx.app()
+    app = _startup.wait_for(f"the database ({ctx.url})", ctx.app, stop)
+    if app is None:
+        return None
+    check = getattr(app.dispatcher.mailer, "check", None)
+    if not callable(check):
+        return app  # a Maildir, or a shop's mailer: nothing to wait for
+
+    def reached() -> bool:
+        check()
+        return True
+
+    return app if _startup.wait_for("the mail server", reached, stop) else None
 
 
 def _when(moment: datetime | None) -> str | None:
