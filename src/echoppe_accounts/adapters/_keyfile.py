@@ -25,7 +25,7 @@ from pathlib import Path
 
 import attrs
 
-from echoppe_accounts.adapters._files import create_private, write_private
+from echoppe_accounts._files import create_private, write_private
 from echoppe_accounts.domain.sealing import KEY_BYTES, parse_key
 
 log = logging.getLogger("echoppe_accounts.outbox")

@@ -1,4 +1,4 @@
-"""The outbox key's commands: ``init``'s move of a key file, ``outbox rotate-key``.
+"""Texts and steps of the key and file commands: ``init``, ``outbox rotate-key``, files.
 
 SPEC O2 (amended): the key never sits beside the database nor in its
 backups, and a shop rotates it without dead-lettering the mails queued
@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from echoppe_accounts._files import UnsafeFileError
 from echoppe_accounts.bootstrap import (
     OUTBOX_KEY_VARIABLE,
     OUTBOX_OLD_KEY_VARIABLE,
@@ -71,4 +72,25 @@ def rotate(
             f"them; remove {OUTBOX_OLD_KEY_VARIABLE} after 72 hours (the retry "
             "window).",
         )
+    )
+
+
+def unsafe_file_message(t: Say, exc: UnsafeFileError) -> str:
+    """Say why a command refused to write a file (SPEC O4), in one sentence."""
+    if exc.reason == "symlink":
+        return t(
+            f"{exc.path} est un lien symbolique : rien n’est écrit à travers un "
+            "lien ; donnez un autre chemin.",
+            f"{exc.path} is a symbolic link: nothing is written through a link; "
+            "give another path.",
+        )
+    if exc.reason == "not_ours":
+        return t(
+            f"{exc.path} existe déjà et n’a pas été nommé : rien n’est écrit "
+            "par-dessus.",
+            f"{exc.path} already exists and was not named: nothing is written over it.",
+        )
+    return t(
+        f"{exc.path} n’est pas un fichier ordinaire : donnez un autre chemin.",
+        f"{exc.path} is not a regular file: give another path.",
     )

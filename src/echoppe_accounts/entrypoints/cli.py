@@ -42,6 +42,7 @@ from typing import TextIO
 
 import attrs
 
+from echoppe_accounts._files import UnsafeFileError, write_private
 from echoppe_accounts._version import __version__
 from echoppe_accounts.adapters.system import SystemClock, SystemSecrets
 from echoppe_accounts.bootstrap import App, outbox_key_file
@@ -1015,7 +1016,10 @@ def _outbox_purge(ctx: _Context, args: argparse.Namespace) -> int:
 
 
 def _outbox_rotate_key(ctx: _Context, _: argparse.Namespace) -> int:
-    _keys.rotate(ctx.t, ctx.url.path, ctx.out, ctx.say)
+    try:
+        _keys.rotate(ctx.t, ctx.url.path, ctx.out, ctx.say)
+    except UnsafeFileError as exc:
+        raise UserError(_keys.unsafe_file_message(ctx.t, exc)) from exc
     return EXIT_OK
 
 
@@ -1038,13 +1042,6 @@ def _provisional_password(ctx: _Context, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write *text* to *path*, readable by its owner only (personal data)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as file:
-        file.write(text)
-
-
 def _export(ctx: _Context, args: argparse.Namespace) -> int:
     account = ctx.account()
     fmt = args.format
@@ -1059,7 +1056,10 @@ def _export(ctx: _Context, args: argparse.Namespace) -> int:
         ctx.out.write(text)
         return EXIT_OK
     try:
-        _write_private(args.output, text)
+        # Owner-only (personal data), atomically, never through a link.
+        write_private(args.output, text)
+    except UnsafeFileError as exc:
+        raise UserError(_keys.unsafe_file_message(ctx.t, exc)) from exc
     except OSError as exc:
         raise UserError(
             ctx.t(

@@ -56,6 +56,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import attrs
 
+from echoppe_accounts._files import UnsafeFileError
 from echoppe_accounts.adapters.analytics import SQLiteAnalyticsSink
 from echoppe_accounts.adapters.maildir import MaildirMailer
 from echoppe_accounts.adapters.smtp import SMTPMailer
@@ -402,6 +403,17 @@ class Deployment:
             if key is None and self.url.path is not None:
                 ring, self.moved_key = _sqlite_keys(self.url.path)
                 key, old = ring.current, old or ring.previous
+        except UnsafeFileError as exc:
+            msg_fr = (
+                f"Le fichier de clé {exc.path} est un lien symbolique ou pas un "
+                "fichier ordinaire : rien n’y est écrit ; supprimez-le ou donnez "
+                "ECHOPPE_OUTBOX_KEY."
+            )
+            msg_en = (
+                f"the key file {exc.path} is a symbolic link or not a regular "
+                "file: nothing is written there; remove it or set ECHOPPE_OUTBOX_KEY."
+            )
+            raise ConfigurationError(msg_fr, msg_en) from exc
         except (OSError, ValueError) as exc:
             msg_fr = f"Clé de l’outbox illisible : {exc}."
             msg_en = f"unreadable outbox key: {exc}."

@@ -187,6 +187,7 @@ from typing import IO, TYPE_CHECKING, Final, Self
 
 import attrs
 
+from echoppe_accounts._files import UnsafeFileError, may_replace, private_file
 from echoppe_accounts.domain.account import Account, AccountStatus
 from echoppe_accounts.domain.addressbook import AddressBook, DeliveryAddress
 from echoppe_accounts.domain.audit import AuditEvent, AuditRecord
@@ -407,7 +408,7 @@ class CustomerImporter:
             raise ValueError(msg)
         source = Path(source)
         report_path = Path(report) if report is not None else _default_report(source)
-        _check_report_path(source, report_path)
+        _check_report_path(source, report_path, named=report is not None)
         total = _check_encoding(source)
         try:
             handle = source.open("rb")
@@ -880,8 +881,23 @@ def _unreadable(source: Path) -> ValidationError:
     return ValidationError.single("file", "import.file_unreadable", file=_shown(source))
 
 
-def _check_report_path(source: Path, report: Path) -> None:
-    """Refuse a report that would overwrite the input or cannot be written."""
+def _check_report_path(source: Path, report: Path, *, named: bool) -> None:
+    """Refuse a report that would overwrite the input or cannot be written.
+
+    A symbolic link is refused (the report would overwrite its target), and
+    so is an existing file the user did not name unless it is an earlier
+    report (SPEC O4).
+    """
+    try:
+        may_replace(report, named=named, ours=_is_report(report))
+    except UnsafeFileError as exc:
+        # A folder or a device is refused when a line needs the report.
+        code = {
+            "symlink": "import.report_symlink",
+            "not_ours": "import.report_not_ours",
+        }.get(exc.reason)
+        if code is not None:
+            raise ValidationError.single("report", code, file=_shown(report)) from exc
     same = False
     try:
         same = report.exists() and source.exists() and report.samefile(source)
@@ -1122,6 +1138,7 @@ class _Report:
         self.delimiter = ";"
         self.written = False
         self._file: IO[str] | None = None
+        self._files = contextlib.ExitStack()
         self._writer: Writer | None = None
 
     def __enter__(self) -> Self:
@@ -1132,7 +1149,11 @@ class _Report:
             return
         try:
             if self._writer is None:
-                self._file = self.path.open("w", encoding="utf-8-sig", newline="")
+                # Owner-only, written beside and renamed over the path when
+                # the import ends, never through a symbolic link (SPEC O4).
+                self._file = self._files.enter_context(
+                    private_file(self.path, encoding="utf-8-sig", newline="")
+                )
                 self._writer = csv.writer(self._file, delimiter=self.delimiter)
                 self._writer.writerow(("line", "field", "code", "message"))
                 self.written = True
@@ -1152,8 +1173,14 @@ class _Report:
         tb: TracebackType | None,
     ) -> None:
         if self._file is not None:
-            self._file.close()
-        elif exc is None and _is_report(self.path):
+            # The lines refused so far are kept, whatever ended the import.
+            try:
+                self._files.close()
+            except OSError as error:
+                raise ValidationError.single(
+                    "report", "import.report_unwritable", file=_shown(self.path)
+                ) from error
+        elif exc is None and not self.path.is_symlink() and _is_report(self.path):
             # No line refused: an older report must not pass for this run's.
             self.path.unlink()
 
