@@ -482,7 +482,7 @@ def test_worker_stops_on_sigterm_with_nothing_lost(shop):
             worker.kill()
     assert worker.returncode == 0, log
     assert "Traceback" not in log
-    assert "round 1: 1 sent" in log
+    assert "round 1:" not in log  # rounds are summed up, at DEBUG one by one
     assert "stopped after" in log
     delivered = shop.delivered()
     ids = [str(m["Message-ID"]) for m in delivered]

@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import os
 import re
-import selectors
 import signal
-import socket
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -25,6 +22,7 @@ from echoppe_accounts import Settings, bootstrap
 from echoppe_accounts.bootstrap import OUTBOX_KEY_VARIABLE
 from sample_forms import form
 from smtp_server import LoopbackSMTP
+from tcp_proxy import Proxy, free_port
 
 SCRIPT = Path(sys.executable).with_name("echoppe-accounts")
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -32,70 +30,6 @@ BASE_URL = "https://www.lechoppe.fr"
 KEY = os.urandom(32)
 SAFETY = 60
 """Seconds after which a hung subprocess fails the test (never asserted on)."""
-
-
-def _free_port() -> int:
-    """Return a loopback port nothing listens on (closed: connections refused)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Proxy:
-    """A TCP proxy on *port* to *target*, opened when the test says so."""
-
-    def __init__(self, port: int, target: tuple[str, int]) -> None:
-        self.port, self.target = port, target
-        self._server: socket.socket | None = None
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
-
-    def open(self) -> None:
-        """Start listening and forwarding."""
-        server = socket.socket()
-        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        server.bind(("127.0.0.1", self.port))
-        server.listen()
-        server.settimeout(0.2)
-        self._server = server
-        thread = threading.Thread(target=self._accept, daemon=True)
-        thread.start()
-        self._threads.append(thread)
-
-    def _accept(self) -> None:
-        assert self._server is not None
-        while not self._stop.is_set():
-            try:
-                client, _ = self._server.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            upstream = socket.create_connection(self.target)
-            thread = threading.Thread(
-                target=self._pipe, args=(client, upstream), daemon=True
-            )
-            thread.start()
-            self._threads.append(thread)
-
-    def _pipe(self, a: socket.socket, b: socket.socket) -> None:
-        with a, b, selectors.DefaultSelector() as sel:
-            sel.register(a, selectors.EVENT_READ, b)
-            sel.register(b, selectors.EVENT_READ, a)
-            while not self._stop.is_set():
-                for key, _ in sel.select(timeout=0.2):
-                    data = key.fileobj.recv(65536)  # type: ignore[union-attr]
-                    if not data:
-                        return
-                    key.data.sendall(data)
-
-    def close(self) -> None:
-        """Stop forwarding and listening."""
-        self._stop.set()
-        if self._server is not None:
-            self._server.close()
-        for thread in self._threads:
-            thread.join(timeout=5)
 
 
 def _env(tmp_path: Path, **values: str) -> dict[str, str]:
@@ -150,7 +84,7 @@ def test_sigterm_at_any_moment_of_start_up_exits_0(tmp_path, after, database):
     url = (
         f"sqlite:///{tmp_path / 'shop.sqlite3'}"
         if database == "sqlite"
-        else f"postgresql://postgres@127.0.0.1:{_free_port()}/test"
+        else f"postgresql://postgres@127.0.0.1:{free_port()}/test"
     )
     worker = _start(_env(tmp_path, ECHOPPE_DATABASE_URL=url), tmp_path)
     time.sleep(after)
@@ -164,7 +98,7 @@ def test_the_worker_waits_for_a_database_that_is_down_at_start(
     tmp_path, postgres_dsn, postgres_store_factory
 ):
     """O4: started against a closed port, it waits, warns once, then sends."""
-    port = _free_port()
+    port = free_port()
     schema = f"ops_wait_{uuid.uuid4().hex[:8]}"
     proxy = Proxy(port, ("127.0.0.1", 5432))
     url = re.sub(r"@[^/]+/", f"@127.0.0.1:{port}/", postgres_dsn)
@@ -203,7 +137,7 @@ class _NullMailer:
 def test_the_worker_waits_for_a_mail_server_that_is_down_at_start(tmp_path):
     """O4: started with the mail server down, it waits, then delivers."""
     server = LoopbackSMTP()
-    server.port = _free_port()
+    server.port = free_port()
     database = tmp_path / "shop.sqlite3"
     env = _env(
         tmp_path,

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from echoppe_accounts._logs import mask
 from echoppe_accounts.domain.errors import DeliveryError, StorageError
 
 T = TypeVar("T")
@@ -73,11 +74,11 @@ def wait_for(
                     what,
                     tries,
                     delay,
-                    exc,
+                    mask(exc),
                 )
                 warned_at = now
             else:
-                logger.debug("still waiting for %s: %s", what, exc)
+                logger.debug("still waiting for %s: %s", what, mask(exc))
             stop.wait(delay)
             delay = min(delay * 2, most)
             continue

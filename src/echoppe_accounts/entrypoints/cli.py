@@ -882,6 +882,7 @@ def _worker(ctx: _Context, args: argparse.Namespace) -> int:
             min_idle=min(1.0, args.max_idle),
             max_idle=args.max_idle,
             stop=stop,
+            pending=lambda: app.dispatcher.stats().pending,
         )
         with _quiet_dispatcher(debug=args.debug):
             if args.once:

@@ -42,9 +42,10 @@ unknown (the line dropped after the data) is sent again, with the same
 ``Message-ID``.
 
 The dispatcher logs under ``echoppe_accounts.outbox``: one record per round
-(``INFO``, or ``DEBUG`` when the round found nothing to send, so an idle
-worker stays quiet) and one ``WARNING`` per failure, with the mail's id,
-kind and the error in words, never a body, an address or a secret.
+at ``DEBUG`` (an :class:`~echoppe_accounts.OutboxWorker` sums them up once
+a minute) and one ``WARNING`` per mail that failed, with the mail's id,
+kind and the error in words, email addresses masked, never a body or a
+secret.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from echoppe_accounts._logs import mask
 from echoppe_accounts.domain.errors import DeliveryError, StorageError
 from echoppe_accounts.domain.mail import DeadLetter, OutboxStats, OutgoingMail
 from echoppe_accounts.domain.sealing import (
@@ -278,8 +280,7 @@ class OutboxDispatcher:
             dead=outcomes[_Outcome.DEAD],
             dropped=outcomes[_Outcome.DROPPED],
         )
-        log.log(
-            logging.INFO if claimed else logging.DEBUG,
+        log.debug(
             "outbox round: claimed=%d sent=%d failed=%d dead=%d dropped=%d "
             "released=%d lost=%d",
             len(claimed),
@@ -300,8 +301,9 @@ class OutboxDispatcher:
                 uow.outbox.release(mail_ids, claim_id=claim_id)
                 uow.commit()
         except StorageError as exc:
-            # Not fatal: the claims lapse with their lease.
-            log.warning(
+            # Not fatal: the claims lapse with their lease; the caller logs
+            # the round's failure once.
+            log.debug(
                 "outbox: %d claimed mails could not be released (%s); they "
                 "come back when their lease lapses",
                 len(mail_ids),
@@ -404,7 +406,10 @@ class OutboxDispatcher:
             )
             uow.commit()
         log.warning(
-            "outbox: mail %s (%s) dead-lettered: %s", mail.id, mail.kind.value, error
+            "outbox: mail %s (%s) dead-lettered: %s",
+            mail.id,
+            mail.kind.value,
+            mask(error),
         )
 
     def _failed(
@@ -431,7 +436,7 @@ class OutboxDispatcher:
             mail.id,
             mail.kind.value,
             (now + delay).isoformat(timespec="seconds"),
-            error,
+            mask(error),
         )
         return _Outcome.FAILED
 
