@@ -253,8 +253,11 @@ def bootstrap(
     system clock, ``secrets`` and argon2id with OWASP's parameters, wrapped
     in :class:`~echoppe_accounts.LegacyHasher` so that customers imported
     with a PrestaShop bcrypt hash can log in once and get an argon2id hash
-    (it changes nothing for any other hash). A *hasher* given here is used
-    as it is: wrap it too if it must check imported hashes.
+    (it changes nothing for any other hash, except the equal work that
+    :attr:`Settings.imported_hash_cost
+    <echoppe_accounts.Settings.imported_hash_cost>` may ask). A *hasher*
+    given here is used as it is: wrap it too if it must check imported
+    hashes.
 
     Mails wait in the outbox with their bodies sealed (AES-256-GCM), so
     that no usable token or temporary password rests in the database
@@ -314,7 +317,9 @@ def bootstrap(
     check_texts(settings)
     clock = clock or SystemClock()
     secrets = secrets or SystemSecrets()
-    hasher = hasher or LegacyHasher(Argon2Hasher())
+    hasher = hasher or LegacyHasher(
+        Argon2Hasher(), equal_cost=settings.imported_hash_cost
+    )
     events = EventDispatcher(uow, dict(event_handlers or {}))
     uow = delivering(uow, events)
     dispatcher = OutboxDispatcher(

@@ -180,6 +180,7 @@ import os
 import sys
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -783,6 +784,32 @@ class _Run:
                 (ours if _made_by(uow, existing, self.run) else before).add(key)
         return {n for n, key in keys.items() if key in before}, ours
 
+    def _wrapped(self, batch: list[_Candidate]) -> list[_Candidate]:
+        """Return *batch* with its bcrypt hashes wrapped, before any transaction.
+
+        Nothing that bcrypt alone can attack rests in storage (SPEC M3):
+        each kept hash is stored wrapped in an argon2id hash by the login's
+        :class:`~echoppe_accounts.LegacyHasher`. The hashes are made in
+        threads (argon2 releases the GIL), one per core, outside the
+        transaction, so no lock is held meanwhile.
+        """
+        wrap = getattr(self.cases.hasher, "wrap", None)
+        hashed = [c for c in batch if c.password_hash is not None]
+        if not callable(wrap) or not hashed:
+            return batch
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            wrapped = dict(
+                zip(
+                    (c.line for c in hashed),
+                    pool.map(wrap, (c.password_hash for c in hashed)),
+                    strict=True,
+                )
+            )
+        return [
+            attrs.evolve(c, password_hash=wrapped[c.line]) if c.line in wrapped else c
+            for c in batch
+        ]
+
     def _store(
         self, batch: list[_Candidate], ours: set[str]
     ) -> list[tuple[_Candidate, str]]:
@@ -790,6 +817,7 @@ class _Run:
 
         A line whose email an earlier line of this run has is ``"taken"``.
         """
+        batch = self._wrapped(batch)
         outcomes: list[tuple[_Candidate, str]] = []
         fresh: list[_Candidate] = []
         seen = set(ours)
