@@ -215,7 +215,7 @@ def _no_shared_key() -> ConfigurationError:
 class App:
     """The library wired for one shop: use cases and the outbox dispatcher.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     accounts: AccountService
@@ -295,11 +295,7 @@ def bootstrap(
         TemplateError: If a template or a catalogue of the shop cannot
             render; the message names each one that failed.
 
-    .. versionadded:: 0.1.0
-
-    .. versionchanged:: 0.2.0
-       The outbox key, and the dispatcher's retry window from *settings*;
-       the check of the templates and catalogues.
+    .. versionadded:: 0.2.0
     """
     key = settings.outbox_key or outbox_key_from_environment()
     if key is None:
@@ -366,10 +362,7 @@ def sqlite_app(
     database nor beside it. Back the key file up apart from the database:
     without it, the mails queued at that moment cannot be sent.
 
-    .. versionadded:: 0.1.0
-
-    .. versionchanged:: 0.2.0
-       The outbox key file in the configuration folder.
+    .. versionadded:: 0.2.0
     """
     store = SQLiteStore(database)
     if settings.outbox_key is None and outbox_key_from_environment() is None:

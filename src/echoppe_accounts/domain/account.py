@@ -37,7 +37,7 @@ NAME_LENGTH = 38
 class AccountStatus(enum.StrEnum):
     """Where an account stands.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     EXPRESS = "express"
@@ -105,7 +105,7 @@ class InvoiceView:
     It holds the organisation or person name, the billing address, the SIRET
     and the Chorus Pro data, and never a delivery contact name.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     account_id: str
@@ -122,7 +122,7 @@ class InvoiceView:
 class Account:
     """A customer account; two accounts are equal when their ids are.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     id: str

@@ -87,7 +87,7 @@ def unix_ms() -> int:
 class UseCases:
     """The ports and settings the use cases work with.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     uow: UnitOfWorkFactory

@@ -59,7 +59,7 @@ from echoppe_accounts.domain.tokens import (
 )
 from echoppe_accounts.service_layer._base import UseCases
 from echoppe_accounts.service_layer.services import express_notice_key
-from echoppe_accounts.service_layer.settings import Settings
+from echoppe_accounts.service_layer.settings import SAMPLE_SHOP_NAME, Settings
 from echoppe_accounts.service_layer.templating import templates_for
 
 STAFF_FREE_TEXT = frozenset({"reason"})
@@ -67,10 +67,6 @@ STAFF_FREE_TEXT = frozenset({"reason"})
 
 SCHEMA_VERSION = "1.1"
 """Version of the export's JSON layout; a change of layout changes it.
-
-.. versionchanged:: 0.2.0
-   ``1.1``: ``language`` says the language of the texts, and the Art. 15
-   information and notes are in it.
 """
 
 EXPORT_PAGE = "privacy/export.html"
@@ -310,10 +306,6 @@ ARTICLE_15: Mapping[str, Any] = {
 """The information GDPR Art. 15 requires, in English with ``{shop}`` for the
 shop's name; every export holds it in the customer's language
 (:func:`article_15`).
-
-.. versionchanged:: 0.2.0
-   Translated; ``how_to_exercise``; the CNIL's ``full_name`` and
-   ``description``.
 """
 
 _ANALYTICS_NOTE = gettext_noop(
@@ -327,7 +319,7 @@ _UNTRANSLATED = frozenset({"name", "full_name", "address", "website"})
 def article_15(language: Language, shop: str) -> dict[str, Any]:
     """Return :data:`ARTICLE_15` in *language*, with the shop's name filled in.
 
-    >>> article_15("fr", "L'Échoppe")["rights"][0]
+    >>> article_15("fr", "example.org")["rights"][0]
     'Accès (cet export)'
 
     .. versionadded:: 0.2.0
@@ -366,10 +358,7 @@ class PersonalDataExport:
             zone, for :meth:`as_html`. ``None``: the library's templates,
             Paris time.
 
-    .. versionadded:: 0.1.0
-
-    .. versionchanged:: 0.2.0
-       *settings*.
+    .. versionadded:: 0.2.0
     """
 
     data: Mapping[str, Any]
@@ -399,14 +388,11 @@ class PersonalDataExport:
 
         Raises:
             TemplateError: The shop's template of the page cannot render.
-
-        .. versionchanged:: 0.2.0
-           Written for people, from the template ``privacy/export.html``.
         """
         settings = self.settings
         context = {
             "export": self.data,
-            "shop": settings.shop_name if settings else "L'Échoppe",
+            "shop": settings.shop_name if settings else SAMPLE_SHOP_NAME,
             "base_url": settings.base_url if settings else "",
             "language": self.language,
             "timezone": settings.timezone if settings else DEFAULT_TIMEZONE,
@@ -420,7 +406,7 @@ def _export_data(
     events: list[AuditRecord],
     now: datetime,
     *,
-    shop: str = "L'Échoppe",
+    shop: str = SAMPLE_SHOP_NAME,
 ) -> dict[str, Any]:
     language = catalogues().resolve(account.language)
     org = account.organisation
@@ -605,7 +591,7 @@ def sample_export(
     .. versionadded:: 0.2.0
     """
     account, events = _sample_account(language)
-    shop = settings.shop_name if settings is not None else "L'Échoppe"
+    shop = settings.shop_name if settings is not None else SAMPLE_SHOP_NAME
     data = _export_data(account, events, _SAMPLE_AT + timedelta(days=240), shop=shop)
     return PersonalDataExport(data, settings=settings)
 
@@ -614,7 +600,7 @@ def sample_export(
 class PrivacyService(UseCases):
     """The customer's rights over their data, and their consents.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def export_personal_data(self, account_id: str) -> PersonalDataExport:

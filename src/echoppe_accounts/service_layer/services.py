@@ -67,6 +67,7 @@ from echoppe_accounts.domain.tokens import (
 from echoppe_accounts.domain.tokens import digest as token_digest
 from echoppe_accounts.ports import UnitOfWork
 from echoppe_accounts.service_layer._base import UseCases
+from echoppe_accounts.service_layer.account_lock import lock_token_account
 
 
 @attrs.frozen
@@ -81,7 +82,7 @@ class ExpressRegistration:
     Attributes:
         account_id: The account the order belongs to.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     account_id: str
@@ -93,7 +94,7 @@ class AccountService(UseCases):
 
     Build it with :func:`~echoppe_accounts.bootstrap` or directly.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def _issue_set_password(self, uow: UnitOfWork, account: Account) -> None:
@@ -169,9 +170,6 @@ class AccountService(UseCases):
                 when the canonical email already has an account and verified
                 sign-up is off. Nothing is stored.
             RateLimitedError: *client_key* went past its sign-up limit.
-
-        .. versionchanged:: 0.2.0
-           *client_key*, verified sign-up.
         """
         parsed = parse_registration(form, self.settings.password_policy)
         self._count_client(ClientAction.SIGNUP, client_key)
@@ -299,9 +297,6 @@ class AccountService(UseCases):
         Raises:
             ValidationError: Every problem of the form.
             RateLimitedError: *client_key* went past its checkout limit.
-
-        .. versionchanged:: 0.2.0
-           *client_key*.
         """
         errors = Collector()
         email = attempt(errors, "", lambda: Email.parse(form.email))
@@ -627,9 +622,6 @@ class AccountService(UseCases):
             ValidationError: The address is invalid, or ``email.taken`` when
                 it is another account's.
             NotFoundError: No such account.
-
-        .. versionchanged:: 0.2.0
-           The change waits for the confirmation of the new mailbox.
         """
         parsed = Email.parse(email)
         now = self.clock.now()
@@ -704,6 +696,8 @@ class AccountService(UseCases):
         """
         now = self.clock.now()
         with self.uow() as uow:
+            # The account before its links: confirm and cancel never deadlock.
+            lock_token_account(uow, token, TokenPurpose.EMAIL_CHANGE_CONFIRM)
             account = self._redeem(uow, token, TokenPurpose.EMAIL_CHANGE_CONFIRM, now)
             if account is None or account.is_erased or account.pending_email is None:
                 raise ValidationError.single("token", "token.invalid")
@@ -744,6 +738,8 @@ class AccountService(UseCases):
         """
         now = self.clock.now()
         with self.uow() as uow:
+            # The account before its links: confirm and cancel never deadlock.
+            lock_token_account(uow, token, TokenPurpose.EMAIL_CHANGE_CANCEL)
             account = self._redeem(uow, token, TokenPurpose.EMAIL_CHANGE_CANCEL, now)
             if account is None or account.pending_email is None:
                 raise ValidationError.single("token", "token.invalid")
