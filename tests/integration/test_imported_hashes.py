@@ -183,3 +183,23 @@ def test_too_long_means_more_than_72_bytes_of_utf8(text):
     assert too_long_for_bcrypt(text) == (
         len(text.encode("utf-8", "surrogatepass")) > 72
     )
+
+
+def test_a_cheaper_imported_hash_pays_the_equal_cost_too(monkeypatch):
+    """P3: under equal work, an imported hash of a lower cost is made as dear."""
+    hasher = LegacyHasher(FAST_HASHER, equal_cost=5)
+    wrapped = hasher.wrap(php_bcrypt("motdepasse"))  # cost 4
+    calls = _bcrypt_calls(monkeypatch)
+    sleeps: list[float] = []
+    monkeypatch.setattr(legacy_hashes.time, "sleep", sleeps.append)
+    # Before any other check was timed, it does the equal work itself...
+    assert hasher.verify(wrapped, "motdepasse")
+    assert [salt[:7] for salt in calls] == [b"$2y$04$", b"$2b$05$"]
+    # ...afterwards it waits for the rest of what the other checks take.
+    hasher.verify(FAST_HASHER.hash("x"), "y")
+    hasher._typical_equal = 3600.0  # other checks known to take long
+    calls.clear()
+    assert not hasher.verify(wrapped, "autre")
+    assert [salt[:7] for salt in calls] == [b"$2y$04$"]
+    assert len(sleeps) == 1
+    assert sleeps[0] > 0
