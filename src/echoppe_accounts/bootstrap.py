@@ -40,6 +40,7 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -48,7 +49,7 @@ from echoppe_accounts.adapters.legacy_hashes import LegacyHasher
 from echoppe_accounts.adapters.maildir import MaildirMailer
 from echoppe_accounts.adapters.sqlite import SQLiteStore
 from echoppe_accounts.adapters.system import Argon2Hasher, SystemClock, SystemSecrets
-from echoppe_accounts.domain.errors import Language
+from echoppe_accounts.domain import fast as fast_paths
 from echoppe_accounts.domain.i18n import install as install_catalogues
 from echoppe_accounts.domain.sealing import parse_key
 from echoppe_accounts.ports import (
@@ -71,6 +72,9 @@ from echoppe_accounts.service_layer.services import AccountService
 from echoppe_accounts.service_layer.settings import Settings
 from echoppe_accounts.service_layer.texts import check_texts
 
+if TYPE_CHECKING:
+    from echoppe_accounts.entrypoints.config import ConfigurationError
+
 OUTBOX_KEY_VARIABLE = "ECHOPPE_OUTBOX_KEY"
 """The environment variable holding the outbox key (hexadecimal or base64)."""
 
@@ -78,27 +82,6 @@ OUTBOX_OLD_KEY_VARIABLE = "ECHOPPE_OUTBOX_OLD_KEY"
 """The environment variable holding the previous outbox key, during a rotation."""
 
 log = logging.getLogger("echoppe_accounts.outbox")
-
-
-class ConfigurationError(Exception):
-    """The configuration is wrong; the message says what to change.
-
-    Attributes:
-        french: The message in French.
-        english: The message in English.
-
-    .. versionadded:: 0.2.0
-    """
-
-    def __init__(self, french: str, english: str) -> None:
-        """Describe the mistake in French and English."""
-        self.french = french
-        self.english = english
-        super().__init__(english)
-
-    def message(self, language: Language = "fr") -> str:
-        """Return the message in *language*."""
-        return self.french if language == "fr" else self.english
 
 
 def outbox_key_from_environment(
@@ -199,6 +182,10 @@ def rotate_outbox_key(database: str | Path) -> Path:
 
 
 def _no_shared_key() -> ConfigurationError:
+    from echoppe_accounts.entrypoints.config import (  # noqa: PLC0415 (no cycle)
+        ConfigurationError,
+    )
+
     return ConfigurationError(
         "Aucune clé d’outbox : avec une base partagée (PostgreSQL), donnez "
         "ECHOPPE_OUTBOX_KEY (ou Settings.outbox_key), 32 octets faits par "
@@ -284,8 +271,12 @@ def bootstrap(
     or ``ECHOPPE_OUTBOX_OLD_KEY``: it still opens the mails sealed with it.
 
     The shop's message catalogues (:attr:`~echoppe_accounts.Settings.locale_dirs`) are
-    installed for the process, and every template and message is rendered
-    with sample data in every language (SPEC T1).
+    installed for the process. When the shop gives templates or catalogues
+    of its own, every template and message is rendered with sample data in
+    every language before this returns (SPEC T1); the library's own texts
+    are checked by its tests and compiled and read on first use, so that a
+    process pays for the texts it sends (:func:`~echoppe_accounts.check_texts`
+    runs the same check on demand, for a deployment's own tests).
 
     Raises:
         ~echoppe_accounts.entrypoints.config.ConfigurationError: If the
@@ -310,7 +301,12 @@ def bootstrap(
     )
     settings = attrs.evolve(settings, outbox_key=key, outbox_old_key=old_key)
     install_catalogues(settings.locale_dirs)
-    check_texts(settings)
+    if settings.fast_paths is not None:
+        fast_paths.set_enabled(settings.fast_paths)
+    if settings.templates is not None or settings.locale_dirs:
+        # The shop's own texts are checked at the start; the library's are
+        # checked by its tests, and compiled and read on first use (issue 22).
+        check_texts(settings)
     clock = clock or SystemClock()
     secrets = secrets or SystemSecrets()
     hasher = hasher or LegacyHasher(

@@ -23,12 +23,12 @@ from echoppe_accounts.adapters.memory import InMemoryStore
 from echoppe_accounts.bootstrap import (
     OUTBOX_KEY_VARIABLE,
     OUTBOX_OLD_KEY_VARIABLE,
-    ConfigurationError,
     outbox_key_file,
     rotate_outbox_key,
 )
 from echoppe_accounts.domain.sealing import parse_key
 from echoppe_accounts.entrypoints.cli import main
+from echoppe_accounts.entrypoints.config import ConfigurationError
 from echoppe_accounts.testing import RecordingMailer
 from sample_forms import express
 

@@ -14,20 +14,22 @@ from pathlib import Path
 from typing import TextIO
 
 from echoppe_accounts._files import UnsafeFileError
-from echoppe_accounts.bootstrap import (
-    OUTBOX_KEY_VARIABLE,
-    OUTBOX_OLD_KEY_VARIABLE,
-    outbox_key_from_environment,
-    rotate_outbox_key,
-)
 from echoppe_accounts.domain.sealing import KEY_BYTES
+
+# The wiring is imported by the commands that use it: `--help` loads no
+# adapter (issue 22).
+OUTBOX_KEY_VARIABLE = "ECHOPPE_OUTBOX_KEY"
+OUTBOX_OLD_KEY_VARIABLE = "ECHOPPE_OUTBOX_OLD_KEY"
 
 Say = Callable[[str, str], str]
 """The command line's texts: French, English → the chosen one."""
 
 
-def moved_message(t: Say, moved: Path, to: Path) -> str:
-    """Say that ``init`` moved a key file found beside the database."""
+def moved_message(t: Say, moved: Path, database: Path) -> str:
+    """Say that ``init`` moved a key file found beside *database*."""
+    from echoppe_accounts.bootstrap import outbox_key_file  # noqa: PLC0415
+
+    to = outbox_key_file(database)
     return t(
         f"Clé de l’outbox déplacée de {moved} vers {to} (mode 0600) : elle ne "
         "doit pas voyager avec la base. Sauvegardez-la à part de la base.",
@@ -46,6 +48,11 @@ def rotate(
     comes from the environment, PostgreSQL), a new key is printed on
     standard output and the operator is told which variables to set.
     """
+    from echoppe_accounts.bootstrap import (  # noqa: PLC0415
+        outbox_key_from_environment,
+        rotate_outbox_key,
+    )
+
     if database is not None and outbox_key_from_environment() is None:
         path = rotate_outbox_key(database)
         say(

@@ -40,15 +40,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import attrs
 
 from echoppe_accounts._files import UnsafeFileError, write_private
 from echoppe_accounts._version import __version__
-from echoppe_accounts.adapters.system import SystemClock, SystemSecrets
-from echoppe_accounts.bootstrap import App, outbox_key_file
-from echoppe_accounts.domain.account import Account
 from echoppe_accounts.domain.analytics import EVENT_MONTHS, RetentionPolicy
 from echoppe_accounts.domain.errors import (
     AuthenticationError,
@@ -69,8 +66,13 @@ from echoppe_accounts.entrypoints.config import (
     analytics_sink,
     open_database,
 )
-from echoppe_accounts.service_layer.analytics import AnalyticsService
 from echoppe_accounts.service_layer.worker import DEFAULT_BATCH_SIZE, OutboxWorker
+
+if TYPE_CHECKING:
+    # Imported by the commands that use them: `--help` and `--version` load
+    # no database driver and no template (issue 22).
+    from echoppe_accounts.bootstrap import App
+    from echoppe_accounts.domain.account import Account
 
 PROG = "echoppe-accounts"
 """The command's name, as installed."""
@@ -887,8 +889,7 @@ def _init(ctx: _Context, _: argparse.Namespace) -> int:
     deployment = ctx.deployment()
     ctx.app()  # with SQLite, makes the outbox key file (configuration folder)
     if deployment.moved_key is not None and deployment.url.path is not None:
-        to = outbox_key_file(deployment.url.path)
-        ctx.say(_keys.moved_message(ctx.t, deployment.moved_key, to))
+        ctx.say(_keys.moved_message(ctx.t, deployment.moved_key, deployment.url.path))
     version = deployment.schema_version()
     ctx.say(
         ctx.t(
@@ -1197,6 +1198,14 @@ def _erase(ctx: _Context, args: argparse.Namespace) -> int:
 
 def _analytics_purge(ctx: _Context, args: argparse.Namespace) -> int:
     sink = analytics_sink(ctx.url, ctx.environment)
+    from echoppe_accounts.adapters.system import (  # noqa: PLC0415
+        SystemClock,
+        SystemSecrets,
+    )
+    from echoppe_accounts.service_layer.analytics import (  # noqa: PLC0415
+        AnalyticsService,
+    )
+
     service = AnalyticsService(
         sink,
         SystemClock(),

@@ -40,7 +40,7 @@ PosixPath('/var/lib/echoppe/accounts.sqlite3')
 >>> DatabaseURL.parse("mysql://shop@db/shop")
 Traceback (most recent call last):
 ...
-echoppe_accounts.bootstrap.ConfigurationError: unsupported database URL ...
+echoppe_accounts.entrypoints.config.ConfigurationError: unsupported database URL ...
 
 .. versionadded:: 0.2.0
 """
@@ -51,32 +51,25 @@ import os
 import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import attrs
 
 from echoppe_accounts._files import UnsafeFileError
-from echoppe_accounts.adapters.analytics import SQLiteAnalyticsSink
-from echoppe_accounts.adapters.maildir import MaildirMailer
-from echoppe_accounts.adapters.smtp import SMTPMailer
-from echoppe_accounts.adapters.sqlite import SQLiteStore
-from echoppe_accounts.bootstrap import (
-    OUTBOX_OLD_KEY_VARIABLE,
-    App,
-    _no_shared_key,
-    _sqlite_keys,
-    bootstrap,
-    outbox_key_from_environment,
-)
-from echoppe_accounts.bootstrap import (
-    # Re-exported, explicitly for mypy: this page documents it.
-    ConfigurationError as ConfigurationError,  # noqa: PLC0414
-)
-from echoppe_accounts.domain.mail import OutgoingMail
+from echoppe_accounts.domain.errors import Language
 from echoppe_accounts.domain.sealing import KEY_BYTES
-from echoppe_accounts.ports import Mailer, UnitOfWorkFactory
 from echoppe_accounts.service_layer.settings import Settings
+
+if TYPE_CHECKING:
+    # The adapters and the wiring are imported by the commands that use
+    # them: `echoppe-accounts --help` loads no database driver and no
+    # template (issue 22).
+    from echoppe_accounts.adapters.analytics import SQLiteAnalyticsSink
+    from echoppe_accounts.adapters.smtp import SMTPMailer
+    from echoppe_accounts.bootstrap import App
+    from echoppe_accounts.domain.mail import OutgoingMail
+    from echoppe_accounts.ports import Mailer, UnitOfWorkFactory
 
 DEFAULT_DATABASE_URL = "sqlite:///echoppe.sqlite3"
 """The database when neither ``--db`` nor ``ECHOPPE_DATABASE_URL`` says one."""
@@ -86,6 +79,27 @@ DEFAULT_MAILDIR = "mailbox"
 
 _PLACEHOLDER_BASE_URL = "http://localhost"
 """Used by commands that write no link, when ``ECHOPPE_BASE_URL`` is unset."""
+
+
+class ConfigurationError(Exception):
+    """The configuration is wrong; the message says what to change.
+
+    Attributes:
+        french: The message in French.
+        english: The message in English.
+
+    .. versionadded:: 0.2.0
+    """
+
+    def __init__(self, french: str, english: str) -> None:
+        """Describe the mistake in French and English."""
+        self.french = french
+        self.english = english
+        super().__init__(english)
+
+    def message(self, language: Language = "fr") -> str:
+        """Return the message in *language*."""
+        return self.french if language == "fr" else self.english
 
 
 @attrs.frozen
@@ -246,6 +260,10 @@ class Environment:
             DeliveryError: The Maildir folder cannot be created.
         """
         if self.smtp_url is None:
+            from echoppe_accounts.adapters.maildir import (  # noqa: PLC0415
+                MaildirMailer,
+            )
+
             return MaildirMailer(self.maildir)
         return smtp_mailer(self.smtp_url, self.smtp_password)
 
@@ -311,6 +329,8 @@ def smtp_mailer(url: str, password: str | None) -> SMTPMailer:
             "smtp+plain:// never sends credentials: the connection is not encrypted."
         )
         raise ConfigurationError(msg_fr, msg_en)
+    from echoppe_accounts.adapters.smtp import SMTPMailer  # noqa: PLC0415
+
     return SMTPMailer(
         parts.hostname,
         port,
@@ -349,6 +369,9 @@ class Deployment:
         environment: The configuration it was opened with.
         unit_of_work: The storage adapter's unit-of-work factory.
         schema_version: Returns the number of migrations applied.
+        moved_key (pathlib.Path | None): Where a key file beside the SQLite
+            database was, once :meth:`app` moved it to the configuration
+            folder; else ``None``.
 
     .. versionadded:: 0.2.0
     """
@@ -358,8 +381,7 @@ class Deployment:
     unit_of_work: UnitOfWorkFactory
     schema_version: Callable[[], int]
     _close: Callable[[], None] = attrs.field(default=lambda: None, repr=False)
-    moved_key: Path | None = None
-    """Where a key file beside the SQLite database was, once :meth:`app` moved it."""
+    moved_key: Path | None = attrs.field(default=None, repr=False)
 
     def app(self, *, links: bool = False, send: bool = True) -> App:
         """Wire the library on this database, with the environment's mailer.
@@ -394,9 +416,18 @@ class Deployment:
         )
         environment = self.environment
         mailer = environment.mailer() if send else _LazyMailer(environment.mailer)
+        from echoppe_accounts.bootstrap import bootstrap  # noqa: PLC0415
+
         return bootstrap(self.unit_of_work, mailer, settings)
 
     def _outbox_keys(self, *, mails: bool) -> tuple[bytes, bytes | None]:
+        from echoppe_accounts.bootstrap import (  # noqa: PLC0415
+            OUTBOX_OLD_KEY_VARIABLE,
+            _no_shared_key,
+            _sqlite_keys,
+            outbox_key_from_environment,
+        )
+
         try:
             key = outbox_key_from_environment()
             old = outbox_key_from_environment(variable=OUTBOX_OLD_KEY_VARIABLE)
@@ -457,6 +488,10 @@ def analytics_sink(url: DatabaseURL, environment: Environment) -> SQLiteAnalytic
             "ECHOPPE_ANALYTICS_DATABASE_URL=sqlite:///path."
         )
         raise ConfigurationError(msg_fr, msg_en)
+    from echoppe_accounts.adapters.analytics import (  # noqa: PLC0415
+        SQLiteAnalyticsSink,
+    )
+
     return SQLiteAnalyticsSink(url.path)
 
 
@@ -472,6 +507,8 @@ def open_database(url: DatabaseURL, environment: Environment) -> Deployment:
     .. versionadded:: 0.2.0
     """
     if url.path is not None:
+        from echoppe_accounts.adapters.sqlite import SQLiteStore  # noqa: PLC0415
+
         lite = SQLiteStore(url.path)
         return Deployment(
             url, environment, lite.unit_of_work, lambda: lite.schema_version
