@@ -64,6 +64,12 @@ FAST_HASHER = Argon2Hasher(memory_cost=8, time_cost=1)
 """argon2id with tiny parameters: the same code path, a thousand times faster."""
 
 
+@pytest.fixture(autouse=True)
+def _config_home(tmp_path_factory, monkeypatch) -> None:
+    """Keep outbox key files in a folder of the test's own, never in ~/.config (O2)."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
+
+
 @pytest.fixture
 def clock() -> FrozenClock:
     """A clock that moves only when the test says so."""

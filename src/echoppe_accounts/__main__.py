@@ -5,7 +5,7 @@
 
 import sys
 
-from echoppe_accounts.entrypoints.cli import main
+from echoppe_accounts.entrypoints._start import main
 
 if __name__ == "__main__":
     sys.exit(main(prog="python -m echoppe_accounts"))

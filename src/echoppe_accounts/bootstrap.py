@@ -4,45 +4,54 @@ The outbox key
 --------------
 Mails wait in the outbox with their bodies sealed (AES-256-GCM), so that no
 usable token or temporary password rests in the database (SPEC O2). The key
-is 32 random bytes that the database does not hold. :func:`bootstrap` takes
-it from, in order:
+is 32 random bytes that the database does not hold, nor its backups.
+:func:`bootstrap` takes it from, in order:
 
 1. :attr:`Settings.outbox_key <echoppe_accounts.Settings.outbox_key>`;
 2. the environment variable ``ECHOPPE_OUTBOX_KEY``: the key written as 64
    hexadecimal digits or in base64 (make one with ``openssl rand -base64
    32``);
-3. otherwise a key made for the running process alone, with a warning
-   logged once: mails still queued when the process stops cannot be opened
-   by the next one and become dead letters (reason "unreadable"). Fine for
-   tests, not for a shop: give PostgreSQL deployments a key.
+3. otherwise, for a database several processes share (PostgreSQL), nothing:
+   :func:`bootstrap` refuses to start with a ``ConfigurationError``
+   saying what to set, since a key made for one process would leave the
+   mails it queued unreadable to the worker; for a store of one process
+   (the in-memory one, tests), a key made for the running process.
 
 :func:`sqlite_app`, the embedded default, adds one step before the third:
-without a key in the settings or the environment, it keeps one in a file
-beside the database, ``<database>.key`` (``accounts.sqlite3.key``), created
-with mode 0600 on first use and read afterwards; the key is never written
-inside the database. Back the file up with the database, apart from it if
-you can: without it, the mails queued at that moment cannot be sent.
+the key kept in the operator's configuration folder,
+``$XDG_CONFIG_HOME/echoppe-accounts/`` (``~/.config/echoppe-accounts/``),
+in a file of mode 0600 named after the database
+(``shop.sqlite3-<digest of its absolute path>.key``, see
+:func:`outbox_key_file`), made on first use: never beside the database, so
+a copy of the database's files opens no sealed mail. Back the key file up
+apart from the database. A key file that an earlier version wrote beside
+the database (``shop.sqlite3.key``) is moved there.
+
+Rotating the key: the previous key, in
+:attr:`Settings.outbox_old_key <echoppe_accounts.Settings.outbox_old_key>`,
+``ECHOPPE_OUTBOX_OLD_KEY`` or the key file's ``previous`` line (see
+:func:`rotate_outbox_key`), still opens the mails queued before the
+rotation; new mails are sealed with the current key.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import secrets as stdlib_secrets
-import stat
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import attrs
 
+from echoppe_accounts.adapters import _keyfile
 from echoppe_accounts.adapters.legacy_hashes import LegacyHasher
 from echoppe_accounts.adapters.maildir import MaildirMailer
 from echoppe_accounts.adapters.sqlite import SQLiteStore
 from echoppe_accounts.adapters.system import Argon2Hasher, SystemClock, SystemSecrets
 from echoppe_accounts.domain import fast as fast_paths
 from echoppe_accounts.domain.i18n import install as install_catalogues
-from echoppe_accounts.domain.sealing import KEY_BYTES, parse_key
+from echoppe_accounts.domain.sealing import parse_key
 from echoppe_accounts.ports import (
     Clock,
     Mailer,
@@ -63,16 +72,24 @@ from echoppe_accounts.service_layer.services import AccountService
 from echoppe_accounts.service_layer.settings import Settings
 from echoppe_accounts.service_layer.texts import check_texts
 
+if TYPE_CHECKING:
+    from echoppe_accounts.entrypoints.config import ConfigurationError
+
 OUTBOX_KEY_VARIABLE = "ECHOPPE_OUTBOX_KEY"
 """The environment variable holding the outbox key (hexadecimal or base64)."""
+
+OUTBOX_OLD_KEY_VARIABLE = "ECHOPPE_OUTBOX_OLD_KEY"
+"""The environment variable holding the previous outbox key, during a rotation."""
 
 log = logging.getLogger("echoppe_accounts.outbox")
 
 
 def outbox_key_from_environment(
-    environ: Mapping[str, str] | None = None,
+    environ: Mapping[str, str] | None = None, variable: str = OUTBOX_KEY_VARIABLE
 ) -> bytes | None:
     """Return the key in ``ECHOPPE_OUTBOX_KEY``, or ``None`` if it is unset or empty.
+
+    *variable* ``ECHOPPE_OUTBOX_OLD_KEY`` reads the previous key instead.
 
     Raises:
         ValueError: If the variable holds something other than 32 bytes in
@@ -81,57 +98,104 @@ def outbox_key_from_environment(
 
     .. versionadded:: 0.2.0
     """
-    text = (os.environ if environ is None else environ).get(OUTBOX_KEY_VARIABLE, "")
+    text = (os.environ if environ is None else environ).get(variable, "")
     if not text.strip():
         return None
     try:
         return parse_key(text)
     except ValueError:
         msg = (
-            f"{OUTBOX_KEY_VARIABLE} must hold 32 bytes written as 64 hexadecimal "
+            f"{variable} must hold 32 bytes written as 64 hexadecimal "
             "digits or in base64 (openssl rand -base64 32)"
         )
         raise ValueError(msg) from None
 
 
-def sqlite_outbox_key(database: str | Path) -> bytes:
-    """Return the outbox key kept beside the SQLite *database*, making it if needed.
+def outbox_key_file(database: str | Path) -> Path:
+    """Return where the outbox key of the SQLite *database* is kept.
 
-    The key lives in ``<database>.key`` (for ``shop.sqlite3``,
-    ``shop.sqlite3.key``), never inside the database: a copy of the
-    database alone opens no sealed mail. The file is created on first use
-    with mode 0600 (owner only), atomically, so that processes starting at
-    once agree on one key.
+    ``$XDG_CONFIG_HOME/echoppe-accounts/<name>-<digest>.key``
+    (``~/.config/…`` when the variable is unset), where *name* is the
+    database's file name and *digest* part of the SHA-256 of its absolute
+    path: never beside the database, never in its backups (SPEC O2). Moving
+    the database to another folder changes the digest: move the key file
+    with it (its first comment line names the database it serves), or set
+    ``ECHOPPE_OUTBOX_KEY``.
+
+    .. versionadded:: 0.2.0
+    """
+    return _keyfile.key_path(database)
+
+
+def sqlite_outbox_key(database: str | Path) -> bytes:
+    """Return the outbox key of the SQLite *database*, making it if needed.
+
+    The key lives in :func:`outbox_key_file`, never beside the database nor
+    inside it: a copy of the database's files alone opens no sealed mail.
+    The file is created on first use with mode 0600 (owner only),
+    atomically, so that processes starting at once agree on one key. A key
+    file found beside the database (``<database>.key``, where earlier
+    versions kept it) is moved there first, with a warning.
 
     Raises:
-        OSError: If the file cannot be created or read.
+        OSError: If the file cannot be created, moved or read, or is a
+            symbolic link.
         ValueError: If the file does not hold a key.
 
     .. versionadded:: 0.2.0
     """
-    path = Path(f"{database}.key")
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{stdlib_secrets.token_hex(8)}")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "w", encoding="ascii") as out:
-                out.write(stdlib_secrets.token_bytes(KEY_BYTES).hex() + "\n")
-                out.flush()
-                os.fsync(out.fileno())
-            # link() fails if another process made the key meanwhile: the
-            # first key stays, and everyone reads it.
-            with contextlib.suppress(FileExistsError):
-                os.link(temporary, path)
-        finally:
-            temporary.unlink(missing_ok=True)
-    if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        log.warning("the outbox key file %s is readable by others: chmod 600", path)
-    try:
-        return parse_key(path.read_text(encoding="ascii"))
-    except (ValueError, UnicodeError):
-        msg = f"{path} does not hold an outbox key"
-        raise ValueError(msg) from None
+    return _sqlite_keys(database)[0].current
+
+
+def _sqlite_keys(database: str | Path) -> tuple[_keyfile.KeyRing, Path | None]:
+    """Return the keys of *database*, and where a key beside it was moved from."""
+    path = _keyfile.key_path(database)
+    moved = _keyfile.move_beside_key(database, path)
+    if moved is not None:
+        log.warning(
+            "the outbox key file %s sat beside the database: moved to %s; "
+            "back it up apart from the database",
+            moved,
+            path,
+        )
+    return _keyfile.load_or_create(database, path), moved
+
+
+def rotate_outbox_key(database: str | Path) -> Path:
+    """Give the SQLite *database* a new outbox key, keeping the current one as previous.
+
+    New mails are sealed with the new key once the processes using the
+    database are restarted; the previous key still opens the mails queued
+    before. A second rotation drops that previous key: wait for the
+    outbox's retry window (72 hours) between two. Returns the key file.
+
+    Raises:
+        OSError: If the key file cannot be read or written.
+        ValueError: If it does not hold a key.
+
+    .. versionadded:: 0.2.0
+    """
+    path = _keyfile.key_path(database)
+    _keyfile.move_beside_key(database, path)
+    _keyfile.rotate(database, path)
+    return path
+
+
+def _no_shared_key() -> ConfigurationError:
+    from echoppe_accounts.entrypoints.config import (  # noqa: PLC0415 (no cycle)
+        ConfigurationError,
+    )
+
+    return ConfigurationError(
+        "Aucune clé d’outbox : avec une base partagée (PostgreSQL), donnez "
+        "ECHOPPE_OUTBOX_KEY (ou Settings.outbox_key), 32 octets faits par "
+        "« openssl rand -base64 32 », la même à chaque processus, car une clé "
+        "propre à un processus rendrait ses e-mails illisibles pour le worker.",
+        "No outbox key: with a shared database (PostgreSQL), set "
+        "ECHOPPE_OUTBOX_KEY (or Settings.outbox_key) to 32 bytes made by "
+        "'openssl rand -base64 32', the same in every process, because a key "
+        "made for one process would leave its mails unreadable to the worker.",
+    )
 
 
 @attrs.frozen
@@ -161,6 +225,7 @@ def bootstrap(
     secrets: SecretSource | None = None,
     hasher: PasswordHasher | None = None,
     event_handlers: Mapping[str, EventHandler] | None = None,
+    shared_database: bool | None = None,
 ) -> App:
     """Wire the use cases to *uow* (storage) and *mailer*.
 
@@ -175,8 +240,11 @@ def bootstrap(
     system clock, ``secrets`` and argon2id with OWASP's parameters, wrapped
     in :class:`~echoppe_accounts.LegacyHasher` so that customers imported
     with a PrestaShop bcrypt hash can log in once and get an argon2id hash
-    (it changes nothing for any other hash). A *hasher* given here is used
-    as it is: wrap it too if it must check imported hashes.
+    (it changes nothing for any other hash, except the equal work that
+    :attr:`Settings.imported_hash_cost
+    <echoppe_accounts.Settings.imported_hash_cost>` may ask). A *hasher*
+    given here is used as it is: wrap it too if it must check imported
+    hashes.
 
     Mails wait in the outbox with their bodies sealed (AES-256-GCM), so
     that no usable token or temporary password rests in the database
@@ -187,10 +255,20 @@ def bootstrap(
     2. else the environment variable ``ECHOPPE_OUTBOX_KEY``, the key
        written as 64 hexadecimal digits or in base64 (make one with
        ``openssl rand -base64 32``);
-    3. else a key made for the running process alone, with a warning logged
-       once: mails still queued when the process stops cannot be opened by
-       the next one and become dead letters (reason "unreadable"). Fine for
-       tests, not for a shop: give a PostgreSQL deployment a key.
+    3. else, when several processes share the database (*shared_database*,
+       by default true for
+       :class:`~echoppe_accounts.adapters.postgres.PostgresStore`), no
+       key: a
+       :class:`~echoppe_accounts.entrypoints.config.ConfigurationError`
+       says to set one (SPEC O2);
+       otherwise a key made for the running process alone, with a warning
+       logged once: mails still queued when the process stops become dead
+       letters (reason "unreadable"). Fine for tests and the in-memory
+       store.
+
+    The previous key, during a rotation, comes from
+    :attr:`Settings.outbox_old_key <echoppe_accounts.Settings.outbox_old_key>`
+    or ``ECHOPPE_OUTBOX_OLD_KEY``: it still opens the mails sealed with it.
 
     The shop's message catalogues (:attr:`~echoppe_accounts.Settings.locale_dirs`) are
     installed for the process. When the shop gives templates or catalogues
@@ -201,12 +279,27 @@ def bootstrap(
     runs the same check on demand, for a deployment's own tests).
 
     Raises:
-        ValueError: If ``ECHOPPE_OUTBOX_KEY`` is set but holds no key.
+        ~echoppe_accounts.entrypoints.config.ConfigurationError: If the
+            database is shared and no key is given.
+        ValueError: If ``ECHOPPE_OUTBOX_KEY`` or ``ECHOPPE_OUTBOX_OLD_KEY``
+            is set but holds no key.
         TemplateError: If a template or a catalogue of the shop cannot
             render; the message names each one that failed.
 
     .. versionadded:: 0.2.0
     """
+    key = settings.outbox_key or outbox_key_from_environment()
+    if key is None:
+        if shared_database is None:
+            store = getattr(uow, "__self__", None)
+            shared_database = bool(getattr(store, "shared_database", False))
+        if shared_database:
+            raise _no_shared_key()
+        key = process_key()
+    old_key = settings.outbox_old_key or outbox_key_from_environment(
+        variable=OUTBOX_OLD_KEY_VARIABLE
+    )
+    settings = attrs.evolve(settings, outbox_key=key, outbox_old_key=old_key)
     install_catalogues(settings.locale_dirs)
     if settings.fast_paths is not None:
         fast_paths.set_enabled(settings.fast_paths)
@@ -216,11 +309,11 @@ def bootstrap(
         check_texts(settings)
     clock = clock or SystemClock()
     secrets = secrets or SystemSecrets()
-    hasher = hasher or LegacyHasher(Argon2Hasher())
+    hasher = hasher or LegacyHasher(
+        Argon2Hasher(), equal_cost=settings.imported_hash_cost
+    )
     events = EventDispatcher(uow, dict(event_handlers or {}))
     uow = delivering(uow, events)
-    key = settings.outbox_key or outbox_key_from_environment() or process_key()
-    settings = attrs.evolve(settings, outbox_key=key)
     dispatcher = OutboxDispatcher(
         uow,
         mailer,
@@ -228,6 +321,7 @@ def bootstrap(
         settings.sender,
         retry_window=settings.outbox_retry_window,
         outbox_key=key,
+        outbox_old_key=old_key,
     )
     return App(
         accounts=AccountService(uow, clock, secrets, hasher, settings),
@@ -256,19 +350,24 @@ def sqlite_app(
     """Wire the embedded default: a SQLite file and a local Maildir mailbox.
 
     Without an outbox key in *settings* or ``ECHOPPE_OUTBOX_KEY``, the key
-    that seals mail bodies (see :func:`bootstrap`) is kept in a file beside
-    the database, ``<database>.key`` (``accounts.sqlite3.key``), created
-    with mode 0600 (owner only) on first use and read afterwards; it is
-    never written inside the database. Back the file up with the database,
-    apart from it if you can: without it, the mails queued at that moment
-    cannot be sent.
+    that seals mail bodies (see :func:`bootstrap`) is kept in the
+    operator's configuration folder
+    (:func:`~echoppe_accounts.bootstrap.outbox_key_file`), created
+    with mode 0600 (owner only) on first use and read afterwards, with the
+    previous key after a rotation; it is never written inside the
+    database nor beside it. Back the key file up apart from the database:
+    without it, the mails queued at that moment cannot be sent.
 
     .. versionadded:: 0.2.0
     """
     store = SQLiteStore(database)
-    if settings.outbox_key is None:
-        key = outbox_key_from_environment() or sqlite_outbox_key(database)
-        settings = attrs.evolve(settings, outbox_key=key)
+    if settings.outbox_key is None and outbox_key_from_environment() is None:
+        ring, _ = _sqlite_keys(database)
+        settings = attrs.evolve(
+            settings,
+            outbox_key=ring.current,
+            outbox_old_key=settings.outbox_old_key or ring.previous,
+        )
     return bootstrap(
         store.unit_of_work,
         MaildirMailer(mailbox),

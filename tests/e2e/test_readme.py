@@ -7,6 +7,8 @@ import mailbox
 import re
 from pathlib import Path
 
+from echoppe_accounts.bootstrap import outbox_key_file
+
 README = Path(__file__).parents[2] / "README.md"
 
 
@@ -31,7 +33,8 @@ def test_the_readme_example_runs_and_leaves_a_mail_and_an_export(
     assert export["account"]["email"] == "claire@exemple.fr"
     delivered = list(mailbox.Maildir(tmp_path / "mailbox", create=False))
     assert len(delivered) == 1  # the welcome mail; the reset's waits in the outbox
-    assert (tmp_path / "shop.sqlite3.key").exists()  # the outbox key, beside the file
+    assert outbox_key_file(tmp_path / "shop.sqlite3").exists()  # the outbox key
+    assert not (tmp_path / "shop.sqlite3.key").exists()  # never beside the file
 
 
 def test_the_readme_sends_pip_users_to_absolute_links_only():

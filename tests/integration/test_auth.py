@@ -507,11 +507,11 @@ def test_sent_mails_keep_no_secret_at_rest(service, auth, dispatcher, mailer):
     store = service.uow.__self__
     token = links(mails_to(service, MailKind.RESET_CONFIRM)[0])["confirmer"]
     waiting = _stored_bodies(store)
-    assert "sealed:v1:" in waiting  # waiting: the body is kept, sealed
+    assert "sealed:v2:" in waiting  # waiting: the body is kept, sealed
     assert token not in waiting
     dispatcher.dispatch()
     assert token in mailer.sent[-1].text
-    assert "sealed:v1:" not in _stored_bodies(store)
+    assert "sealed:v2:" not in _stored_bodies(store)
 
 
 def test_concurrent_confirmations_issue_one_temporary_password(service, auth):

@@ -180,7 +180,11 @@ def test_a_valid_file_creates_one_account_per_line(app, tmp_path):
     assert delivery.address.city == "Décines-Charpieu"
     assert claire.language == "en"
     assert claire.status is AccountStatus.ACTIVE
-    assert claire.password_hash == BCRYPT["motdepasse"]
+    # Kept wrapped in argon2id: the bcrypt hash itself is not stored (M3).
+    assert claire.password_hash.startswith(
+        "$bcrypt-argon2id$" + BCRYPT["motdepasse"][1:29]
+    )
+    assert BCRYPT["motdepasse"][29:] not in claire.password_hash
     (consent,) = claire.newsletter
     assert (consent.source, consent.wording_version) == (
         ConsentSource.IMPORT,

@@ -34,8 +34,11 @@ from echoppe_accounts import (
     bootstrap,
     sqlite_app,
 )
-from echoppe_accounts.bootstrap import OUTBOX_KEY_VARIABLE, sqlite_outbox_key
-from echoppe_accounts.domain.sealing import parse_key
+from echoppe_accounts.bootstrap import (
+    OUTBOX_KEY_VARIABLE,
+    outbox_key_file,
+    sqlite_outbox_key,
+)
 from echoppe_accounts.service_layer import outbox
 from echoppe_accounts.testing import RecordingMailer
 from sample_forms import TEMPORARY, express, form, links, pending
@@ -120,18 +123,19 @@ def test_sqlite_files_never_hold_a_raw_secret(tmp_path, clock, shop_settings):
             ("closed", after_closing),
         ]:
             assert secret.encode() not in blob, f"a secret is readable ({stage})"
-    assert b"sealed:v1:" in while_pending  # the bodies were there, sealed
+    assert b"sealed:v2:" in while_pending  # the bodies were there, sealed
 
 
-def test_sqlite_app_keeps_its_key_in_a_file_beside_the_database(
+def test_sqlite_app_keeps_its_key_in_the_configuration_folder(
     tmp_path, clock, shop_settings
 ):
-    """O2: the embedded default makes ``<db>.key`` (0600), never inside the db."""
+    """O2: the embedded default keeps its key (0600) in the configuration folder."""
     database, mailbox = tmp_path / "shop.sqlite3", tmp_path / "mailbox"
     app = sqlite_app(database, mailbox, shop_settings, clock=clock, hasher=FAST_HASHER)
-    key_file = tmp_path / "shop.sqlite3.key"
+    key_file = outbox_key_file(database)
+    assert not key_file.is_relative_to(tmp_path)
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
-    key = parse_key(key_file.read_text())
+    key = sqlite_outbox_key(database)
     assert app.dispatcher.outbox_key == key
     assert app.accounts.settings.outbox_key == key
     app.accounts.register_express(express())
@@ -152,7 +156,7 @@ def test_a_key_in_the_environment_wins_over_the_file(
     monkeypatch.setenv(OUTBOX_KEY_VARIABLE, base64.b64encode(KEY).decode())
     app = sqlite_app(tmp_path / "shop.sqlite3", tmp_path / "mailbox", shop_settings)
     assert app.dispatcher.outbox_key == KEY
-    assert not (tmp_path / "shop.sqlite3.key").exists()
+    assert not outbox_key_file(tmp_path / "shop.sqlite3").exists()
 
 
 @pytest.mark.parametrize("written", [KEY.hex(), base64.urlsafe_b64encode(KEY).decode()])

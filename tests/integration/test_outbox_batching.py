@@ -1,8 +1,10 @@
-"""The dispatcher checks each mail's claim, and writes its marks together (issue 12).
+"""The dispatcher renews each mail's claim and records each outcome first (SPEC O1).
 
-A round reads each mail's claim just before handing it over (SPEC O1) and
-writes the marks of the mails sent in one commit: a round of ten mails
-commits twice (its claim and its marks), not twenty times.
+A round renews each mail's claim just before handing it over, in the same
+commit as the previous mail's outcome (SPEC O1 amended, issue 19): a
+dispatcher that dies re-sends at most the mail in hand. A round of ten
+mails commits twelve times (its claim, one per mail, the last mark), each
+commit without waiting for the disk.
 """
 
 from __future__ import annotations
@@ -49,18 +51,24 @@ def _queue(uow_factory, clock, count: int) -> list[str]:
     return [m.id for m in mails]
 
 
-def test_a_round_checks_each_claim_and_commits_its_marks_once(uow_factory, clock):
-    """O1: one claim check per mail, no renewal, the marks in one commit."""
+def test_each_outcome_is_committed_before_the_next_mail_goes(uow_factory, clock):
+    """O1: one renewal per mail, and every earlier mark committed before a send."""
     _queue(uow_factory, clock, 10)
     log: list[str] = []
-    mailer = Mailer()
+    committed_marks: list[int] = []
+
+    def count_committed_marks(_outgoing: OutgoingMail) -> None:
+        last_commit = max(i for i, entry in enumerate(log) if entry == "commit")
+        committed_marks.append(log[:last_commit].count("outbox.mark_sent"))
+
+    mailer = Mailer(count_committed_marks)
     dispatcher = OutboxDispatcher(recording(uow_factory, log), mailer, clock, SENDER)
     report = dispatcher.dispatch()
     assert report.sent == 10
-    assert log.count("outbox.holds") == 10
-    assert log.count("outbox.renew") == 0
+    assert committed_marks == list(range(10))  # mail n goes after n marks
+    assert log.count("outbox.renew") == 10
     assert log.count("outbox.mark_sent") == 10
-    assert log.count("commit") == 2  # the claim, then every mark
+    assert log.count("commit") == 12  # the claim, one per mail, the last mark
     assert dispatcher.stats().pending == 0
 
 
@@ -80,23 +88,21 @@ def test_a_mail_erased_during_the_round_is_left_alone(uow_factory, clock):
     assert report.sent == 2
 
 
-def test_marks_are_written_before_a_claim_runs_low(uow_factory, clock):
-    """O1: slow sends renew each claim in turn, writing the marks due first."""
-    _queue(uow_factory, clock, 3)
+def test_slow_sends_keep_the_rest_of_the_batch_claimed(uow_factory, clock):
+    """O1: the batch's claims are renewed once half the lease is gone."""
+    ids = _queue(uow_factory, clock, 3)
     log: list[str] = []
 
     def slow(_outgoing: OutgoingMail) -> None:
-        clock.advance(timedelta(minutes=2))
+        clock.advance(timedelta(seconds=40))
 
     mailer = Mailer(slow)
     dispatcher = OutboxDispatcher(
-        recording(uow_factory, log), mailer, clock, SENDER, lease=timedelta(minutes=5)
+        recording(uow_factory, log), mailer, clock, SENDER, lease=timedelta(minutes=1)
     )
     assert dispatcher.dispatch().sent == 3
-    # The first mail goes on its claim; the next two are renewed, each
-    # renewal writing the mark of the mail sent before it.
-    assert log.count("outbox.renew") == 2
-    renewals = [i for i, entry in enumerate(log) if entry == "outbox.renew"]
-    marks = [i for i, entry in enumerate(log) if entry == "outbox.mark_sent"]
-    assert marks[0] < renewals[0] < marks[1] < renewals[1] < marks[2]
+    assert [m.id for m in mailer.sent] == ids
+    # One renewal per mail, plus the one remaining mail renewed with the
+    # second (40 s gone of a 60 s lease).
+    assert log.count("outbox.renew") == 4
     assert dispatcher.stats().pending == 0

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from echoppe_accounts import MaildirMailer, SMTPMailer
+from echoppe_accounts.bootstrap import outbox_key_file
 from echoppe_accounts.entrypoints.config import (
     DEFAULT_DATABASE_URL,
     ConfigurationError,
@@ -174,8 +175,8 @@ def test_postgresql_needs_an_outbox_key_to_write_or_send_mail(monkeypatch):
         deployment.app(links=True, send=False)
 
 
-def test_sqlite_keeps_the_outbox_key_beside_the_database(tmp_path, monkeypatch):
-    """With SQLite and no variable, the key file beside the database is used (O2)."""
+def test_sqlite_keeps_the_outbox_key_in_the_configuration_folder(tmp_path, monkeypatch):
+    """With SQLite and no variable, the key file is kept away from the db (O2)."""
     monkeypatch.delenv("ECHOPPE_OUTBOX_KEY", raising=False)
     database = tmp_path / "shop.sqlite3"
     deployment = open_database(
@@ -183,7 +184,8 @@ def test_sqlite_keeps_the_outbox_key_beside_the_database(tmp_path, monkeypatch):
         Environment(base_url=BASE_URL, maildir=str(tmp_path / "mailbox")),
     )
     app = deployment.app(links=True, send=False)
-    assert Path(f"{database}.key").is_file()
+    assert not Path(f"{database}.key").exists()
+    assert outbox_key_file(database).is_file()
     assert deployment.schema_version() > 0
     app.accounts.register(form())
     # A command that sends nothing makes no Maildir until a mail goes.

@@ -111,10 +111,10 @@ def test_a_lasting_storage_failure_ends_the_loop():
 
 
 def test_one_log_record_per_round(caplog):
-    """Each round logs one line under echoppe_accounts.worker, counts only (O4)."""
+    """Each round logs one DEBUG line (echoppe_accounts.worker), counts only (O4)."""
     worker = OutboxWorker(Script(DispatchReport(sent=2, failed=1, dropped=1)))
     waits_until(worker, 2)
-    with caplog.at_level(logging.INFO, logger="echoppe_accounts.worker"):
+    with caplog.at_level(logging.DEBUG, logger="echoppe_accounts.worker"):
         worker.run()
     rounds = [r.getMessage() for r in caplog.records if "round" in r.getMessage()]
     assert rounds == [

@@ -2,10 +2,14 @@
 
 :class:`LegacyHasher` wraps the shop's current hasher (argon2id by default)
 and also checks the bcrypt hashes that an import of PrestaShop customers
-kept (see :mod:`echoppe_accounts.domain.legacy_hash`). Its
+kept, wrapped at import in an argon2id hash (:meth:`~LegacyHasher.wrap`,
+see :mod:`echoppe_accounts.domain.legacy_hash`). Its
 :meth:`~LegacyHasher.needs_rehash` says yes for them, so the first successful
-login stores an argon2id hash instead (SPEC P1), and bcrypt is never used
-for that customer again.
+login stores a plain argon2id hash instead (SPEC P1), and bcrypt is never
+used for that customer again. A typed password longer than bcrypt's 72
+bytes never matches a bcrypt hash (SPEC M3): bcrypt would compare its first
+72 bytes only, and the login would then store a hash of the whole typed
+password, locking out the owner; such a customer resets their password.
 
 The ``bcrypt`` package is imported on the first bcrypt hash only, so that
 ``import echoppe_accounts`` stays quick and shops that import nothing never
@@ -22,14 +26,25 @@ import time
 import attrs
 
 from echoppe_accounts.domain.legacy_hash import (
+    BCRYPT_PASSWORD_BYTES,
     MAX_BCRYPT_COST,
+    MIN_BCRYPT_COST,
     bcrypt_cost,
     is_bcrypt_family,
+    too_long_for_bcrypt,
+    unwrap,
+    wrapped_hash,
 )
 from echoppe_accounts.ports import PasswordHasher
 
-BCRYPT_PASSWORD_BYTES = 72
-"""bcrypt reads this many bytes of a password; PHP ignores the rest."""
+
+def _check_cost(_: object, __: object, value: int | None) -> None:
+    if value is not None and not MIN_BCRYPT_COST <= value <= MAX_BCRYPT_COST:
+        msg = (
+            f"equal_cost must be a bcrypt cost from {MIN_BCRYPT_COST} to "
+            f"{MAX_BCRYPT_COST}, or None, not {value!r}"
+        )
+        raise ValueError(msg)
 
 
 @attrs.define
@@ -42,20 +57,27 @@ class LegacyHasher:
     first 72 bytes as PHP does, and is reported as needing a rehash: the
     login that succeeds with it stores *current*'s hash instead.
 
-    Equal time (SPEC P3, P5): the hasher learns how long *current* usually
-    takes to check a hash (a moving average over the checks it hands on,
-    which *current* already makes equal), and a bcrypt check that took less
-    waits for the rest, so an imported account answers no faster than an
-    unknown email. Before any such check was seen, a bcrypt check is
-    followed by one check of a throw-away hash by *current*, which teaches
-    it. A bcrypt check that takes *longer* cannot be hidden: at
-    PrestaShop's cost of 10 it takes about 55 ms on one core, where
-    argon2id's default takes about 25 ms, so until an imported customer's
-    first login, someone timing many login attempts can tell that an email
-    belongs to an imported account not yet upgraded. A shop that will not
-    accept this for the time of the migration imports without the
-    ``password_hash`` column, and every customer is invited to choose a
-    password instead. Hashes dearer than cost 12 (PHP 8.4's default), and
+    Timing (SPEC P3, P5), a choice the shop makes with *equal_cost*
+    (:attr:`Settings.imported_hash_cost
+    <echoppe_accounts.Settings.imported_hash_cost>` in
+    :func:`~echoppe_accounts.bootstrap`):
+
+    - ``None`` (the default): a login on an imported hash costs bcrypt and
+      argon2id, any other login argon2id alone. Someone timing many login
+      attempts can tell an imported account not yet upgraded from the
+      others (the figures are in the security page of the documentation),
+      until its owner's first login.
+    - a bcrypt cost (PrestaShop's 10): every check of another hash,
+      unknown emails included, also computes a bcrypt hash of that cost,
+      so every login costs the same, at the price of that bcrypt work on
+      every login while imported hashes remain; an imported hash of a
+      lower cost waits for the rest. Give the highest cost of the imported
+      hashes (a dearer one still shows), and set it back to ``None`` once
+      the imported customers have logged in or been invited again.
+
+    A bcrypt hash kept unwrapped (imported by an earlier 0.2 development
+    version) is checked as it is, then padded to *current*'s usual
+    duration. Hashes dearer than cost 12 (PHP 8.4's default), and
     malformed ones, are not computed at all: they do not match.
 
     >>> from echoppe_accounts import Argon2Hasher
@@ -67,17 +89,27 @@ class LegacyHasher:
     False
     >>> hasher.needs_rehash(PROBE_HASH)
     True
+    >>> wrapped = hasher.wrap(PROBE_HASH)
+    >>> wrapped.startswith("$bcrypt-argon2id$2y$04$"), PROBE_HASH[29:] in wrapped
+    (True, False)
+    >>> hasher.verify(wrapped, PROBE_PASSWORD), hasher.verify(wrapped, "no")
+    (True, False)
     >>> hasher.hash("correct horse").startswith("$argon2id$")
     True
 
     Args:
         current: The hasher of new passwords, argon2id by default in
             :func:`~echoppe_accounts.bootstrap`.
+        equal_cost: ``None``, or the bcrypt cost every other check pays too
+            (see above).
 
     .. versionadded:: 0.2.0
     """
 
     current: PasswordHasher
+    equal_cost: int | None = attrs.field(default=None, validator=_check_cost)
+    _equal_setting: bytes | None = attrs.field(default=None, init=False, repr=False)
+    _typical_equal: float = attrs.field(default=0.0, init=False, repr=False)
     _typical: float = attrs.field(default=0.0, init=False, repr=False)
     _padding_hash: str | None = attrs.field(default=None, init=False, repr=False)
     _lock: threading.Lock = attrs.field(factory=threading.Lock, init=False, repr=False)
@@ -86,22 +118,64 @@ class LegacyHasher:
         """Return *current*'s hash of *password*."""
         return self.current.hash(password)
 
+    def wrap(self, bcrypt_hash: str) -> str:
+        """Return *bcrypt_hash* as stored: its setting, and *current*'s hash of it.
+
+        The importer stores this instead of the bcrypt hash (SPEC M3), so
+        nothing that bcrypt alone can attack rests in storage.
+
+        Raises:
+            ValueError: *bcrypt_hash* is not a bcrypt hash of a kept cost.
+
+        .. versionadded:: 0.2.0
+        """
+        cost = bcrypt_cost(bcrypt_hash)
+        if cost is None or not MIN_BCRYPT_COST <= cost <= MAX_BCRYPT_COST:
+            msg = "not a bcrypt hash of a cost from 4 to 12"
+            raise ValueError(msg)
+        return wrapped_hash(bcrypt_hash, self.current.hash(bcrypt_hash))
+
     def verify(self, password_hash: str, password: str) -> bool:
         """Tell whether *password* matches, bcrypt hashes included.
 
-        A bcrypt check lasts at least as long as *current*'s usual check
-        (see the class documentation); any other hash is *current*'s.
+        A password over 72 bytes never matches a bcrypt hash (SPEC M3). The
+        time a check takes follows *equal_cost* (see the class
+        documentation).
         """
         started = time.perf_counter()
         if not is_bcrypt_family(password_hash):
             matched = self.current.verify(password_hash, password)
             self._learn(time.perf_counter() - started)
+            if self.equal_cost is not None:
+                self._equal_work(password)
+                self._typical_equal = _average(
+                    self._typical_equal, time.perf_counter() - started
+                )
             return matched
+        parts = unwrap(password_hash)
+        if parts is not None:
+            setting, inner = parts
+            computed = _bcrypt_of(setting, password)
+            # The argon2id check runs whatever bcrypt gave: the same time.
+            matched = self.current.verify(inner, computed or setting)
+            too_long = too_long_for_bcrypt(password)
+            if self.equal_cost is not None:
+                # A hash cheaper than equal_cost waits for the rest; before
+                # any other check was timed, it does the equal work itself.
+                rest = self._typical_equal - (time.perf_counter() - started)
+                if self._typical_equal == 0:
+                    cheaper = (bcrypt_cost(setting + "." * 31) or 0) < self.equal_cost
+                    if cheaper:
+                        self._equal_work(password)
+                elif rest > 0:
+                    time.sleep(rest)
+            return matched and computed is not None and not too_long
         cost = bcrypt_cost(password_hash)
         matched = (
             cost is not None
             and cost <= MAX_BCRYPT_COST
             and _bcrypt_matches(password_hash, password)
+            and not too_long_for_bcrypt(password)
         )
         if self._typical == 0:
             # Nothing learnt yet: do a current check's real work, and learn.
@@ -120,12 +194,19 @@ class LegacyHasher:
             password_hash
         )
 
+    def _equal_work(self, password: str) -> None:
+        """Compute a bcrypt hash of *equal_cost*, as an imported login does."""
+        import bcrypt  # noqa: PLC0415 (loaded when needed only)
+
+        with self._lock:
+            if self._equal_setting is None:
+                self._equal_setting = bcrypt.gensalt(rounds=self.equal_cost or 10)
+        secret = password.encode("utf-8", "replace")[:BCRYPT_PASSWORD_BYTES]
+        bcrypt.hashpw(secret, self._equal_setting)
+
     def _learn(self, seconds: float) -> None:
         """Follow the usual duration of *current*'s check (a moving average)."""
-        if self._typical == 0:
-            self._typical = seconds
-        else:
-            self._typical += (seconds - self._typical) / 16
+        self._typical = _average(self._typical, seconds)
 
     def _padding(self) -> str:
         """Return a throw-away hash by *current*, made on first need."""
@@ -133,6 +214,25 @@ class LegacyHasher:
             if self._padding_hash is None:
                 self._padding_hash = self.current.hash("echoppe-accounts padding")
             return self._padding_hash
+
+
+def _average(typical: float, seconds: float) -> float:
+    """Move the moving average *typical* towards *seconds* (0: not known yet)."""
+    return seconds if typical == 0 else typical + (seconds - typical) / 16
+
+
+def _bcrypt_of(setting: str, password: str) -> str | None:
+    """Return bcrypt's hash of *password* under *setting*, or ``None``."""
+    import bcrypt  # noqa: PLC0415 (loaded on the first bcrypt hash only)
+
+    secret = password.encode("utf-8", "replace")[:BCRYPT_PASSWORD_BYTES]
+    try:
+        computed = bcrypt.hashpw(secret, setting.encode()).decode()
+    except ValueError:  # a salt bcrypt refuses: the hash cannot match anything
+        return None
+    # bcrypt writes $2b$ whatever the setting said; the wrapped hash was
+    # made over the stored form, $2y$ from PHP.
+    return setting[:4] + computed[4:]
 
 
 def _bcrypt_matches(password_hash: str, password: str) -> bool:

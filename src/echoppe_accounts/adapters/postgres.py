@@ -42,7 +42,9 @@ store's ``timeout`` (SPEC O3; see :class:`PostgresStore`).
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
+import threading
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -397,6 +399,52 @@ def _assignments(columns: Iterable[str]) -> sql.Composed:
     )
 
 
+POOL_PREFIX = "echoppe_accounts."
+"""How the library's connection pools (and their threads) are named."""
+
+log = logging.getLogger("echoppe_accounts.postgres")
+"""The adapter's logger; with it at ``DEBUG``, the pool's own records show too."""
+
+_in_pool_use = threading.local()
+
+
+class _QuietPool(logging.Filter):
+    """Keep ``psycopg.pool``'s warnings about the library's pools out of the logs.
+
+    During an outage the pool warns at every reconnection attempt and every
+    discarded connection (34 lines for two failed rounds): the library says
+    it once per failed call, with a :class:`~echoppe_accounts.StorageError`
+    that the worker logs once per round (SPEC O3, O4). The pool's records
+    about the library's pools (from its threads, named after the pool, or
+    from a thread inside the library's use of the pool) are dropped, or
+    shown at ``DEBUG`` when ``echoppe_accounts.postgres`` is at ``DEBUG``.
+    Records about a shop's own pools are left alone.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        depth: int = getattr(_in_pool_use, "depth", 0)
+        ours = depth > 0 or (record.threadName or "").startswith(POOL_PREFIX)
+        if not ours or record.levelno > logging.WARNING:
+            return True
+        if not log.isEnabledFor(logging.DEBUG):
+            return False
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+_QUIET_POOL = _QuietPool()
+
+
+@contextmanager
+def _pool_use() -> Iterator[None]:
+    """Mark this thread as using a pool of the library's, for :class:`_QuietPool`."""
+    _in_pool_use.depth = getattr(_in_pool_use, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _in_pool_use.depth -= 1
+
+
 class PostgresStore:
     """A PostgreSQL schema holding accounts, tokens and the outbox.
 
@@ -437,6 +485,15 @@ class PostgresStore:
 
     Raises:
         StorageError: When the database cannot be reached or migrated.
+
+    .. versionadded:: 0.2.0
+    """
+
+    shared_database: bool = True
+    """Several processes share it, so :func:`~echoppe_accounts.bootstrap` needs a key.
+
+    A key made for one process would leave the mails it queued unreadable
+    to the worker (SPEC O2).
 
     .. versionadded:: 0.2.0
     """
@@ -484,11 +541,14 @@ class PostgresStore:
             reconnect_timeout=timeout,
             check=self._check,
             configure=self._configure_pooled,
-            name=f"echoppe_accounts.{schema}",
+            name=f"{POOL_PREFIX}{schema}",
             open=False,
         )
         """The connection pool; its connections work in :attr:`schema`."""
-        with _driver_errors():
+        pool_logger = logging.getLogger("psycopg.pool")
+        if _QUIET_POOL not in pool_logger.filters:
+            pool_logger.addFilter(_QUIET_POOL)
+        with _driver_errors(), _pool_use():
             self.pool.open()
 
     def _check(self, conn: Connection) -> None:
@@ -574,7 +634,7 @@ class PostgresStore:
     @property
     def schema_version(self) -> int:
         """The number of migrations applied to the schema."""
-        with _driver_errors(), self.pool.connection() as conn:
+        with _driver_errors(), _pool_use(), self.pool.connection() as conn:
             return self._version(conn)
 
     def unit_of_work(self, *, durable: bool = True) -> PostgresUnitOfWork:
@@ -589,7 +649,7 @@ class PostgresStore:
 
     def close(self) -> None:
         """Close every connection of the pool; the store cannot be used after."""
-        with _driver_errors():
+        with _driver_errors(), _pool_use():
             self.pool.close()
 
     def __enter__(self) -> Self:
@@ -1293,7 +1353,7 @@ class PostgresUnitOfWork:
 
     def __enter__(self) -> Self:
         """Take a connection from the pool; the transaction begins with its use."""
-        with _driver_errors():
+        with _driver_errors(), _pool_use():
             conn = self.store.pool.getconn()
         self._conn = conn
         session = _Session(conn, self.store.schema)
@@ -1325,7 +1385,8 @@ class PostgresUnitOfWork:
                 raise _translate(err) from err
         finally:
             # A broken connection is discarded by the pool, not reused.
-            self.store.pool.putconn(conn)
+            with _pool_use():
+                self.store.pool.putconn(conn)
         if isinstance(exc, psycopg.Error):
             raise _translate(exc) from exc
 

@@ -229,6 +229,21 @@ class SMTPMailer:
                 msg = f"{where}: {_reason(exc)}"
                 raise DeliveryError(msg, connection=True) from exc
 
+    def check(self) -> None:
+        """Connect, secure the connection and log in, keeping it for the next mail.
+
+        The worker calls it at start-up to wait for a mail server that is
+        down (SPEC O4).
+
+        Raises:
+            DeliveryError: If the server cannot be reached, secured or
+                logged into (``connection`` is true).
+
+        .. versionadded:: 0.2.0
+        """
+        with self._lock:
+            self._connection(f"cannot reach {self.host}:{self.port}")
+
     def close(self) -> None:
         """Say goodbye to the server and close the connection, if one is open.
 

@@ -170,6 +170,14 @@ _MESSAGES: Mapping[str, str | Plural] = {
     "import.report_unwritable": gettext_noop(
         "The error report cannot be written to {file}."
     ),
+    "import.report_symlink": gettext_noop(
+        "The error report {file} is a symbolic link: nothing is written "
+        "through one; give another path."
+    ),
+    "import.report_not_ours": gettext_noop(
+        "{file} exists and is not an error report: name the report "
+        "yourself or move that file."
+    ),
     "import.not_utf8": gettext_noop(
         "The file is not in UTF-8 (line {line}): save it again as CSV UTF-8."
     ),

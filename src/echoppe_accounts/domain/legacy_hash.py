@@ -4,10 +4,15 @@ PrestaShop 1.7 and later store a customer's password as PHP's
 ``password_hash($password, PASSWORD_BCRYPT)``: a bcrypt hash of the password
 itself, without the shop's ``_COOKIE_KEY_``, written ``$2y$10$`` followed by
 22 characters of salt and 31 of hash (``$2a$`` and ``$2b$`` are the same
-algorithm under the names other libraries use). Such a hash is kept as it is
-at import, checked once at the customer's first login and replaced by an
-argon2id hash then (SPEC P1, P5; see
-:class:`~echoppe_accounts.LegacyHasher`).
+algorithm under the names other libraries use). Such a hash is kept at
+import *wrapped*, as Django wraps legacy hashes: the bcrypt setting (cost
+and salt) stays readable, and the bcrypt output is hashed again with
+argon2id, so what rests in storage costs an attacker bcrypt *and* argon2id
+per guess (:data:`WRAPPED_PREFIX`). It is checked once at the customer's
+first login and replaced by a plain argon2id hash then (SPEC P1, P5, M3;
+see :class:`~echoppe_accounts.LegacyHasher`). A typed password longer than
+bcrypt's 72 bytes never matches: bcrypt would have compared its first 72
+bytes only, and a login must never upgrade a hash from such a match (M3).
 
 PrestaShop 1.6 stored ``md5(_COOKIE_KEY_ . password)``: a single unsalted
 MD5, which no longer protects anything and needs the old shop's secret key.
@@ -22,6 +27,11 @@ True
 True
 >>> usable_legacy_hash("$2y$13$" + "N" * 53) is None  # dearer than the cap
 True
+>>> wrapped = wrapped_hash("$2y$10$" + "N" * 53, "$argon2id$v=19$...")
+>>> wrapped
+'$bcrypt-argon2id$2y$10$NNNNNNNNNNNNNNNNNNNNNN$argon2id$v=19$...'
+>>> unwrap(wrapped)
+('$2y$10$NNNNNNNNNNNNNNNNNNNNNN', '$argon2id$v=19$...')
 
 .. versionadded:: 0.2.0
 """
@@ -58,14 +68,62 @@ _BCRYPT = re.compile(r"\$2[aby]\$(?P<cost>\d\d)\$[./A-Za-z0-9]{53}")
 _BCRYPT_LENGTH = 60
 
 
+WRAPPED_PREFIX = "$bcrypt-argon2id$"
+"""How a wrapped bcrypt hash starts: ``$bcrypt-argon2id$2y$10$<salt>$argon2id$…``.
+
+.. versionadded:: 0.2.0
+"""
+
+BCRYPT_PASSWORD_BYTES = 72
+"""bcrypt reads this many bytes of a password; PHP ignored the rest.
+
+.. versionadded:: 0.2.0
+"""
+
+_SETTING_LENGTH = 29
+"""``$2y$10$`` and 22 characters of salt: what bcrypt needs to hash again."""
+
+
 def is_bcrypt_family(password_hash: str) -> bool:
-    """Tell whether *password_hash* claims to be a bcrypt hash (``$2…$``).
+    """Tell whether *password_hash* claims to be a bcrypt hash, wrapped or not.
 
     Such a hash is never handed to another hasher, even when malformed.
 
     .. versionadded:: 0.2.0
     """
-    return password_hash.startswith("$2")
+    return password_hash.startswith(("$2", WRAPPED_PREFIX))
+
+
+def wrapped_hash(bcrypt_hash: str, inner: str) -> str:
+    """Return the stored form of *bcrypt_hash*: its setting, then *inner*.
+
+    *inner* is the current hasher's hash of the whole bcrypt hash.
+
+    .. versionadded:: 0.2.0
+    """
+    return f"{WRAPPED_PREFIX}{bcrypt_hash[1:_SETTING_LENGTH]}{inner}"
+
+
+def unwrap(password_hash: str) -> tuple[str, str] | None:
+    """Return the bcrypt setting and the inner hash of a wrapped hash, or ``None``.
+
+    .. versionadded:: 0.2.0
+    """
+    if not password_hash.startswith(WRAPPED_PREFIX):
+        return None
+    rest = password_hash[len(WRAPPED_PREFIX) :]
+    setting, inner = "$" + rest[: _SETTING_LENGTH - 1], rest[_SETTING_LENGTH - 1 :]
+    if bcrypt_cost(setting + "N" * 31) is None or not inner.startswith("$"):
+        return None
+    return setting, inner
+
+
+def too_long_for_bcrypt(password: str) -> bool:
+    """Tell whether bcrypt would read only part of *password* (over 72 bytes).
+
+    .. versionadded:: 0.2.0
+    """
+    return len(password.encode("utf-8", "surrogatepass")) > BCRYPT_PASSWORD_BYTES
 
 
 def bcrypt_cost(password_hash: str) -> int | None:

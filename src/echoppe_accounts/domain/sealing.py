@@ -6,9 +6,17 @@ sealed when the mail is queued and unsealed by the dispatcher just before
 it hands the mail to the mailer. The cipher is AES-GCM from the vetted
 ``cryptography`` package, an authenticated encryption: a body changed or
 sealed with another key does not open, it raises :class:`SealError`. The
-associated data is the mail's id and the part's name, so a sealed body
-moved to another row (or the text swapped with the HTML) does not open
-either.
+associated data is the mail's id, the part's name and the recipient (SPEC
+O2), so a sealed body moved to another row, the text swapped with the
+HTML, or a row whose recipient was rewritten does not open either.
+
+Bodies sealed before the recipient was bound (prefix ``sealed:v1:``, mails
+queued by a 0.2 development version) still open, bound to the id and part only:
+they leave the outbox within its retry window (72 hours), and every mail
+queued since is sealed ``sealed:v2:``.
+
+A shop rotating its key gives the previous one too: :func:`unseal_mail`
+tries each key it is given, the current one first.
 
 The nonce comes from the caller's secret source (96 random bits per body):
 this module draws no randomness of its own.
@@ -33,7 +41,7 @@ import base64
 import binascii
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import attrs
@@ -49,8 +57,13 @@ KEY_BYTES = 32
 NONCE_BYTES = 12
 """Length of a nonce: the 96 bits GCM is designed for."""
 
-PREFIX = "sealed:v1:"
+PREFIX = "sealed:v2:"
 """How a sealed body starts; the version names the cipher and the layout."""
+
+V1_PREFIX = "sealed:v1:"
+"""How bodies sealed by version 0.2.0 start: bound to the mail's id and part only."""
+
+_PREFIXES = (PREFIX, V1_PREFIX)
 
 _HEX_KEY = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -127,7 +140,7 @@ def is_sealed(text: str) -> bool:
 
     .. versionadded:: 0.2.0
     """
-    return text.startswith(PREFIX)
+    return text.startswith(_PREFIXES)
 
 
 def seal(key: bytes, plaintext: str, *, associated: str, nonce: bytes) -> str:
@@ -174,14 +187,18 @@ def unseal(key: bytes, sealed: str, *, associated: str) -> str:
         raise SealError(msg) from exc
 
 
-def _associated(mail_id: str, part: str) -> str:
-    return f"echoppe_accounts.outbox/{mail_id}/{part}"
+def _associated(mail: OutgoingMail, part: str, *, version: str = PREFIX) -> str:
+    if version == V1_PREFIX:
+        return f"echoppe_accounts.outbox/{mail.id}/{part}"
+    # The recipient closes the data: an address may hold "/", never a
+    # line break, and it is the last field, so no two mails share a string.
+    return f"echoppe_accounts.outbox/v2/{mail.id}/{part}\n{mail.to}"
 
 
 def seal_mail(
     mail: OutgoingMail, key: bytes, nonces: Callable[[int], bytes]
 ) -> OutgoingMail:
-    """Return *mail* with both bodies sealed, each bound to the mail's id.
+    """Return *mail* with both bodies sealed, each bound to its id, part and recipient.
 
     *nonces* is a secret source's ``token_bytes``.
 
@@ -192,33 +209,46 @@ def seal_mail(
         text=seal(
             key,
             mail.text,
-            associated=_associated(mail.id, "text"),
+            associated=_associated(mail, "text"),
             nonce=nonces(NONCE_BYTES),
         ),
         html=seal(
             key,
             mail.html,
-            associated=_associated(mail.id, "html"),
+            associated=_associated(mail, "html"),
             nonce=nonces(NONCE_BYTES),
         ),
     )
 
 
-def unseal_mail(mail: OutgoingMail, key: bytes) -> OutgoingMail:
+def _open(mail: OutgoingMail, part: str, body: str, keys: Sequence[bytes]) -> str:
+    version = V1_PREFIX if body.startswith(V1_PREFIX) else PREFIX
+    associated = _associated(mail, part, version=version)
+    for key in keys[:-1]:
+        try:
+            return unseal(key, body, associated=associated)
+        except SealError:
+            continue
+    return unseal(keys[-1], body, associated=associated)
+
+
+def unseal_mail(mail: OutgoingMail, key: bytes, *older: bytes) -> OutgoingMail:
     """Return *mail* with its bodies opened, ready for the mailer.
 
-    A body that is not sealed (a wiped one, or one queued before bodies
-    were sealed) is returned as it is.
+    *older* keys (a rotated key's predecessor) are tried after *key*. A
+    body that is not sealed (a wiped one, or one queued before bodies were
+    sealed) is returned as it is.
 
     Raises:
-        SealError: If a sealed body cannot be opened with *key* for this
-            mail's id.
+        SealError: If a sealed body cannot be opened with any key given for
+            this mail's id, part and recipient.
 
     .. versionadded:: 0.2.0
     """
+    keys = (key, *older)
     text, html = mail.text, mail.html
     if is_sealed(text):
-        text = unseal(key, text, associated=_associated(mail.id, "text"))
+        text = _open(mail, "text", text, keys)
     if is_sealed(html):
-        html = unseal(key, html, associated=_associated(mail.id, "html"))
+        html = _open(mail, "html", html, keys)
     return attrs.evolve(mail, text=text, html=html)

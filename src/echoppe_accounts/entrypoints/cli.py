@@ -32,7 +32,6 @@ import errno
 import json
 import logging
 import os
-import signal
 import stat
 import sys
 import threading
@@ -41,11 +40,11 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import attrs
 
+from echoppe_accounts._files import UnsafeFileError, write_private
 from echoppe_accounts._version import __version__
 from echoppe_accounts.domain.analytics import EVENT_MONTHS, RetentionPolicy
 from echoppe_accounts.domain.errors import (
@@ -57,6 +56,7 @@ from echoppe_accounts.domain.errors import (
     StorageError,
     ValidationError,
 )
+from echoppe_accounts.entrypoints import _keys, _signals, _startup
 from echoppe_accounts.entrypoints._argparse_texts import speaking
 from echoppe_accounts.entrypoints.config import (
     ConfigurationError,
@@ -591,6 +591,15 @@ def _add_outbox(b: _Builder, commands: Subcommands[_Parser]) -> None:
             "only those dead before DATE (ISO 8601, UTC by default); all otherwise",
         ),
     )
+    b.command(
+        outbox,
+        "rotate-key",
+        t(
+            "change la clé des e-mails en file (l’ancienne les ouvre encore)",
+            "change the key sealing queued mails (the previous one still opens them)",
+        ),
+        _outbox_rotate_key,
+    )
 
 
 def _add_customers(b: _Builder, commands: Subcommands[_Parser]) -> None:
@@ -878,7 +887,9 @@ class _Context:
 
 def _init(ctx: _Context, _: argparse.Namespace) -> int:
     deployment = ctx.deployment()
-    ctx.app()  # with SQLite, makes the outbox key file beside the database
+    ctx.app()  # with SQLite, makes the outbox key file (configuration folder)
+    if deployment.moved_key is not None and deployment.url.path is not None:
+        ctx.say(_keys.moved_message(ctx.t, deployment.moved_key, deployment.url.path))
     version = deployment.schema_version()
     ctx.say(
         ctx.t(
@@ -902,24 +913,6 @@ def _demo(ctx: _Context, args: argparse.Namespace) -> int:
 
 
 @contextmanager
-def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """Set *stop* on SIGTERM and SIGINT while inside the block."""
-
-    def handler(signum: int, _: FrameType | None) -> None:
-        logger.info("%s received: stopping after this round", signal.strsignal(signum))
-        stop.set()
-
-    previous = {
-        sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)
-    }
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
-@contextmanager
 def _quiet_dispatcher(*, debug: bool) -> Iterator[None]:
     """Keep the worker's line the only one per round, unless debugging.
 
@@ -937,23 +930,56 @@ def _quiet_dispatcher(*, debug: bool) -> Iterator[None]:
 
 
 def _worker(ctx: _Context, args: argparse.Namespace) -> int:
-    app = ctx.app()
-    worker = OutboxWorker(
-        app.dispatcher.dispatch,
-        batch_size=args.batch_size,
-        min_idle=min(1.0, args.max_idle),
-        max_idle=args.max_idle,
-    )
-    with _quiet_dispatcher(debug=args.debug):
-        if args.once:
-            worker.run_once()
+    # The handlers come first: a SIGTERM at any moment stops the worker
+    # with exit 0, start-up and its waits included (SPEC O4).
+    with _signals.stopping() as stop:
+        app = _started_worker(ctx, stop, wait=not args.once)
+        if app is None:
+            logger.info(
+                "%s received: stopped during start-up", _signals.received() or "stop"
+            )
             return EXIT_OK
-        logger.info(
-            "worker started on %s, %d mails per round", ctx.url, args.batch_size
+        worker = OutboxWorker(
+            app.dispatcher.dispatch,
+            batch_size=args.batch_size,
+            min_idle=min(1.0, args.max_idle),
+            max_idle=args.max_idle,
+            stop=stop,
+            pending=lambda: app.dispatcher.stats().pending,
         )
-        with _stop_on_signals(worker.stop):
+        with _quiet_dispatcher(debug=args.debug):
+            if args.once:
+                worker.run_once()
+                return EXIT_OK
+            logger.info(
+                "worker started on %s, %d mails per round", ctx.url, args.batch_size
+            )
             worker.run()
+        if _signals.received():
+            logger.info("%s received: stopped", _signals.received())
     return EXIT_OK
+
+
+def _started_worker(ctx: _Context, stop: threading.Event, *, wait: bool) -> App | None:
+    """Open the database and check the mail server, waiting while they are down.
+
+    Returns ``None`` if *stop* is set meanwhile. With *wait* false (``--once``),
+    the first failure ends the command, as for any other command.
+    """
+    if not wait:
+        return ctx.app()
+    app = _startup.wait_for(f"the database ({ctx.url})", ctx.app, stop)
+    if app is None:
+        return None
+    check = getattr(app.dispatcher.mailer, "check", None)
+    if not callable(check):
+        return app  # a Maildir, or a shop's mailer: nothing to wait for
+
+    def reached() -> bool:
+        check()
+        return True
+
+    return app if _startup.wait_for("the mail server", reached, stop) else None
 
 
 def _when(moment: datetime | None) -> str | None:
@@ -1053,6 +1079,14 @@ def _outbox_purge(ctx: _Context, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _outbox_rotate_key(ctx: _Context, _: argparse.Namespace) -> int:
+    try:
+        _keys.rotate(ctx.t, ctx.url.path, ctx.out, ctx.say)
+    except UnsafeFileError as exc:
+        raise UserError(_keys.unsafe_file_message(ctx.t, exc)) from exc
+    return EXIT_OK
+
+
 def _provisional_password(ctx: _Context, args: argparse.Namespace) -> int:
     account = ctx.account()
     password = ctx.app().auth.issue_provisional_password(
@@ -1072,13 +1106,6 @@ def _provisional_password(ctx: _Context, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write *text* to *path*, readable by its owner only (personal data)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as file:
-        file.write(text)
-
-
 def _export(ctx: _Context, args: argparse.Namespace) -> int:
     account = ctx.account()
     fmt = args.format
@@ -1093,7 +1120,10 @@ def _export(ctx: _Context, args: argparse.Namespace) -> int:
         ctx.out.write(text)
         return EXIT_OK
     try:
-        _write_private(args.output, text)
+        # Owner-only (personal data), atomically, never through a link.
+        write_private(args.output, text)
+    except UnsafeFileError as exc:
+        raise UserError(_keys.unsafe_file_message(ctx.t, exc)) from exc
     except OSError as exc:
         raise UserError(
             ctx.t(

@@ -56,6 +56,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import attrs
 
+from echoppe_accounts._files import UnsafeFileError
 from echoppe_accounts.domain.errors import Language
 from echoppe_accounts.domain.sealing import KEY_BYTES
 from echoppe_accounts.service_layer.settings import Settings
@@ -368,6 +369,9 @@ class Deployment:
         environment: The configuration it was opened with.
         unit_of_work: The storage adapter's unit-of-work factory.
         schema_version: Returns the number of migrations applied.
+        moved_key (pathlib.Path | None): Where a key file beside the SQLite
+            database was, once :meth:`app` moved it to the configuration
+            folder; else ``None``.
 
     .. versionadded:: 0.2.0
     """
@@ -377,13 +381,17 @@ class Deployment:
     unit_of_work: UnitOfWorkFactory
     schema_version: Callable[[], int]
     _close: Callable[[], None] = attrs.field(default=lambda: None, repr=False)
+    moved_key: Path | None = attrs.field(default=None, repr=False)
 
     def app(self, *, links: bool = False, send: bool = True) -> App:
         """Wire the library on this database, with the environment's mailer.
 
         The outbox key comes from ``ECHOPPE_OUTBOX_KEY``; with SQLite, from
-        the key file beside the database when the variable is unset, as
-        :func:`~echoppe_accounts.sqlite_app` does. With
+        the key file in the operator's configuration folder when the
+        variable is unset, as :func:`~echoppe_accounts.sqlite_app` does (a
+        key file beside the database is moved there, and :attr:`moved_key`
+        says where it was). The previous key, during a rotation, comes
+        from ``ECHOPPE_OUTBOX_OLD_KEY`` or the key file. With
         PostgreSQL the variable is required by callers that write or send
         mail: a key made for one process would leave the mails it queued
         unreadable to the worker.
@@ -400,9 +408,11 @@ class Deployment:
             ConfigurationError: A setting is missing or invalid.
             DeliveryError: The Maildir folder cannot be created.
         """
+        key, old_key = self._outbox_keys(mails=links or send)
         settings = attrs.evolve(
             self.environment.settings(links=links),
-            outbox_key=self._outbox_key(mails=links or send),
+            outbox_key=key,
+            outbox_old_key=old_key,
         )
         environment = self.environment
         mailer = environment.mailer() if send else _LazyMailer(environment.mailer)
@@ -410,35 +420,43 @@ class Deployment:
 
         return bootstrap(self.unit_of_work, mailer, settings)
 
-    def _outbox_key(self, *, mails: bool) -> bytes:
+    def _outbox_keys(self, *, mails: bool) -> tuple[bytes, bytes | None]:
         from echoppe_accounts.bootstrap import (  # noqa: PLC0415
+            OUTBOX_OLD_KEY_VARIABLE,
+            _no_shared_key,
+            _sqlite_keys,
             outbox_key_from_environment,
-            sqlite_outbox_key,
         )
 
         try:
             key = outbox_key_from_environment()
+            old = outbox_key_from_environment(variable=OUTBOX_OLD_KEY_VARIABLE)
             if key is None and self.url.path is not None:
-                key = sqlite_outbox_key(self.url.path)
+                ring, self.moved_key = _sqlite_keys(self.url.path)
+                key, old = ring.current, old or ring.previous
+        except UnsafeFileError as exc:
+            msg_fr = (
+                f"Le fichier de clé {exc.path} est un lien symbolique ou pas un "
+                "fichier ordinaire : rien n’y est écrit ; supprimez-le ou donnez "
+                "ECHOPPE_OUTBOX_KEY."
+            )
+            msg_en = (
+                f"the key file {exc.path} is a symbolic link or not a regular "
+                "file: nothing is written there; remove it or set ECHOPPE_OUTBOX_KEY."
+            )
+            raise ConfigurationError(msg_fr, msg_en) from exc
         except (OSError, ValueError) as exc:
             msg_fr = f"Clé de l’outbox illisible : {exc}."
             msg_en = f"unreadable outbox key: {exc}."
             raise ConfigurationError(msg_fr, msg_en) from exc
         if key is not None:
-            return key
+            return key, old
         if mails:
-            msg_fr = (
-                "ECHOPPE_OUTBOX_KEY est requise avec PostgreSQL pour écrire ou "
-                "envoyer des e-mails (32 octets : openssl rand -base64 32)."
-            )
-            msg_en = (
-                "ECHOPPE_OUTBOX_KEY is required with PostgreSQL to write or send "
-                "mail (32 bytes: openssl rand -base64 32)."
-            )
-            raise ConfigurationError(msg_fr, msg_en)
+            # The sentence bootstrap() refuses a shared database with.
+            raise _no_shared_key()
         # This caller seals and opens no mail: a throwaway key spares it the
-        # library's warning about a key made for one process.
-        return secrets.token_bytes(KEY_BYTES)
+        # library's refusal of a shared database without a key.
+        return secrets.token_bytes(KEY_BYTES), None
 
     def close(self) -> None:
         """Close the database's connections."""

@@ -179,6 +179,7 @@ import os
 import sys
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -186,6 +187,7 @@ from typing import IO, TYPE_CHECKING, Final, Self
 
 import attrs
 
+from echoppe_accounts._files import UnsafeFileError, may_replace, private_file
 from echoppe_accounts.domain.account import Account, AccountStatus
 from echoppe_accounts.domain.addressbook import AddressBook, DeliveryAddress
 from echoppe_accounts.domain.audit import AuditEvent, AuditRecord
@@ -406,7 +408,7 @@ class CustomerImporter:
             raise ValueError(msg)
         source = Path(source)
         report_path = Path(report) if report is not None else _default_report(source)
-        _check_report_path(source, report_path)
+        _check_report_path(source, report_path, named=report is not None)
         total = _check_encoding(source)
         try:
             handle = source.open("rb")
@@ -775,6 +777,32 @@ class _Run:
                 (ours if _made_by(uow, existing, self.run) else before).add(key)
         return {n for n, key in keys.items() if key in before}, ours
 
+    def _wrapped(self, batch: list[_Candidate]) -> list[_Candidate]:
+        """Return *batch* with its bcrypt hashes wrapped, before any transaction.
+
+        Nothing that bcrypt alone can attack rests in storage (SPEC M3):
+        each kept hash is stored wrapped in an argon2id hash by the login's
+        :class:`~echoppe_accounts.LegacyHasher`. The hashes are made in
+        threads (argon2 releases the GIL), one per core, outside the
+        transaction, so no lock is held meanwhile.
+        """
+        wrap = getattr(self.cases.hasher, "wrap", None)
+        hashed = [c for c in batch if c.password_hash is not None]
+        if not callable(wrap) or not hashed:
+            return batch
+        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            wrapped = dict(
+                zip(
+                    (c.line for c in hashed),
+                    pool.map(wrap, (c.password_hash for c in hashed)),
+                    strict=True,
+                )
+            )
+        return [
+            attrs.evolve(c, password_hash=wrapped[c.line]) if c.line in wrapped else c
+            for c in batch
+        ]
+
     def _store(
         self, batch: list[_Candidate], ours: set[str]
     ) -> list[tuple[_Candidate, str]]:
@@ -782,6 +810,7 @@ class _Run:
 
         A line whose email an earlier line of this run has is ``"taken"``.
         """
+        batch = self._wrapped(batch)
         outcomes: list[tuple[_Candidate, str]] = []
         fresh: list[_Candidate] = []
         seen = set(ours)
@@ -847,8 +876,23 @@ def _unreadable(source: Path) -> ValidationError:
     return ValidationError.single("file", "import.file_unreadable", file=_shown(source))
 
 
-def _check_report_path(source: Path, report: Path) -> None:
-    """Refuse a report that would overwrite the input or cannot be written."""
+def _check_report_path(source: Path, report: Path, *, named: bool) -> None:
+    """Refuse a report that would overwrite the input or cannot be written.
+
+    A symbolic link is refused (the report would overwrite its target), and
+    so is an existing file the user did not name unless it is an earlier
+    report (SPEC O4).
+    """
+    try:
+        may_replace(report, named=named, ours=_is_report(report))
+    except UnsafeFileError as exc:
+        # A folder or a device is refused when a line needs the report.
+        code = {
+            "symlink": "import.report_symlink",
+            "not_ours": "import.report_not_ours",
+        }.get(exc.reason)
+        if code is not None:
+            raise ValidationError.single("report", code, file=_shown(report)) from exc
     same = False
     try:
         same = report.exists() and source.exists() and report.samefile(source)
@@ -1089,6 +1133,7 @@ class _Report:
         self.delimiter = ";"
         self.written = False
         self._file: IO[str] | None = None
+        self._files = contextlib.ExitStack()
         self._writer: Writer | None = None
 
     def __enter__(self) -> Self:
@@ -1099,7 +1144,11 @@ class _Report:
             return
         try:
             if self._writer is None:
-                self._file = self.path.open("w", encoding="utf-8-sig", newline="")
+                # Owner-only, written beside and renamed over the path when
+                # the import ends, never through a symbolic link (SPEC O4).
+                self._file = self._files.enter_context(
+                    private_file(self.path, encoding="utf-8-sig", newline="")
+                )
                 self._writer = csv.writer(self._file, delimiter=self.delimiter)
                 self._writer.writerow(("line", "field", "code", "message"))
                 self.written = True
@@ -1119,8 +1168,14 @@ class _Report:
         tb: TracebackType | None,
     ) -> None:
         if self._file is not None:
-            self._file.close()
-        elif exc is None and _is_report(self.path):
+            # The lines refused so far are kept, whatever ended the import.
+            try:
+                self._files.close()
+            except OSError as error:
+                raise ValidationError.single(
+                    "report", "import.report_unwritable", file=_shown(self.path)
+                ) from error
+        elif exc is None and not self.path.is_symlink() and _is_report(self.path):
             # No line refused: an older report must not pass for this run's.
             self.path.unlink()
 

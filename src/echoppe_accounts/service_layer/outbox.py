@@ -6,23 +6,27 @@ causes them, their bodies sealed (SPEC O2, see
 claims a batch under a random claim id, for a lease, and then, one mail at a
 time (SPEC O1, O3):
 
-1. checks its claim on the mail, and renews it once less than three
-   quarters of the lease are left: if the claim lapsed (another dispatcher
-   may hold the mail now) or the mail is gone (erased), the mail is left
-   alone, so a slow batch never outlives its lease;
+1. renews its claim on the mail (and on the rest of the batch once less
+   than half the lease is left), in the same commit as the previous mail's
+   outcome: if the claim lapsed (another dispatcher may hold the mail now)
+   or the mail is gone (erased), the mail is left alone, so a slow batch
+   never outlives its lease;
 2. drops the mail, unsent, if the secret it carries has expired;
 3. unseals the bodies, or dead-letters a mail it cannot unseal (sealed
    with another key);
 4. hands the mail to the mailer, and marks it sent, failed or dead, under
    its claim: a dispatcher that lost a claim marks nothing.
 
-The check of step 1 is a read; the marks of mails sent are written
-together, every :data:`MARKS_PER_COMMIT` mails, before a renewal, before
-any other mark and at the end of the round, while their claims still run,
-so that a round commits (and waits for the disk) a few times rather than
-twice per mail. Were the process to stop before such a commit, the mails
-it had sent would be sent again once their claims lapse, with the same
-``Message-ID``: delivery is at least once.
+Each mail's outcome is committed before the next mail is handed over
+(SPEC O1 amended): a dispatcher that dies mid-round re-sends at most the
+one mail it was handing over, once its claim lapses, with the same
+``Message-ID``. Those commits do not wait for the disk (``durable=False``:
+SQLite ``synchronous=NORMAL``, PostgreSQL ``synchronous_commit`` off), so
+a round costs one quick commit per mail: a process crash loses none of
+them; a power cut (SQLite) or a database server crash (PostgreSQL) may
+lose the last few, whose mails are then sent again. The lease is short (one
+minute) and renewed per mail, so the mails of a dispatcher that died are
+taken over within a minute.
 
 A permanent refusal (:attr:`~echoppe_accounts.DeliveryError.permanent`) is
 dead-lettered at once. Any other failure, an exception of any type from a
@@ -38,9 +42,10 @@ unknown (the line dropped after the data) is sent again, with the same
 ``Message-ID``.
 
 The dispatcher logs under ``echoppe_accounts.outbox``: one record per round
-(``INFO``, or ``DEBUG`` when the round found nothing to send, so an idle
-worker stays quiet) and one ``WARNING`` per failure, with the mail's id,
-kind and the error in words, never a body, an address or a secret.
+at ``DEBUG`` (an :class:`~echoppe_accounts.OutboxWorker` sums them up once
+a minute) and one ``WARNING`` per mail that failed, with the mail's id,
+kind and the error in words, email addresses masked, never a body or a
+secret.
 """
 
 from __future__ import annotations
@@ -55,6 +60,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
+from echoppe_accounts._logs import mask
 from echoppe_accounts.domain.errors import DeliveryError, StorageError
 from echoppe_accounts.domain.mail import DeadLetter, OutboxStats, OutgoingMail
 from echoppe_accounts.domain.sealing import (
@@ -77,11 +83,8 @@ UNREADABLE = (
 )
 """The reason recorded for a mail whose sealed body cannot be opened."""
 
-MARKS_PER_COMMIT = 100
-"""Most marks of sent mails a dispatcher keeps before writing them (see above)."""
-
-_RENEW_BELOW = 3 / 4
-"""The fraction of the lease below which a claim is renewed before its mail goes."""
+_RENEW_BATCH_BELOW = 1 / 2
+"""The fraction of the lease below which the rest of a batch's claims are renewed."""
 
 _process_key: bytes | None = None
 _process_key_lock = threading.Lock()
@@ -148,10 +151,12 @@ class _Round:
     """One dispatch round: its claim, each mail's lease, the marks not written yet."""
 
     claim_id: str
-    until: dict[str, datetime]
-    """When each claimed mail's claim ends, as this round set it."""
+    left: list[str]
+    """The claimed mails not handled yet, in order."""
+    until: datetime
+    """When the claims of the mails not handled yet end, as this round set them."""
     sent: list[tuple[OutgoingMail, datetime]] = attrs.field(factory=list)
-    """Mails handed over, and when, whose marks are still to be written."""
+    """The mail handed over, and when, whose mark is still to be written."""
 
 
 class _Outcome(enum.Enum):
@@ -176,7 +181,8 @@ class OutboxDispatcher:
         min_delay: The shortest wait before retrying a failed mail.
         max_delay: The longest wait between two attempts.
         lease: How long a claim on a mail holds before another dispatcher
-            may take it; renewed before each mail is handed over.
+            may take it; renewed before each mail is handed over, so the
+            mails of a dispatcher that died are taken over within it.
         retry_window: How long, from its creation or requeue, a failing
             mail is retried before it becomes a dead letter (SPEC O1).
         outbox_key: The key that opens the sealed bodies: the one the use
@@ -185,6 +191,8 @@ class OutboxDispatcher:
             process's own key, made when first needed, with a warning that
             mails queued when the process stops will be dead-lettered as
             unreadable. Never in ``repr``.
+        outbox_old_key: The previous key, during a rotation: it still opens
+            the mails sealed before. Never in ``repr``.
 
     .. versionadded:: 0.2.0
     """
@@ -195,7 +203,7 @@ class OutboxDispatcher:
     sender: str
     min_delay: timedelta = timedelta(seconds=30)
     max_delay: timedelta = timedelta(hours=1)
-    lease: timedelta = timedelta(minutes=5)
+    lease: timedelta = timedelta(minutes=1)
     """How long a claimed mail is held before another dispatcher may take it."""
     retry_window: timedelta = timedelta(hours=72)
     """How long a failing mail is retried before it becomes a dead letter."""
@@ -208,6 +216,15 @@ class OutboxDispatcher:
         ],
     )
     """The key that opens sealed bodies; ``None`` for this process's own."""
+    outbox_old_key: bytes | None = attrs.field(
+        default=None,
+        repr=False,
+        validator=[
+            attrs.validators.optional(attrs.validators.instance_of(bytes)),
+            _check_optional_key,
+        ],
+    )
+    """The key in use before a rotation, tried when the current one fails."""
 
     def dispatch(self, limit: int = 100) -> DispatchReport:
         """Try to send up to *limit* due mails; say what became of them.
@@ -225,13 +242,13 @@ class OutboxDispatcher:
         with self.uow() as uow:
             claimed = uow.outbox.claim(now, limit, now + self.lease, claim_id=claim_id)
             uow.commit()
-        round_ = _Round(claim_id, {mail.id: now + self.lease for mail in claimed})
-        outcomes: Counter[_Outcome] = Counter()
         left = [mail.id for mail in claimed]
+        round_ = _Round(claim_id, left, now + self.lease)
+        outcomes: Counter[_Outcome] = Counter()
         try:
             for mail in claimed:
-                outcome, connection_lost = self._deliver(mail, round_)
                 left.remove(mail.id)
+                outcome, connection_lost = self._deliver(mail, round_)
                 outcomes[outcome] += 1
                 if connection_lost:
                     # Every other mail would wait for the same dead server:
@@ -255,8 +272,7 @@ class OutboxDispatcher:
             dead=outcomes[_Outcome.DEAD],
             dropped=outcomes[_Outcome.DROPPED],
         )
-        log.log(
-            logging.INFO if claimed else logging.DEBUG,
+        log.debug(
             "outbox round: claimed=%d sent=%d failed=%d dead=%d dropped=%d "
             "released=%d lost=%d",
             len(claimed),
@@ -277,8 +293,9 @@ class OutboxDispatcher:
                 uow.outbox.release(mail_ids, claim_id=claim_id)
                 uow.commit()
         except StorageError as exc:
-            # Not fatal: the claims lapse with their lease.
-            log.warning(
+            # Not fatal: the claims lapse with their lease; the caller logs
+            # the round's failure once.
+            log.debug(
                 "outbox: %d claimed mails could not be released (%s); they "
                 "come back when their lease lapses",
                 len(mail_ids),
@@ -292,18 +309,17 @@ class OutboxDispatcher:
         """
         claim_id = round_.claim_id
         now = self.clock.now()
-        if round_.until[mail.id] - now < self.lease * _RENEW_BELOW:
-            with self.uow() as uow:
-                self._mark_sent(uow, round_)
-                held = uow.outbox.renew(
-                    mail.id, claim_id=claim_id, now=now, until=now + self.lease
-                )
-                uow.commit()
-            round_.until[mail.id] = now + self.lease
-        else:
-            # A read: the claim was made or renewed recently enough.
-            with self.uow() as uow:
-                held = uow.outbox.holds(mail.id, claim_id=claim_id, now=now)
+        until = now + self.lease
+        # One commit: the previous mail's outcome, then this mail's claim
+        # (SPEC O1: an outcome is recorded before the next mail goes).
+        with self.uow(durable=False) as uow:
+            self._mark_sent(uow, round_)
+            held = uow.outbox.renew(mail.id, claim_id=claim_id, now=now, until=until)
+            if round_.left and round_.until - now < self.lease * _RENEW_BATCH_BELOW:
+                for other in round_.left:
+                    uow.outbox.renew(other, claim_id=claim_id, now=now, until=until)
+                round_.until = until
+            uow.commit()
         if not held:
             # Counted as "lost" in the round's record: a lease too short
             # for the batch, or a dispatcher stalled; not a failure.
@@ -318,7 +334,8 @@ class OutboxDispatcher:
             self._mark_dropped(mail, round_)
             return _Outcome.DROPPED, False
         try:
-            opened = unseal_mail(mail, outbox_key(self.outbox_key))
+            older = () if self.outbox_old_key is None else (self.outbox_old_key,)
+            opened = unseal_mail(mail, outbox_key(self.outbox_key), *older)
         except SealError:
             self._mark_dead(mail, round_, UNREADABLE, attempted=False)
             return _Outcome.DEAD, False
@@ -335,14 +352,12 @@ class OutboxDispatcher:
             error = f"the mailer raised {type(exc).__name__}"
             return self._failed(mail, round_, error, permanent=False), False
         round_.sent.append((mail, self.clock.now()))
-        if len(round_.sent) >= MARKS_PER_COMMIT:
-            self._write_marks(round_)
         return _Outcome.SENT, False
 
     def _write_marks(self, round_: _Round) -> None:
-        """Write the marks of the mails sent and not yet marked, in one commit."""
+        """Write the mark of the mail sent and not yet marked."""
         if round_.sent:
-            with self.uow() as uow:
+            with self.uow(durable=False) as uow:
                 self._mark_sent(uow, round_)
                 uow.commit()
 
@@ -372,7 +387,7 @@ class OutboxDispatcher:
     def _mark_dead(
         self, mail: OutgoingMail, round_: _Round, error: str, *, attempted: bool
     ) -> None:
-        with self.uow() as uow:
+        with self.uow(durable=False) as uow:
             self._mark_sent(uow, round_)
             uow.outbox.mark_dead(
                 mail.id,
@@ -383,7 +398,10 @@ class OutboxDispatcher:
             )
             uow.commit()
         log.warning(
-            "outbox: mail %s (%s) dead-lettered: %s", mail.id, mail.kind.value, error
+            "outbox: mail %s (%s) dead-lettered: %s",
+            mail.id,
+            mail.kind.value,
+            mask(error),
         )
 
     def _failed(
@@ -399,7 +417,7 @@ class OutboxDispatcher:
             self._mark_dead(mail, round_, error, attempted=True)
             return _Outcome.DEAD
         delay = min(max(now - mail.retry_from, self.min_delay), self.max_delay)
-        with self.uow() as uow:
+        with self.uow(durable=False) as uow:
             self._mark_sent(uow, round_)
             uow.outbox.mark_failed(
                 mail.id, now + delay, error, claim_id=round_.claim_id
@@ -410,7 +428,7 @@ class OutboxDispatcher:
             mail.id,
             mail.kind.value,
             (now + delay).isoformat(timespec="seconds"),
-            error,
+            mask(error),
         )
         return _Outcome.FAILED
 

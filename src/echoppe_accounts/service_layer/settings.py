@@ -141,6 +141,20 @@ class Settings:
             :func:`~echoppe_accounts.bootstrap`. ``None`` lets
             :func:`~echoppe_accounts.bootstrap` find one (see there). Never
             shown in ``repr``.
+        outbox_old_key: The previous outbox key, while the shop rotates it:
+            it still opens the mails sealed with it, and seals nothing.
+            ``None`` lets :func:`~echoppe_accounts.bootstrap` read
+            ``ECHOPPE_OUTBOX_OLD_KEY``. Never shown in ``repr``.
+        imported_hash_cost: What a login on an imported bcrypt hash may
+            reveal (SPEC P3, M3). ``None`` (the default): such a login
+            costs bcrypt plus argon2id, others argon2id alone, and someone
+            timing many attempts can tell an imported account not yet
+            upgraded. A bcrypt cost (PrestaShop's 10): every other login,
+            unknown emails included, also pays a bcrypt hash of that cost,
+            so all cost the same while imported hashes remain. Used by the
+            default hasher of :func:`~echoppe_accounts.bootstrap` (see
+            :class:`~echoppe_accounts.LegacyHasher`); the costs measured
+            are in the security page.
         outbox_retry_window: How long a mail that keeps failing for a
             moment is retried, from its creation (or its requeue), before
             it becomes a dead letter (SPEC O1).
@@ -227,7 +241,21 @@ class Settings:
             _check_outbox_key,
         ],
     )
+    outbox_old_key: bytes | None = attrs.field(
+        default=None,
+        repr=False,
+        validator=[
+            attrs.validators.optional(attrs.validators.instance_of(bytes)),
+            _check_outbox_key,
+        ],
+    )
     outbox_retry_window: timedelta = timedelta(hours=72)
+    imported_hash_cost: int | None = attrs.field(
+        default=None,
+        validator=attrs.validators.optional(
+            [attrs.validators.ge(4), attrs.validators.le(12)]
+        ),
+    )
     templates: str | os.PathLike[str] | jinja2.BaseLoader | None = None
     locale_dirs: tuple[Path, ...] = attrs.field(default=(), converter=_folders)
     timezone: str = attrs.field(default="Europe/Paris", validator=_check_timezone)

@@ -13,8 +13,11 @@ marked sent and none is left half-sent. The command line sets the event from
 its ``SIGTERM`` and ``SIGINT`` handlers; a test or an embedding program sets
 it directly. A small batch keeps that stop quick.
 
-Every round writes one record to the ``echoppe_accounts.worker`` logger
-(counts only, never an address or a body).
+The ``echoppe_accounts.worker`` logger gets a summary a minute at ``INFO``
+(mails sent, failed, dead-lettered and dropped in that minute, and the
+mails pending), one record per round at ``DEBUG``, and one ``WARNING`` per
+failed round; counts and words only, email addresses masked, never a body
+(SPEC O4).
 
 >>> from echoppe_accounts.service_layer.outbox import DispatchReport
 >>> worker = OutboxWorker(lambda limit: DispatchReport(sent=0, failed=0))
@@ -24,12 +27,15 @@ DispatchReport(sent=0, failed=0, dead=0, dropped=0)
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 import attrs
 
+from echoppe_accounts._logs import mask
 from echoppe_accounts.domain.errors import StorageError
 from echoppe_accounts.service_layer.outbox import DispatchReport
 
@@ -70,7 +76,12 @@ class OutboxWorker:
         events: Called at the start of each round to deliver the account
             events an earlier delivery left behind (SPEC O5); usually
             ``app.events.dispatch``. A failure there is logged, and the
-            round goes on.
+            round goes on; a storage failure fails the round.
+        pending: Returns how many mails are pending, for the summary a
+            minute; usually ``lambda: app.dispatcher.stats().pending``.
+        summary_every: Seconds between two summaries at ``INFO``.
+        clock: Seconds, monotonic; ``time.monotonic`` unless a test gives
+            its own.
 
     .. versionadded:: 0.2.0
     """
@@ -86,8 +97,16 @@ class OutboxWorker:
         default=attrs.Factory(lambda self: self.stop.wait, takes_self=True)
     )
     events: Callable[[], object] | None = None
+    pending: Callable[[], int] | None = None
+    summary_every: float = attrs.field(default=60.0, validator=attrs.validators.gt(0))
+    clock: Callable[[], float] = time.monotonic
     rounds: int = attrs.field(default=0, init=False)
     """How many rounds ran, those that failed included."""
+    _since: DispatchReport = attrs.field(
+        factory=lambda: DispatchReport(sent=0, failed=0), init=False
+    )
+    _failed_rounds: int = attrs.field(default=0, init=False)
+    _summary_at: float | None = attrs.field(default=None, init=False)
 
     def run_once(self) -> DispatchReport:
         """Run one round, log it and return its report.
@@ -96,7 +115,7 @@ class OutboxWorker:
             StorageError: The outbox could not be read or written.
         """
         report = self._round()
-        self._log(report, None)
+        self._log(report, None, logging.INFO)
         return report
 
     def run(self) -> DispatchReport:
@@ -112,6 +131,7 @@ class OutboxWorker:
         """
         total = DispatchReport(sent=0, failed=0)
         idle = self.min_idle
+        self._summary_at = self.clock()
         while not self.stop.is_set():
             report: DispatchReport | None = None
             failure: StorageError | None = None
@@ -129,14 +149,17 @@ class OutboxWorker:
                 pause, idle = idle, min(idle * 2, self.max_idle)
             if report is not None:
                 total = _add(total, report)
-                self._log(report, pause)
+                self._since = _add(self._since, report)
+                self._log(report, pause, logging.DEBUG)
             else:
+                self._failed_rounds += 1
                 logger.warning(
                     "round %d failed, next round in %g s: %s",
                     self.rounds,
                     pause,
-                    failure,
+                    mask(failure),
                 )
+            self._summarize()
             if pause and not self.stop.is_set():
                 self.wait(pause)
         logger.info(
@@ -154,13 +177,42 @@ class OutboxWorker:
         if self.events is not None:
             try:
                 self.events()
-            except Exception:  # the mails must go out all the same
-                logger.warning("account event delivery failed", exc_info=True)
+            except StorageError:
+                raise  # the round fails: one warning, not two
+            except Exception as exc:  # the mails must go out all the same
+                logger.warning("account event delivery failed (%s)", type(exc).__name__)
+                logger.debug("account event delivery failed", exc_info=True)
         return self.dispatch(self.batch_size)
 
-    def _log(self, report: DispatchReport, pause: float | None) -> None:
-        then = "" if pause is None else f"; next round in {pause:g} s"
+    def _summarize(self) -> None:
+        """Log the last minute's counts at INFO, once a minute."""
+        now = self.clock()
+        started = now if self._summary_at is None else self._summary_at
+        if now - started < self.summary_every:
+            return
+        pending: int | str = "unknown"
+        if self.pending is not None:
+            with contextlib.suppress(StorageError):  # the failed rounds say why
+                pending = self.pending()
+        since, failed_rounds = self._since, self._failed_rounds
         logger.info(
+            "last %d s: %d sent, %d failed, %d dead-lettered, %d dropped, %s pending%s",
+            round(now - started),
+            since.sent,
+            since.failed,
+            since.dead,
+            since.dropped,
+            pending,
+            f"; {failed_rounds} rounds failed" if failed_rounds else "",
+        )
+        self._summary_at = now
+        self._since = DispatchReport(sent=0, failed=0)
+        self._failed_rounds = 0
+
+    def _log(self, report: DispatchReport, pause: float | None, level: int) -> None:
+        then = "" if pause is None else f"; next round in {pause:g} s"
+        logger.log(
+            level,
             "round %d: %d sent, %d failed, %d dead-lettered, %d dropped%s",
             self.rounds,
             report.sent,
