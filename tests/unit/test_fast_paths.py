@@ -697,6 +697,8 @@ _BODIES = st.one_of(
 )
 @settings(max_examples=150)
 @example(subject=" ", name="", to="jean@exemple.fr", text="", html="")
+# Found by Hypothesis: so many "=" that EmailMessage chooses base64.
+@example(subject="", name="", to="jean@exemple.fr", text="", html="0" * 65 + "=" * 14)
 def test_direct_bytes_mean_what_email_message_writes(subject, name, to, text, html):
     """O1: any mail the direct writer takes is read as EmailMessage's would be."""
     mail = OutgoingMail(

@@ -16,6 +16,7 @@ to the same message, header by header and part by part
 
 from __future__ import annotations
 
+import binascii
 import functools
 import re
 import secrets
@@ -61,12 +62,22 @@ def _text_part(text: str, subtype: str) -> bytes:
 def _base64_would_be_shorter(text: str) -> bool:
     """Tell whether ``set_content`` would choose base64 over quoted-printable.
 
-    It compares both encodings of the first ten lines; Latin text favours
-    quoted-printable, other scripts base64. Here the fast path just steps
-    aside when at least one byte in four would need quoting.
+    The standard library's own choice (``email.contentmanager``): text
+    that is not 7bit is encoded both ways on its first ten lines, and
+    base64 wins when it is shorter. Latin text favours quoted-printable;
+    other scripts, and text full of ``=`` (which quoted-printable writes
+    ``=3D``), favour base64. Text that cannot be encoded steps aside too.
     """
-    sample = text[:2000].encode("utf-8", "surrogatepass")
-    return sum(b > _LAST_ASCII for b in sample) * 4 > len(sample)
+    try:
+        lines = text.encode("utf-8").splitlines()
+    except UnicodeError:  # a lone surrogate: EmailMessage says it cannot build
+        return True
+    body = b"\n".join(lines) + b"\n"
+    if max((len(x) for x in lines), default=0) <= MAX_LINE_LENGTH and body.isascii():
+        return False  # 7bit
+    sniff = b"\n".join(lines[:10]) + b"\n"
+    quoted = quoprimime.body_encode(sniff.decode("latin-1"), MAX_LINE_LENGTH)
+    return len(quoted) > len(binascii.b2a_base64(sniff))
 
 
 def _fits(subject: str) -> bool:
