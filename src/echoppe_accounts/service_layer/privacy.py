@@ -38,32 +38,25 @@ from echoppe_accounts.domain.consent import (
     PendingSubscription,
 )
 from echoppe_accounts.domain.email import Email
-from echoppe_accounts.domain.errors import Collector, Language, ValidationError
-from echoppe_accounts.domain.events import EventType
-from echoppe_accounts.domain.forms import parse_consent
+from echoppe_accounts.domain.errors import Language
 from echoppe_accounts.domain.i18n import (
     DEFAULT_TIMEZONE,
     catalogues,
     gettext_noop,
     translation,
 )
-from echoppe_accounts.domain.mail import MailKind
 from echoppe_accounts.domain.phone import Phone
 from echoppe_accounts.domain.siret import Siret
-from echoppe_accounts.domain.text import clean_text
-from echoppe_accounts.domain.tokens import (
-    TOKEN_BYTES,
-    Secret,
-    TokenPurpose,
-    TokenRecord,
+from echoppe_accounts.ports import (
+    Clock,
+    PasswordHasher,
+    SecretSource,
+    UnitOfWorkFactory,
 )
-from echoppe_accounts.service_layer._base import UseCases
-from echoppe_accounts.service_layer.services import express_notice_key
+from echoppe_accounts.service_layer import consent, erasure
+from echoppe_accounts.service_layer._ports import Ports, audit, open_account
 from echoppe_accounts.service_layer.settings import Settings
 from echoppe_accounts.service_layer.templating import templates_for
-
-STAFF_FREE_TEXT = frozenset({"reason"})
-"""Audit details typed by staff about a customer, removed on erasure (SPEC G3)."""
 
 SCHEMA_VERSION = "1.1"
 """Version of the export's JSON layout; a change of layout changes it.
@@ -112,6 +105,9 @@ STORED_FIELDS: Mapping[str, Mapping[str, str]] = {
         "pending_email": "account.pending_email",
         "pending_email_key": _DERIVED + " (the look-up key of the pending email)",
         "pending_email_at": "account.pending_email_at",
+        "former_email": "account.former_email",
+        "former_email_key": _DERIVED + " (the look-up key of the former email)",
+        "former_email_until": "account.former_email_until",
         "version": _TECHNICAL,
     },
     "delivery_addresses": {
@@ -447,6 +443,10 @@ def _export_data(
                 account.pending_email.address if account.pending_email else None
             ),
             "pending_email_at": _iso(account.pending_email_at),
+            "former_email": (
+                account.former_email.address if account.former_email else None
+            ),
+            "former_email_until": _iso(account.former_email_until),
             "has_password": account.password_hash is not None,
         },
         "organisation": None
@@ -611,11 +611,25 @@ def sample_export(
 
 
 @attrs.define
-class PrivacyService(UseCases):
+class PrivacyService:
     """The customer's rights over their data, and their consents.
 
     .. versionadded:: 0.1.0
     """
+
+    uow: UnitOfWorkFactory
+    clock: Clock
+    secrets: SecretSource
+    hasher: PasswordHasher
+    settings: Settings
+
+    @property
+    def ports(self) -> Ports:
+        """The ports the use cases work with.
+
+        .. versionadded:: 0.3.0
+        """
+        return Ports(self.uow, self.clock, self.secrets, self.hasher, self.settings)
 
     def export_personal_data(self, account_id: str) -> PersonalDataExport:
         """Return everything held about the customer ("Mes données", SPEC G1, G2).
@@ -624,9 +638,10 @@ class PrivacyService(UseCases):
             NotFoundError: No such account.
         """
         now = self.clock.now()
-        with self._account(account_id, erased=True) as (uow, account):
+        ports = self.ports
+        with open_account(ports, account_id, erased=True) as (uow, account):
             events = uow.audit.for_account(account.id)
-            self._audit(uow, AuditEvent.DATA_EXPORTED, account.id)
+            audit(ports, uow, AuditEvent.DATA_EXPORTED, account.id)
             uow.commit()
         data = _export_data(account, events, now, shop=self.settings.shop_name)
         return PersonalDataExport(data, settings=self.settings)
@@ -647,38 +662,11 @@ class PrivacyService(UseCases):
             NotFoundError: No such account.
             ValidationError: *actor* is empty, too long or unreadable.
         """
-        actor = clean_text(actor, "actor", max_length=64)
-        if not actor:
-            raise ValidationError.single("actor", "required")
-        now = self.clock.now()
-        with self._account(account_id, erased=True) as (uow, account):
-            if account.is_erased:
-                return
-            email = account.email
-            # The per-email records first, then the account: the order in
-            # which login and checkout lock them, so none can deadlock.
-            uow.throttles.delete(email.login_key)
-            uow.throttles.delete(express_notice_key(email))
-            account.erase(now)
-            account.session_stamp = self._new_stamp()  # sessions end (SPEC P6)
-            uow.accounts.save(account)
-            uow.tokens.delete_for_account(account.id)
-            uow.resets.delete_for(account.id, email.login_key)
-            # Mails concerning the account, to any of its addresses, and
-            # mails sent to its address before it existed (SPEC G3).
-            uow.outbox.forget(account_id=account.id, email_keys={email.key})
-            # Free text staff typed about the customer goes; the events stay.
-            uow.audit.redact(account.id, STAFF_FREE_TEXT)
-            self._audit(uow, AuditEvent.ACCOUNT_ERASED, account.id, actor=actor)
-            self._event(uow, EventType.ERASED, account.id)
-            uow.commit()
+        erasure.erase_account(self.ports, account_id, actor=actor)
 
     def set_analytics_opt_out(self, account_id: str, *, opted_out: bool) -> None:
         """Refuse (or accept again) audience measurement for this account (SPEC N3)."""
-        with self._account(account_id) as (uow, account):
-            account.analytics_opt_out = opted_out
-            uow.accounts.save(account)
-            uow.commit()
+        consent.set_analytics_opt_out(self.ports, account_id, opted_out=opted_out)
 
     def request_newsletter_subscription(
         self, account_id: str, *, source: ConsentSource, wording_version: str
@@ -689,36 +677,9 @@ class PrivacyService(UseCases):
             ValidationError: The wording version is missing, too long or not
                 readable text.
         """
-        errors = Collector()
-        version = parse_consent(True, wording_version, errors)  # noqa: FBT003
-        errors.raise_if_any()
-        assert version is not None  # noqa: S101 (raised above)
-        now = self.clock.now()
-        with self._account(account_id) as (uow, account):
-            account.request_subscription(now, source, version)
-            uow.tokens.revoke(account.id, [TokenPurpose.NEWSLETTER_CONFIRM], now)
-            token = Secret(self.secrets.token_urlsafe(TOKEN_BYTES))
-            uow.tokens.add(
-                TokenRecord.issue(
-                    token,
-                    TokenPurpose.NEWSLETTER_CONFIRM,
-                    account.id,
-                    now=now,
-                    ttl=self.settings.newsletter_confirm_ttl,
-                )
-            )
-            link = self.settings.link(
-                self.settings.newsletter_confirm_path, token.reveal()
-            )
-            uow.accounts.save(account)
-            self._mail_account(
-                uow,
-                MailKind.NEWSLETTER_CONFIRM,
-                account,
-                (link,),
-                expires_at=now + self.settings.newsletter_confirm_ttl,
-            )
-            uow.commit()
+        consent.request_subscription(
+            self.ports, account_id, source=source, wording_version=wording_version
+        )
 
     def confirm_newsletter_subscription(self, token: str) -> None:
         """Confirm a double opt-in subscription with the link of its mail (SPEC F7).
@@ -727,17 +688,4 @@ class PrivacyService(UseCases):
             ValidationError: ``token.invalid`` for a link that is unknown,
                 used, expired or of another purpose.
         """
-        now = self.clock.now()
-        with self.uow() as uow:
-            account = self._redeem(uow, token, TokenPurpose.NEWSLETTER_CONFIRM, now)
-            if (
-                account is None
-                or account.is_erased
-                or account.pending_subscription is None
-            ):
-                raise ValidationError.single("token", "token.invalid")
-            account.confirm_subscription(now)
-            uow.accounts.save(account)
-            source = account.newsletter[-1].source.value
-            self._event(uow, EventType.NEWSLETTER_SUBSCRIBED, account.id, source=source)
-            uow.commit()
+        consent.confirm_subscription(self.ports, token)
