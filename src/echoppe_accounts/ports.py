@@ -142,6 +142,15 @@ class AccountRepository(Protocol):
         """Store the changes to *account*; raise ConcurrencyError on a lost update."""
         ...
 
+    def get_by_former_email_key(self, key: str) -> Account | None:
+        """Return the account whose former email has the key *key*, or ``None``.
+
+        The one with the latest restore window when several have (SPEC F10).
+
+        .. versionadded:: 0.3.0
+        """
+        ...
+
     def remove(self, account_id: str) -> None:
         """Delete the account *account_id*, its addresses, consents and links.
 

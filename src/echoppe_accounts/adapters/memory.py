@@ -136,6 +136,17 @@ class _Accounts:
         account.version += 1
         self._uow.pending_accounts[account.id] = copy.deepcopy(account)
 
+    def get_by_former_email_key(self, key: str) -> Account | None:
+        found = sorted(
+            (a.former_email_until, a.id)
+            for i in {*self._uow.store.accounts, *self._uow.pending_accounts}
+            if (a := self._current(i)) is not None
+            and a.former_email is not None
+            and a.former_email.key == key
+            and a.former_email_until is not None
+        )
+        return self.get(found[-1][1]) if found else None
+
     def remove(self, account_id: str) -> None:
         self._uow.pending_accounts.pop(account_id, None)
         self._uow.removed_accounts.add(account_id)

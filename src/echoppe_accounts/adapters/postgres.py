@@ -277,6 +277,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         ADD COLUMN former_email_until timestamptz;
     CREATE INDEX accounts_unverified ON accounts (created_at)
         WHERE status = 'unverified';
+    CREATE INDEX accounts_former_email ON accounts (former_email_key)
+        WHERE former_email_key IS NOT NULL;
     """,
 )
 """The schema, one step per version; never edit one, append a new one."""
@@ -772,6 +774,15 @@ class _Accounts:
     def get_by_email_key(self, key: str) -> Account | None:
         return self._load(
             self._s.one("SELECT * FROM accounts WHERE email_key = %s", (key,))
+        )
+
+    def get_by_former_email_key(self, key: str) -> Account | None:
+        return self._load(
+            self._s.one(
+                "SELECT * FROM accounts WHERE former_email_key = %s "
+                "ORDER BY former_email_until DESC LIMIT 1",
+                (key,),
+            )
         )
 
     def save(self, account: Account) -> None:

@@ -127,6 +127,8 @@ _V_FORMER_EMAILS = """
     ALTER TABLE accounts ADD COLUMN former_email_until TEXT;
     CREATE INDEX accounts_unverified ON accounts (created_at)
         WHERE status = 'unverified';
+    CREATE INDEX accounts_former_email ON accounts (former_email_key)
+        WHERE former_email_key IS NOT NULL;
 """
 """Former addresses restorable for 7 days (SPEC F10); unverified expiry (X5)."""
 
@@ -586,6 +588,14 @@ class _Accounts:
 
     def get_by_email_key(self, key: str) -> Account | None:
         return self._load("email_key", key)
+
+    def get_by_former_email_key(self, key: str) -> Account | None:
+        row = self._conn.execute(
+            "SELECT id FROM accounts WHERE former_email_key = ? "
+            "ORDER BY former_email_until DESC LIMIT 1",
+            (key,),
+        ).fetchone()
+        return None if row is None else self._load("id", str(row[0]))
 
     def save(self, account: Account) -> None:
         row = rec.account_row(account)

@@ -177,6 +177,18 @@ def live_by_email(uow: UnitOfWork, key: str, now: datetime) -> Account | None:
     return account
 
 
+def restoring(uow: UnitOfWork, key: str, now: datetime) -> Account | None:
+    """Return the account that can still restore the email *key*, or ``None``.
+
+    For 7 days after an email change the former address stays the
+    account's to take back (SPEC F10): nobody else may claim it.
+    """
+    account = uow.accounts.get_by_former_email_key(key)
+    if account is None or not account.can_restore(now):
+        return None
+    return account
+
+
 def _apply(uow: UnitOfWork, account_id: str, effect: Effect, now: datetime) -> None:
     if isinstance(effect, ForgetFailures):
         throttle = uow.throttles.get(effect.login_key)

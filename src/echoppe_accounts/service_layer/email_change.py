@@ -34,9 +34,10 @@ from echoppe_accounts.service_layer._ports import (
     queue_mail,
     record_event,
     redeem,
+    restoring,
     save,
 )
-from echoppe_accounts.service_layer.reset import start_reset
+from echoppe_accounts.service_layer.reset import send_restore_link, start_reset
 
 DAY = timedelta(days=1)
 
@@ -76,7 +77,7 @@ def change_email(
             # The count stays: the daily limit also bounds password guesses.
             uow.commit()
             raise ValidationError.single("current_password", "password.wrong_current")
-        owner = live_by_email(uow, parsed.key, now)
+        owner = live_by_email(uow, parsed.key, now) or restoring(uow, parsed.key, now)
         if owner is not None and owner.id != account.id:
             if not ports.settings.verified_signup:
                 raise ValidationError.single("email", "email.taken")
@@ -192,30 +193,12 @@ def confirm_email_change(ports: Ports, token: str) -> None:
             raise ValidationError.single("email", "email.taken")
         # The failure count first, then the requests: login's lock order.
         uow.throttles.get(account.email.login_key)
-        former = account.confirm_email_change(now, ports.new_stamp)
+        account.confirm_email_change(now, ports.new_stamp)
         save(ports, uow, account)  # the unique key: a last race is refused
-        until = account.former_email_until or now
-        restore = issue_link(
-            ports,
-            uow,
-            account.id,
-            TokenPurpose.EMAIL_CHANGE_CANCEL,
-            max(until - now, timedelta(seconds=1)),
-            ports.settings.email_change_cancel_path,
-        )
-        queue_mail(
-            ports,
-            uow,
-            MailKind.EMAIL_CHANGED,
-            to=former.address,
-            language=account.language,
-            links=(restore,),
-            account_id=account.id,
-            expires_at=until,
-            name=account.name,
-            new_email=new.address,
-            days=max((until - now).days, 1),
-        )
+        # The former address is told, with the link that takes the account
+        # back; after a second change within 7 days, the first address is
+        # the one restored and told again.
+        send_restore_link(ports, uow, account, now)
         audit(ports, uow, AuditEvent.EMAIL_CHANGED, account.id)
         record_event(ports, uow, EventType.EMAIL_CHANGED, account.id)
         uow.commit()

@@ -42,7 +42,6 @@ from echoppe_accounts.domain.errors import Language
 from echoppe_accounts.domain.i18n import (
     DEFAULT_TIMEZONE,
     catalogues,
-    gettext_noop,
     translation,
 )
 from echoppe_accounts.domain.phone import Phone
@@ -55,8 +54,27 @@ from echoppe_accounts.ports import (
 )
 from echoppe_accounts.service_layer import consent, erasure
 from echoppe_accounts.service_layer._ports import Ports, audit, open_account
+from echoppe_accounts.service_layer.article_15 import (
+    ANALYTICS_NOTE,
+    ARTICLE_15,
+    article_15,
+)
+from echoppe_accounts.service_layer.erasure import STAFF_FREE_TEXT
 from echoppe_accounts.service_layer.settings import Settings
+from echoppe_accounts.service_layer.stored_fields import STORED_FIELDS
 from echoppe_accounts.service_layer.templating import templates_for
+
+__all__ = [
+    "ARTICLE_15",
+    "EXPORT_PAGE",
+    "SCHEMA_VERSION",
+    "STAFF_FREE_TEXT",
+    "STORED_FIELDS",
+    "PersonalDataExport",
+    "PrivacyService",
+    "article_15",
+    "sample_export",
+]
 
 SCHEMA_VERSION = "1.1"
 """Version of the export's JSON layout; a change of layout changes it.
@@ -68,279 +86,6 @@ SCHEMA_VERSION = "1.1"
 
 EXPORT_PAGE = "privacy/export.html"
 """The template of the "Mes données" page."""
-
-_SECRET = "excluded: a secret (SPEC G2)"  # noqa: S105 (a reason, not a secret)
-_TECHNICAL = "excluded: technical bookkeeping, no information about the person"
-_DERIVED = "excluded: derived from an exported field"
-
-STORED_FIELDS: Mapping[str, Mapping[str, str]] = {
-    "accounts": {
-        "id": "account.id",
-        "email": "account.email",
-        "email_key": _DERIVED + " (the lower-cased email used for look-ups)",
-        "name": "account.name",
-        "category": "account.category",
-        "status": "account.status",
-        "phone": "account.phone",
-        "phone_region": "account.phone_region",
-        "organisation_name": "organisation.name",
-        "siret": "organisation.siret",
-        "chorus_requirement": "organisation.chorus.requirement",
-        "chorus_service_code": "organisation.chorus.service_code",
-        "chorus_engagement_number": "organisation.chorus.engagement_number",
-        "billing_street_lines": "addresses.billing.street_lines",
-        "billing_postal_code": "addresses.billing.postal_code",
-        "billing_city": "addresses.billing.city",
-        "billing_country": "addresses.billing.country",
-        "password_hash": _SECRET,
-        "language": "account.language",
-        "created_at": "account.created_at",
-        "email_proven_at": "account.email_proven_at",
-        "analytics_opt_out": "analytics.opted_out",
-        "pending_subscription_at": "newsletter.pending.at",
-        "pending_subscription_source": "newsletter.pending.source",
-        "pending_subscription_wording": "newsletter.pending.wording_version",
-        "erased_at": "account.erased_at",
-        "session_stamp": _TECHNICAL + " (changes when sessions must end)",
-        "pending_email": "account.pending_email",
-        "pending_email_key": _DERIVED + " (the look-up key of the pending email)",
-        "pending_email_at": "account.pending_email_at",
-        "former_email": "account.former_email",
-        "former_email_key": _DERIVED + " (the look-up key of the former email)",
-        "former_email_until": "account.former_email_until",
-        "version": _TECHNICAL,
-    },
-    "delivery_addresses": {
-        "account_id": _DERIVED + " (the account itself)",
-        "position": "addresses.deliveries (their order)",
-        "id": "addresses.deliveries[].id",
-        "contact_name": "addresses.deliveries[].contact_name",
-        "label": "addresses.deliveries[].label",
-        "street_lines": "addresses.deliveries[].street_lines",
-        "postal_code": "addresses.deliveries[].postal_code",
-        "city": "addresses.deliveries[].city",
-        "country": "addresses.deliveries[].country",
-    },
-    "newsletter_consents": {
-        "account_id": _DERIVED + " (the account itself)",
-        "position": "newsletter.history (its order)",
-        "subscribed": "newsletter.history[].subscribed",
-        "at": "newsletter.history[].at",
-        "source": "newsletter.history[].source",
-        "wording_version": "newsletter.history[].wording_version",
-        "confirmed_at": "newsletter.history[].confirmed_at",
-    },
-    "audit_log": {
-        "seq": _TECHNICAL,
-        "id": _TECHNICAL,
-        "at": "events[].at",
-        "event": "events[].event",
-        "account_id": _DERIVED + " (the account itself)",
-        "actor": "events[].actor (agents as 'customer service', not by name)",
-        "details": "events[].details",
-    },
-    "tokens": dict.fromkeys(
-        (
-            "digest",
-            "account_id",
-            "purpose",
-            "created_at",
-            "expires_at",
-            "used_at",
-            "revoked_at",
-            "request_id",
-        ),
-        "excluded: one-time links, stored as digests (a secret, SPEC G2); their "
-        "use appears in events",
-    ),
-    "reset_requests": dict.fromkeys(
-        (
-            "id",
-            "requester_key",
-            "account_id",
-            "origin",
-            "state",
-            "requested_at",
-            "link_expires_at",
-            "confirm_digest",
-            "cancel_digest",
-            "temporary_hash",
-            "temporary_expires_at",
-            "temporary_used_at",
-            "closed_at",
-            "version",
-            "seq",
-        ),
-        "excluded: reset links and temporary passwords, stored as digests (a "
-        "secret, SPEC G2); each step appears in events",
-    ),
-    "login_throttles": dict.fromkeys(
-        ("key", "failures", "last_failure_at"),
-        "excluded: a security counter keyed by a digest of the email, not by "
-        "account, reset on success; failed logins appear in events",
-    ),
-    "outbox": dict.fromkeys(
-        (
-            "id",
-            "kind",
-            "recipient",
-            "subject",
-            "body_text",
-            "body_html",
-            "created_at",
-            "due_at",
-            "attempts",
-            "sent_at",
-            "last_error",
-            "claimed_until",
-            "seq",
-            "account_id",
-            "recipient_key",
-            "claim_id",
-            "expires_at",
-            "requeued_at",
-            "dead_at",
-            "dropped_at",
-        ),
-        "excluded: the transient mail queue; bodies may hold links (a secret, "
-        "SPEC G2), sealed (SPEC O2) and wiped once sent",
-    ),
-    "analytics_events": dict.fromkeys(
-        (
-            "id",
-            "at",
-            "purpose",
-            "path",
-            "referrer_host",
-            "browser",
-            "browser_major",
-            "device",
-            "visitor_id",
-            "ip",
-            "duration_ms",
-        ),
-        "excluded: anonymous, linked to no account (SPEC N2)",
-    ),
-    "account_events": dict.fromkeys(
-        ("seq", "id", "type", "account_id", "at", "data", "tx"),
-        "excluded: notices to the shop's own systems that an account changed, "
-        "holding no personal data; each change appears in events",
-    ),
-    "event_positions": dict.fromkeys(("handler", "position"), _TECHNICAL),
-    "schema_migrations": dict.fromkeys(("version", "applied_at", "name"), _TECHNICAL),
-}
-"""Every stored column: where it is exported, or why it is not."""
-
-ARTICLE_15: Mapping[str, Any] = {
-    "controller": "{shop}",
-    "purposes": {
-        "account": gettext_noop(
-            "Manage your customer account, orders, invoices and deliveries "
-            "(contract, GDPR Art. 6.1.b)."
-        ),
-        "invoicing": gettext_noop(
-            "Issue invoices, through Chorus Pro for public bodies "
-            "(legal obligation, Art. 6.1.c)."
-        ),
-        "security": gettext_noop(
-            "Protect your account: password, login throttling, audit "
-            "trail (legitimate interest, Art. 6.1.f)."
-        ),
-        "newsletter": gettext_noop(
-            "Send the newsletter, only if you subscribed (consent, Art. 6.1.a)."
-        ),
-        "audience_measurement": gettext_noop(
-            "Anonymous audience measurement; you may refuse it (CNIL exemption)."
-        ),
-    },
-    "categories": [
-        gettext_noop("Identity"),
-        gettext_noop("Contact details"),
-        gettext_noop("Customer category and SIRET"),
-        gettext_noop("Addresses"),
-        gettext_noop("Newsletter consents"),
-        gettext_noop("Account events"),
-    ],
-    "recipients": [
-        gettext_noop("The staff and customer service of {shop}"),
-        gettext_noop("Carriers (delivery address and contact name only)"),
-        gettext_noop("Chorus Pro (invoices of public bodies)"),
-        gettext_noop("The mail service that delivers our messages"),
-    ],
-    "retention": {
-        "account": gettext_noop("While the account is open; erased on request."),
-        "invoices": gettext_noop(
-            "10 years (Code de commerce, L123-22): billing identity, "
-            "billing address, SIRET."
-        ),
-        "audience_measurement": gettext_noop(
-            "Identifiers 13 months, raw events 25 months at most."
-        ),
-        "audit_trail": gettext_noop("Kept with the account, without secrets."),
-    },
-    "rights": [
-        gettext_noop("Access (this export)"),
-        gettext_noop("Rectification"),
-        gettext_noop("Erasure"),
-        gettext_noop("Restriction of processing"),
-        gettext_noop("Objection"),
-        gettext_noop("Portability (the JSON file of this export)"),
-        gettext_noop("Withdrawal of your consent, at any time"),
-    ],
-    "how_to_exercise": gettext_noop(
-        "To exercise these rights, write to our customer service. You may "
-        "also lodge a complaint with the CNIL."
-    ),
-    "source": gettext_noop("You, when you created and used your account."),
-    "automated_decisions": gettext_noop(
-        "None: no decision about you is taken by automated means alone (GDPR Art. 22)."
-    ),
-    "supervisory_authority": {
-        "name": "CNIL",
-        "full_name": "Commission nationale de l’informatique et des libertés",
-        "description": gettext_noop("the French data protection authority"),
-        "address": "3 place de Fontenoy, TSA 80715, 75334 Paris Cedex 07",
-        "website": "https://www.cnil.fr",
-    },
-}
-"""The information GDPR Art. 15 requires, in English with ``{shop}`` for the
-shop's name; every export holds it in the customer's language
-(:func:`article_15`).
-
-.. versionchanged:: 0.2.0
-   Translated; ``how_to_exercise``; the CNIL's ``full_name`` and
-   ``description``.
-"""
-
-_ANALYTICS_NOTE = gettext_noop(
-    "Audience measurement is anonymous: no event is linked to your account."
-)
-
-# Names and codes, not words: they stay as they are in every language.
-_UNTRANSLATED = frozenset({"name", "full_name", "address", "website"})
-
-
-def article_15(language: Language, shop: str) -> dict[str, Any]:
-    """Return :data:`ARTICLE_15` in *language*, with the shop's name filled in.
-
-    >>> article_15("fr", "L'Échoppe")["rights"][0]
-    'Accès (cet export)'
-
-    .. versionadded:: 0.2.0
-    """
-    texts = translation(language)
-
-    def translated(value: object, key: str = "") -> Any:  # noqa: ANN401
-        if isinstance(value, Mapping):
-            return {k: translated(v, k) for k, v in value.items()}
-        if isinstance(value, list):
-            return [translated(v) for v in value]
-        if not isinstance(value, str) or key in _UNTRANSLATED:
-            return value
-        return texts.gettext(value).replace("{shop}", shop)
-
-    result: dict[str, Any] = translated(ARTICLE_15)
-    return result
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -506,7 +251,7 @@ def _export_data(
         },
         "analytics": {
             "opted_out": account.analytics_opt_out,
-            "note": translation(language).gettext(_ANALYTICS_NOTE),
+            "note": translation(language).gettext(ANALYTICS_NOTE),
         },
         "events": [
             {

@@ -34,6 +34,7 @@ from echoppe_accounts.service_layer._ports import (
     invalid_token,
     issue_link,
     mail_account,
+    restoring,
     save,
     signup_notice_key,
     welcome_events,
@@ -114,6 +115,13 @@ def add_replacing_unverified(uow: UnitOfWork, account: Account) -> bool:
     held = uow.accounts.get_by_email_key(account.email.key)
     if held is not None and held.status is AccountStatus.UNVERIFIED:
         remove_unverified(uow, held)
+    if account.status is not AccountStatus.EXPRESS and restoring(
+        uow, account.email.key, account.created_at
+    ):
+        # Another account's former address, still its to take back (F10).
+        if account.status is AccountStatus.ACTIVE:
+            raise ValidationError.single("email", "email.taken")
+        return False
     try:
         uow.accounts.add(account)
     except ValidationError:
@@ -145,9 +153,9 @@ def _register_verified(ports: Ports, account: Account, now: datetime) -> Account
     with ports.uow() as uow:
         notice = uow.throttles.get(signup_notice_key(account.email))
         created = add_replacing_unverified(uow, account)
-        stored = uow.accounts.get_by_email_key(account.email.key) or account
+        stored = uow.accounts.get_by_email_key(account.email.key)
         last = notice.last_failure_at
-        if created or last is None or now - last >= COOLDOWN:
+        if stored is not None and (created or last is None or now - last >= COOLDOWN):
             ttl = min(settings.signup_verify_ttl, UNVERIFIED_TTL)
             link = issue_link(
                 ports,
@@ -165,7 +173,7 @@ def _register_verified(ports: Ports, account: Account, now: datetime) -> Account
             notice.record_failure(now)
         uow.throttles.save(notice)
         event = AuditEvent.ACCOUNT_REGISTERED if created else AuditEvent.SIGNUP_EXISTING
-        audit(ports, uow, event, stored.id)
+        audit(ports, uow, event, stored.id if stored else None)
         uow.commit()
     return account
 

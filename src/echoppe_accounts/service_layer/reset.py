@@ -43,11 +43,13 @@ from echoppe_accounts.service_layer._ports import (
     audit,
     count_client,
     invalid_token,
+    issue_link,
     live_by_email,
     mail_account,
     open_account,
     queue_mail,
     record_event,
+    restoring,
     save,
 )
 
@@ -118,8 +120,14 @@ def request_reset(ports: Ports, email: str, *, client_key: str | None) -> None:
                 earlier.supersede(now)
                 uow.resets.save(earlier)
         uow.resets.add(request)
+        # Looked up in every case: the same port calls (SPEC R1).
+        former = restoring(uow, parsed.key, now)
         if account is not None:
             _mail_reset(ports, uow, account, confirm, cancel)
+        elif former is not None:
+            # The address an email change replaced: its owner gets the link
+            # that takes the account back, not an "unknown email" (F10).
+            send_restore_link(ports, uow, former, now)
         else:
             # Erasure finds it by its recipient's key (SPEC G3).
             queue_mail(
@@ -339,3 +347,37 @@ def issue_provisional_password(
         )
         uow.commit()
     return Secret(format_temporary(temporary))
+
+
+def send_restore_link(
+    ports: Ports, uow: UnitOfWork, account: Account, now: datetime
+) -> None:
+    """Mail the account's former address a link that restores it (SPEC F10).
+
+    Valid until the restore window closes; sent to the stored former
+    address, with the address the account now uses.
+    """
+    former, until = account.former_email, account.former_email_until
+    if former is None or until is None or until <= now:
+        return
+    link = issue_link(
+        ports,
+        uow,
+        account.id,
+        TokenPurpose.EMAIL_CHANGE_CANCEL,
+        until - now,
+        ports.settings.email_change_cancel_path,
+    )
+    queue_mail(
+        ports,
+        uow,
+        MailKind.EMAIL_CHANGED,
+        to=former.address,
+        language=account.language,
+        links=(link,),
+        account_id=account.id,
+        expires_at=until,
+        name=account.name,
+        new_email=account.email.address,
+        days=max((until - now).days, 1),
+    )
