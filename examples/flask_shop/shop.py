@@ -693,10 +693,18 @@ def change_email() -> ResponseReturnValue:
     """Ask for a new email; it counts once its mailbox is proven (SPEC F10)."""
     accounts = shop().library.accounts
     try:
-        accounts.change_email(g.account_id, request.form.get("email", ""))
+        # A session alone is not enough: the current password is asked.
+        accounts.change_email(
+            g.account_id,
+            request.form.get("email", ""),
+            request.form.get("current_password", ""),
+            client_key=client_key(),
+        )
     except ValidationError as exc:
         customer = accounts.get(g.account_id)
-        errors = form_errors(exc, {"email": "email"})
+        errors = form_errors(
+            exc, {"email": "email", "current_password": "current_password"}
+        )
         return render_template("account.html", account=customer, errors=errors), 422
     return message_page(
         "Vérifiez la nouvelle adresse",
@@ -723,18 +731,28 @@ def email_confirm() -> ResponseReturnValue:
 
 
 def email_cancel() -> ResponseReturnValue:
-    """The current mailbox's link, cancelling the change (SPEC F10)."""
+    """The former mailbox's link: cancel the change, or take the account back.
+
+    SPEC F10: valid 7 days; after the confirmation it restores this address,
+    ends every session and sends a reset to it.
+    """
     if request.method == "GET":
         return token_page(
             "Annuler le changement d’adresse",
-            "Votre compte gardera son adresse actuelle.",
+            "Votre compte gardera, ou retrouvera, cette adresse ; toutes ses "
+            "sessions seront fermées.",
             "Annuler le changement",
         )
     try:
         shop().library.accounts.cancel_email_change(request.form.get("jeton", ""))
     except ValidationError as exc:
         return token_refused(exc)
-    return message_page("Changement annulé", "Votre compte garde son adresse.")
+    end_login()
+    return message_page(
+        "Changement annulé",
+        "Votre compte garde ou retrouve cette adresse. Si l’adresse avait déjà "
+        "changé, un message vient d’y partir pour choisir un nouveau mot de passe.",
+    )
 
 
 @login_required

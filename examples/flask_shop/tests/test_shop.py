@@ -410,7 +410,10 @@ def test_mes_donnees_downloads_as_json_and_as_a_page(browser):
 def test_an_email_change_counts_once_the_new_mailbox_confirms(browser, mails):
     """F10: the new address's link, then its button, changes the email; P6 ends it."""
     signed_up(browser)
-    asked = browser.post("/compte/e-mail", {"email": "claire@nouveau.fr"})
+    asked = browser.post(
+        "/compte/e-mail",
+        {"email": "claire@nouveau.fr", "current_password": PASSWORD},
+    )
     assert "Vérifiez la nouvelle adresse" in asked.text
     confirm = next(m for m in mails() if m.to == "claire@nouveau.fr")
     link = confirm.link("/compte/e-mail/confirmer")
@@ -428,9 +431,23 @@ def test_a_refused_email_change_is_shown_on_the_account_page(browser, new_browse
     """F10: another customer's address is refused at the input, in French."""
     signed_up(browser)
     signed_up(new_browser(), email="autre@exemple.fr")
-    refused = browser.post("/compte/e-mail", {"email": "autre@exemple.fr"})
+    refused = browser.post(
+        "/compte/e-mail", {"email": "autre@exemple.fr", "current_password": PASSWORD}
+    )
     assert refused.status_code == 422
     assert error_at(refused.text, "email") == french("email.taken")
+
+
+def test_an_email_change_asks_for_the_current_password(browser):
+    """F10 amended: a session alone does not change the email."""
+    signed_up(browser)
+    refused = browser.post(
+        "/compte/e-mail", {"email": "claire@nouveau.fr", "current_password": "non"}
+    )
+    assert refused.status_code == 422
+    assert error_at(refused.text, "current_password") == french(
+        "password.wrong_current"
+    )
 
 
 # -- the measurement notice and the opt-out ------------------------------------------
