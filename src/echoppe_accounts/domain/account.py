@@ -213,7 +213,7 @@ class Account:
     def holds_email(self, now: datetime) -> bool:
         """Whether the account still holds its email at *now* (SPEC X5).
 
-        An unverified sign-up holds it for :data:`UNVERIFIED_TTL` at most;
+        An unverified sign-up holds it for ``UNVERIFIED_TTL`` (24 hours) at most;
         after that it counts as absent and is removed.
 
         .. versionadded:: 0.3.0
@@ -446,7 +446,7 @@ class Account:
 
         Every session ends (P6) and every pending link, reset and temporary
         password dies (R8), except the former address's link, which can
-        restore it until 7 days after the request (:data:`RESTORE_TTL`).
+        restore it until 7 days after the request (``RESTORE_TTL``).
         Of two changes within that window, the first address stays the one
         restored.
 

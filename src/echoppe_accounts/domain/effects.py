@@ -3,7 +3,7 @@
 An :class:`~echoppe_accounts.domain.account.Account` method that must end
 pending links, forget failed logins or wipe what erasure reaches records it
 here; the service layer applies every recorded effect when it saves the
-account (:func:`echoppe_accounts.service_layer._ports.save`), so no use
+account (``echoppe_accounts.service_layer._ports.save``), so no use
 case can forget one (SPEC P6, R8, F10, G3).
 
 .. versionadded:: 0.3.0
@@ -18,7 +18,7 @@ import attrs
 from echoppe_accounts.domain.tokens import TokenPurpose
 
 LINKS_BUT_RESTORE = frozenset(TokenPurpose) - {TokenPurpose.EMAIL_CHANGE_CANCEL}
-"""Every link but the former address's (SPEC F10): it outlives a password change.
+"""The purposes of every link but the former address's (SPEC F10).
 
 The link the old address receives on an email change cancels it and,
 after the confirmation, restores the former address for 7 days; a

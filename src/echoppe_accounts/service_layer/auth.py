@@ -122,7 +122,7 @@ class AuthService:
     """Login, password changes, the two-step reset and customer service's help.
 
     A thin front door: login and sessions live here, the reset and the
-    password changes in :mod:`echoppe_accounts.service_layer.reset`.
+    password changes in ``echoppe_accounts.service_layer.reset``.
 
     .. versionadded:: 0.1.0
     """
@@ -136,11 +136,8 @@ class AuthService:
     _dummy_hash: str = attrs.field(init=False, repr=False, default="")
 
     @property
-    def ports(self) -> Ports:
-        """The ports the use cases work with.
-
-        .. versionadded:: 0.3.0
-        """
+    def _ports(self) -> Ports:
+        """The ports the use cases work with."""
         return Ports(self.uow, self.clock, self.secrets, self.hasher, self.settings)
 
     def __attrs_post_init__(self) -> None:
@@ -177,7 +174,7 @@ class AuthService:
         .. versionchanged:: 0.2.0
            *client_key*; the result carries the session stamp (SPEC P6).
         """
-        count_client(self.ports, ClientAction.LOGIN, client_key)
+        count_client(self._ports, ClientAction.LOGIN, client_key)
         now = self.clock.now()
         # Size and validity before work (SPEC F9): a password no policy could
         # have accepted is not hashed, but costs the same as a wrong one.
@@ -230,7 +227,7 @@ class AuthService:
             ):
                 throttle.record_failure(now)
                 uow.throttles.save(throttle)
-                audit(self.ports, uow, AuditEvent.LOGIN_FAILED, account_id)
+                audit(self._ports, uow, AuditEvent.LOGIN_FAILED, account_id)
                 uow.commit()
                 raise AuthenticationError("login.failed")
             if throttle.failures or throttle.last_failure_at is not None:
@@ -240,7 +237,7 @@ class AuthService:
                 return self._restricted_login(uow, account.account_id, request, now)
             if self.hasher.needs_rehash(target):
                 self._upgrade_hash(uow, account.account_id, password)
-            audit(self.ports, uow, AuditEvent.LOGIN_SUCCEEDED, account.account_id)
+            audit(self._ports, uow, AuditEvent.LOGIN_SUCCEEDED, account.account_id)
             uow.commit()
             return LoginResult(account.account_id, session_stamp=account.session_stamp)
 
@@ -287,7 +284,7 @@ class AuthService:
         blocked = throttle.blocked(policy)
         if not blocked and (retry_at is None or now >= retry_at):
             return
-        audit(self.ports, uow, AuditEvent.LOGIN_THROTTLED, account_id)
+        audit(self._ports, uow, AuditEvent.LOGIN_THROTTLED, account_id)
         uow.commit()
         if blocked or retry_at is None:
             raise AuthenticationError("login.blocked")
@@ -309,7 +306,9 @@ class AuthService:
             request_id=request.id,
         )
         uow.tokens.add(record)
-        audit(self.ports, uow, AuditEvent.LOGIN_SUCCEEDED, account_id, restricted="yes")
+        audit(
+            self._ports, uow, AuditEvent.LOGIN_SUCCEEDED, account_id, restricted="yes"
+        )
         uow.commit()
         stamp = uow.accounts.session_stamp(account_id) or ""
         return LoginResult(
@@ -341,7 +340,7 @@ class AuthService:
         .. versionchanged:: 0.2.0
            *client_key*.
         """
-        reset.request_reset(self.ports, email, client_key=client_key)
+        reset.request_reset(self._ports, email, client_key=client_key)
 
     def confirm_password_reset(self, token: str) -> None:
         """Confirm a reset with the link of mail 1; mail 2 brings a temporary password.
@@ -354,7 +353,7 @@ class AuthService:
                 used, expired, cancelled, superseded or of another purpose.
                 Of concurrent confirmations of one link, one succeeds.
         """
-        reset.confirm_reset(self.ports, token)
+        reset.confirm_reset(self._ports, token)
 
     def cancel_password_reset(self, token: str) -> None:
         """Cancel a reset with the "this was not me" link of mail 1 (SPEC R2, R5).
@@ -363,7 +362,7 @@ class AuthService:
             ValidationError: ``token.invalid`` for a link that is not a
                 pending request's cancel link.
         """
-        reset.cancel_reset(self.ports, token)
+        reset.cancel_reset(self._ports, token)
 
     def set_new_password(self, change_token: str, new_password: str) -> None:
         """Set the new password from a restricted login (SPEC R4).
@@ -376,7 +375,7 @@ class AuthService:
             ValidationError: ``token.invalid`` for a bad or used change token;
                 otherwise the password's problems, leaving the token usable.
         """
-        reset.set_new_password(self.ports, change_token, new_password)
+        reset.set_new_password(self._ports, change_token, new_password)
 
     def change_password(
         self, account_id: str, current_password: str, new_password: str
@@ -388,7 +387,7 @@ class AuthService:
                 and the new password's problems, all at once.
         """
         reset.change_password(
-            self.ports,
+            self._ports,
             account_id,
             current_password,
             new_password,
@@ -410,5 +409,5 @@ class AuthService:
             NotFoundError: No such account.
         """
         return reset.issue_provisional_password(
-            self.ports, account_id, agent_id=agent_id, reason=reason
+            self._ports, account_id, agent_id=agent_id, reason=reason
         )

@@ -358,7 +358,16 @@ class CustomerImporter:
 
     def __init__(self, app: App) -> None:
         """Work with the ports of *app*'s use cases."""
-        self._cases = _ImportCases(app.accounts.ports)
+        accounts = app.accounts
+        self._cases = _ImportCases(
+            Ports(
+                accounts.uow,
+                accounts.clock,
+                accounts.secrets,
+                accounts.hasher,
+                accounts.settings,
+            )
+        )
         self._login_hasher: PasswordHasher = app.auth.hasher
 
     def import_csv(

@@ -369,11 +369,8 @@ class PrivacyService:
     settings: Settings
 
     @property
-    def ports(self) -> Ports:
-        """The ports the use cases work with.
-
-        .. versionadded:: 0.3.0
-        """
+    def _ports(self) -> Ports:
+        """The ports the use cases work with."""
         return Ports(self.uow, self.clock, self.secrets, self.hasher, self.settings)
 
     def export_personal_data(self, account_id: str) -> PersonalDataExport:
@@ -383,7 +380,7 @@ class PrivacyService:
             NotFoundError: No such account.
         """
         now = self.clock.now()
-        ports = self.ports
+        ports = self._ports
         with open_account(ports, account_id, erased=True) as (uow, account):
             events = uow.audit.for_account(account.id)
             audit(ports, uow, AuditEvent.DATA_EXPORTED, account.id)
@@ -407,11 +404,11 @@ class PrivacyService:
             NotFoundError: No such account.
             ValidationError: *actor* is empty, too long or unreadable.
         """
-        erasure.erase_account(self.ports, account_id, actor=actor)
+        erasure.erase_account(self._ports, account_id, actor=actor)
 
     def set_analytics_opt_out(self, account_id: str, *, opted_out: bool) -> None:
         """Refuse (or accept again) audience measurement for this account (SPEC N3)."""
-        consent.set_analytics_opt_out(self.ports, account_id, opted_out=opted_out)
+        consent.set_analytics_opt_out(self._ports, account_id, opted_out=opted_out)
 
     def request_newsletter_subscription(
         self, account_id: str, *, source: ConsentSource, wording_version: str
@@ -423,7 +420,7 @@ class PrivacyService:
                 readable text.
         """
         consent.request_subscription(
-            self.ports, account_id, source=source, wording_version=wording_version
+            self._ports, account_id, source=source, wording_version=wording_version
         )
 
     def confirm_newsletter_subscription(self, token: str) -> None:
@@ -433,4 +430,4 @@ class PrivacyService:
             ValidationError: ``token.invalid`` for a link that is unknown,
                 used, expired or of another purpose.
         """
-        consent.confirm_subscription(self.ports, token)
+        consent.confirm_subscription(self._ports, token)

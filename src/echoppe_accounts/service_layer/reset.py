@@ -157,16 +157,18 @@ def confirm_reset(ports: Ports, token: str) -> None:
         account = uow.accounts.get(request.account_id)
         if account is None or account.is_erased:  # pragma: no cover
             raise invalid_token()  # (requests die with their account)
-        # The account's effects first: the failure count is reset before
-        # the request is locked, in the order login takes them.
-        account.issue_temporary_password(now, ports.new_stamp)
-        save(ports, uow, account)
+        # The failure count is locked first, then the request, then the
+        # account: the order in which login takes them, so none deadlock.
+        uow.throttles.get(account.email.login_key)
         temporary = generate_temporary(ports.secrets.randbelow)
         request.confirm(now, ports.hasher.hash(temporary), TEMPORARY_TTL)
         try:
             uow.resets.save(request)
-        except ConcurrencyError:
+        except ConcurrencyError:  # a concurrent confirmation won
             raise invalid_token() from None
+        # Sessions end, failures are forgotten, a pending email change dies.
+        account.issue_temporary_password(now, ports.new_stamp)
+        save(ports, uow, account)
         mail_account(
             ports,
             uow,

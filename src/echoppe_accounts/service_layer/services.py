@@ -74,11 +74,8 @@ class AccountService:
     settings: Settings
 
     @property
-    def ports(self) -> Ports:
-        """The ports the use cases work with.
-
-        .. versionadded:: 0.3.0
-        """
+    def _ports(self) -> Ports:
+        """The ports the use cases work with."""
         return Ports(self.uow, self.clock, self.secrets, self.hasher, self.settings)
 
     def register(
@@ -108,7 +105,7 @@ class AccountService:
            *client_key*, verified sign-up.
         """
         return registration.register(
-            self.ports, form, source=source, client_key=client_key
+            self._ports, form, source=source, client_key=client_key
         )
 
     def verify_signup(self, token: str, password: str) -> None:
@@ -130,7 +127,7 @@ class AccountService:
         .. versionchanged:: 0.3.0
            *password* is required.
         """
-        registration.verify_signup(self.ports, token, password)
+        registration.verify_signup(self._ports, token, password)
 
     def purge_unverified(self, *, limit: int = 500) -> int:
         """Remove unverified sign-ups older than 24 hours; return how many (SPEC X5).
@@ -141,7 +138,7 @@ class AccountService:
 
         .. versionadded:: 0.3.0
         """
-        return registration.purge_unverified(self.ports, limit=limit)
+        return registration.purge_unverified(self._ports, limit=limit)
 
     def register_express(
         self, form: ExpressForm, *, client_key: str | None = None
@@ -160,7 +157,7 @@ class AccountService:
         .. versionchanged:: 0.2.0
            *client_key*.
         """
-        return express.register_express(self.ports, form, client_key=client_key)
+        return express.register_express(self._ports, form, client_key=client_key)
 
     def complete_express(self, token: str, form: CompletionForm) -> Account:
         """Complete an express account with the token of its set-password mail.
@@ -174,7 +171,7 @@ class AccountService:
                 or revoked token; otherwise every problem of *form*. The
                 token stays usable when the form is refused.
         """
-        return express.complete_express(self.ports, token, form)
+        return express.complete_express(self._ports, token, form)
 
     def get(self, account_id: str) -> Account:
         """Return the account *account_id* (a copy: save changes through methods).
@@ -182,7 +179,7 @@ class AccountService:
         Raises:
             NotFoundError: No such account.
         """
-        return address_book.get(self.ports, account_id)
+        return address_book.get(self._ports, account_id)
 
     def find_by_email(self, email: str) -> Account | None:
         """Return the account of *email* (any case or spelling of it), or ``None``.
@@ -190,15 +187,15 @@ class AccountService:
         For staff tools and the shop's own lookups; never answer an
         anonymous visitor with it (account enumeration).
         """
-        return address_book.find_by_email(self.ports, email)
+        return address_book.find_by_email(self._ports, email)
 
     def invoice_view(self, account_id: str) -> InvoiceView:
         """Return what an invoice shows of the account (SPEC A3)."""
-        return address_book.invoice_view(self.ports, account_id)
+        return address_book.invoice_view(self._ports, account_id)
 
     def offer(self, account_id: str) -> Offer:
         """Return the payment methods and delivery modes offered (SPEC C2)."""
-        return address_book.offer(self.ports, account_id)
+        return address_book.offer(self._ports, account_id)
 
     def add_delivery_address(
         self,
@@ -214,7 +211,7 @@ class AccountService:
         (SPEC A2). Past fifty addresses: ``address.too_many_deliveries``.
         """
         return address_book.add_delivery_address(
-            self.ports, account_id, form, billing_address
+            self._ports, account_id, form, billing_address
         )
 
     def update_delivery_address(
@@ -222,16 +219,16 @@ class AccountService:
     ) -> DeliveryAddress:
         """Replace the contact, address and label of one delivery address."""
         return address_book.update_delivery_address(
-            self.ports, account_id, delivery_id, form
+            self._ports, account_id, delivery_id, form
         )
 
     def remove_delivery_address(self, account_id: str, delivery_id: str) -> None:
         """Remove a delivery address; the last one is refused (SPEC A5)."""
-        address_book.remove_delivery_address(self.ports, account_id, delivery_id)
+        address_book.remove_delivery_address(self._ports, account_id, delivery_id)
 
     def change_billing_address(self, account_id: str, form: AddressForm) -> None:
         """Change the billing address, for every delivery address (SPEC A2)."""
-        address_book.change_billing_address(self.ports, account_id, form)
+        address_book.change_billing_address(self._ports, account_id, form)
 
     def change_category(
         self, account_id: str, category: str, organisation: OrganisationForm
@@ -241,7 +238,7 @@ class AccountService:
         An individual who becomes a company must supply an organisation
         name and a SIRET in the same call.
         """
-        address_book.change_category(self.ports, account_id, category, organisation)
+        address_book.change_category(self._ports, account_id, category, organisation)
 
     def subscribe_newsletter(
         self,
@@ -258,12 +255,12 @@ class AccountService:
                 ``text.too_long``…).
         """
         consent.subscribe(
-            self.ports, account_id, source=source, wording_version=wording_version
+            self._ports, account_id, source=source, wording_version=wording_version
         )
 
     def unsubscribe_newsletter(self, account_id: str, *, source: ConsentSource) -> None:
         """Unsubscribe; always possible, always recorded (SPEC F7)."""
-        consent.unsubscribe(self.ports, account_id, source=source)
+        consent.unsubscribe(self._ports, account_id, source=source)
 
     def change_email(
         self,
@@ -306,7 +303,7 @@ class AccountService:
            *current_password* is required; *client_key*; limits.
         """
         email_change.change_email(
-            self.ports, account_id, email, current_password, client_key=client_key
+            self._ports, account_id, email, current_password, client_key=client_key
         )
 
     def confirm_email_change(self, token: str) -> None:
@@ -325,7 +322,7 @@ class AccountService:
 
         .. versionadded:: 0.2.0
         """
-        email_change.confirm_email_change(self.ports, token)
+        email_change.confirm_email_change(self._ports, token)
 
     def cancel_email_change(self, token: str) -> None:
         """Follow the former address's link: cancel the change, or restore (F10).
@@ -345,7 +342,7 @@ class AccountService:
         .. versionchanged:: 0.3.0
            Restores the former address after the confirmation.
         """
-        email_change.cancel_email_change(self.ports, token)
+        email_change.cancel_email_change(self._ports, token)
 
     def update_contact(
         self, account_id: str, *, name: str | None = None, phone: str | None = None
@@ -354,8 +351,8 @@ class AccountService:
 
         Fields left at ``None`` do not change; all problems come at once.
         """
-        address_book.update_contact(self.ports, account_id, name=name, phone=phone)
+        address_book.update_contact(self._ports, account_id, name=name, phone=phone)
 
     def set_language(self, account_id: str, language: Language) -> None:
         """Choose the language of the customer's mails."""
-        address_book.set_language(self.ports, account_id, language)
+        address_book.set_language(self._ports, account_id, language)
