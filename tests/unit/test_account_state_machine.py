@@ -41,6 +41,7 @@ PARIS = PostalAddress.parse(["12 rue des Lilas"], "75011", "Paris")
 ADDRESSES = [Email.parse(f"adresse{n}@exemple.fr") for n in range(3)]
 CONFIRM = TokenPurpose.EMAIL_CHANGE_CONFIRM
 CANCEL = TokenPurpose.EMAIL_CHANGE_CANCEL
+CONFIRM_TTL = timedelta(hours=24)  # Settings.email_change_ttl's default
 
 
 class AccountLife(RuleBasedStateMachine):
@@ -87,6 +88,9 @@ class AccountLife(RuleBasedStateMachine):
     def time_passes(self, hours: int) -> None:
         """Hours go by: links and windows expire on their own."""
         self.now += timedelta(hours=hours)
+        asked = self.account.pending_email_at
+        if asked is not None and self.now - asked >= CONFIRM_TTL:
+            self.live[CONFIRM] = 0  # the confirm link expired
         self.account.forget_former_email(self.now)
         if not self.account.can_restore(self.now):
             self.live[CANCEL] = 0

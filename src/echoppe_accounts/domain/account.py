@@ -19,11 +19,18 @@ domain reads no clock and draws no randomness itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 import attrs
 
+from echoppe_accounts.domain._account_state import (
+    RESTORE_TTL,
+    StampSource,
+    invalid_token,
+)
+from echoppe_accounts.domain._consent import ConsentSteps
+from echoppe_accounts.domain._email_change import EmailChangeSteps
+from echoppe_accounts.domain._passwords import PasswordSteps
 from echoppe_accounts.domain.address import PostalAddress
 from echoppe_accounts.domain.addressbook import AddressBook, DeliveryAddress
 from echoppe_accounts.domain.category import (
@@ -34,13 +41,10 @@ from echoppe_accounts.domain.category import (
 )
 from echoppe_accounts.domain.consent import (
     ConsentRecord,
-    ConsentSource,
     PendingSubscription,
 )
 from echoppe_accounts.domain.effects import (
-    LINKS_BUT_RESTORE,
     Effect,
-    EndLinks,
     ForgetEverything,
     ForgetFailures,
 )
@@ -48,11 +52,9 @@ from echoppe_accounts.domain.email import Email
 from echoppe_accounts.domain.errors import (
     Collector,
     Language,
-    ValidationError,
 )
 from echoppe_accounts.domain.phone import Phone
 from echoppe_accounts.domain.status import AccountStatus
-from echoppe_accounts.domain.tokens import TokenPurpose
 from echoppe_accounts.domain.views import Credentials, InvoiceView
 
 __all__ = [
@@ -70,18 +72,8 @@ __all__ = [
 NAME_LENGTH = 38
 """Longest customer name: it is the first line of an individual's invoice."""
 
-RESTORE_TTL = timedelta(days=7)
-"""How long the former address's link works after an email change (SPEC F10).
-
-Counted from the request: before the confirmation the link cancels the
-change, after it the link restores the former address.
-"""
-
 UNVERIFIED_TTL = timedelta(hours=24)
 """How long an unverified sign-up holds its email (SPEC X5)."""
-
-StampSource = Callable[[], str]
-"""Draws a new session stamp (SPEC P6); the service layer's secret source."""
 
 
 def check_category_fields(
@@ -99,20 +91,14 @@ def check_category_fields(
         errors.add("siret", "not_allowed")
 
 
-def _invalid_token() -> ValidationError:
-    return ValidationError.single("token", "token.invalid")
-
-
-def _erased() -> ValidationError:
-    return ValidationError.single("account", "account.erased")
-
-
 @attrs.define(eq=False)
-class Account:
+class Account(ConsentSteps, EmailChangeSteps, PasswordSteps):
     """A customer account; two accounts are equal when their ids are.
 
     Read its fields freely; change it only through its methods, which keep
-    its rules. Storage adapters rebuild it with the constructor.
+    its rules. Storage adapters rebuild it with the constructor. Its steps
+    are grouped by feature in private base classes: passwords and the
+    reset's effects, the email change, newsletter consent.
 
     .. versionadded:: 0.1.0
     .. versionchanged:: 0.3.0
@@ -189,27 +175,6 @@ class Account:
         """Whether the account was created at checkout and not yet completed."""
         return self.status is AccountStatus.EXPRESS
 
-    @property
-    def is_erased(self) -> bool:
-        """Whether the account was erased (SPEC G3)."""
-        return self.status is AccountStatus.ERASED
-
-    @property
-    def mailbox_proven(self) -> bool:
-        """Whether a link sent to the current address was followed.
-
-        Until then no mail to the address carries text somebody typed
-        (SPEC F10, X5) and no subscription takes effect (F7).
-
-        .. versionadded:: 0.3.0
-        """
-        return self.email_proven_at is not None
-
-    @property
-    def subscribed(self) -> bool:
-        """Whether the customer currently receives the newsletter (off by default)."""
-        return bool(self.newsletter) and self.newsletter[-1].subscribed
-
     def holds_email(self, now: datetime) -> bool:
         """Whether the account still holds its email at *now* (SPEC X5).
 
@@ -221,14 +186,6 @@ class Account:
         if self.status is AccountStatus.UNVERIFIED:
             return now < self.created_at + UNVERIFIED_TTL
         return True
-
-    def can_restore(self, now: datetime) -> bool:
-        """Whether the former address's link would restore it now (SPEC F10).
-
-        .. versionadded:: 0.3.0
-        """
-        until = self.former_email_until
-        return self.former_email is not None and until is not None and now < until
 
     def addresses_held(self) -> frozenset[Email]:
         """Every address of the account: current, pending and former (SPEC G3).
@@ -268,31 +225,6 @@ class Account:
         # Failure counts first: the order in which login locks its rows.
         return sorted(effects, key=lambda e: not isinstance(e, ForgetFailures))
 
-    # -- the one place where sessions end ----------------------------------------------
-
-    def _end_sessions(self, stamps: StampSource) -> None:
-        """Give the account a new session stamp: every session ends (SPEC P6)."""
-        self.session_stamp = stamps()
-
-    def _guard_live(self) -> None:
-        if self.is_erased:
-            raise _erased()
-
-    def _prove_mailbox(self, now: datetime) -> None:
-        self.email_proven_at = self.email_proven_at or now
-
-    def _drop_email_change(self, now: datetime) -> None:
-        """Forget a pending change and kill its confirm link (SPEC F10, R8).
-
-        The former address's link survives while it can still restore.
-        """
-        self.pending_email = None
-        self.pending_email_at = None
-        purposes = {TokenPurpose.EMAIL_CHANGE_CONFIRM}
-        if not self.can_restore(now):
-            purposes.add(TokenPurpose.EMAIL_CHANGE_CANCEL)
-        self._effects.append(EndLinks.of(purposes))
-
     # -- activation and completion -----------------------------------------------------
 
     def verify_signup(self, now: datetime, stamps: StampSource) -> bool:
@@ -308,7 +240,7 @@ class Account:
         .. versionadded:: 0.3.0
         """
         if self.is_erased:
-            raise _invalid_token()
+            raise invalid_token()
         self._prove_mailbox(now)
         if self.status is not AccountStatus.UNVERIFIED:
             return False
@@ -342,179 +274,11 @@ class Account:
         .. versionadded:: 0.3.0
         """
         if self.is_erased:
-            raise _invalid_token()
+            raise invalid_token()
         self.change_category(category, organisation)
         self.name = name
         self.phone = phone
         self._set_password(now, stamps, password_hash)
-
-    # -- passwords and the reset's effects ---------------------------------------------
-
-    def _set_password(self, now: datetime, stamps: StampSource, hash_: str) -> None:
-        self.password_hash = hash_
-        self.status = AccountStatus.ACTIVE
-        # A set-password or reset link reached this mailbox.
-        self._prove_mailbox(now)
-        self._drop_email_change(now)
-        self._end_sessions(stamps)
-        self._effects.append(ForgetFailures(self.email.login_key))
-        self._effects.append(EndLinks.of(LINKS_BUT_RESTORE, resets=True))
-
-    def change_password(
-        self, now: datetime, stamps: StampSource, password_hash: str
-    ) -> None:
-        """Take a new password: sessions, links and temporary passwords end (P6, R8).
-
-        Used by a logged-in change, a reset's completion and an express
-        completion alike; the mailbox counts as proven (a link reached it,
-        or its owner knew the password). A pending email change dies with
-        its link; the former address's link keeps its 7 days (SPEC F10).
-
-        Raises:
-            ValidationError: ``account.erased`` (SPEC G3).
-
-        .. versionadded:: 0.3.0
-        """
-        self._guard_live()
-        self._set_password(now, stamps, password_hash)
-
-    def upgrade_hash(self, password_hash: str) -> None:
-        """Replace an outdated hash of the same password (SPEC P1); no session ends.
-
-        .. versionadded:: 0.3.0
-        """
-        self._guard_live()
-        self.password_hash = password_hash
-
-    def issue_temporary_password(self, now: datetime, stamps: StampSource) -> None:
-        """Take the effects of a confirmed reset (SPEC R3, P6).
-
-        The mail 1 link reached the stored mailbox: the mailbox is proven,
-        earlier failures are forgotten, every session ends, and a pending
-        email change dies with its confirm link (SPEC F10): a link in a
-        thief's mailbox cannot outlive the owner's reset.
-
-        .. versionadded:: 0.3.0
-        """
-        self._guard_live()
-        self._prove_mailbox(now)
-        self._drop_email_change(now)
-        self._end_sessions(stamps)
-        self._effects.append(ForgetFailures(self.email.login_key))
-
-    def issue_provisional_password(self, now: datetime, stamps: StampSource) -> None:
-        """Take the effects of customer service's provisional password (SPEC R7).
-
-        Every session, pending link, reset request, temporary password and
-        pending email change ends; failed logins are forgotten.
-
-        .. versionadded:: 0.3.0
-        """
-        self._guard_live()
-        self._drop_email_change(now)
-        self._end_sessions(stamps)
-        self._effects.append(ForgetFailures(self.email.login_key))
-        self._effects.append(EndLinks.of(LINKS_BUT_RESTORE, resets=True))
-
-    # -- the email change (SPEC F10) ---------------------------------------------------
-
-    def request_email_change(self, new: Email, now: datetime) -> bool:
-        """Ask to change the address to *new*; say whether a change was started.
-
-        ``False`` when *new* is the current address. Earlier confirm links
-        die, so at most one is live; the former address's link of an
-        earlier confirmed change keeps its 7 days.
-
-        Raises:
-            ValidationError: ``account.erased``; ``account.not_active`` for
-                an account that cannot log in (express, unverified).
-
-        .. versionadded:: 0.3.0
-        """
-        self._guard_live()
-        if self.status is not AccountStatus.ACTIVE:
-            raise ValidationError.single("account", "account.not_active")
-        if new == self.email and new.key == self.email.key:
-            return False
-        self._drop_email_change(now)
-        self.pending_email = new
-        self.pending_email_at = now
-        return True
-
-    def confirm_email_change(self, now: datetime, stamps: StampSource) -> Email:
-        """Make the proven pending address the account's; return the former one.
-
-        Every session ends (P6) and every pending link, reset and temporary
-        password dies (R8), except the former address's link, which can
-        restore it until 7 days after the request (``RESTORE_TTL``).
-        Of two changes within that window, the first address stays the one
-        restored.
-
-        Raises:
-            ValidationError: ``token.invalid`` when no change is pending or
-                the account was erased.
-
-        .. versionadded:: 0.3.0
-        """
-        new, asked_at = self.pending_email, self.pending_email_at
-        if self.is_erased or new is None or asked_at is None:
-            raise _invalid_token()
-        former = self.email
-        if not self.can_restore(now):
-            self.former_email = former
-            self.former_email_until = asked_at + RESTORE_TTL
-        self.email = new
-        self.pending_email = None
-        self.pending_email_at = None
-        self.email_proven_at = now
-        self._end_sessions(stamps)
-        self._effects.append(EndLinks.of(LINKS_BUT_RESTORE, resets=True))
-        return former
-
-    def cancel_or_restore_email(self, now: datetime, stamps: StampSource) -> bool:
-        """Follow the former address's link; say whether the address was restored.
-
-        Within 7 days of a confirmed change the former address comes back:
-        every session ends, every link (this one included), reset and
-        temporary password dies, and the password goes, so that only a
-        reset sent to the restored address lets anyone in again (SPEC F10).
-        Before the confirmation it cancels the pending change, and ends
-        the sessions too: whoever asked for it held one.
-
-        Raises:
-            ValidationError: ``token.invalid`` when there is nothing to cancel
-                or restore, or the account was erased.
-
-        .. versionadded:: 0.3.0
-        """
-        if self.is_erased:
-            raise _invalid_token()
-        former = self.former_email
-        if former is not None and self.can_restore(now):
-            self.email = former
-            self.email_proven_at = now
-            self.former_email = None
-            self.former_email_until = None
-            self.pending_email = None
-            self.pending_email_at = None
-            self.password_hash = None
-            self._end_sessions(stamps)
-            self._effects.append(EndLinks.of(TokenPurpose, resets=True))
-            return True
-        if self.pending_email is None:
-            raise _invalid_token()
-        self._drop_email_change(now)
-        self._end_sessions(stamps)
-        return False
-
-    def forget_former_email(self, now: datetime) -> None:
-        """Drop the former address once its restore window closed (SPEC F10).
-
-        .. versionadded:: 0.3.0
-        """
-        if not self.can_restore(now):
-            self.former_email = None
-            self.former_email_until = None
 
     # -- contact, addresses, category, preferences -------------------------------------
 
@@ -561,85 +325,6 @@ class Account:
         errors.raise_if_any()
         self.category = category
         self.organisation = organisation
-
-    # -- newsletter consent (SPEC F7) --------------------------------------------------
-
-    def subscribe(
-        self, at: datetime, source: ConsentSource, wording_version: str
-    ) -> bool:
-        """Subscribe; say whether it took effect or awaits a confirm link (SPEC F7).
-
-        A subscription takes effect only for a proven mailbox: otherwise it
-        is recorded as pending, and the service sends the confirm link.
-
-        .. versionchanged:: 0.3.0
-           Waits for a confirm link when the mailbox is not proven.
-        """
-        if not self.mailbox_proven:
-            self.request_subscription(at, source, wording_version)
-            return False
-        self._guard_live()
-        if not wording_version.strip():
-            raise ValidationError.single("wording_version", "consent.wording_required")
-        self.newsletter.append(
-            ConsentRecord(
-                subscribed=True,
-                at=at,
-                source=source,
-                wording_version=wording_version.strip(),
-            )
-        )
-        return True
-
-    def request_subscription(
-        self, at: datetime, source: ConsentSource, wording_version: str
-    ) -> None:
-        """Start a double opt-in subscription; it counts once confirmed (SPEC F7)."""
-        self._guard_live()
-        if not wording_version.strip():
-            raise ValidationError.single("wording_version", "consent.wording_required")
-        self.pending_subscription = PendingSubscription(
-            at, source, wording_version.strip()
-        )
-
-    def confirm_subscription(self, at: datetime) -> None:
-        """Record the pending subscription, with its request and confirmation times.
-
-        Its link reached the mailbox, which is now proven.
-        """
-        pending = self.pending_subscription
-        if pending is None or self.is_erased:
-            raise _invalid_token()
-        self._prove_mailbox(at)
-        self.newsletter.append(
-            ConsentRecord(
-                subscribed=True,
-                at=pending.at,
-                source=pending.source,
-                wording_version=pending.wording_version,
-                confirmed_at=at,
-            )
-        )
-        self.pending_subscription = None
-
-    def import_subscription(self, at: datetime, wording_version: str) -> None:
-        """Keep a subscription another shop recorded, with its proof (SPEC M2, F7).
-
-        .. versionadded:: 0.3.0
-        """
-        self.newsletter.append(
-            ConsentRecord(
-                subscribed=True,
-                at=at,
-                source=ConsentSource.IMPORT,
-                wording_version=wording_version.strip() or None,
-            )
-        )
-
-    def unsubscribe(self, at: datetime, source: ConsentSource) -> None:
-        """Record an unsubscription; always possible, always recorded (SPEC F7)."""
-        self.pending_subscription = None
-        self.newsletter.append(ConsentRecord(subscribed=False, at=at, source=source))
 
     # -- erasure (SPEC G3) -------------------------------------------------------------
 

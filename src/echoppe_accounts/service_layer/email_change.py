@@ -130,7 +130,9 @@ def _send_change_links(
     ports: Ports, uow: UnitOfWork, account: Account, new: Email, now: datetime
 ) -> None:
     settings = ports.settings
-    ttl = settings.email_change_ttl
+    # Confirmed within the restore window, whatever the setting: the former
+    # address must stay restorable after the confirmation (F10).
+    ttl = min(settings.email_change_ttl, RESTORE_TTL - timedelta(hours=1))
     confirm = issue_link(
         ports,
         uow,
