@@ -259,6 +259,21 @@ def test_no_typed_text_reaches_an_unproven_address(store, clock):
     assert spam not in confirm.html
 
 
+def test_no_typed_name_reaches_an_unproven_former_address(store, clock):
+    """F10: a sign-up on somebody's address, then moved away, relays nothing."""
+    service, _, _ = shop(store, clock)
+    spam = "Gagnez 1000 EUR"
+    account = service.register(form(email="victime@exemple.fr", name=spam))
+    service.change_email(account.id, "pirate@exemple.fr", PASSWORD)
+    [confirm] = mails(service, MailKind.EMAIL_CHANGE_CONFIRM)
+    service.confirm_email_change(links(confirm)["confirmer"])
+    to_victim = [m for m in pending(service) if m.to == "victime@exemple.fr"]
+    assert to_victim
+    for mail in to_victim:
+        assert spam not in mail.text
+        assert spam not in mail.html
+
+
 def test_no_typed_name_in_an_express_checkouts_mails(store, clock):
     """F10, X2: the set-password and newsletter mails greet nobody by name."""
     service, _, _ = shop(store, clock)

@@ -379,7 +379,7 @@ def send_restore_link(
         links=(link,),
         account_id=account.id,
         expires_at=until,
-        name=account.name,
+        # The former address may never have been proven: no typed name (F10).
         new_email=account.email.address,
         days=max((until - now).days, 1),
     )
