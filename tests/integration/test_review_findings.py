@@ -162,6 +162,24 @@ def test_the_former_address_cannot_be_claimed_in_the_window(store, clock):
     assert info.value.codes == {"email.taken"}
 
 
+def test_a_checkout_with_the_former_address_sends_the_way_back(store, clock):
+    """F10, X3: no second account on the former address; its mailbox is told."""
+    service, _, _ = shop(store, clock)
+    account = service.register(form())
+    service.change_email(account.id, THIEF, PASSWORD)
+    [confirm] = mails(service, MailKind.EMAIL_CHANGE_CONFIRM, THIEF)
+    service.confirm_email_change(links(confirm)["confirmer"])
+    clock.advance(timedelta(minutes=5))
+    answer = service.register_express(
+        ExpressForm(email=OWNER, delivery_address=express_delivery())
+    )
+    assert answer.account_id == account.id
+    assert service.find_by_email(OWNER) is None  # no second account
+    back = mails(service, MailKind.EMAIL_CHANGED, OWNER)[-1]
+    service.cancel_email_change(links(back)["annuler"])
+    assert service.get(account.id).email.address == OWNER
+
+
 def test_the_owners_reset_kills_the_thiefs_pending_link(store, clock):
     """F10, R8: a pending change's link does not survive the owner's reset."""
     service, auth, _ = shop(store, clock)

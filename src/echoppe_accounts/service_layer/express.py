@@ -47,6 +47,7 @@ from echoppe_accounts.service_layer._ports import (
     issue_link,
     mail_account,
     new_event,
+    restoring,
     save,
 )
 from echoppe_accounts.service_layer.consent import send_subscription_link
@@ -54,6 +55,7 @@ from echoppe_accounts.service_layer.registration import (
     add_replacing_unverified,
     address_book,
 )
+from echoppe_accounts.service_layer.reset import send_restore_link
 
 
 @attrs.frozen
@@ -145,6 +147,11 @@ def register_express(
         # False for a known email, or a concurrent checkout (X3).
         created = add_replacing_unverified(uow, account)
         stored = uow.accounts.get_by_email_key(email.key)
+        former_of = restoring(uow, email.key, now)
+        if stored is None and former_of is not None:
+            # Another account's former address, still its to take back
+            # (F10): its mailbox is told how, as a known email's is (X3).
+            return _express_for_former(ports, uow, former_of, notice, now)
         if stored is None:  # pragma: no cover (the add found or made it)
             raise NotFoundError(email.key)
         if not created:
@@ -183,6 +190,30 @@ def _express_for_existing(
     uow.events.add()
     uow.commit()
     return ExpressRegistration(existing.id)
+
+
+def _express_for_former(
+    ports: Ports,
+    uow: UnitOfWork,
+    account: Account,
+    notice: LoginThrottle,
+    now: datetime,
+) -> ExpressRegistration:
+    """Answer a checkout with an address an email change just replaced (F10, X3).
+
+    No second account: the order belongs to the account the address can
+    still restore, and that mailbox gets the restore link, at most once per
+    cooldown (R6).
+    """
+    last = notice.last_failure_at
+    if last is None or now - last >= COOLDOWN:
+        send_restore_link(ports, uow, account, now)
+        notice.record_failure(now)
+    uow.throttles.save(notice)
+    audit(ports, uow, AuditEvent.EXPRESS_CHECKOUT_EXISTING, account.id)
+    uow.events.add()
+    uow.commit()
+    return ExpressRegistration(account.id)
 
 
 def complete_express(ports: Ports, token: str, form: CompletionForm) -> Account:

@@ -115,9 +115,7 @@ def add_replacing_unverified(uow: UnitOfWork, account: Account) -> bool:
     held = uow.accounts.get_by_email_key(account.email.key)
     if held is not None and held.status is AccountStatus.UNVERIFIED:
         remove_unverified(uow, held)
-    if account.status is not AccountStatus.EXPRESS and restoring(
-        uow, account.email.key, account.created_at
-    ):
+    if restoring(uow, account.email.key, account.created_at):
         # Another account's former address, still its to take back (F10).
         if account.status is AccountStatus.ACTIVE:
             raise ValidationError.single("email", "email.taken")
