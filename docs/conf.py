@@ -92,6 +92,11 @@ nitpick_ignore_regex = [
     # Settings.templates: a folder (os.PathLike) or a Jinja2 loader
     (r"py:class", r"os\..*"),
     (r"py:class", r"jinja2\..*"),
+    # The JSON API (the fastapi extra): the app it returns, its requests,
+    # and the proxies' networks of ApiSettings (standard library)
+    (r"py:class", r"fastapi\..*"),
+    (r"py:class", r"starlette\..*"),
+    (r"py:class", r"ipaddress\..*"),
     # The one exception to "never echoppe_accounts": the type variables of
     # retry_on_conflict's overloads, which stand for the parameters and the
     # result of the function it wraps; they are not API, nothing to link to.

@@ -73,7 +73,7 @@ def mailer() -> RecordingMailer:
 @pytest.fixture
 def shop_settings() -> Settings:
     """The shop's settings used across the tests."""
-    return Settings(base_url="https://www.lechoppe.fr")
+    return Settings(base_url="https://www.lechoppe.fr", shop_name="L'Échoppe")
 
 
 POSTGRES_DSN_VARIABLE = "ECHOPPE_TEST_POSTGRES_DSN"
@@ -118,6 +118,19 @@ def pytest_configure(config: pytest.Config) -> None:
     if controller is not None and controller.cov is not None:
         omitted = list(controller.cov.get_option("report:omit") or [])
         controller.cov.set_option("report:omit", omitted + list(POSTGRES_ONLY_MODULES))
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Mark ``postgres`` every test that reaches the PostgreSQL test server.
+
+    ``make test`` runs the other tests on every core (pytest-xdist), then
+    these one after the other: the test database is shared, and some of
+    what PostgreSQL does is database-wide (events are delivered once every
+    older transaction of the database has ended, so that none is skipped),
+    so a test on another core would delay what a test here expects.
+    """
+    if "postgres_dsn" in getattr(item, "fixturenames", ()):
+        item.add_marker(pytest.mark.postgres)
 
 
 def _postgres_unavailable(reason: str) -> NoReturn:
@@ -189,10 +202,26 @@ def postgres_uow_factory(postgres_store) -> UnitOfWorkFactory:
     return postgres_store.unit_of_work
 
 
-@pytest.fixture(
-    params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def uow_factory(
+ADAPTERS = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+"""The storage adapters, for tests whose subject is the adapters themselves."""
+
+
+@pytest.fixture
+def uow_factory() -> UnitOfWorkFactory:
+    """The in-memory store the use cases are tested on.
+
+    The storage contract suite (``test_storage_contract.py``) proves the
+    memory, SQLite and PostgreSQL adapters alike, so a use case's rules are
+    tested once, here, not again through every adapter. A module whose
+    subject is the adapters (the outbox under several dispatchers, events
+    after commit, faults) overrides this fixture with
+    :func:`each_adapter_uow_factory`.
+    """
+    return InMemoryStore().unit_of_work
+
+
+@pytest.fixture(params=ADAPTERS)
+def each_adapter_uow_factory(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> Iterator[UnitOfWorkFactory]:
     """A unit-of-work factory over each storage adapter."""
@@ -206,7 +235,7 @@ def uow_factory(
 
 @pytest.fixture
 def service(uow_factory, clock, shop_settings) -> AccountService:
-    """The account use cases over each storage adapter."""
+    """The account use cases over the test's store."""
     return AccountService(
         uow=uow_factory,
         clock=clock,
@@ -224,7 +253,7 @@ def dispatcher(uow_factory, mailer, clock, shop_settings) -> OutboxDispatcher:
 
 @pytest.fixture
 def auth(uow_factory, clock, shop_settings):
-    """The authentication use cases over each storage adapter, with a spy hasher."""
+    """The authentication use cases over the test's store, with a spy hasher."""
     return AuthService(
         uow=uow_factory,
         clock=clock,
@@ -236,7 +265,7 @@ def auth(uow_factory, clock, shop_settings):
 
 @pytest.fixture
 def privacy(uow_factory, clock, shop_settings):
-    """The personal-data use cases over each storage adapter."""
+    """The personal-data use cases over the test's store."""
     return PrivacyService(
         uow=uow_factory,
         clock=clock,

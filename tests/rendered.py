@@ -95,6 +95,8 @@ def _pairs():
     for message in _catalogue():
         if not message.id or "MMMM" in str(message.id):
             continue  # the header, and date patterns (letters, not words)
+        if all("_argparse_texts" in path for path, _ in message.locations):
+            continue  # the command line's usage words ("usage" is French too)
         ids = message.id if isinstance(message.id, tuple) else (message.id,)
         strings = (
             message.string if isinstance(message.string, tuple) else (message.string,)

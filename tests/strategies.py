@@ -8,6 +8,7 @@ that a test can disagree with the library.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import string
 from collections.abc import Callable
@@ -679,3 +680,89 @@ def spliced(valid: str) -> st.SearchStrategy[str]:
             st.one_of(lone_surrogates(), arbitrary_text(max_size=5)),
         ),
     )
+
+
+# -- client keys (SPEC P4) ---------------------------------------------------------
+
+
+_SPACE = st.sampled_from(["", " ", "  ", "\t", "\n", " \t"])
+
+
+def _padded(draw: st.DrawFn, text: str) -> str:
+    """Return *text* with white space around it, as a header may carry it."""
+    return draw(_SPACE) + text + draw(_SPACE)
+
+
+def _case(draw: st.DrawFn, text: str) -> str:
+    """Return *text* with its letters' case changed at random."""
+    flips = draw(st.lists(st.booleans(), min_size=len(text), max_size=len(text)))
+    pairs = zip(text, flips, strict=True)
+    return "".join(c.upper() if flip else c.lower() for c, flip in pairs)
+
+
+def _hex_groups(groups: list[int], draw: st.DrawFn) -> str:
+    """Return eight IPv6 groups written long, short or compressed."""
+    style = draw(st.sampled_from(["long", "short", "compressed"]))
+    if style == "long":
+        return ":".join(f"{g:04x}" for g in groups)
+    if style == "short":
+        return ":".join(f"{g:x}" for g in groups)
+    return str(ipaddress.IPv6Address(int.from_bytes(
+        b"".join(g.to_bytes(2, "big") for g in groups), "big"
+    )))  # fmt: skip
+
+
+ipv4_addresses = st.builds(
+    ipaddress.IPv4Address, st.integers(min_value=0, max_value=2**32 - 1)
+)
+"""Any IPv4 address."""
+
+
+@st.composite
+def ipv4_writings(draw: st.DrawFn, address: ipaddress.IPv4Address) -> str:
+    """Return one way of writing *address*: dotted, or IPv4-mapped IPv6 forms."""
+    high, low = int(address) >> 16, int(address) & 0xFFFF
+    groups = [0, 0, 0, 0, 0, 0xFFFF, high, low]
+    form = draw(st.sampled_from(["dotted", "mapped", "mapped-hex", "mapped-long"]))
+    if form == "dotted":
+        text = str(address)
+    elif form == "mapped":
+        prefix = draw(st.sampled_from(["::ffff:", "0:0:0:0:0:ffff:", "::0:ffff:"]))
+        text = prefix + str(address)
+    elif form == "mapped-hex":
+        text = f"::ffff:{high:x}:{low:x}"
+    else:
+        text = _hex_groups(groups, draw)
+    text = _case(draw, text)
+    if draw(st.booleans()) and ":" in text:
+        text = f"[{text}]"
+    return _padded(draw, text)
+
+
+def _carries_no_ipv4(prefix: int) -> bool:
+    """Whether the /64 *prefix* is outside the blocks that carry IPv4 addresses.
+
+    ``::/64`` (mapped, translated, compatible), ``64:ff9b::/64`` (NAT64),
+    ``2002::/16`` (6to4) and ``2001::/32`` (Teredo).
+    """
+    return (
+        prefix not in {0, 0x0064_FF9B_0000_0000}
+        and prefix >> 48 != 0x2002
+        and prefix >> 32 != 0x2001_0000
+    )
+
+
+ipv6_networks = st.integers(min_value=0, max_value=2**64 - 1).filter(_carries_no_ipv4)
+"""The upper 64 bits of an IPv6 /64 network whose addresses carry no IPv4."""
+
+
+@st.composite
+def ipv6_writings(draw: st.DrawFn, network: int) -> str:
+    """Return one way of writing some address of the /64 *network*."""
+    interface = draw(st.integers(min_value=0, max_value=2**64 - 1))
+    value = network << 64 | interface
+    groups = [(value >> (16 * (7 - i))) & 0xFFFF for i in range(8)]
+    text = _case(draw, _hex_groups(groups, draw))
+    if draw(st.booleans()):
+        text = f"[{text}]"
+    return _padded(draw, text)

@@ -58,6 +58,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.wrappers.response import Response as BaseResponse
 
 from echoppe_accounts import (
@@ -72,10 +73,12 @@ from echoppe_accounts import (
     Hit,
     RateLimitedError,
     RegistrationForm,
+    Secret,
     Settings,
     SQLiteAnalyticsSink,
     SystemClock,
     SystemSecrets,
+    ThrottlePolicy,
     ValidationError,
     reminder_due,
     sqlite_app,
@@ -92,6 +95,10 @@ OPT_OUT_LIFETIME = timedelta(days=395)
 """How long the browser remembers the refusal: 13 months, like the visitor id."""
 NEWSLETTER_WORDING = "2026-01"
 """The version of the newsletter consent text shown on the sign-up form (F7)."""
+DEVICE_COOKIE = "echoppe_appareil"
+"""The signed cookie holding the device token of the browser's last login (P4)."""
+DEVICE_TOKEN_LIFETIME = ThrottlePolicy().device_token_ttl
+"""How long the device cookie lives: as long as the library's device token."""
 LOGIN_KEYS = ("account_id", "stamp", "change_token")
 """What a customer's login keeps in the Flask session."""
 HTTP_OK = 200
@@ -173,6 +180,7 @@ def create_app(
     # defaults, spelled out because the routes below must match them.
     settings = Settings(
         base_url=base_url,
+        shop_name="L'Échoppe",  # the library names no shop: this one is ours
         set_password_path="/compte/mot-de-passe/definir?jeton={token}",  # noqa: S106
         reset_confirm_path="/compte/mot-de-passe/confirmer?jeton={token}",
         reset_cancel_path="/compte/mot-de-passe/annuler?jeton={token}",
@@ -478,14 +486,53 @@ def start_login(email: str, password: str) -> BaseResponse:
     Raises:
         AuthenticationError: The library refused the login.
     """
-    result = shop().library.auth.login(email, password, client_key=client_key())
+    result = shop().library.auth.login(
+        email, password, client_key=client_key(), device_token=device_token()
+    )
     end_login()
     session["account_id"] = result.account_id
     session["stamp"] = result.session_stamp
     if result.restricted and result.change_token is not None:
         session["change_token"] = result.change_token.reveal()
         return redirect(url_for("new_password"))
-    return redirect(url_for("account"))
+    return keep_device_token(redirect(url_for("account")), result.device_token)
+
+
+def _device_signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="device-token")
+
+
+def device_token() -> str | None:
+    """Return the device token this browser got at its last login, if any.
+
+    A cookie whose signature does not check is no cookie (SPEC P4).
+    """
+    cookie = request.cookies.get(DEVICE_COOKIE)
+    if cookie is None:
+        return None
+    try:
+        token = _device_signer().loads(cookie)
+    except BadSignature:
+        return None
+    return token if isinstance(token, str) else None
+
+
+def keep_device_token(response: BaseResponse, token: Secret | None) -> BaseResponse:
+    """Keep the login's new device token in a signed, HttpOnly cookie (SPEC P4).
+
+    With it, this browser keeps its own budget of failed logins while
+    someone else guesses at the account, so its owner still gets in.
+    """
+    if token is not None:
+        response.set_cookie(
+            DEVICE_COOKIE,
+            _device_signer().dumps(token.reveal()),
+            max_age=int(DEVICE_TOKEN_LIFETIME.total_seconds()),
+            httponly=True,
+            samesite="Lax",
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
+        )
+    return response
 
 
 # -- sign-up, express checkout, login ----------------------------------------------

@@ -7,11 +7,12 @@ name is documented (``echoppe_accounts.ports``, ``echoppe_accounts.testing``,
 Each public name is imported from its submodule when it is first used
 (PEP 562): ``import echoppe_accounts`` costs little, and a program pays
 for what it uses (the validation, the SQLite adapter, the SMTP mailer…),
-not for every adapter and its dependencies. To add a public name, import
-it under ``TYPE_CHECKING`` below (for type checkers and readers), list it
-in ``__all__``, and name its submodule in ``_SUBMODULES``; a test checks
-that the three agree.
+not for every adapter and its dependencies.
 """
+
+# To add a public name, import it under TYPE_CHECKING below (for type
+# checkers and readers), list it in __all__, and name its submodule in
+# _SUBMODULES; a test checks that the three agree.
 
 from __future__ import annotations
 
@@ -103,7 +104,12 @@ if TYPE_CHECKING:
         RegistrationForm,
     )
     from echoppe_accounts.domain.i18n import available_languages
-    from echoppe_accounts.domain.limits import ClientAction, ClientLimits, Limit
+    from echoppe_accounts.domain.limits import (
+        ClientAction,
+        ClientLimits,
+        Limit,
+        canonical_client_key,
+    )
     from echoppe_accounts.domain.mail import (
         DeadLetter,
         MailKind,
@@ -214,6 +220,7 @@ _SUBMODULES: dict[str, str] = {
     "available_languages": "domain.i18n",
     "ClientAction": "domain.limits",
     "ClientLimits": "domain.limits",
+    "canonical_client_key": "domain.limits",
     "Limit": "domain.limits",
     "DeadLetter": "domain.mail",
     "MailKind": "domain.mail",
@@ -391,6 +398,7 @@ __all__ = [
     "__version__",
     "available_languages",
     "bootstrap",
+    "canonical_client_key",
     "known_codes",
     "reminder_due",
     "retry_on_conflict",

@@ -137,7 +137,7 @@ def sqlite_outbox_key(database: str | Path) -> bytes:
 class App:
     """The library wired for one shop: use cases and the outbox dispatcher.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     accounts: AccountService
@@ -200,11 +200,7 @@ def bootstrap(
         TemplateError: If a template or a catalogue of the shop cannot
             render; the message names each one that failed.
 
-    .. versionadded:: 0.1.0
-
-    .. versionchanged:: 0.2.0
-       The outbox key, and the dispatcher's retry window from *settings*;
-       the check of the templates and catalogues.
+    .. versionadded:: 0.2.0
     """
     install_catalogues(settings.locale_dirs)
     check_texts(settings)
@@ -257,10 +253,7 @@ def sqlite_app(
     apart from it if you can: without it, the mails queued at that moment
     cannot be sent.
 
-    .. versionadded:: 0.1.0
-
-    .. versionchanged:: 0.2.0
-       The outbox key file beside the database.
+    .. versionadded:: 0.2.0
     """
     store = SQLiteStore(database)
     if settings.outbox_key is None:

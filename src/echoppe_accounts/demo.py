@@ -164,7 +164,13 @@ def run(folder: Path, out: TextIO = sys.stdout) -> App:
     for stale in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
         stale.unlink(missing_ok=True)
     shutil.rmtree(maildir, ignore_errors=True)
-    app = sqlite_app(database, maildir, Settings(base_url="https://www.lechoppe.fr"))
+    # The library names no shop: the demo is L'Échoppe's, and says so.
+    settings = Settings(
+        base_url="https://www.lechoppe.fr",
+        shop_name="L'Échoppe",
+        sender="L'Échoppe <ne-pas-repondre@lechoppe.fr>",
+    )
+    app = sqlite_app(database, maildir, settings)
 
     p.title("L’Échoppe · comptes clients — démonstration")
     p.line(f"  base SQLite : {database}")

@@ -26,7 +26,7 @@ from echoppe_accounts.domain.tokens import TokenPurpose, TokenRecord
 class Clock(Protocol):
     """Protocol: tells the current time, always timezone-aware UTC.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def now(self) -> datetime:
@@ -37,7 +37,7 @@ class Clock(Protocol):
 class SecretSource(Protocol):
     """Protocol: a cryptographically secure source of randomness.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def token_bytes(self, nbytes: int) -> bytes:
@@ -56,7 +56,7 @@ class SecretSource(Protocol):
 class PasswordHasher(Protocol):
     """Protocol: turns passwords into hashes and checks them.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def hash(self, password: str) -> str:
@@ -78,7 +78,7 @@ class Mailer(Protocol):
     Raises :class:`~echoppe_accounts.DeliveryError` when it cannot; the mail
     then stays in the outbox for a later attempt.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def send(self, mail: OutgoingMail, sender: str) -> None:
@@ -89,7 +89,7 @@ class Mailer(Protocol):
 class AccountRepository(Protocol):
     """Protocol: stores accounts; the canonical email key is unique.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def add(self, *accounts: Account) -> None:
@@ -97,9 +97,6 @@ class AccountRepository(Protocol):
 
         All of them or, when one's key is taken (by a stored account or by
         another of *accounts*), none: the unit of work stays usable.
-
-        .. versionchanged:: 0.2.0
-           Any number of accounts, written together (an import's batch).
         """
         ...
 
@@ -138,6 +135,18 @@ class AccountRepository(Protocol):
         """
         ...
 
+    def lock(self, account_id: str) -> bool:
+        """Lock the account *account_id* until the transaction ends; tell if it exists.
+
+        Use cases that change an account through several rows (its links,
+        its tokens) take this lock first, so that two of them on one
+        account run one after the other and never wait on each other's
+        rows in opposite orders (a deadlock).
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
     def save(self, account: Account) -> None:
         """Store the changes to *account*; raise ConcurrencyError on a lost update."""
         ...
@@ -147,7 +156,7 @@ class AccountRepository(Protocol):
 
         The one with the latest restore window when several have (SPEC F10).
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         ...
 
@@ -157,7 +166,7 @@ class AccountRepository(Protocol):
         For an unverified sign-up that expired or was replaced (SPEC X5);
         an erased account is kept (its invoice data, SPEC G3).
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         ...
 
@@ -166,7 +175,7 @@ class AccountRepository(Protocol):
 
         Oldest first (SPEC X5).
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         ...
 
@@ -178,7 +187,7 @@ class AccountRepository(Protocol):
 class TokenRepository(Protocol):
     """Protocol: stores token records by digest.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def add(self, record: TokenRecord) -> None:
@@ -209,6 +218,20 @@ class TokenRepository(Protocol):
         """Return every token record of *account_id*, oldest first."""
         ...
 
+    def purge(
+        self, account_id: str, purposes: Sequence[TokenPurpose], now: datetime
+    ) -> int:
+        """Delete the records of *account_id* for *purposes* that are of no more use.
+
+        Those used, revoked or expired at *now*; return how many. Keeps the
+        tokens a login issues each time (device tokens) from piling up. An
+        adapter may leave rows that a concurrent transaction holds to a
+        later purge rather than wait for them.
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
     def delete_for_account(self, account_id: str) -> int:
         """Delete every token record of *account_id* (erasure); return how many."""
         ...
@@ -217,7 +240,7 @@ class TokenRepository(Protocol):
 class ResetRepository(Protocol):
     """Protocol: stores password-reset requests.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def add(self, request: ResetRequest) -> None:
@@ -257,7 +280,7 @@ class ResetRepository(Protocol):
 class ThrottleRepository(Protocol):
     """Protocol: failed-login counts per login identifier (SPEC P4).
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def get(self, key: str) -> LoginThrottle:
@@ -281,15 +304,11 @@ class ThrottleRepository(Protocol):
 class AuditLog(Protocol):
     """Protocol: the audit trail, appended to, and redacted only by erasure.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def add(self, *records: AuditRecord) -> None:
-        """Append *records*, in order.
-
-        .. versionchanged:: 0.2.0
-           Any number of records.
-        """
+        """Append *records*, in order."""
         ...
 
     def for_account(self, account_id: str) -> list[AuditRecord]:
@@ -348,7 +367,7 @@ class EventLog(Protocol):
 class AnalyticsSink(Protocol):
     """Protocol: where anonymised analytics events go (SPEC N2, N5).
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def add(self, event: AnalyticsEvent) -> None:
@@ -378,13 +397,7 @@ class Outbox(Protocol):
     mail no dispatcher holds; a mail held under a claim id cannot be marked
     that way.
 
-    .. versionadded:: 0.1.0
-
-    .. versionchanged:: 0.2.0
-       Claims have ids; marks return whether they took effect; dead
-       letters (:meth:`mark_dead`, :meth:`dead_letters`, :meth:`requeue`,
-       :meth:`purge_dead`), dropped mails, :meth:`renew`, :meth:`release`
-       and :meth:`stats`.
+    .. versionadded:: 0.2.0
     """
 
     def add(self, mail: OutgoingMail) -> None:
@@ -408,9 +421,6 @@ class Outbox(Protocol):
         Several dispatchers may share one outbox: a mail claimed by one is
         not handed to another until its claim lapses (a crashed dispatcher's
         mails come back then). The mails are held under *claim_id*.
-
-        .. versionchanged:: 0.2.0
-           *claim_id*.
         """
         ...
 
@@ -452,11 +462,7 @@ class Outbox(Protocol):
     def mark_sent(
         self, mail_id: str, at: datetime, *, claim_id: str | None = None
     ) -> bool:
-        """Record that *mail_id* was delivered, and wipe its bodies.
-
-        .. versionchanged:: 0.2.0
-           *claim_id*; returns whether the mark took effect.
-        """
+        """Record that *mail_id* was delivered, and wipe its bodies."""
         ...
 
     def mark_failed(
@@ -467,11 +473,7 @@ class Outbox(Protocol):
         *,
         claim_id: str | None = None,
     ) -> bool:
-        """Record a failed attempt and when to try again; release the claim.
-
-        .. versionchanged:: 0.2.0
-           *claim_id*; returns whether the mark took effect.
-        """
+        """Record a failed attempt and when to try again; release the claim."""
         ...
 
     def mark_dead(
@@ -548,10 +550,6 @@ class Outbox(Protocol):
         :attr:`~echoppe_accounts.OutgoingMail.recipient_key` is one of
         *email_keys* (mails sent before the account existed included).
         Returns how many mails were deleted.
-
-        .. versionchanged:: 0.2.0
-           Mails are found by account and canonical email key, no longer
-           by the exact recipient string.
         """
         ...
 
@@ -562,7 +560,7 @@ class UnitOfWork(Protocol):
     Use it as a context manager; changes are kept only if :meth:`commit` is
     called, and everything is rolled back otherwise, an exception included.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     @property
@@ -625,10 +623,6 @@ class UnitOfWorkFactory(Protocol):
     """Make a fresh :class:`UnitOfWork`, one per use case.
 
     ``store.unit_of_work`` of every shipped store is one.
-
-    .. versionchanged:: 0.2.0
-       A protocol with the *durable* keyword (it was any callable without
-       arguments).
     """
 
     def __call__(self, *, durable: bool = True) -> UnitOfWork:
@@ -642,8 +636,5 @@ class UnitOfWorkFactory(Protocol):
                 library asks for it only where losing a transaction is
                 harmless (a login's failure count and audit record); a store
                 may always be durable instead.
-
-        .. versionchanged:: 0.2.0
-           *durable*.
         """
         ...

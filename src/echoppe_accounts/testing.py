@@ -23,7 +23,7 @@ from echoppe_accounts.domain.mail import MailKind, OutgoingMail
 class FrozenClock:
     """A clock that only moves when told to.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     current: datetime = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -45,7 +45,7 @@ class RecordingMailer:
         sent: The mails received, oldest first.
         failing: When true, :meth:`send` raises instead of recording.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     sent: list[OutgoingMail] = attrs.field(factory=list)

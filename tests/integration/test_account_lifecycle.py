@@ -367,17 +367,30 @@ def test_owner_is_told_once_per_cooldown(verified, clock):
 # -- per-client limits -------------------------------------------------------------
 
 
-def test_failures_from_one_client_never_lock_out_another(service, auth, clock):
-    """200 failed logins from client A leave the customer free to log in from B."""
+def test_failures_from_one_client_never_lock_out_a_known_device(service, auth, clock):
+    """P4 (amended): 200 failures from client A block the account, not B's device.
+
+    The account's cap holds whatever the client key, so a client without
+    a device token is blocked too; the customer's own device, which got a
+    device token at an earlier login, still logs in.
+    """
     service.register(form())
+    earlier = auth.login("jean.dupont@exemple.fr", PASSWORD, client_key="B")
+    assert earlier.device_token is not None
     for _ in range(200):
         with pytest.raises(AuthenticationError):
             auth.login("jean.dupont@exemple.fr", "pas le bon", client_key="A")
         clock.advance(timedelta(minutes=20))
-    with pytest.raises(AuthenticationError) as info:
-        auth.login("jean.dupont@exemple.fr", PASSWORD, client_key="A")
-    assert info.value.code == "login.blocked"
-    session = auth.login("jean.dupont@exemple.fr", PASSWORD, client_key="B")
+    for key in ("A", "C"):
+        with pytest.raises(AuthenticationError) as info:
+            auth.login("jean.dupont@exemple.fr", PASSWORD, client_key=key)
+        assert info.value.code == "login.blocked"
+    session = auth.login(
+        "jean.dupont@exemple.fr",
+        PASSWORD,
+        client_key="B",
+        device_token=earlier.device_token.reveal(),
+    )
     assert session.account_id
 
 

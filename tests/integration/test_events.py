@@ -24,6 +24,13 @@ from echoppe_accounts.service_layer.events import iter_events
 from echoppe_accounts.testing import RecordingMailer
 from sample_forms import express, form, link_token, links, pending
 
+
+@pytest.fixture
+def uow_factory(each_adapter_uow_factory):
+    """This module is about the adapters: each of them, not memory alone."""
+    return each_adapter_uow_factory
+
+
 PASSWORD = "une phrase de passe solide"
 KEY = bytes(range(32))
 

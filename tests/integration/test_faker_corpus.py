@@ -37,6 +37,8 @@ from echoppe_accounts import (
 )
 from echoppe_accounts.testing import FrozenClock
 
+pytestmark = pytest.mark.slow  # 10,000 customers: a scale check, `make check` runs it
+
 CORPUS = Path(__file__).parents[1] / "data" / "faker-fr-customers.jsonl.gz"
 CORPUS_SIZE = 10_000
 

@@ -66,7 +66,8 @@ MAX_ERRORS_JSON = 64_000
 MAX_KDF_INPUT = 1024
 """Most characters a password hasher may be given: 8 × the 128 of SPEC P2."""
 
-BACKENDS = ["memory", "sqlite"]
+BACKENDS = ["memory", pytest.param("sqlite", marks=pytest.mark.slow)]
+"""Memory in `make test`; SQLite too in `make check` (the inputs reach its driver)."""
 
 # --- The shop under attack ------------------------------------------------------
 

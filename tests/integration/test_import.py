@@ -1100,6 +1100,7 @@ def sqlite_app(folder: Path, name: str, clock, settings) -> App:
     )
 
 
+@pytest.mark.slow
 def test_100000_lines_with_5_percent_bad_report_exactly_the_bad_ones(
     tmp_path, clock, shop_settings
 ):
@@ -1138,6 +1139,7 @@ def test_100000_lines_with_5_percent_bad_report_exactly_the_bad_ones(
         assert uow.outbox.pending_count() == generated.invited
 
 
+@pytest.mark.slow
 def test_peak_memory_does_not_grow_with_the_file(tmp_path, clock, shop_settings):
     """O4 (issue 9, Checked by): ten times the lines, not 1.5 times the peak memory.
 

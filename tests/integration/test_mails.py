@@ -35,7 +35,9 @@ from rendered import (
 )
 
 KEY = bytes(range(32))
-SHOP = Settings(base_url="https://www.lechoppe.fr", outbox_key=KEY)
+SHOP = Settings(
+    base_url="https://www.lechoppe.fr", shop_name="L'Échoppe", outbox_key=KEY
+)
 VALUES = {
     "shop": "L'Échoppe",
     "name": "<script>alert(1)</script> Zoé",
@@ -308,7 +310,10 @@ def test_an_override_changes_one_mail_and_nothing_else(tmp_path):
         encoding="utf-8",
     )
     settings = Settings(
-        base_url="https://www.lechoppe.fr", templates=folder, outbox_key=KEY
+        base_url="https://www.lechoppe.fr",
+        shop_name="L'Échoppe",
+        templates=folder,
+        outbox_key=KEY,
     )
     _wire(settings)
     before = _library_mails()
@@ -332,7 +337,10 @@ def test_the_app_sends_the_overridden_mail(tmp_path, clock):
     )
     mailer = RecordingMailer()
     settings = Settings(
-        base_url="https://www.lechoppe.fr", templates=folder, outbox_key=KEY
+        base_url="https://www.lechoppe.fr",
+        shop_name="L'Échoppe",
+        templates=folder,
+        outbox_key=KEY,
     )
     app = bootstrap(InMemoryStore().unit_of_work, mailer, settings, clock=clock)
     from sample_forms import form  # noqa: PLC0415 (helpers of the tests)
@@ -352,7 +360,10 @@ def test_a_shop_adds_its_logo_to_every_html_mail():
         }
     )
     settings = Settings(
-        base_url="https://www.lechoppe.fr", templates=loader, outbox_key=KEY
+        base_url="https://www.lechoppe.fr",
+        shop_name="L'Échoppe",
+        templates=loader,
+        outbox_key=KEY,
     )
     _wire(settings)
     before = _library_mails("en")
@@ -371,7 +382,10 @@ def test_an_override_missing_a_variable_fails_at_wiring(tmp_path):
         "Bonjour {{ nickname }},\n{{ confirm_link }}\n", encoding="utf-8"
     )
     settings = Settings(
-        base_url="https://www.lechoppe.fr", templates=folder, outbox_key=KEY
+        base_url="https://www.lechoppe.fr",
+        shop_name="L'Échoppe",
+        templates=folder,
+        outbox_key=KEY,
     )
     with pytest.raises(TemplateError) as info:
         _wire(settings)
@@ -387,7 +401,10 @@ def test_an_override_that_does_not_parse_fails_at_wiring(tmp_path):
     (folder / "shop" / "promo.html").write_text("<p>\n{% if %}</p>", encoding="utf-8")
     (folder / "shop" / "logo.png").write_bytes(b"\x89PNG not a template")
     settings = Settings(
-        base_url="https://www.lechoppe.fr", templates=folder, outbox_key=KEY
+        base_url="https://www.lechoppe.fr",
+        shop_name="L'Échoppe",
+        templates=folder,
+        outbox_key=KEY,
     )
     with pytest.raises(TemplateError) as info:
         _wire(settings)

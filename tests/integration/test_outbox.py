@@ -35,6 +35,12 @@ from echoppe_accounts.service_layer.outbox import outbox_key
 from sample_forms import express, form, link_token, links, pending, temporary_password
 
 
+@pytest.fixture
+def uow_factory(each_adapter_uow_factory):
+    """This module is about the adapters: each of them, not memory alone."""
+    return each_adapter_uow_factory
+
+
 def test_mails_wait_in_the_outbox_until_dispatched(service, dispatcher, mailer):
     """A use case queues its mail; nothing is sent before the dispatcher runs."""
     service.register(form())

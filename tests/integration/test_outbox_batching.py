@@ -10,10 +10,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import attrs
+import pytest
 
 from builders import mail
 from echoppe_accounts import OutboxDispatcher, OutgoingMail
 from spies import recording
+
+
+@pytest.fixture
+def uow_factory(each_adapter_uow_factory):
+    """This module is about the adapters: each of them, not memory alone."""
+    return each_adapter_uow_factory
+
 
 SENDER = "boutique@lechoppe.fr"
 

@@ -380,6 +380,86 @@ class StorageContract:
             t.join()
         assert sorted(results) == [False] * 19 + [True]
 
+    def test_purge_deletes_the_dead_tokens_of_the_purposes_only(self, uow):
+        """P4: used, revoked and expired device tokens go; the rest stays."""
+        a = account()
+        self._store(uow, a)
+        device = TokenPurpose.DEVICE
+
+        def issue(secret, purpose=device, ttl=HOUR):
+            return TokenRecord.issue(Secret(secret), purpose, a.id, now=NOW, ttl=ttl)
+
+        live, used, expired = (
+            issue("live", ttl=48 * HOUR),
+            issue("used", ttl=48 * HOUR),
+            issue("expired"),
+        )
+        revoked = attrs.evolve(issue("revoked", ttl=48 * HOUR), revoked_at=NOW)
+        spent_link = issue("link", TokenPurpose.RESET_CONFIRM)
+        with uow() as tx:
+            for record in (live, used, revoked, expired, spent_link):
+                tx.tokens.add(record)
+            tx.tokens.consume(used.digest, device, NOW)
+            tx.tokens.consume(spent_link.digest, TokenPurpose.RESET_CONFIRM, NOW)
+            tx.commit()
+        with uow() as tx:
+            assert tx.tokens.purge(a.id, [device], NOW + 2 * HOUR) == 3
+            assert tx.tokens.purge("another account", [device], NOW + 2 * HOUR) == 0
+            tx.commit()
+        with uow() as tx:
+            left = {r.digest for r in tx.tokens.for_account(a.id)}
+        assert left == {live.digest, spent_link.digest}
+
+    def test_purge_is_undone_with_its_transaction(self, uow):
+        """P4: an uncommitted purge deletes nothing."""
+        record = self._with_token(uow, token("x", TokenPurpose.DEVICE))
+        with uow() as tx:
+            tx.tokens.consume(record.digest, TokenPurpose.DEVICE, NOW)
+            tx.commit()
+        with uow() as tx:
+            assert tx.tokens.purge(record.account_id, [TokenPurpose.DEVICE], NOW) == 1
+        with uow() as tx:
+            assert tx.tokens.find(record.digest) is not None
+
+    def test_lock_tells_whether_the_account_exists(self, uow):
+        """F10: lock answers True for a stored account, False for none."""
+        a = account()
+        self._store(uow, a)
+        with uow() as tx:
+            assert tx.accounts.lock(a.id) is True
+            assert tx.accounts.lock("nope") is False
+            loaded = tx.accounts.get(a.id)
+            loaded.name = "Claire Locked"
+            tx.accounts.save(loaded)  # the lock's holder may write the account
+            tx.commit()
+        with uow() as tx:
+            assert tx.accounts.get(a.id).name == "Claire Locked"
+
+    def test_lock_makes_a_second_transaction_wait(self, uow):
+        """F10: a transaction locking a locked account waits for its holder's end."""
+        a = account()
+        self._store(uow, a)
+        held = threading.Event()
+        order: list[str] = []
+
+        def second() -> None:
+            held.wait(30)
+            with uow() as tx:
+                tx.accounts.lock(a.id)
+                order.append("second")
+                tx.commit()
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        with uow() as tx:
+            tx.accounts.lock(a.id)
+            held.set()
+            thread.join(0.3)  # room for the second to get ahead, if it could
+            order.append("first")
+            tx.commit()
+        thread.join(30)
+        assert order == ["first", "second"]
+
     # -- outbox ------------------------------------------------------------------
 
     def test_outbox_due_sent_and_retried(self, uow):

@@ -25,6 +25,8 @@ from echoppe_accounts import (
 from echoppe_accounts.testing import FrozenClock
 from sample_forms import form
 
+pytestmark = pytest.mark.slow  # a load test: `make check` runs it
+
 REGISTRATIONS = 10_000
 RESETS = 2_000
 THREADS = 8

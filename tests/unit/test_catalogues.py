@@ -96,6 +96,8 @@ def test_each_catalogue_translates_everything_with_every_plural_form(path):
     assert not catalogue.fuzzy, f"{path}: the catalogue is marked fuzzy"
     forms = get_plural(language).num_plurals
     assert catalogue.num_plurals == forms
+    # A stale rule with the right count still picks the wrong form.
+    assert catalogue.plural_expr == get_plural(language).plural_expr
     problems = []
     for message in catalogue:
         if not message.id:

@@ -177,7 +177,10 @@ def restore_catalogues():
 
 def _settings(folder: Path) -> Settings:
     return Settings(
-        base_url="https://www.lechoppe.fr", locale_dirs=folder, outbox_key=KEY
+        base_url="https://www.lechoppe.fr",
+        shop_name="L'Échoppe",
+        locale_dirs=folder,
+        outbox_key=KEY,
     )
 
 
@@ -191,7 +194,7 @@ def test_a_shop_adds_a_language_with_a_catalogue(tmp_path):
     app = bootstrap(InMemoryStore().unit_of_work, RecordingMailer(), _settings(folder))
     assert "de" in i18n.available_languages()
     assert mails.render_sample(MailKind.WELCOME, "de").subject == (
-        "Willkommen bei L'Échoppe"
+        "Willkommen bei example.org"
     )
     assert FieldError("email", "required").message("de") == "Pflichtfeld"
     with pytest.raises(ValidationError) as info:

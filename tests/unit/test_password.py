@@ -15,7 +15,7 @@ from strategies import arbitrary_text, outcome
 
 # No common-password list: these tests are about the other rules, whatever
 # list a shop (or a later default) brings.
-POLICY = PasswordPolicy(common_passwords=frozenset())
+POLICY = PasswordPolicy(shop_name="L'Échoppe", common_passwords=frozenset())
 
 
 def codes_of(password: str, policy: PasswordPolicy = POLICY, **kwargs) -> frozenset:

@@ -205,6 +205,27 @@ def test_a_wrong_password_and_an_unknown_email_read_the_same(browser, new_browse
     assert "incorrect" in message
 
 
+def test_a_browser_that_logged_in_gets_in_during_an_attack(browser, new_browser):
+    """P4: the signed device cookie keeps this browser's own budget of failures.
+
+    Guesses from other browsers (here from the same address) put the
+    account at its cap; a browser without the cookie is refused even with
+    the right password, the owner's browser gets in.
+    """
+    signed_up(browser)
+    cookie = browser.cookie("echoppe_appareil")
+    assert cookie is not None
+    assert browser.post("/deconnexion").status_code == 302
+    attacker = new_browser()
+    for _ in range(15):
+        attacker.post("/connexion", {"email": SIGNUP["email"], "password": "non"})
+    right = {"email": SIGNUP["email"], "password": PASSWORD}
+    assert new_browser().post("/connexion", right).status_code == 401
+    owner = browser.post("/connexion", right)
+    assert owner.headers["Location"] == "/compte"
+    assert browser.cookie("echoppe_appareil") not in {None, cookie}  # a new one
+
+
 def test_logout_ends_the_session(browser):
     """Logging out forgets the login; the account page asks to log in again."""
     signed_up(browser)

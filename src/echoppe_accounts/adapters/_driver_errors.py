@@ -19,7 +19,9 @@ the PostgreSQL adapter: it maps SQLSTATE codes, which are plain strings.
 
 from __future__ import annotations
 
+import errno
 import sqlite3
+from pathlib import Path
 from typing import NamedTuple
 
 from echoppe_accounts.domain.errors import StorageError
@@ -33,14 +35,40 @@ class Cause(NamedTuple):
 
 
 def storage_error(cause: Cause, source: str) -> StorageError:
-    """Return the :class:`StorageError` for *cause*, *source* naming the code."""
+    """Return the :class:`StorageError` for *cause*, *source* naming the code.
+
+    Its message is English; :meth:`StorageError.message` says it in the
+    reader's language, each cause's words being a message of the catalogues
+    (``make messages`` extracts the first argument of every ``Cause``, in
+    this module and the adapters).
+    """
     advice = "a retry may succeed" if cause.retryable else "retrying will not help"
     return StorageError(
-        f"{cause.words}; {advice} ({source})", retryable=cause.retryable
+        f"{cause.words}; {advice} ({source})",
+        retryable=cause.retryable,
+        cause=cause.words,
+        source=source,
     )
 
 
 # -- SQLite -------------------------------------------------------------------
+
+_NO_FOLDER = Cause(
+    "the folder of the database file cannot be created (permission denied, "
+    "or a read-only file system)",
+    retryable=False,
+)
+
+
+def folder_error(exc: OSError, path: Path) -> StorageError:
+    """Return the :class:`StorageError` for a database folder not created."""
+    code = errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+    return StorageError(
+        f"cannot create the folder of {path}",
+        cause=_NO_FOLDER.words,
+        source=f"OSError {code}",
+    )
+
 
 SQLITE_CAUSES: dict[int, Cause] = {
     sqlite3.SQLITE_ERROR: Cause(

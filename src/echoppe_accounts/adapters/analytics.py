@@ -24,7 +24,7 @@ from echoppe_accounts.domain.analytics import AnalyticsEvent, Purpose
 class InMemoryAnalyticsSink:
     """Keeps anonymised events in a list: for tests and prototypes.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     stored: list[AnalyticsEvent] = attrs.field(factory=list)
@@ -71,7 +71,7 @@ _COLUMNS = tuple(f.name for f in attrs.fields(AnalyticsEvent))
 class SQLiteAnalyticsSink:
     """Stores anonymised events in a SQLite file, in their own table.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def __init__(self, path: str | Path) -> None:

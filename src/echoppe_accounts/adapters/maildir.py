@@ -18,7 +18,7 @@ from echoppe_accounts.domain.mail import OutgoingMail
 class MaildirMailer:
     """Delivers mail into a local Maildir folder instead of a mail server.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -39,9 +39,6 @@ class MaildirMailer:
                 :attr:`~echoppe_accounts.DeliveryError.connection` if the
                 folder cannot be written (a full disk fails every mail
                 alike, so the dispatcher ends its round).
-
-        .. versionchanged:: 0.2.0
-           Says whether the failure is permanent or the folder's.
         """
         try:
             message = build_message(mail, sender).as_bytes()

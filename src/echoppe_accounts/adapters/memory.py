@@ -48,7 +48,7 @@ class _OutboxEntry:
 class InMemoryStore:
     """The data behind in-memory units of work.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     accounts: dict[str, Account] = attrs.field(factory=dict)
@@ -66,9 +66,6 @@ class InMemoryStore:
         """Return a new unit of work over this store.
 
         *durable* is accepted and ignored: nothing here is on disk.
-
-        .. versionchanged:: 0.2.0
-           *durable*.
         """
         del durable
         return InMemoryUnitOfWork(self)
@@ -125,6 +122,10 @@ class _Accounts:
     def session_stamp(self, account_id: str) -> str | None:
         found = self._current(account_id)
         return None if found is None else found.session_stamp
+
+    def lock(self, account_id: str) -> bool:
+        # The unit of work holds the store's lock: it is alone already.
+        return self._current(account_id) is not None
 
     def save(self, account: Account) -> None:
         current = self._current(account.id)
@@ -210,6 +211,21 @@ class _Tokens:
     def for_account(self, account_id: str) -> list[TokenRecord]:
         records = [r for r in self._all().values() if r.account_id == account_id]
         return sorted(records, key=lambda r: r.created_at)
+
+    def purge(
+        self, account_id: str, purposes: Sequence[TokenPurpose], now: datetime
+    ) -> int:
+        doomed = [
+            d
+            for d, r in self._all().items()
+            if r.account_id == account_id
+            and r.purpose in purposes
+            and not r.is_usable(now)
+        ]
+        self._uow.deletions.extend(("tokens", d) for d in doomed)
+        for digest in doomed:
+            self._uow.pending_tokens.pop(digest, None)
+        return len(doomed)
 
     def delete_for_account(self, account_id: str) -> int:
         doomed = [d for d, r in self._all().items() if r.account_id == account_id]
@@ -603,7 +619,7 @@ class _Events:
 class InMemoryUnitOfWork:
     """A serialised transaction over an :class:`InMemoryStore`.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def __init__(self, store: InMemoryStore) -> None:

@@ -446,10 +446,7 @@ class PostgresStore:
     Raises:
         StorageError: When the database cannot be reached or migrated.
 
-    .. versionadded:: 0.1.0
-    .. versionchanged:: 0.2.0
-       Connections are checked before use; ``timeout`` defaults to 5
-       seconds (it was 30) and bounds connecting too; ``statement_timeout``.
+    .. versionadded:: 0.2.0
     """
 
     def __init__(
@@ -595,9 +592,6 @@ class PostgresStore:
         synchronous_commit TO off``: the commit returns before its WAL
         record is flushed (a server crash may lose it, whole, never corrupt
         the database). Every other commit waits, as the server is set to.
-
-        .. versionchanged:: 0.2.0
-           *durable*.
         """
         return PostgresUnitOfWork(self, durable=durable)
 
@@ -785,6 +779,14 @@ class _Accounts:
             )
         )
 
+    def lock(self, account_id: str) -> bool:
+        # The row lock, held to the end of the transaction; the next
+        # statements (READ COMMITTED) see what a previous holder committed.
+        row = self._s.one(
+            "SELECT 1 AS found FROM accounts WHERE id = %s FOR UPDATE", (account_id,)
+        )
+        return row is not None
+
     def save(self, account: Account) -> None:
         row = rec.account_row(account)
         row["version"] = account.version + 1
@@ -883,6 +885,25 @@ class _Tokens:
             (account_id,),
         )
         return [rec.token_from_row(r) for r in rows]
+
+    def purge(
+        self, account_id: str, purposes: Sequence[TokenPurpose], now: datetime
+    ) -> int:
+        # Housekeeping, done by logins: rows a concurrent transaction holds
+        # are left to the next purge rather than waited for (no lock wait,
+        # so no deadlock between two logins of one account).
+        return self._s.execute(
+            "DELETE FROM tokens WHERE digest IN (SELECT digest FROM tokens "
+            "WHERE account_id = %(account)s "
+            "AND purpose = ANY(%(purposes)s::text[]) AND (used_at IS NOT NULL "
+            "OR revoked_at IS NOT NULL OR expires_at <= %(now)s) "
+            "FOR UPDATE SKIP LOCKED)",
+            {
+                "now": now,
+                "account": account_id,
+                "purposes": [p.value for p in purposes],
+            },
+        )
 
     def delete_for_account(self, account_id: str) -> int:
         return self._s.execute(
@@ -1257,7 +1278,7 @@ class PostgresUnitOfWork:
     ``__exit__``, after rolling back whatever was not committed. Work done
     after :meth:`commit` is a transaction of its own.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def __init__(self, store: PostgresStore, *, durable: bool = True) -> None:

@@ -105,7 +105,7 @@ class SMTPMailer:
             and *password* is given, or if credentials are given with
             ``"plain"``.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def __init__(

@@ -28,7 +28,7 @@ from types import TracebackType
 from typing import Any, Self, TypeAlias
 
 from echoppe_accounts.adapters import _records as rec
-from echoppe_accounts.adapters._driver_errors import sqlite_error
+from echoppe_accounts.adapters._driver_errors import folder_error, sqlite_error
 from echoppe_accounts.domain.account import Account, Credentials
 from echoppe_accounts.domain.audit import AuditRecord
 from echoppe_accounts.domain.errors import (
@@ -305,11 +305,7 @@ class SQLiteStore:
     also go through a memory map of the file, up to *mmap_size* bytes (off
     by default: mapped pages count in the process's resident memory).
 
-    .. versionadded:: 0.1.0
-
-    .. versionchanged:: 0.2.0
-       Connections are kept between units of work; :meth:`close`;
-       *cache_size* and *mmap_size*.
+    .. versionadded:: 0.2.0
     """
 
     def __init__(
@@ -334,8 +330,7 @@ class SQLiteStore:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            msg = f"cannot create the folder of {self.path}"
-            raise StorageError(msg) from exc
+            raise folder_error(exc, self.path) from exc
         with _driver_errors():
             conn = self.connect()
             try:
@@ -397,9 +392,6 @@ class SQLiteStore:
         synchronous=NORMAL``: its commit returns without waiting for the
         disk (in WAL mode a power cut may lose it, whole; a crash of the
         program cannot). Every other commit waits (``synchronous=FULL``).
-
-        .. versionchanged:: 0.2.0
-           *durable*.
         """
         return SQLiteUnitOfWork(self, durable=durable)
 
@@ -597,6 +589,14 @@ class _Accounts:
         ).fetchone()
         return None if row is None else self._load("id", str(row[0]))
 
+    def lock(self, account_id: str) -> bool:
+        # BEGIN IMMEDIATE took the database's write lock: the unit of work
+        # is alone already.
+        row = self._conn.execute(
+            "SELECT 1 FROM accounts WHERE id = ?", (account_id,)
+        ).fetchone()
+        return row is not None
+
     def save(self, account: Account) -> None:
         row = rec.account_row(account)
         row["version"] = account.version + 1
@@ -679,6 +679,17 @@ class _Tokens:
             (account_id,),
         ).fetchall()
         return [rec.token_from_row(r) for r in rows]
+
+    def purge(
+        self, account_id: str, purposes: Sequence[TokenPurpose], now: datetime
+    ) -> int:
+        marks = ", ".join("?" for _ in purposes)
+        cursor = self._conn.execute(
+            f"DELETE FROM tokens WHERE account_id = ? AND purpose IN ({marks}) "  # noqa: S608
+            "AND (used_at IS NOT NULL OR revoked_at IS NOT NULL OR expires_at <= ?)",
+            (account_id, *(p.value for p in purposes), rec.iso(now)),
+        )
+        return cursor.rowcount
 
     def delete_for_account(self, account_id: str) -> int:
         cursor = self._conn.execute(
@@ -1043,7 +1054,7 @@ class SQLiteUnitOfWork:
     The connection comes from the store's kept connections and goes back
     to them when the unit of work ends (see :class:`SQLiteStore`).
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def __init__(self, store: SQLiteStore, *, durable: bool = True) -> None:

@@ -22,7 +22,7 @@ from echoppe_accounts.domain.password import normalize
 class SystemClock:
     """The system's clock, in UTC.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def now(self) -> datetime:
@@ -33,7 +33,7 @@ class SystemClock:
 class SystemSecrets:
     """Randomness from the operating system's CSPRNG (the ``secrets`` module).
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def token_bytes(self, nbytes: int) -> bytes:
@@ -81,9 +81,7 @@ class Argon2Hasher:
     >>> hasher.verify(h, "correct horse"), hasher.verify(h, "wrong horse")
     (True, False)
 
-    .. versionadded:: 0.1.0
-    .. versionchanged:: 0.2.0
-       Equal work for every stored hash (SPEC P5).
+    .. versionadded:: 0.2.0
     """
 
     memory_cost: int = 19456
@@ -252,7 +250,7 @@ class ScryptHasher:
     >>> hasher.verify(h, "correct horse"), hasher.verify(h, "wrong horse")
     (True, False)
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     log2_n: int = 17

@@ -71,7 +71,7 @@ class AccountState:
     def can_restore(self, now: datetime) -> bool:
         """Whether the former address's link would restore it now (SPEC F10).
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         until = self.former_email_until
         return self.former_email is not None and until is not None and now < until

@@ -23,7 +23,7 @@ class ConsentSteps(AccountState):
         Until then no mail to the address carries text somebody typed
         (SPEC F10, X5) and no subscription takes effect (F7).
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         return self.email_proven_at is not None
 
@@ -41,9 +41,6 @@ class ConsentSteps(AccountState):
 
         A subscription takes effect only for a proven mailbox: otherwise it
         is recorded as pending, and the service sends the confirm link.
-
-        .. versionchanged:: 0.3.0
-           Waits for a confirm link when the mailbox is not proven.
         """
         if not self.mailbox_proven:
             self.request_subscription(at, source, wording_version)
@@ -95,7 +92,7 @@ class ConsentSteps(AccountState):
     def import_subscription(self, at: datetime, wording_version: str) -> None:
         """Keep a subscription another shop recorded, with its proof (SPEC M2, F7).
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         self.newsletter.append(
             ConsentRecord(

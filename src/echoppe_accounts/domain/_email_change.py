@@ -33,7 +33,7 @@ class EmailChangeSteps(AccountState):
             ValidationError: ``account.erased``; ``account.not_active`` for
                 an account that cannot log in (express, unverified).
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         self._guard_live()
         if self.status is not AccountStatus.ACTIVE:
@@ -58,7 +58,7 @@ class EmailChangeSteps(AccountState):
             ValidationError: ``token.invalid`` when no change is pending or
                 the account was erased.
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         new, asked_at = self.pending_email, self.pending_email_at
         if self.is_erased or new is None or asked_at is None:
@@ -89,7 +89,7 @@ class EmailChangeSteps(AccountState):
             ValidationError: ``token.invalid`` when there is nothing to cancel
                 or restore, or the account was erased.
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         if self.is_erased:
             raise invalid_token()
@@ -114,7 +114,7 @@ class EmailChangeSteps(AccountState):
     def forget_former_email(self, now: datetime) -> None:
         """Drop the former address once its restore window closed (SPEC F10).
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         if not self.can_restore(now):
             self.former_email = None

@@ -44,7 +44,7 @@ class PasswordSteps(AccountState):
         Raises:
             ValidationError: ``account.erased`` (SPEC G3).
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         self._guard_live()
         self._set_password(now, stamps, password_hash)
@@ -52,7 +52,7 @@ class PasswordSteps(AccountState):
     def upgrade_hash(self, password_hash: str) -> None:
         """Replace an outdated hash of the same password (SPEC P1); no session ends.
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         self._guard_live()
         self.password_hash = password_hash
@@ -65,7 +65,7 @@ class PasswordSteps(AccountState):
         email change dies with its confirm link (SPEC F10): a link in a
         thief's mailbox cannot outlive the owner's reset.
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         self._guard_live()
         self._prove_mailbox(now)
@@ -79,7 +79,7 @@ class PasswordSteps(AccountState):
         Every session, pending link, reset request, temporary password and
         pending email change ends; failed logins are forgotten.
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         self._guard_live()
         self._drop_email_change(now)

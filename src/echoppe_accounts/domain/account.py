@@ -100,9 +100,7 @@ class Account(ConsentSteps, EmailChangeSteps, PasswordSteps):
     are grouped by feature in private base classes: passwords and the
     reset's effects, the email change, newsletter consent.
 
-    .. versionadded:: 0.1.0
-    .. versionchanged:: 0.3.0
-       Every change of its life is a method: services assign no field.
+    .. versionadded:: 0.2.0
     """
 
     id: str
@@ -147,12 +145,12 @@ class Account(ConsentSteps, EmailChangeSteps, PasswordSteps):
     former_email: Email | None = None
     """The address an email change replaced, restorable for a while (SPEC F10).
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
     former_email_until: datetime | None = None
     """Until when the former address's link can restore it (SPEC F10).
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
     version: int = 0
     """Bumped by storage on each save; guards against lost updates."""
@@ -181,7 +179,7 @@ class Account(ConsentSteps, EmailChangeSteps, PasswordSteps):
         An unverified sign-up holds it for ``UNVERIFIED_TTL`` (24 hours) at most;
         after that it counts as absent and is removed.
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         if self.status is AccountStatus.UNVERIFIED:
             return now < self.created_at + UNVERIFIED_TTL
@@ -190,7 +188,7 @@ class Account(ConsentSteps, EmailChangeSteps, PasswordSteps):
     def addresses_held(self) -> frozenset[Email]:
         """Every address of the account: current, pending and former (SPEC G3).
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         held = (self.email, self.pending_email, self.former_email)
         return frozenset(e for e in held if e is not None)
@@ -219,7 +217,7 @@ class Account(ConsentSteps, EmailChangeSteps, PasswordSteps):
 
         The service layer applies them when it saves the account.
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         effects, self._effects = self._effects, []
         # Failure counts first: the order in which login locks its rows.
@@ -237,7 +235,7 @@ class Account(ConsentSteps, EmailChangeSteps, PasswordSteps):
         Raises:
             ValidationError: ``token.invalid`` for an erased account.
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         if self.is_erased:
             raise invalid_token()
@@ -271,7 +269,7 @@ class Account(ConsentSteps, EmailChangeSteps, PasswordSteps):
             ValidationError: ``token.invalid`` for an erased account; the
                 category's problems (SPEC C3).
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         if self.is_erased:
             raise invalid_token()
@@ -285,7 +283,7 @@ class Account(ConsentSteps, EmailChangeSteps, PasswordSteps):
     def update_contact(self, name: str | None, phone: Phone | None) -> None:
         """Correct the name or phone; ``None`` keeps the current one (SPEC G4).
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         self._guard_live()
         self.name = name or self.name
@@ -294,7 +292,7 @@ class Account(ConsentSteps, EmailChangeSteps, PasswordSteps):
     def set_language(self, language: Language) -> None:
         """Choose the language of the customer's mails.
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         self._guard_live()
         self.language = language
@@ -302,7 +300,7 @@ class Account(ConsentSteps, EmailChangeSteps, PasswordSteps):
     def set_analytics_opt_out(self, *, opted_out: bool) -> None:
         """Refuse, or accept again, audience measurement (SPEC N3).
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         self._guard_live()
         self.analytics_opt_out = opted_out
@@ -310,7 +308,7 @@ class Account(ConsentSteps, EmailChangeSteps, PasswordSteps):
     def change_billing_address(self, billing: PostalAddress) -> None:
         """Change the billing address, for every delivery address (SPEC A2).
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         self._guard_live()
         self.addresses.billing = billing
@@ -337,9 +335,6 @@ class Account(ConsentSteps, EmailChangeSteps, PasswordSteps):
         reset, failure count and outbox mail to any address the account held
         or asked for. The email is freed for a new registration, every
         session ends and the account is inert.
-
-        .. versionchanged:: 0.3.0
-           Reaches pending and former addresses; ends the sessions.
         """
         if self.is_erased:
             return

@@ -92,9 +92,6 @@ FRENCH_POSTAL_COUNTRIES = frozenset(
 """Countries and territories served by La Poste's five-digit postal codes.
 
 Their addresses print without a country line.
-
-.. versionchanged:: 0.2.0
-   Monaco (``MC``) and the French Southern Territories (``TF``) added.
 """
 _FRENCH_REPUBLIC = FRENCH_POSTAL_COUNTRIES - {"MC"}
 _POSTAL_CODE_DIGITS = 5
@@ -173,9 +170,6 @@ def country_name(code: str, locale: str = "fr") -> str:
 
     Raises:
         ValueError: *locale* is not a locale CLDR has data for.
-
-    .. versionchanged:: 0.2.0
-       Names come from CLDR through Babel; *locale* added.
     """
     name = _postal_upper(country_display_name(code, locale)).replace("\u2019", "'")
     return _fit_line(name)
@@ -193,7 +187,7 @@ class PostalAddress:
         city: The town, as typed (rendered upper-case).
         country: ISO 3166-1 alpha-2 code, upper-case.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     street_lines: tuple[str, ...]
@@ -203,11 +197,7 @@ class PostalAddress:
 
     @property
     def is_domestic(self) -> bool:
-        """Whether La Poste's domestic rules apply (no country line).
-
-        .. versionchanged:: 0.2.0
-           True for Monaco and the French Southern Territories too.
-        """
+        """Whether La Poste's domestic rules apply (no country line)."""
         return self.country in FRENCH_POSTAL_COUNTRIES
 
     @classmethod
@@ -233,11 +223,6 @@ class PostalAddress:
                 ``address.postal_code_invalid``,
                 ``address.country_invalid``, ``text.invalid_unicode``,
                 ``text.control_character`` or ``required``.
-
-        .. versionchanged:: 0.2.0
-           Countries are checked against ISO 3166-1, postal codes against
-           their territory; every too-long line is ``address.line_too_long``;
-           sizes come before work (SPEC F9).
         """
         plain = _plain_french(street_lines, postal_code, city, country)
         if plain is not None:
@@ -287,9 +272,6 @@ class PostalAddress:
 
         Raises:
             ValueError: *locale* is not a locale CLDR has data for.
-
-        .. versionchanged:: 0.2.0
-           *locale* added.
         """
         lines = [
             recipient,

@@ -33,7 +33,7 @@ class DeliveryAddress:
     The contact name is for the carrier only: it never appears on an invoice
     (SPEC A3).
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     id: str
@@ -58,7 +58,7 @@ class AddressBook:
         billing: The single billing address of the account.
         deliveries: One to fifty delivery addresses, in the customer's order.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     billing: PostalAddress

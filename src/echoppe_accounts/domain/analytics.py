@@ -65,7 +65,7 @@ from echoppe_accounts.domain.text import is_valid_unicode
 class Purpose(enum.StrEnum):
     """The only purposes an analytics event may serve (SPEC N1).
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     AUDIENCE_MEASUREMENT = "audience_measurement"
@@ -79,7 +79,7 @@ class Purpose(enum.StrEnum):
 class IpPolicy(enum.Enum):
     """What is kept of a visitor's IP address (SPEC N2).
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     DROP = 0
@@ -161,10 +161,6 @@ def mask_ip(raw: str, *, keep: IpPolicy) -> str | None:
     ``None`` when the policy drops addresses, or *raw* is not an address
     or is longer than :data:`MAX_IP_LENGTH`. An IPv6 address carrying an
     IPv4 one (see :func:`embedded_ipv4`) is masked as that IPv4 address.
-
-    .. versionchanged:: 0.2.0
-       6to4, Teredo, NAT64, IPv4-translated and IPv4-compatible addresses
-       are masked as the IPv4 address they carry.
     """
     if keep is IpPolicy.DROP or len(raw) > MAX_IP_LENGTH:
         return None
@@ -277,11 +273,6 @@ def scrub_path(url: str) -> str:
     A URL longer than :data:`MAX_URL_LENGTH` is cut first, and the segment
     the cut falls in is treated as private; the result is at most
     :data:`PATH_LENGTH` characters of ASCII.
-
-    .. versionchanged:: 0.2.0
-       Identifiers are found in all their spellings (percent-encoded
-       repeatedly, full-width, spaced or dotted), and matrix parameters
-       are dropped.
     """
     cut = len(url) > MAX_URL_LENGTH
     text = url[:MAX_URL_LENGTH]
@@ -316,9 +307,6 @@ def referrer_host(url: str) -> str | None:
     are never part of the host. ``None`` for a host that is an IP address
     or holds an identifier (a phone number, a long number, a token), and
     for a referrer longer than :data:`MAX_URL_LENGTH`.
-
-    .. versionchanged:: 0.2.0
-       IP addresses and hosts holding an identifier give ``None``.
     """
     if len(url) > MAX_URL_LENGTH:
         return None
@@ -343,7 +331,7 @@ def referrer_host(url: str) -> str | None:
 class UserAgentClass:
     """A user agent reduced to what audience measurement needs (SPEC N2).
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     browser: str
@@ -453,7 +441,7 @@ class RetentionPolicy:
     ...
     ValueError: event_months must be between 1 and 25 months (CNIL)
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     identifier_months: int = attrs.field(
@@ -476,7 +464,7 @@ class VisitorId:
     identifier was made, so it expires 13 months later whatever the visits
     (SPEC N5). It identifies a browser on this site only, never an account.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     value: str
@@ -511,7 +499,7 @@ class VisitorId:
 class Hit:
     """What a shop knows of one page view, raw; nothing of it is stored as is.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     url: str
@@ -527,7 +515,7 @@ class Hit:
 class AnalyticsEvent:
     """An anonymised event, as stored (SPEC N2).
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     id: str

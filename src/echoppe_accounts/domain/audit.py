@@ -16,7 +16,7 @@ import attrs
 class AuditEvent(enum.StrEnum):
     """What happened.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     ACCOUNT_REGISTERED = "account_registered"
@@ -107,7 +107,7 @@ class AuditRecord:
         actor: ``"customer"``, ``"system"`` or ``"agent:<id>"``.
         details: Non-secret context (a reason, a reset id).
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     id: str

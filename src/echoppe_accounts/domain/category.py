@@ -38,7 +38,7 @@ ENGAGEMENT_NUMBER_LENGTH = 50
 class Category(enum.StrEnum):
     """The four customer categories (SPEC C1).
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     PUBLIC_BODY = "public_body"
@@ -102,7 +102,7 @@ _LABELS_FR: Mapping[Category, str] = {
 class PaymentMethod(enum.StrEnum):
     """Payment methods a category may be offered (SPEC C2).
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     CARD = "card"
@@ -118,7 +118,7 @@ class PaymentMethod(enum.StrEnum):
 class DeliveryMode(enum.StrEnum):
     """Delivery modes a category may be offered (SPEC C2).
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     HOME = "home"
@@ -133,7 +133,7 @@ class DeliveryMode(enum.StrEnum):
 class Offer:
     """What one category is offered: payment methods and delivery modes.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     payment_methods: frozenset[PaymentMethod]
@@ -163,7 +163,7 @@ class CategoryPolicy:
     >>> sorted(policy.offer(Category.INDIVIDUAL).payment_methods)
     [<PaymentMethod.CARD: 'card'>]
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     offers: Mapping[Category, Offer] = attrs.field(validator=_complete)
@@ -201,7 +201,7 @@ DEFAULT_POLICY = CategoryPolicy(
 class ChorusRequirement(enum.StrEnum):
     """What a public body requires on its Chorus Pro invoices (SPEC C3).
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     NONE = "none"
@@ -220,7 +220,7 @@ class ChorusRequirement(enum.StrEnum):
 class ChorusPro:
     """Chorus Pro routing data of a public body.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     requirement: ChorusRequirement = ChorusRequirement.NONE
@@ -287,7 +287,7 @@ def _optional(value: str, path: str, max_length: int, errors: Collector) -> str 
 class Organisation:
     """The organisation behind a non-individual account.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     name: str

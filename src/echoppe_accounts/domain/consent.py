@@ -17,7 +17,7 @@ import attrs
 class ConsentSource(enum.StrEnum):
     """Where a newsletter consent change was made.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     SIGNUP_FORM = "signup_form"
@@ -44,7 +44,7 @@ class ConsentSource(enum.StrEnum):
 class ConsentRecord:
     """One subscription or unsubscription, with its proof.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     subscribed: bool
@@ -59,7 +59,7 @@ class ConsentRecord:
 class PendingSubscription:
     """A double opt-in subscription waiting for its confirmation link (SPEC F7).
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     at: datetime

@@ -6,7 +6,7 @@ here; the service layer applies every recorded effect when it saves the
 account (``echoppe_accounts.service_layer._ports.save``), so no use
 case can forget one (SPEC P6, R8, F10, G3).
 
-.. versionadded:: 0.3.0
+.. versionadded:: 0.2.0
 """
 
 from __future__ import annotations

@@ -138,11 +138,6 @@ def canonical_key(address: str) -> str:
     Raises:
         ValidationError: ``email.invalid`` when *address* is too long, has
             no ``@``, or has a non-ASCII domain that is not valid IDNA.
-
-    .. versionchanged:: 0.2.0
-       The domain is keyed by its IDNA A-label instead of being case-folded
-       with the rest of the address, so ``straße.de`` and ``strasse.de``
-       are two domains.
     """
     local, at, domain = address.rpartition("@")
     if not at or not local or not domain or len(address) > MAX_LENGTH:
@@ -170,11 +165,7 @@ class Email:
             folding, ``@``, and the lower-case IDNA A-label of the domain
             (see ``echoppe_accounts.domain.email.canonical_key``).
 
-    .. versionadded:: 0.1.0
-
-    .. versionchanged:: 0.2.0
-       The key keeps IDNA domains apart (``straße.de`` is not
-       ``strasse.de``), and a local part that NFKC would change is refused.
+    .. versionadded:: 0.2.0
     """
 
     address: str
@@ -193,10 +184,6 @@ class Email:
                 address; ``email.not_normalized`` for a local part written
                 in full-width letters, ligatures or other compatibility
                 characters.
-
-        .. versionchanged:: 0.2.0
-           Raw size and Unicode validity come first; compatibility
-           characters in the local part are refused.
         """
         check_raw(value, path, max_length=MAX_LENGTH)
         value = value.strip()

@@ -37,9 +37,6 @@ Language: TypeAlias = str
 """The language of messages and mails, ``"fr"`` (the default), ``"en"`` or one
 that a shop's catalogue adds (SPEC T1). A language without a catalogue gets
 French.
-
-.. versionchanged:: 0.2.0
-   Any language with a catalogue, not only ``"fr"`` and ``"en"``.
 """
 
 # code -> message, English in the sources and translated by the catalogues
@@ -207,6 +204,11 @@ _MESSAGES: Mapping[str, str | Plural] = {
     ),
 }
 _UNKNOWN = gettext_noop("Invalid value.")
+_STORAGE_FAILED = gettext_noop("the storage failed")
+# Translators: after a storage failure's cause, and a semicolon.
+_RETRY = gettext_noop("a retry may succeed")
+# Translators: after a storage failure's cause, and a semicolon.
+_NO_RETRY = gettext_noop("retrying will not help")
 
 
 class _Params(dict[str, object]):
@@ -221,9 +223,6 @@ def message_for(code: str, params: Mapping[str, object], language: Language) -> 
 
     The text comes from the catalogue of *language* (French, the default,
     for a language without one), so a shop's catalogue can reword it.
-
-    .. versionchanged:: 0.2.0
-       Messages come from the catalogues, with plurals.
     """
     message = _MESSAGES.get(code, _UNKNOWN)
     texts = translation(language)
@@ -239,7 +238,7 @@ def message_for(code: str, params: Mapping[str, object], language: Language) -> 
 def known_codes() -> frozenset[str]:
     """Return every error code the library can produce (stable across releases).
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
     return frozenset(_MESSAGES)
 
@@ -255,7 +254,7 @@ class FieldError:
         code: A stable machine code (see :func:`known_codes`).
         params: Values used in the message (``{"max": 38}``).
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     path: str
@@ -263,11 +262,7 @@ class FieldError:
     params: Mapping[str, object] = attrs.field(factory=dict, eq=False)
 
     def message(self, language: Language = "fr") -> str:
-        """Return the human message in *language*, French by default (SPEC F8, T1).
-
-        .. versionchanged:: 0.2.0
-           Any language with a catalogue.
-        """
+        """Return the human message in *language*, French by default (SPEC F8, T1)."""
         return message_for(self.code, self.params, language)
 
     def under(self, prefix: str) -> FieldError:
@@ -283,7 +278,7 @@ class FieldError:
 class EchoppeError(Exception):
     """Root of every exception the library raises.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
 
@@ -295,7 +290,7 @@ class ValidationError(EchoppeError, ValueError):
     Attributes:
         errors (tuple[FieldError, ...]): Every problem found, in form order.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def __init__(self, errors: Iterable[FieldError]) -> None:
@@ -335,7 +330,7 @@ class ValidationError(EchoppeError, ValueError):
 class NotFoundError(EchoppeError, LookupError):
     """The account or item asked for does not exist.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
 
@@ -351,16 +346,43 @@ class StorageError(EchoppeError):
         retryable (bool): Whether retrying the call may succeed (the server
             is down or busy, a lock timed out), as opposed to a problem that
             will not go away by itself (a corrupt file, a missing table).
+        cause (str | None): The cause in English words, a message of the
+            catalogues (``"the disk holding the database is full"``), or
+            ``None`` when the message is not one.
+        source (str): The driver's code of the failure, to search its
+            documentation (``"SQLite SQLITE_FULL"``), or ``""``.
 
-    .. versionadded:: 0.1.0
-    .. versionchanged:: 0.2.0
-       :attr:`retryable`.
+    .. versionadded:: 0.2.0
     """
 
-    def __init__(self, message: str, *, retryable: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool = False,
+        cause: str | None = None,
+        source: str = "",
+    ) -> None:
         """Describe the failure in words; say whether a retry may succeed."""
         self.retryable = retryable
+        self.cause = cause
+        self.source = source
         super().__init__(message)
+
+    def message(self, language: Language = "fr") -> str:
+        """Return the failure in *language*: its cause, the advice, the code.
+
+        The words come from the catalogues, never from the driver, whose
+        message may quote stored values; a failure without a known cause
+        gets a general sentence.
+        """
+        texts = translation(language)
+        words = texts.gettext(self.cause or _STORAGE_FAILED)
+        advice = texts.gettext(_RETRY if self.retryable else _NO_RETRY)
+        code = f" ({self.source})" if self.source else ""
+        # Translators: a storage failure's cause, then whether a retry may help.
+        sentence = texts.gettext("{cause}; {advice}")
+        return sentence.format(cause=words, advice=advice) + code
 
 
 class ConcurrencyError(StorageError):
@@ -369,7 +391,7 @@ class ConcurrencyError(StorageError):
     Always :attr:`~StorageError.retryable`: read the account again and redo
     the change, for instance with :func:`~echoppe_accounts.retry_on_conflict`.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def __init__(self, message: str = "changed concurrently") -> None:
@@ -389,7 +411,7 @@ class AuthenticationError(EchoppeError):
         retry_after (float | None): With ``login.throttled``, the seconds to
             wait before the next attempt.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def __init__(self, code: str, retry_after: float | None = None) -> None:
@@ -399,11 +421,7 @@ class AuthenticationError(EchoppeError):
         super().__init__(self.message("en"))
 
     def message(self, language: Language = "fr") -> str:
-        """Return the message to show the customer, the wait in whole seconds.
-
-        .. versionchanged:: 0.2.0
-           "1 seconde", not "1 secondes": plurals from the catalogues.
-        """
+        """Return the message to show the customer, the wait in whole seconds."""
         seconds = 0 if self.retry_after is None else int(self.retry_after + 0.999)
         return message_for(self.code, {"seconds": seconds}, language)
 
@@ -452,9 +470,7 @@ class DeliveryError(EchoppeError):
         permanent (bool): Retrying this mail cannot succeed.
         connection (bool): The server itself is unreachable or misbehaving.
 
-    .. versionadded:: 0.1.0
-    .. versionchanged:: 0.2.0
-       :attr:`permanent` and :attr:`connection`.
+    .. versionadded:: 0.2.0
     """
 
     def __init__(

@@ -46,9 +46,6 @@ class EventType(enum.StrEnum):
     """An express account was completed with its set-password link (SPEC X2).
 
     Only then: a verified sign-up emits :attr:`REGISTERED` instead.
-
-    .. versionchanged:: 0.3.0
-       The docstring no longer claims verification emits it.
     """
     EMAIL_CHANGED = "account.email_changed"
     """The new address was proven and is now the account's (SPEC F10).

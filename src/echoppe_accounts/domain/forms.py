@@ -60,7 +60,7 @@ def _deliveries(value: Iterable[DeliveryForm]) -> tuple[DeliveryForm, ...]:
 class AddressForm:
     """A postal address as typed.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     street_lines: tuple[str, ...] = attrs.field(default=(), converter=_seq)
@@ -73,7 +73,7 @@ class AddressForm:
 class DeliveryForm:
     """A delivery address as typed: contact name, address, optional label.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     contact_name: str = ""
@@ -85,7 +85,7 @@ class DeliveryForm:
 class OrganisationForm:
     """The category-specific fields as typed (SPEC C3).
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     organisation_name: str = ""
@@ -106,7 +106,7 @@ class RegistrationForm:
 
     Its ``repr`` hides the password.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     category: str = ""
@@ -151,7 +151,7 @@ class ExpressForm:
     contact name given at checkout stands in for it until the customer
     completes the account.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     email: str = ""
@@ -166,7 +166,7 @@ class ExpressForm:
 class CompletionForm:
     """What completing an express account sends (SPEC X2).
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     password: str = ""
@@ -332,9 +332,6 @@ def parse_language(value: str, errors: Collector) -> Language:
 
     ``"fr"`` (also for an empty value), ``"en"``, or a language the shop
     added with its catalogues (SPEC T1).
-
-    .. versionchanged:: 0.2.0
-       A shop's languages are accepted too.
     """
     languages = available_languages()
     if value in languages:  # a catalogue's own name, as most forms send it
@@ -407,9 +404,6 @@ def parse_registration(
     result's password is empty: an import of existing customers brings a
     password hash, or none, instead of a password to check against the
     policy (SPEC O4); everything else is validated as at sign-up.
-
-    .. versionchanged:: 0.2.0
-       *check_password*.
     """
     errors = Collector()
     try:

@@ -7,18 +7,35 @@ checkout) counts its calls per key in a fixed window, in the library's own
 storage, so the limit holds across processes and machines. Keys are stored
 only as digests.
 
+A key is counted in its canonical form (SPEC P4): an IP address however it
+is written, an IPv6 address by its /64 network (what one subscriber line
+gets), anything else as the opaque text it is.
+
 >>> limits = ClientLimits()
 >>> limits.login.count, limits.login.window
 (100, datetime.timedelta(seconds=600))
+>>> canonical_client_key(" ::FFFF:203.0.113.7 ")
+'ip4:203.0.113.7'
+>>> canonical_client_key("2001:DB8:0:7:0:0:0:1")
+'ip6:2001:db8:0:7::/64'
+>>> canonical_client_key("2001:db8:0:7:ffff::2")
+'ip6:2001:db8:0:7::/64'
+>>> canonical_client_key("2001:db8:0:8::1")
+'ip6:2001:db8:0:8::/64'
+>>> canonical_client_key("session-42")
+'key:session-42'
 """
 
 from __future__ import annotations
 
 import enum
 import hashlib
+import ipaddress
 from datetime import timedelta
 
 import attrs
+
+from echoppe_accounts.domain.analytics import embedded_ipv4
 
 
 class ClientAction(enum.StrEnum):
@@ -34,7 +51,7 @@ class ClientAction(enum.StrEnum):
     EMAIL_CHANGE = "email_change"
     """Asking to change an account's email (SPEC F10).
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
 
 
@@ -71,7 +88,7 @@ class ClientLimits:
     email_change: Limit | None = Limit(10, timedelta(hours=1))
     """Email change requests (SPEC F10), beside the per-account daily limit.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
 
     def for_action(self, action: ClientAction) -> Limit | None:
@@ -84,10 +101,63 @@ MAX_CLIENT_KEY_LENGTH = 256
 """Longest client key looked at; a longer one is cut before it is hashed."""
 
 
-def client_counter_key(action: ClientAction, client_key: str) -> str:
-    """Return the storage key counting *action* for *client_key* (a digest).
+IPV6_CLIENT_PREFIX = 64
+"""IPv6 addresses in one network of this prefix length are one client."""
+
+
+def _ip_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    if text.startswith("[") and text.endswith("]"):  # a URL's IPv6 literal
+        text = text[1:-1]
+    text = text.partition("%")[0]  # an IPv6 zone names an interface, not a client
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def canonical_client_key(client_key: str) -> str:
+    """Return the one form of *client_key* that every spelling of it shares.
+
+    IP addresses are compared canonically (SPEC P4): white space around
+    them, the case of hexadecimal digits, IPv4-mapped IPv6 forms
+    (``::ffff:203.0.113.7``, ``::ffff:cb00:7107``) and long or compressed
+    IPv6 forms do not make another client. An IPv6 address that carries
+    an IPv4 one (mapped, translated, compatible, 6to4, Teredo, NAT64's
+    well-known prefix) is that IPv4 address, as analytics masks it; other
+    IPv6 addresses are grouped by their /64 network, the block one
+    subscriber is given. A key that is not an IP address (a session id) is
+    taken as the opaque text it is, white space around it aside; it cannot
+    escape the limits that hold whatever the key (the account's cap on
+    failed logins). IPv4 written with leading zeros or fewer than four
+    parts is ambiguous (octal?) and is therefore opaque text too.
 
     .. versionadded:: 0.2.0
     """
-    raw = client_key[:MAX_CLIENT_KEY_LENGTH].encode("utf-8", "surrogatepass")
+    text = client_key[:MAX_CLIENT_KEY_LENGTH].strip()
+    address = _ip_address(text)
+    if isinstance(address, ipaddress.IPv6Address):
+        carried = embedded_ipv4(address)
+        if carried is not None:
+            return f"ip4:{carried}"
+        network = ipaddress.IPv6Network(
+            (
+                int(address) >> IPV6_CLIENT_PREFIX << IPV6_CLIENT_PREFIX,
+                IPV6_CLIENT_PREFIX,
+            )
+        )
+        return f"ip6:{network}"
+    if address is not None:
+        return f"ip4:{address}"
+    return f"key:{text}"
+
+
+def client_counter_key(action: ClientAction, client_key: str) -> str:
+    """Return the storage key counting *action* for *client_key* (a digest).
+
+    Every spelling of one client gives the same key
+    (:func:`canonical_client_key`).
+
+    .. versionadded:: 0.2.0
+    """
+    raw = canonical_client_key(client_key).encode("utf-8", "surrogatepass")
     return hashlib.sha256(b"client:" + action.value.encode() + b":" + raw).hexdigest()

@@ -19,7 +19,7 @@ from echoppe_accounts.domain.errors import ValidationError
 class MailKind(enum.StrEnum):
     """Why a mail is sent; used for templates, tests and the audit trail.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     WELCOME = "welcome"
@@ -100,10 +100,7 @@ class OutgoingMail:
             letters; its retry window starts then instead of at
             *created_at*. ``None`` until then.
 
-    .. versionadded:: 0.1.0
-
-    .. versionchanged:: 0.2.0
-       *account_id*, *recipient_key*, *expires_at* and *requeued_at*.
+    .. versionadded:: 0.2.0
     """
 
     id: str

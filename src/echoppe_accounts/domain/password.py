@@ -106,13 +106,20 @@ def _ascii_parts(word: str) -> tuple[bytes, ...]:
 class PasswordPolicy:
     """Rules a new password must meet; the shop may raise the minimum length.
 
-    .. versionadded:: 0.1.0
+    Attributes:
+        min_length: The fewest code points a password may have (8 to 64).
+        shop_name: The shop's name, which no password may be built on;
+            none by default (:class:`~echoppe_accounts.Settings` gives its
+            own).
+        common_passwords: The folded passwords refused as too common.
+
+    .. versionadded:: 0.2.0
     """
 
     min_length: int = attrs.field(
         default=8, validator=attrs.validators.in_(range(8, 65))
     )
-    shop_name: str = "L'Échoppe"
+    shop_name: str = ""
     common_passwords: frozenset[str] = attrs.field(
         factory=bundled_common_passwords, repr=False
     )
@@ -161,9 +168,6 @@ def personal_parts(word: str) -> tuple[str, ...]:
     half of one, and folding it would be work for nothing (SPEC F9).
     Results are cached, so the shop's name is folded once, not at every
     check.
-
-    .. versionchanged:: 0.2.0
-       Parts too short to count are left out, and each part comes once.
     """
     if len(word) > RAW_MAX_LENGTH or not is_valid_unicode(word):
         return ()

@@ -86,10 +86,6 @@ OVERSEAS_REGIONS: tuple[str, ...] = (
     "WF",
 )
 """French overseas regions in which a national number is read, besides FR.
-
-.. versionchanged:: 0.2.0
-   Every region is read and the owner chosen; the first to accept no longer
-   wins.
 """
 
 _TERRITORIAL_TYPES = frozenset(
@@ -532,7 +528,7 @@ def fast_read(
 class Phone:
     """A valid phone number in E.164 form, with the region it belongs to.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     e164: str
@@ -574,11 +570,6 @@ class Phone:
                 number, ``phone.ambiguous`` when several regions do and
                 nothing tells them apart (its *regions* parameter lists
                 them).
-
-        .. versionchanged:: 0.2.0
-           The *hint* keyword; overseas prefixes win over mainland
-           patterns; ambiguous national numbers are refused; size and
-           Unicode are checked before any work.
         """
         check_raw(value, path, max_length=_MAX_LENGTH)
         value = value.strip()
@@ -607,6 +598,29 @@ class Phone:
         number = phonenumbers.parse(self.e164)
         return str(
             phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+        )
+
+    @property
+    def displayed(self) -> str:
+        """The number as a customer in France reads it, to show on a page.
+
+        National in France and in the overseas regions that share its plan
+        (``06 12 34 56 78``, ``0692 12 34 56``), which are dialled so from
+        all of them; international elsewhere (``+32 470 12 34 56``).
+        phonenumbers does the formatting.
+
+        >>> Phone.parse("+33612345678").displayed
+        '06 12 34 56 78'
+        >>> Phone.parse("+32470123456").displayed
+        '+32 470 12 34 56'
+        """
+        if self.region == "FR" or self.region in FRENCH_PLAN_REGIONS:
+            return self.national
+        number = phonenumbers.parse(self.e164)
+        return str(
+            phonenumbers.format_number(
+                number, phonenumbers.PhoneNumberFormat.INTERNATIONAL
+            )
         )
 
     def __str__(self) -> str:

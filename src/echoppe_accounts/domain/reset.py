@@ -79,7 +79,7 @@ def format_temporary(canonical: str) -> str:
 class ResetState(enum.StrEnum):
     """The states of a reset request (SPEC R5).
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     REQUESTED = "requested"
@@ -113,7 +113,7 @@ _ALLOWED: Mapping[ResetState, frozenset[ResetState]] = {
 class ResetOrigin(enum.StrEnum):
     """Who started a reset.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     CUSTOMER = "customer"
@@ -125,7 +125,7 @@ class ResetOrigin(enum.StrEnum):
 class IllegalTransitionError(EchoppeError):
     """A reset request was asked to move where SPEC R5 does not allow.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     def __init__(self, current: ResetState, target: ResetState) -> None:
@@ -144,7 +144,7 @@ class ResetRequest:
     canonical email typed, so the cooldown works for unknown emails too
     without keeping their addresses.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     id: str

@@ -101,9 +101,6 @@ def validate(value: str, path: str = "siret") -> str:
             input too long to be a SIRET, refused before any other work),
             ``siret.all_zero`` when the SIREN is all zeros, or
             ``siret.invalid_checksum``.
-
-    .. versionchanged:: 0.2.0
-       Every all-zero SIREN is refused, not only the all-zero SIRET.
     """
     if len(value) > _MAX_INPUT or has_forbidden_character(value):
         raise ValidationError.single(path, "siret.invalid_format")
@@ -138,7 +135,7 @@ def is_valid(value: str) -> bool:
 class Siret:
     """A valid SIRET (establishment number), kept compact (14 digits).
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     compact: str
@@ -148,9 +145,6 @@ class Siret:
         """Validate *value* (spaces and dots allowed) and return a :class:`Siret`.
 
         See ``validate()`` in this module for the errors raised.
-
-        .. versionchanged:: 0.2.0
-           Every all-zero SIREN is refused (``siret.all_zero``).
         """
         return cls(validate(value, path))
 

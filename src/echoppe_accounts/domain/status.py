@@ -8,7 +8,7 @@ import enum
 class AccountStatus(enum.StrEnum):
     """Where an account stands.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     EXPRESS = "express"

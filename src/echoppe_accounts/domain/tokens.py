@@ -39,7 +39,7 @@ TOKEN_BYTES = 32
 class TokenPurpose(enum.StrEnum):
     """What a token may be used for; a token is accepted for its purpose only.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     SET_PASSWORD = "set_password"  # noqa: S105 (a purpose, not a password)
@@ -67,6 +67,14 @@ class TokenPurpose(enum.StrEnum):
 
     .. versionadded:: 0.2.0
     """
+    DEVICE = "device"
+    """A client that logged in to the account keeps its own login budget (SPEC P4).
+
+    Not a link: login gives it to the client, which presents it at its next
+    login (:attr:`~echoppe_accounts.LoginResult.device_token`).
+
+    .. versionadded:: 0.2.0
+    """
 
 
 @attrs.frozen(repr=False)
@@ -77,7 +85,7 @@ class Secret:
     line, a traceback or an exception message (SPEC R9); call
     :meth:`reveal` where the value itself is needed.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     _value: str
@@ -114,7 +122,7 @@ def digest(token: Secret | str, purpose: TokenPurpose) -> str:
 class TokenRecord:
     """What is stored of a token: its digest and its life.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     digest: str = attrs.field(repr=False)

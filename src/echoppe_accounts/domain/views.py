@@ -43,7 +43,7 @@ class InvoiceView:
     It holds the organisation or person name, the billing address, the SIRET
     and the Chorus Pro data, and never a delivery contact name.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     account_id: str

@@ -28,19 +28,21 @@ Exit codes:
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import logging
 import os
 import signal
+import stat
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import TextIO
+from typing import Any, NoReturn, TextIO
 
 import attrs
 
@@ -58,6 +60,7 @@ from echoppe_accounts.domain.errors import (
     StorageError,
     ValidationError,
 )
+from echoppe_accounts.entrypoints._argparse_texts import speaking
 from echoppe_accounts.entrypoints.config import (
     ConfigurationError,
     DatabaseURL,
@@ -108,11 +111,6 @@ class _Texts:
 
     def __call__(self, french: str, english: str) -> str:
         return french if self.lang == "fr" else english
-
-    @property
-    def formatter(self) -> type[argparse.HelpFormatter]:
-        """The help formatter, saying "usage" in the language."""
-        return _FrenchFormatter if self.lang == "fr" else _Formatter
 
     def count(self, n: int, french: tuple[str, str], english: tuple[str, str]) -> str:
         """Return ``"{n} thing(s)"`` with the plural rule of the language."""
@@ -228,16 +226,22 @@ def _moment(t: _Texts) -> Callable[[str], datetime]:
     return parse
 
 
-def _common(t: _Texts, *, defaults: bool) -> argparse.ArgumentParser:
+def _common(texts: _Texts, *, defaults: bool) -> _Parser:
     """Return the options accepted before and after the command's name."""
     # On subcommands the defaults are suppressed, so that an option given
-    # before the command's name is not reset by the subcommand's parser.
-    common = argparse.ArgumentParser(add_help=False)
+    # before the command's name is not reset by the subcommand's parser;
+    # their help too, so that a command's help shows its own options (the
+    # command's --help shows these).
+    common = _Parser(add_help=False, language=texts.lang)
     default = None if defaults else argparse.SUPPRESS
+
+    def t(french: str, english: str) -> str:
+        return texts(french, english) if defaults else argparse.SUPPRESS
+
     common.add_argument(
         "--db",
         metavar="URL",
-        type=_db_url(t),
+        type=_db_url(texts),
         default=default,
         help=t(
             "la base de données : sqlite:///chemin ou postgresql://… (par défaut "
@@ -267,25 +271,37 @@ def _common(t: _Texts, *, defaults: bool) -> argparse.ArgumentParser:
     return common
 
 
-class _Formatter(argparse.RawDescriptionHelpFormatter):
-    """Keeps the epilog's layout, and says "usage" in the user's language."""
+class _Parser(argparse.ArgumentParser):
+    """A parser whose own texts (usage, section titles, errors) are in *language*.
 
-    usage_prefix = "usage: "
+    argparse's texts come from the library's catalogues (SPEC O4, T1), the
+    epilog keeps its layout.
+    """
 
-    def add_usage(
-        self,
-        usage: str | None,
-        actions: Iterable[argparse.Action],
-        groups: Iterable[argparse._MutuallyExclusiveGroup],
-        prefix: str | None = None,
-    ) -> None:
-        super().add_usage(
-            usage, actions, groups, self.usage_prefix if prefix is None else prefix
-        )
+    def __init__(self, *args: Any, language: Language = "fr", **kwargs: Any) -> None:  # noqa: ANN401 (argparse.ArgumentParser's own arguments)
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+        self.language = language
 
+    def parse_known_args(self, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 (the overloads of argparse's)
+        with speaking(self.language):
+            return super().parse_known_args(*args, **kwargs)
 
-class _FrenchFormatter(_Formatter):
-    usage_prefix = "utilisation : "
+    def parse_args(self, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 (the overloads of argparse's)
+        with speaking(self.language):
+            return super().parse_args(*args, **kwargs)
+
+    def format_usage(self) -> str:
+        with speaking(self.language):
+            return super().format_usage()
+
+    def format_help(self) -> str:
+        with speaking(self.language):
+            return super().format_help()
+
+    def error(self, message: str) -> NoReturn:
+        with speaking(self.language):
+            super().error(message)
 
 
 def _help_option(parser: argparse.ArgumentParser, t: _Texts) -> None:
@@ -297,10 +313,13 @@ def _help_option(parser: argparse.ArgumentParser, t: _Texts) -> None:
     )
 
 
-def _epilog(t: _Texts) -> str:
+HELP_TOPICS = ("environment",)
+"""The topics of ``echoppe-accounts help TOPIC``."""
+
+
+def _environment(t: _Texts) -> str:
     return t(
-        """\
-variables d’environnement :
+        """variables d’environnement :
   ECHOPPE_DATABASE_URL     la base (sqlite:///chemin, postgresql://…)
   ECHOPPE_DATABASE_SCHEMA  le schéma PostgreSQL (echoppe_accounts)
   ECHOPPE_SMTP_URL         smtp://utilisateur@hôte:587 (STARTTLS),
@@ -309,20 +328,12 @@ variables d’environnement :
   ECHOPPE_SMTP_PASSWORD    le mot de passe SMTP
   ECHOPPE_MAILDIR          dossier Maildir de développement (mailbox)
   ECHOPPE_BASE_URL         l’adresse de la boutique, pour les liens des e-mails
-  ECHOPPE_SHOP_NAME        le nom de la boutique
+  ECHOPPE_SHOP_NAME        le nom de la boutique (par défaut l’hôte de
+                           ECHOPPE_BASE_URL)
   ECHOPPE_SENDER           l’expéditeur des e-mails
   ECHOPPE_OUTBOX_KEY       la clé qui scelle les secrets des e-mails en attente
-  ECHOPPE_ANALYTICS_DATABASE_URL  la base SQLite des statistiques d’audience
-
-codes de sortie :
-  0   succès
-  1   erreur de l’utilisateur (saisie, compte introuvable, confirmation refusée,
-      configuration)
-  2   mauvais usage de la commande
-  69  service indisponible (base de données, serveur d’e-mail) : réessayez
-  70  erreur interne (--debug montre la trace)""",
-        """\
-environment variables:
+  ECHOPPE_ANALYTICS_DATABASE_URL  la base SQLite des statistiques d’audience""",
+        """environment variables:
   ECHOPPE_DATABASE_URL     the database (sqlite:///path, postgresql://…)
   ECHOPPE_DATABASE_SCHEMA  the PostgreSQL schema (echoppe_accounts)
   ECHOPPE_SMTP_URL         smtp://user@host:587 (STARTTLS),
@@ -331,18 +342,46 @@ environment variables:
   ECHOPPE_SMTP_PASSWORD    the SMTP password
   ECHOPPE_MAILDIR          a development Maildir folder (mailbox)
   ECHOPPE_BASE_URL         the shop's URL, for the links in mails
-  ECHOPPE_SHOP_NAME        the shop's name
+  ECHOPPE_SHOP_NAME        the shop's name (default: the host of
+                           ECHOPPE_BASE_URL)
   ECHOPPE_SENDER           the sender of mails
   ECHOPPE_OUTBOX_KEY       the key sealing the secrets of pending mails
-  ECHOPPE_ANALYTICS_DATABASE_URL  the SQLite database of audience measurement
+  ECHOPPE_ANALYTICS_DATABASE_URL  the SQLite database of audience measurement""",
+    )
 
+
+def _pointer(t: _Texts) -> str:
+    """The end of every command's help: where the rest is said."""
+    return t(
+        f"options communes (--db, --lang, --debug) et codes de sortie : {PROG} "
+        f"--help\nvariables d’environnement : {PROG} help environment",
+        f"common options (--db, --lang, --debug) and exit codes: {PROG} --help\n"
+        f"environment variables: {PROG} help environment",
+    )
+
+
+def _epilog(t: _Texts) -> str:
+    return t(
+        f"""\
+codes de sortie :
+  0   succès
+  1   erreur de l’utilisateur (saisie, compte introuvable, confirmation refusée,
+      configuration)
+  2   mauvais usage de la commande
+  69  service indisponible (base de données, serveur d’e-mail) : réessayez
+  70  erreur interne (--debug montre la trace)
+
+variables d’environnement : {PROG} help environment""",
+        f"""\
 exit codes:
   0   success
   1   the user's mistake (input, unknown account, refused confirmation,
       configuration)
   2   wrong usage of the command
   69  a service is unavailable (database, mail server): try again
-  70  internal error (--debug shows the traceback)""",
+  70  internal error (--debug shows the traceback)
+
+environment variables: {PROG} help environment""",
     )
 
 
@@ -354,26 +393,26 @@ class _Builder:
     """Adds commands to the parser, each with the common options and epilog."""
 
     t: _Texts
-    common: argparse.ArgumentParser
+    common: _Parser
 
     def command(
         self,
-        parent: Subcommands[argparse.ArgumentParser],
+        parent: Subcommands[_Parser],
         name: str,
         summary: str,
         handler: Callable[[_Context, argparse.Namespace], int] | None = None,
         *,
         links: bool = False,
-    ) -> argparse.ArgumentParser:
+    ) -> _Parser:
         """Add the command *name*; *links* if it writes mails with links."""
         sub = parent.add_parser(
             name,
             help=summary,
             description=summary,
             parents=[self.common],
-            epilog=_epilog(self.t),
-            formatter_class=self.t.formatter,
+            epilog=_pointer(self.t),
             add_help=False,
+            language=self.t.lang,
         )
         _help_option(sub, self.t)
         if handler is not None:
@@ -381,11 +420,13 @@ class _Builder:
         return sub
 
     def group(
-        self, parent: Subcommands[argparse.ArgumentParser], name: str, summary: str
-    ) -> Subcommands[argparse.ArgumentParser]:
+        self, parent: Subcommands[_Parser], name: str, summary: str
+    ) -> Subcommands[_Parser]:
         """Add the command *name*, made of subcommands."""
         return self.command(parent, name, summary).add_subparsers(
-            dest=f"{name}_command", required=True, metavar="SUBCOMMAND"
+            dest=f"{name}_command",
+            required=True,
+            metavar=self.t("SOUS-COMMANDE", "SUBCOMMAND"),
         )
 
     def account_selector(
@@ -396,13 +437,13 @@ class _Builder:
         what = t("l’identifiant du compte", "the account's id")
         if positional:
             parser.add_argument(
-                "account_id", nargs="?", metavar="ACCOUNT_ID", help=what
+                "account_id", nargs="?", metavar=t("ID_COMPTE", "ACCOUNT_ID"), help=what
             )
         else:
             parser.add_argument("--account", dest="account_id", metavar="ID", help=what)
         parser.add_argument(
             "--email",
-            metavar="EMAIL",
+            metavar=t("E-MAIL", "EMAIL"),
             help=t(
                 "désigne le compte par son adresse e-mail, au lieu de son identifiant",
                 "select the account by its email address instead of its id",
@@ -410,9 +451,7 @@ class _Builder:
         )
 
 
-def _add_operations(
-    b: _Builder, commands: Subcommands[argparse.ArgumentParser]
-) -> None:
+def _add_operations(b: _Builder, commands: Subcommands[_Parser]) -> None:
     t = b.t
     b.command(
         commands,
@@ -427,7 +466,7 @@ def _add_operations(
         commands,
         "demo",
         t(
-            "visite guidée sur un fichier SQLite et une boîte Maildir dans FOLDER "
+            "visite guidée sur un fichier SQLite et une boîte Maildir dans DOSSIER "
             "(ignore --db)",
             "a guided tour on a SQLite file and a Maildir in FOLDER (ignores --db)",
         ),
@@ -438,7 +477,7 @@ def _add_operations(
         nargs="?",
         default=Path("demo-data"),
         type=Path,
-        metavar="FOLDER",
+        metavar=t("DOSSIER", "FOLDER"),
         help=t("le dossier (demo-data par défaut)", "the folder (default demo-data)"),
     )
     worker = b.command(
@@ -471,7 +510,7 @@ def _add_operations(
         "--max-idle",
         type=_seconds(t),
         default=30.0,
-        metavar="SECONDS",
+        metavar=t("SECONDES", "SECONDS"),
         help=t(
             "l’attente maximale entre deux tours à vide (%(default)s s)",
             "the longest wait between empty rounds (%(default)s s)",
@@ -479,7 +518,7 @@ def _add_operations(
     )
 
 
-def _add_outbox(b: _Builder, commands: Subcommands[argparse.ArgumentParser]) -> None:
+def _add_outbox(b: _Builder, commands: Subcommands[_Parser]) -> None:
     t = b.t
     outbox = b.group(
         commands,
@@ -552,7 +591,7 @@ def _add_outbox(b: _Builder, commands: Subcommands[argparse.ArgumentParser]) -> 
     )
 
 
-def _add_customers(b: _Builder, commands: Subcommands[argparse.ArgumentParser]) -> None:
+def _add_customers(b: _Builder, commands: Subcommands[_Parser]) -> None:
     t = b.t
     support = b.group(
         commands, "support", t("outils du service clients", "customer-service tools")
@@ -579,7 +618,7 @@ def _add_customers(b: _Builder, commands: Subcommands[argparse.ArgumentParser]) 
     provisional.add_argument(
         "--reason",
         required=True,
-        metavar="TEXT",
+        metavar=t("TEXTE", "TEXT"),
         help=t("le motif (obligatoire)", "the reason (required)"),
     )
     export = b.command(
@@ -603,9 +642,9 @@ def _add_customers(b: _Builder, commands: Subcommands[argparse.ArgumentParser]) 
     export.add_argument(
         "--output",
         type=Path,
-        metavar="FILE",
+        metavar=t("FICHIER", "FILE"),
         help=t(
-            "écrit dans FILE (lisible du seul propriétaire) au lieu de la sortie",
+            "écrit dans FICHIER (lisible du seul propriétaire) au lieu de la sortie",
             "write to FILE (readable by its owner only) instead of stdout",
         ),
     )
@@ -637,7 +676,7 @@ def _add_customers(b: _Builder, commands: Subcommands[argparse.ArgumentParser]) 
     )
 
 
-def _add_data(b: _Builder, commands: Subcommands[argparse.ArgumentParser]) -> None:
+def _add_data(b: _Builder, commands: Subcommands[_Parser]) -> None:
     t = b.t
     analytics = b.group(
         commands, "analytics", t("mesure d’audience", "audience measurement")
@@ -672,12 +711,15 @@ def _add_data(b: _Builder, commands: Subcommands[argparse.ArgumentParser]) -> No
         links=True,
     )
     importer.add_argument(
-        "file", type=Path, metavar="FILE", help=t("le fichier CSV", "the CSV file")
+        "file",
+        type=Path,
+        metavar=t("FICHIER", "FILE"),
+        help=t("le fichier CSV", "the CSV file"),
     )
     importer.add_argument(
         "--report",
         type=Path,
-        metavar="FILE",
+        metavar=t("FICHIER", "FILE"),
         help=t(
             "le rapport des lignes refusées (par défaut à côté du fichier)",
             "the report of refused lines (default: beside the file)",
@@ -706,16 +748,16 @@ def build_parser(lang: Language = "fr", prog: str = PROG) -> argparse.ArgumentPa
     .. versionadded:: 0.2.0
     """
     t = _Texts(lang)
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog=prog,
+        language=lang,
         description=t(
-            "Administrer les comptes clients de L’Échoppe : base de données, "
+            "Administrer les comptes clients de la boutique : base de données, "
             "envoi des e-mails, service clients, RGPD et import.",
-            "Operate L’Échoppe's customer accounts: database, mail delivery, "
+            "Operate the shop's customer accounts: database, mail delivery, "
             "customer service, GDPR and import.",
         ),
         epilog=_epilog(t),
-        formatter_class=t.formatter,
         parents=[_common(t, defaults=True)],
         add_help=False,
     )
@@ -729,7 +771,7 @@ def build_parser(lang: Language = "fr", prog: str = PROG) -> argparse.ArgumentPa
     commands = parser.add_subparsers(
         dest="command",
         required=True,
-        metavar="COMMAND",
+        metavar=t("COMMANDE", "COMMAND"),
         title=t("commandes", "commands"),
     )
     builder = _Builder(t, _common(t, defaults=False))
@@ -737,6 +779,21 @@ def build_parser(lang: Language = "fr", prog: str = PROG) -> argparse.ArgumentPa
     _add_outbox(builder, commands)
     _add_customers(builder, commands)
     _add_data(builder, commands)
+    topic = builder.command(
+        commands,
+        "help",
+        t("aide sur un sujet : environment", "help on a topic: environment"),
+        _help,
+    )
+    topic.add_argument(
+        "topic",
+        choices=HELP_TOPICS,
+        metavar=t("SUJET", "TOPIC"),
+        help=t(
+            "environment : les variables d’environnement",
+            "environment: the environment variables",
+        ),
+    )
     return parser
 
 
@@ -827,6 +884,11 @@ def _init(ctx: _Context, _: argparse.Namespace) -> int:
             f"Database ready: {deployment.url} (schema version {version}).",
         )
     )
+    return EXIT_OK
+
+
+def _help(ctx: _Context, _: argparse.Namespace) -> int:
+    print(_environment(ctx.t), file=ctx.out)
     return EXIT_OK
 
 
@@ -1125,12 +1187,64 @@ def _analytics_purge(ctx: _Context, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+_FRENCH_OS_REASONS = {
+    errno.EACCES: "permission refusée",
+    errno.EPERM: "opération non permise",
+    errno.ENOENT: "fichier ou dossier introuvable",
+    errno.EISDIR: "c’est un dossier",
+    errno.ENOTDIR: "un élément du chemin n’est pas un dossier",
+    errno.EROFS: "système de fichiers en lecture seule",
+    errno.ENOSPC: "plus de place sur le disque",
+    errno.EIO: "erreur d’entrée-sortie",
+}
+"""The system's reasons in French: the C library says them in English."""
+
+
+def _os_reason(exc: OSError, t: _Texts) -> str:
+    """Return why the system refused, in the user's language."""
+    english = exc.strerror or type(exc).__name__
+    if t.lang == "en":
+        return english
+    code = errno.errorcode.get(exc.errno or 0, type(exc).__name__)
+    return _FRENCH_OS_REASONS.get(exc.errno or 0, f"erreur système {code}")
+
+
+def _check_import_file(path: Path, t: _Texts) -> None:
+    """Refuse, in one sentence, a path that is not a readable CSV file."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise UserError(
+            t(f"Fichier introuvable : {path}.", f"No such file: {path}.")
+        ) from None
+    except OSError as exc:
+        raise UserError(
+            t(
+                f"Impossible de lire {path} : {_os_reason(exc, t)}.",
+                f"Cannot read {path}: {_os_reason(exc, t)}.",
+            )
+        ) from exc
+    if not stat.S_ISREG(info.st_mode):
+        raise UserError(
+            t(
+                f"{path} n’est pas un fichier ordinaire (un dossier, un "
+                "périphérique ou un tube) : donnez le chemin d’un fichier CSV.",
+                f"{path} is not a regular file (a folder, a device or a pipe): "
+                "give the path of a CSV file.",
+            )
+        )
+    if info.st_size == 0:
+        raise UserError(
+            t(
+                f"Le fichier {path} est vide : il n’a pas même la ligne des colonnes.",
+                f"The file {path} is empty: it lacks even the line of columns.",
+            )
+        )
+
+
 def _import(ctx: _Context, args: argparse.Namespace) -> int:
     t = ctx.t
-    if not args.file.is_file():
-        raise UserError(
-            t(f"Fichier introuvable : {args.file}.", f"No such file: {args.file}.")
-        )
+    _check_import_file(args.file, t)
     from echoppe_accounts.service_layer.importer import (  # noqa: PLC0415
         CustomerImporter,
     )
@@ -1146,8 +1260,9 @@ def _import(ctx: _Context, args: argparse.Namespace) -> int:
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         raise UserError(
             t(
-                f"Impossible de lire ou d’écrire {exc.filename} : {exc.strerror}.",
-                f"Cannot read or write {exc.filename}: {exc.strerror}.",
+                f"Impossible de lire ou d’écrire {exc.filename} : "
+                f"{_os_reason(exc, t)}.",
+                f"Cannot read or write {exc.filename}: {_os_reason(exc, t)}.",
             )
         ) from exc
     ctx.say(
@@ -1173,6 +1288,18 @@ def _import(ctx: _Context, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _problems(exc: ValidationError, t: _Texts) -> str:
+    """Return the problems of *exc*, one a line after the first if several."""
+    lines = [
+        (t(f"{e.path} : ", f"{e.path}: ") if e.path else "") + e.message(t.lang)
+        for e in exc.errors
+    ]
+    if len(lines) == 1:
+        return lines[0]
+    heading = t(f"{len(lines)} problèmes :", f"{len(lines)} problems:")
+    return "\n".join([heading, *(f"  - {line}" for line in lines)])
+
+
 def _failure(exc: BaseException, t: _Texts) -> tuple[int, str]:  # noqa: PLR0911 (one code per kind of failure)
     """Return the exit code and the sentence for *exc*."""
     if isinstance(exc, UserError):
@@ -1180,10 +1307,7 @@ def _failure(exc: BaseException, t: _Texts) -> tuple[int, str]:  # noqa: PLR0911
     if isinstance(exc, ConfigurationError):
         return EXIT_USER, exc.message(t.lang)
     if isinstance(exc, ValidationError):
-        return EXIT_USER, "; ".join(
-            f"{e.path} : {e.message(t.lang)}" if e.path else e.message(t.lang)
-            for e in exc.errors
-        )
+        return EXIT_USER, _problems(exc, t)
     if isinstance(exc, AuthenticationError):
         return EXIT_USER, exc.message(t.lang)
     if isinstance(exc, NotFoundError):
@@ -1193,19 +1317,24 @@ def _failure(exc: BaseException, t: _Texts) -> tuple[int, str]:  # noqa: PLR0911
             "Le compte a été modifié entre-temps ; relancez la commande.",
             "The account was changed meanwhile; run the command again.",
         )
-    if isinstance(exc, StorageError) and exc.retryable:
-        return EXIT_UNAVAILABLE, t(
-            f"Base de données indisponible pour le moment, réessayez : {exc}.",
-            f"The database is unavailable for now, try again: {exc}.",
-        )
     if isinstance(exc, StorageError):
+        # The cause in the reader's words, from the catalogues: never the
+        # driver's message, English and possibly quoting stored values.
+        cause = exc.message(t.lang)
+        if exc.retryable:
+            return EXIT_UNAVAILABLE, t(
+                f"Base de données indisponible : {cause}.",
+                f"The database is unavailable: {cause}.",
+            )
         return EXIT_INTERNAL, t(
-            f"Erreur de la base de données : {exc}.", f"Database error: {exc}."
+            f"Erreur de la base de données : {cause}.", f"Database error: {cause}."
         )
     if isinstance(exc, DeliveryError) and exc.retryable:
+        # The mail server's reply is in its own language: --debug shows it.
         return EXIT_UNAVAILABLE, t(
-            f"Envoi des e-mails impossible pour le moment, réessayez : {exc}.",
-            f"Mail delivery is unavailable for now, try again: {exc}.",
+            "Envoi des e-mails impossible pour le moment, réessayez ; --debug en "
+            "montre la cause.",
+            "Mail delivery is unavailable for now, try again; --debug shows the cause.",
         )
     return EXIT_INTERNAL, t(
         f"Erreur interne inattendue ({type(exc).__name__}) ; relancez avec "

@@ -103,7 +103,7 @@ def unix_ms(clock: Clock) -> int:
 class Ports:
     """The ports and settings a use case works with.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
 
     uow: UnitOfWorkFactory

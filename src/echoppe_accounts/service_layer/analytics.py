@@ -37,7 +37,7 @@ class TrackResult:
             identifier was made at most, never extended by visits (SPEC N5).
         clear_cookie: Whether an existing identifier cookie must be deleted.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     recorded: bool
@@ -50,7 +50,7 @@ class TrackResult:
 class AnalyticsService:
     """Anonymised measurement with opt-out, plugged into a shop's request cycle.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     sink: AnalyticsSink

@@ -83,10 +83,6 @@ ARTICLE_15: Mapping[str, Any] = {
 """The information GDPR Art. 15 requires, in English with ``{shop}`` for the
 shop's name; every export holds it in the customer's language
 (:func:`article_15`).
-
-.. versionchanged:: 0.2.0
-   Translated; ``how_to_exercise``; the CNIL's ``full_name`` and
-   ``description``.
 """
 
 ANALYTICS_NOTE = gettext_noop(
@@ -100,7 +96,7 @@ _UNTRANSLATED = frozenset({"name", "full_name", "address", "website"})
 def article_15(language: Language, shop: str) -> dict[str, Any]:
     """Return :data:`ARTICLE_15` in *language*, with the shop's name filled in.
 
-    >>> article_15("fr", "L'Échoppe")["rights"][0]
+    >>> article_15("fr", "example.org")["rights"][0]
     'Accès (cet export)'
 
     .. versionadded:: 0.2.0

@@ -17,13 +17,12 @@ module is kept to nothing:
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import hmac
 from datetime import datetime, timedelta
 
 import attrs
 
-from echoppe_accounts.domain.account import Account, AccountStatus, Credentials
+from echoppe_accounts.domain.account import AccountStatus
 from echoppe_accounts.domain.audit import AuditEvent
 from echoppe_accounts.domain.email import Email
 from echoppe_accounts.domain.errors import (
@@ -38,7 +37,7 @@ from echoppe_accounts.domain.reset import (
     canonical_temporary,
 )
 from echoppe_accounts.domain.text import is_valid_unicode
-from echoppe_accounts.domain.throttle import LoginThrottle, ThrottlePolicy
+from echoppe_accounts.domain.throttle import LoginBudget, ThrottlePolicy
 from echoppe_accounts.domain.tokens import (
     TOKEN_BYTES,
     Secret,
@@ -52,7 +51,7 @@ from echoppe_accounts.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from echoppe_accounts.service_layer import reset
+from echoppe_accounts.service_layer import login_throttle, reset
 from echoppe_accounts.service_layer._ports import (
     Ports,
     audit,
@@ -83,38 +82,23 @@ class LoginResult:
             session and check it with :meth:`AuthService.is_session_current`
             on each request; once the password, the email or the status
             changes, it no longer matches and the session must end.
+        device_token: After a full login, a new device token for this
+            client and account (SPEC P4): keep it in a signed, HttpOnly
+            cookie and pass it to the next :meth:`AuthService.login`, so
+            that this client keeps its own budget of failures while the
+            account is attacked. It replaces the one presented.
 
-    .. versionadded:: 0.1.0
-    .. versionchanged:: 0.2.0
-       :attr:`session_stamp`.
+    .. versionadded:: 0.2.0
     """
 
     account_id: str
     restricted: bool = False
     change_token: Secret | None = None
     session_stamp: str = attrs.field(default="", repr=False)
+    device_token: Secret | None = None
 
 
 _MAX_STAMP = 64
-
-
-def login_throttle_key(
-    email: Email, account: Account | Credentials | None, client_key: str | None
-) -> str:
-    """Return the key failed logins of *email* are counted under (SPEC P4).
-
-    Without a client key, the email's digest, as before. With one, a digest
-    of the email, the client and the account's session stamp: failures
-    from one client never block another, and a reset or a provisional
-    password (which change the stamp) starts every count afresh.
-
-    .. versionadded:: 0.2.0
-    """
-    if client_key is None:
-        return email.login_key
-    stamp = account.session_stamp if account is not None else ""
-    raw = f"login:{email.key}|{stamp}|{client_key[:256]}"
-    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @attrs.define
@@ -124,7 +108,7 @@ class AuthService:
     A thin front door: login and sessions live here, the reset and the
     password changes in ``echoppe_accounts.service_layer.reset``.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     uow: UnitOfWorkFactory
@@ -147,7 +131,12 @@ class AuthService:
     # -- login -------------------------------------------------------------------
 
     def login(
-        self, email: str, password: str, *, client_key: str | None = None
+        self,
+        email: str,
+        password: str,
+        *,
+        client_key: str | None = None,
+        device_token: str | None = None,
     ) -> LoginResult:
         """Check *email* and *password*; return the login or raise.
 
@@ -157,12 +146,18 @@ class AuthService:
         gives a restricted login (SPEC R4). An outdated hash is replaced on
         success (SPEC P1).
 
-        With a *client_key* (an IP address or a session id, chosen by the
-        shop), failures are counted per email *and* client, so that nobody
-        can lock a customer out from another client; the client itself is
-        limited over all emails (:class:`~echoppe_accounts.ClientLimits`).
-        Per-client counts also restart whenever the session stamp changes
-        (a reset, a provisional password).
+        Failures are counted per account, whatever client keys the
+        attempts carry (SPEC P4). With a *client_key* (an IP address or a
+        session id, chosen by the shop, compared in its canonical form),
+        they are also counted per client: the client making them is
+        slowed down first, and the client itself is limited over all
+        emails (:class:`~echoppe_accounts.ClientLimits`). Per-client counts
+        restart whenever the session stamp changes (a reset, a provisional
+        password). A client presenting the *device_token* a previous login
+        of this account gave it (:attr:`LoginResult.device_token`) answers
+        to that token's own count instead, so the owner still logs in
+        while the account is attacked; a token that is not a valid one of
+        this account counts as none.
 
         Raises:
             AuthenticationError: ``login.failed`` (wrong password or unknown
@@ -170,9 +165,6 @@ class AuthService:
                 ``retry_after``, or ``login.blocked`` after one hundred
                 consecutive failures (SPEC P4).
             RateLimitedError: *client_key* went past its login limit.
-
-        .. versionchanged:: 0.2.0
-           *client_key*; the result carries the session stamp (SPEC P6).
         """
         count_client(self._ports, ClientAction.LOGIN, client_key)
         now = self.clock.now()
@@ -192,13 +184,19 @@ class AuthService:
         # (single use, SPEC R4) does.
         with self.uow(durable=temporary is not None) as uow:
             account = uow.accounts.credentials(parsed.key)
-            throttle = uow.throttles.get(
-                login_throttle_key(parsed, account, client_key)
-            )
             if account is not None and account.is_erased:  # inert (SPEC G3)
                 account = None
             account_id = account.account_id if account else None
-            self._refuse_if_throttled(uow, throttle, account_id, now)
+            budget = login_throttle.load_budget(
+                uow,
+                self.throttle_policy,
+                parsed,
+                account,
+                client_key=client_key,
+                device_token=device_token,
+                now=now,
+            )
+            self._refuse_if_throttled(uow, budget, account_id, now)
             request = None
             if account is not None and temporary is not None:
                 usable = [
@@ -225,21 +223,31 @@ class AuthService:
                 or not readable
                 or target is self._dummy_hash
             ):
-                throttle.record_failure(now)
-                uow.throttles.save(throttle)
+                login_throttle.record_failure(uow, budget, now)
                 audit(self._ports, uow, AuditEvent.LOGIN_FAILED, account_id)
                 uow.commit()
                 raise AuthenticationError("login.failed")
-            if throttle.failures or throttle.last_failure_at is not None:
-                throttle.reset()
-                uow.throttles.save(throttle)
+            login_throttle.record_success(uow, budget)
             if request is not None:
                 return self._restricted_login(uow, account.account_id, request, now)
             if self.hasher.needs_rehash(target):
                 self._upgrade_hash(uow, account.account_id, password)
             audit(self._ports, uow, AuditEvent.LOGIN_SUCCEEDED, account.account_id)
+            device = login_throttle.issue_device(
+                uow,
+                self.secrets,
+                self.throttle_policy,
+                account.account_id,
+                budget,
+                presented=device_token,
+                now=now,
+            )
             uow.commit()
-            return LoginResult(account.account_id, session_stamp=account.session_stamp)
+            return LoginResult(
+                account.account_id,
+                session_stamp=account.session_stamp,
+                device_token=device,
+            )
 
     def _upgrade_hash(self, uow: UnitOfWork, account_id: str, password: str) -> None:
         """Replace an outdated hash of the password just checked (SPEC P1)."""
@@ -275,20 +283,19 @@ class AuthService:
     def _refuse_if_throttled(
         self,
         uow: UnitOfWork,
-        throttle: LoginThrottle,
+        budget: LoginBudget,
         account_id: str | None,
         now: datetime,
     ) -> None:
-        policy = self.throttle_policy
-        retry_at = throttle.retry_at(policy)
-        blocked = throttle.blocked(policy)
-        if not blocked and (retry_at is None or now >= retry_at):
+        refusal = budget.refusal(self.throttle_policy, now)
+        if refusal is None:
             return
         audit(self._ports, uow, AuditEvent.LOGIN_THROTTLED, account_id)
         uow.commit()
-        if blocked or retry_at is None:
+        if refusal.blocked or refusal.retry_at is None:
             raise AuthenticationError("login.blocked")
-        raise AuthenticationError("login.throttled", (retry_at - now).total_seconds())
+        wait = (refusal.retry_at - now).total_seconds()
+        raise AuthenticationError("login.throttled", wait)
 
     def _restricted_login(
         self, uow: UnitOfWork, account_id: str, request: ResetRequest, now: datetime
@@ -336,9 +343,6 @@ class AuthService:
         Raises:
             ValidationError: Only when *email* is not an email address at all.
             RateLimitedError: *client_key* went past its reset limit.
-
-        .. versionchanged:: 0.2.0
-           *client_key*.
         """
         reset.request_reset(self._ports, email, client_key=client_key)
 

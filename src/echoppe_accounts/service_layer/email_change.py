@@ -13,8 +13,13 @@ from datetime import datetime, timedelta
 from echoppe_accounts.domain.account import RESTORE_TTL, Account
 from echoppe_accounts.domain.audit import AuditEvent
 from echoppe_accounts.domain.email import Email
-from echoppe_accounts.domain.errors import RateLimitedError, ValidationError
+from echoppe_accounts.domain.errors import (
+    Collector,
+    RateLimitedError,
+    ValidationError,
+)
 from echoppe_accounts.domain.events import EventType
+from echoppe_accounts.domain.forms import attempt
 from echoppe_accounts.domain.limits import ClientAction
 from echoppe_accounts.domain.mail import MailKind
 from echoppe_accounts.domain.password import RAW_MAX_LENGTH
@@ -37,6 +42,7 @@ from echoppe_accounts.service_layer._ports import (
     restoring,
     save,
 )
+from echoppe_accounts.service_layer.account_lock import lock_token_account
 from echoppe_accounts.service_layer.reset import send_restore_link, start_reset
 
 DAY = timedelta(days=1)
@@ -68,15 +74,19 @@ def change_email(
     client_key: str | None,
 ) -> None:
     """Ask to change the account's email, with its password (SPEC F10)."""
-    parsed = Email.parse(email)
+    errors = Collector()
+    parsed = attempt(errors, "", lambda: Email.parse(email))
     count_client(ports, ClientAction.EMAIL_CHANGE, client_key)
     now = ports.clock.now()
     with open_account(ports, account_id) as (uow, account):
         _count_request(ports, uow, account.id, now)
         if not check_password(ports, account, current_password):
+            errors.add("current_password", "password.wrong_current")
+        if errors.errors or parsed is None:
             # The count stays: the daily limit also bounds password guesses.
             uow.commit()
-            raise ValidationError.single("current_password", "password.wrong_current")
+            errors.raise_if_any()
+            raise AssertionError  # pragma: no cover (raised above)
         owner = live_by_email(uow, parsed.key, now) or restoring(uow, parsed.key, now)
         if owner is not None and owner.id != account.id:
             if not ports.settings.verified_signup:
@@ -186,6 +196,8 @@ def confirm_email_change(ports: Ports, token: str) -> None:
     """Make the proven pending address the account's (SPEC F10, R8, P6)."""
     now = ports.clock.now()
     with ports.uow() as uow:
+        # The account before its links: confirm and cancel never deadlock.
+        lock_token_account(uow, token, TokenPurpose.EMAIL_CHANGE_CONFIRM)
         account = redeem(uow, token, TokenPurpose.EMAIL_CHANGE_CONFIRM, now)
         if account is None or account.pending_email is None:
             raise invalid_token()
@@ -193,8 +205,6 @@ def confirm_email_change(ports: Ports, token: str) -> None:
         owner = live_by_email(uow, new.key, now)
         if owner is not None and owner.id != account.id:
             raise ValidationError.single("email", "email.taken")
-        # The failure count first, then the requests: login's lock order.
-        uow.throttles.get(account.email.login_key)
         account.confirm_email_change(now, ports.new_stamp)
         save(ports, uow, account)  # the unique key: a last race is refused
         # The former address is told, with the link that takes the account
@@ -214,6 +224,8 @@ def cancel_email_change(ports: Ports, token: str) -> None:
     """
     now = ports.clock.now()
     with ports.uow() as uow:
+        # The account before its links: confirm and cancel never deadlock.
+        lock_token_account(uow, token, TokenPurpose.EMAIL_CHANGE_CANCEL)
         account = redeem(uow, token, TokenPurpose.EMAIL_CHANGE_CANCEL, now)
         if account is None:
             raise invalid_token()

@@ -43,15 +43,11 @@ from echoppe_accounts.service_layer.article_15 import (
     ANALYTICS_NOTE,
     article_15,
 )
-from echoppe_accounts.service_layer.settings import Settings
+from echoppe_accounts.service_layer.settings import SAMPLE_SHOP_NAME, Settings
 from echoppe_accounts.service_layer.templating import templates_for
 
 SCHEMA_VERSION = "1.1"
 """Version of the export's JSON layout; a change of layout changes it.
-
-.. versionchanged:: 0.2.0
-   ``1.1``: ``language`` says the language of the texts, and the Art. 15
-   information and notes are in it.
 """
 
 EXPORT_PAGE = "privacy/export.html"
@@ -77,10 +73,7 @@ class PersonalDataExport:
             zone, for :meth:`as_html`. ``None``: the library's templates,
             Paris time.
 
-    .. versionadded:: 0.1.0
-
-    .. versionchanged:: 0.2.0
-       *settings*.
+    .. versionadded:: 0.2.0
     """
 
     data: Mapping[str, Any]
@@ -110,14 +103,11 @@ class PersonalDataExport:
 
         Raises:
             TemplateError: The shop's template of the page cannot render.
-
-        .. versionchanged:: 0.2.0
-           Written for people, from the template ``privacy/export.html``.
         """
         settings = self.settings
         context = {
             "export": self.data,
-            "shop": settings.shop_name if settings else "L'Échoppe",
+            "shop": settings.shop_name if settings else SAMPLE_SHOP_NAME,
             "base_url": settings.base_url if settings else "",
             "language": self.language,
             "timezone": settings.timezone if settings else DEFAULT_TIMEZONE,
@@ -131,7 +121,7 @@ def export_data(
     events: list[AuditRecord],
     now: datetime,
     *,
-    shop: str = "L'Échoppe",
+    shop: str = SAMPLE_SHOP_NAME,
 ) -> dict[str, Any]:
     """Return the export of *account* with its *events*, as JSON-ready data (G1)."""
     language = catalogues().resolve(account.language)
@@ -321,6 +311,6 @@ def sample_export(
     .. versionadded:: 0.2.0
     """
     account, events = _sample_account(language)
-    shop = settings.shop_name if settings is not None else "L'Échoppe"
+    shop = settings.shop_name if settings is not None else SAMPLE_SHOP_NAME
     data = export_data(account, events, _SAMPLE_AT + timedelta(days=240), shop=shop)
     return PersonalDataExport(data, settings=settings)

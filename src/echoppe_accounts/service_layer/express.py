@@ -72,7 +72,7 @@ class ExpressRegistration:
     Attributes:
         account_id: The account the order belongs to.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     account_id: str

@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from echoppe_accounts.domain.errors import Language
 from echoppe_accounts.domain.i18n import DEFAULT_TIMEZONE, catalogues
 from echoppe_accounts.domain.mail import MailKind, OutgoingMail
-from echoppe_accounts.service_layer.settings import Settings
+from echoppe_accounts.service_layer.settings import SAMPLE_SHOP_NAME, Settings
 from echoppe_accounts.service_layer.templating import (
     one_line,
     templates_for,
@@ -111,15 +111,12 @@ def render(
         ValueError: *links* does not hold the links of *kind*.
         TemplateError: A template cannot render (an override was broken
             after wiring checked it, or a value is missing).
-
-    .. versionchanged:: 0.2.0
-       From templates and catalogues; *settings*.
     """
     names = MAIL_LINKS.get(kind.value, ())
     if len(links) != len(names):
         msg = f"a {kind.value} mail has {len(names)} links, not {len(links)}"
         raise ValueError(msg)
-    shop = settings.shop_name if settings is not None else "L'Échoppe"
+    shop = settings.shop_name if settings is not None else SAMPLE_SHOP_NAME
     context: dict[str, object] = {
         "shop": shop,
         "name": "",

@@ -134,10 +134,7 @@ class DispatchReport:
             window, or unreadable.
         dropped: Mails dropped unsent because their secret had expired.
 
-    .. versionadded:: 0.1.0
-
-    .. versionchanged:: 0.2.0
-       *dead* and *dropped*.
+    .. versionadded:: 0.2.0
     """
 
     sent: int
@@ -189,12 +186,7 @@ class OutboxDispatcher:
             mails queued when the process stops will be dead-lettered as
             unreadable. Never in ``repr``.
 
-    .. versionadded:: 0.1.0
-
-    .. versionchanged:: 0.2.0
-       *retry_window*, *outbox_key*, dead letters, dropped mails, claims
-       checked per mail, and the operations :meth:`stats`,
-       :meth:`dead_letters`, :meth:`requeue` and :meth:`purge_dead`.
+    .. versionadded:: 0.2.0
     """
 
     uow: UnitOfWorkFactory

@@ -61,7 +61,7 @@ __all__ = [
 class PrivacyService:
     """The customer's rights over their data, and their consents.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     uow: UnitOfWorkFactory

@@ -64,7 +64,7 @@ class AccountService:
 
     Build it with :func:`~echoppe_accounts.bootstrap` or directly.
 
-    .. versionadded:: 0.1.0
+    .. versionadded:: 0.2.0
     """
 
     uow: UnitOfWorkFactory
@@ -100,9 +100,6 @@ class AccountService:
                 when the canonical email already has an account and verified
                 sign-up is off. Nothing is stored.
             RateLimitedError: *client_key* went past its sign-up limit.
-
-        .. versionchanged:: 0.2.0
-           *client_key*, verified sign-up.
         """
         return registration.register(
             self._ports, form, source=source, client_key=client_key
@@ -124,8 +121,6 @@ class AccountService:
                 usable.
 
         .. versionadded:: 0.2.0
-        .. versionchanged:: 0.3.0
-           *password* is required.
         """
         registration.verify_signup(self._ports, token, password)
 
@@ -136,7 +131,7 @@ class AccountService:
         already counts as absent, this frees its storage. Nothing of it is
         kept: account, links, queued mails.
 
-        .. versionadded:: 0.3.0
+        .. versionadded:: 0.2.0
         """
         return registration.purge_unverified(self._ports, limit=limit)
 
@@ -153,9 +148,6 @@ class AccountService:
         Raises:
             ValidationError: Every problem of the form.
             RateLimitedError: *client_key* went past its checkout limit.
-
-        .. versionchanged:: 0.2.0
-           *client_key*.
         """
         return express.register_express(self._ports, form, client_key=client_key)
 
@@ -296,11 +288,6 @@ class AccountService:
             RateLimitedError: The account or *client_key* went past its
                 limit.
             NotFoundError: No such account.
-
-        .. versionchanged:: 0.2.0
-           The change waits for the confirmation of the new mailbox.
-        .. versionchanged:: 0.3.0
-           *current_password* is required; *client_key*; limits.
         """
         email_change.change_email(
             self._ports, account_id, email, current_password, client_key=client_key
@@ -339,8 +326,6 @@ class AccountService:
                 used, expired or has nothing left to cancel or restore.
 
         .. versionadded:: 0.2.0
-        .. versionchanged:: 0.3.0
-           Restores the former address after the confirmation.
         """
         email_change.cancel_email_change(self._ports, token)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -61,6 +62,31 @@ def _check_base_url(_: object, __: object, value: str) -> None:
         raise ValueError(msg)
 
 
+SAMPLE_SHOP_NAME = "example.org"
+"""The shop's name in texts rendered without :class:`Settings` (samples)."""
+
+
+def _site_name(base_url: str) -> str:
+    """Return the host of *base_url* without ``www.``: the shop's default name.
+
+    >>> _site_name("https://www.example.org/shop/")
+    'example.org'
+    """
+    host = urlsplit(base_url).hostname or ""
+    return host.removeprefix("www.")
+
+
+_ATOMS = re.compile(r"[\w .!#$%&'*+/=?^`{|}~-]*")
+"""A display name that needs no quotes (RFC 5322 atoms, spaces and dots)."""
+
+
+def _mailbox(name: str, address: str) -> str:
+    """Return ``name <address>``, quoting *name* if it holds specials."""
+    if not _ATOMS.fullmatch(name):
+        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{name} <{address}>"
+
+
 @attrs.frozen
 class Settings:
     """The shop's configuration of the library.
@@ -71,8 +97,14 @@ class Settings:
     Attributes:
         base_url: The shop's absolute ``https`` URL (``http`` for localhost
             only), without query or fragment; every link starts with it.
-        shop_name: The shop's name, in mails and refused as a password.
-        sender: The ``From`` of every mail.
+        shop_name: The shop's name, in mails, on the "Mes données" page and
+            refused as a password. By default the host of :attr:`base_url`
+            without ``www.`` (``https://www.example.org`` → ``example.org``):
+            the library names no shop of its own.
+        sender: The ``From`` of every mail. By default :attr:`shop_name` at
+            ``noreply@`` the same host (``example.org
+            <noreply@example.org>``); set it to an address whose domain
+            lets the mail server send (SPF, DKIM).
         category_policy: The payment methods and delivery modes of each
             category (SPEC C2).
         password_policy: The rules of new passwords (SPEC P2); by default
@@ -132,23 +164,37 @@ class Settings:
         timezone: The IANA time zone dates are shown in, to customers
             (``Europe/Paris``, summer time included).
 
-    >>> Settings(base_url="https://www.lechoppe.fr").link("/compte?t={token}", "x")
-    'https://www.lechoppe.fr/compte?t=x'
+    >>> settings = Settings(base_url="https://www.example.org")
+    >>> settings.link("/compte?t={token}", "x")
+    'https://www.example.org/compte?t=x'
+    >>> settings.shop_name, settings.sender
+    ('example.org', 'example.org <noreply@example.org>')
+    >>> Settings(
+    ...     base_url="https://www.lechoppe.fr",
+    ...     shop_name="L'Échoppe",
+    ...     sender="L'Échoppe <ne-pas-repondre@lechoppe.fr>",
+    ... ).shop_name
+    "L'Échoppe"
     >>> Settings(base_url="http://evil.example")
     Traceback (most recent call last):
     ...
     ValueError: base_url must be an absolute https URL without query or fragment ...
 
-    .. versionadded:: 0.1.0
-
-    .. versionchanged:: 0.2.0
-       *outbox_key*, *outbox_retry_window*, *templates*, *locale_dirs* and
-       *timezone*.
+    .. versionadded:: 0.2.0
     """
 
     base_url: str = attrs.field(validator=_check_base_url)
-    shop_name: str = "L'Échoppe"
-    sender: str = "L'Échoppe <ne-pas-repondre@lechoppe.fr>"
+    shop_name: str = attrs.field(
+        default=attrs.Factory(lambda self: _site_name(self.base_url), takes_self=True)
+    )
+    sender: str = attrs.field(
+        default=attrs.Factory(
+            lambda self: _mailbox(
+                self.shop_name, f"noreply@{_site_name(self.base_url)}"
+            ),
+            takes_self=True,
+        )
+    )
     category_policy: CategoryPolicy = DEFAULT_POLICY
     password_policy: PasswordPolicy = attrs.field(
         default=attrs.Factory(

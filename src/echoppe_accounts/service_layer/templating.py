@@ -59,6 +59,13 @@ def _zone(context: Any) -> str | tzinfo:  # noqa: ANN401 (a jinja2 Context)
     return zone if isinstance(zone, str | tzinfo) else "Europe/Paris"
 
 
+def _phone(e164: str, region: str = "FR") -> str:
+    """Show a stored number as a customer in France reads it (SPEC F2, T2)."""
+    from echoppe_accounts.domain.phone import Phone  # noqa: PLC0415
+
+    return Phone(e164, region).displayed
+
+
 def _filters_and_callables() -> dict[str, Any]:
     from jinja2 import pass_context  # noqa: PLC0415
 
@@ -110,6 +117,7 @@ def _filters_and_callables() -> dict[str, Any]:
         return name or code
 
     return {
+        "phone": _phone,
         "gettext": gettext,
         "ngettext": ngettext,
         "pgettext": pgettext,

@@ -1,0 +1,395 @@
+"""The views of signing up, logging in and out, and recovering a password.
+
+Every state change is a POST, refused without Django's CSRF token; a link
+from a mail opens a page whose button POSTs, so that a mail scanner
+following links changes nothing (SPEC W2, W3). Input names are the
+library's field paths, so each problem it reports is shown beside its
+field (SPEC F8).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+)
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+
+from echoppe_accounts.bootstrap import App
+from echoppe_accounts.contrib.django import _calls
+from echoppe_accounts.contrib.django._pages import (
+    field_errors,
+    language,
+    notify,
+    render,
+    typed,
+)
+from echoppe_accounts.contrib.django.auth import (
+    ACCOUNT_KEY,
+    CHANGE_KEY,
+    customer,
+    end_session,
+    start_restricted_session,
+    start_session,
+)
+from echoppe_accounts.contrib.django.conf import (
+    DEVICE_SALT,
+    NAMESPACE,
+    TOKEN_PARAMETER,
+    client_key,
+    config,
+    get_app,
+)
+from echoppe_accounts.domain.errors import (
+    AuthenticationError,
+    RateLimitedError,
+    ValidationError,
+)
+from echoppe_accounts.domain.forms import (
+    AddressForm,
+    CompletionForm,
+    DeliveryForm,
+    OrganisationForm,
+    RegistrationForm,
+)
+
+HTTP_BAD_REQUEST = 400
+HTTP_TOO_MANY = 429
+
+ORGANISATION_INPUTS = (
+    "organisation_name",
+    "siret",
+    "chorus_requirement",
+    "chorus_service_code",
+    "chorus_engagement_number",
+)
+SIGNUP_INPUTS = (
+    "category",
+    "email",
+    "password",
+    "name",
+    "phone",
+    *ORGANISATION_INPUTS,
+    "billing_address.street_lines",
+    "billing_address.postal_code",
+    "billing_address.city",
+    "billing_address.country",
+    "delivery_addresses[0].contact_name",
+)
+# The sign-up form's one address is the billing and the first delivery one.
+SIGNUP_ALIASES = {"delivery_addresses[0].address": "billing_address"}
+
+
+def app_url(name: str, *args: object) -> str:
+    """Return the path of the app's view *name* (``app_url("login")``)."""
+    return str(reverse(f"{NAMESPACE}:{name}", args=args))
+
+
+def address_form(data: dict[str, str], prefix: str) -> AddressForm:
+    """Read an address typed in the inputs ``<prefix>.street_lines`` and so on."""
+    return AddressForm(
+        data.get(f"{prefix}.street_lines", "").splitlines(),
+        data.get(f"{prefix}.postal_code", ""),
+        data.get(f"{prefix}.city", ""),
+        data.get(f"{prefix}.country", "") or "FR",
+    )
+
+
+def rate_limited(request: HttpRequest, exc: RateLimitedError) -> HttpResponse:
+    """Answer a client past its limits: 429 with ``Retry-After`` (SPEC W4)."""
+    response = render(
+        request,
+        "message",
+        {"kind": "rate_limited", "detail": exc.message(language(request))},
+        status=HTTP_TOO_MANY,
+    )
+    response["Retry-After"] = str(int(exc.retry_after + 0.999))
+    return response
+
+
+def _post_data(request: HttpRequest) -> dict[str, str]:
+    return {k: str(v) for k, v in request.POST.items()}
+
+
+# -- sign-up ---------------------------------------------------------------------
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    """Create an account (four categories, SPEC F1–F8, C1–C4)."""
+    if request.method != "POST":
+        return render(request, "signup", {"form": {"billing_address.country": "FR"}})
+    data = _post_data(request)
+    cfg = config()
+    address = address_form(data, "billing_address")
+    wants_news = bool(data.get("newsletter"))
+    form = RegistrationForm(
+        category=data.get("category", ""),
+        email=data.get("email", ""),
+        phone=data.get("phone", ""),
+        name=data.get("name", ""),
+        password=data.get("password", ""),
+        organisation_name=data.get("organisation_name", ""),
+        siret=data.get("siret", ""),
+        chorus_requirement=data.get("chorus_requirement", ""),
+        chorus_service_code=data.get("chorus_service_code", ""),
+        chorus_engagement_number=data.get("chorus_engagement_number", ""),
+        billing_address=address,
+        delivery_addresses=[
+            DeliveryForm(data.get("delivery_addresses[0].contact_name", ""), address)
+        ],
+        newsletter=wants_news,
+        newsletter_wording_version=cfg.newsletter_wording if wants_news else "",
+        language=language(request),
+    )
+    app = get_app()
+    try:
+        account = app.accounts.register(form, client_key=client_key(request.META, cfg))
+    except RateLimitedError as exc:
+        return rate_limited(request, exc)
+    except ValidationError as exc:
+        errors = field_errors(exc, language(request), SIGNUP_INPUTS, SIGNUP_ALIASES)
+        return render(
+            request,
+            "signup",
+            {"form": typed(data), "errors": errors},
+            status=HTTP_BAD_REQUEST,
+        )
+    if app.accounts.settings.verified_signup:
+        return render(request, "message", {"kind": "signup_check_mailbox"})
+    start_session(request, account.id, account.session_stamp)
+    notify(request, "welcome")
+    return HttpResponseRedirect(app_url("home"))
+
+
+def _token(request: HttpRequest) -> str:
+    source = request.POST if request.method == "POST" else request.GET
+    return str(source.get(TOKEN_PARAMETER, ""))
+
+
+def _link_refused(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    problems = exc.as_dict(language(request))
+    detail = (problems.get("token") or next(iter(problems.values())))[0]["message"]
+    return render(
+        request,
+        "message",
+        {"kind": "link_refused", "detail": detail},
+        status=HTTP_BAD_REQUEST,
+    )
+
+
+def signup_verify(request: HttpRequest) -> HttpResponse:
+    """Prove the mailbox of a verified sign-up, with its password (SPEC X5)."""
+    token = _token(request)
+    if request.method != "POST":
+        return render(request, "signup_verify", {"token": token})
+    try:
+        _calls.verify_signup(get_app(), token, str(request.POST.get("password", "")))
+    except ValidationError as exc:
+        if "token" in exc.as_dict():
+            return _link_refused(request, exc)
+        errors = field_errors(exc, language(request), ("password",))
+        return render(
+            request,
+            "signup_verify",
+            {"token": token, "errors": errors},
+            status=HTTP_BAD_REQUEST,
+        )
+    notify(request, "signup_verified")
+    return HttpResponseRedirect(app_url("login"))
+
+
+# -- login and logout ------------------------------------------------------------------
+
+
+def _next(request: HttpRequest) -> str:
+    wanted = str(request.POST.get("next") or request.GET.get("next") or "")
+    if wanted and url_has_allowed_host_and_scheme(
+        wanted, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return wanted
+    target = str(config().get("LOGIN_REDIRECT", f"{NAMESPACE}:home"))
+    return target if target.startswith("/") else str(reverse(target))
+
+
+def login(request: HttpRequest) -> HttpResponse:
+    """Log a customer in (SPEC P3, P4); a temporary password restricts (R4)."""
+    if request.method != "POST":
+        return render(request, "login", {"next": _next(request)})
+    cfg = config()
+    email = str(request.POST.get("email", ""))
+    device = request.get_signed_cookie(cfg.device_cookie, None, salt=DEVICE_SALT)
+    try:
+        result = _calls.login(
+            get_app(),
+            email,
+            str(request.POST.get("password", "")),
+            client_key=client_key(request.META, cfg),
+            device_token=device,
+        )
+    except RateLimitedError as exc:
+        return rate_limited(request, exc)
+    except AuthenticationError as exc:
+        throttled = exc.retry_after is not None
+        refused = render(
+            request,
+            "login",
+            {
+                "form": {"email": email},
+                "errors": {"": [exc.message(language(request))]},
+                "next": _next(request),
+            },
+            status=HTTP_TOO_MANY if throttled else HTTP_BAD_REQUEST,
+        )
+        if exc.retry_after is not None:
+            refused["Retry-After"] = str(int(exc.retry_after + 0.999))
+        return refused
+    if result.restricted and result.change_token:
+        start_restricted_session(
+            request, result.account_id, result.session_stamp, result.change_token
+        )
+        response = HttpResponseRedirect(app_url("forced_change"))
+    else:
+        start_session(request, result.account_id, result.session_stamp)
+        response = HttpResponseRedirect(_next(request))
+    if result.device_token:
+        response.set_signed_cookie(
+            cfg.device_cookie,
+            result.device_token,
+            salt=DEVICE_SALT,
+            max_age=cfg.device_cookie_age,
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure()
+            or str(cfg.get("BASE_URL", "")).startswith("https:"),
+        )
+    return response
+
+
+def logout(request: HttpRequest) -> HttpResponse:
+    """Log out with a POST; a GET shows the button (as Django 5's ``LogoutView``)."""
+    if request.method != "POST":
+        return render(request, "logout")
+    end_session(request)
+    notify(request, "logged_out")
+    return HttpResponseRedirect(app_url("login"))
+
+
+# -- the two-step reset (SPEC R1–R6) ----------------------------------------------
+
+
+def reset_request(request: HttpRequest) -> HttpResponse:
+    """Ask for a reset: the answer is the same whatever the email (SPEC R1)."""
+    if request.method != "POST":
+        return render(request, "reset_request")
+    try:
+        get_app().auth.request_password_reset(
+            str(request.POST.get("email", "")),
+            client_key=client_key(request.META),
+        )
+    except RateLimitedError as exc:
+        return rate_limited(request, exc)
+    return render(request, "message", {"kind": "reset_requested"})
+
+
+def token_page(
+    page: str, act: Callable[[App, str], None], done: str
+) -> Callable[[HttpRequest], HttpResponse]:
+    """A mailed link's view: GET shows *page*, its button's POST calls *act*."""
+
+    def view(request: HttpRequest) -> HttpResponse:
+        token = _token(request)
+        if request.method != "POST":
+            return render(request, page, {"token": token})
+        try:
+            act(get_app(), token)
+        except ValidationError as exc:
+            return _link_refused(request, exc)
+        return render(request, "message", {"kind": done})
+
+    view.__name__ = page
+    view.__doc__ = f"The page of a mailed link: ``web/{page}.html``, then its POST."
+    return view
+
+
+reset_confirm = token_page(
+    "reset_confirm",
+    lambda app, t: app.auth.confirm_password_reset(t),
+    "reset_confirmed",
+)
+"""Confirm a reset (mail 1's link); mail 2 brings a temporary password (R3)."""
+reset_cancel = token_page(
+    "reset_cancel",
+    lambda app, t: app.auth.cancel_password_reset(t),
+    "reset_cancelled",
+)
+"""Cancel a reset: "this was not me" (SPEC R2, R5)."""
+
+
+def forced_change(request: HttpRequest) -> HttpResponse:
+    """Set a new password after a temporary one: a restricted session's only page.
+
+    SPEC R4: the session of a temporary password reaches nothing else.
+    """
+    change = request.session.get(CHANGE_KEY)
+    account_id = request.session.get(ACCOUNT_KEY)
+    if not change or not account_id:
+        return HttpResponseRedirect(app_url("login"))
+    if request.method != "POST":
+        return render(request, "forced_change")
+    app = get_app()
+    try:
+        app.auth.set_new_password(str(change), str(request.POST.get("password", "")))
+    except ValidationError as exc:
+        if "token" in exc.as_dict():
+            end_session(request)
+            return _link_refused(request, exc)
+        errors = field_errors(exc, language(request), ("password",))
+        return render(
+            request, "forced_change", {"errors": errors}, status=HTTP_BAD_REQUEST
+        )
+    # The password changed, and with it the stamp: this session goes on
+    # with the new one, every other ends (SPEC P6).
+    account = app.accounts.get(str(account_id))
+    start_session(request, account.id, account.session_stamp)
+    notify(request, "password_changed")
+    return HttpResponseRedirect(app_url("home"))
+
+
+# -- express account completion (SPEC X2) --------------------------------------------
+
+COMPLETION_INPUTS = ("password", "phone", "name", "category", *ORGANISATION_INPUTS)
+
+
+def complete(request: HttpRequest) -> HttpResponse:
+    """Complete an express account from its set-password link (SPEC X2)."""
+    token = _token(request)
+    if request.method != "POST":
+        return render(request, "complete", {"token": token})
+    data = _post_data(request)
+    form = CompletionForm(
+        password=data.get("password", ""),
+        phone=data.get("phone", ""),
+        name=data.get("name", ""),
+        category=data.get("category", ""),
+        organisation=OrganisationForm(*(data.get(k, "") for k in ORGANISATION_INPUTS)),
+    )
+    try:
+        get_app().accounts.complete_express(token, form)
+    except ValidationError as exc:
+        if "token" in exc.as_dict():
+            return _link_refused(request, exc)
+        errors = field_errors(exc, language(request), COMPLETION_INPUTS)
+        return render(
+            request,
+            "complete",
+            {"token": token, "form": typed(data), "errors": errors},
+            status=HTTP_BAD_REQUEST,
+        )
+    if customer(request) is not None:
+        end_session(request)
+    notify(request, "account_completed")
+    return HttpResponseRedirect(app_url("login"))
