@@ -347,6 +347,16 @@ def test_the_owners_signup_replaces_the_squatters(store, clock):
         auth.login(OWNER, "le mot de passe du pirate")
 
 
+def test_a_reset_never_opens_somebody_elses_unverified_signup(store, clock):
+    """X5, R1: the owner's reset is answered as for an unknown address."""
+    service, auth, _ = shop(store, clock, verified_signup=True)
+    service.register(form(password="le mot de passe du pirate"))
+    clock.advance(timedelta(minutes=10))
+    auth.request_password_reset(OWNER)
+    assert mails(service, MailKind.RESET_CONFIRM) == []
+    assert mails(service, MailKind.RESET_UNKNOWN_EMAIL, OWNER)
+
+
 def test_a_verification_link_asks_for_the_signups_password(store, clock):
     """X5: a link reaching the owner for somebody else's sign-up opens nothing."""
     service, _, _ = shop(store, clock, verified_signup=True)

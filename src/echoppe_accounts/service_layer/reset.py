@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from echoppe_accounts.domain.account import Account
+from echoppe_accounts.domain.account import Account, AccountStatus
 from echoppe_accounts.domain.audit import AuditEvent
 from echoppe_accounts.domain.email import Email
 from echoppe_accounts.domain.errors import (
@@ -105,6 +105,11 @@ def request_reset(ports: Ports, email: str, *, client_key: str | None) -> None:
     now = ports.clock.now()
     with ports.uow() as uow:
         account = live_by_email(uow, parsed.key, now)
+        if account is not None and account.status is AccountStatus.UNVERIFIED:
+            # Somebody's sign-up, not yet proven: the mailbox's owner must
+            # not reset into it (pre-hijacking, SPEC X5); she is told no
+            # account uses the address, and her own sign-up replaces it.
+            account = None
         account_id = account.id if account else None
         request, confirm, cancel = _new_request(
             ports, parsed.login_key, account_id, now
