@@ -100,7 +100,10 @@ package: $(VENV)/.stamp-dev
 # baseline measured in the same run, printed with its target and PASS or MISS,
 # written as JSON to $(BENCH_JSON). Exits 0 whatever the verdicts, 1 if a row
 # crashed. BENCH_ARGS="--only login outbox_smtp" picks rows; the PostgreSQL
-# row needs ECHOPPE_BENCH_POSTGRES_DSN (or ECHOPPE_TEST_POSTGRES_DSN).
+# rows need ECHOPPE_BENCH_POSTGRES_DSN (or ECHOPPE_TEST_POSTGRES_DSN). The
+# lookup rows' million accounts and the import's million-line memory child
+# are the issue's sizes; BENCH_ARGS="--accounts 200000 --import-lines 200000"
+# makes a shorter run (its lookup verdicts are then not at the target size).
 BENCH_JSON ?= benchmarks/results.json
 bench: $(VENV)/.stamp-dev
 	$(PY) -m benchmarks --json $(BENCH_JSON) $(BENCH_ARGS)

@@ -8,6 +8,7 @@ distinct email addresses, and a password each.
 
 from __future__ import annotations
 
+import unicodedata
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -102,3 +103,72 @@ def registration_form(record: Record) -> RegistrationForm:
             for d in record["delivery_addresses"]
         ],
     )
+
+
+IDN_DOMAINS = (
+    "société-générale-exemple.fr",
+    "crème-brûlée.fr",
+    "bücherei-exemple.de",
+    "échoppe-exemple.com",
+    "maçonnerie-exemple.fr",
+)
+"""Internationalised domains (IDNA): email-validator's general path."""
+
+
+def _odd_phone(phone: str, n: int) -> str:
+    """Write *phone* as real customers do: NBSP groups, ``+33 (0)``, or Belgian."""
+    digits = "".join(c for c in phone if c.isdigit())[-9:]
+    kind = n % 4
+    head, pairs = digits[0], [digits[i : i + 2] for i in range(1, 9, 2)]
+    if kind == 0:  # national, grouped with no-break spaces (a copied number)
+        national = "0" + digits
+        return "\N{NO-BREAK SPACE}".join(national[i : i + 2] for i in range(0, 10, 2))
+    if kind == 1:  # international with the trunk prefix in brackets
+        return f"+33 (0){head} " + " ".join(pairs)
+    if kind == 2:  # noqa: PLR2004 (a Belgian mobile, +32)
+        return f"+32 47{head} " + " ".join(pairs[1:])
+    # the international 00 prefix, grouped with no-break spaces
+    return "\N{NO-BREAK SPACE}".join(("0033", head, *pairs))
+
+
+def _decomposed(address: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **address,
+        "street_lines": [
+            unicodedata.normalize("NFD", x) for x in address["street_lines"]
+        ],
+        "city": unicodedata.normalize("NFD", address["city"]),
+    }
+
+
+@cache
+def realistic_mix(count: int, seed: int = SEED) -> tuple[Record, ...]:
+    """Return *count* company records as a real shop's forms bring them.
+
+    The :func:`companies` records, each with odd but valid input: an
+    internationalised domain for one email in three, every phone number
+    written otherwise (grouped with no-break spaces, ``+33 (0)…``, a
+    Belgian ``+32`` mobile, ``0033`` and no-break spaces), and names, street
+    lines and cities in Unicode's decomposed form (``e`` then the
+    combining accent, as some macOS and copy-paste sources send them) for
+    one record in two.
+    """
+    records = []
+    for n, record in enumerate(companies(count, seed)):
+        odd = dict(record)
+        if n % 3 == 0:
+            local = record["email"].partition("@")[0]
+            odd["email"] = f"{local}@{IDN_DOMAINS[n % len(IDN_DOMAINS)]}"
+        odd["phone"] = _odd_phone(record["phone"], n)
+        if n % 2 == 0:
+            odd["name"] = unicodedata.normalize("NFD", record["name"])
+            odd["organisation_name"] = unicodedata.normalize(
+                "NFD", record["organisation_name"]
+            )
+            odd["billing_address"] = _decomposed(record["billing_address"])
+            odd["delivery_addresses"] = [
+                {**d, "address": _decomposed(d["address"])}
+                for d in record["delivery_addresses"]
+            ]
+        records.append(odd)
+    return tuple(records)

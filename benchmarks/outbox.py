@@ -6,11 +6,13 @@ of ``benchmarks/smtp_sink.py``): each mail's claim checked, its sealed
 bodies opened, the message built and sent, and its fate recorded. The
 mails are the welcome mails of registered companies, queued beforehand.
 
-The baseline sends the same mails, opened beforehand, with ``smtplib`` on
-one connection: an ``email.message.EmailMessage`` of the same headers (the
-shop's sender with its display name) and text and HTML parts for each,
-handed to ``send_message``. The row is the candidate's mails per second
-over the baseline's.
+The baseline is the transport alone: ``smtplib.SMTP.sendmail`` of the very
+bytes the library sends for each mail (opened and written beforehand, out
+of the timing), on the same connection policy as the dispatcher's: one
+connection a round, opened by its first mail and closed with ``QUIT`` at
+its end. The row is the candidate's mails per second over the baseline's:
+what the library's own work (claims, unsealing, writing the message,
+recording each mail's fate) leaves of the transport's rate.
 """
 
 from __future__ import annotations
@@ -19,9 +21,7 @@ import smtplib
 import subprocess
 import sys
 import tempfile
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email.policy import SMTP as SMTP_POLICY
 from pathlib import Path
 from typing import Self
 
@@ -60,18 +60,22 @@ class Sink:
         self.process.wait(timeout=10)
 
 
-def plain_message(mail: OutgoingMail) -> EmailMessage:
-    """Build *mail* with the standard library alone, as any smtplib user would."""
-    message = EmailMessage()
-    message["From"] = Address(display_name="L'Échoppe", addr_spec=ENVELOPE_SENDER)
-    message["To"] = mail.to
-    message["Subject"] = mail.subject
-    message["Date"] = format_datetime(mail.created_at)
-    message["Message-ID"] = f"<{mail.id}@lechoppe.fr>"
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(mail.text, charset="utf-8")
-    message.add_alternative(mail.html, subtype="html", charset="utf-8")
-    return message
+NOTE = (
+    "does not measure: TLS and authentication (plain loopback), a remote "
+    "server's latency (which would hide the library's work), mails the "
+    "common-mail writer leaves to EmailMessage, nor retries and dead letters"
+)
+
+
+def wire_bytes(mail: OutgoingMail) -> bytes:
+    """Return the bytes the library sends for *mail* (fast writer or EmailMessage)."""
+    from echoppe_accounts.adapters._fastmime import message_bytes  # noqa: PLC0415
+    from echoppe_accounts.adapters.mime import build_message  # noqa: PLC0415
+
+    data = message_bytes(mail, SENDER)
+    if data is None:
+        data = build_message(mail, SENDER).as_bytes(policy=SMTP_POLICY)
+    return data
 
 
 def run(*, quick: bool = False) -> Row:
@@ -104,13 +108,14 @@ def run(*, quick: bool = False) -> Row:
         key = bytes(settings().outbox_key or b"")
         with store.unit_of_work() as tx:
             queued = [unseal_mail(m, key) for m in tx.outbox.due(clock.now(), count)]
+        wire = [(mail.to, wire_bytes(mail)) for mail in queued]
         position = [0]
 
         def baseline() -> None:
             start = position[0]
             with smtplib.SMTP("127.0.0.1", sink.port, timeout=10) as smtp:
-                for mail in queued[start : start + BATCH]:
-                    smtp.send_message(plain_message(mail), ENVELOPE_SENDER, [mail.to])
+                for to, data in wire[start : start + BATCH]:
+                    smtp.sendmail(ENVELOPE_SENDER, [to], data)
             position[0] += BATCH
 
         def candidate() -> None:
@@ -124,12 +129,14 @@ def run(*, quick: bool = False) -> Row:
     throughput = 1 / result.ratio
     return Row(
         name="outbox_smtp",
-        title="outbox to a loopback SMTP server vs plain smtplib on one connection",
-        target="≥ 0.90",
+        title="outbox to a loopback SMTP server vs smtplib.sendmail of the same "
+        "pre-built bytes, one connection a round",
+        target="≥ 0.60",
         units="candidate mails/s / baseline mails/s",
         ratio=throughput,
-        passed=at_least(0.90)(throughput),
+        passed=at_least(0.60)(throughput),
         details={
+            "note": NOTE,
             "mails_per_round": BATCH,
             "rounds": result.rounds,
             "baseline_mails_per_s": round(1 / result.baseline, 1),

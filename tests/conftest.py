@@ -44,6 +44,12 @@ try:
 except ImportError:  # the postgres extra is optional; postgres_dsn says what is missing
     psycopg = None
 
+collect_ignore = ["django_project.py", "django_urls.py", "django_urls_without_app.py"]
+"""The Django test project's modules, which pytest would import for doctests.
+
+They need Django's settings configured, which the Django tests do first.
+"""
+
 settings.register_profile(
     "dev", max_examples=60, deadline=None,
     suppress_health_check=[HealthCheck.too_slow],

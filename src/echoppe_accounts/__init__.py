@@ -147,6 +147,7 @@ if TYPE_CHECKING:
         ExpressRegistration,
     )
     from echoppe_accounts.service_layer.settings import Settings
+    from echoppe_accounts.service_layer.texts import check_texts
     from echoppe_accounts.service_layer.worker import OutboxWorker
 
 _SUBMODULES: dict[str, str] = {
@@ -256,6 +257,7 @@ _SUBMODULES: dict[str, str] = {
     "AccountService": "service_layer.services",
     "ExpressRegistration": "service_layer.services",
     "Settings": "service_layer.settings",
+    "check_texts": "service_layer.texts",
     "OutboxWorker": "service_layer.worker",
 }
 """The submodule (under ``echoppe_accounts.``) that defines each public name."""
@@ -399,6 +401,7 @@ __all__ = [
     "available_languages",
     "bootstrap",
     "canonical_client_key",
+    "check_texts",
     "known_codes",
     "reminder_due",
     "retry_on_conflict",

@@ -40,6 +40,7 @@ from echoppe_accounts.adapters.legacy_hashes import LegacyHasher
 from echoppe_accounts.adapters.maildir import MaildirMailer
 from echoppe_accounts.adapters.sqlite import SQLiteStore
 from echoppe_accounts.adapters.system import Argon2Hasher, SystemClock, SystemSecrets
+from echoppe_accounts.domain import fast as fast_paths
 from echoppe_accounts.domain.i18n import install as install_catalogues
 from echoppe_accounts.domain.sealing import KEY_BYTES, parse_key
 from echoppe_accounts.ports import (
@@ -192,8 +193,12 @@ def bootstrap(
        tests, not for a shop: give a PostgreSQL deployment a key.
 
     The shop's message catalogues (:attr:`~echoppe_accounts.Settings.locale_dirs`) are
-    installed for the process, and every template and message is rendered
-    with sample data in every language (SPEC T1).
+    installed for the process. When the shop gives templates or catalogues
+    of its own, every template and message is rendered with sample data in
+    every language before this returns (SPEC T1); the library's own texts
+    are checked by its tests and compiled and read on first use, so that a
+    process pays for the texts it sends (:func:`~echoppe_accounts.check_texts`
+    runs the same check on demand, for a deployment's own tests).
 
     Raises:
         ValueError: If ``ECHOPPE_OUTBOX_KEY`` is set but holds no key.
@@ -203,7 +208,12 @@ def bootstrap(
     .. versionadded:: 0.2.0
     """
     install_catalogues(settings.locale_dirs)
-    check_texts(settings)
+    if settings.fast_paths is not None:
+        fast_paths.set_enabled(settings.fast_paths)
+    if settings.templates is not None or settings.locale_dirs:
+        # The shop's own texts are checked at the start; the library's are
+        # checked by its tests, and compiled and read on first use (issue 22).
+        check_texts(settings)
     clock = clock or SystemClock()
     secrets = secrets or SystemSecrets()
     hasher = hasher or LegacyHasher(Argon2Hasher())

@@ -815,7 +815,7 @@ def test_the_adapter_passes_the_amended_arguments_once_the_use_cases_take_them()
     """Device token (P4), current password (F10) and sign-up password (X5)."""
     from types import SimpleNamespace  # noqa: PLC0415
 
-    from echoppe_accounts.contrib.django import _calls  # noqa: PLC0415
+    from echoppe_accounts.contrib import _calls  # noqa: PLC0415
 
     future = _FutureAuth()
     app = SimpleNamespace(auth=future, accounts=future)

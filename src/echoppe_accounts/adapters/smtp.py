@@ -31,6 +31,7 @@ from typing import Literal, Self
 
 from echoppe_accounts.adapters._fastmime import message_bytes
 from echoppe_accounts.adapters.mime import build_message, sender_address
+from echoppe_accounts.domain import fast
 from echoppe_accounts.domain.errors import DeliveryError
 from echoppe_accounts.domain.mail import OutgoingMail
 
@@ -181,7 +182,7 @@ class SMTPMailer:
         where = f"cannot deliver mail {mail.id} through {self.host}:{self.port}"
         # The common mail is written directly; any other is built by the
         # standard library's EmailMessage (see adapters/_fastmime.py).
-        data = message_bytes(mail, sender)
+        data = message_bytes(mail, sender) if fast.enabled() else None
         message = None
         if data is None:
             try:

@@ -55,6 +55,7 @@ from collections.abc import Sequence
 
 import attrs
 
+from echoppe_accounts.domain import fast
 from echoppe_accounts.domain.countries import country_codes, country_display_name
 from echoppe_accounts.domain.errors import Collector, ValidationError
 from echoppe_accounts.domain.text import check_raw, clean_text, strip_combining
@@ -224,9 +225,10 @@ class PostalAddress:
                 ``address.country_invalid``, ``text.invalid_unicode``,
                 ``text.control_character`` or ``required``.
         """
-        plain = _plain_french(street_lines, postal_code, city, country)
-        if plain is not None:
-            return plain
+        if fast.enabled():
+            plain = _plain_french(street_lines, postal_code, city, country)
+            if plain is not None:
+                return plain
         return cls._parse(street_lines, postal_code, city, country)
 
     @classmethod

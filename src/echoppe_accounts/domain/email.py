@@ -46,14 +46,14 @@ echoppe_accounts.ValidationError: email: The email address is invalid (...).
 from __future__ import annotations
 
 import hashlib
-import re
 import unicodedata
 
 import attrs
 import email_validator
 import idna
-from email_validator import rfc_constants
 
+from echoppe_accounts.domain import fast
+from echoppe_accounts.domain._fast_email import plain as _plain
 from echoppe_accounts.domain.errors import ValidationError
 from echoppe_accounts.domain.text import check_raw, has_forbidden_character
 
@@ -62,44 +62,6 @@ MAX_LENGTH = 254
 
 _DOMAIN_MAX_LENGTH = 253
 """Longest domain name (RFC 1035), checked before any IDNA work."""
-
-
-_PLAIN_DOMAIN = re.compile(
-    r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+(?:[a-z]|[a-z0-9][a-z0-9-]{0,61}[a-z])",
-    re.ASCII,
-)
-"""Lower-case host names of two labels or more whose last one ends in a letter.
-
-Every label fits DNS's 63 characters and neither starts nor ends with a
-hyphen: what email-validator accepts of an ASCII domain that must be
-deliverable (a dot, a top-level domain ending in a letter).
-"""
-
-
-def _plain(value: str) -> tuple[str, str] | None:
-    """Return the local part and domain of a plain ASCII address, else ``None``.
-
-    Plain: what *email-validator* accepts with no work of its own (no
-    quoting, no IDNA, no mailbox name it lower-cases), and nothing it
-    could refuse. ``None`` sends the address to email-validator.
-    """
-    if not value.isascii():
-        return None
-    local, _, domain = value.partition("@")
-    domain = domain.lower()  # what UTS #46 does to ASCII letters
-    if (
-        len(local) > rfc_constants.LOCAL_PART_MAX_LENGTH  # its strict mode's limit
-        or len(domain) > rfc_constants.DOMAIN_MAX_LENGTH
-        or rfc_constants.DOT_ATOM_TEXT.match(local) is None
-        or local.lower() in rfc_constants.CASE_INSENSITIVE_MAILBOX_NAMES
-        or _PLAIN_DOMAIN.fullmatch(domain) is None
-        or "--" in domain  # R-LDH labels and Punycode ("xn--")
-    ):
-        return None
-    special = email_validator.SPECIAL_USE_DOMAIN_NAMES
-    if domain in special or domain.endswith(tuple(f".{d}" for d in special)):
-        return None
-    return local, domain
 
 
 def _key(local: str, ascii_domain: str) -> str:
@@ -191,7 +153,7 @@ class Email:
             raise ValidationError.single(path, "required")
         if len(value) > MAX_LENGTH or has_forbidden_character(value):
             raise ValidationError.single(path, "email.invalid", reason="bad length")
-        if (plain := _plain(value)) is not None:
+        if fast.enabled() and (plain := _plain(value)) is not None:
             # ASCII: NFKC changes nothing, and case folding is lower().
             local, domain = plain
             return cls(f"{local}@{domain}", f"{local.lower()}@{domain}")

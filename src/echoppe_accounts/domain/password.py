@@ -41,8 +41,10 @@ def bundled_common_passwords() -> frozenset[str]:
     True
     """
     data = resources.files("echoppe_accounts.data").joinpath(COMMON_PASSWORDS_FILE)
-    with data.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as text:
-        return frozenset(line.strip() for line in text if line.strip())
+    # Decompressed and split at once: half the time of reading line by line,
+    # which a process pays at its first registration (issue 22).
+    text = gzip.decompress(data.read_bytes()).decode("utf-8")
+    return frozenset(line.strip() for line in text.splitlines()) - {""}
 
 
 MAX_LENGTH = 128

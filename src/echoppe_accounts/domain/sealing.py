@@ -34,12 +34,14 @@ import binascii
 import functools
 import re
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import attrs
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from echoppe_accounts.domain.mail import OutgoingMail
+
+if TYPE_CHECKING:  # cryptography is imported by the first seal (issue 22)
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 KEY_BYTES = 32
 """Length of an outbox key: 256 bits, for AES-256-GCM."""
@@ -110,8 +112,13 @@ def _cipher(key: bytes) -> AESGCM:
     """Return the AES-GCM cipher of *key*, made once for the process.
 
     A dispatcher opens every mail with the same key, and making the cipher
-    costs more than opening a body with it.
+    costs more than opening a body with it. cryptography is imported here,
+    by the first seal or opening: a process that sends no mail never loads it.
     """
+    from cryptography.hazmat.primitives.ciphers.aead import (  # noqa: PLC0415
+        AESGCM,
+    )
+
     return AESGCM(check_key(key))
 
 
@@ -152,6 +159,8 @@ def unseal(key: bytes, sealed: str, *, associated: str) -> str:
     if not is_sealed(sealed):
         msg = "not a sealed body"
         raise SealError(msg)
+    from cryptography.exceptions import InvalidTag  # noqa: PLC0415 (see _cipher)
+
     try:
         raw = base64.urlsafe_b64decode(sealed[len(PREFIX) :].encode("ascii"))
         nonce, body = raw[:NONCE_BYTES], raw[NONCE_BYTES:]

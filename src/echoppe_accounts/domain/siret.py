@@ -29,12 +29,16 @@ echoppe_accounts.ValidationError: siret: The SIRET number cannot be all zeros.
 
 from __future__ import annotations
 
-import re
-
 import attrs
 from stdnum import exceptions as stdnum_errors
 from stdnum.fr import siret as stdnum_siret
 
+from echoppe_accounts.domain import fast
+from echoppe_accounts.domain._fast_siret import (
+    NO_SEPARATORS as _NO_SEPARATORS,
+)
+from echoppe_accounts.domain._fast_siret import TYPED as _TYPED
+from echoppe_accounts.domain._fast_siret import passes_stdnum as _passes_stdnum
 from echoppe_accounts.domain.errors import ValidationError
 from echoppe_accounts.domain.text import has_forbidden_character
 
@@ -42,46 +46,11 @@ _MAX_INPUT = 32
 _LENGTH = 14
 _SIREN_LENGTH = 9
 _ALL_ZERO_SIREN = "0" * 9
-_LA_POSTE = "356000000"
-"""La Poste's SIREN: its establishments' SIRET are checked by their digit sum."""
-_LA_POSTE_HEAD_OFFICE = "35600000000048"
-"""La Poste's head office, whose SIRET follows Luhn like any other."""
-
-_TYPED = re.compile(r"[0-9 .]*")
-"""Digits, spaces and dots: what stdnum's ``clean`` only deletes from."""
-_NO_SEPARATORS = str.maketrans("", "", " .")
-_DOUBLED = bytes.maketrans(b"0123456789", b"0246813579")
-"""Each digit doubled, its two digits summed (Luhn): 7 → 14 → 5."""
-
-
-def _luhn(digits: bytes) -> bool:
-    """Tell whether ASCII *digits* pass Luhn (``stdnum.luhn``, base 10).
-
-    Summing the bytes sums the digits plus 48 (``ord("0")``) for each, a
-    sum taken off at the end; doubling maps a digit's byte to its result's.
-    """
-    total = sum(digits[-1::-2]) + sum(digits[-2::-2].translate(_DOUBLED))
-    return (total - 48 * len(digits)) % 10 == 0
-
-
-def _passes_stdnum(number: str) -> bool:
-    """Tell whether 14 ASCII digits pass ``stdnum.fr.siret.validate``.
-
-    The same checks in the same order: La Poste's digit sum or Luhn over
-    the SIRET, then Luhn over its SIREN.
-    """
-    digits = number.encode("ascii")
-    if number.startswith(_LA_POSTE) and number != _LA_POSTE_HEAD_OFFICE:
-        if (sum(digits) - 48 * _LENGTH) % 5 != 0:
-            return False
-    elif not _luhn(digits):
-        return False
-    return _luhn(digits[:_SIREN_LENGTH])
 
 
 def compact(value: str) -> str:
     """Remove spaces and dots from *value*."""
-    if _TYPED.fullmatch(value):
+    if fast.enabled() and _TYPED.fullmatch(value):
         return value.translate(_NO_SEPARATORS)
     return str(stdnum_siret.compact(value))
 
@@ -111,7 +80,7 @@ def validate(value: str, path: str = "siret") -> str:
         raise ValidationError.single(path, "siret.invalid_format")
     if number.startswith(_ALL_ZERO_SIREN):
         raise ValidationError.single(path, "siret.all_zero")
-    if _passes_stdnum(number):
+    if fast.enabled() and _passes_stdnum(number):
         return number
     # Compacted already: stdnum only tells why the number fails.
     try:

@@ -42,14 +42,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import attrs
 
 from echoppe_accounts._version import __version__
-from echoppe_accounts.adapters.system import SystemClock, SystemSecrets
-from echoppe_accounts.bootstrap import App
-from echoppe_accounts.domain.account import Account
 from echoppe_accounts.domain.analytics import EVENT_MONTHS, RetentionPolicy
 from echoppe_accounts.domain.errors import (
     AuthenticationError,
@@ -69,8 +66,13 @@ from echoppe_accounts.entrypoints.config import (
     analytics_sink,
     open_database,
 )
-from echoppe_accounts.service_layer.analytics import AnalyticsService
 from echoppe_accounts.service_layer.worker import DEFAULT_BATCH_SIZE, OutboxWorker
+
+if TYPE_CHECKING:
+    # Imported by the commands that use them: `--help` and `--version` load
+    # no database driver and no template (issue 22).
+    from echoppe_accounts.bootstrap import App
+    from echoppe_accounts.domain.account import Account
 
 PROG = "echoppe-accounts"
 """The command's name, as installed."""
@@ -1166,6 +1168,14 @@ def _erase(ctx: _Context, args: argparse.Namespace) -> int:
 
 def _analytics_purge(ctx: _Context, args: argparse.Namespace) -> int:
     sink = analytics_sink(ctx.url, ctx.environment)
+    from echoppe_accounts.adapters.system import (  # noqa: PLC0415
+        SystemClock,
+        SystemSecrets,
+    )
+    from echoppe_accounts.service_layer.analytics import (  # noqa: PLC0415
+        AnalyticsService,
+    )
+
     service = AnalyticsService(
         sink,
         SystemClock(),

@@ -51,26 +51,24 @@ import os
 import secrets
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import attrs
 
-from echoppe_accounts.adapters.analytics import SQLiteAnalyticsSink
-from echoppe_accounts.adapters.maildir import MaildirMailer
-from echoppe_accounts.adapters.smtp import SMTPMailer
-from echoppe_accounts.adapters.sqlite import SQLiteStore
-from echoppe_accounts.bootstrap import (
-    App,
-    bootstrap,
-    outbox_key_from_environment,
-    sqlite_outbox_key,
-)
 from echoppe_accounts.domain.errors import Language
-from echoppe_accounts.domain.mail import OutgoingMail
 from echoppe_accounts.domain.sealing import KEY_BYTES
-from echoppe_accounts.ports import Mailer, UnitOfWorkFactory
 from echoppe_accounts.service_layer.settings import Settings
+
+if TYPE_CHECKING:
+    # The adapters and the wiring are imported by the commands that use
+    # them: `echoppe-accounts --help` loads no database driver and no
+    # template (issue 22).
+    from echoppe_accounts.adapters.analytics import SQLiteAnalyticsSink
+    from echoppe_accounts.adapters.smtp import SMTPMailer
+    from echoppe_accounts.bootstrap import App
+    from echoppe_accounts.domain.mail import OutgoingMail
+    from echoppe_accounts.ports import Mailer, UnitOfWorkFactory
 
 DEFAULT_DATABASE_URL = "sqlite:///echoppe.sqlite3"
 """The database when neither ``--db`` nor ``ECHOPPE_DATABASE_URL`` says one."""
@@ -261,6 +259,10 @@ class Environment:
             DeliveryError: The Maildir folder cannot be created.
         """
         if self.smtp_url is None:
+            from echoppe_accounts.adapters.maildir import (  # noqa: PLC0415
+                MaildirMailer,
+            )
+
             return MaildirMailer(self.maildir)
         return smtp_mailer(self.smtp_url, self.smtp_password)
 
@@ -326,6 +328,8 @@ def smtp_mailer(url: str, password: str | None) -> SMTPMailer:
             "smtp+plain:// never sends credentials: the connection is not encrypted."
         )
         raise ConfigurationError(msg_fr, msg_en)
+    from echoppe_accounts.adapters.smtp import SMTPMailer  # noqa: PLC0415
+
     return SMTPMailer(
         parts.hostname,
         port,
@@ -402,9 +406,16 @@ class Deployment:
         )
         environment = self.environment
         mailer = environment.mailer() if send else _LazyMailer(environment.mailer)
+        from echoppe_accounts.bootstrap import bootstrap  # noqa: PLC0415
+
         return bootstrap(self.unit_of_work, mailer, settings)
 
     def _outbox_key(self, *, mails: bool) -> bytes:
+        from echoppe_accounts.bootstrap import (  # noqa: PLC0415
+            outbox_key_from_environment,
+            sqlite_outbox_key,
+        )
+
         try:
             key = outbox_key_from_environment()
             if key is None and self.url.path is not None:
@@ -459,6 +470,10 @@ def analytics_sink(url: DatabaseURL, environment: Environment) -> SQLiteAnalytic
             "ECHOPPE_ANALYTICS_DATABASE_URL=sqlite:///path."
         )
         raise ConfigurationError(msg_fr, msg_en)
+    from echoppe_accounts.adapters.analytics import (  # noqa: PLC0415
+        SQLiteAnalyticsSink,
+    )
+
     return SQLiteAnalyticsSink(url.path)
 
 
@@ -474,6 +489,8 @@ def open_database(url: DatabaseURL, environment: Environment) -> Deployment:
     .. versionadded:: 0.2.0
     """
     if url.path is not None:
+        from echoppe_accounts.adapters.sqlite import SQLiteStore  # noqa: PLC0415
+
         lite = SQLiteStore(url.path)
         return Deployment(
             url, environment, lite.unit_of_work, lambda: lite.schema_version

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import threading
 from datetime import datetime, timedelta
 
 import attrs
@@ -70,6 +71,10 @@ CHANGE_TTL = timedelta(hours=1)
 _MAX_STAMP = 64
 
 
+_DUMMY_LOCK = threading.Lock()
+"""Makes a service's dummy hash once, whichever thread asks first."""
+
+
 @attrs.define
 class AuthService:
     """Login, password changes, the two-step reset and customer service's help.
@@ -86,16 +91,29 @@ class AuthService:
     hasher: PasswordHasher
     settings: Settings
     throttle_policy: ThrottlePolicy = attrs.field(factory=ThrottlePolicy)
-    _dummy_hash: str = attrs.field(init=False, repr=False, default="")
+    _dummy: list[str] = attrs.field(init=False, repr=False, factory=list)
 
     @property
     def _ports(self) -> Ports:
         """The ports the use cases work with."""
         return Ports(self.uow, self.clock, self.secrets, self.hasher, self.settings)
 
-    def __attrs_post_init__(self) -> None:
-        """Hash a random password once, to check against when there is no hash."""
-        self._dummy_hash = self.hasher.hash(self.secrets.token_urlsafe(TOKEN_BYTES))
+    @property
+    def _dummy_hash(self) -> str:
+        """The hash of a random password, to check against when there is no hash.
+
+        Made by the first login or password change rather than at wiring
+        (issue 22: a password hash costs tens of milliseconds and its
+        memory), before any account is read, so that the extra hash falls
+        on the first call whatever its email (SPEC P3); once per service,
+        the same object ever after.
+        """
+        if not self._dummy:
+            made = self.hasher.hash(self.secrets.token_urlsafe(TOKEN_BYTES))
+            with _DUMMY_LOCK:
+                if not self._dummy:
+                    self._dummy.append(made)
+        return self._dummy[0]
 
     # -- login -------------------------------------------------------------------
 
@@ -137,6 +155,7 @@ class AuthService:
         """
         count_client(self._ports, ClientAction.LOGIN, client_key)
         now = self.clock.now()
+        dummy = self._dummy_hash  # made by the first login, whatever its email
         # Size and validity before work (SPEC F9): a password no policy could
         # have accepted is not hashed, but costs the same as a wrong one.
         readable = len(password) <= RAW_MAX_LENGTH and is_valid_unicode(password)
@@ -144,7 +163,7 @@ class AuthService:
         try:
             parsed = Email.parse(email)
         except ValidationError:
-            self.hasher.verify(self._dummy_hash, password)
+            self.hasher.verify(dummy, password)
             raise AuthenticationError("login.failed") from None
         temporary = canonical_temporary(password)
         # A login's own writes (the failure count, the audit record, an
@@ -184,14 +203,9 @@ class AuthService:
             ):
                 target, candidate = account.password_hash, password
             else:
-                target, candidate = self._dummy_hash, password
+                target, candidate = dummy, password
             matched = self.hasher.verify(target, candidate)
-            if (
-                account is None
-                or not matched
-                or not readable
-                or target is self._dummy_hash
-            ):
+            if account is None or not matched or not readable or target is dummy:
                 login_throttle.record_failure(uow, budget, now)
                 audit(self._ports, uow, AuditEvent.LOGIN_FAILED, account_id)
                 uow.commit()

@@ -131,11 +131,11 @@ disk; a power cut during an import may lose its last batches, which
 running it again writes.
 
 Speed: each batch is validated, then its emails are looked up in one
-query and its accounts written together. CPython's automatic garbage
-collection is suspended while an import runs (a batch's objects would
-otherwise make it scan the whole heap every few batches) and each batch
-collects the young generations instead; collections resume when the
-import returns or fails, unless the program had turned them off.
+query and its accounts written together. The import leaves CPython's
+garbage collector as the program set it (a web server's other threads
+share it): a batch's objects are freed by reference counting once it is
+written (the only cycles are those of the invitations' rendered mails,
+which the collector's young generations take).
 
 An example, with a customer who keeps the bcrypt hash of the password
 ``motdepasse`` from PrestaShop, a company whose customer will be invited,
@@ -174,7 +174,6 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
-import gc
 import logging
 import os
 import sys
@@ -428,7 +427,7 @@ class CustomerImporter:
                 errors=errors,
                 batch_size=batch_size,
             )
-            with _progress_bar(total - 1, progress) as bar, _young_collections(run):
+            with _progress_bar(total - 1, progress) as bar:
                 counts = run.all(lines, header, bar)
             self._cases.finish(run.run, source, counts)
         summary = ImportSummary(
@@ -648,7 +647,6 @@ class _Run:
     _rows: list[tuple[int, dict[str, str]]] = attrs.Factory(list)
     _refused: list[tuple[int, FieldError]] = attrs.Factory(list)
     _in_batch: int = 0
-    collect_young: bool = False
 
     def all(self, lines: _Lines, header: _Header, bar: _Bar) -> _Counts:
         """Import every line after the header; return the counts."""
@@ -742,11 +740,6 @@ class _Run:
         self._rows.clear()
         self._refused.clear()
         self._in_batch = 0
-        if self.collect_young:
-            # The batch's garbage cycles (rendered mails) are freed here,
-            # with the young generations only: what outlives a batch is
-            # little, so the whole heap need not be scanned.
-            gc.collect(1)
 
     def _count(self, line: int, outcome: str) -> None:
         """Count what became of a valid *line* (see ``_ImportCases.store``)."""
@@ -857,32 +850,6 @@ class _Run:
         if last is not None and all(o == "refused" for _, o in outcomes):
             raise last
         return outcomes
-
-
-# -- garbage collection ------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _young_collections(run: _Run) -> Iterator[None]:
-    """Suspend CPython's automatic collections; the import collects per batch.
-
-    A batch's objects live until it is written, long enough for the
-    collector to move them to its oldest generation, whose growth then
-    triggers a scan of the whole heap every few batches: a tenth of an
-    import's time. While this holds, each written batch collects the
-    young generations instead (``_Run._flush``). Collections resume as
-    they were afterwards; a program that had turned them off keeps them off.
-    """
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    run.collect_young = True
-    try:
-        yield
-    finally:
-        run.collect_young = False
-        gc.enable()
 
 
 # -- reading the file ---------------------------------------------------------------

@@ -163,6 +163,14 @@ class Settings:
             whole process.
         timezone: The IANA time zone dates are shown in, to customers
             (``Europe/Paris``, summer time included).
+        fast_paths: Whether the library reads the common case of emails,
+            phone numbers, SIRET, French addresses and outgoing mails
+            itself (faster; the tests hold it to the dependencies' answers).
+            ``False`` sends every input to the general path, for the whole
+            process, when :func:`~echoppe_accounts.bootstrap` wires it;
+            ``True`` turns them on; ``None`` (the default) leaves the
+            choice to the environment variable ``ECHOPPE_FAST_PATHS``
+            (``0`` turns them off), on otherwise.
 
     >>> settings = Settings(base_url="https://www.example.org")
     >>> settings.link("/compte?t={token}", "x")
@@ -227,6 +235,7 @@ class Settings:
     templates: str | os.PathLike[str] | jinja2.BaseLoader | None = None
     locale_dirs: tuple[Path, ...] = attrs.field(default=(), converter=_folders)
     timezone: str = attrs.field(default="Europe/Paris", validator=_check_timezone)
+    fast_paths: bool | None = None
 
     def link(self, path_template: str, token: str) -> str:
         """Return the absolute link for *path_template* with *token* filled in."""

@@ -1,11 +1,13 @@
-"""The check of every text customers read, run when the application is wired (T1).
+"""The check of every text customers read (T1).
 
 :func:`check_texts` renders, in every language with a catalogue, every mail
 kind (subject, text and HTML parts) and the "Mes données" page with sample
 data, every validation message with sample parameters, and compiles every
 template the shop's loader holds, so that a broken template or catalogue
-stops the start with a :class:`~echoppe_accounts.TemplateError` naming it,
-instead of failing when a customer asks for a reset.
+stops a deployment with a :class:`~echoppe_accounts.TemplateError` naming
+it, instead of failing when a customer asks for a reset.
+:func:`~echoppe_accounts.bootstrap` runs it when the shop gives templates or
+catalogues of its own; the library's own are checked by its tests.
 """
 
 from __future__ import annotations
@@ -87,6 +89,14 @@ _CHECKED: set[tuple[object, Catalogues]] = set()
 
 def check_texts(settings: Settings) -> None:
     """Render every template and message of *settings*, in every language.
+
+    Every mail kind (subject, text and HTML), the "Mes données" page and
+    every validation message, with sample data, in every language with a
+    catalogue; every template the shop's loader holds is compiled. Run it
+    in a deployment's checks or tests: :func:`~echoppe_accounts.bootstrap`
+    runs it only when *settings* name templates or catalogues of the shop,
+    and otherwise each template is compiled, and each catalogue read, on
+    first use.
 
     Done once per template source and catalogue set in a process: wiring
     many applications with the same templates costs one check.

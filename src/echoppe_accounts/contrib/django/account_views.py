@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
-from echoppe_accounts.contrib.django import _calls
+from echoppe_accounts.contrib import _calls
+from echoppe_accounts.contrib._web import (
+    ADDRESS_INPUTS,
+    HTTP_NOT_FOUND,
+    address_values,
+    change_newsletter,
+    delivery_form,
+    erase_problems,
+)
 from echoppe_accounts.contrib.django._pages import (
     field_errors,
     language,
@@ -33,21 +41,10 @@ from echoppe_accounts.contrib.django.views import (
     rate_limited,
     token_page,
 )
-from echoppe_accounts.domain.consent import ConsentSource
 from echoppe_accounts.domain.errors import (
     NotFoundError,
     RateLimitedError,
     ValidationError,
-)
-from echoppe_accounts.domain.forms import DeliveryForm
-
-ADDRESS_INPUTS = (
-    "contact_name",
-    "label",
-    "address.street_lines",
-    "address.postal_code",
-    "address.city",
-    "address.country",
 )
 
 
@@ -143,14 +140,6 @@ def addresses(request: HttpRequest) -> HttpResponse:
     return render(request, "addresses", {"account": _me(request).account})
 
 
-def _delivery(data: dict[str, str]) -> DeliveryForm:
-    return DeliveryForm(
-        data.get("contact_name", ""),
-        address_form(data, "address"),
-        data.get("label", ""),
-    )
-
-
 @customer_required
 def address_add(request: HttpRequest) -> HttpResponse:
     """Add a delivery address (at most fifty, SPEC A1)."""
@@ -172,14 +161,13 @@ def _address_form(request: HttpRequest, delivery_id: str | None) -> HttpResponse
             try:
                 found = me.account.addresses.delivery(delivery_id)
             except ValidationError:  # address.unknown_delivery
-                return render(request, "message", {"kind": "not_found"}, status=404)
+                return render(
+                    request, "message", {"kind": "not_found"}, status=HTTP_NOT_FOUND
+                )
             form = {
                 "contact_name": found.contact_name,
                 "label": found.label or "",
-                "address.street_lines": "\n".join(found.address.street_lines),
-                "address.postal_code": found.address.postal_code,
-                "address.city": found.address.city,
-                "address.country": found.address.country,
+                **address_values(found.address),
             }
         return render(
             request, "address_form", {"form": form, "delivery_id": delivery_id}
@@ -187,10 +175,10 @@ def _address_form(request: HttpRequest, delivery_id: str | None) -> HttpResponse
     data = {k: str(v) for k, v in request.POST.items()}
     try:
         if delivery_id is None:
-            app.accounts.add_delivery_address(me.account_id, _delivery(data))
+            app.accounts.add_delivery_address(me.account_id, delivery_form(data))
         else:
             app.accounts.update_delivery_address(
-                me.account_id, delivery_id, _delivery(data)
+                me.account_id, delivery_id, delivery_form(data)
             )
     except ValidationError as exc:
         errors = field_errors(
@@ -234,13 +222,7 @@ def billing(request: HttpRequest) -> HttpResponse:
     """Change the single billing address, for every delivery (SPEC A2)."""
     me = _me(request)
     if request.method != "POST":
-        address = me.account.addresses.billing
-        form = {
-            "address.street_lines": "\n".join(address.street_lines),
-            "address.postal_code": address.postal_code,
-            "address.city": address.city,
-            "address.country": address.country,
-        }
+        form = address_values(me.account.addresses.billing)
         return render(request, "billing", {"form": form})
     data = {k: str(v) for k, v in request.POST.items()}
     try:
@@ -271,23 +253,13 @@ def newsletter(request: HttpRequest) -> HttpResponse:
     account = me.account
     if request.method != "POST":
         return render(request, "newsletter", {"account": account})
-    app = get_app()
-    wording = config().newsletter_wording
-    if request.POST.get("action") == "unsubscribe":
-        app.accounts.unsubscribe_newsletter(
-            me.account_id, source=ConsentSource.ACCOUNT_PAGE
-        )
-        notify(request, "newsletter_unsubscribed")
-    elif account.email_proven_at is not None:
-        app.accounts.subscribe_newsletter(
-            me.account_id, source=ConsentSource.ACCOUNT_PAGE, wording_version=wording
-        )
-        notify(request, "newsletter_subscribed")
-    else:
-        app.privacy.request_newsletter_subscription(
-            me.account_id, source=ConsentSource.ACCOUNT_PAGE, wording_version=wording
-        )
-        notify(request, "newsletter_confirm_sent")
+    notice = change_newsletter(
+        get_app(),
+        account,
+        unsubscribe=request.POST.get("action") == "unsubscribe",
+        wording=config().newsletter_wording,
+    )
+    notify(request, notice)
     return HttpResponseRedirect(app_url("newsletter"))
 
 
@@ -319,13 +291,6 @@ def erase(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return render(request, "erase")
     app = get_app()
-    errors: dict[str, list[str]] = {}
-    if not request.POST.get("confirm"):
-        errors["confirm"] = [
-            ValidationError.single("confirm", "required")
-            .errors[0]
-            .message(language(request))
-        ]
     try:
         right = _calls.check_password(
             app,
@@ -335,12 +300,11 @@ def erase(request: HttpRequest) -> HttpResponse:
         )
     except RateLimitedError as exc:
         return rate_limited(request, exc)
-    if not right:
-        errors["password"] = [
-            ValidationError.single("current_password", "password.wrong_current")
-            .errors[0]
-            .message(language(request))
-        ]
+    errors = erase_problems(
+        confirmed=bool(request.POST.get("confirm")),
+        password_right=right,
+        lang=language(request),
+    )
     if errors:
         return render(request, "erase", {"errors": errors}, status=HTTP_BAD_REQUEST)
     app.privacy.erase_account(me.account_id, actor="customer")

@@ -125,7 +125,7 @@ class EchoppeBackend:
 
         A restricted login (a temporary password) is not a user: ``None``.
         """
-        from echoppe_accounts.contrib.django import _calls  # noqa: PLC0415
+        from echoppe_accounts.contrib import _calls  # noqa: PLC0415
         from echoppe_accounts.contrib.django.conf import client_key  # noqa: PLC0415
 
         if email is None or password is None:

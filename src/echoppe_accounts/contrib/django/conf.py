@@ -58,6 +58,7 @@ from echoppe_accounts.bootstrap import (
     outbox_key_from_environment,
     sqlite_outbox_key,
 )
+from echoppe_accounts.contrib._web import DEVICE_SALT, LINK_ROUTES, TOKEN_PARAMETER
 from echoppe_accounts.domain.sealing import parse_key
 from echoppe_accounts.entrypoints.config import (
     ConfigurationError,
@@ -73,20 +74,6 @@ DEFAULT_DATABASE_URL = "sqlite:///echoppe.sqlite3"
 
 NAMESPACE = "echoppe"
 """The URL namespace of the app's views (``reverse("echoppe:login")``)."""
-
-LINK_ROUTES: Mapping[str, str] = {
-    "set_password_path": "complete",
-    "reset_confirm_path": "reset_confirm",
-    "reset_cancel_path": "reset_cancel",
-    "newsletter_confirm_path": "newsletter_confirm",
-    "email_change_confirm_path": "email_change_confirm",
-    "email_change_cancel_path": "email_change_cancel",
-    "signup_verify_path": "signup_verify",
-}
-"""The library's link settings, and the URL name each one is built from (W4)."""
-
-TOKEN_PARAMETER = "jeton"  # noqa: S105 (a parameter name, not a secret)
-"""The query parameter carrying a link's token."""
 
 
 @attrs.frozen
@@ -341,9 +328,6 @@ def client_key(meta: Mapping[str, str], cfg: Config | None = None) -> str:
         return hops[-count]
     return value.strip() or remote
 
-
-DEVICE_SALT = "echoppe_accounts.device"
-"""The salt of the device cookie's signature."""
 
 __all__ = [
     "DEFAULT_DATABASE_URL",

@@ -20,7 +20,19 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from echoppe_accounts.bootstrap import App
-from echoppe_accounts.contrib.django import _calls
+from echoppe_accounts.contrib import _calls
+from echoppe_accounts.contrib._web import (
+    COMPLETION_INPUTS,
+    HTTP_BAD_REQUEST,
+    HTTP_TOO_MANY,
+    SIGNUP_ALIASES,
+    SIGNUP_INPUTS,
+    address_form,
+    completion_form,
+    link_refused_detail,
+    registration_form,
+    retry_after,
+)
 from echoppe_accounts.contrib.django._pages import (
     field_errors,
     language,
@@ -49,54 +61,11 @@ from echoppe_accounts.domain.errors import (
     RateLimitedError,
     ValidationError,
 )
-from echoppe_accounts.domain.forms import (
-    AddressForm,
-    CompletionForm,
-    DeliveryForm,
-    OrganisationForm,
-    RegistrationForm,
-)
-
-HTTP_BAD_REQUEST = 400
-HTTP_TOO_MANY = 429
-
-ORGANISATION_INPUTS = (
-    "organisation_name",
-    "siret",
-    "chorus_requirement",
-    "chorus_service_code",
-    "chorus_engagement_number",
-)
-SIGNUP_INPUTS = (
-    "category",
-    "email",
-    "password",
-    "name",
-    "phone",
-    *ORGANISATION_INPUTS,
-    "billing_address.street_lines",
-    "billing_address.postal_code",
-    "billing_address.city",
-    "billing_address.country",
-    "delivery_addresses[0].contact_name",
-)
-# The sign-up form's one address is the billing and the first delivery one.
-SIGNUP_ALIASES = {"delivery_addresses[0].address": "billing_address"}
 
 
 def app_url(name: str, *args: object) -> str:
     """Return the path of the app's view *name* (``app_url("login")``)."""
     return str(reverse(f"{NAMESPACE}:{name}", args=args))
-
-
-def address_form(data: dict[str, str], prefix: str) -> AddressForm:
-    """Read an address typed in the inputs ``<prefix>.street_lines`` and so on."""
-    return AddressForm(
-        data.get(f"{prefix}.street_lines", "").splitlines(),
-        data.get(f"{prefix}.postal_code", ""),
-        data.get(f"{prefix}.city", ""),
-        data.get(f"{prefix}.country", "") or "FR",
-    )
 
 
 def rate_limited(request: HttpRequest, exc: RateLimitedError) -> HttpResponse:
@@ -107,7 +76,7 @@ def rate_limited(request: HttpRequest, exc: RateLimitedError) -> HttpResponse:
         {"kind": "rate_limited", "detail": exc.message(language(request))},
         status=HTTP_TOO_MANY,
     )
-    response["Retry-After"] = str(int(exc.retry_after + 0.999))
+    response["Retry-After"] = retry_after(exc.retry_after)
     return response
 
 
@@ -124,26 +93,8 @@ def signup(request: HttpRequest) -> HttpResponse:
         return render(request, "signup", {"form": {"billing_address.country": "FR"}})
     data = _post_data(request)
     cfg = config()
-    address = address_form(data, "billing_address")
-    wants_news = bool(data.get("newsletter"))
-    form = RegistrationForm(
-        category=data.get("category", ""),
-        email=data.get("email", ""),
-        phone=data.get("phone", ""),
-        name=data.get("name", ""),
-        password=data.get("password", ""),
-        organisation_name=data.get("organisation_name", ""),
-        siret=data.get("siret", ""),
-        chorus_requirement=data.get("chorus_requirement", ""),
-        chorus_service_code=data.get("chorus_service_code", ""),
-        chorus_engagement_number=data.get("chorus_engagement_number", ""),
-        billing_address=address,
-        delivery_addresses=[
-            DeliveryForm(data.get("delivery_addresses[0].contact_name", ""), address)
-        ],
-        newsletter=wants_news,
-        newsletter_wording_version=cfg.newsletter_wording if wants_news else "",
-        language=language(request),
+    form = registration_form(
+        data, language=language(request), wording=cfg.newsletter_wording
     )
     app = get_app()
     try:
@@ -171,8 +122,7 @@ def _token(request: HttpRequest) -> str:
 
 
 def _link_refused(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    problems = exc.as_dict(language(request))
-    detail = (problems.get("token") or next(iter(problems.values())))[0]["message"]
+    detail = link_refused_detail(exc, language(request))
     return render(
         request,
         "message",
@@ -245,7 +195,7 @@ def login(request: HttpRequest) -> HttpResponse:
             status=HTTP_TOO_MANY if throttled else HTTP_BAD_REQUEST,
         )
         if exc.retry_after is not None:
-            refused["Retry-After"] = str(int(exc.retry_after + 0.999))
+            refused["Retry-After"] = retry_after(exc.retry_after)
         return refused
     if result.restricted and result.change_token:
         start_restricted_session(
@@ -361,8 +311,6 @@ def forced_change(request: HttpRequest) -> HttpResponse:
 
 # -- express account completion (SPEC X2) --------------------------------------------
 
-COMPLETION_INPUTS = ("password", "phone", "name", "category", *ORGANISATION_INPUTS)
-
 
 def complete(request: HttpRequest) -> HttpResponse:
     """Complete an express account from its set-password link (SPEC X2)."""
@@ -370,13 +318,7 @@ def complete(request: HttpRequest) -> HttpResponse:
     if request.method != "POST":
         return render(request, "complete", {"token": token})
     data = _post_data(request)
-    form = CompletionForm(
-        password=data.get("password", ""),
-        phone=data.get("phone", ""),
-        name=data.get("name", ""),
-        category=data.get("category", ""),
-        organisation=OrganisationForm(*(data.get(k, "") for k in ORGANISATION_INPUTS)),
-    )
+    form = completion_form(data)
     try:
         get_app().accounts.complete_express(token, form)
     except ValidationError as exc:
@@ -393,3 +335,12 @@ def complete(request: HttpRequest) -> HttpResponse:
         end_session(request)
     notify(request, "account_completed")
     return HttpResponseRedirect(app_url("login"))
+
+
+__all__ = [
+    "HTTP_BAD_REQUEST",
+    "address_form",
+    "app_url",
+    "rate_limited",
+    "token_page",
+]

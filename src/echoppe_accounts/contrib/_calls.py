@@ -1,5 +1,7 @@
 """The use-case calls whose signatures are changing, in one place (issue 20).
 
+Shared by the Django app and the Flask blueprint.
+
 Other work changes three front doors: ``change_email`` takes the current
 password (F10 amended), ``verify_signup`` the password chosen at sign-up
 (X5 amended), and ``login`` a ``device_token`` keyword, its result carrying
