@@ -37,8 +37,12 @@ def account(
     *,
     category: Category = Category.PUBLIC_BODY,
     status: AccountStatus = AccountStatus.ACTIVE,
+    proven: bool = True,
 ) -> Account:
-    """Return a valid account with every optional part filled in."""
+    """Return a valid account with every optional part filled in.
+
+    *proven*: whether its mailbox is proven (SPEC F7, F10).
+    """
     org = None
     if category.needs_organisation:
         chorus = None
@@ -64,6 +68,7 @@ def account(
         organisation=org,
         password_hash="$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA",
         language="fr",
+        email_proven_at=NOW if proven else None,
     )
 
 

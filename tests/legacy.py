@@ -26,7 +26,7 @@ def legacy_accounts() -> dict[str, Account]:
     full_width = account()
     full_width.email = Email("ｊｅａｎ@exemple.fr", "")  # accepted before 0.2.0
     erased = account("efface@exemple.fr")
-    erased.erase(NOW)
+    erased.erase(NOW, lambda: "stamp-of-erasure")
     for a in (eszett, sigma, plain, full_width):
         a.email = Email(a.email.address, old_key(a.email.address))
     return {
@@ -57,9 +57,17 @@ def expected_keys(legacy: dict[str, Account]) -> dict[str, str]:
 
 
 COLUMNS_SINCE_0_2 = frozenset(
-    {"session_stamp", "pending_email", "pending_email_key", "pending_email_at"}
+    {
+        "session_stamp",
+        "pending_email",
+        "pending_email_key",
+        "pending_email_at",
+        "former_email",
+        "former_email_key",
+        "former_email_until",
+    }
 )
-"""``accounts`` columns that 0.2.0 added after the email-key migration."""
+"""``accounts`` columns added after the email-key migration (0.2.0, 0.3.0)."""
 
 
 def old_account_row(a: Account) -> dict[str, object]:

@@ -355,7 +355,8 @@ def _email_change(p: _Printer, app: App, maildir: Path, customer: Account) -> No
     p.title("9. Changer d’adresse e-mail : la nouvelle boîte doit confirmer")
     old = str(customer.email)
     new = "nouvelle.adresse@exemple.fr"
-    app.accounts.change_email(customer.id, new)
+    # The current password is asked: a session alone is not enough (F10).
+    app.accounts.change_email(customer.id, new, "trois tasses de café avant midi")
     app.dispatcher.dispatch()
     p.ok(f"lien de confirmation envoyé à {new} ;")
     p.line(f"    {old} est prévenue, avec un lien pour annuler")

@@ -151,6 +151,34 @@ class AccountRepository(Protocol):
         """Store the changes to *account*; raise ConcurrencyError on a lost update."""
         ...
 
+    def get_by_former_email_key(self, key: str) -> Account | None:
+        """Return the account whose former email has the key *key*, or ``None``.
+
+        The one with the latest restore window when several have (SPEC F10).
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
+    def remove(self, account_id: str) -> None:
+        """Delete the account *account_id*, its addresses, consents and links.
+
+        For an unverified sign-up that expired or was replaced (SPEC X5);
+        an erased account is kept (its invoice data, SPEC G3).
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
+    def unverified_before(self, cutoff: datetime, limit: int) -> list[str]:
+        """Return the ids of at most *limit* unverified sign-ups made before *cutoff*.
+
+        Oldest first (SPEC X5).
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
     def count(self) -> int:
         """Return how many accounts are stored."""
         ...

@@ -57,7 +57,8 @@ def test_demo_runs_again_from_scratch(tmp_path):
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert "6 e-mails distribués, 0 en échec" in result.stdout
+    # 7: a sign-up's newsletter tick sends its confirm link (amended F7).
+    assert "7 e-mails distribués, 0 en échec" in result.stdout
 
 
 def test_demo_help_creates_nothing(tmp_path):

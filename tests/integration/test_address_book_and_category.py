@@ -129,7 +129,11 @@ def test_subscribe_later_from_the_account_page(service):
     service.subscribe_newsletter(
         account.id, source=ConsentSource.ACCOUNT_PAGE, wording_version="nl-2026-02"
     )
-    assert service.get(account.id).subscribed
+    # Amended F7: the mailbox is not proven yet, a confirm link goes first.
+    assert not service.get(account.id).subscribed
+    assert service.get(account.id).pending_subscription.wording_version == (
+        "nl-2026-02"
+    )
     with pytest.raises(ValidationError):
         service.subscribe_newsletter(
             account.id, source=ConsentSource.ACCOUNT_PAGE, wording_version="  "

@@ -376,7 +376,7 @@ def test_email_change_kills_pending_tokens(service, auth):
     """A confirmed email change ends every pending temporary password (R8, F10)."""
     account = service.register(form())
     temporary = request_and_confirm(service, auth)
-    service.change_email(account.id, "jean.nouveau@exemple.fr")
+    service.change_email(account.id, "jean.nouveau@exemple.fr", PASSWORD)
     (confirm,) = mails_to(service, MailKind.EMAIL_CHANGE_CONFIRM)
     service.confirm_email_change(links(confirm)["confirmer"])
     with pytest.raises(AuthenticationError):

@@ -802,11 +802,11 @@ class _FutureAuth:
             device_token="nouveau",
         )
 
-    def change_email(self, account_id, email, *, current_password):
-        del account_id, email
+    def change_email(self, account_id, email, current_password, *, client_key=None):
+        del account_id, email, client_key
         self.calls.append(("change_email", {"current_password": current_password}))
 
-    def verify_signup(self, token, *, password):
+    def verify_signup(self, token, password):
         del token
         self.calls.append(("verify_signup", {"password": password}))
 

@@ -55,7 +55,9 @@ def _operations(service, auth, privacy, account_id, email):
         "change_password": lambda: auth.change_password(
             account_id, PASSWORD, NEW_PASSWORD
         ),
-        "change_email": lambda: service.change_email(account_id, "autre@exemple.fr"),
+        "change_email": lambda: service.change_email(
+            account_id, "autre@exemple.fr", PASSWORD
+        ),
         "update_contact": lambda: service.update_contact(account_id, name="Quelqu’un"),
         "add_delivery": lambda: service.add_delivery_address(
             account_id, DeliveryForm("Paul", LYON)
@@ -148,7 +150,7 @@ def test_email_change_of_erased_account_is_refused(service, privacy):
     account = service.register(form())
     privacy.erase_account(account.id)
     with pytest.raises(ValidationError) as info:
-        service.change_email(account.id, "retour@exemple.fr")
+        service.change_email(account.id, "retour@exemple.fr", PASSWORD)
     assert info.value.codes == {"account.erased"}
 
 
@@ -159,7 +161,7 @@ def test_erasure_deletes_mails_to_former_addresses(service, privacy):
     (F10): erasure must reach them, sent or not.
     """
     account = service.register(form())
-    service.change_email(account.id, "nouvelle@exemple.fr")
+    service.change_email(account.id, "nouvelle@exemple.fr", PASSWORD)
     [confirm] = [m for m in pending(service) if m.kind is MailKind.EMAIL_CHANGE_CONFIRM]
     service.confirm_email_change(links(confirm)["confirmer"])
     assert any(m.kind is MailKind.EMAIL_CHANGED for m in pending(service))

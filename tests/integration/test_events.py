@@ -66,9 +66,16 @@ def test_every_change_is_delivered_after_commit(shop):
     app.accounts.subscribe_newsletter(
         account.id, source=ConsentSource.ACCOUNT_PAGE, wording_version="nl-1"
     )
+    # Amended F7: an unproven mailbox follows its confirm link first.
+    confirm = next(
+        m for m in pending(app.accounts) if m.kind is MailKind.NEWSLETTER_CONFIRM
+    )
+    app.privacy.confirm_newsletter_subscription(link_token(confirm))
     app.accounts.unsubscribe_newsletter(account.id, source=ConsentSource.ACCOUNT_PAGE)
     app.auth.change_password(account.id, PASSWORD, "un tout autre secret bien long")
-    app.accounts.change_email(account.id, "jean@nouveau.fr")
+    app.accounts.change_email(
+        account.id, "jean@nouveau.fr", "un tout autre secret bien long"
+    )
     app.accounts.confirm_email_change(
         links(
             next(
@@ -111,7 +118,7 @@ def test_events_hold_no_personal_data_or_secret(shop):
     """O5, G3: events name the account and the change, never a person or a secret."""
     app, seen = shop
     account = app.accounts.register(form())
-    app.accounts.change_email(account.id, "jean@nouveau.fr")
+    app.accounts.change_email(account.id, "jean@nouveau.fr", PASSWORD)
     confirm = next(
         m for m in pending(app.accounts) if m.kind is MailKind.EMAIL_CHANGE_CONFIRM
     )
@@ -128,12 +135,12 @@ def test_a_failed_use_case_leaves_no_event(shop, monkeypatch):
     app, seen = shop
     account = app.accounts.register(form())
     seen.clear()
-    from echoppe_accounts.service_layer import _base  # noqa: PLC0415
+    from echoppe_accounts.service_layer import reset  # noqa: PLC0415
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("injected")
 
-    monkeypatch.setattr(_base.UseCases, "_audit", broken)
+    monkeypatch.setattr(reset, "audit", broken)
     with pytest.raises(RuntimeError, match="injected"):
         app.auth.change_password(account.id, PASSWORD, "un tout autre secret bien long")
     monkeypatch.undo()

@@ -175,7 +175,9 @@ USE_CASES: dict[str, Callable[[Run], object]] = {
     "change category": lambda s: s.accounts.change_category(
         s.account_id, "entreprise", OrganisationForm("Exemple SA", "73282932000074")
     ),
-    "change email": lambda s: s.accounts.change_email(s.account_id, "autre@exemple.fr"),
+    "change email": lambda s: s.accounts.change_email(
+        s.account_id, "autre@exemple.fr", "une phrase de passe solide"
+    ),
     "subscribe": lambda s: s.accounts.subscribe_newsletter(
         s.account_id, source=ConsentSource.ACCOUNT_PAGE, wording_version="v1"
     ),

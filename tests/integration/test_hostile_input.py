@@ -390,7 +390,7 @@ def _probes() -> Iterator[Probe]:  # noqa: C901 (a table, not logic)
             )
         ),
         f"{a}.change_email": lambda shop, t: shop.accounts.change_email(
-            t, shop.email()
+            t, shop.email(), "une phrase de passe solide"
         ),
         f"{a}.update_contact": lambda shop, t: shop.accounts.update_contact(
             t, name="Jean Dupont"
@@ -475,7 +475,9 @@ def _probes() -> Iterator[Probe]:  # noqa: C901 (a table, not logic)
         lambda shop, t: shop.accounts.find_by_email(t)
     )
     probe(f"{a}.change_email.email", "jean.dupont@exemple.fr")(
-        lambda shop, t: shop.accounts.change_email(shop.customer().id, t)
+        lambda shop, t: shop.accounts.change_email(
+            shop.customer().id, t, "une phrase de passe solide"
+        )
     )
     probe(f"{a}.update_contact.name", "Jean Dupont")(
         lambda shop, t: shop.accounts.update_contact(shop.account_id, name=t)

@@ -331,7 +331,7 @@ def provisional(service, auth, account):
 def email_change(service, auth, account):
     """An email change, confirmed from the new mailbox."""
     del auth
-    service.change_email(account.id, "jean@nouveau.fr")
+    service.change_email(account.id, "jean@nouveau.fr", PASSWORD)
     mail = [m for m in pending(service) if m.kind is MailKind.EMAIL_CHANGE_CONFIRM][-1]
     service.confirm_email_change(links(mail)["confirmer"])
 

@@ -52,7 +52,8 @@ def test_export_holds_everything_and_the_article_15_information(service, privacy
     assert data["organisation"]["siret"] == "216 901 231 00011"
     assert data["organisation"]["chorus"]["engagement_number"] == "EJ-2026-42"
     assert data["addresses"]["deliveries"][0]["contact_name"] == "Marie Curie"
-    assert data["newsletter"]["history"][0]["wording_version"] == "nl-1"
+    # Amended F7: the sign-up's tick waits for its confirm link.
+    assert data["newsletter"]["pending"]["wording_version"] == "nl-1"
     assert data["analytics"]["opted_out"] is True
     events = [e["event"] for e in data["events"]]
     assert events[:2] == ["account_registered", "provisional_password_issued"]
@@ -260,10 +261,10 @@ def test_rectification_is_validated_like_sign_up(service):
     updated = service.get(account.id)
     assert (updated.name, updated.phone.e164) == ("Jean Dupont", "+262692123456")
     with pytest.raises(ValidationError):
-        service.change_email(account.id, "pas-une-adresse")
+        service.change_email(account.id, "pas-une-adresse", PASSWORD)
     other = service.register(form(email="autre@exemple.fr"))
     with pytest.raises(ValidationError) as taken:
-        service.change_email(other.id, "JEAN.DUPONT@exemple.fr")
+        service.change_email(other.id, "JEAN.DUPONT@exemple.fr", PASSWORD)
     assert taken.value.codes == {"email.taken"}
 
 

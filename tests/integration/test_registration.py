@@ -19,6 +19,7 @@ from echoppe_accounts import (
     MailKind,
     NotFoundError,
     OrganisationForm,
+    PrivacyService,
     SystemSecrets,
     ValidationError,
 )
@@ -83,9 +84,17 @@ def test_newsletter_subscription_records_its_proof(service, clock):
     account = service.register(
         form(newsletter=True, newsletter_wording_version="nl-2026-01")
     )
+    # Amended F7: the new mailbox is not proven, its confirm link comes first.
+    assert not service.get(account.id).subscribed
+    asked_at = clock.now()
+    clock.advance(timedelta(minutes=3))
+    [mail] = [m for m in pending(service) if m.kind is MailKind.NEWSLETTER_CONFIRM]
+    PrivacyService(
+        service.uow, service.clock, service.secrets, service.hasher, service.settings
+    ).confirm_newsletter_subscription(link_token(mail))
     (record,) = service.get(account.id).newsletter
     assert record.subscribed
-    assert record.at == clock.now()
+    assert record.at == asked_at
     assert record.source is ConsentSource.SIGNUP_FORM
     assert record.wording_version == "nl-2026-01"
     clock.advance(timedelta(days=3))

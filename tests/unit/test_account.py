@@ -51,6 +51,7 @@ def account(
         addresses=AddressBook(billing, deliveries),
         created_at=NOW,
         organisation=organisation,
+        email_proven_at=NOW,  # a proven mailbox: subscriptions take effect (F7)
     )
 
 

@@ -780,7 +780,7 @@ def test_ids_are_version_7_uuids_of_their_time_and_bytes(raw, unix_ms):
     """Every id is an RFC 9562 version 7 UUID: the time, then the random bits."""
     import uuid  # noqa: PLC0415
 
-    from echoppe_accounts.service_layer._base import uuid7_text  # noqa: PLC0415
+    from echoppe_accounts.service_layer._ports import uuid7_text  # noqa: PLC0415
 
     text = uuid7_text(raw, unix_ms)
     value = uuid.UUID(text)
@@ -797,7 +797,7 @@ def test_ids_sort_in_the_order_they_were_made(times):
     """Ids of later milliseconds sort after earlier ones, as text too."""
     import os  # noqa: PLC0415
 
-    from echoppe_accounts.service_layer._base import uuid7_text  # noqa: PLC0415
+    from echoppe_accounts.service_layer._ports import uuid7_text  # noqa: PLC0415
 
     ids = [uuid7_text(os.urandom(16), ms) for ms in sorted(set(times))]
     assert ids == sorted(ids)

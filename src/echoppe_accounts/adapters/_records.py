@@ -113,6 +113,9 @@ def account_row(a: Account) -> dict[str, Any]:
         "pending_email": a.pending_email.address if a.pending_email else None,
         "pending_email_key": a.pending_email.key if a.pending_email else None,
         "pending_email_at": iso(a.pending_email_at),
+        "former_email": a.former_email.address if a.former_email else None,
+        "former_email_key": a.former_email.key if a.former_email else None,
+        "former_email_until": iso(a.former_email_until),
         "version": a.version,
     }
 
@@ -231,6 +234,12 @@ def account_from_rows(
             else None
         ),
         pending_email_at=from_iso(row["pending_email_at"]),
+        former_email=(
+            Email(row["former_email"], row["former_email_key"])
+            if row["former_email"]
+            else None
+        ),
+        former_email_until=from_iso(row["former_email_until"]),
         version=int(row["version"]),
     )
 

@@ -17,7 +17,7 @@ from typing import Self, cast
 
 import attrs
 
-from echoppe_accounts.domain.account import Account, Credentials
+from echoppe_accounts.domain.account import Account, AccountStatus, Credentials
 from echoppe_accounts.domain.audit import AuditRecord
 from echoppe_accounts.domain.errors import ConcurrencyError, ValidationError
 from echoppe_accounts.domain.events import AccountEvent
@@ -76,6 +76,8 @@ class _Accounts:
         self._uow = uow
 
     def _current(self, account_id: str) -> Account | None:
+        if account_id in self._uow.removed_accounts:
+            return None
         pending = self._uow.pending_accounts
         if account_id in pending:
             return pending[account_id]
@@ -97,7 +99,8 @@ class _Accounts:
         for pending in self._uow.pending_accounts.values():
             if pending.email.key == key:
                 return pending.id
-        return self._uow.store.email_keys.get(key)
+        owner = self._uow.store.email_keys.get(key)
+        return None if owner in self._uow.removed_accounts else owner
 
     def get(self, account_id: str) -> Account | None:
         found = self._current(account_id)
@@ -134,9 +137,36 @@ class _Accounts:
         account.version += 1
         self._uow.pending_accounts[account.id] = copy.deepcopy(account)
 
+    def get_by_former_email_key(self, key: str) -> Account | None:
+        found = sorted(
+            (a.former_email_until, a.id)
+            for i in {*self._uow.store.accounts, *self._uow.pending_accounts}
+            if (a := self._current(i)) is not None
+            and a.former_email is not None
+            and a.former_email.key == key
+            and a.former_email_until is not None
+        )
+        return self.get(found[-1][1]) if found else None
+
+    def remove(self, account_id: str) -> None:
+        self._uow.pending_accounts.pop(account_id, None)
+        self._uow.removed_accounts.add(account_id)
+
+    def unverified_before(self, cutoff: datetime, limit: int) -> list[str]:
+        found = sorted(
+            (a.created_at, a.id)
+            for i in {*self._uow.store.accounts, *self._uow.pending_accounts}
+            if (a := self._current(i)) is not None
+            and a.status is AccountStatus.UNVERIFIED
+            and a.created_at < cutoff
+        )
+        return [account_id for _, account_id in found[:limit]]
+
     def count(self) -> int:
         store = self._uow.store.accounts
-        return len(store) + sum(1 for i in self._uow.pending_accounts if i not in store)
+        added = sum(1 for i in self._uow.pending_accounts if i not in store)
+        removed = sum(1 for i in self._uow.removed_accounts if i in store)
+        return len(store) + added - removed
 
 
 class _Tokens:
@@ -606,6 +636,7 @@ class InMemoryUnitOfWork:
 
     def _reset(self) -> None:
         self.pending_accounts: dict[str, Account] = {}
+        self.removed_accounts: set[str] = set()
         self.pending_tokens: dict[str, TokenRecord] = {}
         self.outbox_changes: dict[str, _OutboxEntry | None] = {}
         self.pending_resets: dict[str, ResetRequest] = {}
@@ -632,9 +663,21 @@ class InMemoryUnitOfWork:
         self._reset()
         self.store.lock.release()
 
+    def _commit_removals(self) -> None:
+        """Remove the accounts removed in this unit of work, before any addition."""
+        store = self.store
+        for account_id in self.removed_accounts:
+            removed = store.accounts.pop(account_id, None)
+            if removed is not None:
+                store.email_keys.pop(removed.email.key, None)
+            for digest, token in list(store.tokens.items()):
+                if token.account_id == account_id:
+                    del store.tokens[digest]
+
     def commit(self) -> None:
         """Apply the buffered changes to the store."""
         store = self.store
+        self._commit_removals()
         for account in self.pending_accounts.values():
             old = store.accounts.get(account.id)
             if old is not None:

@@ -272,6 +272,16 @@ MIGRATIONS: tuple[Migration, ...] = (
         position numeric NOT NULL
     );
     """,
+    # Former addresses restorable for 7 days (SPEC F10), unverified expiry (X5).
+    """
+    ALTER TABLE accounts ADD COLUMN former_email text,
+        ADD COLUMN former_email_key text,
+        ADD COLUMN former_email_until timestamptz;
+    CREATE INDEX accounts_unverified ON accounts (created_at)
+        WHERE status = 'unverified';
+    CREATE INDEX accounts_former_email ON accounts (former_email_key)
+        WHERE former_email_key IS NOT NULL;
+    """,
 )
 """The schema, one step per version; never edit one, append a new one."""
 
@@ -860,6 +870,15 @@ class _Accounts:
             self._s.one("SELECT * FROM accounts WHERE email_key = %s", (key,))
         )
 
+    def get_by_former_email_key(self, key: str) -> Account | None:
+        return self._load(
+            self._s.one(
+                "SELECT * FROM accounts WHERE former_email_key = %s "
+                "ORDER BY former_email_until DESC LIMIT 1",
+                (key,),
+            )
+        )
+
     def lock(self, account_id: str) -> bool:
         # The row lock, held to the end of the transaction; the next
         # statements (READ COMMITTED) see what a previous holder committed.
@@ -899,6 +918,23 @@ class _Accounts:
             raise ConcurrencyError(account.id)
         self._write_children(account)
         account.version += 1
+
+    def remove(self, account_id: str) -> None:
+        for statement in (
+            "DELETE FROM delivery_addresses WHERE account_id = %s",
+            "DELETE FROM newsletter_consents WHERE account_id = %s",
+            "DELETE FROM tokens WHERE account_id = %s",
+            "DELETE FROM accounts WHERE id = %s",
+        ):
+            self._s.execute(statement, (account_id,))
+
+    def unverified_before(self, cutoff: datetime, limit: int) -> list[str]:
+        rows = self._s.all(
+            "SELECT id FROM accounts WHERE status = 'unverified' "
+            "AND created_at < %s ORDER BY created_at LIMIT %s",
+            (cutoff, limit),
+        )
+        return [str(row["id"]) for row in rows]
 
     def count(self) -> int:
         row = self._s.one("SELECT count(*) AS n FROM accounts")

@@ -121,6 +121,17 @@ _V6_SESSIONS_EMAIL_CHANGES_EVENTS = """
 """
 """Session stamps (SPEC P6), pending email changes (F10), account events (O5)."""
 
+_V_FORMER_EMAILS = """
+    ALTER TABLE accounts ADD COLUMN former_email TEXT;
+    ALTER TABLE accounts ADD COLUMN former_email_key TEXT;
+    ALTER TABLE accounts ADD COLUMN former_email_until TEXT;
+    CREATE INDEX accounts_unverified ON accounts (created_at)
+        WHERE status = 'unverified';
+    CREATE INDEX accounts_former_email ON accounts (former_email_key)
+        WHERE former_email_key IS NOT NULL;
+"""
+"""Former addresses restorable for 7 days (SPEC F10); unverified expiry (X5)."""
+
 
 MIGRATIONS: tuple[Migration, ...] = (
     """
@@ -242,6 +253,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _v4_idna_email_keys,
     _V5_OUTBOX_OPERATIONS,
     _V6_SESSIONS_EMAIL_CHANGES_EVENTS,
+    _V_FORMER_EMAILS,
 )
 """The schema, one step per version; never edit one, append a new one."""
 
@@ -569,6 +581,14 @@ class _Accounts:
     def get_by_email_key(self, key: str) -> Account | None:
         return self._load("email_key", key)
 
+    def get_by_former_email_key(self, key: str) -> Account | None:
+        row = self._conn.execute(
+            "SELECT id FROM accounts WHERE former_email_key = ? "
+            "ORDER BY former_email_until DESC LIMIT 1",
+            (key,),
+        ).fetchone()
+        return None if row is None else self._load("id", str(row[0]))
+
     def lock(self, account_id: str) -> bool:
         # BEGIN IMMEDIATE took the database's write lock: the unit of work
         # is alone already.
@@ -595,6 +615,22 @@ class _Accounts:
             raise ConcurrencyError(account.id)
         self._write_children(account)
         account.version += 1
+
+    def remove(self, account_id: str) -> None:
+        for table in ("delivery_addresses", "newsletter_consents", "tokens"):
+            self._conn.execute(
+                f"DELETE FROM {table} WHERE account_id = ?",  # noqa: S608
+                (account_id,),
+            )
+        self._conn.execute("DELETE FROM accounts WHERE id = ?", (account_id,))
+
+    def unverified_before(self, cutoff: datetime, limit: int) -> list[str]:
+        rows = self._conn.execute(
+            "SELECT id FROM accounts WHERE status = 'unverified' "
+            "AND created_at < ? ORDER BY created_at LIMIT ?",
+            (rec.iso(cutoff), limit),
+        ).fetchall()
+        return [str(row[0]) for row in rows]
 
     def count(self) -> int:
         return int(self._conn.execute("SELECT count(*) FROM accounts").fetchone()[0])

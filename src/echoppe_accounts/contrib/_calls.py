@@ -20,8 +20,6 @@ from typing import Any
 import attrs
 
 from echoppe_accounts.bootstrap import App
-from echoppe_accounts.domain.email import Email
-from echoppe_accounts.domain.errors import FieldError, ValidationError
 
 
 def _accepts(function: Callable[..., object], name: str) -> bool:
@@ -81,29 +79,13 @@ def change_email(
 ) -> None:
     """Ask for an email change with the current password (SPEC F10 amended).
 
-    Until ``change_email`` checks the password itself, it is checked here,
-    as a login (throttled like one), before the change is asked for.
-
     Raises:
-        ValidationError: The address, or the current password, is refused.
+        ValidationError: The address, or the current password, is refused,
+            together (F8).
     """
-    call: Callable[..., None] = app.accounts.change_email
-    if _accepts(call, "current_password"):
-        call(account_id, email, current_password=current_password)
-        return
-    problems: list[FieldError] = []
-    try:
-        Email.parse(email)
-    except ValidationError as exc:
-        problems.extend(exc.errors)
-    current = app.accounts.get(account_id).email.address
-    if not current_password:
-        problems.append(FieldError("current_password", "required"))
-    elif not check_password(app, current, current_password, client_key=client_key):
-        problems.append(FieldError("current_password", "password.wrong_current"))
-    if problems:
-        raise ValidationError(problems)
-    app.accounts.change_email(account_id, email)
+    app.accounts.change_email(
+        account_id, email, current_password, client_key=client_key
+    )
 
 
 def verify_signup(app: App, token: str, password: str) -> None:
@@ -112,11 +94,7 @@ def verify_signup(app: App, token: str, password: str) -> None:
     Raises:
         ValidationError: ``token.invalid`` (or a wrong password).
     """
-    call: Callable[..., None] = app.accounts.verify_signup
-    if _accepts(call, "password"):
-        call(token, password=password)
-        return
-    app.accounts.verify_signup(token)
+    app.accounts.verify_signup(token, password)
 
 
 def check_password(app: App, email: str, password: str, *, client_key: str) -> bool:

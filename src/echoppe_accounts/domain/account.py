@@ -1,58 +1,79 @@
-"""The customer account aggregate.
+"""The customer account aggregate: the account decides what may happen next.
 
 An :class:`Account` holds the customer's identity and contact, the category
-and its organisation data, the address book, the newsletter consent history
-and the password hash. Its methods keep the rules of SPEC C3/C5, A1–A5 and
-F7; storage and mail are the service layer's business.
+and its organisation data, the address book, the newsletter consent history,
+the password hash and where its email stands (proven, being changed, just
+changed). Every change of its life is one method with guarded transitions:
+activation (SPEC X5), completing an express account (X2), password changes
+and the reset's effects (R3, R7, R8), the email change's request,
+confirmation, cancellation and restoration (F10), newsletter consent (F7)
+and erasure (G3). A method that must end sessions rotates the session stamp
+(P6, in :meth:`Account._end_sessions` only), and one that must end pending
+links, failed-login counts or mails records it as an effect
+(:mod:`echoppe_accounts.domain.effects`) that the service layer applies
+when it saves the account, so no use case can forget it.
+
+Times come in as arguments and new stamps from a :data:`StampSource`: the
+domain reads no clock and draws no randomness itself.
 """
 
 from __future__ import annotations
 
-import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import attrs
 
+from echoppe_accounts.domain._account_state import (
+    RESTORE_TTL,
+    StampSource,
+    invalid_token,
+)
+from echoppe_accounts.domain._consent import ConsentSteps
+from echoppe_accounts.domain._email_change import EmailChangeSteps
+from echoppe_accounts.domain._passwords import PasswordSteps
+from echoppe_accounts.domain.address import PostalAddress
 from echoppe_accounts.domain.addressbook import AddressBook, DeliveryAddress
 from echoppe_accounts.domain.category import (
     Category,
     CategoryPolicy,
-    ChorusPro,
     Offer,
     Organisation,
 )
 from echoppe_accounts.domain.consent import (
     ConsentRecord,
-    ConsentSource,
     PendingSubscription,
 )
+from echoppe_accounts.domain.effects import (
+    Effect,
+    ForgetEverything,
+    ForgetFailures,
+)
 from echoppe_accounts.domain.email import Email
-from echoppe_accounts.domain.errors import Collector, Language, ValidationError
+from echoppe_accounts.domain.errors import (
+    Collector,
+    Language,
+)
 from echoppe_accounts.domain.phone import Phone
+from echoppe_accounts.domain.status import AccountStatus
+from echoppe_accounts.domain.views import Credentials, InvoiceView
+
+__all__ = [
+    "NAME_LENGTH",
+    "RESTORE_TTL",
+    "UNVERIFIED_TTL",
+    "Account",
+    "AccountStatus",
+    "Credentials",
+    "InvoiceView",
+    "StampSource",
+    "check_category_fields",
+]
 
 NAME_LENGTH = 38
 """Longest customer name: it is the first line of an individual's invoice."""
 
-
-class AccountStatus(enum.StrEnum):
-    """Where an account stands.
-
-    .. versionadded:: 0.2.0
-    """
-
-    EXPRESS = "express"
-    """Created at checkout, with no password yet and the mailbox unproven (SPEC X2)."""
-    ACTIVE = "active"
-    """Complete, so the customer can log in."""
-    ERASED = "erased"
-    """Erased at the customer's request (SPEC G3), keeping only invoice data."""
-    UNVERIFIED = "unverified"
-    """Registered with verified sign-up on, its mailbox not yet proven (SPEC X5).
-
-    It cannot log in until the link of its verification mail is followed.
-
-    .. versionadded:: 0.2.0
-    """
+UNVERIFIED_TTL = timedelta(hours=24)
+"""How long an unverified sign-up holds its email (SPEC X5)."""
 
 
 def check_category_fields(
@@ -70,57 +91,14 @@ def check_category_fields(
         errors.add("siret", "not_allowed")
 
 
-@attrs.frozen
-class Credentials:
-    """What a login reads of an account: one row, without its addresses.
-
-    Read by :meth:`~echoppe_accounts.ports.AccountRepository.credentials`.
-    A login runs between two password-hash passes that leave every cache
-    cold, so it reads no more than it needs.
-
-    Attributes:
-        account_id: The account's id.
-        password_hash: Its password hash, ``None`` for an express account.
-        status: Its status (erased, unverified…).
-        session_stamp: Its current session stamp (SPEC P6).
-
-    .. versionadded:: 0.2.0
-    """
-
-    account_id: str
-    password_hash: str | None = attrs.field(repr=False)
-    status: AccountStatus
-    session_stamp: str
-
-    @property
-    def is_erased(self) -> bool:
-        """Whether the account was erased (SPEC G3)."""
-        return self.status is AccountStatus.ERASED
-
-
-@attrs.frozen
-class InvoiceView:
-    """What an invoice shows of an account (SPEC A3).
-
-    It holds the organisation or person name, the billing address, the SIRET
-    and the Chorus Pro data, and never a delivery contact name.
-
-    .. versionadded:: 0.2.0
-    """
-
-    account_id: str
-    category: Category
-    name: str
-    billing_lines: tuple[str, ...]
-    siret: str | None
-    siren: str | None
-    vat_number: str | None
-    chorus: ChorusPro | None
-
-
 @attrs.define(eq=False)
-class Account:
+class Account(ConsentSteps, EmailChangeSteps, PasswordSteps):
     """A customer account; two accounts are equal when their ids are.
+
+    Read its fields freely; change it only through its methods, which keep
+    its rules. Storage adapters rebuild it with the constructor. Its steps
+    are grouped by feature in private base classes: passwords and the
+    reset's effects, the email change, newsletter consent.
 
     .. versionadded:: 0.2.0
     """
@@ -141,7 +119,7 @@ class Account:
     analytics_opt_out: bool = False
     """The customer refuses audience measurement on this account (SPEC N3)."""
     pending_subscription: PendingSubscription | None = None
-    """A double opt-in subscription awaiting confirmation (SPEC F7)."""
+    """A subscription awaiting the confirmation of its link (SPEC F7)."""
     erased_at: datetime | None = None
     """When the account was erased (SPEC G3)."""
     session_stamp: str = attrs.field(default="", repr=False)
@@ -164,8 +142,21 @@ class Account:
 
     .. versionadded:: 0.2.0
     """
+    former_email: Email | None = None
+    """The address an email change replaced, restorable for a while (SPEC F10).
+
+    .. versionadded:: 0.2.0
+    """
+    former_email_until: datetime | None = None
+    """Until when the former address's link can restore it (SPEC F10).
+
+    .. versionadded:: 0.2.0
+    """
     version: int = 0
     """Bumped by storage on each save; guards against lost updates."""
+    _effects: list[Effect] = attrs.field(
+        factory=list, init=False, repr=False, alias="_effects"
+    )
 
     def __eq__(self, other: object) -> bool:
         """Compare by id."""
@@ -175,102 +166,36 @@ class Account:
         """Hash by id."""
         return hash(self.id)
 
+    # -- reading -----------------------------------------------------------------------
+
     @property
     def is_express(self) -> bool:
         """Whether the account was created at checkout and not yet completed."""
         return self.status is AccountStatus.EXPRESS
 
-    @property
-    def subscribed(self) -> bool:
-        """Whether the customer currently receives the newsletter (off by default)."""
-        return bool(self.newsletter) and self.newsletter[-1].subscribed
+    def holds_email(self, now: datetime) -> bool:
+        """Whether the account still holds its email at *now* (SPEC X5).
+
+        An unverified sign-up holds it for ``UNVERIFIED_TTL`` (24 hours) at most;
+        after that it counts as absent and is removed.
+
+        .. versionadded:: 0.2.0
+        """
+        if self.status is AccountStatus.UNVERIFIED:
+            return now < self.created_at + UNVERIFIED_TTL
+        return True
+
+    def addresses_held(self) -> frozenset[Email]:
+        """Every address of the account: current, pending and former (SPEC G3).
+
+        .. versionadded:: 0.2.0
+        """
+        held = (self.email, self.pending_email, self.former_email)
+        return frozenset(e for e in held if e is not None)
 
     def offer(self, policy: CategoryPolicy) -> Offer:
         """Return the payment methods and delivery modes offered (SPEC C2)."""
         return policy.offer(self.category)
-
-    def change_category(
-        self, category: Category, organisation: Organisation | None
-    ) -> None:
-        """Move to *category*, re-validated against SPEC C3 (SPEC C5)."""
-        errors = Collector()
-        check_category_fields(category, organisation, errors)
-        errors.raise_if_any()
-        self.category = category
-        self.organisation = organisation
-
-    def subscribe(
-        self, at: datetime, source: ConsentSource, wording_version: str
-    ) -> None:
-        """Record a newsletter subscription with its proof (SPEC F7)."""
-        if not wording_version.strip():
-            raise ValidationError.single("wording_version", "consent.wording_required")
-        self.newsletter.append(
-            ConsentRecord(
-                subscribed=True,
-                at=at,
-                source=source,
-                wording_version=wording_version.strip(),
-            )
-        )
-
-    def request_subscription(
-        self, at: datetime, source: ConsentSource, wording_version: str
-    ) -> None:
-        """Start a double opt-in subscription; it counts once confirmed (SPEC F7)."""
-        if not wording_version.strip():
-            raise ValidationError.single("wording_version", "consent.wording_required")
-        self.pending_subscription = PendingSubscription(
-            at, source, wording_version.strip()
-        )
-
-    def confirm_subscription(self, at: datetime) -> None:
-        """Record the pending subscription, with its request and confirmation times."""
-        pending = self.pending_subscription
-        if pending is None:
-            raise ValidationError.single("token", "token.invalid")
-        self.newsletter.append(
-            ConsentRecord(
-                subscribed=True,
-                at=pending.at,
-                source=pending.source,
-                wording_version=pending.wording_version,
-                confirmed_at=at,
-            )
-        )
-        self.pending_subscription = None
-
-    def erase(self, at: datetime) -> None:
-        """Forget everything but what invoices must keep for 10 years (SPEC G3).
-
-        The billing identity (name, organisation, SIRET, Chorus Pro data) and
-        the billing address stay; email, phone, password, delivery contacts,
-        newsletter history and preferences go. The email is freed for a new
-        registration, and the account can no longer log in.
-        """
-        self.email = Email(f"erased-{self.id}@invalid", f"erased:{self.id}")
-        self.phone = None
-        self.password_hash = None
-        self.status = AccountStatus.ERASED
-        self.newsletter = []
-        self.pending_subscription = None
-        self.analytics_opt_out = True
-        self.email_proven_at = None
-        self.pending_email = None
-        self.pending_email_at = None
-        self.erased_at = at
-        billing = self.addresses.billing
-        # The book keeps its one-delivery invariant with no person in it.
-        self.addresses.deliveries[:] = [DeliveryAddress("erased", "—", billing)]
-
-    @property
-    def is_erased(self) -> bool:
-        """Whether the account was erased (SPEC G3)."""
-        return self.status is AccountStatus.ERASED
-
-    def unsubscribe(self, at: datetime, source: ConsentSource) -> None:
-        """Record an unsubscription; always possible, always recorded (SPEC F7)."""
-        self.newsletter.append(ConsentRecord(subscribed=False, at=at, source=source))
 
     def invoice_view(self) -> InvoiceView:
         """Return the account as an invoice shows it (SPEC A3)."""
@@ -286,3 +211,153 @@ class Account:
             vat_number=org.siret.vat_number if org else None,
             chorus=org.chorus if org else None,
         )
+
+    def collect_effects(self) -> list[Effect]:
+        """Return and clear what the last transitions ask of storage.
+
+        The service layer applies them when it saves the account.
+
+        .. versionadded:: 0.2.0
+        """
+        effects, self._effects = self._effects, []
+        # Failure counts first: the order in which login locks its rows.
+        return sorted(effects, key=lambda e: not isinstance(e, ForgetFailures))
+
+    # -- activation and completion -----------------------------------------------------
+
+    def verify_signup(self, now: datetime, stamps: StampSource) -> bool:
+        """Open a verified sign-up whose link was followed (SPEC X5); say if it opened.
+
+        The mailbox is proven, and a subscription ticked at sign-up takes
+        effect with it (F7). Followed by an open account's owner, the link
+        only proves the mailbox again.
+
+        Raises:
+            ValidationError: ``token.invalid`` for an erased account.
+
+        .. versionadded:: 0.2.0
+        """
+        if self.is_erased:
+            raise invalid_token()
+        self._prove_mailbox(now)
+        if self.status is not AccountStatus.UNVERIFIED:
+            return False
+        self.status = AccountStatus.ACTIVE
+        self._end_sessions(stamps)
+        if self.pending_subscription is not None:
+            self.confirm_subscription(now)
+        return True
+
+    def complete_express(
+        self,
+        now: datetime,
+        stamps: StampSource,
+        *,
+        password_hash: str,
+        name: str,
+        phone: Phone | None,
+        category: Category,
+        organisation: Organisation | None,
+    ) -> None:
+        """Complete an account whose set-password link was followed (SPEC X2).
+
+        It keeps its id, orders and addresses, gains a password, a phone and
+        the category's fields; the mailbox is proven, every session and
+        pending link ends.
+
+        Raises:
+            ValidationError: ``token.invalid`` for an erased account; the
+                category's problems (SPEC C3).
+
+        .. versionadded:: 0.2.0
+        """
+        if self.is_erased:
+            raise invalid_token()
+        self.change_category(category, organisation)
+        self.name = name
+        self.phone = phone
+        self._set_password(now, stamps, password_hash)
+
+    # -- contact, addresses, category, preferences -------------------------------------
+
+    def update_contact(self, name: str | None, phone: Phone | None) -> None:
+        """Correct the name or phone; ``None`` keeps the current one (SPEC G4).
+
+        .. versionadded:: 0.2.0
+        """
+        self._guard_live()
+        self.name = name or self.name
+        self.phone = phone or self.phone
+
+    def set_language(self, language: Language) -> None:
+        """Choose the language of the customer's mails.
+
+        .. versionadded:: 0.2.0
+        """
+        self._guard_live()
+        self.language = language
+
+    def set_analytics_opt_out(self, *, opted_out: bool) -> None:
+        """Refuse, or accept again, audience measurement (SPEC N3).
+
+        .. versionadded:: 0.2.0
+        """
+        self._guard_live()
+        self.analytics_opt_out = opted_out
+
+    def change_billing_address(self, billing: PostalAddress) -> None:
+        """Change the billing address, for every delivery address (SPEC A2).
+
+        .. versionadded:: 0.2.0
+        """
+        self._guard_live()
+        self.addresses.billing = billing
+
+    def change_category(
+        self, category: Category, organisation: Organisation | None
+    ) -> None:
+        """Move to *category*, re-validated against SPEC C3 (SPEC C5)."""
+        self._guard_live()
+        errors = Collector()
+        check_category_fields(category, organisation, errors)
+        errors.raise_if_any()
+        self.category = category
+        self.organisation = organisation
+
+    # -- erasure (SPEC G3) -------------------------------------------------------------
+
+    def erase(self, at: datetime, stamps: StampSource) -> None:
+        """Forget everything but what invoices must keep for 10 years (SPEC G3).
+
+        The billing identity (name, organisation, SIRET, Chorus Pro data) and
+        the billing address stay; email, phone, password, delivery contacts,
+        newsletter history and preferences go, and with them every link,
+        reset, failure count and outbox mail to any address the account held
+        or asked for. The email is freed for a new registration, every
+        session ends and the account is inert.
+        """
+        if self.is_erased:
+            return
+        held = self.addresses_held()
+        self._effects.append(
+            ForgetEverything(
+                frozenset(e.key for e in held), frozenset(e.login_key for e in held)
+            )
+        )
+        self.email = Email(f"erased-{self.id}@invalid", f"erased:{self.id}")
+        self.phone = None
+        self.password_hash = None
+        self.status = AccountStatus.ERASED
+        self.newsletter = []
+        self.pending_subscription = None
+        self.analytics_opt_out = True
+        self.email_proven_at = None
+        self.pending_email = None
+        self.pending_email_at = None
+        self.former_email = None
+        self.former_email_until = None
+        self.erased_at = at
+        billing = self.addresses.billing
+        # The book keeps its one-delivery invariant with no person in it.
+        self.addresses.deliveries[:] = [DeliveryAddress("erased", "—", billing)]
+        self._end_sessions(stamps)

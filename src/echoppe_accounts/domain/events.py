@@ -37,11 +37,21 @@ class EventType(enum.StrEnum):
     """
 
     REGISTERED = "account.registered"
-    """A full registration, or an express account created at checkout."""
+    """A full registration, or an express account created at checkout.
+
+    With verified sign-up on (SPEC X5) it is emitted when the mailbox is
+    proven (the verification link followed), not at the sign-up itself.
+    """
     COMPLETED = "account.completed"
-    """An express account was completed (SPEC X2), or a sign-up verified (X5)."""
+    """An express account was completed with its set-password link (SPEC X2).
+
+    Only then: a verified sign-up emits :attr:`REGISTERED` instead.
+    """
     EMAIL_CHANGED = "account.email_changed"
-    """The new address was proven and is now the account's (SPEC F10)."""
+    """The new address was proven and is now the account's (SPEC F10).
+
+    Also emitted when the former address is restored with its link.
+    """
     PASSWORD_CHANGED = "account.password_changed"  # noqa: S105 (an event name)
     """The password was changed by the customer, a reset or customer service."""
     ERASED = "account.erased"

@@ -48,6 +48,11 @@ class ClientAction(enum.StrEnum):
     RESET = "reset"
     SIGNUP = "signup"
     EXPRESS = "express"
+    EMAIL_CHANGE = "email_change"
+    """Asking to change an account's email (SPEC F10).
+
+    .. versionadded:: 0.2.0
+    """
 
 
 @attrs.frozen
@@ -80,6 +85,11 @@ class ClientLimits:
     reset: Limit | None = Limit(20, timedelta(hours=1))
     signup: Limit | None = Limit(20, timedelta(hours=1))
     express: Limit | None = Limit(60, timedelta(hours=1))
+    email_change: Limit | None = Limit(10, timedelta(hours=1))
+    """Email change requests (SPEC F10), beside the per-account daily limit.
+
+    .. versionadded:: 0.2.0
+    """
 
     def for_action(self, action: ClientAction) -> Limit | None:
         """Return the limit of *action*."""

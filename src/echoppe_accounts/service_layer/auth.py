@@ -28,78 +28,44 @@ from echoppe_accounts.domain.audit import AuditEvent
 from echoppe_accounts.domain.email import Email
 from echoppe_accounts.domain.errors import (
     AuthenticationError,
-    Collector,
     ConcurrencyError,
     ValidationError,
 )
-from echoppe_accounts.domain.forms import attempt, parse_password
 from echoppe_accounts.domain.limits import ClientAction
-from echoppe_accounts.domain.mail import MailKind
 from echoppe_accounts.domain.password import RAW_MAX_LENGTH
 from echoppe_accounts.domain.reset import (
-    COOLDOWN,
-    LINK_TTL,
-    PROVISIONAL_TTL,
-    TEMPORARY_TTL,
-    IllegalTransitionError,
-    ResetOrigin,
     ResetRequest,
-    ResetState,
     canonical_temporary,
-    format_temporary,
-    generate_temporary,
 )
-from echoppe_accounts.domain.text import clean_text, is_valid_unicode
+from echoppe_accounts.domain.text import is_valid_unicode
 from echoppe_accounts.domain.throttle import LoginBudget, ThrottlePolicy
 from echoppe_accounts.domain.tokens import (
     TOKEN_BYTES,
     Secret,
     TokenPurpose,
     TokenRecord,
-    digest,
 )
-from echoppe_accounts.ports import UnitOfWork
-from echoppe_accounts.service_layer import login_throttle
-from echoppe_accounts.service_layer._base import UseCases, is_account_id
+from echoppe_accounts.ports import (
+    Clock,
+    PasswordHasher,
+    SecretSource,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from echoppe_accounts.service_layer import login_throttle, reset
+from echoppe_accounts.service_layer._ports import (
+    Ports,
+    audit,
+    count_client,
+    is_account_id,
+)
+from echoppe_accounts.service_layer.login_result import LoginResult
+from echoppe_accounts.service_layer.settings import Settings
+
+__all__ = ["CHANGE_TTL", "AuthService", "LoginResult"]
 
 CHANGE_TTL = timedelta(hours=1)
 """Lifetime of the restricted session that follows a temporary password (R4)."""
-_LOOKBACK = LINK_TTL + TEMPORARY_TTL + timedelta(hours=1)
-"""Requests older than this can no longer be active nor cool anything down."""
-
-
-@attrs.frozen
-class LoginResult:
-    """A successful login.
-
-    A *restricted* login comes from a temporary or provisional password: its
-    only use is :meth:`AuthService.set_new_password` with
-    :attr:`change_token` (SPEC R4). The shop keeps that token in its session
-    and offers nothing but the new-password form.
-
-    Attributes:
-        account_id: The account logged in.
-        restricted: Whether a new password must be set before anything else.
-        change_token: With a restricted login, the single-use token that
-            sets the new password.
-        session_stamp: The account's session stamp (SPEC P6): keep it in the
-            session and check it with :meth:`AuthService.is_session_current`
-            on each request; once the password, the email or the status
-            changes, it no longer matches and the session must end.
-        device_token: After a full login, a new device token for this
-            client and account (SPEC P4): keep it in a signed, HttpOnly
-            cookie and pass it to the next :meth:`AuthService.login`, so
-            that this client keeps its own budget of failures while the
-            account is attacked. It replaces the one presented.
-
-    .. versionadded:: 0.2.0
-    """
-
-    account_id: str
-    restricted: bool = False
-    change_token: Secret | None = None
-    session_stamp: str = attrs.field(default="", repr=False)
-    device_token: Secret | None = None
 
 
 _MAX_STAMP = 64
@@ -109,19 +75,28 @@ _DUMMY_LOCK = threading.Lock()
 """Makes a service's dummy hash once, whichever thread asks first."""
 
 
-def _invalid_token() -> ValidationError:
-    return ValidationError.single("token", "token.invalid")
-
-
 @attrs.define
-class AuthService(UseCases):
+class AuthService:
     """Login, password changes, the two-step reset and customer service's help.
+
+    A thin front door: login and sessions live here, the reset and the
+    password changes in ``echoppe_accounts.service_layer.reset``.
 
     .. versionadded:: 0.2.0
     """
 
+    uow: UnitOfWorkFactory
+    clock: Clock
+    secrets: SecretSource
+    hasher: PasswordHasher
+    settings: Settings
     throttle_policy: ThrottlePolicy = attrs.field(factory=ThrottlePolicy)
     _dummy: list[str] = attrs.field(init=False, repr=False, factory=list)
+
+    @property
+    def _ports(self) -> Ports:
+        """The ports the use cases work with."""
+        return Ports(self.uow, self.clock, self.secrets, self.hasher, self.settings)
 
     @property
     def _dummy_hash(self) -> str:
@@ -178,7 +153,7 @@ class AuthService(UseCases):
                 consecutive failures (SPEC P4).
             RateLimitedError: *client_key* went past its login limit.
         """
-        self._count_client(ClientAction.LOGIN, client_key)
+        count_client(self._ports, ClientAction.LOGIN, client_key)
         now = self.clock.now()
         dummy = self._dummy_hash  # made by the first login, whatever its email
         # Size and validity before work (SPEC F9): a password no policy could
@@ -232,7 +207,7 @@ class AuthService(UseCases):
             matched = self.hasher.verify(target, candidate)
             if account is None or not matched or not readable or target is dummy:
                 login_throttle.record_failure(uow, budget, now)
-                self._audit(uow, AuditEvent.LOGIN_FAILED, account_id)
+                audit(self._ports, uow, AuditEvent.LOGIN_FAILED, account_id)
                 uow.commit()
                 raise AuthenticationError("login.failed")
             login_throttle.record_success(uow, budget)
@@ -240,7 +215,7 @@ class AuthService(UseCases):
                 return self._restricted_login(uow, account.account_id, request, now)
             if self.hasher.needs_rehash(target):
                 self._upgrade_hash(uow, account.account_id, password)
-            self._audit(uow, AuditEvent.LOGIN_SUCCEEDED, account.account_id)
+            audit(self._ports, uow, AuditEvent.LOGIN_SUCCEEDED, account.account_id)
             device = login_throttle.issue_device(
                 uow,
                 self.secrets,
@@ -262,7 +237,7 @@ class AuthService(UseCases):
         stored = uow.accounts.get(account_id)
         if stored is None:  # pragma: no cover (read in this transaction)
             return
-        stored.password_hash = self.hasher.hash(password)
+        stored.upgrade_hash(self.hasher.hash(password))
         # A concurrent login may have upgraded it already: that one wins,
         # and this login succeeds all the same.
         with contextlib.suppress(ConcurrencyError):
@@ -298,7 +273,7 @@ class AuthService(UseCases):
         refusal = budget.refusal(self.throttle_policy, now)
         if refusal is None:
             return
-        self._audit(uow, AuditEvent.LOGIN_THROTTLED, account_id)
+        audit(self._ports, uow, AuditEvent.LOGIN_THROTTLED, account_id)
         uow.commit()
         if refusal.blocked or refusal.retry_at is None:
             raise AuthenticationError("login.blocked")
@@ -321,7 +296,9 @@ class AuthService(UseCases):
             request_id=request.id,
         )
         uow.tokens.add(record)
-        self._audit(uow, AuditEvent.LOGIN_SUCCEEDED, account_id, restricted="yes")
+        audit(
+            self._ports, uow, AuditEvent.LOGIN_SUCCEEDED, account_id, restricted="yes"
+        )
         uow.commit()
         stamp = uow.accounts.session_stamp(account_id) or ""
         return LoginResult(
@@ -350,58 +327,7 @@ class AuthService(UseCases):
             ValidationError: Only when *email* is not an email address at all.
             RateLimitedError: *client_key* went past its reset limit.
         """
-        parsed = Email.parse(email)
-        self._count_client(ClientAction.RESET, client_key)
-        now = self.clock.now()
-        confirm = Secret(self.secrets.token_urlsafe(TOKEN_BYTES))
-        cancel = Secret(self.secrets.token_urlsafe(TOKEN_BYTES))
-        request_id = self._new_id()
-        with self.uow() as uow:
-            account = uow.accounts.get_by_email_key(parsed.key)
-            account_id = account.id if account else None
-            recent = uow.resets.for_requester(parsed.login_key, now - _LOOKBACK)
-            asked = [r for r in recent if r.origin is ResetOrigin.CUSTOMER]
-            if asked and now - asked[-1].requested_at < COOLDOWN:
-                self._audit(uow, AuditEvent.RESET_REQUEST_IGNORED, account_id)
-                uow.commit()
-                return
-            for earlier in recent:
-                if earlier.is_active(now):
-                    earlier.supersede(now)
-                    uow.resets.save(earlier)
-            uow.resets.add(
-                ResetRequest(
-                    id=request_id,
-                    requester_key=parsed.login_key,
-                    account_id=account_id,
-                    requested_at=now,
-                    link_expires_at=now + LINK_TTL,
-                    confirm_digest=digest(confirm, TokenPurpose.RESET_CONFIRM),
-                    cancel_digest=digest(cancel, TokenPurpose.RESET_CANCEL),
-                )
-            )
-            if account is not None:
-                links = (
-                    self.settings.link(
-                        self.settings.reset_confirm_path, confirm.reveal()
-                    ),
-                    self.settings.link(
-                        self.settings.reset_cancel_path, cancel.reveal()
-                    ),
-                )
-                self._mail_account(
-                    uow,
-                    MailKind.RESET_CONFIRM,
-                    account,
-                    links,
-                    expires_at=now + LINK_TTL,
-                )
-            else:
-                self._queue(
-                    uow, MailKind.RESET_UNKNOWN_EMAIL, to=parsed.address, language="fr"
-                )
-            self._audit(uow, AuditEvent.RESET_REQUESTED, account_id)
-            uow.commit()
+        reset.request_reset(self._ports, email, client_key=client_key)
 
     def confirm_password_reset(self, token: str) -> None:
         """Confirm a reset with the link of mail 1; mail 2 brings a temporary password.
@@ -414,51 +340,7 @@ class AuthService(UseCases):
                 used, expired, cancelled, superseded or of another purpose.
                 Of concurrent confirmations of one link, one succeeds.
         """
-        now = self.clock.now()
-        token_digest = digest(token, TokenPurpose.RESET_CONFIRM)
-        with self.uow() as uow:
-            request = uow.resets.find_by_digest(token_digest)
-            if (
-                request is None
-                or request.confirm_digest != token_digest
-                or request.account_id is None
-                or request.current_state(now) is not ResetState.REQUESTED
-            ):
-                raise _invalid_token()
-            account = uow.accounts.get(request.account_id)
-            if account is None or account.is_erased:  # pragma: no cover
-                raise _invalid_token()  # (requests die with their account)
-            # The mailbox is proven: earlier failures no longer block the
-            # temporary password's login (SPEC P4). The failure count is
-            # locked before the request, in the order login takes them, so
-            # the two cannot deadlock.
-            throttle = uow.throttles.get(account.email.login_key)
-            throttle.reset()
-            uow.throttles.save(throttle)
-            temporary = generate_temporary(self.secrets.randbelow)
-            request.confirm(now, self.hasher.hash(temporary), TEMPORARY_TTL)
-            try:
-                uow.resets.save(request)
-            except ConcurrencyError:
-                raise _invalid_token() from None
-            # A temporary password changes how the account opens: sessions
-            # end, per-client failure counts restart (SPEC P6).
-            account.session_stamp = self._new_stamp()
-            uow.accounts.save(account)
-            hours = int(TEMPORARY_TTL.total_seconds() // 3600)
-            self._mail_account(
-                uow,
-                MailKind.TEMPORARY_PASSWORD,
-                account,
-                expires_at=request.temporary_expires_at,
-                temporary=format_temporary(temporary),
-                hours=hours,
-            )
-            self._audit(uow, AuditEvent.RESET_CONFIRMED, account.id, reset=request.id)
-            self._audit(
-                uow, AuditEvent.TEMPORARY_PASSWORD_ISSUED, account.id, reset=request.id
-            )
-            uow.commit()
+        reset.confirm_reset(self._ports, token)
 
     def cancel_password_reset(self, token: str) -> None:
         """Cancel a reset with the "this was not me" link of mail 1 (SPEC R2, R5).
@@ -467,21 +349,7 @@ class AuthService(UseCases):
             ValidationError: ``token.invalid`` for a link that is not a
                 pending request's cancel link.
         """
-        now = self.clock.now()
-        token_digest = digest(token, TokenPurpose.RESET_CANCEL)
-        with self.uow() as uow:
-            request = uow.resets.find_by_digest(token_digest)
-            if request is None or request.cancel_digest != token_digest:
-                raise _invalid_token()
-            try:
-                request.cancel(now)
-                uow.resets.save(request)
-            except (IllegalTransitionError, ConcurrencyError):
-                raise _invalid_token() from None
-            self._audit(
-                uow, AuditEvent.RESET_CANCELLED, request.account_id, reset=request.id
-            )
-            uow.commit()
+        reset.cancel_reset(self._ports, token)
 
     def set_new_password(self, change_token: str, new_password: str) -> None:
         """Set the new password from a restricted login (SPEC R4).
@@ -494,65 +362,7 @@ class AuthService(UseCases):
             ValidationError: ``token.invalid`` for a bad or used change token;
                 otherwise the password's problems, leaving the token usable.
         """
-        now = self.clock.now()
-        token_digest = digest(change_token, TokenPurpose.PASSWORD_CHANGE)
-        with self.uow() as uow:
-            record = uow.tokens.find(token_digest)
-            account = uow.accounts.get(record.account_id) if record else None
-            if (
-                record is None
-                or account is None
-                or account.is_erased
-                or not record.is_usable(now)
-            ):
-                raise _invalid_token()
-            # Lock the failure count before the request, in login's order.
-            uow.throttles.get(account.email.login_key)
-            request = next(
-                (
-                    r
-                    for r in uow.resets.for_account(account.id)
-                    if r.id == record.request_id
-                ),
-                None,
-            )
-            errors = Collector()
-            password = parse_password(
-                new_password,
-                self.settings.password_policy,
-                [
-                    account.email.address,
-                    account.name,
-                    account.organisation.name if account.organisation else None,
-                ],
-                errors,
-            )
-            temporary = canonical_temporary(new_password)
-            if (
-                request is not None
-                and request.temporary_hash is not None
-                and temporary is not None
-                and self.hasher.verify(request.temporary_hash, temporary)
-            ):
-                errors.add("password", "password.same_as_temporary")
-            errors.raise_if_any()
-            assert password is not None  # noqa: S101 (raised above)
-            used = uow.tokens.consume(token_digest, TokenPurpose.PASSWORD_CHANGE, now)
-            if used is None:  # pragma: no cover (the unit of work serialises)
-                raise _invalid_token()
-            if request is not None:
-                try:
-                    request.complete(now)
-                except IllegalTransitionError:
-                    raise _invalid_token() from None
-                uow.resets.save(request)
-                self._audit(
-                    uow, AuditEvent.RESET_COMPLETED, account.id, reset=request.id
-                )
-            self._set_password(uow, account, password, now)
-            uow.commit()
-
-    # -- passwords of logged-in customers and customer service -----------------
+        reset.set_new_password(self._ports, change_token, new_password)
 
     def change_password(
         self, account_id: str, current_password: str, new_password: str
@@ -563,28 +373,13 @@ class AuthService(UseCases):
             ValidationError: ``password.wrong_current`` at ``current_password``,
                 and the new password's problems, all at once.
         """
-        now = self.clock.now()
-        dummy = self._dummy_hash  # made before the account is read (SPEC P3)
-        with self._account(account_id) as (uow, account):
-            errors = Collector()
-            current = account.password_hash or dummy
-            readable = len(current_password) <= RAW_MAX_LENGTH and (
-                is_valid_unicode(current_password)
-            )
-            candidate = current_password if readable else ""
-            matched = self.hasher.verify(current, candidate)
-            if not matched or account.password_hash is None or not readable:
-                errors.add("current_password", "password.wrong_current")
-            password = parse_password(
-                new_password,
-                self.settings.password_policy,
-                [account.email.address, account.name],
-                errors,
-            )
-            errors.raise_if_any()
-            assert password is not None  # noqa: S101 (raised above)
-            self._set_password(uow, account, password, now)
-            uow.commit()
+        reset.change_password(
+            self._ports,
+            account_id,
+            current_password,
+            new_password,
+            dummy_hash=self._dummy_hash,
+        )
 
     def issue_provisional_password(
         self, account_id: str, *, agent_id: str, reason: str
@@ -600,48 +395,6 @@ class AuthService(UseCases):
             ValidationError: An empty agent id or reason.
             NotFoundError: No such account.
         """
-        errors = Collector()
-        agent = attempt(
-            errors, "", lambda: clean_text(agent_id, "agent_id", max_length=64)
+        return reset.issue_provisional_password(
+            self._ports, account_id, agent_id=agent_id, reason=reason
         )
-        why = attempt(errors, "", lambda: clean_text(reason, "reason", max_length=500))
-        if not agent:
-            errors.add("agent_id", "required")
-        if not why:
-            errors.add("reason", "required")
-        errors.raise_if_any()
-        assert agent is not None  # noqa: S101 (raised above)
-        assert why is not None  # noqa: S101 (raised above)
-        now = self.clock.now()
-        temporary = generate_temporary(self.secrets.randbelow)
-        with self._account(account_id) as (uow, account):
-            # The failure count first, then the requests: login's lock order.
-            throttle = uow.throttles.get(account.email.login_key)
-            throttle.reset()
-            uow.throttles.save(throttle)
-            self._kill_pending(uow, account.id, now)
-            account.session_stamp = self._new_stamp()  # sessions end (SPEC P6)
-            uow.accounts.save(account)
-            uow.resets.add(
-                ResetRequest(
-                    id=self._new_id(),
-                    requester_key=account.email.login_key,
-                    account_id=account.id,
-                    requested_at=now,
-                    link_expires_at=now,
-                    origin=ResetOrigin.CUSTOMER_SERVICE,
-                    state=ResetState.CONFIRMED,
-                    temporary_hash=self.hasher.hash(temporary),
-                    temporary_expires_at=now + PROVISIONAL_TTL,
-                )
-            )
-            self._mail_account(uow, MailKind.PROVISIONAL_PASSWORD_NOTICE, account)
-            self._audit(
-                uow,
-                AuditEvent.PROVISIONAL_PASSWORD_ISSUED,
-                account.id,
-                actor=f"agent:{agent}",
-                reason=why,
-            )
-            uow.commit()
-        return Secret(format_temporary(temporary))

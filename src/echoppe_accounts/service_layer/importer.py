@@ -191,7 +191,6 @@ from echoppe_accounts._files import UnsafeFileError, may_replace, private_file
 from echoppe_accounts.domain.account import Account, AccountStatus
 from echoppe_accounts.domain.addressbook import AddressBook, DeliveryAddress
 from echoppe_accounts.domain.audit import AuditEvent, AuditRecord
-from echoppe_accounts.domain.consent import ConsentSource
 from echoppe_accounts.domain.email import Email
 from echoppe_accounts.domain.errors import (
     Collector,
@@ -212,9 +211,10 @@ from echoppe_accounts.domain.legacy_hash import (
     usable_legacy_hash,
 )
 from echoppe_accounts.domain.password import PasswordPolicy
-from echoppe_accounts.ports import PasswordHasher, UnitOfWork
-from echoppe_accounts.service_layer._base import unix_ms, uuid7_text
-from echoppe_accounts.service_layer.services import AccountService
+from echoppe_accounts.ports import Clock, PasswordHasher, UnitOfWork
+from echoppe_accounts.service_layer._ports import Ports, audit, unix_ms, uuid7_text
+from echoppe_accounts.service_layer.express import issue_set_password
+from echoppe_accounts.service_layer.settings import Settings
 
 if TYPE_CHECKING:
     from _csv import Writer
@@ -360,9 +360,14 @@ class CustomerImporter:
     def __init__(self, app: App) -> None:
         """Work with the ports of *app*'s use cases."""
         accounts = app.accounts
-        fields = attrs.fields(type(accounts))
         self._cases = _ImportCases(
-            **{f.alias: getattr(accounts, f.name) for f in fields if f.init}
+            Ports(
+                accounts.uow,
+                accounts.clock,
+                accounts.secrets,
+                accounts.hasher,
+                accounts.settings,
+            )
         )
         self._login_hasher: PasswordHasher = app.auth.hasher
 
@@ -461,9 +466,25 @@ class CustomerImporter:
 # -- the use cases of an import ----------------------------------------------------
 
 
-@attrs.define
-class _ImportCases(AccountService):
-    """The account use cases, plus the writing of imported accounts."""
+@attrs.frozen
+class _ImportCases:
+    """The writing of imported accounts: candidates in, accounts out, over ports."""
+
+    ports: Ports
+
+    @property
+    def clock(self) -> Clock:
+        """The clock of the ports."""
+        return self.ports.clock
+
+    @property
+    def settings(self) -> Settings:
+        """The settings of the ports."""
+        return self.ports.settings
+
+    def uow(self, *, durable: bool = True) -> UnitOfWork:
+        """Open a unit of work on the ports' storage."""
+        return self.ports.uow(durable=durable)
 
     def store(self, uow: UnitOfWork, candidate: _Candidate, run: _RunId) -> str:
         """Create the account of *candidate* in *uow*; return what became of it.
@@ -516,7 +537,7 @@ class _ImportCases(AccountService):
         outcomes = []
         for candidate, account in zip(candidates, accounts, strict=True):
             if candidate.password_hash is None:
-                self._issue_set_password(uow, account)
+                issue_set_password(self.ports, uow, account)
                 outcomes.append("invited")
             else:
                 outcomes.append("imported")
@@ -529,8 +550,8 @@ class _ImportCases(AccountService):
         return outcomes
 
     def _ids(self, count: int) -> Iterator[str]:
-        raw = self.secrets.token_bytes(16 * count)
-        now = unix_ms()
+        raw = self.ports.secrets.token_bytes(16 * count)
+        now = unix_ms(self.ports.clock)
         return (uuid7_text(raw[i : i + 16], now) for i in range(0, len(raw), 16))
 
     def _new_account(
@@ -561,9 +582,7 @@ class _ImportCases(AccountService):
             language=parsed.language,
         )
         if parsed.newsletter_wording_version is not None:
-            account.subscribe(
-                now, ConsentSource.IMPORT, parsed.newsletter_wording_version
-            )
+            account.import_subscription(now, parsed.newsletter_wording_version)
         return account
 
     def finish(self, run: _RunId, source: Path, counts: _Counts) -> None:
@@ -574,7 +593,8 @@ class _ImportCases(AccountService):
         makes every one of them durable before the import returns.
         """
         with self.uow() as uow:
-            self._audit(
+            audit(
+                self.ports,
                 uow,
                 AuditEvent.CUSTOMERS_IMPORTED,
                 None,
@@ -786,7 +806,7 @@ class _Run:
         threads (argon2 releases the GIL), one per core, outside the
         transaction, so no lock is held meanwhile.
         """
-        wrap = getattr(self.cases.hasher, "wrap", None)
+        wrap = getattr(self.cases.ports.hasher, "wrap", None)
         hashed = [c for c in batch if c.password_hash is not None]
         if not callable(wrap) or not hashed:
             return batch

@@ -56,6 +56,7 @@ MAIL_LINKS: Mapping[str, tuple[str, ...]] = {
     "newsletter_confirm": ("link",),
     "email_change_confirm": ("link",),
     "email_change_notice": ("cancel_link",),
+    "email_changed": ("restore_link",),
     "signup_verify": ("link",),
 }
 """The variables holding the links of each mail kind that has some, in order,
@@ -64,9 +65,13 @@ by :class:`~echoppe_accounts.MailKind` value."""
 MAIL_VALUES: Mapping[str, Mapping[str, object]] = {
     "set_password": {"hours": 72},
     "temporary_password": {"temporary": "K7QM-4XPR-9TBW-HC3D", "hours": 24},
-    "email_changed": {"new_email": "nouvelle.adresse@exemple.fr"},
+    "email_changed": {"new_email": "nouvelle.adresse@exemple.fr", "days": 7},
     "email_change_confirm": {"hours": 24},
-    "email_change_notice": {"new_email": "nouvelle.adresse@exemple.fr", "hours": 24},
+    "email_change_notice": {
+        "new_email": "nouvelle.adresse@exemple.fr",
+        "hours": 24,
+        "days": 7,
+    },
 }
 """The values of each mail kind's templates besides the common ones, by
 :class:`~echoppe_accounts.MailKind` value, with the sample values the

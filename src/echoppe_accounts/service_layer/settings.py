@@ -124,7 +124,10 @@ class Settings:
             address, that confirms an email change, with a ``{token}``
             placeholder.
         email_change_cancel_path: The path of the link, sent to the current
-            address, that cancels it.
+            address, that cancels the change and, after its confirmation,
+            restores the former address (valid 7 days, SPEC F10).
+        email_changes_per_day: How many email changes one account may ask
+            for in 24 hours (SPEC F10).
         verified_signup: Verified sign-up (SPEC X5), off by default as the
             FAQ wants the fastest sign-up: when on, a registration with a
             known email answers exactly as a new one and mails the owner,
@@ -229,9 +232,10 @@ class Settings:
     email_change_ttl: timedelta = timedelta(hours=24)
     email_change_confirm_path: str = "/compte/e-mail/confirmer?jeton={token}"
     email_change_cancel_path: str = "/compte/e-mail/annuler?jeton={token}"
+    email_changes_per_day: int = 3
     verified_signup: bool = False
     signup_verify_path: str = "/compte/verifier?jeton={token}"
-    signup_verify_ttl: timedelta = timedelta(days=7)
+    signup_verify_ttl: timedelta = timedelta(hours=24)
     client_limits: ClientLimits = attrs.field(factory=ClientLimits)
     outbox_key: bytes | None = attrs.field(
         default=None,

@@ -30,8 +30,6 @@ import attrs
 from echoppe_accounts import (
     App,
     AuthenticationError,
-    Email,
-    FieldError,
     LoginResult,
     ValidationError,
 )
@@ -110,34 +108,12 @@ def change_email(
     """Ask for an email change, with the current password (SPEC F10 amended).
 
     The new address's problems and a wrong password come together (F8).
-
-    TODO(issue 20, F10 merged): ``app.accounts.change_email(account_id,
-    email, current_password=current_password)`` alone.
     """
-    call: Callable[..., None] = app.accounts.change_email
-    if _accepts(call, "current_password"):
-        call(account_id, email, current_password=current_password)
-        return
-    problems: list[FieldError] = []
-    try:
-        Email.parse(email)
-    except ValidationError as exc:
-        problems.extend(exc.errors)
-    if not _password_matches(app, account_id, current_password, client_key=client_key):
-        problems.append(FieldError("current_password", "password.wrong_current"))
-    if problems:
-        raise ValidationError(problems)
-    app.accounts.change_email(account_id, email)
+    app.accounts.change_email(
+        account_id, email, current_password, client_key=client_key
+    )
 
 
 def verify_signup(app: App, token: str, password: str) -> None:
-    """Open a verified sign-up with its link and its password (SPEC X5 amended).
-
-    TODO(issue 20, X5 merged): ``app.accounts.verify_signup(token,
-    password=password)`` alone.
-    """
-    call: Callable[..., None] = app.accounts.verify_signup
-    if _accepts(call, "password"):
-        call(token, password=password)
-        return
-    app.accounts.verify_signup(token)
+    """Open a verified sign-up with its link and its password (SPEC X5 amended)."""
+    app.accounts.verify_signup(token, password)

@@ -1,0 +1,390 @@
+"""Passwords: the two-step reset, changes and provisional passwords (SPEC R1–R10).
+
+A reset request answers the same, with the same calls to storage, mail
+and randomness, whether the email is known, unknown, express-only or
+blocked, and inside the four-minute cooldown too (R1, R6); mail always goes
+to the stored address of the account.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from echoppe_accounts.domain.account import Account, AccountStatus
+from echoppe_accounts.domain.audit import AuditEvent
+from echoppe_accounts.domain.email import Email
+from echoppe_accounts.domain.errors import (
+    Collector,
+    ConcurrencyError,
+)
+from echoppe_accounts.domain.events import EventType
+from echoppe_accounts.domain.forms import attempt, parse_password
+from echoppe_accounts.domain.limits import ClientAction
+from echoppe_accounts.domain.mail import MailKind
+from echoppe_accounts.domain.password import RAW_MAX_LENGTH
+from echoppe_accounts.domain.reset import (
+    COOLDOWN,
+    LINK_TTL,
+    PROVISIONAL_TTL,
+    TEMPORARY_TTL,
+    IllegalTransitionError,
+    ResetOrigin,
+    ResetRequest,
+    ResetState,
+    canonical_temporary,
+    format_temporary,
+    generate_temporary,
+)
+from echoppe_accounts.domain.text import clean_text, is_valid_unicode
+from echoppe_accounts.domain.tokens import TOKEN_BYTES, Secret, TokenPurpose, digest
+from echoppe_accounts.ports import UnitOfWork
+from echoppe_accounts.service_layer._ports import (
+    Ports,
+    audit,
+    count_client,
+    invalid_token,
+    issue_link,
+    live_by_email,
+    mail_account,
+    open_account,
+    queue_mail,
+    record_event,
+    restoring,
+    save,
+)
+
+LOOKBACK = LINK_TTL + TEMPORARY_TTL + timedelta(hours=1)
+"""Requests older than this can no longer be active nor cool anything down."""
+
+
+def _new_request(
+    ports: Ports, requester_key: str, account_id: str | None, now: datetime
+) -> tuple[ResetRequest, Secret, Secret]:
+    confirm = Secret(ports.secrets.token_urlsafe(TOKEN_BYTES))
+    cancel = Secret(ports.secrets.token_urlsafe(TOKEN_BYTES))
+    request = ResetRequest(
+        id=ports.new_id(),
+        requester_key=requester_key,
+        account_id=account_id,
+        requested_at=now,
+        link_expires_at=now + LINK_TTL,
+        confirm_digest=digest(confirm, TokenPurpose.RESET_CONFIRM),
+        cancel_digest=digest(cancel, TokenPurpose.RESET_CANCEL),
+    )
+    return request, confirm, cancel
+
+
+def _mail_reset(
+    ports: Ports, uow: UnitOfWork, account: Account, confirm: Secret, cancel: Secret
+) -> None:
+    settings = ports.settings
+    links = (
+        settings.link(settings.reset_confirm_path, confirm.reveal()),
+        settings.link(settings.reset_cancel_path, cancel.reveal()),
+    )
+    expires_at = ports.clock.now() + LINK_TTL
+    mail_account(
+        ports, uow, MailKind.RESET_CONFIRM, account, links, expires_at=expires_at
+    )
+
+
+def start_reset(ports: Ports, uow: UnitOfWork, account: Account, now: datetime) -> None:
+    """Send mail 1 of a reset to the account's stored address (SPEC R2, F10)."""
+    request, confirm, cancel = _new_request(
+        ports, account.email.login_key, account.id, now
+    )
+    uow.resets.add(request)
+    _mail_reset(ports, uow, account, confirm, cancel)
+    audit(ports, uow, AuditEvent.RESET_REQUESTED, account.id)
+
+
+def request_reset(ports: Ports, email: str, *, client_key: str | None) -> None:
+    """Start a reset, answering alike for every email (SPEC R1, R2, R6)."""
+    parsed = Email.parse(email)
+    count_client(ports, ClientAction.RESET, client_key)
+    now = ports.clock.now()
+    with ports.uow() as uow:
+        account = live_by_email(uow, parsed.key, now)
+        if account is not None and account.status is AccountStatus.UNVERIFIED:
+            # Somebody's sign-up, not yet proven: the mailbox's owner must
+            # not reset into it (pre-hijacking, SPEC X5); she is told no
+            # account uses the address, and her own sign-up replaces it.
+            account = None
+        account_id = account.id if account else None
+        request, confirm, cancel = _new_request(
+            ports, parsed.login_key, account_id, now
+        )
+        recent = uow.resets.for_requester(parsed.login_key, now - LOOKBACK)
+        asked = [r for r in recent if r.origin is ResetOrigin.CUSTOMER]
+        if asked and now - asked[-1].requested_at < COOLDOWN:
+            audit(ports, uow, AuditEvent.RESET_REQUEST_IGNORED, account_id)
+            uow.commit()
+            return
+        for earlier in recent:
+            if earlier.is_active(now):
+                earlier.supersede(now)
+                uow.resets.save(earlier)
+        uow.resets.add(request)
+        # Looked up in every case: the same port calls (SPEC R1).
+        former = restoring(uow, parsed.key, now)
+        if account is not None:
+            _mail_reset(ports, uow, account, confirm, cancel)
+        elif former is not None:
+            # The address an email change replaced: its owner gets the link
+            # that takes the account back, not an "unknown email" (F10).
+            send_restore_link(ports, uow, former, now)
+        else:
+            # Erasure finds it by its recipient's key (SPEC G3).
+            queue_mail(
+                ports,
+                uow,
+                MailKind.RESET_UNKNOWN_EMAIL,
+                to=parsed.address,
+                language="fr",
+            )
+        audit(ports, uow, AuditEvent.RESET_REQUESTED, account_id)
+        uow.commit()
+
+
+def confirm_reset(ports: Ports, token: str) -> None:
+    """Confirm a reset with the link of mail 1; mail 2 brings a temporary password."""
+    now = ports.clock.now()
+    token_digest = digest(token, TokenPurpose.RESET_CONFIRM)
+    with ports.uow() as uow:
+        request = uow.resets.find_by_digest(token_digest)
+        if (
+            request is None
+            or request.confirm_digest != token_digest
+            or request.account_id is None
+            or request.current_state(now) is not ResetState.REQUESTED
+        ):
+            raise invalid_token()
+        account = uow.accounts.get(request.account_id)
+        if account is None or account.is_erased:  # pragma: no cover
+            raise invalid_token()  # (requests die with their account)
+        # The failure count is locked first, then the request, then the
+        # account: the order in which login takes them, so none deadlock.
+        uow.throttles.get(account.email.login_key)
+        temporary = generate_temporary(ports.secrets.randbelow)
+        request.confirm(now, ports.hasher.hash(temporary), TEMPORARY_TTL)
+        try:
+            uow.resets.save(request)
+        except ConcurrencyError:  # a concurrent confirmation won
+            raise invalid_token() from None
+        # Sessions end, failures are forgotten, a pending email change dies.
+        account.issue_temporary_password(now, ports.new_stamp)
+        save(ports, uow, account)
+        mail_account(
+            ports,
+            uow,
+            MailKind.TEMPORARY_PASSWORD,
+            account,
+            expires_at=request.temporary_expires_at,
+            temporary=format_temporary(temporary),
+            hours=int(TEMPORARY_TTL.total_seconds() // 3600),
+        )
+        audit(ports, uow, AuditEvent.RESET_CONFIRMED, account.id, reset=request.id)
+        audit(
+            ports,
+            uow,
+            AuditEvent.TEMPORARY_PASSWORD_ISSUED,
+            account.id,
+            reset=request.id,
+        )
+        uow.commit()
+
+
+def cancel_reset(ports: Ports, token: str) -> None:
+    """Cancel a reset with the "this was not me" link of mail 1 (SPEC R2, R5)."""
+    now = ports.clock.now()
+    token_digest = digest(token, TokenPurpose.RESET_CANCEL)
+    with ports.uow() as uow:
+        request = uow.resets.find_by_digest(token_digest)
+        if request is None or request.cancel_digest != token_digest:
+            raise invalid_token()
+        try:
+            request.cancel(now)
+            uow.resets.save(request)
+        except (IllegalTransitionError, ConcurrencyError):
+            raise invalid_token() from None
+        audit(
+            ports, uow, AuditEvent.RESET_CANCELLED, request.account_id, reset=request.id
+        )
+        uow.commit()
+
+
+def password_changed(ports: Ports, uow: UnitOfWork, account: Account) -> None:
+    """Save a password change and tell the customer (SPEC R8, R10, O5)."""
+    save(ports, uow, account)
+    mail_account(ports, uow, MailKind.PASSWORD_CHANGED, account)
+    audit(ports, uow, AuditEvent.PASSWORD_CHANGED, account.id)
+    record_event(ports, uow, EventType.PASSWORD_CHANGED, account.id)
+
+
+def set_new_password(ports: Ports, change_token: str, new_password: str) -> None:
+    """Set the new password from a restricted login (SPEC R4)."""
+    now = ports.clock.now()
+    token_digest = digest(change_token, TokenPurpose.PASSWORD_CHANGE)
+    with ports.uow() as uow:
+        record = uow.tokens.find(token_digest)
+        account = uow.accounts.get(record.account_id) if record else None
+        if (
+            record is None
+            or account is None
+            or account.is_erased
+            or not record.is_usable(now)
+        ):
+            raise invalid_token()
+        # Lock the failure count before the request, in login's order.
+        uow.throttles.get(account.email.login_key)
+        request = next(
+            (
+                r
+                for r in uow.resets.for_account(account.id)
+                if r.id == record.request_id
+            ),
+            None,
+        )
+        errors = Collector()
+        org = account.organisation
+        password = parse_password(
+            new_password,
+            ports.settings.password_policy,
+            [account.email.address, account.name, org.name if org else None],
+            errors,
+        )
+        temporary = canonical_temporary(new_password)
+        if (
+            request is not None
+            and request.temporary_hash is not None
+            and temporary is not None
+            and ports.hasher.verify(request.temporary_hash, temporary)
+        ):
+            errors.add("password", "password.same_as_temporary")
+        errors.raise_if_any()
+        assert password is not None  # noqa: S101 (raised above)
+        used = uow.tokens.consume(token_digest, TokenPurpose.PASSWORD_CHANGE, now)
+        if used is None:  # pragma: no cover (the unit of work serialises)
+            raise invalid_token()
+        if request is not None:
+            try:
+                request.complete(now)
+            except IllegalTransitionError:
+                raise invalid_token() from None
+            uow.resets.save(request)
+            audit(ports, uow, AuditEvent.RESET_COMPLETED, account.id, reset=request.id)
+        account.change_password(now, ports.new_stamp, ports.hasher.hash(password))
+        password_changed(ports, uow, account)
+        uow.commit()
+
+
+def change_password(
+    ports: Ports,
+    account_id: str,
+    current_password: str,
+    new_password: str,
+    *,
+    dummy_hash: str,
+) -> None:
+    """Change the password of a logged-in customer (SPEC P2, R8, R10)."""
+    now = ports.clock.now()
+    with open_account(ports, account_id) as (uow, account):
+        errors = Collector()
+        current = account.password_hash or dummy_hash
+        readable = len(current_password) <= RAW_MAX_LENGTH and (
+            is_valid_unicode(current_password)
+        )
+        candidate = current_password if readable else ""
+        matched = ports.hasher.verify(current, candidate)
+        if not matched or account.password_hash is None or not readable:
+            errors.add("current_password", "password.wrong_current")
+        password = parse_password(
+            new_password,
+            ports.settings.password_policy,
+            [account.email.address, account.name],
+            errors,
+        )
+        errors.raise_if_any()
+        assert password is not None  # noqa: S101 (raised above)
+        account.change_password(now, ports.new_stamp, ports.hasher.hash(password))
+        password_changed(ports, uow, account)
+        uow.commit()
+
+
+def issue_provisional_password(
+    ports: Ports, account_id: str, *, agent_id: str, reason: str
+) -> Secret:
+    """Give a customer-service agent a provisional password to read out (R7)."""
+    errors = Collector()
+    agent = attempt(errors, "", lambda: clean_text(agent_id, "agent_id", max_length=64))
+    why = attempt(errors, "", lambda: clean_text(reason, "reason", max_length=500))
+    if not agent:
+        errors.add("agent_id", "required")
+    if not why:
+        errors.add("reason", "required")
+    errors.raise_if_any()
+    assert agent is not None  # noqa: S101 (raised above)
+    assert why is not None  # noqa: S101 (raised above)
+    now = ports.clock.now()
+    temporary = generate_temporary(ports.secrets.randbelow)
+    with open_account(ports, account_id) as (uow, account):
+        account.issue_provisional_password(now, ports.new_stamp)
+        save(ports, uow, account)
+        uow.resets.add(
+            ResetRequest(
+                id=ports.new_id(),
+                requester_key=account.email.login_key,
+                account_id=account.id,
+                requested_at=now,
+                link_expires_at=now,
+                origin=ResetOrigin.CUSTOMER_SERVICE,
+                state=ResetState.CONFIRMED,
+                temporary_hash=ports.hasher.hash(temporary),
+                temporary_expires_at=now + PROVISIONAL_TTL,
+            )
+        )
+        mail_account(ports, uow, MailKind.PROVISIONAL_PASSWORD_NOTICE, account)
+        audit(
+            ports,
+            uow,
+            AuditEvent.PROVISIONAL_PASSWORD_ISSUED,
+            account.id,
+            actor=f"agent:{agent}",
+            reason=why,
+        )
+        uow.commit()
+    return Secret(format_temporary(temporary))
+
+
+def send_restore_link(
+    ports: Ports, uow: UnitOfWork, account: Account, now: datetime
+) -> None:
+    """Mail the account's former address a link that restores it (SPEC F10).
+
+    Valid until the restore window closes; sent to the stored former
+    address, with the address the account now uses.
+    """
+    former, until = account.former_email, account.former_email_until
+    if former is None or until is None or until <= now:
+        return
+    link = issue_link(
+        ports,
+        uow,
+        account.id,
+        TokenPurpose.EMAIL_CHANGE_CANCEL,
+        until - now,
+        ports.settings.email_change_cancel_path,
+    )
+    queue_mail(
+        ports,
+        uow,
+        MailKind.EMAIL_CHANGED,
+        to=former.address,
+        language=account.language,
+        links=(link,),
+        account_id=account.id,
+        expires_at=until,
+        # The former address may never have been proven: no typed name (F10).
+        new_email=account.email.address,
+        days=max((until - now).days, 1),
+    )
