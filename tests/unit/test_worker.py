@@ -7,6 +7,7 @@ these tests script the rounds and record the waits instead of sleeping.
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import pytest
 
@@ -156,3 +157,76 @@ def test_the_worker_delivers_a_real_outbox_in_small_batches():
     assert worker.run().sent == 25
     assert waits == [1]  # 10, 10, then 5: a batch not full, so a wait
     assert len({m.id for m in mailer.sent}) == len(mailer.sent) == 25
+
+
+class Ticks:
+    """A monotonic clock that moves only when told."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_housekeeping_runs_at_start_then_once_per_interval():
+    """X5: the worker purges unverified sign-ups at start, then once an hour."""
+    calls = []
+    ticks = Ticks()
+    worker = OutboxWorker(
+        Script(), housekeeping=lambda: calls.append(ticks.now), clock=ticks
+    )
+    for at in (0.0, 10.0, 3599.0, 3600.0, 3700.0, 7200.0):
+        ticks.now = at
+        worker.run_once()
+    assert calls == [0.0, 3600.0, 7200.0]
+
+
+def test_a_failing_housekeeping_is_logged_and_the_round_goes_on(caplog):
+    """O4: a bug in housekeeping never stops the mails."""
+
+    def broken():
+        raise RuntimeError("boom")
+
+    worker = OutboxWorker(Script(DispatchReport(sent=1, failed=0)), housekeeping=broken)
+    with caplog.at_level(logging.WARNING, logger="echoppe_accounts"):
+        report = worker.run_once()
+    assert report.sent == 1
+    assert "housekeeping failed (RuntimeError)" in caplog.text
+
+
+def test_housekeeping_on_a_storage_outage_fails_the_round_and_is_tried_again():
+    """O3: the outage fails the round; the next round runs housekeeping again."""
+    calls = []
+    down = StorageError("the database server cannot be reached", retryable=True)
+
+    def flaky():
+        calls.append(1)
+        if len(calls) == 1:
+            raise down
+
+    worker = OutboxWorker(Script(), housekeeping=flaky)
+    with pytest.raises(StorageError):
+        worker.run_once()
+    worker.run_once()
+    assert len(calls) == 2
+
+
+def test_the_worker_removes_unverified_signups_past_24_hours():
+    """X5: wired as in the command, the worker's housekeeping frees the email."""
+    clock = FrozenClock()
+    app = bootstrap(
+        InMemoryStore().unit_of_work,
+        RecordingMailer(),
+        Settings(base_url="https://www.exemple.fr", verified_signup=True),
+        clock=clock,
+        hasher=FAST_HASHER,
+    )
+    account = app.accounts.register(form())
+    clock.advance(timedelta(hours=25))
+    worker = OutboxWorker(
+        app.dispatcher.dispatch, housekeeping=app.accounts.purge_unverified
+    )
+    worker.run_once()
+    with app.accounts.uow() as uow:
+        assert uow.accounts.get(account.id) is None

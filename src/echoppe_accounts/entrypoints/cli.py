@@ -946,6 +946,8 @@ def _worker(ctx: _Context, args: argparse.Namespace) -> int:
             max_idle=args.max_idle,
             stop=stop,
             pending=lambda: app.dispatcher.stats().pending,
+            # Unverified sign-ups past their 24 hours (SPEC X5), once an hour.
+            housekeeping=app.accounts.purge_unverified,
         )
         with _quiet_dispatcher(debug=args.debug):
             if args.once:
