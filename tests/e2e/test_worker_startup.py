@@ -24,6 +24,14 @@ from sample_forms import form
 from smtp_server import LoopbackSMTP
 from tcp_proxy import Proxy, free_port
 
+pytestmark = pytest.mark.slow
+"""Real processes and real waits; `make check` runs them, without coverage.
+
+Coverage, measuring a test run's subprocesses, starts in each worker before
+any of its code and may take longer than the 0.2 s of the earliest
+``SIGTERM`` on a loaded machine: these tests time the worker, not it.
+"""
+
 SCRIPT = Path(sys.executable).with_name("echoppe-accounts")
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 BASE_URL = "https://www.lechoppe.fr"
