@@ -144,7 +144,7 @@ def _app(database: Path) -> tuple[SQLiteStore, App]:
 
 def _child(source: Path) -> None:
     """Import *source*; print the peak resident memory (bytes), lines read, seconds."""
-    from echoppe_accounts.service_layer.importer import (  # noqa: PLC0415
+    from echoppe_accounts.entrypoints.csv_import import (  # noqa: PLC0415
         CustomerImporter,
     )
 
@@ -180,7 +180,7 @@ def _peak_memory(lines: int) -> tuple[int, int, float]:
 
 def _paired(folder: Path, app: App, rounds: int) -> Paired:
     """Import chunks into *app*, each paired with the bare validators' time on it."""
-    from echoppe_accounts.service_layer.importer import (  # noqa: PLC0415
+    from echoppe_accounts.entrypoints.csv_import import (  # noqa: PLC0415
         CustomerImporter,
     )
 

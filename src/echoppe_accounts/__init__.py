@@ -127,6 +127,7 @@ if TYPE_CHECKING:
     from echoppe_accounts.domain.siret import Siret
     from echoppe_accounts.domain.throttle import LoginThrottle, ThrottlePolicy
     from echoppe_accounts.domain.tokens import Secret, TokenPurpose, TokenRecord
+    from echoppe_accounts.entrypoints.csv_import import CustomerImporter, ImportSummary
     from echoppe_accounts.service_layer.analytics import AnalyticsService, TrackResult
     from echoppe_accounts.service_layer.auth import AuthService, LoginResult
     from echoppe_accounts.service_layer.events import (
@@ -135,7 +136,6 @@ if TYPE_CHECKING:
         EventHandler,
         JsonLinesHandler,
     )
-    from echoppe_accounts.service_layer.importer import CustomerImporter, ImportSummary
     from echoppe_accounts.service_layer.outbox import DispatchReport, OutboxDispatcher
     from echoppe_accounts.service_layer.privacy import (
         PersonalDataExport,
@@ -247,8 +247,8 @@ _SUBMODULES: dict[str, str] = {
     "EventDispatcher": "service_layer.events",
     "EventHandler": "service_layer.events",
     "JsonLinesHandler": "service_layer.events",
-    "CustomerImporter": "service_layer.importer",
-    "ImportSummary": "service_layer.importer",
+    "CustomerImporter": "entrypoints.csv_import",
+    "ImportSummary": "entrypoints.csv_import",
     "DispatchReport": "service_layer.outbox",
     "OutboxDispatcher": "service_layer.outbox",
     "PersonalDataExport": "service_layer.privacy",

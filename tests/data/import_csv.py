@@ -6,7 +6,7 @@ find: which lines are bad, with which column and code, and how many
 customers must be invited. Every bad line has exactly one problem, chosen
 among :data:`BAD_KINDS`, so the expected report is known line by line.
 
-The lines are in the format of :mod:`echoppe_accounts.service_layer.importer`,
+The lines are in the format of :mod:`echoppe_accounts.entrypoints.csv_import`,
 with ``;`` as separator. Phones are mostly in international form, as shops
 often export them, so a line costs the importer one reading of the number.
 """

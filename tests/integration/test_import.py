@@ -53,8 +53,10 @@ from echoppe_accounts.domain.legacy_hash import (
     PROBE_PASSWORD,
     usable_legacy_hash,
 )
+from echoppe_accounts.entrypoints import _csv_lines
+from echoppe_accounts.entrypoints.csv_import import MAX_LINE_BYTES
 from echoppe_accounts.service_layer import importer
-from echoppe_accounts.service_layer.importer import EXAMPLE, MAX_LINE_BYTES
+from echoppe_accounts.service_layer.importer import EXAMPLE
 from echoppe_accounts.testing import FrozenClock, RecordingMailer
 from sample_forms import form, link_token, links, pending, temporary_password
 from spies import SpyHasher
@@ -828,7 +830,7 @@ def test_a_file_changed_during_the_import_is_refused_from_that_line(
     source = tmp_path / "clients.csv"
     text = HEADER + "\n" + line(email="a@exemple.fr") + line(name="Élodie Dupont")
     source.write_bytes(text.encode("cp1252"))
-    monkeypatch.setattr(importer, "_check_encoding", lambda _: 3)  # as if valid
+    monkeypatch.setattr(_csv_lines, "check_encoding", lambda _: 3)  # as if valid
     with pytest.raises(ValidationError) as info:
         run(memory_app, source, batch_size=1)
     (error,) = info.value.errors

@@ -1287,7 +1287,7 @@ def _check_import_file(path: Path, t: _Texts) -> None:
 def _import(ctx: _Context, args: argparse.Namespace) -> int:
     t = ctx.t
     _check_import_file(args.file, t)
-    from echoppe_accounts.service_layer.importer import (  # noqa: PLC0415
+    from echoppe_accounts.entrypoints.csv_import import (  # noqa: PLC0415
         CustomerImporter,
     )
 

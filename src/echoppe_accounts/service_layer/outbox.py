@@ -50,7 +50,6 @@ secret.
 
 from __future__ import annotations
 
-import enum
 import logging
 import secrets
 import threading
@@ -60,8 +59,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from echoppe_accounts._logs import mask
-from echoppe_accounts.domain.errors import DeliveryError, StorageError
+from echoppe_accounts.domain.errors import DeliveryError
 from echoppe_accounts.domain.mail import DeadLetter, OutboxStats, OutgoingMail
 from echoppe_accounts.domain.sealing import (
     KEY_BYTES,
@@ -69,7 +67,8 @@ from echoppe_accounts.domain.sealing import (
     check_key,
     unseal_mail,
 )
-from echoppe_accounts.ports import Clock, Mailer, UnitOfWork, UnitOfWorkFactory
+from echoppe_accounts.ports import Clock, Mailer, UnitOfWorkFactory
+from echoppe_accounts.service_layer._outbox_round import Outcome, Round
 
 log = logging.getLogger("echoppe_accounts.outbox")
 """The outbox's logger: rounds and failures, never a body or a secret."""
@@ -147,28 +146,6 @@ class DispatchReport:
 
 
 @attrs.define
-class _Round:
-    """One dispatch round: its claim, each mail's lease, the marks not written yet."""
-
-    claim_id: str
-    left: list[str]
-    """The claimed mails not handled yet, in order."""
-    until: datetime
-    """When the claims of the mails not handled yet end, as this round set them."""
-    sent: list[tuple[OutgoingMail, datetime]] = attrs.field(factory=list)
-    """The mail handed over, and when, whose mark is still to be written."""
-
-
-class _Outcome(enum.Enum):
-    SENT = "sent"
-    FAILED = "failed"
-    DEAD = "dead"
-    DROPPED = "dropped"
-    LOST = "lost"
-    """The claim lapsed before the mail was handed over: left alone."""
-
-
-@attrs.define
 class OutboxDispatcher:
     """Sends the mails waiting in the outbox, and lets operators tend it.
 
@@ -243,8 +220,8 @@ class OutboxDispatcher:
             claimed = uow.outbox.claim(now, limit, now + self.lease, claim_id=claim_id)
             uow.commit()
         left = [mail.id for mail in claimed]
-        round_ = _Round(claim_id, left, now + self.lease)
-        outcomes: Counter[_Outcome] = Counter()
+        round_ = Round(self.uow, self.clock, claim_id, left, now + self.lease)
+        outcomes: Counter[Outcome] = Counter()
         try:
             for mail in claimed:
                 left.remove(mail.id)
@@ -256,9 +233,9 @@ class OutboxDispatcher:
                     break
         finally:
             try:
-                self._write_marks(round_)
+                round_.write_marks()
             finally:
-                self._release(left, claim_id)
+                round_.release()
             # A mailer holding a connection (SMTPMailer) keeps it for one
             # round, not for the idle time until the next one. ``close`` is
             # optional so the Mailer protocol stays one method for every
@@ -267,10 +244,10 @@ class OutboxDispatcher:
             if callable(close):
                 close()
         report = DispatchReport(
-            sent=outcomes[_Outcome.SENT],
-            failed=outcomes[_Outcome.FAILED],
-            dead=outcomes[_Outcome.DEAD],
-            dropped=outcomes[_Outcome.DROPPED],
+            sent=outcomes[Outcome.SENT],
+            failed=outcomes[Outcome.FAILED],
+            dead=outcomes[Outcome.DEAD],
+            dropped=outcomes[Outcome.DROPPED],
         )
         log.debug(
             "outbox round: claimed=%d sent=%d failed=%d dead=%d dropped=%d "
@@ -281,28 +258,11 @@ class OutboxDispatcher:
             report.dead,
             report.dropped,
             len(left),
-            outcomes[_Outcome.LOST],
+            outcomes[Outcome.LOST],
         )
         return report
 
-    def _release(self, mail_ids: list[str], claim_id: str) -> None:
-        if not mail_ids:
-            return
-        try:
-            with self.uow() as uow:
-                uow.outbox.release(mail_ids, claim_id=claim_id)
-                uow.commit()
-        except StorageError as exc:
-            # Not fatal: the claims lapse with their lease; the caller logs
-            # the round's failure once.
-            log.debug(
-                "outbox: %d claimed mails could not be released (%s); they "
-                "come back when their lease lapses",
-                len(mail_ids),
-                exc,
-            )
-
-    def _deliver(self, mail: OutgoingMail, round_: _Round) -> tuple[_Outcome, bool]:
+    def _deliver(self, mail: OutgoingMail, round_: Round) -> tuple[Outcome, bool]:
         """Hand *mail* over if its claim still holds; return its fate.
 
         The second value says whether the connection to the server failed.
@@ -313,7 +273,7 @@ class OutboxDispatcher:
         # One commit: the previous mail's outcome, then this mail's claim
         # (SPEC O1: an outcome is recorded before the next mail goes).
         with self.uow(durable=False) as uow:
-            self._mark_sent(uow, round_)
+            round_.mark_sent(uow)
             held = uow.outbox.renew(mail.id, claim_id=claim_id, now=now, until=until)
             if round_.left and round_.until - now < self.lease * _RENEW_BATCH_BELOW:
                 for other in round_.left:
@@ -329,16 +289,16 @@ class OutboxDispatcher:
                 mail.id,
                 mail.kind.value,
             )
-            return _Outcome.LOST, False
+            return Outcome.LOST, False
         if mail.has_expired(now):
-            self._mark_dropped(mail, round_)
-            return _Outcome.DROPPED, False
+            round_.mark_dropped(mail, EXPIRED)
+            return Outcome.DROPPED, False
         try:
             older = () if self.outbox_old_key is None else (self.outbox_old_key,)
             opened = unseal_mail(mail, outbox_key(self.outbox_key), *older)
         except SealError:
-            self._mark_dead(mail, round_, UNREADABLE, attempted=False)
-            return _Outcome.DEAD, False
+            round_.mark_dead(mail, UNREADABLE, attempted=False)
+            return Outcome.DEAD, False
         try:
             self.mailer.send(opened, self.sender)
         except DeliveryError as exc:
@@ -352,85 +312,23 @@ class OutboxDispatcher:
             error = f"the mailer raised {type(exc).__name__}"
             return self._failed(mail, round_, error, permanent=False), False
         round_.sent.append((mail, self.clock.now()))
-        return _Outcome.SENT, False
-
-    def _write_marks(self, round_: _Round) -> None:
-        """Write the mark of the mail sent and not yet marked."""
-        if round_.sent:
-            with self.uow(durable=False) as uow:
-                self._mark_sent(uow, round_)
-                uow.commit()
-
-    def _mark_sent(self, uow: UnitOfWork, round_: _Round) -> None:
-        """Mark the round's sent mails in *uow*, which the caller commits."""
-        sent, round_.sent = round_.sent, []
-        for mail, at in sent:
-            if not uow.outbox.mark_sent(mail.id, at, claim_id=round_.claim_id):
-                log.warning(
-                    "outbox: mail %s (%s) was delivered after its claim lapsed; "
-                    "another dispatcher may deliver it again (same Message-ID)",
-                    mail.id,
-                    mail.kind.value,
-                )
-
-    def _mark_dropped(self, mail: OutgoingMail, round_: _Round) -> None:
-        with self.uow() as uow:
-            self._mark_sent(uow, round_)
-            uow.outbox.mark_dropped(
-                mail.id, self.clock.now(), EXPIRED, claim_id=round_.claim_id
-            )
-            uow.commit()
-        log.warning(
-            "outbox: mail %s (%s) dropped unsent: %s", mail.id, mail.kind.value, EXPIRED
-        )
-
-    def _mark_dead(
-        self, mail: OutgoingMail, round_: _Round, error: str, *, attempted: bool
-    ) -> None:
-        with self.uow(durable=False) as uow:
-            self._mark_sent(uow, round_)
-            uow.outbox.mark_dead(
-                mail.id,
-                self.clock.now(),
-                error,
-                claim_id=round_.claim_id,
-                attempted=attempted,
-            )
-            uow.commit()
-        log.warning(
-            "outbox: mail %s (%s) dead-lettered: %s",
-            mail.id,
-            mail.kind.value,
-            mask(error),
-        )
+        return Outcome.SENT, False
 
     def _failed(
-        self, mail: OutgoingMail, round_: _Round, error: str, *, permanent: bool
-    ) -> _Outcome:
+        self, mail: OutgoingMail, round_: Round, error: str, *, permanent: bool
+    ) -> Outcome:
         now = self.clock.now()
         if permanent:
             error = f"refused for good: {error}"
-            self._mark_dead(mail, round_, error, attempted=True)
-            return _Outcome.DEAD
+            round_.mark_dead(mail, error, attempted=True)
+            return Outcome.DEAD
         if now >= mail.retry_from + self.retry_window:
             error = f"still failing after {self.retry_window}: {error}"
-            self._mark_dead(mail, round_, error, attempted=True)
-            return _Outcome.DEAD
+            round_.mark_dead(mail, error, attempted=True)
+            return Outcome.DEAD
         delay = min(max(now - mail.retry_from, self.min_delay), self.max_delay)
-        with self.uow(durable=False) as uow:
-            self._mark_sent(uow, round_)
-            uow.outbox.mark_failed(
-                mail.id, now + delay, error, claim_id=round_.claim_id
-            )
-            uow.commit()
-        log.warning(
-            "outbox: mail %s (%s) failed, next attempt at %s: %s",
-            mail.id,
-            mail.kind.value,
-            (now + delay).isoformat(timespec="seconds"),
-            mask(error),
-        )
-        return _Outcome.FAILED
+        round_.mark_failed(mail, now + delay, error)
+        return Outcome.FAILED
 
     # -- operations ----------------------------------------------------------
 

@@ -1,0 +1,357 @@
+r"""Import the customers of a shop leaving another platform, from a CSV file.
+
+:class:`~echoppe_accounts.CustomerImporter` reads the file line by line,
+validates every line exactly as the registration form is validated (SPEC
+F1–F9: the same codes and messages), and creates the accounts in
+transactional batches. It keeps no more in memory than one batch, whatever
+the size of the file; it can be run again on the same file, which then adds
+nothing; and it returns an :class:`~echoppe_accounts.ImportSummary`,
+printing nothing (the ``echoppe-accounts import`` command prints it).
+
+The file
+--------
+- **Encoding**: UTF-8, with or without the byte-order mark that Excel's
+  "CSV UTF-8" writes. A file that is not UTF-8 (Windows-1252 or Latin-1, as
+  older exports are) is refused whole before anything is imported, with the
+  number of its first unreadable line: save it again as UTF-8.
+- **Separator**: ``;``, what French spreadsheets write, or ``,``. The
+  header decides: ``;`` if it holds one, otherwise ``,``. Cells holding the
+  separator, a quote or a line break are quoted with ``"`` (RFC 4180, as
+  spreadsheets do). Lines end with LF or CRLF; a physical line holds at most
+  64 KiB.
+- **Header**: the first line names the columns below, in any order, in
+  lower or upper case. A column the file does not need may be left out,
+  but every required column must be there, and a column the importer does
+  not know is refused (a misspelt ``newsleter`` would otherwise drop every
+  customer's consent without a word).
+- **One line per customer**, with as many cells as the header (empty cells
+  at the end of a line are ignored). Blank lines are skipped.
+
+================================  ========  ==================================
+column                            required  content
+================================  ========  ==================================
+``email``                         yes       the login and contact address
+``name``                          yes       the customer's name (invoices)
+``phone``                         yes       national (``06 12 34 56 78``) or
+                                            international (``+33 6…``) form
+``category``                      yes       ``particulier``, ``professionnel``,
+                                            ``entreprise``, ``collectivité``
+                                            or their codes (``individual``,
+                                            ``professional``, ``company``,
+                                            ``public_body``)
+``organisation_name``             no        required by every category but
+                                            individuals (SPEC C3)
+``siret``                         no        likewise; spaces and dots allowed
+``chorus_requirement``            no        public bodies: ``none``,
+                                            ``service``, ``engagement``,
+                                            ``both`` or ``either``
+``chorus_service_code``           no        public bodies: Chorus Pro code
+``chorus_engagement_number``      no        public bodies: engagement number
+``billing_street``                yes       street lines, separated by ``|``
+                                            (or by line breaks inside a
+                                            quoted cell), at most four
+``billing_postal_code``           yes       ``75011``
+``billing_city``                  yes       ``Paris``
+``billing_country``               no        ISO 3166-1 alpha-2; empty: ``FR``
+``delivery_contact_name``         no        empty: the customer's name
+``delivery_street``               no        as ``billing_street``
+``delivery_postal_code``          no
+``delivery_city``                 no
+``delivery_country``              no        empty: ``FR``
+``delivery_label``                no        ``Bureau``, ``Maison``…
+``password_hash``                 no        see *Passwords* below
+``newsletter``                    no        ``1`` subscribed; ``0`` or empty
+                                            not
+``newsletter_wording_version``    no        required with ``newsletter`` 1:
+                                            the version of the consent text
+                                            the old shop showed (SPEC F7)
+``language``                      no        ``fr`` (default) or ``en``
+================================  ========  ==================================
+
+The one delivery address a line can carry is the billing address when its
+street, postal code and city are all empty; its contact name is then the
+customer's name, unless ``delivery_contact_name`` says otherwise. The
+customer adds more delivery addresses from the account page.
+
+Passwords
+---------
+A line carries no password, only, optionally, the hash the old platform
+kept; the password policy (SPEC P2) is therefore not applied, and
+everything else is. A bcrypt hash as PrestaShop 1.7 and later export them
+(``$2y$10$…``, also ``$2a$``/``$2b$``) is kept as it is, without any work at
+import; the customer logs in with the old password, which is checked once
+and replaced by an argon2id hash (SPEC P1, through
+:class:`~echoppe_accounts.LegacyHasher`, which
+:func:`~echoppe_accounts.bootstrap` wires by default). An empty cell, an
+MD5 hash of PrestaShop 1.6 (``md5(_COOKIE_KEY_ . password)``, which needs
+the old shop's secret and protects nothing), or any other hash is not
+usable: the account is created like an express account (SPEC X2: status
+:attr:`~echoppe_accounts.AccountStatus.EXPRESS`, no password, so no login)
+and the customer is *invited* by the set-password mail of express
+accounts, through the outbox. The link completes the account with
+:meth:`~echoppe_accounts.AccountService.complete_express`; once it has
+expired, "J'ai oublié mon mot de passe" works as well (the reset sets a
+password and makes the account active), and so does a new express checkout,
+which sends a new link. Bcrypt hashes are kept only when the application's
+hasher can check them (a one-off probe at the start of the import); with a
+hasher that cannot, those customers are invited too. Customers who keep
+their hash receive no mail.
+
+Results
+-------
+Every problem of a line is reported, not the first one only, in the error
+report: a CSV file beside the input (``clients.csv.errors.csv``), written
+only when there are errors (an older report at that place is removed when
+there are none), in UTF-8 with a byte-order mark so that Excel shows
+the accents, with the input's separator and the columns ``line`` (the
+line's number in the file, the header being line 1), ``field`` (the column
+concerned, empty for the line as a whole), ``code`` (the stable code of
+:func:`~echoppe_accounts.known_codes`) and ``message`` (in French).
+
+An email whose canonical key (SPEC F1) already had an account when the
+import began is counted *already present* and its account left untouched:
+run the same file twice and the second run adds nothing. Two lines of the
+file with one email: the second is refused with ``email.taken``. (Run
+again, that second line counts as already present, since its email now has
+an account.) Accounts are written in transactions of *batch_size* lines;
+when the storage refuses a batch, its lines are written again one by one,
+so that one line the storage refuses does not sink the others (it is
+reported as ``import.storage_refused``). A storage that refuses every line
+of a batch, or is unavailable, stops the import with its
+:class:`~echoppe_accounts.StorageError`: what was written stays written,
+and running the import again goes on where it stopped.
+
+Each imported account's audit trail starts with
+:attr:`~echoppe_accounts.AuditEvent.ACCOUNT_IMPORTED`, and the import ends
+by recording one :attr:`~echoppe_accounts.AuditEvent.CUSTOMERS_IMPORTED`
+with the file's name and the counts. The batches are committed without
+waiting for the disk, and that last record's commit waits for it: when
+:meth:`~echoppe_accounts.CustomerImporter.import_csv` returns, everything it wrote is on
+disk; a power cut during an import may lose its last batches, which
+running it again writes.
+
+Speed: each batch is validated, then its emails are looked up in one
+query and its accounts written together. The import leaves CPython's
+garbage collector as the program set it (a web server's other threads
+share it): a batch's objects are freed by reference counting once it is
+written (the only cycles are those of the invitations' rendered mails,
+which the collector's young generations take).
+
+An example, with a customer who keeps the bcrypt hash of the password
+``motdepasse`` from PrestaShop, a company whose customer will be invited,
+and a line with a bad postal code (see
+:data:`~echoppe_accounts.service_layer.import_rows.EXAMPLE`):
+
+>>> import tempfile
+>>> from pathlib import Path
+>>> from echoppe_accounts import Argon2Hasher, InMemoryStore, LegacyHasher
+>>> from echoppe_accounts import Settings, bootstrap
+>>> from echoppe_accounts.service_layer.import_rows import EXAMPLE
+>>> from echoppe_accounts.testing import RecordingMailer
+>>> app = bootstrap(
+...     InMemoryStore().unit_of_work, RecordingMailer(),
+...     Settings(base_url="https://www.lechoppe.fr", outbox_key=bytes(32)),
+...     hasher=LegacyHasher(Argon2Hasher(memory_cost=8, time_cost=1)))
+>>> folder = tempfile.TemporaryDirectory()
+>>> source = Path(folder.name, "clients.csv")
+>>> _ = source.write_text(EXAMPLE, encoding="utf-8")
+>>> summary = CustomerImporter(app).import_csv(source, progress=False)
+>>> summary.read, summary.imported, summary.invited, summary.invalid
+(3, 2, 1, 1)
+>>> print(summary.report.read_text(encoding="utf-8-sig"), end="")
+line;field;code;message
+4;billing_postal_code;address.postal_code_invalid;Le code postal est invalide.
+>>> app.auth.login("JEAN.DUPONT@exemple.fr", "motdepasse").account_id == (
+...     app.accounts.find_by_email("jean.dupont@exemple.fr").id)
+True
+>>> CustomerImporter(app).import_csv(source, progress=False).already_present
+2
+>>> folder.cleanup()
+
+.. versionadded:: 0.2.0
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+import attrs
+
+from echoppe_accounts.domain.legacy_hash import PROBE_HASH, PROBE_PASSWORD
+from echoppe_accounts.entrypoints import _csv_lines
+from echoppe_accounts.entrypoints._csv_lines import (
+    Lines,
+    read_header,
+    read_rows,
+    unreadable,
+)
+from echoppe_accounts.entrypoints._import_report import (
+    Report,
+    check_report_path,
+    default_report,
+    progress_bar,
+)
+from echoppe_accounts.ports import PasswordHasher
+from echoppe_accounts.service_layer._ports import Ports
+from echoppe_accounts.service_layer.importer import start_run
+
+if TYPE_CHECKING:
+    from echoppe_accounts.bootstrap import App
+
+log = logging.getLogger("echoppe_accounts.importer")
+
+MAX_LINE_BYTES: Final = _csv_lines.MAX_LINE_BYTES
+"""The longest physical line read; a longer one is reported, unread.
+
+.. versionadded:: 0.2.0
+"""
+
+
+@attrs.frozen
+class ImportSummary:
+    """What an import did, for the command line to print.
+
+    ``imported + already_present + invalid == read``.
+
+    Attributes:
+        read: Data lines read (the header and blank lines not counted).
+        imported: Accounts created.
+        already_present: Lines whose email already had an account when the
+            import began: left untouched.
+        invalid: Lines refused, each listed in the report.
+        invited: Of the accounts created, those without a usable password,
+            whose customer was sent the set-password mail.
+        report: Where the error report was written, or ``None`` when no
+            line was refused.
+
+    .. versionadded:: 0.2.0
+    """
+
+    read: int
+    imported: int
+    already_present: int
+    invalid: int
+    invited: int
+    report: Path | None
+
+
+class CustomerImporter:
+    """Import existing customers from a CSV file (SPEC O4).
+
+    The file's format and what becomes of each line are described in the
+    documentation of :mod:`echoppe_accounts.entrypoints.csv_import`.
+
+    Args:
+        app: The wired library (:func:`~echoppe_accounts.bootstrap`): the
+            import uses the storage, clock, secret source, settings and
+            outbox of its use cases, and asks its login's password hasher
+            whether it can check bcrypt hashes.
+
+    .. versionadded:: 0.2.0
+    """
+
+    def __init__(self, app: App) -> None:
+        """Work with the ports of *app*'s use cases."""
+        accounts = app.accounts
+        self._ports = Ports(
+            accounts.uow,
+            accounts.clock,
+            accounts.secrets,
+            accounts.hasher,
+            accounts.settings,
+        )
+        self._login_hasher: PasswordHasher = app.auth.hasher
+
+    def import_csv(
+        self,
+        source: Path,
+        *,
+        report: Path | None = None,
+        batch_size: int = 500,
+        progress: bool | None = None,
+    ) -> ImportSummary:
+        """Import the customers of *source*, a CSV file, and say what was done.
+
+        Args:
+            source: The file to import (format: see the module's
+                documentation).
+            report: Where to write the error report; by default beside
+                *source*, named ``<source>.errors.csv``. Written only when
+                a line is refused; otherwise an older report there (a file
+                that starts with the report's header) is removed.
+            batch_size: Lines per transaction.
+            progress: Show a progress bar on standard error. ``None``, the
+                default, shows one only when standard error is a terminal.
+
+        Returns:
+            The counts, and where the report is.
+
+        Raises:
+            ValidationError: The file cannot be read, is not UTF-8, or its
+                header is wrong (``import.file_unreadable``,
+                ``import.not_utf8``, ``import.no_header``,
+                ``import.missing_column``, ``import.unknown_column``,
+                ``import.duplicate_column``); or the report cannot be
+                written (``import.report_unwritable``). Nothing is
+                imported in the first cases; in the last, the lines before
+                stay imported.
+            StorageError: The storage is unavailable, or refused a whole
+                batch line by line. What was written stays written.
+            ValueError: *batch_size* is less than 1.
+        """
+        if batch_size < 1:
+            msg = f"batch_size must be at least 1, not {batch_size}"
+            raise ValueError(msg)
+        source = Path(source)
+        report_path = Path(report) if report is not None else default_report(source)
+        check_report_path(source, report_path, named=report is not None)
+        total = _csv_lines.check_encoding(source)
+        try:
+            handle = source.open("rb")
+        except OSError as exc:  # pragma: no cover (gone since it was read)
+            raise unreadable(source) from exc
+        with handle, Report(report_path) as errors:
+            lines = Lines(handle)
+            header = read_header(lines)
+            errors.delimiter = header.delimiter
+            run = start_run(
+                self._ports,
+                keep_hashes=self._checks_bcrypt(),
+                errors=errors,
+                batch_size=batch_size,
+            )
+            with progress_bar(total - 1, progress) as bar:
+                read_rows(lines, header, run, bar)
+            counts = run.counts
+            run.cases.finish(run.run, source, counts)
+        summary = ImportSummary(
+            read=counts.read,
+            imported=counts.imported,
+            already_present=counts.already_present,
+            invalid=counts.invalid,
+            invited=counts.invited,
+            report=report_path if errors.written else None,
+        )
+        log.info(
+            "import of %s: %d read, %d imported, %d already present, "
+            "%d invalid, %d invited",
+            source.name,
+            summary.read,
+            summary.imported,
+            summary.already_present,
+            summary.invalid,
+            summary.invited,
+        )
+        return summary
+
+    def _checks_bcrypt(self) -> bool:
+        """Ask the login's hasher whether it checks bcrypt hashes (one check)."""
+        if self._login_hasher.verify(PROBE_HASH, PROBE_PASSWORD):
+            return True
+        log.warning(
+            "the password hasher cannot check bcrypt hashes: customers who "
+            "have one are invited to choose a password (wire LegacyHasher)"
+        )
+        return False
