@@ -71,6 +71,17 @@ class MailKind(enum.StrEnum):
     """
 
 
+ADDRESS_WIPED_WHEN_SENT = frozenset({MailKind.ACCOUNT_ERASED})
+"""Kinds whose outbox row forgets its recipient, not only its bodies, once sent.
+
+The last mail of an erased account goes after the erasure that deleted the
+account's other mails (SPEC G3, W2): once delivered, nothing of the address
+stays behind.
+
+.. versionadded:: 0.2.0
+"""
+
+
 def _recipient_key(mail: OutgoingMail) -> str | None:
     try:
         return canonical_key(mail.to)
