@@ -63,7 +63,7 @@ class MailKind(enum.StrEnum):
     .. versionadded:: 0.2.0
     """
     ACCOUNT_ERASED = "account_erased"
-    """The customer erased their own account: the last mail it gets (SPEC W2, G3).
+    """The last mail of an account its customer erased (SPEC W2, G3).
 
     Queued only when the erasure asks for it; it names nobody.
 
