@@ -36,6 +36,8 @@ SPECIFICATION = {
     "G": 4,
     "O": 5,
     "T": 2,
+    "W": 4,
+    "M": 3,
 }
 """How many rules each section of the specification has (C1–C5, F1–F10…)."""
 
@@ -47,7 +49,7 @@ RULES = [
 
 # A cited id, loosely: a section letter and one or two digits ("X9", "R11"),
 # so that an id the specification lacks is found and refused.
-_ID = r"[CFXAPRNGOT]\d{1,2}"
+_ID = r"[CFXAPRNGOTWM]\d{1,2}"
 _LIST = rf"{_ID}(?:(?:, | and | to |–|-){_ID})*"
 _CITATIONS = [
     re.compile(rf"\bSPEC ({_LIST})\b"),  # "SPEC R6", "SPEC P1–P4, R1"
@@ -128,6 +130,8 @@ def test_the_citation_forms_are_recognised():
     assert cited("SPEC X9") == {"X9"}  # no such rule: the test below refuses it
     assert cited("Mozilla/5.0 (X11; Linux x86_64)") == {"X11"}
     assert cited("a size of A4 paper, in C0 or X11") == set()
+    assert cited("the final mail (SPEC W2) and old hashes (M3)") == {"W2", "M3"}
+    assert cited("SPEC W5") == {"W5"}  # no such rule: refused below
 
 
 @pytest.mark.parametrize("path", citing_files(), ids=lambda p: str(p.relative_to(ROOT)))

@@ -356,6 +356,16 @@ def test_erase_refuses_without_a_terminal_and_works_with_yes(shop):
     assert "déjà effacé" in again.stderr
 
 
+def test_erase_from_the_command_line_sends_no_farewell(shop):
+    """G3, W2: staff's erasure queues no mail; only self-service sends a last one."""
+    app = shop.app()
+    (account_id,) = register(app, 1)
+    erased = shop.run("erase", account_id, "--yes", "--agent", "dpo")
+    assert erased.returncode == 0, erased.stderr
+    with app.accounts.uow() as tx:
+        assert tx.outbox.pending_count() == 0
+
+
 def _erase_on_a_terminal(shop, account_id: str, answer: str) -> int:
     """Run ``erase`` with a pseudo-terminal as stdin, typing *answer*."""
     controller, terminal = pty.openpty()

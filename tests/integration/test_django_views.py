@@ -29,7 +29,7 @@ from echoppe_accounts import (  # noqa: E402
     MailKind,
 )
 from echoppe_accounts.contrib.django.conf import get_app  # noqa: E402
-from echoppe_accounts.testing import RecordingMailer  # noqa: E402
+from echoppe_accounts.testing import FrozenClock, RecordingMailer  # noqa: E402
 from sample_forms import PARIS, temporary_password  # noqa: E402
 
 FAST_HASHER = Argon2Hasher(memory_cost=8, time_cost=1)
@@ -527,6 +527,38 @@ def test_erasure_needs_the_password_and_an_explicit_confirmation(browser, shop):
     assert shop.app.accounts.find_by_email(SIGNUP["email"]) is None or (
         shop.app.accounts.find_by_email(SIGNUP["email"]).is_erased
     )
+
+
+def test_erasure_sends_the_farewell_mail_and_nothing_else(browser, shop):
+    """W2, G3: the last mail, to the address the account had; no other survives."""
+    sign_up(browser)
+    shop.mailer.sent.clear()
+    done = browser.post("/compte/supprimer/", {"password": PASSWORD, "confirm": "1"})
+    assert done.status_code == 200
+    [farewell] = shop.mails()
+    assert farewell.kind is MailKind.ACCOUNT_ERASED
+    assert farewell.to == SIGNUP["email"]
+    assert "L123-22" in farewell.text
+
+
+def test_a_wrong_password_at_erasure_counts_as_a_failed_login(tmp_path):
+    """P4, W2: the password asked again is throttled like a login.
+
+    On a frozen clock, so the wait the failures earn cannot run out.
+    """
+    mailer = RecordingMailer()
+    with override_settings(ECHOPPE=_echoppe(tmp_path, mailer, CLOCK=FrozenClock())):
+        browser = Browser()
+        sign_up(browser)
+        for _ in range(5):
+            browser.post("/compte/supprimer/", {"password": "faux", "confirm": "1"})
+        refused = browser.post(
+            "/compte/supprimer/", {"password": PASSWORD, "confirm": "1"}
+        )
+        assert refused.status_code == 400
+        assert 'id="password-error"' in _page(refused)
+        found = get_app().accounts.find_by_email(SIGNUP["email"])
+        assert not found.is_erased
 
 
 # -- express completion and verified sign-up (SPEC X2, X5) -----------------------------

@@ -618,6 +618,18 @@ def test_erasure_needs_the_password_and_an_explicit_confirmation(browser, shop):
     assert found is None or found.is_erased
 
 
+def test_erasure_sends_the_farewell_mail_and_nothing_else(browser, shop):
+    """W2, G3: the last mail, to the address the account had; no other survives."""
+    sign_up(browser)
+    shop.mailer.sent.clear()
+    done = browser.post("/compte/supprimer", {"password": PASSWORD, "confirm": "1"})
+    assert done.status_code == 200
+    [farewell] = shop.mails()
+    assert farewell.kind is MailKind.ACCOUNT_ERASED
+    assert farewell.to == SIGNUP["email"]
+    assert "L123-22" in farewell.text
+
+
 # -- express completion and verified sign-up (SPEC X2, X5) -----------------------------
 
 

@@ -721,3 +721,16 @@ def test_erasure_needs_the_password_and_an_explicit_confirmation(http):
         },
     )
     assert login.status_code == 401
+
+
+def test_erasure_queues_the_farewell_mail_and_nothing_else(http, library):
+    """W2, G3: after the erasure, the farewell is the account's only mail."""
+    sign_up(http)
+    headers = bearer_login(http)
+    done = http.post(
+        "/erase", json={"password": PASSWORD, "confirm": True}, headers=headers
+    )
+    assert done.status_code == 204
+    [farewell] = pending(library.accounts)
+    assert farewell.kind is MailKind.ACCOUNT_ERASED
+    assert farewell.to == "jean.dupont@exemple.fr"

@@ -21,7 +21,12 @@ from echoppe_accounts.domain.account import Account, AccountStatus, Credentials
 from echoppe_accounts.domain.audit import AuditRecord
 from echoppe_accounts.domain.errors import ConcurrencyError, ValidationError
 from echoppe_accounts.domain.events import AccountEvent
-from echoppe_accounts.domain.mail import DeadLetter, OutboxStats, OutgoingMail
+from echoppe_accounts.domain.mail import (
+    ADDRESS_WIPED_WHEN_SENT,
+    DeadLetter,
+    OutboxStats,
+    OutgoingMail,
+)
 from echoppe_accounts.domain.reset import ResetRequest
 from echoppe_accounts.domain.throttle import LoginThrottle
 from echoppe_accounts.domain.tokens import TokenPurpose, TokenRecord
@@ -322,6 +327,13 @@ class _Outbox:
         # needed: nothing of them is kept (SPEC O2, R9).
         return attrs.evolve(entry.mail, text="", html="")
 
+    @classmethod
+    def _wiped_sent(cls, entry: _OutboxEntry) -> OutgoingMail:
+        mail = cls._wiped(entry)
+        if mail.kind in ADDRESS_WIPED_WHEN_SENT:  # an erased account's (G3)
+            mail = attrs.evolve(mail, to="", recipient_key=None)
+        return mail
+
     def mark_sent(
         self, mail_id: str, at: datetime, *, claim_id: str | None = None
     ) -> bool:
@@ -336,7 +348,7 @@ class _Outbox:
                 claim_id=None,
                 sent_at=at,
                 attempts=entry.attempts + 1,
-                mail=self._wiped(entry),
+                mail=self._wiped_sent(entry),
             )
         )
         return True

@@ -37,7 +37,12 @@ from echoppe_accounts.domain.errors import (
     ValidationError,
 )
 from echoppe_accounts.domain.events import AccountEvent
-from echoppe_accounts.domain.mail import DeadLetter, OutboxStats, OutgoingMail
+from echoppe_accounts.domain.mail import (
+    ADDRESS_WIPED_WHEN_SENT,
+    DeadLetter,
+    OutboxStats,
+    OutgoingMail,
+)
 from echoppe_accounts.domain.reset import ResetRequest
 from echoppe_accounts.domain.throttle import LoginThrottle
 from echoppe_accounts.domain.tokens import TokenPurpose, TokenRecord
@@ -701,6 +706,15 @@ class _Tokens:
 _PENDING = rec.OUTBOX_PENDING
 
 
+_WIPED_KINDS = ", ".join(f"'{kind.value}'" for kind in sorted(ADDRESS_WIPED_WHEN_SENT))
+_WIPE_ADDRESS = (
+    f"recipient = CASE WHEN kind IN ({_WIPED_KINDS}) THEN '' ELSE recipient END, "
+    f"recipient_key = CASE WHEN kind IN ({_WIPED_KINDS}) THEN NULL "
+    "ELSE recipient_key END"
+)
+"""Forgets the recipient of a sent mail of :data:`ADDRESS_WIPED_WHEN_SENT`."""
+
+
 class _Outbox:
     def __init__(self, conn: sqlite3.Connection, on_forget: list[bool]) -> None:
         self._conn = conn
@@ -791,9 +805,11 @@ class _Outbox:
         self, mail_id: str, at: datetime, *, claim_id: str | None = None
     ) -> bool:
         # Sealed or not, a delivered mail's bodies are no longer needed:
-        # nothing of them is kept (SPEC O2, R9).
+        # nothing of them is kept (SPEC O2, R9); nor the address of an
+        # erased account's last mail (G3).
         return self._mark(
-            "sent_at = :at, attempts = attempts + 1, body_text = '', body_html = ''",
+            "sent_at = :at, attempts = attempts + 1, body_text = '', body_html = '', "
+            + _WIPE_ADDRESS,
             mail_id,
             claim_id,
             at=rec.iso(at),

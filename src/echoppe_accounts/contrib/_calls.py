@@ -20,6 +20,7 @@ from typing import Any
 import attrs
 
 from echoppe_accounts.bootstrap import App
+from echoppe_accounts.domain.errors import AuthenticationError
 
 
 def _accepts(function: Callable[..., object], name: str) -> bool:
@@ -97,15 +98,18 @@ def verify_signup(app: App, token: str, password: str) -> None:
     app.accounts.verify_signup(token, password)
 
 
-def check_password(app: App, email: str, password: str, *, client_key: str) -> bool:
+def check_password(
+    app: App, account_id: str, password: str, *, client_key: str
+) -> bool:
     """Tell whether *password* is the customer's, before an erasure (SPEC W2).
 
-    Done as a login, so that guessing is throttled like one (SPEC P4).
-    """
-    from echoppe_accounts.domain.errors import AuthenticationError  # noqa: PLC0415
+    Counted by the login throttle like a login attempt (SPEC P4); a
+    throttled or blocked account answers ``False`` as a wrong password.
 
+    Raises:
+        RateLimitedError: *client_key* went past its login limit.
+    """
     try:
-        app.auth.login(email, password, client_key=client_key)
+        return app.auth.check_password(account_id, password, client_key=client_key)
     except AuthenticationError:
         return False
-    return True

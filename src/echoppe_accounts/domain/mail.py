@@ -62,6 +62,24 @@ class MailKind(enum.StrEnum):
 
     .. versionadded:: 0.2.0
     """
+    ACCOUNT_ERASED = "account_erased"
+    """The last mail of an account its customer erased (SPEC W2, G3).
+
+    Queued only when the erasure asks for it; it names nobody.
+
+    .. versionadded:: 0.2.0
+    """
+
+
+ADDRESS_WIPED_WHEN_SENT = frozenset({MailKind.ACCOUNT_ERASED})
+"""Kinds whose outbox row forgets its recipient, not only its bodies, once sent.
+
+The last mail of an erased account goes after the erasure that deleted the
+account's other mails (SPEC G3, W2): once delivered, nothing of the address
+stays behind.
+
+.. versionadded:: 0.2.0
+"""
 
 
 def _recipient_key(mail: OutgoingMail) -> str | None:

@@ -45,6 +45,7 @@ from echoppe_accounts.domain.tokens import (
     TokenPurpose,
     TokenRecord,
 )
+from echoppe_accounts.domain.views import Credentials
 from echoppe_accounts.ports import (
     Clock,
     PasswordHasher,
@@ -58,6 +59,7 @@ from echoppe_accounts.service_layer._ports import (
     audit,
     count_client,
     is_account_id,
+    open_account,
 )
 from echoppe_accounts.service_layer.login_result import LoginResult
 from echoppe_accounts.service_layer.settings import Settings
@@ -231,6 +233,70 @@ class AuthService:
                 session_stamp=account.session_stamp,
                 device_token=device,
             )
+
+    def check_password(
+        self,
+        account_id: str,
+        password: str,
+        *,
+        client_key: str | None = None,
+        device_token: str | None = None,
+    ) -> bool:
+        """Tell whether *password* is the logged-in customer's password.
+
+        For the steps that ask for the password again (self-service
+        erasure, SPEC W2). It is counted as a login attempt on the
+        account (SPEC P4): a wrong password is a failure, the right one
+        forgets the failures, and a throttled or blocked account is refused
+        as a login would be, with the same *client_key* and *device_token*
+        rules. It does one password-hash check whatever the account holds,
+        no password, an unverified sign-up's or an outdated hash (SPEC P3),
+        and upgrades an outdated hash on success (P5). A temporary password
+        is not the password. Nothing else changes: no session ends, no
+        device token is issued.
+
+        Raises:
+            AuthenticationError: ``login.throttled`` with ``retry_after``,
+                or ``login.blocked`` (SPEC P4).
+            RateLimitedError: *client_key* went past its login limit.
+            NotFoundError: No such account.
+            ValidationError: ``account.erased`` for an erased account.
+
+        .. versionadded:: 0.2.0
+        """
+        count_client(self._ports, ClientAction.LOGIN, client_key)
+        now = self.clock.now()
+        dummy = self._dummy_hash
+        readable = len(password) <= RAW_MAX_LENGTH and is_valid_unicode(password)
+        password = password if readable else ""
+        with open_account(self._ports, account_id) as (uow, account):
+            credentials = Credentials(
+                account.id, account.password_hash, account.status, account.session_stamp
+            )
+            budget = login_throttle.load_budget(
+                uow,
+                self.throttle_policy,
+                account.email,
+                credentials,
+                client_key=client_key,
+                device_token=device_token,
+                now=now,
+            )
+            self._refuse_if_throttled(uow, budget, account.id, now)
+            target = account.password_hash
+            if target is None or account.status is AccountStatus.UNVERIFIED:
+                target = dummy
+            matched = self.hasher.verify(target, password)
+            if not matched or not readable or target is dummy:
+                login_throttle.record_failure(uow, budget, now)
+                audit(self._ports, uow, AuditEvent.LOGIN_FAILED, account.id)
+                uow.commit()
+                return False
+            login_throttle.record_success(uow, budget)
+            if self.hasher.needs_rehash(target):
+                self._upgrade_hash(uow, account.id, password)
+            uow.commit()
+            return True
 
     def _upgrade_hash(self, uow: UnitOfWork, account_id: str, password: str) -> None:
         """Replace an outdated hash of the password just checked (SPEC P1)."""

@@ -90,7 +90,9 @@ class PrivacyService:
         data = export_data(account, events, now, shop=self.settings.shop_name)
         return PersonalDataExport(data, settings=self.settings)
 
-    def erase_account(self, account_id: str, *, actor: str = "customer") -> None:
+    def erase_account(
+        self, account_id: str, *, actor: str = "customer", farewell: bool = False
+    ) -> None:
         """Erase the account, keeping only what invoices need for 10 years (SPEC G3).
 
         Email, phone, password, delivery contacts, newsletter history,
@@ -102,11 +104,20 @@ class PrivacyService:
         *actor* says who asked (``"customer"``, or a staff member's id); it
         goes to the audit trail.
 
+        With *farewell*, the customer's last mail is queued in the same
+        transaction, after every other mail of the account was deleted: to
+        the address the account had, naming nobody, it says that the
+        account and its data are deleted except the invoice data kept 10
+        years (:attr:`MailKind.ACCOUNT_ERASED
+        <echoppe_accounts.MailKind.ACCOUNT_ERASED>`, SPEC W2). Self-service
+        erasure asks for it; staff and the command line leave it out, and
+        nothing is mailed to the account afterwards either way (G3).
+
         Raises:
             NotFoundError: No such account.
             ValidationError: *actor* is empty, too long or unreadable.
         """
-        erasure.erase_account(self._ports, account_id, actor=actor)
+        erasure.erase_account(self._ports, account_id, actor=actor, farewell=farewell)
 
     def set_analytics_opt_out(self, account_id: str, *, opted_out: bool) -> None:
         """Refuse (or accept again) audience measurement for this account (SPEC N3)."""

@@ -303,14 +303,15 @@ def routes(ctx: Context) -> APIRouter:  # noqa: C901, PLR0915 - one closure per 
     ) -> None:
         """Erase the account (SPEC G3): the password again and ``confirm: true``.
 
-        Only what invoices must keep stays; every session ends.
+        Only what invoices must keep stays; every session ends; a last mail
+        tells the customer so (SPEC W2).
         """
         if not body.confirm:
             raise ApiError(422, [FieldError("confirm", "required")])
         _calls.check_password(
             app, session.account_id, body.password, client_key=ctx.client_key(request)
         )
-        app.privacy.erase_account(session.account_id)
+        app.privacy.erase_account(session.account_id, farewell=True)
         ctx.end_session(response)
 
     return router

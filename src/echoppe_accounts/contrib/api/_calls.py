@@ -10,9 +10,9 @@ are those that sibling work of issue 20 changes:
   (SPEC F10 amended);
 - :func:`verify_signup`: ``verify_signup`` gains the password chosen at
   sign-up (SPEC X5 amended);
-- :func:`check_password`: erasure asks for the password again (SPEC W2);
-  the library has no use case for it, so a login with the account's own
-  address checks it, throttled like a login (P4).
+- :func:`check_password`: erasure asks for the password again (SPEC W2),
+  through :meth:`~echoppe_accounts.AuthService.check_password`, counted
+  like a login (P4).
 
 Each passes the new argument when the library's signature takes it, so the
 API works before and after those changes are merged; once they are, the
@@ -29,7 +29,6 @@ import attrs
 
 from echoppe_accounts import (
     App,
-    AuthenticationError,
     LoginResult,
     ValidationError,
 )
@@ -80,21 +79,8 @@ def check_password(
         AuthenticationError: Login throttling refused the check (SPEC P4).
         RateLimitedError: *client_key* went past its login limit.
     """
-    if not _password_matches(app, account_id, password, client_key=client_key):
+    if not app.auth.check_password(account_id, password, client_key=client_key):
         raise ValidationError.single("password", "password.wrong_current")
-
-
-def _password_matches(
-    app: App, account_id: str, password: str, *, client_key: str | None
-) -> bool:
-    account = app.accounts.get(account_id)
-    try:
-        result = app.auth.login(account.email.address, password, client_key=client_key)
-    except AuthenticationError as exc:
-        if exc.code != "login.failed":
-            raise
-        return False
-    return not result.restricted and result.account_id == account_id
 
 
 def change_email(

@@ -294,7 +294,7 @@ def erase(request: HttpRequest) -> HttpResponse:
     try:
         right = _calls.check_password(
             app,
-            me.account.email.address,
+            me.account_id,
             str(request.POST.get("password", "")),
             client_key=client_key(request.META),
         )
@@ -307,6 +307,6 @@ def erase(request: HttpRequest) -> HttpResponse:
     )
     if errors:
         return render(request, "erase", {"errors": errors}, status=HTTP_BAD_REQUEST)
-    app.privacy.erase_account(me.account_id, actor="customer")
+    app.privacy.erase_account(me.account_id, actor="customer", farewell=True)
     end_session(request)
     return render(request, "message", {"kind": "erased"})

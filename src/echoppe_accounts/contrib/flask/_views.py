@@ -529,7 +529,7 @@ def erase() -> ResponseReturnValue:
     app = get_app()
     right = _calls.check_password(
         app,
-        me.account.email.address,
+        me.account_id,
         request.form.get("password", ""),
         client_key=client_key(),
     )
@@ -540,7 +540,7 @@ def erase() -> ResponseReturnValue:
     )
     if errors:
         return render("erase", {"errors": errors}, status=HTTP_BAD_REQUEST)
-    app.privacy.erase_account(me.account_id, actor="customer")
+    app.privacy.erase_account(me.account_id, actor="customer", farewell=True)
     end_session()
     return render("message", {"kind": "erased"})
 
