@@ -25,6 +25,7 @@ import pytest
 
 try:
     from selenium import webdriver
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.select import Select
@@ -170,7 +171,11 @@ def _fill(driver, fields: dict[str, str]) -> None:
 def _click(driver, element_id: str) -> None:
     button = driver.find_element(By.ID, element_id)
     button.click()
-    WebDriverWait(driver, WAIT).until(expected_conditions.staleness_of(button))
+    # While the next page loads, chromedriver may answer an error of its own
+    # ("unhandled inspector error") instead of "stale": ask again then.
+    WebDriverWait(driver, WAIT, ignored_exceptions=(WebDriverException,)).until(
+        expected_conditions.staleness_of(button)
+    )
 
 
 def _text(driver, element_id: str) -> str:
