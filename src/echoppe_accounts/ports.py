@@ -11,16 +11,20 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from types import TracebackType
-from typing import Protocol, Self
+from typing import TYPE_CHECKING, Protocol, Self
 
 from echoppe_accounts.domain.account import Account, Credentials
-from echoppe_accounts.domain.analytics import AnalyticsEvent
 from echoppe_accounts.domain.audit import AuditRecord
 from echoppe_accounts.domain.events import AccountEvent
 from echoppe_accounts.domain.mail import DeadLetter, OutboxStats, OutgoingMail
 from echoppe_accounts.domain.reset import ResetRequest
 from echoppe_accounts.domain.throttle import LoginThrottle
 from echoppe_accounts.domain.tokens import TokenPurpose, TokenRecord
+
+if TYPE_CHECKING:
+    # Only the analytics sinks use it: the storage ports load no analytics
+    # code, which a process imports when it tracks its first hit (issue 22).
+    from echoppe_accounts.domain.analytics import AnalyticsEvent
 
 
 class Clock(Protocol):

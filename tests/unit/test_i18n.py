@@ -6,6 +6,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from babel.messages.catalog import Catalog
@@ -95,7 +96,7 @@ def test_a_date_is_the_same_instant_in_any_zone(moment):
     instant = moment.replace(tzinfo=UTC)
     paris = i18n.format_datetime(instant, "fr", "Europe/Paris")
     utc = i18n.format_datetime(instant, "fr", "UTC")
-    local = instant.astimezone(i18n.ZoneInfo("Europe/Paris"))
+    local = instant.astimezone(ZoneInfo("Europe/Paris"))
     assert f"{local.hour} h {local.minute:02d}" in paris
     assert f"{instant.hour} h {instant.minute:02d}" in utc
     assert str(local.year) in paris

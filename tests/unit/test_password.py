@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import gzip
 import string
 import unicodedata
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from echoppe_accounts import PasswordPolicy, ValidationError
+from echoppe_accounts.domain import password as password_module
 from echoppe_accounts.domain.password import bundled_common_passwords
 from strategies import arbitrary_text, outcome
 
@@ -224,6 +227,41 @@ def test_common_password_variants_refused(password):
 def test_default_policy_refuses_bundled_common_passwords(password):
     """P2: out of the box, the bundled list (French passwords included) applies."""
     assert codes_of(password, PasswordPolicy()) == {"password.common"}
+
+
+def test_bundled_file_is_grouped_by_length():
+    """P2: the bundled file lists each length's passwords together, folded, once.
+
+    A check reads only the group of its length (issue 22), so a password
+    filed in another length's group would never be refused.
+    """
+    data = Path(password_module.__file__).parents[1] / "data"
+    text = gzip.decompress(
+        (data / password_module.COMMON_PASSWORDS_FILE).read_bytes()
+    ).decode("utf-8")
+    groups = text.strip("\n").split("\n\n")
+    lengths = [{len(word) for word in group.split("\n")} for group in groups]
+    assert all(len(found) == 1 for found in lengths)
+    assert len({length for (length,) in lengths}) == len(groups)
+    words = [word for word in text.split("\n") if word]
+    assert len(words) == len(set(words)) >= 10_000
+    assert all(unicodedata.normalize("NFKC", w).casefold() == w for w in words)
+
+
+def test_bundled_list_is_a_read_only_set():
+    """P2: the bundled list compares, hashes and combines as the equal frozenset."""
+    bundled = bundled_common_passwords()
+    plain = frozenset(bundled)
+    assert bundled == plain
+    assert hash(bundled) == hash(plain)
+    assert "motdepasse" in bundled
+    assert "motdepasse!" not in bundled
+    assert 12 not in bundled
+    extended = bundled | {"echoppe2026"}
+    assert isinstance(extended, frozenset)
+    assert extended == plain | {"echoppe2026"}
+    policy = PasswordPolicy(common_passwords=extended)
+    assert codes_of("echoppe2026", policy) == {"password.common"}
 
 
 def test_bundled_list_has_at_least_ten_thousand_entries():

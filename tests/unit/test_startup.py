@@ -96,7 +96,55 @@ def test_wiring_and_a_first_form_load_no_template_cipher_or_cldr(tmp_path):
     program = f"import sys\nsys.path.insert(0, {str(tests)!r})\n" + program
     assert "sqlite3" in _heavy_modules(program, tmp_path)  # the probe sees it
     loaded = loaded_after(program, tmp_path)
-    assert {m for m in loaded if m.split(".")[0] not in {"sqlite3", "argon2"}} == set()
+    assert {m for m in loaded if m.split(".")[0] != "sqlite3"} == set()
+
+
+LATER = (
+    "argon2",
+    "gettext",
+    "importlib.resources",
+    "zipfile",
+    "echoppe_accounts.domain.analytics",
+)
+"""What wiring and a first form leave for later: the first hash or login
+(argon2), the first translated message (gettext), analytics, and
+importlib.resources' readers (tempfile, shutil, zipfile)."""
+
+
+def test_wiring_leaves_argon2_catalogues_and_analytics_for_later(tmp_path):
+    """P1, T1: argon2 loads on the first hash, gettext on the first message.
+
+    Wiring keeps the checks it makes (the hasher's parameters are checked
+    when it is built, see ``test_argon2_parameters_checked_when_built``).
+    """
+    program = (
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(Path(__file__).parents[1])!r})\n"
+        "from echoppe_accounts import Settings, sqlite_app\n"
+        "from echoppe_accounts.domain.forms import parse_registration\n"
+        "from sample_forms import form\n"
+        "parse_registration(form())\n"
+        "sqlite_app('accounts.sqlite3', 'mailbox', "
+        "Settings(base_url='https://www.lechoppe.fr'))\n"
+        f"later = {LATER!r}\n"
+        "print(json.dumps(sorted(m for m in later if m in sys.modules)))\n"
+    )
+    done = subprocess.run(  # noqa: S603 (our interpreter, our program)
+        [sys.executable, "-c", program],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
+
+
+def test_argon2_parameters_checked_when_built():
+    """P1: a hasher given parameters of the wrong type fails when it is built."""
+    from echoppe_accounts import Argon2Hasher  # noqa: PLC0415
+
+    with pytest.raises(TypeError, match="memory_cost"):
+        Argon2Hasher(memory_cost="19456")  # type: ignore[arg-type]
 
 
 def test_every_template_the_library_ships_compiles():

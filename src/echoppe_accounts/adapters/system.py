@@ -11,12 +11,14 @@ import re
 import secrets
 import time
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import argon2
-import argon2.low_level
 import attrs
 
 from echoppe_accounts.domain.password import normalize
+
+if TYPE_CHECKING:
+    import argon2
 
 
 class SystemClock:
@@ -88,30 +90,55 @@ class Argon2Hasher:
     time_cost: int = 2
     parallelism: int = 1
     pepper: bytes | None = attrs.field(default=None, repr=False)
-    _hasher: argon2.PasswordHasher = attrs.field(init=False, repr=False)
-    _current: argon2.Parameters = attrs.field(init=False, repr=False)
+    _built: tuple[argon2.PasswordHasher, argon2.Parameters] | None = attrs.field(
+        init=False, repr=False, default=None
+    )
     _typical: float = attrs.field(init=False, repr=False, default=0.0)
     _warned: bool = attrs.field(init=False, repr=False, default=False)
 
     def __attrs_post_init__(self) -> None:
-        """Build the argon2-cffi hasher (128-bit salt, 256-bit hash)."""
-        self._hasher = argon2.PasswordHasher(
-            time_cost=self.time_cost,
-            memory_cost=self.memory_cost,
-            parallelism=self.parallelism,
-            hash_len=32,
-            salt_len=16,
-            type=argon2.Type.ID,
+        """Check the parameters' types now; argon2-cffi loads on the first hash."""
+        # The check argon2-cffi's PasswordHasher makes when it is built:
+        # the hasher itself waits for the first hash or check, so that
+        # wiring a process loads no argon2 (issue 22).
+        given: tuple[tuple[str, object], ...] = (
+            ("time_cost", self.time_cost),
+            ("memory_cost", self.memory_cost),
+            ("parallelism", self.parallelism),
         )
-        self._current = argon2.Parameters(
-            type=argon2.Type.ID,
-            version=argon2.low_level.ARGON2_VERSION,
-            salt_len=16,
-            hash_len=32,
-            time_cost=self.time_cost,
-            memory_cost=self.memory_cost,
-            parallelism=self.parallelism,
-        )
+        wrong = [
+            f"'{name}' must be a int (got {type(value).__name__})"
+            for name, value in given
+            if not isinstance(value, int)
+        ]
+        if wrong:
+            raise TypeError(", ".join(wrong) + ".")
+
+    def _argon2(self) -> tuple[argon2.PasswordHasher, argon2.Parameters]:
+        """The argon2-cffi hasher (128-bit salt, 256-bit hash) and its parameters."""
+        if self._built is None:
+            import argon2  # noqa: PLC0415 (on the first hash, issue 22)
+            import argon2.low_level  # noqa: PLC0415
+
+            hasher = argon2.PasswordHasher(
+                time_cost=self.time_cost,
+                memory_cost=self.memory_cost,
+                parallelism=self.parallelism,
+                hash_len=32,
+                salt_len=16,
+                type=argon2.Type.ID,
+            )
+            current = argon2.Parameters(
+                type=argon2.Type.ID,
+                version=argon2.low_level.ARGON2_VERSION,
+                salt_len=16,
+                hash_len=32,
+                time_cost=self.time_cost,
+                memory_cost=self.memory_cost,
+                parallelism=self.parallelism,
+            )
+            self._built = (hasher, current)
+        return self._built
 
     @property
     def work(self) -> int:
@@ -126,7 +153,7 @@ class Argon2Hasher:
 
     def hash(self, password: str) -> str:
         """Return the PHC string of *password*."""
-        return self._hasher.hash(self._keyed(password))
+        return self._argon2()[0].hash(self._keyed(password))
 
     def verify(self, password_hash: str, password: str) -> bool:
         """Tell whether *password* matches, after one hash's worth of work (P5).
@@ -134,6 +161,9 @@ class Argon2Hasher:
         Malformed hashes and hashes dearer than these parameters simply do
         not match.
         """
+        import argon2  # noqa: PLC0415 (on the first check, issue 22)
+
+        hasher, _ = self._argon2()
         started = time.perf_counter()
         try:
             stored = _parameters(password_hash)
@@ -154,7 +184,7 @@ class Argon2Hasher:
             return False
         matched: bool
         try:
-            matched = self._hasher.verify(password_hash, self._keyed(password))
+            matched = hasher.verify(password_hash, self._keyed(password))
         except (
             argon2.exceptions.VerificationError,
             argon2.exceptions.InvalidHashError,
@@ -197,6 +227,8 @@ class Argon2Hasher:
         if memory < _MIN_MEMORY or memory > work:
             memory = work
         passes = max(1, round(work / memory))
+        import argon2  # noqa: PLC0415 (on the first check, issue 22)
+
         argon2.low_level.hash_secret_raw(
             secret=b"padding",
             salt=bytes(16),
@@ -209,8 +241,10 @@ class Argon2Hasher:
 
     def needs_rehash(self, password_hash: str) -> bool:
         """Tell whether the hash was made with other parameters than these."""
+        import argon2  # noqa: PLC0415 (on the first check, issue 22)
+
         try:
-            return _parameters(password_hash) != self._current
+            return _parameters(password_hash) != self._argon2()[1]
         except argon2.exceptions.InvalidHashError:
             return True
 
@@ -218,6 +252,8 @@ class Argon2Hasher:
 @functools.lru_cache(maxsize=16)
 def _parameters(password_hash: str) -> argon2.Parameters:
     # Read once for a login's check and its needs_rehash() that follows.
+    import argon2  # noqa: PLC0415 (on the first check, issue 22)
+
     return argon2.extract_parameters(password_hash)
 
 

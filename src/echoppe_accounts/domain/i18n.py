@@ -37,15 +37,19 @@ Too many attempts: try again in 2 seconds.
 from __future__ import annotations
 
 import functools
-import gettext
 import re
 from collections.abc import Iterable
 from datetime import datetime, tzinfo
-from importlib import resources
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from typing import TYPE_CHECKING
 
 import attrs
+
+if TYPE_CHECKING:
+    # Imported where first used: gettext (and its plural-forms parser) when
+    # a catalogue is first read, zoneinfo when a date is first formatted, so
+    # that importing the library reads no catalogue (issue 22).
+    import gettext
 
 DOMAIN = "messages"
 """The gettext domain of the library's catalogues: ``messages.po``/``.mo``."""
@@ -121,7 +125,10 @@ def library_folder() -> Path:
 
     .. versionadded:: 0.2.0
     """
-    return Path(str(resources.files("echoppe_accounts").joinpath("locale")))
+    # The package's own folder, as importlib.resources.files() gives it for a
+    # package on disk, without importing importlib.resources (its readers
+    # import tempfile, shutil, zipfile and the compressors: issue 22).
+    return Path(__file__).resolve().parent.parent / "locale"
 
 
 @attrs.frozen
@@ -169,6 +176,8 @@ def _languages(folders: tuple[Path, ...]) -> frozenset[str]:
 
 @functools.lru_cache(maxsize=64)
 def _translation(folders: tuple[Path, ...], language: str) -> gettext.NullTranslations:
+    import gettext  # noqa: PLC0415 (on first use, issue 22)
+
     chain: gettext.NullTranslations | None = None
     for folder in (*folders, library_folder()):
         found = gettext.translation(DOMAIN, folder, [language], fallback=True)
@@ -234,6 +243,8 @@ def format_datetime(
 
     .. versionadded:: 0.2.0
     """
+    from zoneinfo import ZoneInfo  # noqa: PLC0415 (on first use, issue 22)
+
     from babel.dates import format_datetime as babel_format  # noqa: PLC0415
 
     zone = ZoneInfo(zone) if isinstance(zone, str) else zone

@@ -35,7 +35,49 @@ from datetime import timedelta
 
 import attrs
 
-from echoppe_accounts.domain.analytics import embedded_ipv4
+# The last 32 bits are an IPv4 address in these blocks. NAT64's local-use
+# block 64:ff9b:1::/48 (RFC 8215) is not among them: where its IPv4 sits
+# depends on the operator's prefix length, and a /48 mask already keeps
+# none of it (RFC 6052 never puts IPv4 bits before bit 48 there).
+_LAST_32_BITS_ARE_IPV4 = (
+    ipaddress.IPv6Network("64:ff9b::/96"),  # NAT64 well-known prefix, RFC 6052
+    ipaddress.IPv6Network("::ffff:0:0:0/96"),  # IPv4-translated, RFC 2765
+    ipaddress.IPv6Network("::/96"),  # IPv4-compatible, RFC 4291 (deprecated)
+)
+_NOT_IPV4_COMPATIBLE = (
+    ipaddress.IPv6Address("::"),
+    ipaddress.IPv6Address("::1"),
+)
+_IPV4_BITS = 0xFFFFFFFF
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """Return the IPv4 address *address* carries, or ``None``.
+
+    Recognised: IPv4-mapped (``::ffff:a.b.c.d``), 6to4 (``2002::/16``),
+    Teredo (``2001::/32``, the client's address), NAT64 with the well-known
+    prefix (``64:ff9b::/96``), IPv4-translated (``::ffff:0:a.b.c.d``) and
+    the deprecated IPv4-compatible form (``::a.b.c.d``, but not ``::`` or
+    ``::1``).
+
+    >>> embedded_ipv4(ipaddress.IPv6Address("2001:0:4136:e378:8000:63bf:3fff:fdd2"))
+    IPv4Address('192.0.2.45')
+    >>> embedded_ipv4(ipaddress.IPv6Address("2001:db8::1")) is None
+    True
+
+    .. versionadded:: 0.2.0
+    """
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address.sixtofour is not None:
+        return address.sixtofour
+    if address.teredo is not None:
+        return address.teredo[1]
+    if address not in _NOT_IPV4_COMPATIBLE and any(
+        address in block for block in _LAST_32_BITS_ARE_IPV4
+    ):
+        return ipaddress.IPv4Address(int(address) & _IPV4_BITS)
+    return None
 
 
 class ClientAction(enum.StrEnum):

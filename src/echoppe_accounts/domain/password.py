@@ -19,32 +19,105 @@ import functools
 import gzip
 import re
 import unicodedata
-from collections.abc import Iterable
-from importlib import resources
+from collections.abc import Iterable, Iterator
+from collections.abc import Set as AbstractSet
+from pathlib import Path
+from typing import TypeVar
 
 import attrs
 
 from echoppe_accounts.domain.errors import ValidationError
 from echoppe_accounts.domain.text import is_valid_unicode, strip_combining
 
+_T = TypeVar("_T")
+
 COMMON_PASSWORDS_FILE = "common-passwords.txt.gz"
-"""The bundled list (about 19,700 entries, French ones included), in package data."""
+"""The bundled list (about 19,700 entries, French ones included), in package data.
+
+One password a line, grouped by length, the groups apart by an empty line,
+so that a check reads only the group of its length (issue 22).
+"""
+
+
+class CommonPasswords(AbstractSet[str]):
+    r"""A list of passwords grouped by length, each group made a set on first use.
+
+    A check looks a password up among those of its length only: the first
+    check of a process makes one group of a few thousand strings into a
+    set, not the whole list (issue 22). Otherwise a read-only set: ``in``,
+    ``len``, iteration, comparisons, ``|`` and ``&`` (which give a
+    :class:`frozenset`), and the hash of the equal :class:`frozenset`.
+
+    >>> words = CommonPasswords("azerty\nsoleil\n\nmotdepasse")
+    >>> "soleil" in words, "soleils" in words, len(words)
+    (True, False, 3)
+    >>> sorted(words | {"jetaime"})
+    ['azerty', 'jetaime', 'motdepasse', 'soleil']
+
+    .. versionadded:: 0.2.0
+    """
+
+    __slots__ = ("_groups", "_length", "_sets")
+
+    def __init__(self, text: str) -> None:
+        """Read *text*: one password a line, each length's group after an empty line."""
+        self._groups: dict[int, str] = {}
+        self._sets: dict[int, frozenset[str]] = {}
+        for group in text.strip("\n").split("\n\n"):
+            first = group.find("\n")
+            length = len(group) if first < 0 else first
+            self._groups[length] = (
+                f"{self._groups[length]}\n{group}" if length in self._groups else group
+            )
+        self._length = sum(group.count("\n") + 1 for group in self._groups.values())
+
+    def _words(self, length: int) -> frozenset[str]:
+        words = self._sets.get(length)
+        if words is None:
+            # Two threads may make the same group at once: equal sets, the
+            # second replacing the first.
+            group = self._groups.get(length, "")
+            words = frozenset(group.split("\n")) if group else frozenset()
+            self._sets[length] = words
+        return words
+
+    def __contains__(self, word: object) -> bool:
+        """Tell whether *word* is on the list."""
+        return isinstance(word, str) and word in self._words(len(word))
+
+    def __iter__(self) -> Iterator[str]:
+        """Iterate over the passwords, shortest first."""
+        for length in sorted(self._groups):
+            yield from self._words(length)
+
+    def __len__(self) -> int:
+        """Return how many passwords the list holds."""
+        return self._length
+
+    def __hash__(self) -> int:
+        """Return the hash of the equal :class:`frozenset`."""
+        return self._hash()
+
+    @classmethod
+    def _from_iterable(cls, it: Iterable[_T]) -> frozenset[_T]:
+        # What the set operators of collections.abc.Set build: a frozenset.
+        return frozenset(it)
 
 
 @functools.cache
-def bundled_common_passwords() -> frozenset[str]:
+def bundled_common_passwords() -> CommonPasswords:
     """Return the bundled list of common passwords, NFKC and case-folded.
 
-    Read once, on first use.
+    Read once, on first use; each length's passwords are made a set when
+    a password of that length is first checked.
 
     >>> {"azerty", "motdepasse", "soleil"} <= bundled_common_passwords()
     True
     """
-    data = resources.files("echoppe_accounts.data").joinpath(COMMON_PASSWORDS_FILE)
-    # Decompressed and split at once: half the time of reading line by line,
-    # which a process pays at its first registration (issue 22).
-    text = gzip.decompress(data.read_bytes()).decode("utf-8")
-    return frozenset(line.strip() for line in text.splitlines()) - {""}
+    # The package's data folder, read without importlib.resources, whose
+    # readers import tempfile, shutil, zipfile and the compressors (issue 22).
+    data = Path(__file__).resolve().parent.parent / "data" / COMMON_PASSWORDS_FILE
+    return CommonPasswords(gzip.decompress(data.read_bytes()).decode("utf-8"))
 
 
 MAX_LENGTH = 128
@@ -122,7 +195,7 @@ class PasswordPolicy:
         default=8, validator=attrs.validators.in_(range(8, 65))
     )
     shop_name: str = ""
-    common_passwords: frozenset[str] = attrs.field(
+    common_passwords: AbstractSet[str] = attrs.field(
         factory=bundled_common_passwords, repr=False
     )
 
