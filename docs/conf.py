@@ -9,9 +9,13 @@ are never ignored: a broken one is fixed in the docstring.
 
 from __future__ import annotations
 
+import ast
 import contextlib
+import importlib
+import inspect
 import re
 import sys
+import types
 
 import attrs
 import jinja2
@@ -61,6 +65,25 @@ python_use_unqualified_type_names = True
 # there too.
 _settings_module.jinja2 = jinja2  # type: ignore[attr-defined]
 _settings_module.Settings.__init__.__globals__["jinja2"] = jinja2
+
+
+def _give_type_checking_names(module: types.ModuleType) -> None:
+    """Run *module*'s ``if TYPE_CHECKING:`` imports in its namespace.
+
+    The wiring imports the use cases, the ports and the hasher for type
+    checkers only (they load when first used): autodoc evaluates a
+    signature's annotations in the module's namespace, and one missing name
+    leaves every annotation of the signature unresolved.
+    """
+    tree = ast.parse(inspect.getsource(module))
+    for node in tree.body:
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING":
+            block = ast.Module(body=node.body, type_ignores=[])
+            exec(compile(block, str(module.__file__), "exec"), vars(module))  # noqa: S102
+
+
+# The package exports the function bootstrap under the module's name.
+_give_type_checking_names(importlib.import_module("echoppe_accounts.bootstrap"))
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 napoleon_use_rtype = False

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,6 +59,8 @@ def check_destination(path: Path) -> None:
 
 
 def _temporary_beside(path: Path) -> tuple[Path, int]:
+    import secrets  # noqa: PLC0415 (with the first file written, not at wiring)
+
     temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
     return temporary, os.open(temporary, flags, 0o600)

@@ -36,52 +36,46 @@ rotation; new mails are sealed with the current key.
 
 from __future__ import annotations
 
-import logging
 import os
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
 from echoppe_accounts.adapters import _keyfile
-from echoppe_accounts.adapters.legacy_hashes import LegacyHasher
 from echoppe_accounts.adapters.maildir import MaildirMailer
 from echoppe_accounts.adapters.sqlite import SQLiteStore
-from echoppe_accounts.adapters.system import Argon2Hasher, SystemClock, SystemSecrets
 from echoppe_accounts.domain import fast as fast_paths
 from echoppe_accounts.domain.i18n import install as install_catalogues
 from echoppe_accounts.domain.sealing import parse_key
-from echoppe_accounts.ports import (
-    Clock,
-    Mailer,
-    PasswordHasher,
-    SecretSource,
-    UnitOfWork,
-    UnitOfWorkFactory,
-)
-from echoppe_accounts.service_layer.auth import AuthService
-from echoppe_accounts.service_layer.events import (
-    EventDispatcher,
-    EventHandler,
-    delivering,
-)
-from echoppe_accounts.service_layer.outbox import OutboxDispatcher, process_key
-from echoppe_accounts.service_layer.privacy import PrivacyService
-from echoppe_accounts.service_layer.services import AccountService
 from echoppe_accounts.service_layer.settings import Settings
-from echoppe_accounts.service_layer.texts import check_texts
 
 if TYPE_CHECKING:
+    # The use cases, the hasher, the clock and the event dispatcher are
+    # imported when the program first uses them (see App), not when it is
+    # wired: a process pays for the code it runs (issue 22).
     from echoppe_accounts.entrypoints.config import ConfigurationError
+    from echoppe_accounts.ports import (
+        Clock,
+        Mailer,
+        PasswordHasher,
+        SecretSource,
+        UnitOfWork,
+        UnitOfWorkFactory,
+    )
+    from echoppe_accounts.service_layer.auth import AuthService
+    from echoppe_accounts.service_layer.events import EventDispatcher, EventHandler
+    from echoppe_accounts.service_layer.outbox import OutboxDispatcher
+    from echoppe_accounts.service_layer.privacy import PrivacyService
+    from echoppe_accounts.service_layer.services import AccountService
 
 OUTBOX_KEY_VARIABLE = "ECHOPPE_OUTBOX_KEY"
 """The environment variable holding the outbox key (hexadecimal or base64)."""
 
 OUTBOX_OLD_KEY_VARIABLE = "ECHOPPE_OUTBOX_OLD_KEY"
 """The environment variable holding the previous outbox key, during a rotation."""
-
-log = logging.getLogger("echoppe_accounts.outbox")
 
 
 def outbox_key_from_environment(
@@ -152,7 +146,9 @@ def _sqlite_keys(database: str | Path) -> tuple[_keyfile.KeyRing, Path | None]:
     path = _keyfile.key_path(database)
     moved = _keyfile.move_beside_key(database, path)
     if moved is not None:
-        log.warning(
+        import logging  # noqa: PLC0415 (a rare warning: wiring loads no logging)
+
+        logging.getLogger("echoppe_accounts.outbox").warning(
             "the outbox key file %s sat beside the database: moved to %s; "
             "back it up apart from the database",
             moved,
@@ -198,22 +194,224 @@ def _no_shared_key() -> ConfigurationError:
     )
 
 
-@attrs.frozen
+_PARTS = ("accounts", "auth", "privacy", "dispatcher", "events")
+
+
 class App:
     """The library wired for one shop: use cases and the outbox dispatcher.
 
-    .. versionadded:: 0.2.0
-    """
-
-    accounts: AccountService
-    auth: AuthService
-    privacy: PrivacyService
-    dispatcher: OutboxDispatcher
-    events: EventDispatcher = attrs.field(factory=lambda: EventDispatcher(_no_storage))
-    """Delivers account events to the shop's handlers (SPEC O5).
+    An app that :func:`bootstrap` wires makes each of them the first time
+    the program reads it, importing its code then: a worker that only
+    sends mails never loads the login's code, and wiring a process costs
+    what its checks cost (the outbox key, the shop's texts), which
+    :func:`bootstrap` makes at once. Thread-safe: each part is made once.
 
     .. versionadded:: 0.2.0
     """
+
+    __slots__ = ("_lock", "_made", "_make")
+
+    _made: dict[str, Any]
+    _make: Callable[[str], Any]
+    _lock: threading.Lock
+
+    def __init__(
+        self,
+        accounts: AccountService,
+        auth: AuthService,
+        privacy: PrivacyService,
+        dispatcher: OutboxDispatcher,
+        events: EventDispatcher | None = None,
+    ) -> None:
+        """Hold use cases made elsewhere; *events* has no storage by default."""
+        made: dict[str, Any] = {
+            "accounts": accounts,
+            "auth": auth,
+            "privacy": privacy,
+            "dispatcher": dispatcher,
+        }
+        if events is not None:
+            made["events"] = events
+        self._start(made, _storage_less_events)
+
+    @classmethod
+    def _on_demand(cls, make: Callable[[str], Any]) -> App:
+        """Return an app whose parts *make* makes, by name, on first use."""
+        app = cls.__new__(cls)
+        app._start({}, make)  # noqa: SLF001 (its own class)
+        return app
+
+    def _start(self, made: dict[str, Any], make: Callable[[str], Any]) -> None:
+        object.__setattr__(self, "_made", made)
+        object.__setattr__(self, "_make", make)
+        object.__setattr__(self, "_lock", threading.Lock())
+
+    def _part(self, name: str) -> Any:  # noqa: ANN401 (each property types its own)
+        part = self._made.get(name)
+        if part is None:
+            with self._lock:
+                part = self._made.get(name)
+                if part is None:
+                    part = self._made[name] = self._make(name)
+        return part
+
+    def __setattr__(self, name: str, value: object) -> None:
+        """Refuse: an app's parts are set when it is wired."""
+        del name, value
+        raise attrs.exceptions.FrozenInstanceError
+
+    def __repr__(self) -> str:
+        """Name the parts made so far."""
+        made = ", ".join(name for name in _PARTS if name in self._made)
+        return f"<App, made: {made or 'nothing yet'}>"
+
+    @property
+    def accounts(self) -> AccountService:
+        """The account use cases, from registration to erasure.
+
+        .. versionadded:: 0.2.0
+        """
+        return cast("AccountService", self._part("accounts"))
+
+    @property
+    def auth(self) -> AuthService:
+        """The logins, password resets and session stamps.
+
+        .. versionadded:: 0.2.0
+        """
+        return cast("AuthService", self._part("auth"))
+
+    @property
+    def privacy(self) -> PrivacyService:
+        """The customers' data, their exports, consents and erasure requests.
+
+        .. versionadded:: 0.2.0
+        """
+        return cast("PrivacyService", self._part("privacy"))
+
+    @property
+    def dispatcher(self) -> OutboxDispatcher:
+        """The outbox's sender, to run in a worker.
+
+        .. versionadded:: 0.2.0
+        """
+        return cast("OutboxDispatcher", self._part("dispatcher"))
+
+    @property
+    def events(self) -> EventDispatcher:
+        """Delivers account events to the shop's handlers (SPEC O5).
+
+        .. versionadded:: 0.2.0
+        """
+        return cast("EventDispatcher", self._part("events"))
+
+
+def _storage_less_events(name: str) -> EventDispatcher:
+    """The events of an app built without :func:`bootstrap`: no storage."""
+    from echoppe_accounts.service_layer.events import (  # noqa: PLC0415
+        EventDispatcher,
+    )
+
+    assert name == "events"  # noqa: S101 (the other parts are given)
+    return EventDispatcher(_no_storage)
+
+
+@attrs.define
+class _Wiring:
+    """What :func:`bootstrap` was given; makes an :class:`App`'s parts on demand.
+
+    Called under the app's lock, so each shared piece (the event
+    dispatcher, the clock, the hasher) is made once and shared by the use
+    cases, as when they were all made at wiring.
+    """
+
+    uow: UnitOfWorkFactory
+    mailer: Mailer
+    settings: Settings
+    clock: Clock | None
+    secrets: SecretSource | None
+    hasher: PasswordHasher | None
+    handlers: dict[str, EventHandler]
+    _events: EventDispatcher | None = None
+    _delivering: UnitOfWorkFactory | None = None
+
+    def _shared(self) -> tuple[EventDispatcher, UnitOfWorkFactory]:
+        if self._events is None or self._delivering is None:
+            from echoppe_accounts.service_layer.events import (  # noqa: PLC0415
+                EventDispatcher,
+                delivering,
+            )
+
+            self._events = EventDispatcher(self.uow, self.handlers)
+            self._delivering = delivering(self.uow, self._events)
+        return self._events, self._delivering
+
+    def _clock(self) -> Clock:
+        if self.clock is None:
+            from echoppe_accounts.adapters.system import SystemClock  # noqa: PLC0415
+
+            self.clock = SystemClock()
+        return self.clock
+
+    def _tools(self) -> tuple[Clock, SecretSource, PasswordHasher]:
+        if self.secrets is None:
+            from echoppe_accounts.adapters.system import (  # noqa: PLC0415
+                SystemSecrets,
+            )
+
+            self.secrets = SystemSecrets()
+        if self.hasher is None:
+            from echoppe_accounts.adapters.legacy_hashes import (  # noqa: PLC0415
+                LegacyHasher,
+            )
+            from echoppe_accounts.adapters.system import (  # noqa: PLC0415
+                Argon2Hasher,
+            )
+
+            self.hasher = LegacyHasher(
+                Argon2Hasher(), equal_cost=self.settings.imported_hash_cost
+            )
+        return self._clock(), self.secrets, self.hasher
+
+    def __call__(self, name: str) -> object:
+        """Make the part *name* of the app."""
+        events, uow = self._shared()
+        settings = self.settings
+        if name == "events":
+            return events
+        if name == "dispatcher":
+            from echoppe_accounts.service_layer.outbox import (  # noqa: PLC0415
+                OutboxDispatcher,
+            )
+
+            return OutboxDispatcher(
+                uow,
+                self.mailer,
+                self._clock(),
+                settings.sender,
+                retry_window=settings.outbox_retry_window,
+                outbox_key=settings.outbox_key,
+                outbox_old_key=settings.outbox_old_key,
+            )
+        tools = self._tools()
+        if name == "accounts":
+            from echoppe_accounts.service_layer.services import (  # noqa: PLC0415
+                AccountService,
+            )
+
+            return AccountService(uow, *tools, settings)
+        if name == "auth":
+            from echoppe_accounts.service_layer.auth import (  # noqa: PLC0415
+                AuthService,
+            )
+
+            return AuthService(uow, *tools, settings)
+        from echoppe_accounts.service_layer.privacy import (  # noqa: PLC0415
+            PrivacyService,
+        )
+
+        assert name == "privacy"  # noqa: S101 (App asks for its own parts)
+        return PrivacyService(uow, *tools, settings)
 
 
 def bootstrap(
@@ -295,6 +493,10 @@ def bootstrap(
             shared_database = bool(getattr(store, "shared_database", False))
         if shared_database:
             raise _no_shared_key()
+        from echoppe_accounts.service_layer.outbox import (  # noqa: PLC0415
+            process_key,
+        )
+
         key = process_key()
     old_key = settings.outbox_old_key or outbox_key_from_environment(
         variable=OUTBOX_OLD_KEY_VARIABLE
@@ -306,29 +508,23 @@ def bootstrap(
     if settings.templates is not None or settings.locale_dirs:
         # The shop's own texts are checked at the start; the library's are
         # checked by its tests, and compiled and read on first use (issue 22).
+        from echoppe_accounts.service_layer.texts import (  # noqa: PLC0415
+            check_texts,
+        )
+
         check_texts(settings)
-    clock = clock or SystemClock()
-    secrets = secrets or SystemSecrets()
-    hasher = hasher or LegacyHasher(
-        Argon2Hasher(), equal_cost=settings.imported_hash_cost
-    )
-    events = EventDispatcher(uow, dict(event_handlers or {}))
-    uow = delivering(uow, events)
-    dispatcher = OutboxDispatcher(
-        uow,
-        mailer,
-        clock,
-        settings.sender,
-        retry_window=settings.outbox_retry_window,
-        outbox_key=key,
-        outbox_old_key=old_key,
-    )
-    return App(
-        accounts=AccountService(uow, clock, secrets, hasher, settings),
-        auth=AuthService(uow, clock, secrets, hasher, settings),
-        privacy=PrivacyService(uow, clock, secrets, hasher, settings),
-        dispatcher=dispatcher,
-        events=events,
+    # The use cases, the event dispatcher, the clock and the hasher are made
+    # (and their modules imported) when the program first uses them.
+    return App._on_demand(  # noqa: SLF001 (this module's class)
+        _Wiring(
+            uow,
+            mailer,
+            settings,
+            clock,
+            secrets,
+            hasher,
+            dict(event_handlers or {}),
+        )
     )
 
 

@@ -64,7 +64,11 @@ def loaded_after(program: str, cwd: Path) -> set[str]:
 
 @pytest.mark.parametrize("option", ["--help", "--version"])
 def test_help_and_version_load_no_driver_and_no_template(tmp_path, option):
-    """``echoppe-accounts --help`` and ``--version`` answer without the database."""
+    """``echoppe-accounts --help`` and ``--version`` answer without the database.
+
+    Neither the database drivers nor the templates load, nor the library's
+    storage adapters, its wiring, or its mail texts.
+    """
     program = (
         "import contextlib, io\n"
         "from echoppe_accounts.entrypoints.cli import main\n"
@@ -75,6 +79,26 @@ def test_help_and_version_load_no_driver_and_no_template(tmp_path, option):
         "        pass\n"
     )
     assert loaded_after(program, tmp_path) == set()
+    ours = (
+        "echoppe_accounts.bootstrap",
+        "echoppe_accounts.adapters.sqlite",
+        "echoppe_accounts.adapters.postgres",
+        "echoppe_accounts.service_layer.templating",
+        "echoppe_accounts.service_layer.mails",
+        "echoppe_accounts.service_layer.texts",
+    )
+    probe = (
+        f"{program}import json, sys\n"
+        f"print(json.dumps(sorted(m for m in {ours!r} if m in sys.modules)))\n"
+    )
+    done = subprocess.run(  # noqa: S603 (our interpreter, our program)
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+    )
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
 
 
 def test_wiring_and_a_first_form_load_no_template_cipher_or_cldr(tmp_path):

@@ -17,7 +17,6 @@ starting with ``#`` are comments.
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
 import stat
 from collections.abc import Mapping
@@ -27,8 +26,6 @@ import attrs
 
 from echoppe_accounts._files import create_private, write_private
 from echoppe_accounts.domain.sealing import KEY_BYTES, parse_key
-
-log = logging.getLogger("echoppe_accounts.outbox")
 
 FOLDER_NAME = "echoppe-accounts"
 """The library's folder inside the operator's configuration folder."""
@@ -104,7 +101,11 @@ def read(path: Path) -> KeyRing:
         ValueError: It holds no key.
     """
     if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        log.warning("the outbox key file %s is readable by others: chmod 600", path)
+        import logging  # noqa: PLC0415 (a rare warning: wiring loads no logging)
+
+        logging.getLogger("echoppe_accounts.outbox").warning(
+            "the outbox key file %s is readable by others: chmod 600", path
+        )
     try:
         return KeyRing.parse(path.read_text(encoding="ascii"))
     except (ValueError, UnicodeError):

@@ -28,12 +28,12 @@ Babel's data is loaded on first use, not when the package is imported.
 from __future__ import annotations
 
 import functools
-import string
 
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # string.ascii_uppercase, without its import
 _USER_ASSIGNED = frozenset(
     {"AA", "ZZ"}
-    | {"Q" + letter for letter in string.ascii_uppercase[12:]}  # QM-QZ
-    | {"X" + letter for letter in string.ascii_uppercase}  # XA-XZ
+    | {"Q" + letter for letter in _LETTERS[12:]}  # QM-QZ
+    | {"X" + letter for letter in _LETTERS}  # XA-XZ
 )
 _EXCEPTIONALLY_RESERVED = frozenset(
     {"AC", "CP", "CQ", "DG", "EA", "EU", "EZ", "FX", "IC", "SU", "TA", "UK", "UN"}

@@ -16,9 +16,9 @@ echoppe_accounts.ValidationError: password: The password must be at least 8...
 from __future__ import annotations
 
 import functools
-import gzip
 import re
 import unicodedata
+import zlib
 from collections.abc import Iterable, Iterator
 from collections.abc import Set as AbstractSet
 from pathlib import Path
@@ -117,7 +117,10 @@ def bundled_common_passwords() -> CommonPasswords:
     # The package's data folder, read without importlib.resources, whose
     # readers import tempfile, shutil, zipfile and the compressors (issue 22).
     data = Path(__file__).resolve().parent.parent / "data" / COMMON_PASSWORDS_FILE
-    return CommonPasswords(gzip.decompress(data.read_bytes()).decode("utf-8"))
+    # zlib reads the gzip format itself (wbits 16 + 15), without the gzip
+    # module and its imports.
+    text = zlib.decompress(data.read_bytes(), wbits=31).decode("utf-8")
+    return CommonPasswords(text)
 
 
 MAX_LENGTH = 128

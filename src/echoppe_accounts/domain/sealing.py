@@ -46,10 +46,12 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from echoppe_accounts.domain.mail import OutgoingMail
-
 if TYPE_CHECKING:  # cryptography is imported by the first seal (issue 22)
+    # Mails are only passed through: checking a key (Settings) loads no mail
+    # types (issue 22).
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    from echoppe_accounts.domain.mail import OutgoingMail
 
 KEY_BYTES = 32
 """Length of an outbox key: 256 bits, for AES-256-GCM."""
