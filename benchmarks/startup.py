@@ -35,7 +35,9 @@ from benchmarks.harness import Row
 ROUNDS = 21
 NOTE = (
     "does not measure: the first request's work after wiring (the first "
-    "mail rendered, the first seal, the first login's argon2), an "
+    "use of each use case, whose code App imports then; the first unit of "
+    "work, which loads the SQLite tables' code; the first mail rendered, "
+    "the first seal, the first login's argon2), an "
     "interpreter already warm (both sides start cold from the page cache, "
     "byte-code compiled), nor PostgreSQL wiring"
 )
