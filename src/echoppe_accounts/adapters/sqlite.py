@@ -20,7 +20,14 @@ import functools
 import sqlite3
 import threading
 import weakref
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import (
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -466,6 +473,41 @@ class SQLiteStore:
         self.close()
 
 
+_Parameters: TypeAlias = Sequence[object] | Mapping[str, object]
+"""What a statement's values are bound from: by position or by name."""
+
+
+class _Link:
+    """A unit of work's connection, as its repositories use it.
+
+    After a commit, the next statement first begins a new (deferred)
+    transaction, which the unit of work rolls back at its end unless it is
+    committed: a unit of work that ends with its commit, as most do, runs
+    no ``BEGIN`` and no ``ROLLBACK`` after it.
+    """
+
+    __slots__ = ("begin", "conn")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.begin = False
+        """Whether a transaction must begin before the next statement."""
+
+    def execute(self, sql: str, parameters: _Parameters = ()) -> sqlite3.Cursor:
+        if self.begin:
+            self.begin = False
+            self.conn.execute("BEGIN")
+        return self.conn.execute(sql, parameters)
+
+    def executemany(
+        self, sql: str, parameters: Iterable[_Parameters]
+    ) -> sqlite3.Cursor:
+        if self.begin:
+            self.begin = False
+            self.conn.execute("BEGIN")
+        return self.conn.executemany(sql, parameters)
+
+
 @functools.lru_cache(maxsize=64)
 def _insert_statement(table: str, columns: tuple[str, ...]) -> str:
     # Written once per table and set of columns; values are bound by
@@ -474,13 +516,11 @@ def _insert_statement(table: str, columns: tuple[str, ...]) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
 
 
-def _insert(conn: sqlite3.Connection, table: str, row: dict[str, Any]) -> None:
+def _insert(conn: _Link, table: str, row: dict[str, Any]) -> None:
     conn.execute(_insert_statement(table, tuple(row)), tuple(row.values()))
 
 
-def _insert_many(
-    conn: sqlite3.Connection, table: str, rows: Sequence[dict[str, Any]]
-) -> None:
+def _insert_many(conn: _Link, table: str, rows: Sequence[dict[str, Any]]) -> None:
     """Insert *rows*, all with the columns of the first, in one statement."""
     if len(rows) == 1:
         _insert(conn, table, rows[0])
@@ -494,7 +534,7 @@ _KEYS_PER_QUERY = 500  # bound parameters of one look-up (SQLite allows 999+)
 
 
 class _Accounts:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: _Link) -> None:
         self._conn = conn
 
     def _write_children(self, *accounts: Account, new: bool = False) -> None:
@@ -642,7 +682,7 @@ class _Accounts:
 
 
 class _Tokens:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: _Link) -> None:
         self._conn = conn
 
     def add(self, record: TokenRecord) -> None:
@@ -716,7 +756,7 @@ _WIPE_ADDRESS = (
 
 
 class _Outbox:
-    def __init__(self, conn: sqlite3.Connection, on_forget: list[bool]) -> None:
+    def __init__(self, conn: _Link, on_forget: list[bool]) -> None:
         self._conn = conn
         self._on_forget = on_forget
 
@@ -921,7 +961,7 @@ class _Outbox:
 
 
 class _Resets:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: _Link) -> None:
         self._conn = conn
 
     def _one(self, sql: str, *args: object) -> ResetRequest | None:
@@ -977,7 +1017,7 @@ class _Resets:
 
 
 class _Throttles:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: _Link) -> None:
         self._conn = conn
 
     def get(self, key: str) -> LoginThrottle:
@@ -1001,7 +1041,7 @@ class _Throttles:
 
 
 class _Audit:
-    def __init__(self, conn: sqlite3.Connection, on_forget: list[bool]) -> None:
+    def __init__(self, conn: _Link, on_forget: list[bool]) -> None:
         self._conn = conn
         self._on_forget = on_forget
 
@@ -1033,7 +1073,7 @@ class _Audit:
 
 
 class _Events:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: _Link) -> None:
         self._conn = conn
         self.written = False
 
@@ -1095,13 +1135,14 @@ class SQLiteUnitOfWork:
                 self.store.release(conn, reusable=False)
                 raise
         self._conn = conn
-        self.accounts = _Accounts(conn)
-        self.tokens = _Tokens(conn)
-        self.outbox = _Outbox(conn, self._forgot)
-        self.resets = _Resets(conn)
-        self.throttles = _Throttles(conn)
-        self.audit = _Audit(conn, self._forgot)
-        self.events = _Events(conn)
+        self._link = link = _Link(conn)
+        self.accounts = _Accounts(link)
+        self.tokens = _Tokens(link)
+        self.outbox = _Outbox(link, self._forgot)
+        self.resets = _Resets(link)
+        self.throttles = _Throttles(link)
+        self.audit = _Audit(link, self._forgot)
+        self.events = _Events(link)
         return self
 
     def __exit__(
@@ -1132,11 +1173,14 @@ class SQLiteUnitOfWork:
         if self._conn is None:
             msg = "commit() outside the unit of work's with-block"
             raise StorageError(msg)
+        if self._link.begin:  # nothing was done since the last commit
+            return
         with _driver_errors():
             self._conn.execute("COMMIT")
             if self._forgot:
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 self._forgot.clear()
-            # Anything done after commit() is its own (deferred) transaction,
-            # rolled back at exit unless committed again.
-            self._conn.execute("BEGIN")
+        # Anything done after commit() is its own (deferred) transaction,
+        # begun by its first statement and rolled back at exit unless
+        # committed again.
+        self._link.begin = True
