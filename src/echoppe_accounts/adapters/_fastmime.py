@@ -25,6 +25,7 @@ import secrets
 from email.header import Header
 from email.headerregistry import Address
 from email.utils import format_datetime, formataddr
+from typing import cast
 
 from echoppe_accounts.adapters.mime import message_id, sender_address
 from echoppe_accounts.domain.mail import OutgoingMail
@@ -65,10 +66,9 @@ def _qp_escape(run: re.Match[bytes]) -> bytes:
 
 def _qp_escape_error(exc: UnicodeError) -> tuple[str, int]:
     """Write a run of latin-1 characters ASCII cannot hold as ``=XX`` each."""
-    if not isinstance(exc, UnicodeEncodeError):  # pragma: no cover (encode only)
-        raise exc
-    run = exc.object[exc.start : exc.end].encode("latin-1")
-    return "=" + run.hex("=").upper(), exc.end
+    error = cast("UnicodeEncodeError", exc)  # registered for encoding only
+    run = error.object[error.start : error.end].encode("latin-1")
+    return "=" + run.hex("=").upper(), error.end
 
 
 codecs.register_error(_QP_ERRORS, _qp_escape_error)
@@ -130,12 +130,12 @@ def _quoted_printable(body: bytes) -> tuple[bytes, int]:
 
     *body* is lines, each ended by a line feed. The text is what
     ``email.quoprimime.body_encode(body.decode("latin-1"), MAX_LINE_LENGTH)``
-    writes, byte for byte (line feeds ending its lines); the length is that of the
-    same call on the first ten lines, which ``set_content`` compares with
-    base64. Bytes are quoted by runs (:func:`_qp_quote`) rather than a
-    character at a time with ``str.translate``, and only lines
-    that are long or end with white space are cut or mended. Proven equal
-    with Hypothesis (``tests/unit/test_fast_paths.py``).
+    writes, byte for byte (line feeds ending its lines); the length is
+    that of the same call on the first ten lines, which ``set_content``
+    compares with base64. Bytes are quoted by runs (:func:`_qp_quote`)
+    rather than a character at a time with ``str.translate``, and only
+    lines that are long or end with white space are cut or mended. Proven
+    equal with Hypothesis (``tests/unit/test_fast_paths.py``).
     """
     lines = _qp_quote(body).split(b"\n")
     lines.pop()  # after the last line end; an empty body is one empty line
