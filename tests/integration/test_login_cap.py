@@ -10,6 +10,7 @@ in-memory store and SQLite; the contract suite proves PostgreSQL alike.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import secrets
 import threading
 from datetime import timedelta
@@ -34,7 +35,11 @@ from echoppe_accounts import (
     TokenPurpose,
 )
 from echoppe_accounts.domain.device import DEVICE_TOKEN_TTL, device_digest
-from echoppe_accounts.service_layer.login_throttle import revoke_device_tokens
+from echoppe_accounts.domain.tokens import TOKEN_BYTES
+from echoppe_accounts.service_layer.login_throttle import (
+    PURGE_ONE_IN,
+    revoke_device_tokens,
+)
 from sample_forms import form, links, pending, temporary_password
 
 EMAIL = "jean.dupont@exemple.fr"
@@ -398,6 +403,112 @@ def test_device_tokens_do_not_pile_up(shop, clock):
     records = devices(auth, account.id)
     assert len(records) == 1
     assert records[0].is_usable(clock.now())
+
+
+class ChosenSecrets(SystemSecrets):
+    """The system's randomness, but the device tokens the test lines up."""
+
+    def __init__(self) -> None:
+        self.tokens: list[str] = []
+
+    def token_urlsafe(self, nbytes: int) -> str:
+        if self.tokens and nbytes == TOKEN_BYTES:
+            return self.tokens.pop(0)
+        return super().token_urlsafe(nbytes)
+
+
+def device_tokens(count: int, *, purging: bool, start: int = 0) -> list[str]:
+    """*count* device tokens whose login purges the dead ones, or does not."""
+    found: list[str] = []
+    for n in itertools.count(start):
+        candidate = f"{n:043d}"
+        digest = device_digest(candidate)
+        assert digest is not None
+        if (int(digest[:2], 16) < 256 // PURGE_ONE_IN) == purging:
+            found.append(candidate)
+            if len(found) == count:
+                return found
+    raise AssertionError  # pragma: no cover (itertools.count never ends)
+
+
+@pytest.fixture
+def chosen(store, clock):
+    """The services, their device tokens drawn from a list the test fills."""
+    secrets_ = ChosenSecrets()
+    limits = ClientLimits(login=None, reset=None, signup=None, express=None)
+    parts = {
+        "uow": store,
+        "clock": clock,
+        "secrets": secrets_,
+        "hasher": FAST_HASHER,
+        "settings": Settings(base_url="https://www.lechoppe.fr", client_limits=limits),
+    }
+    return AccountService(**parts), AuthService(**parts), secrets_
+
+
+def expired_and_revoked(chosen, clock):
+    """An expired, a revoked and a live device token; no login purged."""
+    service, auth, secrets_ = chosen
+    account = service.register(form())
+    assert attempt(auth, WRONG) == "login.failed"  # the service's dummy hash drawn
+    secrets_.tokens = device_tokens(3, purging=False)
+    expired = auth.login(EMAIL, PASSWORD).device_token
+    clock.advance(DEVICE_TOKEN_TTL)
+    revoked = auth.login(EMAIL, PASSWORD).device_token
+    with auth.uow() as tx:
+        assert revoke_device_tokens(tx.tokens, account.id, clock.now()) == 1
+        tx.commit()
+    live = auth.login(EMAIL, PASSWORD).device_token
+    assert expired is not None
+    assert revoked is not None
+    assert live is not None
+    dead = {device_digest(t.reveal()) for t in (expired, revoked)}
+    assert dead <= {r.digest for r in devices(auth, account.id)}  # not purged yet
+    return account, expired.reveal(), revoked.reveal(), live.reveal()
+
+
+def test_dead_device_tokens_count_as_none_before_they_are_purged(chosen, clock):
+    """P4: an expired or revoked token whose row is still stored gives no budget."""
+    service, auth, _ = chosen
+    _, expired, revoked, live = expired_and_revoked(chosen, clock)
+    assert patient_attack(auth, clock, one_slash_64(300))["login.blocked"]
+    assert attempt(auth, PASSWORD, device_token=expired) == "login.blocked"
+    assert attempt(auth, PASSWORD, device_token=revoked) == "login.blocked"
+    assert attempt(auth, PASSWORD, device_token=live) == "ok"
+    del service
+
+
+def test_dead_device_tokens_are_purged_within_a_few_logins(chosen, clock):
+    """P4: logins that present no token delete the dead ones, one in sixteen.
+
+    Whether a login purges is read from its new token's digest (uniform):
+    the logins drawn not to purge leave the expired and revoked rows, the
+    first one drawn to purge deletes them, and only them.
+    """
+    _, auth, secrets_ = chosen
+    account, expired, revoked, live = expired_and_revoked(chosen, clock)
+    secrets_.tokens = [
+        *device_tokens(4, purging=False, start=1_000),
+        *device_tokens(1, purging=True, start=1_000),
+    ]
+    for _ in range(4):
+        auth.login(EMAIL, PASSWORD)
+    stored = {r.digest for r in devices(auth, account.id)}
+    assert {device_digest(expired), device_digest(revoked)} <= stored
+    auth.login(EMAIL, PASSWORD)
+    records = devices(auth, account.id)
+    assert len(records) == 6  # the live token and the five just issued
+    assert all(r.is_usable(clock.now()) for r in records)
+    assert device_digest(live) in {r.digest for r in records}
+
+
+def test_one_login_in_sixteen_purges(chosen):
+    """P4: the share of logins that purge, over the digests of many tokens."""
+    del chosen
+    digests = [device_digest(f"{n:043d}") or "" for n in range(16_000)]
+    purging = sum(int(d[:2], 16) < 256 // PURGE_ONE_IN for d in digests)
+    assert PURGE_ONE_IN == 16
+    assert 800 <= purging <= 1_200
 
 
 # -- every per-client limit takes the canonical key ---------------------------------

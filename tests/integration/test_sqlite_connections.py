@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 
 from echoppe_accounts import SQLiteStore
+from echoppe_accounts.domain.throttle import LoginThrottle
 
 
 def test_a_unit_of_work_reuses_the_connection_of_the_last_one(tmp_path):
@@ -90,4 +91,48 @@ def test_a_connection_whose_rollback_failed_is_not_kept(tmp_path):
     assert conn not in store._idle
     with store.unit_of_work() as tx:
         assert tx._conn is not conn
+    store.close()
+
+
+def _throttle(key: str, failures: int) -> LoginThrottle:
+    return LoginThrottle(key, failures)
+
+
+def test_what_follows_a_commit_is_rolled_back_unless_committed(tmp_path):
+    """A unit of work ending with its commit runs nothing after it (issue 22).
+
+    What is done after a commit still begins a transaction of its own,
+    which the end of the unit of work rolls back unless it is committed
+    again; committing with nothing new is harmless.
+    """
+    store = SQLiteStore(tmp_path / "db.sqlite3")
+    statements: list[str] = []
+    with store.unit_of_work() as tx:
+        conn = tx._conn
+        conn.set_trace_callback(statements.append)
+        tx.throttles.save(_throttle("kept", 1))
+        tx.commit()
+        tx.commit()  # nothing new: nothing to commit
+    conn.set_trace_callback(None)
+    assert statements[-1] == "COMMIT"
+    assert statements.count("COMMIT") == 1
+    assert "BEGIN" not in statements
+    assert "ROLLBACK" not in statements
+    with store.unit_of_work() as tx:
+        tx.throttles.save(_throttle("kept", 2))
+        tx.commit()
+        tx.throttles.save(_throttle("kept", 3))
+        tx.throttles.save(_throttle("lost", 1))
+    with store.unit_of_work() as tx:
+        tx.throttles.save(_throttle("again", 1))
+        tx.commit()
+        tx.throttles.save(_throttle("again", 2))
+        tx.commit()
+    with store.unit_of_work() as tx:
+        assert tx.throttles.get("kept").failures == 2
+        assert tx.throttles.get("lost").failures == 0
+        assert tx.throttles.get("again").failures == 2
+        assert not tx._conn.execute(
+            "SELECT 1 FROM login_throttles WHERE key = 'lost'"
+        ).fetchall()
     store.close()

@@ -12,6 +12,7 @@ same result, error code and stored form either way.
 
 from __future__ import annotations
 
+import binascii
 import contextlib
 import email
 import email.errors
@@ -27,6 +28,7 @@ import textwrap
 import unicodedata
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from email import quoprimime
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -721,6 +723,77 @@ def test_direct_bytes_mean_what_email_message_writes(subject, name, to, text, ht
         assert fastmime.message_bytes(mail, sender) is None
         return
     _same_message(mail, sender)
+
+
+def reference_encoded_body(text: str) -> tuple[str, bytes] | None:
+    """The body encoding before: ``email.quoprimime`` for the sniff and the body."""
+    try:
+        lines = text.encode("utf-8").splitlines()
+    except UnicodeError:
+        return None
+    body = b"\n".join(lines) + b"\n"
+    width = fastmime.MAX_LINE_LENGTH
+    if max((len(x) for x in lines), default=0) <= width and body.isascii():
+        return "7bit", body.replace(b"\n", b"\r\n")
+    sniff = b"\n".join(lines[:10]) + b"\n"
+    quoted = quoprimime.body_encode(sniff.decode("latin-1"), width)
+    if len(quoted) > len(binascii.b2a_base64(sniff)):
+        return None
+    encoded = quoprimime.body_encode(body.decode("latin-1"), width)
+    return "quoted-printable", encoded.encode("ascii").replace(b"\n", b"\r\n")
+
+
+# Lines near the width of 78, blanks and "=" where a line is cut, every byte.
+_QP_LINES = st.lists(
+    st.one_of(
+        st.text(string.printable + "àéèç’€\x00\x7f\x85\u2028", max_size=200),
+        st.builds(
+            lambda n, tail: "x" * n + tail,
+            st.integers(70, 240),
+            st.sampled_from(["", " ", "\t", "=", "é", "= ", "é ", "  ", "=\t"]),
+        ),
+        st.builds(
+            lambda s, n: s * n,
+            st.text("é= \t.a", min_size=1, max_size=3),
+            st.integers(1, 90),
+        ),
+        st.binary(max_size=120).map(lambda b: b.decode("latin-1")),
+    ),
+    max_size=14,
+)
+
+
+@given(lines=_QP_LINES)
+@example(lines=[])
+@example(lines=[""])
+@example(lines=["x" * 76 + " ", "x" * 77 + " ", "x" * 78 + " ", "x" * 155 + "\t"])
+@example(lines=["x" * 75 + "=", "x" * 76 + "é", "x" * 77 + "==", "."])
+@settings(max_examples=400)
+def test_quoted_printable_is_quoprimimes_byte_for_byte(lines):
+    """O1: the direct writer's quoted-printable is the standard library's.
+
+    The body and the sniff's length (which chooses base64 over it) equal
+    ``email.quoprimime.body_encode`` at the policy's width, on any bytes:
+    lines near the width, ending in blanks, cut next to ``=`` or an escape.
+    """
+    body = "\n".join(lines).encode("utf-8", "surrogatepass")
+    body = b"\n".join(body.splitlines()) + b"\n"
+    width = fastmime.MAX_LINE_LENGTH
+    quoted, sniff = fastmime._quoted_printable(body)
+    assert quoted.decode("ascii") == quoprimime.body_encode(
+        body.decode("latin-1"), width
+    )
+    first = b"\n".join(body.splitlines()[:10]) + b"\n"
+    assert sniff == len(quoprimime.body_encode(first.decode("latin-1"), width))
+
+
+@given(text=st.one_of(_BODIES, _QP_LINES.map("\n".join), arbitrary_text()))
+@example(text="")
+@example(text="0" * 65 + "=" * 14)
+@settings(max_examples=300)
+def test_body_encoding_is_chosen_and_written_as_before(text):
+    """O1: 7bit, quoted-printable or base64 (``None``) as before, the same bytes."""
+    assert fastmime._encoded_body(text) == reference_encoded_body(text)
 
 
 def reference_tidy_text(text: str) -> str:

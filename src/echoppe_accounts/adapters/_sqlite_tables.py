@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import functools
 import sqlite3
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 
 from echoppe_accounts.adapters import _records as rec
 from echoppe_accounts.domain.account import Account, Credentials
@@ -28,6 +28,40 @@ from echoppe_accounts.domain.reset import ResetRequest
 from echoppe_accounts.domain.throttle import LoginThrottle
 from echoppe_accounts.domain.tokens import TokenPurpose, TokenRecord
 
+_Parameters: TypeAlias = Sequence[object] | Mapping[str, object]
+"""What a statement's values are bound from: by position or by name."""
+
+
+class _Link:
+    """A unit of work's connection, as its repositories use it.
+
+    After a commit, the next statement first begins a new (deferred)
+    transaction, which the unit of work rolls back at its end unless it is
+    committed: a unit of work that ends with its commit, as most do, runs
+    no ``BEGIN`` and no ``ROLLBACK`` after it.
+    """
+
+    __slots__ = ("begin", "conn")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.begin = False
+        """Whether a transaction must begin before the next statement."""
+
+    def execute(self, sql: str, parameters: _Parameters = ()) -> sqlite3.Cursor:
+        if self.begin:
+            self.begin = False
+            self.conn.execute("BEGIN")
+        return self.conn.execute(sql, parameters)
+
+    def executemany(
+        self, sql: str, parameters: Iterable[_Parameters]
+    ) -> sqlite3.Cursor:
+        if self.begin:
+            self.begin = False
+            self.conn.execute("BEGIN")
+        return self.conn.executemany(sql, parameters)
+
 
 @functools.lru_cache(maxsize=64)
 def _insert_statement(table: str, columns: tuple[str, ...]) -> str:
@@ -37,13 +71,11 @@ def _insert_statement(table: str, columns: tuple[str, ...]) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
 
 
-def _insert(conn: sqlite3.Connection, table: str, row: dict[str, Any]) -> None:
+def _insert(conn: _Link, table: str, row: dict[str, Any]) -> None:
     conn.execute(_insert_statement(table, tuple(row)), tuple(row.values()))
 
 
-def _insert_many(
-    conn: sqlite3.Connection, table: str, rows: Sequence[dict[str, Any]]
-) -> None:
+def _insert_many(conn: _Link, table: str, rows: Sequence[dict[str, Any]]) -> None:
     """Insert *rows*, all with the columns of the first, in one statement."""
     if len(rows) == 1:
         _insert(conn, table, rows[0])
@@ -57,7 +89,7 @@ _KEYS_PER_QUERY = 500  # bound parameters of one look-up (SQLite allows 999+)
 
 
 class _Accounts:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: _Link) -> None:
         self._conn = conn
 
     def _write_children(self, *accounts: Account, new: bool = False) -> None:
@@ -205,7 +237,7 @@ class _Accounts:
 
 
 class _Tokens:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: _Link) -> None:
         self._conn = conn
 
     def add(self, record: TokenRecord) -> None:
@@ -269,17 +301,12 @@ class _Tokens:
 _PENDING = rec.OUTBOX_PENDING
 
 
-_WIPED_KINDS = ", ".join(f"'{kind.value}'" for kind in sorted(ADDRESS_WIPED_WHEN_SENT))
-_WIPE_ADDRESS = (
-    f"recipient = CASE WHEN kind IN ({_WIPED_KINDS}) THEN '' ELSE recipient END, "
-    f"recipient_key = CASE WHEN kind IN ({_WIPED_KINDS}) THEN NULL "
-    "ELSE recipient_key END"
-)
-"""Forgets the recipient of a sent mail of :data:`ADDRESS_WIPED_WHEN_SENT`."""
+_WIPED_KIND_VALUES = frozenset(kind.value for kind in ADDRESS_WIPED_WHEN_SENT)
+"""The kinds whose recipient is forgotten once sent (ADDRESS_WIPED_WHEN_SENT)."""
 
 
 class _Outbox:
-    def __init__(self, conn: sqlite3.Connection, on_forget: list[bool]) -> None:
+    def __init__(self, conn: _Link, on_forget: list[bool]) -> None:
         self._conn = conn
         self._on_forget = on_forget
 
@@ -369,14 +396,23 @@ class _Outbox:
     ) -> bool:
         # Sealed or not, a delivered mail's bodies are no longer needed:
         # nothing of them is kept (SPEC O2, R9); nor the address of an
-        # erased account's last mail (G3).
-        return self._mark(
-            "sent_at = :at, attempts = attempts + 1, body_text = '', body_html = '', "
-            + _WIPE_ADDRESS,
-            mail_id,
-            claim_id,
-            at=rec.iso(at),
-        )
+        # erased account's last mail (G3), which a second statement wipes:
+        # naming the address in every mark would rewrite its index entry
+        # (a page written) for every mail.
+        row = self._conn.execute(
+            "UPDATE outbox SET sent_at = :at, attempts = attempts + 1, "  # noqa: S608
+            "body_text = '', body_html = '', claimed_until = NULL, claim_id = NULL "
+            f"WHERE id = :id AND claim_id IS :claim AND {_PENDING} RETURNING kind",
+            {"id": mail_id, "claim": claim_id, "at": rec.iso(at)},
+        ).fetchone()
+        if row is None:
+            return False
+        if row[0] in _WIPED_KIND_VALUES:
+            self._conn.execute(
+                "UPDATE outbox SET recipient = '', recipient_key = NULL WHERE id = ?",
+                (mail_id,),
+            )
+        return True
 
     def mark_failed(
         self,
@@ -484,7 +520,7 @@ class _Outbox:
 
 
 class _Resets:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: _Link) -> None:
         self._conn = conn
 
     def _one(self, sql: str, *args: object) -> ResetRequest | None:
@@ -540,7 +576,7 @@ class _Resets:
 
 
 class _Throttles:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: _Link) -> None:
         self._conn = conn
 
     def get(self, key: str) -> LoginThrottle:
@@ -564,7 +600,7 @@ class _Throttles:
 
 
 class _Audit:
-    def __init__(self, conn: sqlite3.Connection, on_forget: list[bool]) -> None:
+    def __init__(self, conn: _Link, on_forget: list[bool]) -> None:
         self._conn = conn
         self._on_forget = on_forget
 
@@ -596,7 +632,7 @@ class _Audit:
 
 
 class _Events:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: _Link) -> None:
         self._conn = conn
         self.written = False
 

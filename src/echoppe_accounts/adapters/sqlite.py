@@ -484,13 +484,14 @@ class SQLiteUnitOfWork:
         # the first unit of work, not when the store is opened (issue 22).
         from echoppe_accounts.adapters import _sqlite_tables as t  # noqa: PLC0415
 
-        self.accounts = t._Accounts(conn)  # noqa: SLF001
-        self.tokens = t._Tokens(conn)  # noqa: SLF001
-        self.outbox = t._Outbox(conn, self._forgot)  # noqa: SLF001
-        self.resets = t._Resets(conn)  # noqa: SLF001
-        self.throttles = t._Throttles(conn)  # noqa: SLF001
-        self.audit = t._Audit(conn, self._forgot)  # noqa: SLF001
-        self.events = t._Events(conn)  # noqa: SLF001
+        self._link = link = t._Link(conn)  # noqa: SLF001
+        self.accounts = t._Accounts(link)  # noqa: SLF001
+        self.tokens = t._Tokens(link)  # noqa: SLF001
+        self.outbox = t._Outbox(link, self._forgot)  # noqa: SLF001
+        self.resets = t._Resets(link)  # noqa: SLF001
+        self.throttles = t._Throttles(link)  # noqa: SLF001
+        self.audit = t._Audit(link, self._forgot)  # noqa: SLF001
+        self.events = t._Events(link)  # noqa: SLF001
         return self
 
     def __exit__(
@@ -521,11 +522,14 @@ class SQLiteUnitOfWork:
         if self._conn is None:
             msg = "commit() outside the unit of work's with-block"
             raise StorageError(msg)
+        if self._link.begin:  # nothing was done since the last commit
+            return
         with _driver_errors():
             self._conn.execute("COMMIT")
             if self._forgot:
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
                 self._forgot.clear()
-            # Anything done after commit() is its own (deferred) transaction,
-            # rolled back at exit unless committed again.
-            self._conn.execute("BEGIN")
+        # Anything done after commit() is its own (deferred) transaction,
+        # begun by its first statement and rolled back at exit unless
+        # committed again.
+        self._link.begin = True

@@ -53,7 +53,9 @@ class Round:
         if not mail_ids:
             return
         try:
-            with self.uow() as uow:
+            # Not waited for: a release lost to a crash costs the wait of a
+            # lease, as a dispatcher that died does.
+            with self.uow(durable=False) as uow:
                 uow.outbox.release(mail_ids, claim_id=self.claim_id)
                 uow.commit()
         except StorageError as exc:

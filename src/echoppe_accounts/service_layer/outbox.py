@@ -28,6 +28,14 @@ lose the last few, whose mails are then sent again. The lease is short (one
 minute) and renewed per mail, so the mails of a dispatcher that died are
 taken over within a minute.
 
+The round's claim and the release of the mails it leaves are not waited
+for either. A claim lost to a power cut under SQLite is lost with the
+dispatcher that held it; a database server that loses it (PostgreSQL)
+loses the renewals and outcomes after it too, so the dispatcher's next
+renewal finds no claim and hands nothing more over: a mail still goes out
+only while its dispatcher holds the claim, and a lost claim or release
+costs at most the wait of a lease.
+
 A permanent refusal (:attr:`~echoppe_accounts.DeliveryError.permanent`) is
 dead-lettered at once. Any other failure, an exception of any type from a
 shop's mailer included, is retried with a growing delay (the mail's age,
@@ -216,7 +224,10 @@ class OutboxDispatcher:
         """
         claim_id = secrets.token_hex(16)
         now = self.clock.now()
-        with self.uow() as uow:
+        # The claim need not wait for the disk either (see the module's
+        # documentation): it writes every claimed row, a page each, and
+        # waiting for them cost more than sending the round's mails.
+        with self.uow(durable=False) as uow:
             claimed = uow.outbox.claim(now, limit, now + self.lease, claim_id=claim_id)
             uow.commit()
         left = [mail.id for mail in claimed]
