@@ -34,7 +34,7 @@ def complete_account(
         parsed = parse_completion(
             form,
             missing,
-            has_organisation=org is not None,
+            organisation=org,
             phone_region=book.billing.country if book is not None else None,
         )
         account.complete(parsed, ports.new_id())
