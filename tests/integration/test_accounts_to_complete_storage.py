@@ -32,8 +32,6 @@ from echoppe_accounts import (
 )
 from echoppe_accounts.adapters import _records as rec
 from echoppe_accounts.adapters.sqlite import MIGRATIONS
-from echoppe_accounts.domain.completion import ParsedCompletion
-from echoppe_accounts.domain.forms import ParsedDelivery
 from legacy import old_account_row
 
 
@@ -99,13 +97,10 @@ def test_m1_a_completed_account_round_trips_with_nothing_missing(
         loaded = tx.accounts.get(a.id)
     assert loaded is not None
     loaded.complete(
-        ParsedCompletion(
-            phone=Phone("+33612345678", "FR"),
-            billing=PARIS,
-            delivery=ParsedDelivery("Marie Curie", LYON, "Bureau"),
-            siret=Siret.parse("73282932000074"),
-        ),
-        new_id(),
+        phone=Phone("+33612345678", "FR"),
+        billing=PARIS,
+        delivery=DeliveryAddress(new_id(), "Marie Curie", LYON, "Bureau"),
+        siret=Siret.parse("73282932000074"),
     )
     _save(uow, loaded)
     with uow() as tx:

@@ -66,7 +66,7 @@ class Missing(enum.StrEnum):
     PHONE = "phone"
     """No phone number (SPEC F2)."""
     ADDRESS = "address"
-    """No address book: neither a billing nor a delivery address (SPEC A1, X1)."""
+    """No address book, neither a billing nor a delivery address (SPEC A1, X1)."""
     SIRET = "siret"
     """A business category without an organisation or without its SIRET (C3)."""
 
