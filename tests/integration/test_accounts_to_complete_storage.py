@@ -392,3 +392,18 @@ def test_m1_postgres_upgrade_keeps_rows_and_allows_accounts_to_complete(
             ),
             (originals[0].id,),
         )
+
+
+def test_m1_a_batch_of_accounts_to_complete_is_added_at_once(each_adapter_uow_factory):
+    """M1, issue 22: an import batch (PostgreSQL's COPY path too) keeps every piece."""
+    uow = each_adapter_uow_factory
+    batch = [
+        imported_company(f"client{n}@acme.fr", disabled=n % 2 == 0) for n in range(20)
+    ]
+    _add(uow, *batch)
+    with uow() as tx:
+        for a in batch:
+            loaded = tx.accounts.get(a.id)
+            assert loaded is not None
+            assert rec.account_row(loaded) == rec.account_row(a)
+            assert loaded.addresses is None
