@@ -396,7 +396,7 @@ def test_x2_m1_an_imported_guest_without_address_completes_its_password(service)
     )  # fmt: skip
     assert guest.status is AccountStatus.EXPRESS
     with service.uow() as tx:
-        issue_set_password(service._ports, tx, guest)  # noqa: SLF001 (the importer's call)
+        issue_set_password(service._ports, tx, guest)
         tx.commit()
     (mail,) = [m for m in pending(service) if m.kind is MailKind.SET_PASSWORD]
     token = next(iter(links(mail).values()))
