@@ -166,8 +166,7 @@ class _Accounts:
 
     def credentials(self, email_key: str) -> Credentials | None:
         row = self._conn.execute(
-            "SELECT id, password_hash, status, session_stamp FROM accounts "
-            "WHERE email_key = ?",
+            f"SELECT {rec.CREDENTIALS_COLUMNS} FROM accounts WHERE email_key = ?",  # noqa: S608
             (email_key,),
         ).fetchone()
         return None if row is None else rec.credentials_from_row(row)

@@ -8,10 +8,17 @@ from fastapi import APIRouter, Depends, Request, Response, Security, status
 from fastapi.responses import HTMLResponse
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
-from echoppe_accounts import ConsentSource, FieldError, ValidationError
+from echoppe_accounts import (
+    Account,
+    AccountCompletionForm,
+    ConsentSource,
+    FieldError,
+    ValidationError,
+)
 from echoppe_accounts.contrib.api import _calls
 from echoppe_accounts.contrib.api._errors import ApiError
 from echoppe_accounts.contrib.api._models import (
+    AccountCompletionIn,
     AccountOut,
     AddressBookOut,
     AddressIn,
@@ -69,6 +76,14 @@ def _relative(error: FieldError, prefix: str) -> FieldError:
     if error.path.startswith(prefix + "."):
         return FieldError(error.path[len(prefix) + 1 :], error.code, error.params)
     return error
+
+
+def _book(account: Account) -> AddressBookOut:
+    """Return the address book's JSON form, or refuse an account without one (M1)."""
+    book = AccountOut.of(account).addresses
+    if book is None:
+        raise ValidationError.single("addresses", "address.to_complete")
+    return book
 
 
 def routes(ctx: Context) -> APIRouter:  # noqa: C901, PLR0915 - one closure per endpoint
@@ -172,6 +187,30 @@ def routes(ctx: Context) -> APIRouter:  # noqa: C901, PLR0915 - one closure per 
         """Return the customer's account: contact, category, addresses, newsletter."""
         return AccountOut.of(app.accounts.get(session.account_id))
 
+    @router.post("/account/complete", tags=["account"], responses=errors(401, 403))
+    def complete_account(body: AccountCompletionIn, session: Full) -> AccountOut:
+        """Give what an account brought over from another shop misses (SPEC M1).
+
+        Exactly the pieces of the login's ``to_complete``: every problem is
+        answered at once (SPEC F8), a piece not missing is refused
+        (``completion.not_missing``), and nothing is stored then.
+        """
+        completed = app.accounts.complete_account(
+            session.account_id,
+            AccountCompletionForm(
+                phone=body.phone,
+                billing_address=address_form(body.billing_address)
+                if body.billing_address is not None
+                else None,
+                delivery=delivery_form(body.delivery)
+                if body.delivery is not None
+                else None,
+                siret=body.siret,
+                organisation_name=body.organisation_name,
+            ),
+        )
+        return AccountOut.of(completed)
+
     @router.post(
         "/email/change",
         status_code=status.HTTP_202_ACCEPTED,
@@ -194,8 +233,12 @@ def routes(ctx: Context) -> APIRouter:  # noqa: C901, PLR0915 - one closure per 
 
     @router.get("/addresses", tags=["address book"], responses=errors(401, 403, 404))
     def addresses(session: Full) -> AddressBookOut:
-        """Return the billing address and the delivery addresses (SPEC A1, A2)."""
-        return AccountOut.of(app.accounts.get(session.account_id)).addresses
+        """Return the billing address and the delivery addresses (SPEC A1, A2).
+
+        An imported account without addresses is answered 422
+        ``address.to_complete``: complete it first (SPEC M1).
+        """
+        return _book(app.accounts.get(session.account_id))
 
     @router.post(
         "/addresses/delivery",
@@ -239,7 +282,7 @@ def routes(ctx: Context) -> APIRouter:  # noqa: C901, PLR0915 - one closure per 
         """Change the single billing address, for every delivery (SPEC A2)."""
         with within("billing_address"):
             app.accounts.change_billing_address(session.account_id, address_form(body))
-        return AccountOut.of(app.accounts.get(session.account_id)).addresses
+        return _book(app.accounts.get(session.account_id))
 
     @router.post(
         "/newsletter/subscribe", tags=["newsletter"], responses=errors(401, 403)

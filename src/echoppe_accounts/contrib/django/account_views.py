@@ -12,8 +12,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from echoppe_accounts.contrib import _calls
 from echoppe_accounts.contrib._web import (
+    ACCOUNT_COMPLETION_ALIASES,
+    ACCOUNT_COMPLETION_INPUTS,
     ADDRESS_INPUTS,
     HTTP_NOT_FOUND,
+    account_completion_form,
+    account_completion_page,
     address_values,
     change_newsletter,
     delivery_form,
@@ -131,6 +135,41 @@ newsletter_confirm = token_page(
 )
 
 
+# -- an account brought over from another shop (SPEC M1) --------------------------
+
+
+@customer_required
+def complete_account(request: HttpRequest) -> HttpResponse:
+    """Give what the account misses: a phone, an address, a SIRET (SPEC M1)."""
+    me = _me(request)
+    account = me.account
+    if not account.missing:
+        return HttpResponseRedirect(app_url("home"))
+    page = account_completion_page(account)
+    if request.method != "POST":
+        return render(request, "complete_account", page)
+    data = {k: str(v) for k, v in request.POST.items()}
+    try:
+        get_app().accounts.complete_account(
+            me.account_id, account_completion_form(data, account)
+        )
+    except ValidationError as exc:
+        errors = field_errors(
+            exc,
+            language(request),
+            ACCOUNT_COMPLETION_INPUTS,
+            ACCOUNT_COMPLETION_ALIASES,
+        )
+        return render(
+            request,
+            "complete_account",
+            {**page, "form": typed(data), "errors": errors},
+            status=HTTP_BAD_REQUEST,
+        )
+    notify(request, "account_to_complete_done")
+    return HttpResponseRedirect(app_url("home"))
+
+
 # -- the address book (SPEC A1–A5) -------------------------------------------------
 
 
@@ -155,11 +194,14 @@ def address_edit(request: HttpRequest, delivery_id: str) -> HttpResponse:
 def _address_form(request: HttpRequest, delivery_id: str | None) -> HttpResponse:
     me = _me(request)
     app = get_app()
+    book = me.account.addresses
+    if book is None:  # an imported account to complete first (SPEC M1)
+        return HttpResponseRedirect(app_url("addresses"))
     if request.method != "POST":
         form: dict[str, str] = {"address.country": "FR"}
         if delivery_id is not None:
             try:
-                found = me.account.addresses.delivery(delivery_id)
+                found = book.delivery(delivery_id)
             except ValidationError:  # address.unknown_delivery
                 return render(
                     request, "message", {"kind": "not_found"}, status=HTTP_NOT_FOUND
@@ -221,8 +263,11 @@ def address_remove(request: HttpRequest, delivery_id: str) -> HttpResponse:
 def billing(request: HttpRequest) -> HttpResponse:
     """Change the single billing address, for every delivery (SPEC A2)."""
     me = _me(request)
+    book = me.account.addresses
+    if book is None:  # an imported account to complete first (SPEC M1)
+        return HttpResponseRedirect(app_url("addresses"))
     if request.method != "POST":
-        form = address_values(me.account.addresses.billing)
+        form = address_values(book.billing)
         return render(request, "billing", {"form": form})
     data = {k: str(v) for k, v in request.POST.items()}
     try:
