@@ -64,6 +64,29 @@ _MESSAGES: Mapping[str, str | Plural] = {
         "The SIRET number is invalid (wrong check digit)."
     ),
     "siret.all_zero": gettext_noop("The SIRET number cannot be all zeros."),
+    "siren.invalid_format": gettext_noop("The SIREN number must have 9 digits."),
+    "siren.invalid_checksum": gettext_noop(
+        "The SIREN number is invalid (wrong check digit)."
+    ),
+    "siret.siren_mismatch": gettext_noop(
+        "This SIRET belongs to another company than SIREN {siren}, the one on your "
+        "account."
+    ),
+    "ape.invalid": gettext_noop(
+        "The APE code must be four digits and a letter (62.01Z)."
+    ),
+    "completion.not_missing": gettext_noop(
+        "Your account already has this information: change it from your account page."
+    ),
+    "address.to_complete": gettext_noop(
+        "Your account has no address yet: complete your account first."
+    ),
+    "account.disabled": gettext_noop(
+        "This account is disabled: contact customer service."
+    ),
+    "account.unverified": gettext_noop(
+        "This account awaits the confirmation of its email address."
+    ),
     "category.invalid": gettext_noop(
         "Unknown customer category: choose public body, company, individual or "
         "professional."
