@@ -57,7 +57,11 @@ from echoppe_accounts.domain.addressbook import (
     LABEL_LENGTH,
     MAX_DELIVERY_ADDRESSES,
 )
-from echoppe_accounts.domain.afnor import fit_street_lines
+from echoppe_accounts.domain.afnor import (
+    LINE_LENGTH,
+    MAX_STREET_LINES,
+    fit_street_lines,
+)
 from echoppe_accounts.domain.ape import ApeCode
 from echoppe_accounts.domain.category import (
     ORGANISATION_NAME_LENGTH,
@@ -112,6 +116,14 @@ Every other code of a report refuses its customer (or CSV line).
 
 NAME_LENGTH = 38  # the first line of an individual's invoice
 _SIREN_DIGITS = 9
+_SIRET_INPUT = 64  # longer: a SIRET's own check refuses it (SPEC F9)
+_SEPARATORS = str.maketrans("", "", " .\t\u00a0")
+
+
+def _compact(number: str) -> str:
+    return number.translate(_SEPARATORS)
+
+
 _SHOWN = 200  # characters of an original text quoted in the report
 
 
@@ -139,9 +151,12 @@ class ImportContext:
     invite_guests: bool = False
 
 
-@attrs.frozen
+@attrs.define
 class Candidate:
     """A customer ready to become an account, with the changes made to get there.
+
+    Not frozen, for speed (one per line of a file); nothing changes it once
+    made.
 
     .. versionadded:: 0.2.0
     """
@@ -284,9 +299,8 @@ class _Reader:
         text = self.record.siret
         if not text.strip():
             return None, None
-        digits = sum(c.isdigit() for c in text[:64])
         try:
-            if digits == _SIREN_DIGITS:
+            if len(text) <= _SIRET_INPUT and len(_compact(text)) == _SIREN_DIGITS:
                 return None, Siren.parse(text)
             return Siret.parse(text), None
         except ValidationError as exc:
@@ -312,7 +326,20 @@ class _Reader:
 
     def address(self, source: ImportedAddress, prefix: str) -> PostalAddress | None:
         """Return *source* as a postal address, or report why it is not kept."""
-        lines = fit_street_lines(source.address1, source.address2)
+        first, second = source.address1, source.address2
+        split = False
+        lines: Sequence[str] | None
+        if not second and len(first) <= LINE_LENGTH and "\n" not in first:
+            lines = (first,)  # the common case, read as typed
+        else:
+            typed = [p for f in (first, second) for p in f.splitlines() if p.strip()]
+            if len(typed) <= MAX_STREET_LINES and all(
+                len(p) <= LINE_LENGTH for p in typed
+            ):
+                lines = typed
+            else:
+                lines = fit_street_lines(first, second)
+                split = True
         if lines is None:
             self.change(
                 f"{prefix}street", "import.address_unusable", address=_original(source)
@@ -331,13 +358,7 @@ class _Reader:
                 address=_original(source),
             )
             return None
-        typed = [
-            " ".join(p.split())
-            for f in (source.address1, source.address2)
-            for p in f.splitlines()
-            if p.strip()
-        ]
-        if list(address.street_lines) != typed:
+        if split:
             self.change(
                 f"{prefix}street", "import.address_split", address=_original(source)
             )
@@ -350,7 +371,11 @@ class _Reader:
         errors = Collector()
         name = _text(contact, "delivery_contact_name", CONTACT_NAME_LENGTH, errors)
         try:
-            label = clean_text(source.alias, "delivery_label", max_length=LABEL_LENGTH)
+            label = (
+                clean_text(source.alias, "delivery_label", max_length=LABEL_LENGTH)
+                if source.alias
+                else ""
+            )
         except ValidationError:
             self.change(
                 "delivery_label", "import.field_dropped", value=_shown(source.alias)
@@ -403,11 +428,18 @@ class _Reader:
 
     def phone(self, hint: str) -> Phone | None:
         record = self.record
-        candidates = [("phone", record.phone)]
+        if record.phone.strip():  # the common case: the customer's own
+            try:
+                return Phone.parse(record.phone, hint=hint)
+            except ValidationError:
+                self.change(
+                    "phone", "import.phone_unusable", value=_shown(record.phone)
+                )
+        candidates: list[tuple[str, str]] = []
         ordered = sorted(record.addresses, key=lambda a: a is not record.billing)
         for address in ordered:
             candidates += [("phone", address.mobile), ("phone", address.phone)]
-        seen: set[str] = set()
+        seen = {record.phone}
         for path, text in candidates:
             if not text.strip() or text in seen:
                 continue

@@ -35,7 +35,8 @@ __all__ = ["ImportedAddress", "ImportedCustomer"]
 
 
 def _full_name(first: str, last: str) -> str:
-    return " ".join(part for part in (first.strip(), last.strip()) if part)
+    first, last = first.strip(), last.strip()
+    return f"{first} {last}" if first and last else first or last
 
 
 @attrs.frozen

@@ -131,6 +131,8 @@ def email_of_row(row: Mapping[str, str]) -> str:
 
 def _street(cell: str) -> str:
     """Return a street cell with its lines (``|`` or line breaks) on lines."""
+    if "|" not in cell and "\r" not in cell:  # the common case
+        return cell
     for separator in _STREET_SEPARATORS:
         cell = cell.replace(separator, "\n")
     return cell
@@ -140,6 +142,8 @@ def _boolean(
     row: Mapping[str, str], column: str, problems: list[FieldError], *, empty: bool
 ) -> bool:
     cell = row[column]
+    if not cell or cell == "0":
+        return empty if not cell else False
     value = cell.strip() if len(cell) <= _BOOLEAN_MAX else "?"
     if value == "":
         return empty
@@ -153,6 +157,8 @@ def _date(
     row: Mapping[str, str], column: str, problems: list[FieldError]
 ) -> datetime | None:
     """Read an ISO 8601 date or time; without an offset, in French time."""
+    if not row[column]:
+        return None
     cell = row[column].strip() if len(row[column]) <= _DATE_MAX else "?"
     if not cell:
         return None
@@ -182,8 +188,16 @@ def _addresses_of(
     number: int, row: Mapping[str, str], *, first: bool
 ) -> tuple[ImportedAddress | None, ImportedAddress | None]:
     """Return the billing address a row gives (first row only) and its delivery one."""
-    own_billing = any(row[c].strip() for c in _BILLING)
-    own_delivery = any(row[c].strip() for c in _DELIVERY)
+    own_billing = bool(
+        row["billing_street"].strip()
+        or row["billing_postal_code"].strip()
+        or row["billing_city"].strip()
+    )
+    own_delivery = bool(
+        row["delivery_street"].strip()
+        or row["delivery_postal_code"].strip()
+        or row["delivery_city"].strip()
+    )
     contact = row["delivery_contact_name"]
     label = row["delivery_label"]
     delivery = (
