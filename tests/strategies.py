@@ -81,6 +81,40 @@ def sirets() -> st.SearchStrategy[str]:
     return st.one_of(luhn_sirets(), la_poste_sirets())
 
 
+@st.composite
+def sirens(draw: st.DrawFn) -> str:
+    """A valid SIREN: eight digits and their Luhn digit, never all zeros."""
+    siren = (body := draw(_digits(8))) + luhn_check_digit(body)
+    return draw(st.nothing()) if siren == "0" * 9 else siren
+
+
+@st.composite
+def sirets_of(draw: st.DrawFn, siren: str) -> str:
+    """A Luhn-valid SIRET of the company *siren* (one of its establishments)."""
+    payload = siren + draw(_digits(4))
+    return payload + luhn_check_digit(payload)
+
+
+@st.composite
+def ape_codes(draw: st.DrawFn) -> tuple[str, str]:
+    """An APE (NAF) code as a person may type it, and its normal form ``62.01Z``."""
+    digits = draw(_digits(4))
+    letter = draw(st.sampled_from(string.ascii_uppercase))
+    normal = f"{digits[:2]}.{digits[2:]}{letter}"
+    typed = draw(
+        st.sampled_from(
+            [
+                normal,
+                digits + letter,
+                (digits + letter).lower(),
+                f"{digits[:2]} {digits[2:]} {letter}",
+                f" {normal} ",
+            ]
+        )
+    )
+    return typed, normal
+
+
 def format_siret(siret: str) -> str:
     """Return *siret* as INSEE prints it: ``732 829 320 00074``."""
     return f"{siret[:3]} {siret[3:6]} {siret[6:9]} {siret[9:]}"
