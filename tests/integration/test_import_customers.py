@@ -23,6 +23,7 @@ from conftest import FAST_HASHER
 from data.import_csv import BCRYPT, MD5
 from echoppe_accounts import (
     AccountStatus,
+    AuthenticationError,
     App,
     ConsentSource,
     CustomerImporter,
@@ -631,3 +632,50 @@ def test_the_new_columns_of_the_file(app, tmp_path):
         (3, "created_at", "import.date_invalid"),
         (3, "active", "import.boolean_invalid"),
     ]
+
+
+# -- every storage adapter, and the login afterwards ------------------------------------
+
+
+@pytest.fixture
+def stores_app(each_adapter_uow_factory, clock, shop_settings) -> App:
+    """The library over each storage adapter (memory, SQLite, PostgreSQL)."""
+    return bootstrap(
+        each_adapter_uow_factory,
+        RecordingMailer(),
+        attrs.evolve(shop_settings, outbox_key=bytes(32)),
+        clock=clock,
+        hasher=LegacyHasher(FAST_HASHER),
+    )
+
+
+def test_imported_accounts_round_trip_through_every_adapter(stores_app, tmp_path):
+    """M1, M2: to complete, SIREN alone, APE, disabled: stored and read back alike."""
+    summary = run(
+        stores_app,
+        tmp_path,
+        customer(
+            "1",
+            addresses=(),
+            phone="",
+            company="Exemple SA",
+            siret="732 829 320",
+            ape="62.01Z",
+        ),
+        customer("2", active=False),
+        customer("3", password_hash=WORDPRESS[1]),
+    )
+    assert summary.imported == 3
+    first = account(stores_app, "1")
+    assert first.missing == {Missing.PHONE, Missing.ADDRESS, Missing.SIRET}
+    assert (first.organisation.siren, first.organisation.ape.code) == (
+        "732829320",
+        "62.01Z",
+    )
+    assert first.created_at == CREATED
+    assert account(stores_app, "2").status is AccountStatus.DISABLED
+    login = stores_app.auth.login("client1@exemple.fr", "motdepasse")
+    assert login.to_complete == {Missing.PHONE, Missing.ADDRESS, Missing.SIRET}
+    assert stores_app.auth.login("client3@exemple.fr", WORDPRESS[0]).account_id
+    with pytest.raises(AuthenticationError):  # disabled: as a wrong password
+        stores_app.auth.login("client2@exemple.fr", "motdepasse")
