@@ -23,8 +23,8 @@ from conftest import FAST_HASHER
 from data.import_csv import BCRYPT, MD5
 from echoppe_accounts import (
     AccountStatus,
-    AuthenticationError,
     App,
+    AuthenticationError,
     ConsentSource,
     CustomerImporter,
     LegacyHasher,
@@ -634,7 +634,7 @@ def test_the_new_columns_of_the_file(app, tmp_path):
     ]
 
 
-# -- every storage adapter, and the login afterwards ------------------------------------
+# -- every storage adapter, and the login afterwards ---------------------------------
 
 
 @pytest.fixture

@@ -42,6 +42,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Final
 
+from echoppe_accounts.domain.address import LINE_LENGTH, MAX_STREET_LINES
 from echoppe_accounts.domain.text import strip_combining
 
 __all__ = [
@@ -52,12 +53,6 @@ __all__ = [
     "fit_street_lines",
 ]
 
-LINE_LENGTH: Final = 38
-"""Longest street line, in characters (AFNOR NF Z10-011)."""
-
-MAX_STREET_LINES: Final = 4
-"""Most street lines: six lines less the recipient's and the ``code CITY`` line."""
-
 
 class Role(enum.IntEnum):
     """The role of a street line, in the order the norm prints them.
@@ -66,13 +61,13 @@ class Role(enum.IntEnum):
     """
 
     RECIPIENT = 2
-    """Line 2: the recipient's complement (``Chez``, ``Service``, ``c/o``)."""
+    """The recipient's complement, line 2 (``Chez``, ``Service``, ``c/o``)."""
     BUILDING = 3
-    """Line 3: the building's complement (``Bâtiment``, ``Résidence``…)."""
+    """The building's complement, line 3 (``Bâtiment``, ``Résidence``…)."""
     STREET = 4
-    """Line 4: the number and the street."""
+    """The number and the street, line 4."""
     LOCALITY = 5
-    """Line 5: the distribution's complement (``Lieu-dit``, ``BP``, ``CS``…)."""
+    """The distribution's complement, line 5 (``Lieu-dit``, ``BP``, ``CS``…)."""
 
 
 ABBREVIATIONS: Final[Mapping[str, str]] = {

@@ -139,6 +139,8 @@ class ImportContext:
             keeps none per customer; ``None`` when it must come with each.
         dated: The source keeps creation dates: one that lacks it is
             reported.
+        newsletter_dated: The source keeps subscriptions' dates: one that
+            lacks it is reported.
         invite_guests: Mail guests the set-password link too.
 
     .. versionadded:: 0.2.0
@@ -149,6 +151,7 @@ class ImportContext:
     newsletter_wording: str | None = None
     dated: bool = True
     invite_guests: bool = False
+    newsletter_dated: bool = True
 
 
 @attrs.define
@@ -176,12 +179,14 @@ class Candidate:
     password_hash: str | None = attrs.field(repr=False)
     created_at: datetime | None = None
     newsletter: tuple[datetime | None, str] | None = None
-    """When the customer subscribed (``None``: not known) and the wording's version."""
+    """When the customer subscribed (``None`` if not known), and the wording."""
     disabled: bool = False
     guest: bool = False
     invite: bool = False
-    """Whether the customer is sent the set-password mail: no usable hash,
-    not disabled, and not a guest unless the shop invites guests."""
+    """Whether the customer is sent the set-password mail.
+
+    It is when there is no usable hash, the account is not disabled, and
+    it is not a guest's (unless the shop invites guests)."""
     changes: tuple[FieldError, ...] = ()
 
 
@@ -480,7 +485,7 @@ class _Reader:
         except ValidationError as exc:
             self.errors.extend(exc)
             return None
-        if record.newsletter_at is None and self.context.dated:
+        if record.newsletter_at is None and self.context.newsletter_dated:
             self.change("newsletter_at", "import.newsletter_undated")
         return record.newsletter_at, version
 

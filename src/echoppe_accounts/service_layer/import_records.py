@@ -157,7 +157,7 @@ class ImportedCustomer:
 
     @property
     def billing(self) -> ImportedAddress | None:
-        """The billing address: the one named, else the newest, else none."""
+        """The billing address, the one named, else the newest, else none."""
         if not self.addresses:
             return None
         for address in self.addresses:

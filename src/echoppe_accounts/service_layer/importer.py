@@ -74,6 +74,7 @@ def start_run(
     batch_size: int,
     newsletter_wording: str | None = None,
     dated: bool = True,
+    newsletter_dated: bool = True,
     invite_guests: bool = False,
     wording_required: bool = False,
 ) -> _Run:
@@ -91,6 +92,7 @@ def start_run(
         newsletter_wording=newsletter_wording,
         dated=dated,
         invite_guests=invite_guests,
+        newsletter_dated=newsletter_dated,
     )
     return _Run(
         ImportCases(ports),
