@@ -381,3 +381,28 @@ def test_x3_registration_with_a_disabled_accounts_email_is_refused_as_taken(serv
     with pytest.raises(ValidationError) as info:
         service.register(form())
     assert ("email", "email.taken") in codes(info.value)
+
+
+def test_x2_m1_an_imported_guest_without_address_completes_its_password(service):
+    """X2, M1: the set-password link works without an address; the address stays due."""
+    from echoppe_accounts import CompletionForm  # noqa: PLC0415
+    from echoppe_accounts.service_layer.express import (  # noqa: PLC0415
+        issue_set_password,
+    )
+
+    guest = imported(
+        service, "guest@acme.fr", password_hash=None, category=Category.INDIVIDUAL,
+        organisation=None,
+    )  # fmt: skip
+    assert guest.status is AccountStatus.EXPRESS
+    with service.uow() as tx:
+        issue_set_password(service._ports, tx, guest)
+        tx.commit()
+    (mail,) = [m for m in pending(service) if m.kind is MailKind.SET_PASSWORD]
+    token = next(iter(links(mail).values()))
+    service.complete_express(
+        token, CompletionForm(password="une phrase de passe solide", phone="0612345678")
+    )
+    after = service.get(guest.id)
+    assert after.status is AccountStatus.ACTIVE
+    assert after.missing == {Missing.ADDRESS}

@@ -32,8 +32,6 @@ from echoppe_accounts import (
 )
 from echoppe_accounts.adapters import _records as rec
 from echoppe_accounts.adapters.sqlite import MIGRATIONS
-from echoppe_accounts.domain.completion import ParsedCompletion
-from echoppe_accounts.domain.forms import ParsedDelivery
 from legacy import old_account_row
 
 
@@ -99,13 +97,10 @@ def test_m1_a_completed_account_round_trips_with_nothing_missing(
         loaded = tx.accounts.get(a.id)
     assert loaded is not None
     loaded.complete(
-        ParsedCompletion(
-            phone=Phone("+33612345678", "FR"),
-            billing=PARIS,
-            delivery=ParsedDelivery("Marie Curie", LYON, "Bureau"),
-            siret=Siret.parse("73282932000074"),
-        ),
-        new_id(),
+        phone=Phone("+33612345678", "FR"),
+        billing=PARIS,
+        delivery=DeliveryAddress(new_id(), "Marie Curie", LYON, "Bureau"),
+        siret=Siret.parse("73282932000074"),
     )
     _save(uow, loaded)
     with uow() as tx:
@@ -397,3 +392,18 @@ def test_m1_postgres_upgrade_keeps_rows_and_allows_accounts_to_complete(
             ),
             (originals[0].id,),
         )
+
+
+def test_m1_a_batch_of_accounts_to_complete_is_added_at_once(each_adapter_uow_factory):
+    """M1, issue 22: an import batch (PostgreSQL's COPY path too) keeps every piece."""
+    uow = each_adapter_uow_factory
+    batch = [
+        imported_company(f"client{n}@acme.fr", disabled=n % 2 == 0) for n in range(20)
+    ]
+    _add(uow, *batch)
+    with uow() as tx:
+        for a in batch:
+            loaded = tx.accounts.get(a.id)
+            assert loaded is not None
+            assert rec.account_row(loaded) == rec.account_row(a)
+            assert loaded.addresses is None

@@ -860,3 +860,94 @@ def test_the_adapter_passes_the_amended_arguments_once_the_use_cases_take_them()
         ("change_email", {"current_password": "secret"}),
         ("verify_signup", {"password": "secret"}),
     ]
+
+
+# -- an account brought over from another shop (SPEC M1, M2) -------------------------
+
+
+def _imported(shop, email="compta@acme.fr", **changes):
+    """Store an imported company with no phone, no address and a SIREN alone."""
+    from builders import NOW, new_id  # noqa: PLC0415
+    from echoppe_accounts import (  # noqa: PLC0415
+        Account,
+        Category,
+        Email,
+        Organisation,
+        Siren,
+    )
+
+    fields = {
+        "id": new_id(),
+        "email": Email.parse(email),
+        "name": "Marie Curie",
+        "category": Category.COMPANY,
+        "created_at": NOW,
+        "session_stamp": "stamp-0",
+        "organisation": Organisation("ACME", siren_alone=Siren.parse("732829320")),
+        "password_hash": FAST_HASHER.hash(PASSWORD),
+        **changes,
+    }
+    if fields.pop("individual", False):
+        fields.update(category=Category.INDIVIDUAL, organisation=None)
+    account = Account.imported(**fields)
+    with shop.app.accounts.uow() as tx:
+        tx.accounts.add(account)
+        tx.commit()
+    return account
+
+
+COMPLETION = {
+    "phone": "06 12 34 56 78",
+    "siret": "732 829 320 00074",
+    "billing_address.street_lines": "12 rue des Lilas",
+    "billing_address.postal_code": "75011",
+    "billing_address.city": "Paris",
+    "billing_address.country": "FR",
+    "delivery.contact_name": "Marie Curie",
+}
+
+
+def test_m1_a_login_to_complete_goes_to_the_completion_page_then_home(browser, shop):
+    """M1, F8, W2: the completion page first; every problem; then "Mon compte"."""
+    _imported(shop)
+    response = log_in(browser, email="compta@acme.fr")
+    assert response.status_code == 302
+    assert response["Location"].endswith("/compte/completer/")
+    page = browser.get("/compte/completer/")
+    assert page.status_code == 200
+    assert 'id="delivery.contact_name"' in _page(page)
+    refused = browser.post("/compte/completer/", {"siret": "216 901 231 00011"})
+    assert refused.status_code == 400
+    for name in (
+        "phone",
+        "siret",
+        "billing_address.postal_code",
+        "delivery.contact_name",
+    ):
+        assert f'id="{name}-error"' in _page(refused), name
+    done = browser.post("/compte/completer/", COMPLETION)
+    assert done.status_code == 302
+    assert "Merci : votre compte est complet." in _page(browser.get(done["Location"]))
+    assert browser.get("/compte/completer/").status_code == 302
+    assert "12 rue des Lilas" in _page(browser.get("/compte/adresses/"))
+
+
+def test_m1_the_address_pages_of_an_account_without_addresses(browser, shop):
+    """A1, M1: "to complete" instead of a crash; the forms lead back to it."""
+    _imported(shop, individual=True)
+    log_in(browser, email="compta@acme.fr")
+    page = browser.get("/compte/adresses/")
+    assert page.status_code == 200
+    assert "À compléter" in _page(page)
+    for path in ("/compte/adresses/facturation/", "/compte/adresses/ajouter/"):
+        assert browser.get(path)["Location"].endswith("/compte/adresses/")
+    assert browser.get("/compte/mes-donnees/").status_code == 200
+
+
+def test_m2_a_disabled_account_is_refused_as_a_wrong_password(browser, shop):
+    """M2, P3: the login page answers exactly as for a wrong password."""
+    _imported(shop, disabled=True)
+    refused = log_in(browser, email="compta@acme.fr")
+    wrong = log_in(Browser(), email="compta@acme.fr", password="pas le bon")
+    assert refused.status_code == wrong.status_code == 400
+    assert "Adresse e-mail ou mot de passe incorrect." in _page(refused)

@@ -872,3 +872,115 @@ def test_proxy_options_and_exempt_endpoints_are_configurable(tmp_path):
     assert log_in(browser, password=temporary.reveal()).status_code == 302
     assert browser.get("/static-like").status_code == 200
     assert browser.get("/compte").status_code == 302
+
+
+# -- an account brought over from another shop (SPEC M1) ------------------------------
+
+
+def _imported(shop, email="compta@acme.fr", **changes):
+    """Store an imported company with no phone, no address and a SIREN alone."""
+    from builders import NOW, new_id  # noqa: PLC0415
+    from echoppe_accounts import (  # noqa: PLC0415
+        Account,
+        Category,
+        Email,
+        Organisation,
+        Siren,
+    )
+
+    fields = {
+        "id": new_id(),
+        "email": Email.parse(email),
+        "name": "Marie Curie",
+        "category": Category.COMPANY,
+        "created_at": NOW,
+        "session_stamp": "stamp-0",
+        "organisation": Organisation("ACME", siren_alone=Siren.parse("732829320")),
+        "password_hash": FAST_HASHER.hash(PASSWORD),
+        **changes,
+    }
+    if fields.pop("individual", False):
+        fields.update(category=Category.INDIVIDUAL, organisation=None)
+    account = Account.imported(**fields)
+    with shop.app.accounts.uow() as tx:
+        tx.accounts.add(account)
+        tx.commit()
+    return account
+
+
+def test_m1_a_login_to_complete_goes_to_the_completion_page(browser, shop):
+    """M1, W2: the completion page first, asking only for what is missing."""
+    _imported(shop)
+    response = log_in(browser, email="compta@acme.fr")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/compte/completer")
+    page = browser.get("/compte/completer")
+    assert page.status_code == 200
+    for name in (
+        "phone",
+        "siret",
+        "billing_address.postal_code",
+        "delivery.contact_name",
+    ):
+        assert f'id="{name}"' in page.text, name
+    assert 'id="organisation_name"' not in page.text
+    assert "732 829 320" in page.text
+
+
+def test_m1_the_completion_page_shows_every_problem_then_completes(browser, shop):
+    """F8, M1: problems beside their inputs; once complete, "Mon compte"."""
+    _imported(shop)
+    log_in(browser, email="compta@acme.fr")
+    refused = browser.post("/compte/completer", {"siret": "216 901 231 00011"})
+    assert refused.status_code == 400
+    for name in (
+        "phone",
+        "siret",
+        "billing_address.postal_code",
+        "delivery.contact_name",
+    ):
+        assert f'id="{name}-error"' in refused.text, name
+    done = browser.post(
+        "/compte/completer",
+        {
+            "phone": "06 12 34 56 78",
+            "siret": "732 829 320 00074",
+            "billing_address.street_lines": "12 rue des Lilas",
+            "billing_address.postal_code": "75011",
+            "billing_address.city": "Paris",
+            "billing_address.country": "FR",
+            "delivery.contact_name": "Marie Curie",
+        },
+    )
+    assert done.status_code == 302
+    assert (
+        "Merci : votre compte est complet."
+        in browser.get(done.headers["Location"]).text
+    )
+    assert browser.get("/compte/completer").status_code == 302
+    assert "12 rue des Lilas" in browser.get("/compte/adresses").text
+    browser.post("/compte/deconnexion")
+    again = log_in(browser, email="compta@acme.fr")
+    assert not again.headers["Location"].endswith("/compte/completer")
+
+
+def test_m1_the_address_pages_of_an_account_without_addresses(browser, shop):
+    """A1, M1: "to complete" instead of a crash; the forms lead back to it."""
+    _imported(shop, individual=True)
+    log_in(browser, email="compta@acme.fr")
+    page = browser.get("/compte/adresses")
+    assert page.status_code == 200
+    assert "À compléter" in page.text
+    assert "/compte/completer" in page.text
+    for path in ("/compte/adresses/facturation", "/compte/adresses/ajouter"):
+        assert browser.get(path).headers["Location"].endswith("/compte/adresses")
+    assert browser.get("/compte/mes-donnees").status_code == 200
+
+
+def test_m2_a_disabled_account_is_refused_as_a_wrong_password(browser, shop):
+    """M2, P3: the login page answers exactly as for a wrong password."""
+    _imported(shop, disabled=True)
+    refused = log_in(browser, email="compta@acme.fr")
+    wrong = log_in(Browser(shop), email="compta@acme.fr", password="pas le bon")
+    assert refused.status_code == wrong.status_code == 400
+    assert "Adresse e-mail ou mot de passe incorrect." in refused.text

@@ -515,3 +515,101 @@ def test_a_bug_is_a_json_500_that_says_nothing_of_it(api, library, monkeypatch):
     assert response.json()["errors"][0]["code"] == "service.unavailable"
     assert "internal detail" not in response.text
     del library
+
+
+# -- an account brought over from another shop (SPEC M1, M2) -------------------------
+
+
+def _imported(library, email="compta@acme.fr", **changes):
+    """Store an imported company with no phone, no address and a SIREN alone."""
+    from builders import NOW, new_id  # noqa: PLC0415
+    from echoppe_accounts import (  # noqa: PLC0415
+        Account,
+        Category,
+        Email,
+        Organisation,
+        Siren,
+    )
+
+    fields = {
+        "id": new_id(),
+        "email": Email.parse(email),
+        "name": "Marie Curie",
+        "category": Category.COMPANY,
+        "created_at": NOW,
+        "session_stamp": "stamp-0",
+        "organisation": Organisation("ACME", siren_alone=Siren.parse("732829320")),
+        "password_hash": Argon2Hasher(memory_cost=8, time_cost=1).hash(PASSWORD),
+        **changes,
+    }
+    account = Account.imported(**fields)
+    with library.accounts.uow() as tx:
+        tx.accounts.add(account)
+        tx.commit()
+    return account
+
+
+def _bearer(http, email):
+    response = http.post(
+        "/login", json={"email": email, "password": PASSWORD, "session": "bearer"}
+    )
+    return response, {"Authorization": f"Bearer {response.json().get('token')}"}
+
+
+def test_m1_the_login_says_what_to_complete_and_the_endpoint_completes_it(
+    http, library
+):
+    """M1, F8, W4: ``to_complete``, every problem with its path, then complete."""
+    _imported(library)
+    response, headers = _bearer(http, "compta@acme.fr")
+    assert response.json()["to_complete"] == ["address", "phone", "siret"]
+    assert http.get("/addresses", headers=headers).json()["errors"][0]["code"] == (
+        "address.to_complete"
+    )
+    refused = http.post(
+        "/account/complete",
+        json={"siret": "216 901 231 00011", "billing_address": LYON},
+        headers=headers,
+    )
+    assert refused.status_code == 422
+    assert {(e["path"], e["code"]) for e in refused.json()["errors"]} == {
+        ("phone", "required"),
+        ("delivery", "required"),
+        ("siret", "siret.siren_mismatch"),
+    }
+    done = http.post(
+        "/account/complete",
+        json={
+            "phone": "06 12 34 56 78",
+            "siret": "732 829 320 00074",
+            "billing_address": LYON,
+            "delivery": {"contact_name": "Marie Curie", "address": LYON},
+        },
+        headers=headers,
+    )
+    assert done.status_code == 200, done.text
+    body = done.json()
+    assert body["to_complete"] == []
+    assert body["addresses"]["billing"]["city"] == "Lyon"
+    assert body["organisation"]["siret"] == "73282932000074"
+    response, _ = _bearer(http, "compta@acme.fr")
+    assert response.json()["to_complete"] == []
+
+
+def test_m1_a_complete_account_reads_as_before(http, app_headers):
+    """M1: a registered account has nothing to complete and its addresses."""
+    account = http.get("/account", headers=app_headers).json()
+    assert account["to_complete"] == []
+    assert account["addresses"]["billing"]["city"]
+
+
+def test_m2_a_disabled_account_is_refused_as_a_wrong_password(http, library):
+    """M2, P3: 401 ``login.failed``, as for a wrong password."""
+    _imported(library, disabled=True)
+    response, _ = _bearer(http, "compta@acme.fr")
+    wrong = http.post(
+        "/login",
+        json={"email": "compta@acme.fr", "password": "pas le bon", "session": "bearer"},
+    )
+    assert response.status_code == wrong.status_code == 401
+    assert response.json() == wrong.json()

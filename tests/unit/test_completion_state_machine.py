@@ -35,9 +35,8 @@ from echoppe_accounts import (
     TokenPurpose,
     ValidationError,
 )
-from echoppe_accounts.domain.completion import ParsedCompletion, missing_pieces
+from echoppe_accounts.domain.completion import missing_pieces
 from echoppe_accounts.domain.effects import EndLinks
-from echoppe_accounts.domain.forms import ParsedDelivery
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 PARIS = PostalAddress.parse(["12 rue des Lilas"], "75011", "Paris")
@@ -117,7 +116,7 @@ def wanted_pieces(account: Account) -> set[str]:
 VALUES = {
     "phone": PHONE,
     "billing": PARIS,
-    "delivery": ParsedDelivery("Marie", PARIS, None),
+    "delivery": DeliveryAddress("d1", "Marie", PARIS),
     "siret": SIRET,
     "organisation_name": "ACME",
 }
@@ -132,7 +131,6 @@ class ImportedAccountLife(RuleBasedStateMachine):
         stamps = itertools.count(1)
         self.stamps = lambda: f"stamp-{next(stamps)}"
         self.account: Account | None = None
-        self.ids = itertools.count(1)
 
     @rule(account=imported_accounts())
     def start(self, account: Account) -> None:
@@ -163,7 +161,7 @@ class ImportedAccountLife(RuleBasedStateMachine):
             and values.get("siret") is not OTHER_SIRET
         )
         try:
-            a.complete(ParsedCompletion(**values), f"d{next(self.ids)}")
+            a.complete(**values)
         except ValidationError as exc:
             assert not ok, exc  # noqa: PT017 (a model step)
             assert self._state() == before
@@ -261,5 +259,5 @@ def test_m1_missing_empties_exactly_when_every_missing_piece_is_given(account):
     if not wanted:
         assert account.missing == frozenset()
         return
-    account.complete(ParsedCompletion(**{p: VALUES[p] for p in wanted}), "d1")
+    account.complete(**{p: VALUES[p] for p in wanted})
     assert account.missing == frozenset()

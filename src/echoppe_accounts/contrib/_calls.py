@@ -39,6 +39,8 @@ class Login:
     restricted: bool = False
     change_token: str | None = attrs.field(default=None, repr=False)
     device_token: str | None = attrs.field(default=None, repr=False)
+    to_complete: frozenset[str] = frozenset()
+    """What an account brought over from another shop misses (SPEC M1)."""
 
 
 def _reveal(value: object) -> str | None:
@@ -72,6 +74,7 @@ def login(
         restricted=result.restricted,
         change_token=_reveal(result.change_token),
         device_token=_reveal(getattr(result, "device_token", None)),
+        to_complete=frozenset(getattr(result, "to_complete", ())),
     )
 
 

@@ -12,9 +12,11 @@ and these results into its responses.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from echoppe_accounts.bootstrap import App
 from echoppe_accounts.domain.account import Account
+from echoppe_accounts.domain.completion import AccountCompletionForm, Missing
 from echoppe_accounts.domain.consent import ConsentSource
 from echoppe_accounts.domain.errors import ValidationError
 from echoppe_accounts.domain.forms import (
@@ -81,6 +83,18 @@ ADDRESS_INPUTS = (
     "address.city",
     "address.country",
 )
+ACCOUNT_COMPLETION_INPUTS = (
+    "phone",
+    "organisation_name",
+    "siret",
+    "billing_address.street_lines",
+    "billing_address.postal_code",
+    "billing_address.city",
+    "billing_address.country",
+    "delivery.contact_name",
+)
+# The completion page's one address is the billing and the first delivery one.
+ACCOUNT_COMPLETION_ALIASES = {"delivery.address": "billing_address"}
 CSRF_INPUTS = ("csrfmiddlewaretoken", "csrf_token")
 """The CSRF inputs of Django and of Flask-WTF: never shown again."""
 
@@ -195,6 +209,39 @@ def completion_form(data: Mapping[str, str]) -> CompletionForm:
         category=data.get("category", ""),
         organisation=OrganisationForm(*(data.get(k, "") for k in ORGANISATION_INPUTS)),
     )
+
+
+def account_completion_form(
+    data: Mapping[str, str], account: Account
+) -> AccountCompletionForm:
+    """Read the completion page's inputs: the pieces *account* misses (SPEC M1).
+
+    The page's one address is the billing address and the first delivery
+    address, with its contact name; it is read only when the account has
+    no address yet.
+    """
+    address = None
+    if Missing.ADDRESS in account.missing:
+        address = address_form(data, "billing_address")
+    return AccountCompletionForm(
+        phone=data.get("phone", ""),
+        billing_address=address,
+        delivery=None
+        if address is None
+        else DeliveryForm(data.get("delivery.contact_name", ""), address),
+        siret=data.get("siret", ""),
+        organisation_name=data.get("organisation_name", ""),
+    )
+
+
+def account_completion_page(account: Account) -> dict[str, Any]:
+    """Return what the completion page shows of *account* (SPEC M1)."""
+    org = account.organisation
+    return {
+        "missing": sorted(m.value for m in account.missing),
+        "ask_organisation_name": org is None,
+        "siren": org.siren_alone.formatted if org and org.siren_alone else "",
+    }
 
 
 def delivery_form(data: Mapping[str, str]) -> DeliveryForm:

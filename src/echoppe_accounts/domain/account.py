@@ -40,11 +40,7 @@ from echoppe_accounts.domain.category import (
     Offer,
     Organisation,
 )
-from echoppe_accounts.domain.completion import (
-    Missing,
-    ParsedCompletion,
-    missing_pieces,
-)
+from echoppe_accounts.domain.completion import Missing, missing_pieces
 from echoppe_accounts.domain.consent import (
     ConsentRecord,
     PendingSubscription,
@@ -62,6 +58,7 @@ from echoppe_accounts.domain.errors import (
     ValidationError,
 )
 from echoppe_accounts.domain.phone import Phone
+from echoppe_accounts.domain.siret import Siret
 from echoppe_accounts.domain.status import AccountStatus
 from echoppe_accounts.domain.tokens import TokenPurpose
 from echoppe_accounts.domain.views import Credentials, InvoiceView
@@ -198,7 +195,7 @@ class Account(ConsentSteps, EmailChangeSteps, PasswordSteps):
 
     @property
     def is_disabled(self) -> bool:
-        """Whether the account is disabled: no login, no reset (SPEC M2, P3, R1).
+        """Whether the account is disabled, so no login and no reset (SPEC M2, P3, R1).
 
         .. versionadded:: 0.2.0
         """
@@ -483,15 +480,24 @@ class Account(ConsentSteps, EmailChangeSteps, PasswordSteps):
 
     # -- completing an imported account (SPEC M1) --------------------------------------
 
-    def complete(self, completion: ParsedCompletion, delivery_id: str) -> None:
+    def complete(
+        self,
+        *,
+        phone: Phone | None = None,
+        billing: PostalAddress | None = None,
+        delivery: DeliveryAddress | None = None,
+        siret: Siret | None = None,
+        organisation_name: str | None = None,
+    ) -> None:
         """Give the account exactly the pieces it misses (SPEC M1).
 
         Each missing piece is required and a piece that is not missing is
         refused (``completion.not_missing``: the ordinary operations change
         those); every problem is raised at once (SPEC F8). The addresses
-        come as a billing address and a first delivery address, with
-        *delivery_id* as the latter's id. A SIRET must belong to the SIREN
-        an imported company kept (``siret.siren_mismatch``).
+        come as the billing address and a first delivery address. A SIRET
+        must belong to the SIREN an imported company kept
+        (``siret.siren_mismatch``); *organisation_name* is given only by a
+        business account that has no organisation at all.
 
         Raises:
             ValidationError: ``account.erased``; ``account.disabled``;
@@ -504,39 +510,33 @@ class Account(ConsentSteps, EmailChangeSteps, PasswordSteps):
         if not missing:
             raise ValidationError.single("account", "account.already_complete")
         errors = Collector()
-        _expect(errors, "phone", completion.phone, Missing.PHONE in missing)
+        _expect(errors, "phone", phone, Missing.PHONE in missing)
         wants_address = Missing.ADDRESS in missing
-        _expect(errors, "billing_address", completion.billing, wants_address)
-        _expect(errors, "delivery", completion.delivery, wants_address)
+        _expect(errors, "billing_address", billing, wants_address)
+        _expect(errors, "delivery", delivery, wants_address)
         wants_siret = Missing.SIRET in missing
-        _expect(errors, "siret", completion.siret, wants_siret)
+        _expect(errors, "siret", siret, wants_siret)
         _expect(
             errors,
             "organisation_name",
-            completion.organisation_name,
+            organisation_name,
             wants_siret and self.organisation is None,
         )
-        organisation = self._completed_organisation(completion, errors)
+        organisation = self._completed_organisation(siret, organisation_name, errors)
         errors.raise_if_any()
-        if completion.phone is not None:
-            self.phone = completion.phone
-        if completion.billing is not None and completion.delivery is not None:
-            d = completion.delivery
-            self.addresses = AddressBook(
-                completion.billing,
-                [DeliveryAddress(delivery_id, d.contact_name, d.address, d.label)],
-            )
+        if phone is not None:
+            self.phone = phone
+        if billing is not None and delivery is not None:
+            self.addresses = AddressBook(billing, [delivery])
         if organisation is not None:
             self.organisation = organisation
 
     def _completed_organisation(
-        self, completion: ParsedCompletion, errors: Collector
+        self, siret: Siret | None, name: str | None, errors: Collector
     ) -> Organisation | None:
-        siret = completion.siret
         if siret is None:
             return None
         if self.organisation is None:
-            name = completion.organisation_name
             return Organisation(name, siret) if name is not None else None
         try:
             return self.organisation.with_siret(siret)

@@ -63,7 +63,10 @@ class ApeCode:
 
     @classmethod
     def parse(cls, value: str, path: str = "ape") -> ApeCode:
-        """Validate *value* and return an :class:`ApeCode`; see :func:`validate`."""
+        """Validate *value* and return an :class:`ApeCode`.
+
+        See ``validate()`` in this module for the errors raised.
+        """
         return cls(validate(value, path))
 
     def __str__(self) -> str:

@@ -316,9 +316,7 @@ class Organisation:
     siret: Siret | None = None
     chorus: ChorusPro | None = None
     siren_alone: Siren | None = attrs.field(default=None, validator=_siren_alone)
-    """.. versionadded:: 0.2.0"""
     ape: ApeCode | None = None
-    """.. versionadded:: 0.2.0"""
 
     @property
     def siren(self) -> str | None:

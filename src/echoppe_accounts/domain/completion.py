@@ -18,7 +18,8 @@ operations), and every problem is reported at once (SPEC F8).
 
 >>> form = AccountCompletionForm(phone="01 23 45 67 89", siret="732 829 320 00074")
 >>> try:
-...     parse_completion(form, frozenset({Missing.SIRET}))
+...     parse_completion(form, frozenset({Missing.SIRET}),
+...                      organisation=Organisation("ACME"))
 ... except ValidationError as exc:
 ...     [(e.path, e.code) for e in exc.errors]
 [('phone', 'completion.not_missing')]
@@ -33,7 +34,7 @@ import enum
 import attrs
 
 from echoppe_accounts.domain.address import PostalAddress
-from echoppe_accounts.domain.category import ORGANISATION_NAME_LENGTH
+from echoppe_accounts.domain.category import ORGANISATION_NAME_LENGTH, Organisation
 from echoppe_accounts.domain.errors import Collector, ValidationError
 from echoppe_accounts.domain.forms import (
     AddressForm,
@@ -65,7 +66,7 @@ class Missing(enum.StrEnum):
     PHONE = "phone"
     """No phone number (SPEC F2)."""
     ADDRESS = "address"
-    """No address book: neither a billing nor a delivery address (SPEC A1, X1)."""
+    """No address book, neither a billing nor a delivery address (SPEC A1, X1)."""
     SIRET = "siret"
     """A business category without an organisation or without its SIRET (C3)."""
 
@@ -142,16 +143,17 @@ def parse_completion(
     form: AccountCompletionForm,
     missing: frozenset[Missing],
     *,
-    has_organisation: bool = True,
+    organisation: Organisation | None = None,
     phone_region: str | None = None,
 ) -> ParsedCompletion:
     """Validate *form* against what the account *missing*; raise with every problem.
 
     A missing piece is ``required``; a piece given that is not missing is
-    ``completion.not_missing``. *has_organisation* tells whether a business
-    account lacking its SIRET has an organisation (else its name is asked
-    too); *phone_region* reads a national phone number when no billing
-    address is given (SPEC F2).
+    ``completion.not_missing``. *organisation* is the account's: without
+    one, a business lacking its SIRET gives its name too; with a SIREN kept
+    alone, the SIRET must be of that SIREN (``siret.siren_mismatch``).
+    *phone_region* reads a national phone number when no billing address
+    is given (SPEC F2).
 
     Raises:
         ValidationError: every problem at once (SPEC F8);
@@ -174,7 +176,10 @@ def parse_completion(
     name = None
     if Missing.SIRET in missing:
         siret = attempt(errors, "", lambda: Siret.parse(form.siret, "siret"))
-        if not has_organisation:
+        if siret is not None and organisation is not None:
+            given = siret
+            siret = attempt(errors, "", lambda: organisation.with_siret(given).siret)
+        if organisation is None:
             name = parse_text(
                 form.organisation_name,
                 "organisation_name",
@@ -184,7 +189,7 @@ def parse_completion(
     elif form.siret.strip():
         errors.add("siret", "completion.not_missing")
     if form.organisation_name.strip() and (
-        Missing.SIRET not in missing or has_organisation
+        Missing.SIRET not in missing or organisation is not None
     ):
         errors.add("organisation_name", "completion.not_missing")
     errors.raise_if_any()

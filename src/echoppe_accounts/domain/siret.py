@@ -194,7 +194,7 @@ class Siren:
     def parse(cls, value: str, path: str = "siret") -> Siren:
         """Validate *value* (spaces and dots allowed) and return a :class:`Siren`.
 
-        See :func:`validate_siren` for the errors raised.
+        See ``validate_siren()`` in this module for the errors raised.
         """
         return cls(validate_siren(value, path))
 

@@ -10,6 +10,7 @@ in nor ask for a reset until customer service enables it again.
 from __future__ import annotations
 
 from echoppe_accounts.domain.account import Account
+from echoppe_accounts.domain.addressbook import DeliveryAddress
 from echoppe_accounts.domain.audit import AuditEvent
 from echoppe_accounts.domain.completion import AccountCompletionForm, parse_completion
 from echoppe_accounts.domain.errors import Collector, ValidationError
@@ -34,10 +35,19 @@ def complete_account(
         parsed = parse_completion(
             form,
             missing,
-            has_organisation=org is not None,
+            organisation=org,
             phone_region=book.billing.country if book is not None else None,
         )
-        account.complete(parsed, ports.new_id())
+        d = parsed.delivery
+        account.complete(
+            phone=parsed.phone,
+            billing=parsed.billing,
+            delivery=None
+            if d is None
+            else DeliveryAddress(ports.new_id(), d.contact_name, d.address, d.label),
+            siret=parsed.siret,
+            organisation_name=parsed.organisation_name,
+        )
         save(ports, uow, account)
         audit(
             ports,

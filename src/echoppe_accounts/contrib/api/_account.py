@@ -8,10 +8,17 @@ from fastapi import APIRouter, Depends, Request, Response, Security, status
 from fastapi.responses import HTMLResponse
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
-from echoppe_accounts import Account, ConsentSource, FieldError, ValidationError
+from echoppe_accounts import (
+    Account,
+    AccountCompletionForm,
+    ConsentSource,
+    FieldError,
+    ValidationError,
+)
 from echoppe_accounts.contrib.api import _calls
 from echoppe_accounts.contrib.api._errors import ApiError
 from echoppe_accounts.contrib.api._models import (
+    AccountCompletionIn,
     AccountOut,
     AddressBookOut,
     AddressIn,
@@ -179,6 +186,30 @@ def routes(ctx: Context) -> APIRouter:  # noqa: C901, PLR0915 - one closure per 
     def account(session: Full) -> AccountOut:
         """Return the customer's account: contact, category, addresses, newsletter."""
         return AccountOut.of(app.accounts.get(session.account_id))
+
+    @router.post("/account/complete", tags=["account"], responses=errors(401, 403))
+    def complete_account(body: AccountCompletionIn, session: Full) -> AccountOut:
+        """Give what an account brought over from another shop misses (SPEC M1).
+
+        Exactly the pieces of the login's ``to_complete``: every problem is
+        answered at once (SPEC F8), a piece not missing is refused
+        (``completion.not_missing``), and nothing is stored then.
+        """
+        completed = app.accounts.complete_account(
+            session.account_id,
+            AccountCompletionForm(
+                phone=body.phone,
+                billing_address=address_form(body.billing_address)
+                if body.billing_address is not None
+                else None,
+                delivery=delivery_form(body.delivery)
+                if body.delivery is not None
+                else None,
+                siret=body.siret,
+                organisation_name=body.organisation_name,
+            ),
+        )
+        return AccountOut.of(completed)
 
     @router.post(
         "/email/change",

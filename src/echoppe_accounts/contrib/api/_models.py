@@ -87,6 +87,22 @@ class VerifyIn(TokenIn):
     password: str = ""
 
 
+class AccountCompletionIn(_In):
+    """What an account brought over from another shop misses (SPEC M1).
+
+    Only the pieces the session's ``to_complete`` lists: ``phone``; for
+    ``address``, the billing address and a first delivery address; for
+    ``siret``, the SIRET (and ``organisation_name`` for a business that has
+    no organisation at all).
+    """
+
+    phone: str = ""
+    billing_address: AddressIn | None = None
+    delivery: DeliveryIn | None = None
+    siret: str = ""
+    organisation_name: str = ""
+
+
 class CompleteIn(OrganisationIn):
     """Completing an express account with its set-password link (SPEC X2).
 
@@ -129,6 +145,8 @@ class SessionOut(BaseModel):
     token: str | None = None
     csrf_token: str | None = None
     device_token: str | None = None
+    to_complete: list[str] = []
+    """What the account must give first, with ``POST /account/complete`` (M1)."""
 
 
 class CsrfOut(BaseModel):

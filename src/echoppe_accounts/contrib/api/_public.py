@@ -165,7 +165,8 @@ def routes(ctx: Context) -> APIRouter:  # noqa: C901, PLR0915 - a closure per en
 
         A cookie login needs the CSRF header of ``GET /csrf`` first. A
         temporary or provisional password opens a restricted session, whose
-        only use is ``POST /password/forced-change`` (SPEC R4).
+        only use is ``POST /password/forced-change`` (SPEC R4). A non-empty
+        ``to_complete`` asks for ``POST /account/complete`` first (SPEC M1).
         """
         bearer = body.session == "bearer"
         if not bearer:
@@ -178,7 +179,7 @@ def routes(ctx: Context) -> APIRouter:  # noqa: C901, PLR0915 - a closure per en
             device_token=body.device_token if bearer else ctx.device_token(request),
         )
         result = outcome.result
-        return ctx.open_session(
+        opened = ctx.open_session(
             response,
             account_id=result.account_id,
             stamp=result.session_stamp,
@@ -186,6 +187,9 @@ def routes(ctx: Context) -> APIRouter:  # noqa: C901, PLR0915 - a closure per en
             change_token=result.change_token.reveal() if result.change_token else None,
             device_token=outcome.device_token,
         )
+        # An account brought over from another shop is completed first (M1).
+        opened.to_complete = sorted(getattr(result, "to_complete", ()))
+        return opened
 
     @router.post(
         "/password/reset",

@@ -12,8 +12,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from echoppe_accounts.contrib import _calls
 from echoppe_accounts.contrib._web import (
+    ACCOUNT_COMPLETION_ALIASES,
+    ACCOUNT_COMPLETION_INPUTS,
     ADDRESS_INPUTS,
     HTTP_NOT_FOUND,
+    account_completion_form,
+    account_completion_page,
     address_values,
     change_newsletter,
     delivery_form,
@@ -129,6 +133,41 @@ newsletter_confirm = token_page(
     lambda app, t: app.privacy.confirm_newsletter_subscription(t),
     "newsletter_confirmed",
 )
+
+
+# -- an account brought over from another shop (SPEC M1) --------------------------
+
+
+@customer_required
+def complete_account(request: HttpRequest) -> HttpResponse:
+    """Give what the account misses: a phone, an address, a SIRET (SPEC M1)."""
+    me = _me(request)
+    account = me.account
+    if not account.missing:
+        return HttpResponseRedirect(app_url("home"))
+    page = account_completion_page(account)
+    if request.method != "POST":
+        return render(request, "complete_account", page)
+    data = {k: str(v) for k, v in request.POST.items()}
+    try:
+        get_app().accounts.complete_account(
+            me.account_id, account_completion_form(data, account)
+        )
+    except ValidationError as exc:
+        errors = field_errors(
+            exc,
+            language(request),
+            ACCOUNT_COMPLETION_INPUTS,
+            ACCOUNT_COMPLETION_ALIASES,
+        )
+        return render(
+            request,
+            "complete_account",
+            {**page, "form": typed(data), "errors": errors},
+            status=HTTP_BAD_REQUEST,
+        )
+    notify(request, "account_to_complete_done")
+    return HttpResponseRedirect(app_url("home"))
 
 
 # -- the address book (SPEC A1–A5) -------------------------------------------------

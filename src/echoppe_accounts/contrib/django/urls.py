@@ -27,6 +27,7 @@ _ROUTES = (
     ("mot-de-passe/annuler/", v.reset_cancel, "reset_cancel"),
     ("mot-de-passe/nouveau/", v.forced_change, "forced_change"),
     ("mot-de-passe/definir/", v.complete, "complete"),
+    ("completer/", a.complete_account, "complete_account"),
     ("mot-de-passe/", a.password_change, "password_change"),
     ("e-mail/", a.email_change, "email_change"),
     ("e-mail/confirmer/", a.email_change_confirm, "email_change_confirm"),

@@ -204,7 +204,9 @@ def login(request: HttpRequest) -> HttpResponse:
         response = HttpResponseRedirect(app_url("forced_change"))
     else:
         start_session(request, result.account_id, result.session_stamp)
-        response = HttpResponseRedirect(_next(request))
+        # An account brought over from another shop is completed first (M1).
+        target = app_url("complete_account") if result.to_complete else _next(request)
+        response = HttpResponseRedirect(target)
     if result.device_token:
         response.set_signed_cookie(
             cfg.device_cookie,

@@ -19,6 +19,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from echoppe_accounts.bootstrap import App
 from echoppe_accounts.contrib import _calls
 from echoppe_accounts.contrib._web import (
+    ACCOUNT_COMPLETION_ALIASES,
+    ACCOUNT_COMPLETION_INPUTS,
     ADDRESS_INPUTS,
     COMPLETION_INPUTS,
     DEVICE_SALT,
@@ -28,6 +30,8 @@ from echoppe_accounts.contrib._web import (
     SIGNUP_ALIASES,
     SIGNUP_INPUTS,
     TOKEN_PARAMETER,
+    account_completion_form,
+    account_completion_page,
     address_form,
     address_values,
     change_newsletter,
@@ -197,7 +201,10 @@ def login() -> ResponseReturnValue:
         response = redirect(app_url("forced_change"))
     else:
         start_session(result.account_id, result.session_stamp)
-        response = redirect(_next())
+        # An account brought over from another shop is completed first (M1).
+        response = redirect(
+            app_url("complete_account") if result.to_complete else _next()
+        )
     if result.device_token:
         settings = get_app().accounts.settings
         response.set_cookie(
@@ -342,6 +349,34 @@ def complete() -> ResponseReturnValue:
 def home() -> ResponseReturnValue:
     """The "Mon compte" page: who the customer is, and where to go."""
     return render("home", {"account": _me().account})
+
+
+@customer_required
+def complete_account() -> ResponseReturnValue:
+    """Give what the account misses: a phone, an address, a SIRET (SPEC M1)."""
+    me = _me()
+    account = me.account
+    if not account.missing:
+        return redirect(app_url("home"))
+    page = account_completion_page(account)
+    if request.method != "POST":
+        return render("complete_account", page)
+    data = _data()
+    try:
+        get_app().accounts.complete_account(
+            me.account_id, account_completion_form(data, account)
+        )
+    except ValidationError as exc:
+        errors = field_errors(
+            exc, language(), ACCOUNT_COMPLETION_INPUTS, ACCOUNT_COMPLETION_ALIASES
+        )
+        return render(
+            "complete_account",
+            {**page, "form": typed(data), "errors": errors},
+            status=HTTP_BAD_REQUEST,
+        )
+    notify("account_to_complete_done")
+    return redirect(app_url("home"))
 
 
 @customer_required
@@ -570,6 +605,7 @@ ROUTES: list[tuple[str, Callable[..., ResponseReturnValue], list[str]]] = [
     ("/mot-de-passe/annuler", reset_cancel, BOTH),
     ("/mot-de-passe/nouveau", forced_change, BOTH),
     ("/mot-de-passe/definir", complete, BOTH),
+    ("/completer", complete_account, BOTH),
     ("/mot-de-passe", password_change, BOTH),
     ("/e-mail", email_change, BOTH),
     ("/e-mail/confirmer", email_change_confirm, BOTH),
