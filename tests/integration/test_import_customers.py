@@ -679,3 +679,18 @@ def test_imported_accounts_round_trip_through_every_adapter(stores_app, tmp_path
     assert stores_app.auth.login("client3@exemple.fr", WORDPRESS[0]).account_id
     with pytest.raises(AuthenticationError):  # disabled: as a wrong password
         stores_app.auth.login("client2@exemple.fr", "motdepasse")
+
+
+def test_a_source_without_a_count_shows_a_bar_without_total(
+    app, tmp_path, capsys, monkeypatch
+):
+    """O4: records read lazily, total unknown: the bar counts them all the same."""
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True, raising=False)
+    summary = CustomerImporter(app).import_records(
+        iter([customer("1"), customer("2")]),
+        source="test",
+        report=tmp_path / "r.csv",
+        progress=True,
+    )
+    assert summary.imported == 2
+    assert "Import" in capsys.readouterr().err

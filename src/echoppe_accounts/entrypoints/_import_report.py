@@ -150,11 +150,12 @@ class Bar:
         """Close the bar."""
 
 
-def progress_bar(total: int, progress: bool | None) -> Bar:  # noqa: FBT001
+def progress_bar(total: int | None, progress: bool | None) -> Bar:  # noqa: FBT001
     """Return a progress bar on standard error, or one that shows nothing.
 
     With *progress* ``None``, the bar shows only when standard error is a
-    terminal: piped or redirected, the output stays clean.
+    terminal: piped or redirected, the output stays clean. A *total* of
+    ``None`` (not known) shows a count without a bar.
     """
     stream = sys.stderr
     if stream is None:  # no standard error at all (pythonw)
@@ -165,7 +166,7 @@ def progress_bar(total: int, progress: bool | None) -> Bar:  # noqa: FBT001
     from tqdm import tqdm  # noqa: PLC0415 (loaded only to show a bar)
 
     bar: Bar = tqdm(
-        total=max(total, 0),
+        total=None if total is None else max(total, 0),
         desc="Import",
         unit=" lignes",
         file=stream,

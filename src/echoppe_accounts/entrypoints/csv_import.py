@@ -500,7 +500,7 @@ class CustomerImporter:
                 invite_guests=invite_guests,
                 wording_required=True,
             )
-            with progress_bar(total if total is not None else 0, progress) as bar:
+            with progress_bar(total, progress) as bar:
                 for position, record in enumerate(records, start=1):
                     run.add_customer(position, record)
                     bar.update(1)

@@ -510,7 +510,7 @@ class _Reader:
         if record.created_at is None and self.context.dated:
             self.change("created_at", "import.created_at_missing")
         for field in record.dropped:
-            self.change(field[:64], "import.field_dropped", value="")
+            self.change(field[:64], "import.field_dropped", value=_shown(field)[:64])
 
 
 def validate_customer(
