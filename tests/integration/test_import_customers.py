@@ -694,3 +694,32 @@ def test_a_source_without_a_count_shows_a_bar_without_total(
     )
     assert summary.imported == 2
     assert "Import" in capsys.readouterr().err
+
+
+def test_contacts_too_long_for_a_label_leave_the_customers_own_name(app, tmp_path):
+    """A1, X1, F3: contact names over 38 characters: reported; the customer's name."""
+    long_contact = home(
+        "2", first_name="Marie-Christine-Antoinette", last_name="Dupont-Lajoie"
+    )
+    record = customer(addresses=(home("1"), long_contact), billing_ref="1")
+    summary = run(app, tmp_path, record)
+    (delivery,) = account(app).addresses.deliveries
+    assert delivery.contact_name == "Marie Curie"
+    assert report(summary) == [
+        ("1", "delivery_contact_name", "import.address_unusable"),
+    ]
+
+
+def test_a_public_bodys_chorus_problems_refuse_it_under_their_columns(app, tmp_path):
+    """C3, F8: Chorus Pro data that break C3 refuse the customer, by column."""
+    summary = run(
+        app,
+        tmp_path,
+        customer(
+            category="collectivité",
+            company="Mairie",
+            siret=BUSINESS_SIRET,
+            chorus_requirement="either",
+        ),
+    )
+    assert report(summary) == [("1", "chorus", "chorus.service_or_engagement_required")]

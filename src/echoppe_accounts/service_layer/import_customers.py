@@ -294,9 +294,8 @@ class _Reader:
             )
         except ValidationError as exc:
             for error in exc.errors:
-                self.errors.add(
-                    error.path.replace("_.", "_"), error.code, **error.params
-                )
+                column = error.path.replace("_.", "_").rstrip("_")
+                self.errors.add(column, error.code, **error.params)
             return None
         return None if chorus.is_empty else chorus
 
@@ -425,8 +424,14 @@ class _Reader:
                 )
                 continue
             deliveries.append(delivery)
-        if not deliveries:  # every contact name unusable: none to deliver to
-            return None, (), billing[1].country
+        if not deliveries:  # every contact name unusable: the customer's own
+            try:
+                name = clean_text(self.record.name, "name", max_length=NAME_LENGTH)
+            except ValidationError:  # refused under "name" already
+                name = ""
+            if not name:
+                return None, (), billing[1].country
+            deliveries.append(ParsedDelivery(name, billing[1], None))
         return billing[1], tuple(deliveries), billing[1].country
 
     # -- the rest ---------------------------------------------------------------------
