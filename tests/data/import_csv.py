@@ -78,13 +78,16 @@ class Generated:
 
     Attributes:
         lines: Data lines written.
-        bad: The expected report: line number -> (column, code).
+        bad: The expected refusals: line number -> (column, code).
+        changed: Lines imported with a change: line number -> (column, code)
+            among the line's report entries.
         duplicates: The bad lines that repeat an earlier line's email.
         invited: Valid lines without a usable password hash.
     """
 
     lines: int = 0
     bad: dict[int, tuple[str, str]] = field(default_factory=dict)
+    changed: dict[int, tuple[str, str]] = field(default_factory=dict)
     duplicates: set[int] = field(default_factory=set)
     invited: int = 0
 
@@ -125,8 +128,8 @@ def _good(i: int, rng: random.Random) -> Row:
     # still have the MD5 of 1.6, some none (an account made by staff).
     if password < 0.75:
         row["password_hash"] = rng.choice(tuple(BCRYPT.values()))
-    elif password < 0.8:
-        row["password_hash"] = MD5
+    # (MD5 hashes would make every such line a change: the invitation
+    # path is the empty cell's.)
     if rng.random() < 0.3:
         row["newsletter"], row["newsletter_wording_version"] = "1", "2019-03"
     else:
@@ -154,20 +157,10 @@ def _own_delivery(row: Row) -> Row:
 
 BAD_KINDS: dict[tuple[str, str], Callable[[Row], Row]] = {
     ("email", "email.invalid"): lambda r: {**r, "email": r["email"].replace("@", ".")},
-    ("billing_postal_code", "address.postal_code_invalid"): lambda r: {
-        **r,
-        "billing_postal_code": "7501",
-    },
-    ("billing_street", "address.line_too_long"): lambda r: {
-        **r,
-        "billing_street": "12 " + "très longue " * 4 + "rue",
-    },
     ("category", "category.invalid"): lambda r: {
         **_individual(r),
         "category": "client",
     },
-    ("phone", "required"): lambda r: {**r, "phone": ""},
-    ("phone", "phone.invalid"): lambda r: {**r, "phone": "12"},
     ("name", "required"): lambda r: {**r, "name": "", "delivery_contact_name": "X"},
     ("newsletter", "import.boolean_invalid"): lambda r: {**r, "newsletter": "oui"},
     ("newsletter_wording_version", "consent.wording_required"): lambda r: {
@@ -175,12 +168,30 @@ BAD_KINDS: dict[tuple[str, str], Callable[[Row], Row]] = {
         "newsletter": "1",
         "newsletter_wording_version": "",
     },
-    ("delivery_country", "address.country_invalid"): lambda r: {
+    ("siret", "not_allowed"): lambda r: {**_individual(r), "siret": SIRETS[0]},
+    ("", "import.cell_count"): lambda r: r,  # written one cell short
+}
+"""How a good line is spoilt so that it is refused, by the (column, code) reported."""
+
+CHANGED_KINDS: dict[tuple[str, str], Callable[[Row], Row]] = {
+    ("billing_postal_code", "import.address_unusable"): lambda r: {
+        **r,
+        "billing_postal_code": "7501",
+        "delivery_street": "",
+        "delivery_postal_code": "",
+        "delivery_city": "",
+    },
+    ("billing_street", "import.address_split"): lambda r: {
+        **r,
+        "billing_street": "12 " + "très longue " * 4 + "rue",
+    },
+    ("phone", "import.to_complete.phone"): lambda r: {**r, "phone": ""},
+    ("phone", "import.phone_unusable"): lambda r: {**r, "phone": "12"},
+    ("delivery_country", "import.address_unusable"): lambda r: {
         **_own_delivery(r),
         "delivery_country": "XX",
     },
-    ("siret", "not_allowed"): lambda r: {**_individual(r), "siret": SIRETS[0]},
-    ("siret", "siret.invalid_checksum"): lambda r: {
+    ("siret", "import.siret_unusable"): lambda r: {
         **r,
         "category": "entreprise",
         "organisation_name": "Exemple SA",
@@ -188,9 +199,9 @@ BAD_KINDS: dict[tuple[str, str], Callable[[Row], Row]] = {
         "chorus_requirement": "",
         "chorus_engagement_number": "",
     },
-    ("", "import.cell_count"): lambda r: r,  # written one cell short
 }
-"""How a good line is spoilt, by the (column, code) the report must show."""
+"""How a good line is spoilt so that it comes in changed (SPEC M1, M2), by one
+of the (column, code) its report lines show."""
 
 DUPLICATE = ("email", "email.taken")
 
@@ -200,12 +211,17 @@ def write_customers(
 ) -> Generated:
     """Write *count* customers to *path*; a *bad_share* of the lines are bad.
 
-    The bad lines are drawn with *seed*; one in fourteen of them repeats the
-    email of an earlier good line (in another case), the others are spoilt
-    as :data:`BAD_KINDS` says.
+    The bad lines are drawn with *seed*; one in eight of them repeats the
+    email of an earlier good line (in another case, never the line just
+    before: that would be the same customer's next address), the others are
+    spoilt as :data:`BAD_KINDS` says. As many other lines are changed as
+    :data:`CHANGED_KINDS` says. Every line's ``password_hash`` is bcrypt or
+    empty (an MD5 hash would be a change of every such line).
     """
     rng = random.Random(seed)  # noqa: S311 (test data, not secrets)
-    bad_lines = set(rng.sample(range(count), round(count * bad_share)))
+    spoilt = rng.sample(range(count), 2 * round(count * bad_share))
+    bad_lines = set(spoilt[: len(spoilt) // 2])
+    changed_lines = set(spoilt[len(spoilt) // 2 :])
     kinds = [*BAD_KINDS, DUPLICATE]
     generated = Generated(lines=count)
     recent: list[str] = []
@@ -217,17 +233,22 @@ def write_customers(
             line = i + 2  # the header is line 1
             cells = [row[c] for c in COLUMNS]
             if i in bad_lines:
-                kind = rng.choice(kinds) if recent else kinds[0]
+                kind = rng.choice(kinds) if len(recent) > 1 else kinds[0]
                 generated.bad[line] = kind
                 if kind == DUPLICATE:
                     generated.duplicates.add(line)
-                    row["email"] = rng.choice(recent).upper()
+                    row["email"] = rng.choice(recent[:-1]).upper()
                 else:
                     row = BAD_KINDS[kind](row)
                 cells = [row[c] for c in COLUMNS]
                 if kind == ("", "import.cell_count"):
                     cells = cells[:-1]
             else:
+                if i in changed_lines:
+                    change = rng.choice(list(CHANGED_KINDS))
+                    generated.changed[line] = change
+                    row = CHANGED_KINDS[change](row)
+                    cells = [row[c] for c in COLUMNS]
                 recent = [*recent[-499:], row["email"]]
                 if row["password_hash"] not in BCRYPT.values():
                     generated.invited += 1

@@ -233,6 +233,72 @@ _MESSAGES: Mapping[str, str | Plural] = {
     "import.storage_refused": gettext_noop(
         "The database refused this line; it was not imported."
     ),
+    "import.date_invalid": gettext_noop(
+        "The date “{value}” cannot be read: write it as 2024-03-31 or 2024-03-31 14:05."
+    ),
+    "import.newsletter_wording_required": gettext_noop(
+        "Subscribed customers come without the version of the consent wording: "
+        "name the version the old shop showed."
+    ),
+    # ... and what an import changed on the way (SPEC M1, M2).
+    "import.to_complete.phone": gettext_noop(
+        "No usable phone: the customer gives one at the next login."
+    ),
+    "import.to_complete.address": gettext_noop(
+        "No usable address: the customer gives one at the next login."
+    ),
+    "import.to_complete.siret": gettext_noop(
+        "The organisation has no SIRET: the customer gives it at the next login."
+    ),
+    "import.siren_kept": gettext_noop("SIREN {siren} kept."),
+    "import.address_split": gettext_noop(
+        "The street was laid out on lines of 38 characters (postal standard); "
+        "the old shop had: {address}"
+    ),
+    "import.address_unusable": gettext_noop(
+        "This address could not be kept (see the field): {address}"
+    ),
+    "import.address_beyond_max": gettext_noop(
+        "An account holds at most {max} delivery addresses; not kept: {address}"
+    ),
+    "import.phone_unusable": gettext_noop(
+        "This phone number is not valid and was not kept: {value}"
+    ),
+    "import.siret_unusable": gettext_noop(
+        "This SIRET or SIREN is not valid and was not kept: {value}"
+    ),
+    "import.ape_unusable": gettext_noop(
+        "This APE code is not valid and was not kept: {value}"
+    ),
+    "import.optin_reported": gettext_noop(
+        "The customer accepted partners’ offers in the old shop: nothing was "
+        "subscribed; the shop decides."
+    ),
+    "import.language_unknown": gettext_noop(
+        "The language “{language}” has no catalogue: the account uses “{default}”."
+    ),
+    "import.disabled": gettext_noop(
+        "The old shop had disabled this account: it stays disabled."
+    ),
+    "import.guest_not_invited": gettext_noop(
+        "A guest of the old shop: an express account, sent no mail."
+    ),
+    "import.hash_not_kept": gettext_noop(
+        "This password hash cannot be kept (MD5 or unknown): the customer "
+        "chooses a new password."
+    ),
+    "import.field_dropped": gettext_noop(
+        "An account has no place for this field; not kept: {value}"
+    ),
+    "import.created_at_missing": gettext_noop(
+        "No creation date: the account is dated from the import."
+    ),
+    "import.newsletter_undated": gettext_noop(
+        "The subscription has no date: it is dated from the account’s creation."
+    ),
+    "import.line_conflict": gettext_noop(
+        "Line {line} gives another value for this field: the first line’s is kept."
+    ),
 }
 _UNKNOWN = gettext_noop("Invalid value.")
 _STORAGE_FAILED = gettext_noop("the storage failed")

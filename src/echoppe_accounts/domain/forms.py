@@ -182,7 +182,10 @@ class CompletionForm:
 
 @attrs.frozen
 class ParsedDelivery:
-    """A validated delivery address, not yet given an id."""
+    """A validated delivery address, not yet given an id.
+
+    .. versionadded:: 0.2.0
+    """
 
     contact_name: str
     address: PostalAddress

@@ -73,6 +73,7 @@ if TYPE_CHECKING:
     # no database driver and no template (issue 22).
     from echoppe_accounts.bootstrap import App
     from echoppe_accounts.domain.account import Account
+    from echoppe_accounts.entrypoints.csv_import import ImportSummary
 
 PROG = "echoppe-accounts"
 """The command's name, as installed."""
@@ -1307,27 +1308,52 @@ def _import(ctx: _Context, args: argparse.Namespace) -> int:
                 f"Cannot read or write {exc.filename}: {_os_reason(exc, t)}.",
             )
         ) from exc
-    ctx.say(
-        t(
-            f"Lignes lues : {summary.read} ; importées : {summary.imported} ; "
-            f"déjà présentes : {summary.already_present} ; refusées : "
-            f"{summary.invalid} ; clients invités à choisir un mot de passe : "
-            f"{summary.invited}.",
-            f"Lines read: {summary.read}; imported: {summary.imported}; "
-            f"already present: {summary.already_present}; refused: "
-            f"{summary.invalid}; customers invited to choose a password: "
-            f"{summary.invited}.",
-        )
-    )
+    ctx.say(_import_counts(summary, t))
     if summary.invalid:
         raise UserError(
             t(
-                f"Lignes refusées : {summary.invalid} ; voir le rapport "
+                f"Clients refusés : {summary.invalid} ; voir le rapport "
                 f"{summary.report}.",
-                f"Lines refused: {summary.invalid}; see the report {summary.report}.",
+                f"Customers refused: {summary.invalid}; see the report "
+                f"{summary.report}.",
             )
         )
     return EXIT_OK
+
+
+def _import_counts(summary: ImportSummary, t: _Texts) -> str:
+    """Return what an import did, in the operator's language (SPEC M1, M2)."""
+    lines = [
+        t(
+            f"Clients lus : {summary.read} ; importés : {summary.imported} ; "
+            f"déjà présents : {summary.already_present} ; refusés : "
+            f"{summary.invalid} ; invités à choisir un mot de passe : "
+            f"{summary.invited}.",
+            f"Customers read: {summary.read}; imported: {summary.imported}; "
+            f"already present: {summary.already_present}; refused: "
+            f"{summary.invalid}; invited to choose a password: "
+            f"{summary.invited}.",
+        )
+    ]
+    if summary.changes:
+        missing = {str(piece): n for piece, n in summary.to_complete.items()}
+        phone, address, siret = (
+            missing.get(k, 0) for k in ("phone", "address", "siret")
+        )
+        lines.append(
+            t(
+                f"À compléter à la prochaine connexion : téléphone {phone}, "
+                f"adresse {address}, SIRET {siret} ; désactivés : "
+                f"{summary.disabled} ; invités de l’ancienne boutique : "
+                f"{summary.guests} ; changements, dans le rapport "
+                f"{summary.report} : {summary.changes}.",
+                f"To complete at the next login: phone {phone}, address "
+                f"{address}, SIRET {siret}; disabled: {summary.disabled}; the "
+                f"old shop's guests: {summary.guests}; changes, in the report "
+                f"{summary.report}: {summary.changes}.",
+            )
+        )
+    return "\n".join(lines)
 
 
 def _problems(exc: ValidationError, t: _Texts) -> str:

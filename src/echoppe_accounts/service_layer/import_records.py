@@ -35,7 +35,8 @@ __all__ = ["ImportedAddress", "ImportedCustomer"]
 
 
 def _full_name(first: str, last: str) -> str:
-    return " ".join(part for part in (first.strip(), last.strip()) if part)
+    first, last = first.strip(), last.strip()
+    return f"{first} {last}" if first and last else first or last
 
 
 @attrs.frozen
@@ -112,6 +113,14 @@ class ImportedCustomer:
             (the last invoiced one); ``None`` to take the newest.
         dropped: Fields the old shop kept that an account has no place for
             (``birthday``, ``gender``…), named in the report.
+        category: The customer category as the source names it
+            (``particulier``, ``company``…); empty: a company when
+            :attr:`company` or :attr:`siret` is given, else an individual.
+        chorus_requirement: A public body's Chorus Pro requirement.
+        chorus_service_code: A public body's Chorus Pro service code.
+        chorus_engagement_number: A public body's engagement number.
+        newsletter_wording: The version of the consent wording the
+            customer was shown, when the source keeps one per customer.
 
     .. versionadded:: 0.2.0
     """
@@ -135,6 +144,11 @@ class ImportedCustomer:
     addresses: tuple[ImportedAddress, ...] = ()
     billing_ref: str | None = None
     dropped: tuple[str, ...] = ()
+    category: str = ""
+    chorus_requirement: str = ""
+    chorus_service_code: str = ""
+    chorus_engagement_number: str = ""
+    newsletter_wording: str = ""
 
     @property
     def name(self) -> str:
@@ -143,7 +157,7 @@ class ImportedCustomer:
 
     @property
     def billing(self) -> ImportedAddress | None:
-        """The billing address: the one named, else the newest, else none."""
+        """The billing address, the one named, else the newest, else none."""
         if not self.addresses:
             return None
         for address in self.addresses:
