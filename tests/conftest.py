@@ -34,6 +34,8 @@ from echoppe_accounts import (
 )
 from echoppe_accounts.ports import UnitOfWorkFactory
 from echoppe_accounts.testing import FrozenClock, RecordingMailer
+from mariadb_server import ThrowawayMariaDB
+from mariadb_server import problem as mariadb_problem
 from spies import SpyHasher
 
 try:
@@ -285,3 +287,23 @@ def privacy(uow_factory, clock, shop_settings):
         hasher=FAST_HASHER,
         settings=shop_settings,
     )
+
+
+@pytest.fixture(scope="session")
+def mariadb() -> Iterator[ThrowawayMariaDB]:
+    """A MariaDB server of the tests' own, for the PrestaShop import (SPEC M1).
+
+    Started once per test process on a free loopback port, in a temporary
+    folder (never the machine's server). Without Debian's mariadb-server
+    or PyMySQL the tests using it skip, saying why; under ``CI=true`` they
+    fail instead (``.ci/run`` installs the server when it is missing).
+    """
+    reason = mariadb_problem()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(
+                f"{reason} (CI=true: the MariaDB tests must run)", pytrace=False
+            )
+        pytest.skip(reason)
+    with ThrowawayMariaDB() as server:
+        yield server
