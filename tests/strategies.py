@@ -766,3 +766,63 @@ def ipv6_writings(draw: st.DrawFn, network: int) -> str:
     if draw(st.booleans()):
         text = f"[{text}]"
     return _padded(draw, text)
+
+
+# --- street lines of other shops (AFNOR NF Z10-011 roles) ---------------------
+
+ROLE_STARTS = {
+    2: ["Chez", "chez", "Service", "c/o"],
+    3: ["Bâtiment", "Bât", "Résidence", "Entrée", "Escalier", "Appartement", "Étage"],
+    5: ["Lieu-dit", "BP", "CS", "ZI", "ZAC"],
+}
+"""Words that start each role but the street's, by the norm's line number."""
+STREET_TYPES = ["rue", "avenue", "Boulevard", "place", "chemin", "impasse", "allée"]
+"""Street types that follow a number to start the street's role (line 4)."""
+_KEYWORDS = {
+    "".join(c for c in w.upper() if c.isascii())
+    for words in (*ROLE_STARTS.values(), STREET_TYPES)
+    for w in words
+}
+_NOT_PLAIN = _KEYWORDS | {
+    "CHEZ", "SERVICE", "ATTN", "ATT", "BAT", "RES", "IMM", "IMMEUBLE", "ENT", "ENTREE",
+    "ESC", "ETAGE", "ETG", "APPT", "APT", "APP", "PORTE", "TOUR", "BLOC", "COULOIR",
+    "PAVILLON", "LIEUDIT", "LD", "TSA", "ZA", "ZONE", "BIS", "TER", "QUATER", "RUE",
+    "QUAI", "COURS", "CITE", "ESPLANADE", "PARVIS", "SENTIER", "VOIE", "ALLEE",
+    "CARREFOUR", "CHAUSSEE", "FAUBOURG", "LOTISSEMENT", "MONTEE", "PASSAGE",
+    "PROMENADE", "QUARTIER", "ROUTE", "RUELLE", "SQUARE", "TRAVERSE", "VILLA",
+    "RESIDENCE", "BATIMENT", "APPARTEMENT", "ESCALIER",
+}  # fmt: skip
+
+
+def _plain(word: str) -> bool:
+    import unicodedata  # noqa: PLC0415
+
+    folded = unicodedata.normalize("NFKD", word.upper())
+    return "".join(c for c in folded if c.isascii()) not in _NOT_PLAIN
+
+
+PLAIN_WORDS = st.text(alphabet=LETTERS, min_size=1, max_size=14).filter(_plain)
+"""Words that start no role: the names of streets, buildings, places."""
+
+
+@st.composite
+def role_pieces(draw: st.DrawFn) -> tuple[int, list[str]]:
+    """Return one role's piece of an address: its line number and its words."""
+    role = draw(st.sampled_from([2, 3, 4, 5]))
+    rest = draw(st.lists(PLAIN_WORDS, min_size=1, max_size=5))
+    if role == 4:
+        number = str(draw(st.integers(1, 999)))
+        return role, [number, draw(st.sampled_from(STREET_TYPES)), *rest]
+    return role, [draw(st.sampled_from(ROLE_STARTS[role])), *rest]
+
+
+@st.composite
+def shop_street_fields(draw: st.DrawFn) -> tuple[list[tuple[int, list[str]]], str, str]:
+    """Return role pieces, and the two street fields another shop kept of them."""
+    pieces = draw(st.lists(role_pieces(), min_size=1, max_size=5))
+    words = [w for _, piece in pieces for w in piece]
+    cut = draw(st.integers(0, len(pieces)))
+    first = " ".join(w for _, p in pieces[:cut] for w in p)
+    second = " ".join(w for _, p in pieces[cut:] for w in p)
+    assert words
+    return pieces, first, second

@@ -62,6 +62,7 @@ if TYPE_CHECKING:
         VisitorId,
         reminder_due,
     )
+    from echoppe_accounts.domain.ape import ApeCode
     from echoppe_accounts.domain.audit import AuditEvent, AuditRecord
     from echoppe_accounts.domain.category import (
         DEFAULT_POLICY,
@@ -74,6 +75,7 @@ if TYPE_CHECKING:
         Organisation,
         PaymentMethod,
     )
+    from echoppe_accounts.domain.completion import AccountCompletionForm, Missing
     from echoppe_accounts.domain.consent import (
         ConsentRecord,
         ConsentSource,
@@ -124,7 +126,7 @@ if TYPE_CHECKING:
         ResetRequest,
         ResetState,
     )
-    from echoppe_accounts.domain.siret import Siret
+    from echoppe_accounts.domain.siret import Siren, Siret
     from echoppe_accounts.domain.throttle import LoginThrottle, ThrottlePolicy
     from echoppe_accounts.domain.tokens import Secret, TokenPurpose, TokenRecord
     from echoppe_accounts.entrypoints.csv_import import CustomerImporter, ImportSummary
@@ -172,6 +174,7 @@ _SUBMODULES: dict[str, str] = {
     "Credentials": "domain.account",
     "InvoiceView": "domain.account",
     "PostalAddress": "domain.address",
+    "ApeCode": "domain.ape",
     "MAX_DELIVERY_ADDRESSES": "domain.addressbook",
     "AddressBook": "domain.addressbook",
     "DeliveryAddress": "domain.addressbook",
@@ -194,6 +197,8 @@ _SUBMODULES: dict[str, str] = {
     "Offer": "domain.category",
     "Organisation": "domain.category",
     "PaymentMethod": "domain.category",
+    "AccountCompletionForm": "domain.completion",
+    "Missing": "domain.completion",
     "ConsentRecord": "domain.consent",
     "ConsentSource": "domain.consent",
     "PendingSubscription": "domain.consent",
@@ -233,6 +238,7 @@ _SUBMODULES: dict[str, str] = {
     "ResetOrigin": "domain.reset",
     "ResetRequest": "domain.reset",
     "ResetState": "domain.reset",
+    "Siren": "domain.siret",
     "Siret": "domain.siret",
     "LoginThrottle": "domain.throttle",
     "ThrottlePolicy": "domain.throttle",
@@ -300,6 +306,7 @@ __all__ = [
     "DEFAULT_POLICY",
     "MAX_DELIVERY_ADDRESSES",
     "Account",
+    "AccountCompletionForm",
     "AccountEvent",
     "AccountService",
     "AccountStatus",
@@ -307,6 +314,7 @@ __all__ = [
     "AddressForm",
     "AnalyticsEvent",
     "AnalyticsService",
+    "ApeCode",
     "App",
     "Argon2Hasher",
     "AuditEvent",
@@ -356,6 +364,7 @@ __all__ = [
     "LoginThrottle",
     "MailKind",
     "MaildirMailer",
+    "Missing",
     "NotFoundError",
     "Offer",
     "Organisation",
@@ -385,6 +394,7 @@ __all__ = [
     "ScryptHasher",
     "Secret",
     "Settings",
+    "Siren",
     "Siret",
     "StorageError",
     "SystemClock",

@@ -20,20 +20,25 @@ load it.
 
 from __future__ import annotations
 
+import hmac
 import threading
 import time
 
 import attrs
 
+from echoppe_accounts.adapters._phpass import phpass
 from echoppe_accounts.domain.legacy_hash import (
     BCRYPT_PASSWORD_BYTES,
     MAX_BCRYPT_COST,
     MIN_BCRYPT_COST,
     bcrypt_cost,
     is_bcrypt_family,
+    phpass_cost,
     too_long_for_bcrypt,
     unwrap,
+    unwrap_phpass,
     wrapped_hash,
+    wrapped_phpass,
 )
 from echoppe_accounts.ports import PasswordHasher
 
@@ -49,7 +54,11 @@ def _check_cost(_: object, __: object, value: int | None) -> None:
 
 @attrs.define
 class LegacyHasher:
-    """A password hasher that also checks imported bcrypt hashes (``$2y$``).
+    """A password hasher that also checks imported bcrypt and phpass hashes.
+
+    bcrypt (``$2y$``, PrestaShop 1.7+) and portable phpass (``$P$``,
+    WordPress and WooCommerce before 6.8; ``$H$``, phpBB) hashes are kept
+    wrapped at import (:meth:`wrap`) and replaced at the first login.
 
     New hashes, and every hash that is not bcrypt, are *current*'s
     business. A bcrypt hash is checked against the password exactly as
@@ -124,11 +133,16 @@ class LegacyHasher:
         The importer stores this instead of the bcrypt hash (SPEC M3), so
         nothing that bcrypt alone can attack rests in storage.
 
+        A portable phpass hash (``$P$``, ``$H$``) is wrapped alike (SPEC M3).
+
         Raises:
-            ValueError: *bcrypt_hash* is not a bcrypt hash of a kept cost.
+            ValueError: *bcrypt_hash* is not a bcrypt or phpass hash of a kept
+                cost.
 
         .. versionadded:: 0.2.0
         """
+        if phpass_cost(bcrypt_hash) is not None:
+            return wrapped_phpass(bcrypt_hash, self.current.hash(bcrypt_hash))
         cost = bcrypt_cost(bcrypt_hash)
         if cost is None or not MIN_BCRYPT_COST <= cost <= MAX_BCRYPT_COST:
             msg = "not a bcrypt hash of a cost from 4 to 12"
@@ -152,24 +166,11 @@ class LegacyHasher:
                     self._typical_equal, time.perf_counter() - started
                 )
             return matched
+        if password_hash.startswith(("$P$", "$H$", "$phpass-")):
+            return self._verify_phpass(password_hash, password, started)
         parts = unwrap(password_hash)
         if parts is not None:
-            setting, inner = parts
-            computed = _bcrypt_of(setting, password)
-            # The argon2id check runs whatever bcrypt gave: the same time.
-            matched = self.current.verify(inner, computed or setting)
-            too_long = too_long_for_bcrypt(password)
-            if self.equal_cost is not None:
-                # A hash cheaper than equal_cost waits for the rest; before
-                # any other check was timed, it does the equal work itself.
-                rest = self._typical_equal - (time.perf_counter() - started)
-                if self._typical_equal == 0:
-                    cheaper = (bcrypt_cost(setting + "." * 31) or 0) < self.equal_cost
-                    if cheaper:
-                        self._equal_work(password)
-                elif rest > 0:
-                    time.sleep(rest)
-            return matched and computed is not None and not too_long
+            return self._verify_wrapped_bcrypt(*parts, password, started)
         cost = bcrypt_cost(password_hash)
         matched = (
             cost is not None
@@ -186,6 +187,54 @@ class LegacyHasher:
             rest = self._typical - (time.perf_counter() - started)
             if rest > 0:
                 time.sleep(rest)
+        return matched
+
+    def _verify_wrapped_bcrypt(
+        self, setting: str, inner: str, password: str, started: float
+    ) -> bool:
+        """Check a wrapped bcrypt hash: bcrypt, then argon2id over its output."""
+        computed = _bcrypt_of(setting, password)
+        # The argon2id check runs whatever bcrypt gave: the same time.
+        matched = self.current.verify(inner, computed or setting)
+        too_long = too_long_for_bcrypt(password)
+        if self.equal_cost is not None:
+            # A hash cheaper than equal_cost waits for the rest; before
+            # any other check was timed, it does the equal work itself.
+            rest = self._typical_equal - (time.perf_counter() - started)
+            if self._typical_equal == 0:
+                cheaper = (bcrypt_cost(setting + "." * 31) or 0) < self.equal_cost
+                if cheaper:
+                    self._equal_work(password)
+            elif rest > 0:
+                time.sleep(rest)
+        return matched and computed is not None and not too_long
+
+    def _verify_phpass(self, password_hash: str, password: str, started: float) -> bool:
+        """Check a phpass hash, wrapped (argon2id after it) or plain (padded).
+
+        phpass costs milliseconds of MD5: a wrapped hash costs about what a
+        current check does; a plain one waits for a current check's usual
+        time (SPEC P3, P5).
+        """
+        parts = unwrap_phpass(password_hash)
+        if parts is not None:
+            setting, inner = parts
+            computed = phpass(password, setting)
+            matched = self.current.verify(inner, computed or setting)
+            if self.equal_cost is not None:
+                self._equal_work(password)  # as dear as any other check
+            return matched and computed is not None
+        computed = phpass(password, password_hash)
+        matched = computed is not None and hmac.compare_digest(
+            computed.encode(), password_hash.encode()
+        )
+        rest = self._typical - (time.perf_counter() - started)
+        if self._typical == 0:
+            padding_started = time.perf_counter()
+            self.current.verify(self._padding(), password)
+            self._learn(time.perf_counter() - padding_started)
+        elif rest > 0:
+            time.sleep(rest)
         return matched
 
     def needs_rehash(self, password_hash: str) -> bool:

@@ -7,7 +7,8 @@ changed). Every change of its life is one method with guarded transitions:
 activation (SPEC X5), completing an express account (X2), password changes
 and the reset's effects (R3, R7, R8), the email change's request,
 confirmation, cancellation and restoration (F10), newsletter consent (F7)
-and erasure (G3). A method that must end sessions rotates the session stamp
+erasure (G3), disabling (M2) and completing an imported account (M1).
+A method that must end sessions rotates the session stamp
 (P6, in :meth:`Account._end_sessions` only), and one that must end pending
 links, failed-login counts or mails records it as an effect
 (:mod:`echoppe_accounts.domain.effects`) that the service layer applies
@@ -39,12 +40,18 @@ from echoppe_accounts.domain.category import (
     Offer,
     Organisation,
 )
+from echoppe_accounts.domain.completion import (
+    Missing,
+    ParsedCompletion,
+    missing_pieces,
+)
 from echoppe_accounts.domain.consent import (
     ConsentRecord,
     PendingSubscription,
 )
 from echoppe_accounts.domain.effects import (
     Effect,
+    EndLinks,
     ForgetEverything,
     ForgetFailures,
 )
@@ -52,9 +59,11 @@ from echoppe_accounts.domain.email import Email
 from echoppe_accounts.domain.errors import (
     Collector,
     Language,
+    ValidationError,
 )
 from echoppe_accounts.domain.phone import Phone
 from echoppe_accounts.domain.status import AccountStatus
+from echoppe_accounts.domain.tokens import TokenPurpose
 from echoppe_accounts.domain.views import Credentials, InvoiceView
 
 __all__ = [
@@ -65,6 +74,7 @@ __all__ = [
     "AccountStatus",
     "Credentials",
     "InvoiceView",
+    "Missing",
     "StampSource",
     "check_category_fields",
 ]
@@ -77,12 +87,23 @@ UNVERIFIED_TTL = timedelta(hours=24)
 
 
 def check_category_fields(
-    category: Category, organisation: Organisation | None, errors: Collector
+    category: Category,
+    organisation: Organisation | None,
+    errors: Collector,
+    *,
+    imported: bool = False,
 ) -> None:
-    """Record what *category* requires of *organisation* (SPEC C3, C5)."""
+    """Record what *category* requires of *organisation* (SPEC C3, C5).
+
+    An *imported* account may lack the organisation or its SIRET: it is
+    then to complete (SPEC M1), not refused.
+    """
     if category.needs_organisation:
         if organisation is None:
-            errors.add("organisation_name", "required")
+            if not imported:
+                errors.add("organisation_name", "required")
+                errors.add("siret", "required")
+        elif organisation.siret is None and not imported:
             errors.add("siret", "required")
         elif category is not Category.PUBLIC_BODY and organisation.chorus is not None:
             errors.add("chorus", "chorus.not_public_body")
@@ -107,7 +128,9 @@ class Account(ConsentSteps, EmailChangeSteps, PasswordSteps):
     email: Email
     name: str
     category: Category
-    addresses: AddressBook
+    addresses: AddressBook | None
+    """The billing and delivery addresses; ``None`` only for an imported
+    account that had none (SPEC M1), until it is completed."""
     created_at: datetime
     status: AccountStatus = AccountStatus.ACTIVE
     phone: Phone | None = None
@@ -173,6 +196,45 @@ class Account(ConsentSteps, EmailChangeSteps, PasswordSteps):
         """Whether the account was created at checkout and not yet completed."""
         return self.status is AccountStatus.EXPRESS
 
+    @property
+    def is_disabled(self) -> bool:
+        """Whether the account is disabled: no login, no reset (SPEC M2, P3, R1).
+
+        .. versionadded:: 0.2.0
+        """
+        return self.status is AccountStatus.DISABLED
+
+    @property
+    def missing(self) -> frozenset[Missing]:
+        """What SPEC requires that this account lacks (SPEC M1); empty when complete.
+
+        Computed from what the account holds: a phone, an address book, the
+        SIRET of a business category. An erased account misses nothing.
+
+        .. versionadded:: 0.2.0
+        """
+        org = self.organisation
+        return missing_pieces(
+            has_phone=self.phone is not None,
+            has_addresses=self.addresses is not None,
+            needs_organisation=self.category.needs_organisation,
+            has_siret=org is not None and org.siret is not None,
+            erased=self.is_erased,
+        )
+
+    def address_book(self) -> AddressBook:
+        """Return the address book, or refuse when the account has none yet.
+
+        Raises:
+            ValidationError: ``address.to_complete`` for an imported account
+                without addresses: it must be completed first (SPEC M1).
+
+        .. versionadded:: 0.2.0
+        """
+        if self.addresses is None:
+            raise ValidationError.single("addresses", "address.to_complete")
+        return self.addresses
+
     def holds_email(self, now: datetime) -> bool:
         """Whether the account still holds its email at *now* (SPEC X5).
 
@@ -201,15 +263,18 @@ class Account(ConsentSteps, EmailChangeSteps, PasswordSteps):
         """Return the account as an invoice shows it (SPEC A3)."""
         org = self.organisation
         name = org.name if org is not None else self.name
+        book = self.addresses
+        siret = org.siret if org is not None else None
         return InvoiceView(
             account_id=self.id,
             category=self.category,
             name=name,
-            billing_lines=self.addresses.billing.render(name),
-            siret=org.siret.formatted if org else None,
-            siren=org.siret.siren if org else None,
-            vat_number=org.siret.vat_number if org else None,
+            billing_lines=book.billing.render(name) if book is not None else (),
+            siret=siret.formatted if siret is not None else None,
+            siren=org.siren if org is not None else None,
+            vat_number=org.vat_number if org is not None else None,
             chorus=org.chorus if org else None,
+            ape=org.ape.code if org is not None and org.ape is not None else None,
         )
 
     def collect_effects(self) -> list[Effect]:
@@ -308,10 +373,14 @@ class Account(ConsentSteps, EmailChangeSteps, PasswordSteps):
     def change_billing_address(self, billing: PostalAddress) -> None:
         """Change the billing address, for every delivery address (SPEC A2).
 
+        Raises:
+            ValidationError: ``account.erased``; ``address.to_complete`` for
+                an account without addresses (SPEC M1).
+
         .. versionadded:: 0.2.0
         """
         self._guard_live()
-        self.addresses.billing = billing
+        self.address_book().billing = billing
 
     def change_category(
         self, category: Category, organisation: Organisation | None
@@ -357,7 +426,191 @@ class Account(ConsentSteps, EmailChangeSteps, PasswordSteps):
         self.former_email = None
         self.former_email_until = None
         self.erased_at = at
-        billing = self.addresses.billing
-        # The book keeps its one-delivery invariant with no person in it.
-        self.addresses.deliveries[:] = [DeliveryAddress("erased", "—", billing)]
+        if self.addresses is not None:
+            billing = self.addresses.billing
+            # The book keeps its one-delivery invariant with no person in it.
+            self.addresses.deliveries[:] = [DeliveryAddress("erased", "—", billing)]
         self._end_sessions(stamps)
+
+    # -- disabling (SPEC M2) -----------------------------------------------------------
+
+    def disable(self, now: datetime, stamps: StampSource) -> None:
+        """Disable the account: it can no longer log in nor ask for a reset.
+
+        Every session ends (SPEC P6); every pending link, reset request and
+        temporary password dies, a pending email change with its link
+        (R8, F10). Its email stays taken. Disabling a disabled account
+        changes nothing.
+
+        Raises:
+            ValidationError: ``account.erased`` (SPEC G3);
+                ``account.unverified`` for a sign-up whose mailbox is not
+                proven yet (it expires by itself, SPEC X5).
+
+        .. versionadded:: 0.2.0
+        """
+        self._guard_live()
+        if self.is_disabled:
+            return
+        if self.status is AccountStatus.UNVERIFIED:
+            raise ValidationError.single("account", "account.unverified")
+        self.status = AccountStatus.DISABLED
+        self._drop_email_change(now)
+        self._end_sessions(stamps)
+        self._effects.append(EndLinks.of(TokenPurpose, resets=True))
+
+    def enable(self, stamps: StampSource) -> None:
+        """Enable a disabled account again; enabling an enabled one changes nothing.
+
+        It becomes active, or an express account when it has no password
+        yet (SPEC X2). Its status changes, so the session stamp changes too
+        (SPEC P6).
+
+        Raises:
+            ValidationError: ``account.erased`` (SPEC G3).
+
+        .. versionadded:: 0.2.0
+        """
+        self._guard_live()
+        if not self.is_disabled:
+            return
+        self.status = (
+            AccountStatus.ACTIVE
+            if self.password_hash is not None
+            else AccountStatus.EXPRESS
+        )
+        self._end_sessions(stamps)
+
+    # -- completing an imported account (SPEC M1) --------------------------------------
+
+    def complete(self, completion: ParsedCompletion, delivery_id: str) -> None:
+        """Give the account exactly the pieces it misses (SPEC M1).
+
+        Each missing piece is required and a piece that is not missing is
+        refused (``completion.not_missing``: the ordinary operations change
+        those); every problem is raised at once (SPEC F8). The addresses
+        come as a billing address and a first delivery address, with
+        *delivery_id* as the latter's id. A SIRET must belong to the SIREN
+        an imported company kept (``siret.siren_mismatch``).
+
+        Raises:
+            ValidationError: ``account.erased``; ``account.disabled``;
+                ``account.already_complete``; the problems above.
+
+        .. versionadded:: 0.2.0
+        """
+        self._guard_live()
+        if self.is_disabled:
+            raise ValidationError.single("account", "account.disabled")
+        missing = self.missing
+        if not missing:
+            raise ValidationError.single("account", "account.already_complete")
+        errors = Collector()
+        _expect(errors, "phone", completion.phone, Missing.PHONE in missing)
+        wants_address = Missing.ADDRESS in missing
+        _expect(errors, "billing_address", completion.billing, wants_address)
+        _expect(errors, "delivery", completion.delivery, wants_address)
+        wants_siret = Missing.SIRET in missing
+        _expect(errors, "siret", completion.siret, wants_siret)
+        _expect(
+            errors,
+            "organisation_name",
+            completion.organisation_name,
+            wants_siret and self.organisation is None,
+        )
+        organisation = self._completed_organisation(completion, errors)
+        errors.raise_if_any()
+        if completion.phone is not None:
+            self.phone = completion.phone
+        if completion.billing is not None and completion.delivery is not None:
+            d = completion.delivery
+            self.addresses = AddressBook(
+                completion.billing,
+                [DeliveryAddress(delivery_id, d.contact_name, d.address, d.label)],
+            )
+        if organisation is not None:
+            self.organisation = organisation
+
+    def _completed_organisation(
+        self, completion: ParsedCompletion, errors: Collector
+    ) -> Organisation | None:
+        siret = completion.siret
+        if siret is None:
+            return None
+        if self.organisation is None:
+            name = completion.organisation_name
+            return Organisation(name, siret) if name is not None else None
+        try:
+            return self.organisation.with_siret(siret)
+        except ValidationError as exc:
+            errors.extend(exc)
+            return None
+
+    # -- accounts brought over from another shop (SPEC M1, M2) -------------------------
+
+    @classmethod
+    def imported(
+        cls,
+        *,
+        id: str,  # noqa: A002 (the field's name)
+        email: Email,
+        name: str,
+        category: Category,
+        created_at: datetime,
+        session_stamp: str,
+        addresses: AddressBook | None = None,
+        phone: Phone | None = None,
+        organisation: Organisation | None = None,
+        password_hash: str | None = None,
+        language: Language = "fr",
+        disabled: bool = False,
+    ) -> Account:
+        """Build an account another shop kept, complete or to complete (SPEC M1, M2).
+
+        What the old shop never asked for may be missing (``None``): the
+        phone, the address book, the organisation or its SIRET (a SIREN
+        alone, :attr:`Organisation.siren_alone`); :attr:`missing` then says
+        what to ask at the next login. *created_at* is the old shop's
+        creation time. The account is active with a password hash, else an
+        express account (a guest, or a customer to invite: the importer
+        decides whom to mail, SPEC M2); *disabled* keeps the old shop's
+        disabled state. The mailbox is not proven. Keep a newsletter
+        subscription with :meth:`import_subscription`, with its date.
+
+        Raises:
+            ValidationError: an organisation for an individual
+                (``not_allowed``), Chorus Pro data for another category than
+                a public body (SPEC C3).
+
+        .. versionadded:: 0.2.0
+        """
+        errors = Collector()
+        check_category_fields(category, organisation, errors, imported=True)
+        errors.raise_if_any()
+        if disabled:
+            status = AccountStatus.DISABLED
+        elif password_hash is not None:
+            status = AccountStatus.ACTIVE
+        else:
+            status = AccountStatus.EXPRESS
+        return cls(
+            id=id,
+            email=email,
+            name=name,
+            category=category,
+            addresses=addresses,
+            created_at=created_at,
+            status=status,
+            phone=phone,
+            organisation=organisation,
+            password_hash=password_hash,
+            language=language,
+            session_stamp=session_stamp,
+        )
+
+
+def _expect(errors: Collector, path: str, value: object, wanted: bool) -> None:  # noqa: FBT001
+    if wanted and value is None:
+        errors.add(path, "required")
+    elif not wanted and value is not None:
+        errors.add(path, "completion.not_missing")

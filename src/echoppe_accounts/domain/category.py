@@ -23,8 +23,9 @@ from collections.abc import Mapping
 
 import attrs
 
+from echoppe_accounts.domain.ape import ApeCode
 from echoppe_accounts.domain.errors import Collector, ValidationError
-from echoppe_accounts.domain.siret import Siret
+from echoppe_accounts.domain.siret import Siren, Siret
 from echoppe_accounts.domain.text import clean_text, strip_combining
 
 ORGANISATION_NAME_LENGTH = 38
@@ -283,13 +284,74 @@ def _optional(value: str, path: str, max_length: int, errors: Collector) -> str 
         return None
 
 
+def _siren_alone(
+    instance: Organisation, _attribute: object, value: Siren | None
+) -> None:
+    if value is not None and instance.siret is not None:
+        msg = "an organisation with a SIRET keeps no SIREN alone: it derives from it"
+        raise ValueError(msg)
+
+
 @attrs.frozen
 class Organisation:
     """The organisation behind a non-individual account.
+
+    Registration always gives a SIRET (SPEC C3). Only an import of another
+    shop's customers makes an organisation without one (SPEC M1): it keeps
+    the SIREN alone if the shop had it, and the account misses its SIRET
+    until completed (:attr:`~echoppe_accounts.Missing.SIRET`).
+
+    Attributes:
+        name: The organisation's name, first line of its billing address.
+        siret: Its SIRET; ``None`` only for an imported organisation.
+        chorus: A public body's Chorus Pro routing data.
+        siren_alone: The SIREN an imported organisation gave without a
+            SIRET; always ``None`` when :attr:`siret` is set.
+        ape: Its APE (NAF) activity code, when the old shop kept one.
 
     .. versionadded:: 0.2.0
     """
 
     name: str
-    siret: Siret
+    siret: Siret | None = None
     chorus: ChorusPro | None = None
+    siren_alone: Siren | None = attrs.field(default=None, validator=_siren_alone)
+    """.. versionadded:: 0.2.0"""
+    ape: ApeCode | None = None
+    """.. versionadded:: 0.2.0"""
+
+    @property
+    def siren(self) -> str | None:
+        """The SIREN, from the SIRET or kept alone; ``None`` if neither is known.
+
+        .. versionadded:: 0.2.0
+        """
+        if self.siret is not None:
+            return self.siret.siren
+        return self.siren_alone.compact if self.siren_alone is not None else None
+
+    @property
+    def vat_number(self) -> str | None:
+        """The intra-EU VAT number, derived from the SIREN when one is known.
+
+        .. versionadded:: 0.2.0
+        """
+        if self.siret is not None:
+            return self.siret.vat_number
+        return self.siren_alone.vat_number if self.siren_alone is not None else None
+
+    def with_siret(self, siret: Siret, path: str = "siret") -> Organisation:
+        """Return this organisation with *siret*, which must match a SIREN kept alone.
+
+        Raises:
+            ValidationError: ``siret.siren_mismatch`` when the SIRET belongs
+                to another company than the SIREN kept (SPEC C4, M1).
+
+        .. versionadded:: 0.2.0
+        """
+        alone = self.siren_alone
+        if alone is not None and siret.siren != alone.compact:
+            raise ValidationError.single(
+                path, "siret.siren_mismatch", siren=alone.formatted
+            )
+        return attrs.evolve(self, siret=siret, siren_alone=None)

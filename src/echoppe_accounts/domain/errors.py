@@ -64,6 +64,29 @@ _MESSAGES: Mapping[str, str | Plural] = {
         "The SIRET number is invalid (wrong check digit)."
     ),
     "siret.all_zero": gettext_noop("The SIRET number cannot be all zeros."),
+    "siren.invalid_format": gettext_noop("The SIREN number must have 9 digits."),
+    "siren.invalid_checksum": gettext_noop(
+        "The SIREN number is invalid (wrong check digit)."
+    ),
+    "siret.siren_mismatch": gettext_noop(
+        "This SIRET belongs to another company than SIREN {siren}, the one on your "
+        "account."
+    ),
+    "ape.invalid": gettext_noop(
+        "The APE code must be four digits and a letter (62.01Z)."
+    ),
+    "completion.not_missing": gettext_noop(
+        "Your account already has this information: change it from your account page."
+    ),
+    "address.to_complete": gettext_noop(
+        "Your account has no address yet: complete your account first."
+    ),
+    "account.disabled": gettext_noop(
+        "This account is disabled: contact customer service."
+    ),
+    "account.unverified": gettext_noop(
+        "This account awaits the confirmation of its email address."
+    ),
     "category.invalid": gettext_noop(
         "Unknown customer category: choose public body, company, individual or "
         "professional."
@@ -250,6 +273,72 @@ _MESSAGES: Mapping[str, str | Plural] = {
     "import.boolean_invalid": gettext_noop("Write 1 (yes) or 0 (no)."),
     "import.storage_refused": gettext_noop(
         "The database refused this line; it was not imported."
+    ),
+    "import.date_invalid": gettext_noop(
+        "The date “{value}” cannot be read: write it as 2024-03-31 or 2024-03-31 14:05."
+    ),
+    "import.newsletter_wording_required": gettext_noop(
+        "Subscribed customers come without the version of the consent wording: "
+        "name the version the old shop showed."
+    ),
+    # ... and what an import changed on the way (SPEC M1, M2).
+    "import.to_complete.phone": gettext_noop(
+        "No usable phone: the customer gives one at the next login."
+    ),
+    "import.to_complete.address": gettext_noop(
+        "No usable address: the customer gives one at the next login."
+    ),
+    "import.to_complete.siret": gettext_noop(
+        "The organisation has no SIRET: the customer gives it at the next login."
+    ),
+    "import.siren_kept": gettext_noop("SIREN {siren} kept."),
+    "import.address_split": gettext_noop(
+        "The street was laid out on lines of 38 characters (postal standard); "
+        "the old shop had: {address}"
+    ),
+    "import.address_unusable": gettext_noop(
+        "This address could not be kept (see the field): {address}"
+    ),
+    "import.address_beyond_max": gettext_noop(
+        "An account holds at most {max} delivery addresses; not kept: {address}"
+    ),
+    "import.phone_unusable": gettext_noop(
+        "This phone number is not valid and was not kept: {value}"
+    ),
+    "import.siret_unusable": gettext_noop(
+        "This SIRET or SIREN is not valid and was not kept: {value}"
+    ),
+    "import.ape_unusable": gettext_noop(
+        "This APE code is not valid and was not kept: {value}"
+    ),
+    "import.optin_reported": gettext_noop(
+        "The customer accepted partners’ offers in the old shop: nothing was "
+        "subscribed; the shop decides."
+    ),
+    "import.language_unknown": gettext_noop(
+        "The language “{language}” has no catalogue: the account uses “{default}”."
+    ),
+    "import.disabled": gettext_noop(
+        "The old shop had disabled this account: it stays disabled."
+    ),
+    "import.guest_not_invited": gettext_noop(
+        "A guest of the old shop: an express account, sent no mail."
+    ),
+    "import.hash_not_kept": gettext_noop(
+        "This password hash cannot be kept (MD5 or unknown): the customer "
+        "chooses a new password."
+    ),
+    "import.field_dropped": gettext_noop(
+        "An account has no place for this field; not kept: {value}"
+    ),
+    "import.created_at_missing": gettext_noop(
+        "No creation date: the account is dated from the import."
+    ),
+    "import.newsletter_undated": gettext_noop(
+        "The subscription has no date: it is dated from the account’s creation."
+    ),
+    "import.line_conflict": gettext_noop(
+        "Line {line} gives another value for this field: the first line’s is kept."
     ),
 }
 _UNKNOWN = gettext_noop("Invalid value.")

@@ -14,6 +14,12 @@ see :class:`~echoppe_accounts.LegacyHasher`). A typed password longer than
 bcrypt's 72 bytes never matches: bcrypt would have compared its first 72
 bytes only, and a login must never upgrade a hash from such a match (M3).
 
+WordPress (so WooCommerce) before 6.8, phpBB 3 and many PHP shops kept
+*portable phpass* hashes: ``$P$`` (``$H$`` in phpBB), one character for the
+base-2 logarithm of the number of MD5 rounds (``B``: 2¹³ in WordPress), eight
+of salt and 22 of hash. They are kept wrapped the same way
+(:data:`PHPASS_WRAPPED_PREFIX`), checked at the first login and replaced.
+
 PrestaShop 1.6 stored ``md5(_COOKIE_KEY_ . password)``: a single unsalted
 MD5, which no longer protects anything and needs the old shop's secret key.
 It is not kept: its owner is invited to choose a password, as is the owner of
@@ -27,6 +33,10 @@ True
 True
 >>> usable_legacy_hash("$2y$13$" + "N" * 53) is None  # dearer than the cap
 True
+>>> usable_legacy_hash("$P$B12345678L6Lpt4BxNotVIMILOa9u81")  # WordPress
+'$P$B12345678L6Lpt4BxNotVIMILOa9u81'
+>>> phpass_cost("$P$B12345678L6Lpt4BxNotVIMILOa9u81")
+13
 >>> wrapped = wrapped_hash("$2y$10$" + "N" * 53, "$argon2id$v=19$...")
 >>> wrapped
 '$bcrypt-argon2id$2y$10$NNNNNNNNNNNNNNNNNNNNNN$argon2id$v=19$...'
@@ -84,14 +94,87 @@ _SETTING_LENGTH = 29
 """``$2y$10$`` and 22 characters of salt: what bcrypt needs to hash again."""
 
 
-def is_bcrypt_family(password_hash: str) -> bool:
-    """Tell whether *password_hash* claims to be a bcrypt hash, wrapped or not.
+PHPASS_WRAPPED_PREFIX = "$phpass-argon2id$"
+"""How a wrapped phpass hash starts: ``$phpass-argon2id$P$B<salt>$argon2id$…``.
 
-    Such a hash is never handed to another hasher, even when malformed.
+.. versionadded:: 0.2.0
+"""
+
+ITOA64 = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+"""phpass's alphabet: its cost character and its base 64.
+
+.. versionadded:: 0.2.0
+"""
+
+MIN_PHPASS_COST = 7
+"""The cheapest phpass cost (2⁷ MD5 rounds) phpass itself accepts.
+
+.. versionadded:: 0.2.0
+"""
+
+MAX_PHPASS_COST = 16
+"""The dearest phpass cost kept (2¹⁶ MD5 rounds; WordPress writes 13, phpBB 11).
+
+.. versionadded:: 0.2.0
+"""
+
+PHPASS_SETTING_LENGTH = 12
+"""``$P$``, the cost character and 8 characters of salt.
+
+.. versionadded:: 0.2.0
+"""
+
+_PHPASS = re.compile(r"\$[PH]\$[./0-9A-Za-z]{31}")
+_PHPASS_LENGTH = 34
+
+
+def is_bcrypt_family(password_hash: str) -> bool:
+    """Tell whether *password_hash* claims to be a kept legacy hash, wrapped or not.
+
+    bcrypt (``$2…``) and phpass (``$P$``, ``$H$``), plain or wrapped: such a
+    hash is never handed to another hasher, even when malformed.
 
     .. versionadded:: 0.2.0
     """
-    return password_hash.startswith(("$2", WRAPPED_PREFIX))
+    return password_hash.startswith(
+        ("$2", WRAPPED_PREFIX, "$P$", "$H$", PHPASS_WRAPPED_PREFIX)
+    )
+
+
+def phpass_cost(password_hash: str) -> int | None:
+    """Return the cost (log₂ of MD5 rounds) of a well-formed phpass hash, or ``None``.
+
+    Only costs from :data:`MIN_PHPASS_COST` to :data:`MAX_PHPASS_COST`.
+
+    .. versionadded:: 0.2.0
+    """
+    if len(password_hash) != _PHPASS_LENGTH or not _PHPASS.fullmatch(password_hash):
+        return None
+    cost = ITOA64.index(password_hash[3])
+    return cost if MIN_PHPASS_COST <= cost <= MAX_PHPASS_COST else None
+
+
+def wrapped_phpass(phpass_hash: str, inner: str) -> str:
+    """Return the stored form of *phpass_hash*: its setting, then *inner*.
+
+    .. versionadded:: 0.2.0
+    """
+    return f"{PHPASS_WRAPPED_PREFIX}{phpass_hash[1:PHPASS_SETTING_LENGTH]}{inner}"
+
+
+def unwrap_phpass(password_hash: str) -> tuple[str, str] | None:
+    """Return the phpass setting and the inner hash of a wrapped one, or ``None``.
+
+    .. versionadded:: 0.2.0
+    """
+    if not password_hash.startswith(PHPASS_WRAPPED_PREFIX):
+        return None
+    rest = password_hash[len(PHPASS_WRAPPED_PREFIX) :]
+    cut = PHPASS_SETTING_LENGTH - 1
+    setting, inner = "$" + rest[:cut], rest[cut:]
+    if phpass_cost(setting + "." * 22) is None or not inner.startswith("$"):
+        return None
+    return setting, inner
 
 
 def wrapped_hash(bcrypt_hash: str, inner: str) -> str:
@@ -141,14 +224,18 @@ def usable_legacy_hash(text: str) -> str | None:
     """Return *text* as a hash to keep, or ``None`` when its owner must be invited.
 
     Kept: bcrypt hashes (``$2y$``, ``$2a$``, ``$2b$``) of a cost from
-    :data:`MIN_BCRYPT_COST` to :data:`MAX_BCRYPT_COST`, surrounding white
-    space removed. Anything else, MD5 included, is not usable.
+    :data:`MIN_BCRYPT_COST` to :data:`MAX_BCRYPT_COST`, and portable phpass
+    hashes (``$P$``, ``$H$``) of a cost from :data:`MIN_PHPASS_COST` to
+    :data:`MAX_PHPASS_COST`, surrounding white space removed. Anything
+    else, MD5 included, is not usable.
 
     .. versionadded:: 0.2.0
     """
     if len(text) > 2 * _BCRYPT_LENGTH:  # size before work (SPEC F9)
         return None
     candidate = text.strip()
+    if phpass_cost(candidate) is not None:
+        return candidate
     cost = bcrypt_cost(candidate)
     if cost is None or not MIN_BCRYPT_COST <= cost <= MAX_BCRYPT_COST:
         return None

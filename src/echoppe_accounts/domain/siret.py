@@ -25,12 +25,24 @@ echoppe_accounts.ValidationError: siret: The SIRET number is invalid (wrong...).
 Traceback (most recent call last):
 ...
 echoppe_accounts.ValidationError: siret: The SIRET number cannot be all zeros.
+
+A SIREN alone (the company, not one of its establishments) is what some
+shops kept; an import keeps it as such until the customer gives the SIRET
+(SPEC M1):
+
+>>> Siren.parse("732 829 320").formatted
+'732 829 320'
+>>> Siren.parse("732829321")
+Traceback (most recent call last):
+...
+echoppe_accounts.ValidationError: siret: The SIREN number is invalid (wrong...).
 """
 
 from __future__ import annotations
 
 import attrs
 from stdnum import exceptions as stdnum_errors
+from stdnum.fr import siren as stdnum_siren
 from stdnum.fr import siret as stdnum_siret
 
 from echoppe_accounts.domain import fast
@@ -131,6 +143,70 @@ class Siret:
     def vat_number(self) -> str:
         """The intra-EU VAT number derived from the SIREN (``FR44732829320``)."""
         return "FR" + str(stdnum_siret.to_tva(self.compact))
+
+    def __str__(self) -> str:
+        """Return the formatted number."""
+        return self.formatted
+
+
+def validate_siren(value: str, path: str = "siret") -> str:
+    """Return the compact form of a valid SIREN (9 digits), or raise at *path*.
+
+    Spaces and dots are allowed, as in a SIRET (SPEC C4); an all-zero SIREN
+    is refused although stdnum accepts it.
+
+    Raises:
+        ValidationError: ``required``, ``siren.invalid_format``,
+            ``siret.all_zero`` or ``siren.invalid_checksum``.
+
+    .. versionadded:: 0.2.0
+    """
+    if len(value) > _MAX_INPUT or has_forbidden_character(value):
+        raise ValidationError.single(path, "siren.invalid_format")
+    number = str(stdnum_siren.compact(value))
+    if not number:
+        raise ValidationError.single(path, "required")
+    if not (len(number) == _SIREN_LENGTH and number.isascii() and number.isdigit()):
+        raise ValidationError.single(path, "siren.invalid_format")
+    if number == _ALL_ZERO_SIREN:
+        raise ValidationError.single(path, "siret.all_zero")
+    try:
+        return str(stdnum_siren.validate(number))
+    except stdnum_errors.InvalidChecksum:
+        raise ValidationError.single(path, "siren.invalid_checksum") from None
+    except stdnum_errors.ValidationError:  # pragma: no cover (checked above)
+        raise ValidationError.single(path, "siren.invalid_format") from None
+
+
+@attrs.frozen
+class Siren:
+    """A valid SIREN (company number) kept alone, compact (9 digits).
+
+    An imported company that gave its SIREN but no SIRET keeps it here until
+    it completes its account with a SIRET of the same company (SPEC M1, C4).
+
+    .. versionadded:: 0.2.0
+    """
+
+    compact: str
+
+    @classmethod
+    def parse(cls, value: str, path: str = "siret") -> Siren:
+        """Validate *value* (spaces and dots allowed) and return a :class:`Siren`.
+
+        See :func:`validate_siren` for the errors raised.
+        """
+        return cls(validate_siren(value, path))
+
+    @property
+    def formatted(self) -> str:
+        """The number as shown to people, such as ``732 829 320``."""
+        return str(stdnum_siren.format(self.compact))
+
+    @property
+    def vat_number(self) -> str:
+        """The intra-EU VAT number derived from the SIREN (``FR44732829320``)."""
+        return "FR" + str(stdnum_siren.to_tva(self.compact))
 
     def __str__(self) -> str:
         """Return the formatted number."""

@@ -24,3 +24,12 @@ class AccountStatus(enum.StrEnum):
 
     .. versionadded:: 0.2.0
     """
+    DISABLED = "disabled"
+    """Disabled by the old shop (PrestaShop's ``active=0``) or by customer service.
+
+    It cannot log in (refused exactly as a wrong password, SPEC P3) and a
+    reset request for it is answered as for an unknown email, with no mail
+    (R1); its email stays taken. Customer service enables it again.
+
+    .. versionadded:: 0.2.0
+    """

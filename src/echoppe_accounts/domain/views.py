@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 
 from echoppe_accounts.domain.category import Category, ChorusPro
+from echoppe_accounts.domain.completion import NOTHING_MISSING, Missing
 from echoppe_accounts.domain.status import AccountStatus
 
 
@@ -21,6 +22,9 @@ class Credentials:
         password_hash: Its password hash, ``None`` for an express account.
         status: Its status (erased, unverified…).
         session_stamp: Its current session stamp (SPEC P6).
+        missing: What the account still misses (SPEC M1), read from the
+            same row; a login answers it as :attr:`LoginResult.to_complete
+            <echoppe_accounts.LoginResult.to_complete>`.
 
     .. versionadded:: 0.2.0
     """
@@ -29,6 +33,7 @@ class Credentials:
     password_hash: str | None = attrs.field(repr=False)
     status: AccountStatus
     session_stamp: str
+    missing: frozenset[Missing] = NOTHING_MISSING
 
     @property
     def is_erased(self) -> bool:
@@ -50,7 +55,14 @@ class InvoiceView:
     category: Category
     name: str
     billing_lines: tuple[str, ...]
+    """Empty for an imported account with no address yet (SPEC M1)."""
     siret: str | None
     siren: str | None
+    """From the SIRET, or the SIREN an imported company gave alone (SPEC M1)."""
     vat_number: str | None
     chorus: ChorusPro | None
+    ape: str | None = None
+    """The organisation's APE (NAF) code, when known (SPEC M2).
+
+    .. versionadded:: 0.2.0
+    """

@@ -15,7 +15,12 @@ import attrs
 
 from echoppe_accounts.domain.errors import Collector, FieldError, ValidationError
 from echoppe_accounts.service_layer._import_cases import shown
-from echoppe_accounts.service_layer.import_rows import COLUMNS, REQUIRED_COLUMNS
+from echoppe_accounts.service_layer.import_rows import (
+    COLUMNS,
+    REQUIRED_COLUMNS,
+    customer_of_rows,
+    email_of_row,
+)
 
 if TYPE_CHECKING:
     from echoppe_accounts.entrypoints._import_report import Bar
@@ -133,9 +138,36 @@ def read_header(lines: Lines) -> Header:
     return Header(delimiter, columns)
 
 
+@attrs.define
+class _Grouper:
+    """Consecutive rows of one email, held until a row of another email comes."""
+
+    run: ImportRun
+    rows: list[tuple[int, dict[str, str]]] = attrs.Factory(list)
+    email: str = ""
+
+    def add(self, number: int, row: dict[str, str]) -> None:
+        email = email_of_row(row)
+        if self.rows and email != self.email:
+            self.flush()
+        self.email = email
+        self.rows.append((number, row))
+
+    def flush(self) -> None:
+        if self.rows:
+            record, problems, changes = customer_of_rows(self.rows)
+            self.run.add_customer(self.rows[0][0], record, problems, changes)
+            self.rows = []
+
+
 def read_rows(lines: Lines, header: Header, run: ImportRun, bar: Bar) -> None:
-    """Give every line after the header to *run*, as a row or refused."""
+    """Give the customers after the header to *run*, and the lines it refuses.
+
+    Consecutive rows with the same email are one customer; a line refused
+    whole (malformed, too long) between them does not part them.
+    """
     reader = csv.reader(lines, delimiter=header.delimiter)
+    grouper = _Grouper(run)
     position = lines.number
     while True:
         start = lines.number + 1
@@ -144,25 +176,31 @@ def read_rows(lines: Lines, header: Header, run: ImportRun, bar: Bar) -> None:
             cells = next(reader)
         except StopIteration:
             break
+        except ValidationError:  # the file changed since it was checked
+            grouper.flush()  # what was read before it stays imported
+            run.flush()
+            raise
         except csv.Error:
             run.refuse_line(
                 start,
                 [FieldError("", "import.malformed_line", {"last": lines.number})],
             )
         else:
-            _line(run, start, cells, header, lines.cut)
+            _line(grouper, start, cells, header, lines.cut)
         bar.update(lines.number - position)
         position = lines.number
+    grouper.flush()
     run.flush()
 
 
 def _line(
-    run: ImportRun,
+    grouper: _Grouper,
     number: int,
     cells: list[str],
     header: Header,
     cut: bool,  # noqa: FBT001
 ) -> None:
+    run = grouper.run
     if cut:
         run.refuse_line(
             number,
@@ -185,4 +223,4 @@ def _line(
         return
     row = dict.fromkeys(COLUMNS, "")
     row.update(zip(header.columns, cells, strict=False))
-    run.add_row(number, row)
+    grouper.add(number, row)

@@ -24,7 +24,7 @@ def default_report(source: Path) -> Path:
     return source.with_name(f"{source.name}.errors.csv")
 
 
-def check_report_path(source: Path, report: Path, *, named: bool) -> None:
+def check_report_path(source: Path | None, report: Path, *, named: bool) -> None:
     """Refuse a report that would overwrite the input or cannot be written.
 
     A symbolic link is refused (the report would overwrite its target), and
@@ -43,7 +43,12 @@ def check_report_path(source: Path, report: Path, *, named: bool) -> None:
             raise ValidationError.single("report", code, file=shown(report)) from exc
     same = False
     try:
-        same = report.exists() and source.exists() and report.samefile(source)
+        same = (
+            source is not None
+            and report.exists()
+            and source.exists()
+            and report.samefile(source)
+        )
     except OSError:  # pragma: no cover (a folder that cannot be looked into)
         same = True
     folder = report.parent
@@ -54,10 +59,15 @@ def check_report_path(source: Path, report: Path, *, named: bool) -> None:
 
 
 class Report:
-    """The error report, opened on the first refused line."""
+    """The report, opened on its first entry: refusals and changes (SPEC M2).
 
-    def __init__(self, path: Path) -> None:
+    Its first column is ``line`` for a CSV file, ``ref`` (the old shop's
+    id of the customer) for another source.
+    """
+
+    def __init__(self, path: Path, first_column: str = "line") -> None:
         self.path = path
+        self.first_column = first_column
         self.delimiter = ";"
         self.written = False
         self._file: IO[str] | None = None
@@ -67,7 +77,8 @@ class Report:
     def __enter__(self) -> Self:
         return self
 
-    def write(self, refused: Sequence[tuple[int, FieldError]]) -> None:
+    def write(self, refused: Sequence[tuple[str, FieldError]]) -> None:
+        """Write each entry: line (or ref), field, code and French message."""
         if not refused:
             return
         try:
@@ -78,7 +89,7 @@ class Report:
                     private_file(self.path, encoding="utf-8-sig", newline="")
                 )
                 self._writer = csv.writer(self._file, delimiter=self.delimiter)
-                self._writer.writerow(("line", "field", "code", "message"))
+                self._writer.writerow((self.first_column, "field", "code", "message"))
                 self.written = True
             self._writer.writerows(
                 (line, error.path, error.code, error.message("fr"))
@@ -108,7 +119,11 @@ class Report:
             self.path.unlink()
 
 
-_REPORT_HEADERS = tuple(f"\ufeffline{d}field{d}code{d}message" for d in (";", ","))
+_REPORT_HEADERS = tuple(
+    f"\ufeff{first}{d}field{d}code{d}message"
+    for first in ("line", "ref")
+    for d in (";", ",")
+)
 
 
 def _is_report(path: Path) -> bool:

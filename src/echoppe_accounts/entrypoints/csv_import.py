@@ -174,11 +174,13 @@ True
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 import attrs
 
+from echoppe_accounts.domain.completion import Missing
 from echoppe_accounts.domain.legacy_hash import PROBE_HASH, PROBE_PASSWORD
 from echoppe_accounts.entrypoints import _csv_lines
 from echoppe_accounts.entrypoints._csv_lines import (
@@ -194,7 +196,9 @@ from echoppe_accounts.entrypoints._import_report import (
     progress_bar,
 )
 from echoppe_accounts.ports import PasswordHasher
+from echoppe_accounts.service_layer._import_cases import Counts
 from echoppe_accounts.service_layer._ports import Ports
+from echoppe_accounts.service_layer.import_records import ImportedCustomer
 from echoppe_accounts.service_layer.importer import start_run
 
 if TYPE_CHECKING:
@@ -216,15 +220,24 @@ class ImportSummary:
     ``imported + already_present + invalid == read``.
 
     Attributes:
-        read: Data lines read (the header and blank lines not counted).
+        read: Customers read: in a CSV file, the data lines, consecutive
+            lines of one email counting once (the header and blank lines
+            not counted).
         imported: Accounts created.
-        already_present: Lines whose email already had an account when the
-            import began: left untouched.
-        invalid: Lines refused, each listed in the report.
+        already_present: Customers whose email already had an account when
+            the import began: left untouched.
+        invalid: Customers (or CSV lines) refused, each listed in the report.
         invited: Of the accounts created, those without a usable password,
             whose customer was sent the set-password mail.
-        report: Where the error report was written, or ``None`` when no
-            line was refused.
+        report: Where the report was written, or ``None`` when nothing was
+            refused or changed.
+        to_complete: Of the accounts created, how many miss each piece SPEC
+            requires (SPEC M1): they complete it at their next login.
+        disabled: Of the accounts created, those the old shop had disabled.
+        guests: Of the accounts created, the old shop's guests (express
+            accounts, mailed only when asked).
+        changes: Entries of the report that say what the import changed on
+            the way (SPEC M2), refusals not counted.
 
     .. versionadded:: 0.2.0
     """
@@ -235,6 +248,29 @@ class ImportSummary:
     invalid: int
     invited: int
     report: Path | None
+    to_complete: Mapping[Missing, int] = attrs.field(factory=dict)
+    """.. versionadded:: 0.2.0"""
+    disabled: int = 0
+    """.. versionadded:: 0.2.0"""
+    guests: int = 0
+    """.. versionadded:: 0.2.0"""
+    changes: int = 0
+    """.. versionadded:: 0.2.0"""
+
+
+def _summary(counts: Counts, report: Path | None) -> ImportSummary:
+    return ImportSummary(
+        read=counts.read,
+        imported=counts.imported,
+        already_present=counts.already_present,
+        invalid=counts.invalid,
+        invited=counts.invited,
+        report=report,
+        to_complete=dict(counts.to_complete),
+        disabled=counts.disabled,
+        guests=counts.guests,
+        changes=counts.changes,
+    )
 
 
 class CustomerImporter:
@@ -271,6 +307,8 @@ class CustomerImporter:
         report: Path | None = None,
         batch_size: int = 500,
         progress: bool | None = None,
+        newsletter_wording: str | None = None,
+        invite_guests: bool = False,
     ) -> ImportSummary:
         """Import the customers of *source*, a CSV file, and say what was done.
 
@@ -284,9 +322,17 @@ class CustomerImporter:
             batch_size: Lines per transaction.
             progress: Show a progress bar on standard error. ``None``, the
                 default, shows one only when standard error is a terminal.
+            newsletter_wording: The version of the consent wording for the
+                subscribed customers whose ``newsletter_wording_version``
+                cell is empty (SPEC F7); without it, such a line is refused.
+            invite_guests: Mail guests (``guest`` 1) the set-password link
+                too; by default they are never mailed (SPEC M2).
 
         Returns:
             The counts, and where the report is.
+
+        .. versionchanged:: 0.2.0
+           *newsletter_wording* and *invite_guests*.
 
         Raises:
             ValidationError: The file cannot be read, is not UTF-8, or its
@@ -321,29 +367,92 @@ class CustomerImporter:
                 keep_hashes=self._checks_bcrypt(),
                 errors=errors,
                 batch_size=batch_size,
+                newsletter_wording=newsletter_wording,
+                dated="created_at" in header.columns,
+                invite_guests=invite_guests,
             )
             with progress_bar(total - 1, progress) as bar:
                 read_rows(lines, header, run, bar)
             counts = run.counts
             run.cases.finish(run.run, source, counts)
-        summary = ImportSummary(
-            read=counts.read,
-            imported=counts.imported,
-            already_present=counts.already_present,
-            invalid=counts.invalid,
-            invited=counts.invited,
-            report=report_path if errors.written else None,
-        )
-        log.info(
-            "import of %s: %d read, %d imported, %d already present, "
-            "%d invalid, %d invited",
-            source.name,
-            summary.read,
-            summary.imported,
-            summary.already_present,
-            summary.invalid,
-            summary.invited,
-        )
+        summary = _summary(counts, report_path if errors.written else None)
+        _log(source.name, summary)
+        return summary
+
+    def import_records(
+        self,
+        records: Iterable[ImportedCustomer],
+        *,
+        source: str,
+        report: Path,
+        batch_size: int = 500,
+        progress: bool | None = None,
+        total: int | None = None,
+        newsletter_wording: str | None = None,
+        invite_guests: bool = False,
+    ) -> ImportSummary:
+        """Import customers another shop kept, read by a source, and say what was done.
+
+        The same pipeline as :meth:`import_csv` (SPEC M1, M2): each record
+        becomes an account, complete or to complete at its next login,
+        every change reported; the same batches, the same *already present*
+        on a run again, the same audit records. The PrestaShop source
+        gives its customers here.
+
+        Args:
+            records: The customers, read lazily: one batch is held at a time.
+            source: What the records come from, named in the audit trail
+                (``"prestashop:db@host"``); no password in it.
+            report: Where to write the report: refusals and changes, by the
+                record's :attr:`~ImportedCustomer.ref` (column ``ref``).
+            batch_size: Customers per transaction.
+            progress: Show a progress bar on standard error (``None``: only
+                on a terminal).
+            total: How many records to expect, for the progress bar.
+            newsletter_wording: The version of the consent wording the old
+                shop showed (SPEC F7), for the subscribed customers whose
+                record names none; required as soon as one is met.
+            invite_guests: Mail guests the set-password link too.
+
+        Returns:
+            The counts, and where the report is.
+
+        Raises:
+            ValidationError: ``import.newsletter_wording_required``: a
+                subscribed customer came and no wording was named (nothing
+                of its batch is written; the batches before are, and count
+                as already present on a run again); or the report cannot be
+                written (``import.report_unwritable``, ...).
+            StorageError: The storage is unavailable, or refused a whole
+                batch one by one. What was written stays written.
+            ValueError: *batch_size* is less than 1.
+
+        .. versionadded:: 0.2.0
+        """
+        if batch_size < 1:
+            msg = f"batch_size must be at least 1, not {batch_size}"
+            raise ValueError(msg)
+        report_path = Path(report)
+        check_report_path(None, report_path, named=True)
+        with Report(report_path, first_column="ref") as errors:
+            run = start_run(
+                self._ports,
+                keep_hashes=self._checks_bcrypt(),
+                errors=errors,
+                batch_size=batch_size,
+                newsletter_wording=newsletter_wording,
+                invite_guests=invite_guests,
+                wording_required=True,
+            )
+            with progress_bar(total if total is not None else 0, progress) as bar:
+                for position, record in enumerate(records, start=1):
+                    run.add_customer(position, record)
+                    bar.update(1)
+                run.flush()
+            counts = run.counts
+            run.cases.finish(run.run, source, counts)
+        summary = _summary(counts, report_path if errors.written else None)
+        _log(source, summary)
         return summary
 
     def _checks_bcrypt(self) -> bool:
@@ -355,3 +464,19 @@ class CustomerImporter:
             "have one are invited to choose a password (wire LegacyHasher)"
         )
         return False
+
+
+def _log(source: str, summary: ImportSummary) -> None:
+    log.info(
+        "import of %s: %d read, %d imported, %d already present, "
+        "%d invalid, %d invited, %d disabled, %d guests, %d changes",
+        source[-200:],
+        summary.read,
+        summary.imported,
+        summary.already_present,
+        summary.invalid,
+        summary.invited,
+        summary.disabled,
+        summary.guests,
+        summary.changes,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Iterator, Sequence
 from datetime import datetime
@@ -9,14 +10,15 @@ from pathlib import Path
 
 import attrs
 
-from echoppe_accounts.domain.account import Account, AccountStatus
+from echoppe_accounts.domain.account import Account
 from echoppe_accounts.domain.addressbook import AddressBook, DeliveryAddress
 from echoppe_accounts.domain.audit import AuditEvent, AuditRecord
+from echoppe_accounts.domain.completion import Missing, missing_pieces
 from echoppe_accounts.domain.errors import ValidationError
 from echoppe_accounts.ports import Clock, UnitOfWork
 from echoppe_accounts.service_layer._ports import Ports, audit, unix_ms, uuid7_text
 from echoppe_accounts.service_layer.express import issue_set_password
-from echoppe_accounts.service_layer.import_rows import Candidate
+from echoppe_accounts.service_layer.import_customers import Candidate
 from echoppe_accounts.service_layer.settings import Settings
 
 log = logging.getLogger("echoppe_accounts.importer")
@@ -24,13 +26,38 @@ log = logging.getLogger("echoppe_accounts.importer")
 
 @attrs.define
 class Counts:
-    """What became of the lines read so far."""
+    """What became of the customers read so far."""
 
     read: int = 0
     imported: int = 0
     already_present: int = 0
     invalid: int = 0
     invited: int = 0
+    to_complete: dict[Missing, int] = attrs.Factory(lambda: dict.fromkeys(Missing, 0))
+    disabled: int = 0
+    guests: int = 0
+    changes: int = 0
+
+    def add(self, candidate: Candidate, *, invited: bool) -> None:
+        """Count *candidate*'s account, created."""
+        self.imported += 1
+        self.invited += invited
+        self.disabled += candidate.disabled
+        self.guests += candidate.guest
+        self.changes += len(candidate.changes)
+        for piece in missing(candidate):
+            self.to_complete[piece] += 1
+
+
+def missing(candidate: Candidate) -> frozenset[Missing]:
+    """What the account of *candidate* will lack (SPEC M1)."""
+    organisation = candidate.organisation
+    return missing_pieces(
+        has_phone=candidate.phone is not None,
+        has_addresses=candidate.billing is not None,
+        needs_organisation=candidate.category.needs_organisation,
+        has_siret=organisation is not None and organisation.siret is not None,
+    )
 
 
 @attrs.frozen
@@ -60,7 +87,7 @@ class ImportCases:
         ``"taken"``: an earlier line of this run has that email;
         ``"invited"`` or ``"imported"``: the account was created.
         """
-        existing = uow.accounts.get_by_email_key(candidate.parsed.email.key)
+        existing = uow.accounts.get_by_email_key(candidate.email.key)
         if existing is not None:
             return "taken" if made_by(uow, existing, run) else "present"
         try:
@@ -82,10 +109,19 @@ class ImportCases:
         """
         now = self.clock.now()
         # One draw of random bytes for the ids of the batch: the accounts,
-        # their delivery addresses and their audit records.
-        count = 2 * len(candidates) + sum(len(c.parsed.deliveries) for c in candidates)
-        ids = self._ids(count)
-        accounts = [self._new_account(candidate, now, ids) for candidate in candidates]
+        # their session stamps, their delivery addresses and their audit records.
+        count = 2 * len(candidates) + sum(len(c.deliveries) for c in candidates)
+        raw = self.ports.secrets.token_bytes(16 * (count + len(candidates)))
+        ms = unix_ms(self.ports.clock)
+        ids = (uuid7_text(raw[i : i + 16], ms) for i in range(0, 16 * count, 16))
+        stamps = (
+            base64.urlsafe_b64encode(raw[i : i + 16]).rstrip(b"=").decode()
+            for i in range(16 * count, len(raw), 16)
+        )
+        accounts = [
+            self._new_account(candidate, now, ids, next(stamps))
+            for candidate in candidates
+        ]
         uow.accounts.add(*accounts)
         details = {"run": run.id}
         uow.audit.add(
@@ -103,7 +139,7 @@ class ImportCases:
         )
         outcomes = []
         for candidate, account in zip(candidates, accounts, strict=True):
-            if candidate.password_hash is None:
+            if candidate.invite:
                 issue_set_password(self.ports, uow, account)
                 outcomes.append("invited")
             else:
@@ -116,43 +152,40 @@ class ImportCases:
         )
         return outcomes
 
-    def _ids(self, count: int) -> Iterator[str]:
-        raw = self.ports.secrets.token_bytes(16 * count)
-        now = unix_ms(self.ports.clock)
-        return (uuid7_text(raw[i : i + 16], now) for i in range(0, len(raw), 16))
-
     def _new_account(
-        self, candidate: Candidate, now: datetime, ids: Iterator[str]
+        self, candidate: Candidate, now: datetime, ids: Iterator[str], stamp: str
     ) -> Account:
-        parsed = candidate.parsed
-        account = Account(
-            id=next(ids),
-            email=parsed.email,
-            name=parsed.name,
-            category=parsed.category,
-            addresses=AddressBook(
-                parsed.billing,
+        """Make the account of *candidate*; *stamp* is 16 random bytes (SPEC P6)."""
+        account_id = next(ids)
+        billing = candidate.billing
+        account = Account.imported(
+            id=account_id,
+            email=candidate.email,
+            name=candidate.name,
+            category=candidate.category,
+            created_at=candidate.created_at or now,
+            session_stamp=stamp,
+            addresses=None
+            if billing is None
+            else AddressBook(
+                billing,
                 [
                     DeliveryAddress(next(ids), d.contact_name, d.address, d.label)
-                    for d in parsed.deliveries
+                    for d in candidate.deliveries
                 ],
             ),
-            created_at=now,
-            status=(
-                AccountStatus.ACTIVE
-                if candidate.password_hash
-                else AccountStatus.EXPRESS
-            ),
-            phone=parsed.phone,
-            organisation=parsed.organisation,
+            phone=candidate.phone,
+            organisation=candidate.organisation,
             password_hash=candidate.password_hash,
-            language=parsed.language,
+            language=candidate.language,
+            disabled=candidate.disabled,
         )
-        if parsed.newsletter_wording_version is not None:
-            account.import_subscription(now, parsed.newsletter_wording_version)
+        if candidate.newsletter is not None:
+            at, version = candidate.newsletter
+            account.import_subscription(at or candidate.created_at or now, version)
         return account
 
-    def finish(self, run: RunId, source: Path, counts: Counts) -> None:
+    def finish(self, run: RunId, source: Path | str, counts: Counts) -> None:
         """Record the end of *run* in the audit trail, waiting for the disk.
 
         The batches were committed without waiting (a power cut would lose
@@ -173,6 +206,12 @@ class ImportCases:
                 already_present=str(counts.already_present),
                 invalid=str(counts.invalid),
                 invited=str(counts.invited),
+                to_complete=",".join(
+                    f"{piece.value}:{n}" for piece, n in counts.to_complete.items()
+                ),
+                disabled=str(counts.disabled),
+                guests=str(counts.guests),
+                changes=str(counts.changes),
             )
             uow.commit()
 
@@ -197,6 +236,6 @@ def made_by(uow: UnitOfWork, account: Account, run: RunId) -> bool:
     )
 
 
-def shown(path: Path) -> str:
-    """Return *path* as reported: its last 200 characters, valid UTF-8."""
+def shown(path: Path | str) -> str:
+    """Return *path* (or a source's name) as reported: its last 200 characters."""
     return str(path)[-200:].encode("utf-8", "replace").decode()

@@ -112,6 +112,14 @@ class ImportedCustomer:
             (the last invoiced one); ``None`` to take the newest.
         dropped: Fields the old shop kept that an account has no place for
             (``birthday``, ``gender``…), named in the report.
+        category: The customer category as the source names it
+            (``particulier``, ``company``…); empty: a company when
+            :attr:`company` or :attr:`siret` is given, else an individual.
+        chorus_requirement: A public body's Chorus Pro requirement.
+        chorus_service_code: A public body's Chorus Pro service code.
+        chorus_engagement_number: A public body's engagement number.
+        newsletter_wording: The version of the consent wording the
+            customer was shown, when the source keeps one per customer.
 
     .. versionadded:: 0.2.0
     """
@@ -135,6 +143,11 @@ class ImportedCustomer:
     addresses: tuple[ImportedAddress, ...] = ()
     billing_ref: str | None = None
     dropped: tuple[str, ...] = ()
+    category: str = ""
+    chorus_requirement: str = ""
+    chorus_service_code: str = ""
+    chorus_engagement_number: str = ""
+    newsletter_wording: str = ""
 
     @property
     def name(self) -> str:

@@ -1,12 +1,13 @@
-"""The writing of imported customers in batches, over the ports (SPEC O4).
+"""The writing of imported customers in batches, over the ports (SPEC O4, M1, M2).
 
-The entry point that owns the file
-(:mod:`echoppe_accounts.entrypoints.csv_import`) reads its lines and gives
-each one to a run (:func:`start_run`) as a row or as a line refused; the
-run validates the rows of a batch into candidates
-(:mod:`~echoppe_accounts.service_layer.import_rows`), looks their emails up
-at once, writes them in one transaction (else line by line) and hands the
-problems of the batch's lines, in line order, to the report.
+The entry point that owns the source (a CSV file,
+:mod:`echoppe_accounts.entrypoints.csv_import`, or any iterable of
+:class:`~echoppe_accounts.service_layer.import_records.ImportedCustomer`)
+gives each customer to a run (:func:`start_run`), or a CSV line refused
+whole; the run validates the customers of a batch into candidates
+(:mod:`~echoppe_accounts.service_layer.import_customers`), looks their
+emails up at once, writes them in one transaction (else one by one) and
+hands the refusals and changes of the batch, in source order, to the report.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import attrs
 
 from echoppe_accounts.domain.email import Email
 from echoppe_accounts.domain.errors import FieldError, StorageError, ValidationError
+from echoppe_accounts.domain.i18n import available_languages
 from echoppe_accounts.service_layer._import_cases import (
     Counts,
     ImportCases,
@@ -30,12 +32,16 @@ from echoppe_accounts.service_layer._import_cases import (
     made_by,
 )
 from echoppe_accounts.service_layer._ports import Ports
+from echoppe_accounts.service_layer.import_customers import (
+    Candidate,
+    ImportContext,
+    validate_customer,
+)
+from echoppe_accounts.service_layer.import_records import ImportedCustomer
 from echoppe_accounts.service_layer.import_rows import (
     EXAMPLE,
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
-    Candidate,
-    validate_row,
 )
 
 __all__ = [
@@ -53,10 +59,10 @@ log = logging.getLogger("echoppe_accounts.importer")
 
 
 class RefusalReport(Protocol):
-    """Where a run writes the problems of the lines it refused (a protocol)."""
+    """Where a run writes its refusals and changes (a protocol)."""
 
-    def write(self, refused: Sequence[tuple[int, FieldError]]) -> None:
-        """Write *refused*: a line's number and one of its problems, in line order."""
+    def write(self, entries: Sequence[tuple[str, FieldError]]) -> None:
+        """Write *entries*: a customer's reference (or line), a problem or change."""
         ...
 
 
@@ -66,18 +72,36 @@ def start_run(
     keep_hashes: bool,
     errors: RefusalReport,
     batch_size: int,
+    newsletter_wording: str | None = None,
+    dated: bool = True,
+    invite_guests: bool = False,
+    wording_required: bool = False,
 ) -> _Run:
-    """Begin an import run over *ports*, writing batches of *batch_size* lines.
+    """Begin an import run over *ports*, writing batches of *batch_size* customers.
 
-    With *keep_hashes*, a usable bcrypt hash of a line is kept (wrapped);
-    otherwise its customer is invited to choose a password.
+    With *keep_hashes*, a usable bcrypt or phpass hash is kept (wrapped);
+    otherwise its customer is invited to choose a password. With
+    *wording_required*, a subscribed customer without a wording's version
+    stops the import (a source that keeps none: the shop must name it);
+    otherwise that customer alone is refused.
     """
+    context = ImportContext(
+        keep_hashes=keep_hashes,
+        languages=available_languages(),
+        newsletter_wording=newsletter_wording,
+        dated=dated,
+        invite_guests=invite_guests,
+    )
     return _Run(
         ImportCases(ports),
-        keep_hashes=keep_hashes,
+        context=context,
         errors=errors,
         batch_size=batch_size,
+        wording_required=wording_required,
     )
+
+
+_Pending = tuple[int, ImportedCustomer, Sequence[FieldError], Sequence[FieldError]]
 
 
 @attrs.define
@@ -85,37 +109,48 @@ class _Run:
     """The state of one import: counts, the batch in hand, the report."""
 
     cases: ImportCases
-    keep_hashes: bool
+    context: ImportContext
     errors: RefusalReport
     batch_size: int
+    wording_required: bool = False
     counts: Counts = attrs.Factory(Counts)
     run: RunId = attrs.Factory(
         lambda self: RunId(str(uuid.uuid4()), self.cases.clock.now()),
         takes_self=True,
     )
-    _rows: list[tuple[int, dict[str, str]]] = attrs.Factory(list)
-    _refused: list[tuple[int, FieldError]] = attrs.Factory(list)
+    _customers: list[_Pending] = attrs.Factory(list)
+    _refused: list[tuple[int, str, FieldError]] = attrs.Factory(list)
     _in_batch: int = 0
 
-    def add_row(self, number: int, row: dict[str, str]) -> None:
-        """Take the row of line *number*: every column, its cell or empty."""
+    def add_customer(
+        self,
+        line: int,
+        record: ImportedCustomer,
+        problems: Sequence[FieldError] = (),
+        changes: Sequence[FieldError] = (),
+    ) -> None:
+        """Take *record*, at *line* of the source (its position, for the report).
+
+        *problems* are those the source found reading it (they refuse it),
+        *changes* those it made (reported with the others).
+        """
         self.counts.read += 1
-        self._rows.append((number, row))
+        self._customers.append((line, record, problems, changes))
         self._next_line()
 
     def refuse_line(self, number: int, problems: Sequence[FieldError]) -> None:
         """Count line *number* read and refused for *problems*."""
         self.counts.read += 1
-        self._refuse(number, problems)
+        self._refuse(number, str(number), problems)
         self._next_line()
 
     def flush(self) -> None:
         """Write the batch in hand (at the end of the file)."""
         self._flush()
 
-    def _refuse(self, number: int, problems: Sequence[FieldError]) -> None:
+    def _refuse(self, number: int, ref: str, problems: Sequence[FieldError]) -> None:
         self.counts.invalid += 1
-        self._refused.extend((number, p) for p in problems)
+        self._refused.extend((number, ref, p) for p in problems)
 
     def _next_line(self) -> None:
         self._in_batch += 1
@@ -123,20 +158,20 @@ class _Run:
             self._flush()
 
     def _flush(self) -> None:
-        """Write the batch in hand, then its lines' problems, in line order.
+        """Write the batch in hand, then its refusals and changes, in source order.
 
-        Every line is validated, then the batch's emails are looked up at
-        once: a line whose email had an account when the import began is
-        counted already present, whatever else it holds.
+        Every customer is validated, then the batch's emails are looked up
+        at once: a customer whose email had an account when the import
+        began is counted already present, whatever else it holds.
         """
         counts = self.counts
-        valid, invalid, keys = self._validate(self._rows)
+        valid, invalid, keys = self._validate(self._customers)
         present, ours = self._look_up(keys)
-        for number, problems in invalid:
+        for number, ref, problems in invalid:
             if number in present:
                 counts.already_present += 1
             else:
-                self._refuse(number, problems)
+                self._refuse(number, ref, problems)
         batch: list[Candidate] = []
         for candidate in valid:
             if candidate.line in present:
@@ -144,45 +179,58 @@ class _Run:
             else:
                 batch.append(candidate)
         for candidate, outcome in self._store(batch, ours):
-            self._count(candidate.line, outcome)
+            self._count(candidate, outcome)
         self._refused.sort(key=lambda refused: refused[0])
-        self.errors.write(self._refused)
-        self._rows.clear()
+        self.errors.write([(ref, error) for _, ref, error in self._refused])
+        self._customers.clear()
         self._refused.clear()
         self._in_batch = 0
 
-    def _count(self, line: int, outcome: str) -> None:
-        """Count what became of a valid *line* (see ``ImportCases.store``)."""
+    def _count(self, candidate: Candidate, outcome: str) -> None:
+        """Count what became of a valid customer (see ``ImportCases.store``)."""
         counts = self.counts
+        line, ref = candidate.line, candidate.ref
         if outcome == "taken":
-            self._refuse(line, [FieldError("email", "email.taken")])
+            self._refuse(line, ref, [FieldError("email", "email.taken")])
         elif outcome == "refused":
-            self._refuse(line, [FieldError("", "import.storage_refused")])
+            self._refuse(line, ref, [FieldError("", "import.storage_refused")])
         elif outcome == "present":
             counts.already_present += 1
         else:
-            counts.imported += 1
-            if outcome == "invited":
-                counts.invited += 1
+            counts.add(candidate, invited=outcome == "invited")
+            self._refused.extend((line, ref, change) for change in candidate.changes)
 
     def _validate(
-        self, rows: Sequence[tuple[int, Mapping[str, str]]]
-    ) -> tuple[list[Candidate], list[tuple[int, Sequence[FieldError]]], dict[int, str]]:
-        """Validate *rows*: the valid lines, the refused ones, and every email key."""
-        policy = self.cases.settings.password_policy
+        self, customers: Sequence[_Pending]
+    ) -> tuple[
+        list[Candidate], list[tuple[int, str, Sequence[FieldError]]], dict[int, str]
+    ]:
+        """Validate *customers*: the valid ones, the refused ones, and every email key.
+
+        Raises:
+            ValidationError: ``import.newsletter_wording_required`` when a
+                subscribed customer comes without the wording's version and
+                the run needs the shop to name it; nothing of the batch is
+                written.
+        """
+        context = self.context
         valid: list[Candidate] = []
-        invalid: list[tuple[int, Sequence[FieldError]]] = []
+        invalid: list[tuple[int, str, Sequence[FieldError]]] = []
         keys: dict[int, str] = {}
-        for number, row in rows:
+        for line, record, problems, changes in customers:
             try:
-                candidate = validate_row(number, row, policy, self.keep_hashes)
+                candidate = validate_customer(record, context, line, problems, changes)
             except ValidationError as exc:
-                invalid.append((number, exc.errors))
+                if self.wording_required and "consent.wording_required" in exc.codes:
+                    raise ValidationError.single(
+                        "newsletter_wording", "import.newsletter_wording_required"
+                    ) from None
+                invalid.append((line, record.ref, exc.errors))
                 with contextlib.suppress(ValidationError):  # reported already
-                    keys[number] = Email.parse(row["email"]).key
+                    keys[line] = Email.parse(record.email).key
             else:
                 valid.append(candidate)
-                keys[number] = candidate.parsed.email.key
+                keys[line] = candidate.email.key
         return valid, invalid, keys
 
     def _look_up(self, keys: Mapping[int, str]) -> tuple[set[int], set[str]]:
@@ -241,7 +289,7 @@ class _Run:
         fresh: list[Candidate] = []
         seen = set(ours)
         for candidate in batch:
-            key = candidate.parsed.email.key
+            key = candidate.email.key
             if key in seen:
                 outcomes.append((candidate, "taken"))
             else:
