@@ -65,6 +65,8 @@ COLUMNS_SINCE_0_2 = frozenset(
         "former_email",
         "former_email_key",
         "former_email_until",
+        "siren",
+        "ape",
     }
 )
 """``accounts`` columns added after the email-key migration (0.2.0, 0.3.0)."""

@@ -149,8 +149,8 @@ def _describe(app: App, account: Account) -> list[str]:
     deliveries = ", ".join(sorted(_DELIVERY_FR[d] for d in offer.delivery_modes))
     who = account.organisation.name if account.organisation else account.name
     lines = [f"{account.category.label_fr:<14} {who}  <{account.email}>"]
-    if account.organisation:
-        siret = account.organisation.siret
+    siret = account.organisation.siret if account.organisation else None
+    if siret is not None:
         lines.append(f"{'':14} SIRET {siret.formatted} · TVA {siret.vat_number}")
     lines.append(f"{'':14} paiement : {payments}")
     lines.append(f"{'':14} livraison : {deliveries}")

@@ -135,7 +135,7 @@ def test_the_json_holds_the_same_content_in_the_same_language(language):
     """G1: the JSON is versioned and holds the Art. 15 text the page shows."""
     export = sample_export(language)
     data = json.loads(export.as_json())
-    assert data["schema_version"] == SCHEMA_VERSION == "1.1"
+    assert data["schema_version"] == SCHEMA_VERSION == "1.2"
     assert data["language"] == language
     page = visible_text(export.as_html())
     for purpose in data["information"]["purposes"].values():

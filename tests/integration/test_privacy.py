@@ -46,7 +46,7 @@ def test_export_holds_everything_and_the_article_15_information(service, privacy
     auth.issue_provisional_password(account.id, agent_id="agent-9", reason="appel")
     export = privacy.export_personal_data(account.id)
     data = json.loads(export.as_json())
-    assert data["schema_version"] == "1.1"
+    assert data["schema_version"] == "1.2"
     assert data["account"]["email"] == "jean.dupont@exemple.fr"
     assert data["account"]["phone"] == "+33612345678"
     assert data["organisation"]["siret"] == "216 901 231 00011"

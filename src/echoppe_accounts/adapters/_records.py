@@ -16,6 +16,7 @@ import attrs
 from echoppe_accounts.domain.account import Account, AccountStatus, Credentials
 from echoppe_accounts.domain.address import PostalAddress
 from echoppe_accounts.domain.addressbook import AddressBook, DeliveryAddress
+from echoppe_accounts.domain.ape import ApeCode
 from echoppe_accounts.domain.audit import AuditEvent, AuditRecord
 from echoppe_accounts.domain.category import (
     Category,
@@ -23,6 +24,7 @@ from echoppe_accounts.domain.category import (
     ChorusRequirement,
     Organisation,
 )
+from echoppe_accounts.domain.completion import missing_pieces
 from echoppe_accounts.domain.consent import (
     ConsentRecord,
     ConsentSource,
@@ -34,7 +36,7 @@ from echoppe_accounts.domain.events import AccountEvent, EventType
 from echoppe_accounts.domain.mail import DeadLetter, MailKind, OutgoingMail
 from echoppe_accounts.domain.phone import Phone
 from echoppe_accounts.domain.reset import ResetOrigin, ResetRequest, ResetState
-from echoppe_accounts.domain.siret import Siret
+from echoppe_accounts.domain.siret import Siren, Siret
 from echoppe_accounts.domain.tokens import TokenPurpose, TokenRecord
 
 Row = Mapping[str, Any]
@@ -80,7 +82,7 @@ def account_row(a: Account) -> dict[str, Any]:
     """Return the ``accounts`` row of *a*."""
     org = a.organisation
     chorus = org.chorus if org else None
-    billing = a.addresses.billing
+    billing = a.addresses.billing if a.addresses is not None else None
     pending = a.pending_subscription
     return {
         "id": a.id,
@@ -92,14 +94,16 @@ def account_row(a: Account) -> dict[str, Any]:
         "phone": a.phone.e164 if a.phone else None,
         "phone_region": a.phone.region if a.phone else None,
         "organisation_name": org.name if org else None,
-        "siret": org.siret.compact if org else None,
+        "siret": org.siret.compact if org and org.siret else None,
+        "siren": org.siren_alone.compact if org and org.siren_alone else None,
+        "ape": org.ape.code if org and org.ape else None,
         "chorus_requirement": chorus.requirement.value if chorus else None,
         "chorus_service_code": chorus.service_code if chorus else None,
         "chorus_engagement_number": chorus.engagement_number if chorus else None,
-        "billing_street_lines": _JSON.encode(billing.street_lines),
-        "billing_postal_code": billing.postal_code,
-        "billing_city": billing.city,
-        "billing_country": billing.country,
+        "billing_street_lines": _JSON.encode(billing.street_lines) if billing else None,
+        "billing_postal_code": billing.postal_code if billing else None,
+        "billing_city": billing.city if billing else None,
+        "billing_country": billing.country if billing else None,
         "password_hash": a.password_hash,
         "language": a.language,
         "created_at": iso(a.created_at),
@@ -120,13 +124,28 @@ def account_row(a: Account) -> dict[str, Any]:
     }
 
 
+CREDENTIALS_COLUMNS = (
+    "id, password_hash, status, session_stamp, phone, category, siret, "
+    "billing_postal_code"
+)
+"""The ``accounts`` columns a login reads: :func:`credentials_from_row`'s."""
+
+
 def credentials_from_row(row: Row) -> Credentials:
-    """Rebuild a login's view of an account from its columns."""
+    """Rebuild a login's view of an account from its :data:`CREDENTIALS_COLUMNS`."""
+    status = AccountStatus(row["status"])
     return Credentials(
         row["id"],
         row["password_hash"],
-        AccountStatus(row["status"]),
+        status,
         str(row["session_stamp"]),
+        missing_pieces(
+            has_phone=row["phone"] is not None,
+            has_addresses=row["billing_postal_code"] is not None,
+            needs_organisation=Category(row["category"]).needs_organisation,
+            has_siret=row["siret"] is not None,
+            erased=status is AccountStatus.ERASED,
+        ),
     )
 
 
@@ -144,7 +163,7 @@ def delivery_rows(a: Account) -> list[dict[str, Any]]:
             "city": d.address.city,
             "country": d.address.country,
         }
-        for i, d in enumerate(a.addresses.deliveries)
+        for i, d in enumerate(a.addresses.deliveries if a.addresses else ())
     ]
 
 
@@ -173,7 +192,8 @@ def account_from_rows(
 ) -> Account:
     """Rebuild an account from its rows (stored data is trusted: no re-validation)."""
     organisation = None
-    if row["siret"] is not None:
+    # Every organisation has a name; an imported one may lack its SIRET (M1).
+    if row["organisation_name"] is not None:
         chorus = None
         if row["chorus_requirement"] is not None:
             chorus = ChorusPro(
@@ -182,25 +202,15 @@ def account_from_rows(
                 row["chorus_engagement_number"],
             )
         organisation = Organisation(
-            row["organisation_name"], Siret(row["siret"]), chorus
+            row["organisation_name"],
+            Siret(row["siret"]) if row["siret"] is not None else None,
+            chorus,
+            Siren(row["siren"]) if row["siren"] is not None else None,
+            ApeCode(row["ape"]) if row["ape"] is not None else None,
         )
-    book = AddressBook(
-        _address(
-            row["billing_street_lines"],
-            row["billing_postal_code"],
-            row["billing_city"],
-            row["billing_country"],
-        ),
-        [
-            DeliveryAddress(
-                d["id"],
-                d["contact_name"],
-                _address(d["street_lines"], d["postal_code"], d["city"], d["country"]),
-                d["label"],
-            )
-            for d in sorted(deliveries, key=lambda d: int(d["position"]))
-        ],
-    )
+    book = None
+    if row["billing_street_lines"] is not None:
+        book = _book(row, deliveries)
     return Account(
         id=row["id"],
         email=Email(row["email"], row["email_key"]),
@@ -241,6 +251,26 @@ def account_from_rows(
         ),
         former_email_until=from_iso(row["former_email_until"]),
         version=int(row["version"]),
+    )
+
+
+def _book(row: Row, deliveries: Sequence[Row]) -> AddressBook:
+    return AddressBook(
+        _address(
+            row["billing_street_lines"],
+            row["billing_postal_code"],
+            row["billing_city"],
+            row["billing_country"],
+        ),
+        [
+            DeliveryAddress(
+                d["id"],
+                d["contact_name"],
+                _address(d["street_lines"], d["postal_code"], d["city"], d["country"]),
+                d["label"],
+            )
+            for d in sorted(deliveries, key=lambda d: int(d["position"]))
+        ],
     )
 
 

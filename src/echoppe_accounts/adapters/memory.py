@@ -121,7 +121,11 @@ class _Accounts:
         if found is None:
             return None
         return Credentials(
-            found.id, found.password_hash, found.status, found.session_stamp
+            found.id,
+            found.password_hash,
+            found.status,
+            found.session_stamp,
+            found.missing,
         )
 
     def session_stamp(self, account_id: str) -> str | None:

@@ -287,6 +287,18 @@ MIGRATIONS: tuple[Migration, ...] = (
     CREATE INDEX accounts_former_email ON accounts (former_email_key)
         WHERE former_email_key IS NOT NULL;
     """,
+    # Accounts to complete, imported companies' identifiers (SPEC M1, M2).
+    """
+    ALTER TABLE accounts ALTER COLUMN billing_street_lines DROP NOT NULL,
+        ALTER COLUMN billing_postal_code DROP NOT NULL,
+        ALTER COLUMN billing_city DROP NOT NULL,
+        ALTER COLUMN billing_country DROP NOT NULL,
+        ADD COLUMN siren text,
+        ADD COLUMN ape text,
+        ADD CONSTRAINT accounts_billing_whole CHECK (
+            num_nulls(billing_street_lines, billing_postal_code, billing_city,
+                      billing_country) IN (0, 4));
+    """,
 )
 """The schema, one step per version; never edit one, append a new one."""
 
@@ -858,8 +870,8 @@ class _Accounts:
 
     def credentials(self, email_key: str) -> Credentials | None:
         row = self._s.one(
-            "SELECT id, password_hash, status, session_stamp FROM accounts "
-            "WHERE email_key = %s",
+            "SELECT id, password_hash, status, session_stamp, phone, category, "
+            "siret, billing_postal_code FROM accounts WHERE email_key = %s",
             (email_key,),
         )
         return None if row is None else rec.credentials_from_row(row)

@@ -52,6 +52,13 @@ Migration: TypeAlias = str | Callable[[sqlite3.Connection], None]
 and its rows inside the migration's transaction (it must not commit)."""
 
 
+def _check_foreign_keys(conn: sqlite3.Connection) -> None:
+    """Refuse a migration that left a row referring to nothing."""
+    if conn.execute("PRAGMA foreign_key_check").fetchone() is not None:
+        msg = "a table rebuild broke a foreign key; nothing was migrated"
+        raise sqlite3.IntegrityError(msg)
+
+
 def _run_script(conn: sqlite3.Connection, script: str) -> None:
     # Not executescript(): it would commit the migration's transaction.
     for statement in script.split(";"):
@@ -136,6 +143,86 @@ _V_FORMER_EMAILS = """
         WHERE former_email_key IS NOT NULL;
 """
 """Former addresses restorable for 7 days (SPEC F10); unverified expiry (X5)."""
+
+_ACCOUNTS_TO_COMPLETE = """
+    CREATE TABLE accounts_to_complete (
+        id TEXT PRIMARY KEY,
+        email TEXT NOT NULL,
+        email_key TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        category TEXT NOT NULL,
+        status TEXT NOT NULL,
+        phone TEXT,
+        phone_region TEXT,
+        organisation_name TEXT,
+        siret TEXT,
+        chorus_requirement TEXT,
+        chorus_service_code TEXT,
+        chorus_engagement_number TEXT,
+        billing_street_lines TEXT,
+        billing_postal_code TEXT,
+        billing_city TEXT,
+        billing_country TEXT,
+        password_hash TEXT,
+        language TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        email_proven_at TEXT,
+        version INTEGER NOT NULL,
+        analytics_opt_out INTEGER NOT NULL DEFAULT 0,
+        pending_subscription_at TEXT,
+        pending_subscription_source TEXT,
+        pending_subscription_wording TEXT,
+        erased_at TEXT,
+        session_stamp TEXT NOT NULL DEFAULT '',
+        pending_email TEXT,
+        pending_email_key TEXT,
+        pending_email_at TEXT,
+        former_email TEXT,
+        former_email_key TEXT,
+        former_email_until TEXT,
+        siren TEXT,
+        ape TEXT,
+        CHECK ((billing_street_lines IS NULL) = (billing_postal_code IS NULL)
+            AND (billing_postal_code IS NULL) = (billing_city IS NULL)
+            AND (billing_city IS NULL) = (billing_country IS NULL))
+    );
+    INSERT INTO accounts_to_complete (
+        id, email, email_key, name, category, status, phone, phone_region,
+        organisation_name, siret, chorus_requirement, chorus_service_code,
+        chorus_engagement_number, billing_street_lines, billing_postal_code,
+        billing_city, billing_country, password_hash, language, created_at,
+        email_proven_at, version, analytics_opt_out, pending_subscription_at,
+        pending_subscription_source, pending_subscription_wording, erased_at,
+        session_stamp, pending_email, pending_email_key, pending_email_at,
+        former_email, former_email_key, former_email_until
+    )
+    SELECT
+        id, email, email_key, name, category, status, phone, phone_region,
+        organisation_name, siret, chorus_requirement, chorus_service_code,
+        chorus_engagement_number, billing_street_lines, billing_postal_code,
+        billing_city, billing_country, password_hash, language, created_at,
+        email_proven_at, version, analytics_opt_out, pending_subscription_at,
+        pending_subscription_source, pending_subscription_wording, erased_at,
+        session_stamp, pending_email, pending_email_key, pending_email_at,
+        former_email, former_email_key, former_email_until
+    FROM accounts;
+    DROP TABLE accounts;
+    ALTER TABLE accounts_to_complete RENAME TO accounts;
+    CREATE INDEX accounts_unverified ON accounts (created_at)
+        WHERE status = 'unverified';
+    CREATE INDEX accounts_former_email ON accounts (former_email_key)
+        WHERE former_email_key IS NOT NULL
+"""
+"""Accounts to complete and imported companies' identifiers (SPEC M1, M2).
+
+SQLite cannot drop a NOT NULL: the table is rebuilt (SQLite's "making
+other kinds of table schema changes" procedure) with nullable billing
+columns, all four null or none, and the ``siren`` and ``ape`` columns.
+It runs with foreign keys off (see ``REBUILDS``): dropping the old table
+would otherwise delete every row that refers to it. The rows that refer
+to ``accounts`` refer to the new table by its name, and the foreign keys
+are checked before the migration commits.
+"""
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -259,8 +346,16 @@ MIGRATIONS: tuple[Migration, ...] = (
     _V5_OUTBOX_OPERATIONS,
     _V6_SESSIONS_EMAIL_CHANGES_EVENTS,
     _V_FORMER_EMAILS,
+    _ACCOUNTS_TO_COMPLETE,
 )
 """The schema, one step per version; never edit one, append a new one."""
+
+REBUILDS = frozenset({8})
+"""The versions whose migration rebuilds a table that other tables refer to.
+
+They run with ``PRAGMA foreign_keys=OFF`` (it cannot change inside a
+transaction, so it is set before) and end with ``PRAGMA foreign_key_check``.
+"""
 
 
 def _translate(exc: sqlite3.Error) -> StorageError:
@@ -366,8 +461,22 @@ class SQLiteStore:
         return conn
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+        rebuilds = any(n > version for n in REBUILDS)
+        if rebuilds:
+            conn.execute("PRAGMA foreign_keys=OFF")
+        try:
+            self._migrate_from(conn, check_keys=rebuilds)
+        finally:
+            if rebuilds:
+                conn.execute("PRAGMA foreign_keys=ON")
+
+    @staticmethod
+    def _migrate_from(conn: sqlite3.Connection, *, check_keys: bool) -> None:
         conn.execute("BEGIN IMMEDIATE")
         try:
+            # Read again under the write lock: another process may have
+            # migrated meanwhile.
             (version,) = conn.execute("PRAGMA user_version").fetchone()
             for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
                 if isinstance(step, str):
@@ -375,6 +484,8 @@ class SQLiteStore:
                 else:
                     step(conn)
                 conn.execute(f"PRAGMA user_version={number:d}")
+            if check_keys:
+                _check_foreign_keys(conn)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -571,8 +682,7 @@ class _Accounts:
 
     def credentials(self, email_key: str) -> Credentials | None:
         row = self._conn.execute(
-            "SELECT id, password_hash, status, session_stamp FROM accounts "
-            "WHERE email_key = ?",
+            f"SELECT {rec.CREDENTIALS_COLUMNS} FROM accounts WHERE email_key = ?",  # noqa: S608
             (email_key,),
         ).fetchone()
         return None if row is None else rec.credentials_from_row(row)

@@ -65,6 +65,11 @@ class AccountState:
         if self.is_erased:
             raise ValidationError.single("account", "account.erased")
 
+    def _guard_enabled(self) -> None:
+        self._guard_live()
+        if self.status is AccountStatus.DISABLED:
+            raise ValidationError.single("account", "account.disabled")
+
     def _prove_mailbox(self, now: datetime) -> None:
         self.email_proven_at = self.email_proven_at or now
 

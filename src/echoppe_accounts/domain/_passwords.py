@@ -79,9 +79,13 @@ class PasswordSteps(AccountState):
         Every session, pending link, reset request, temporary password and
         pending email change ends; failed logins are forgotten.
 
+        Raises:
+            ValidationError: ``account.erased``; ``account.disabled``: a
+                disabled account is enabled first (SPEC M2).
+
         .. versionadded:: 0.2.0
         """
-        self._guard_live()
+        self._guard_enabled()
         self._drop_email_change(now)
         self._end_sessions(stamps)
         self._effects.append(ForgetFailures(self.email.login_key))

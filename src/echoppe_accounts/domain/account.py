@@ -499,9 +499,7 @@ class Account(ConsentSteps, EmailChangeSteps, PasswordSteps):
 
         .. versionadded:: 0.2.0
         """
-        self._guard_live()
-        if self.is_disabled:
-            raise ValidationError.single("account", "account.disabled")
+        self._guard_enabled()
         missing = self.missing
         if not missing:
             raise ValidationError.single("account", "account.already_complete")

@@ -85,6 +85,23 @@ class AuditEvent(enum.StrEnum):
 
     .. versionadded:: 0.2.0
     """
+    ACCOUNT_COMPLETED = "account_completed"
+    """An imported account was given what it missed (SPEC M1).
+
+    Its details name the pieces given (``pieces``).
+
+    .. versionadded:: 0.2.0
+    """
+    ACCOUNT_DISABLED = "account_disabled"
+    """Customer service disabled the account; the details hold the reason.
+
+    .. versionadded:: 0.2.0
+    """
+    ACCOUNT_ENABLED = "account_enabled"
+    """Customer service enabled the account again; the details hold the reason.
+
+    .. versionadded:: 0.2.0
+    """
     CUSTOMERS_IMPORTED = "customers_imported"
     """An import of customers ended (O4); of no account.
 

@@ -1,7 +1,9 @@
 """The address book, the contact, the category: reading and correcting an account.
 
 SPEC A1–A5, C5, G4: every correction is validated as at sign-up and
-reported all at once (F8).
+reported all at once (F8). An imported account without addresses is
+refused the address book's operations (``address.to_complete``) until it
+is completed (SPEC M1).
 """
 
 from __future__ import annotations
@@ -74,11 +76,12 @@ def add_delivery_address(
     errors.raise_if_any()
     assert parsed is not None  # noqa: S101 (raised above)
     with open_account(ports, account_id) as (uow, account):
-        account.addresses.check_shared_billing(billing)
+        book = account.address_book()  # address.to_complete without one (M1)
+        book.check_shared_billing(billing)
         delivery = DeliveryAddress(
             ports.new_id(), parsed.contact_name, parsed.address, parsed.label
         )
-        account.addresses.add_delivery(delivery)
+        book.add_delivery(delivery)
         save(ports, uow, account)
         uow.commit()
     return delivery
@@ -96,7 +99,7 @@ def update_delivery_address(
         delivery_id, parsed.contact_name, parsed.address, parsed.label
     )
     with open_account(ports, account_id) as (uow, account):
-        account.addresses.replace_delivery(delivery)
+        account.address_book().replace_delivery(delivery)
         save(ports, uow, account)
         uow.commit()
     return delivery
@@ -105,7 +108,7 @@ def update_delivery_address(
 def remove_delivery_address(ports: Ports, account_id: str, delivery_id: str) -> None:
     """Remove a delivery address; the last one is refused (SPEC A5)."""
     with open_account(ports, account_id) as (uow, account):
-        account.addresses.remove_delivery(delivery_id)
+        account.address_book().remove_delivery(delivery_id)
         save(ports, uow, account)
         uow.commit()
 
@@ -156,7 +159,8 @@ def update_contact(
     )
     with open_account(ports, account_id) as (uow, account):
         # The phone is read in the account's territory (SPEC F2).
-        hint = phone_hint(account.addresses.billing)
+        book = account.addresses
+        hint = phone_hint(book.billing if book is not None else None)
         new_phone = (
             attempt(errors, "", lambda: Phone.parse(phone, hint=hint))
             if phone is not None

@@ -53,7 +53,7 @@ from echoppe_accounts.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from echoppe_accounts.service_layer import login_throttle, reset
+from echoppe_accounts.service_layer import completion, login_throttle, reset
 from echoppe_accounts.service_layer._ports import (
     Ports,
     audit,
@@ -71,6 +71,11 @@ CHANGE_TTL = timedelta(hours=1)
 
 
 _MAX_STAMP = 64
+
+_CLOSED = frozenset({AccountStatus.DISABLED})
+"""Statuses whose login fails whatever the password (SPEC M2)."""
+_NO_PASSWORD_CHECK = frozenset({AccountStatus.UNVERIFIED, AccountStatus.DISABLED})
+"""Statuses whose stored hash is never checked: the dummy is (SPEC P3, X5)."""
 
 
 _DUMMY_LOCK = threading.Lock()
@@ -187,8 +192,11 @@ class AuthService:
                 now=now,
             )
             self._refuse_if_throttled(uow, budget, account_id, now)
+            # A disabled account fails as a wrong password does, after the
+            # same work (SPEC P3, M2).
+            disabled = account is not None and account.status in _CLOSED
             request = None
-            if account is not None and temporary is not None:
+            if account is not None and temporary is not None and not disabled:
                 usable = [
                     r
                     for r in uow.resets.for_account(account.account_id)
@@ -202,6 +210,7 @@ class AuthService:
                 and account.password_hash is not None
                 # A verified sign-up opens once its mailbox is proven (X5).
                 and account.status is not AccountStatus.UNVERIFIED
+                and not disabled
             ):
                 target, candidate = account.password_hash, password
             else:
@@ -232,6 +241,7 @@ class AuthService:
                 account.account_id,
                 session_stamp=account.session_stamp,
                 device_token=device,
+                to_complete=account.missing,
             )
 
     def check_password(
@@ -284,7 +294,7 @@ class AuthService:
             )
             self._refuse_if_throttled(uow, budget, account.id, now)
             target = account.password_hash
-            if target is None or account.status is AccountStatus.UNVERIFIED:
+            if target is None or account.status in _NO_PASSWORD_CHECK:
                 target = dummy
             matched = self.hasher.verify(target, password)
             if not matched or not readable or target is dummy:
@@ -458,9 +468,47 @@ class AuthService:
         the reason go to the audit trail, and the customer is told by mail.
 
         Raises:
-            ValidationError: An empty agent id or reason.
+            ValidationError: An empty agent id or reason; ``account.disabled``
+                (enable it first, SPEC M2).
             NotFoundError: No such account.
         """
         return reset.issue_provisional_password(
+            self._ports, account_id, agent_id=agent_id, reason=reason
+        )
+
+    def disable_account(self, account_id: str, *, agent_id: str, reason: str) -> None:
+        """Disable an account at customer service's request (SPEC M2).
+
+        It can no longer log in (refused as a wrong password, SPEC P3) nor
+        ask for a reset (answered as for an unknown email, R1); every
+        session ends (P6), every pending link, reset and temporary password
+        dies (R8). Its email stays taken. The agent and the reason go to the
+        audit trail. Disabling a disabled account does nothing.
+
+        Raises:
+            ValidationError: An empty agent id or reason; ``account.erased``;
+                ``account.unverified`` for an unproven sign-up (it expires).
+            NotFoundError: No such account.
+
+        .. versionadded:: 0.2.0
+        """
+        completion.disable_account(
+            self._ports, account_id, agent_id=agent_id, reason=reason
+        )
+
+    def enable_account(self, account_id: str, *, agent_id: str, reason: str) -> None:
+        """Enable a disabled account again, audited (SPEC M2).
+
+        It becomes active, or an express account when it has no password
+        yet; its session stamp changes. Enabling an enabled account does
+        nothing.
+
+        Raises:
+            ValidationError: An empty agent id or reason; ``account.erased``.
+            NotFoundError: No such account.
+
+        .. versionadded:: 0.2.0
+        """
+        completion.enable_account(
             self._ports, account_id, agent_id=agent_id, reason=reason
         )

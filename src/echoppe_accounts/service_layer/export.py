@@ -46,8 +46,12 @@ from echoppe_accounts.service_layer.article_15 import (
 from echoppe_accounts.service_layer.settings import SAMPLE_SHOP_NAME, Settings
 from echoppe_accounts.service_layer.templating import templates_for
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 """Version of the export's JSON layout; a change of layout changes it.
+
+1.2: ``account.to_complete``; ``addresses`` may be ``null`` and
+``organisation.siret`` too (an imported account to complete, SPEC M1);
+``organisation.ape``.
 """
 
 EXPORT_PAGE = "privacy/export.html"
@@ -128,7 +132,6 @@ def export_data(
     org = account.organisation
     chorus = org.chorus if org else None
     pending = account.pending_subscription
-    billing = account.addresses.billing
     return {
         "schema_version": SCHEMA_VERSION,
         "generated_at": now.isoformat(),
@@ -154,14 +157,16 @@ def export_data(
             ),
             "former_email_until": _iso(account.former_email_until),
             "has_password": account.password_hash is not None,
+            "to_complete": sorted(m.value for m in account.missing),
         },
         "organisation": None
         if org is None
         else {
             "name": org.name,
-            "siret": org.siret.formatted,
-            "siren": org.siret.siren,
-            "vat_number": org.siret.vat_number,
+            "siret": org.siret.formatted if org.siret is not None else None,
+            "siren": org.siren,
+            "vat_number": org.vat_number,
+            "ape": org.ape.code if org.ape is not None else None,
             "chorus": None
             if chorus is None
             else {
@@ -170,26 +175,7 @@ def export_data(
                 "engagement_number": chorus.engagement_number,
             },
         },
-        "addresses": {
-            "billing": {
-                "street_lines": list(billing.street_lines),
-                "postal_code": billing.postal_code,
-                "city": billing.city,
-                "country": billing.country,
-            },
-            "deliveries": [
-                {
-                    "id": d.id,
-                    "label": d.label,
-                    "contact_name": d.contact_name,
-                    "street_lines": list(d.address.street_lines),
-                    "postal_code": d.address.postal_code,
-                    "city": d.address.city,
-                    "country": d.address.country,
-                }
-                for d in account.addresses.deliveries
-            ],
-        },
+        "addresses": _addresses(account.addresses),
         "newsletter": {
             "subscribed": account.subscribed,
             "history": [
@@ -224,6 +210,32 @@ def export_data(
             for e in events
         ],
         "information": article_15(language, shop),
+    }
+
+
+def _addresses(book: AddressBook | None) -> dict[str, Any] | None:
+    if book is None:  # an imported account to complete (SPEC M1)
+        return None
+    billing = book.billing
+    return {
+        "billing": {
+            "street_lines": list(billing.street_lines),
+            "postal_code": billing.postal_code,
+            "city": billing.city,
+            "country": billing.country,
+        },
+        "deliveries": [
+            {
+                "id": d.id,
+                "label": d.label,
+                "contact_name": d.contact_name,
+                "street_lines": list(d.address.street_lines),
+                "postal_code": d.address.postal_code,
+                "city": d.address.city,
+                "country": d.address.country,
+            }
+            for d in book.deliveries
+        ],
     }
 
 

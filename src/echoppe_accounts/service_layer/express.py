@@ -227,12 +227,14 @@ def complete_express(ports: Ports, token: str, form: CompletionForm) -> Account:
             record is None
             or account is None
             or account.is_erased
+            or account.is_disabled
             or not record.is_usable(now)
         ):
             raise invalid_token()
         errors = Collector()
         name = attempt(errors, "", lambda: optional_name(form.name)) or account.name
-        hint = phone_hint(account.addresses.billing)
+        book = account.addresses
+        hint = phone_hint(book.billing if book is not None else None)
         phone = attempt(errors, "", lambda: Phone.parse(form.phone, hint=hint))
         category = (
             attempt(errors, "", lambda: Category.parse(form.category))

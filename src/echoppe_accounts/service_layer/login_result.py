@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 
+from echoppe_accounts.domain.completion import NOTHING_MISSING, Missing
 from echoppe_accounts.domain.tokens import Secret
 
 
@@ -30,6 +31,12 @@ class LoginResult:
             cookie and pass it to the next :meth:`AuthService.login`, so
             that this client keeps its own budget of failures while the
             account is attacked. It replaces the one presented.
+        to_complete: What the account still misses (SPEC M1), empty for a
+            complete account: an account brought over from another shop
+            logs in, and the shop shows the completion form
+            (:meth:`AccountService.complete_account`) before anything else.
+
+            .. versionadded:: 0.2.0
 
     .. versionadded:: 0.2.0
     """
@@ -39,3 +46,4 @@ class LoginResult:
     change_token: Secret | None = None
     session_stamp: str = attrs.field(default="", repr=False)
     device_token: Secret | None = None
+    to_complete: frozenset[Missing] = NOTHING_MISSING

@@ -110,6 +110,10 @@ def request_reset(ports: Ports, email: str, *, client_key: str | None) -> None:
             # not reset into it (pre-hijacking, SPEC X5); she is told no
             # account uses the address, and her own sign-up replaces it.
             account = None
+        # A disabled account answers as an unknown email (SPEC M2, R1).
+        disabled = account is not None and account.is_disabled
+        if disabled:
+            account = None
         account_id = account.id if account else None
         request, confirm, cancel = _new_request(
             ports, parsed.login_key, account_id, now
@@ -127,8 +131,13 @@ def request_reset(ports: Ports, email: str, *, client_key: str | None) -> None:
         uow.resets.add(request)
         # Looked up in every case: the same port calls (SPEC R1).
         former = restoring(uow, parsed.key, now)
+        disabled = disabled or (former is not None and former.is_disabled)
         if account is not None:
             _mail_reset(ports, uow, account, confirm, cancel)
+        elif disabled:
+            # Nothing is sent: a link could reopen it, and an "unknown
+            # email" mail would be untrue. The caller's answer is the same.
+            pass
         elif former is not None:
             # The address an email change replaced: its owner gets the link
             # that takes the account back, not an "unknown email" (F10).

@@ -19,6 +19,7 @@ import attrs
 from echoppe_accounts.domain.account import Account, InvoiceView
 from echoppe_accounts.domain.addressbook import DeliveryAddress
 from echoppe_accounts.domain.category import Offer
+from echoppe_accounts.domain.completion import AccountCompletionForm
 from echoppe_accounts.domain.consent import ConsentSource
 from echoppe_accounts.domain.errors import Language
 from echoppe_accounts.domain.forms import (
@@ -37,6 +38,7 @@ from echoppe_accounts.ports import (
 )
 from echoppe_accounts.service_layer import (
     address_book,
+    completion,
     consent,
     email_change,
     express,
@@ -164,6 +166,28 @@ class AccountService:
                 token stays usable when the form is refused.
         """
         return express.complete_express(self._ports, token, form)
+
+    def complete_account(self, account_id: str, form: AccountCompletionForm) -> Account:
+        """Give an imported account what it misses, and return it (SPEC M1).
+
+        Show the completion form after a login whose
+        :attr:`~echoppe_accounts.LoginResult.to_complete` is not empty, asking
+        for those pieces only: the phone, the billing and a first delivery
+        address, the SIRET (and the organisation's name when the account has
+        no organisation). A SIRET must be of the SIREN the old shop kept.
+
+        Raises:
+            ValidationError: every problem at once (SPEC F8): a missing
+                piece not given (``required``), a piece given that is not
+                missing (``completion.not_missing``), ``siret.siren_mismatch``,
+                the fields' own problems; ``account.already_complete`` when
+                nothing is missing, ``account.disabled``,
+                ``account.erased``. Nothing is stored then.
+            NotFoundError: No such account.
+
+        .. versionadded:: 0.2.0
+        """
+        return completion.complete_account(self._ports, account_id, form)
 
     def get(self, account_id: str) -> Account:
         """Return the account *account_id* (a copy: save changes through methods).

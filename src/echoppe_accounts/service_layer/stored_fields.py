@@ -24,6 +24,8 @@ STORED_FIELDS: Mapping[str, Mapping[str, str]] = {
         "phone_region": "account.phone_region",
         "organisation_name": "organisation.name",
         "siret": "organisation.siret",
+        "siren": "organisation.siren",
+        "ape": "organisation.ape",
         "chorus_requirement": "organisation.chorus.requirement",
         "chorus_service_code": "organisation.chorus.service_code",
         "chorus_engagement_number": "organisation.chorus.engagement_number",

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response, Security, status
 from fastapi.responses import HTMLResponse
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
-from echoppe_accounts import ConsentSource, FieldError, ValidationError
+from echoppe_accounts import Account, ConsentSource, FieldError, ValidationError
 from echoppe_accounts.contrib.api import _calls
 from echoppe_accounts.contrib.api._errors import ApiError
 from echoppe_accounts.contrib.api._models import (
@@ -69,6 +69,14 @@ def _relative(error: FieldError, prefix: str) -> FieldError:
     if error.path.startswith(prefix + "."):
         return FieldError(error.path[len(prefix) + 1 :], error.code, error.params)
     return error
+
+
+def _book(account: Account) -> AddressBookOut:
+    """Return the address book's JSON form, or refuse an account without one (M1)."""
+    book = AccountOut.of(account).addresses
+    if book is None:
+        raise ValidationError.single("addresses", "address.to_complete")
+    return book
 
 
 def routes(ctx: Context) -> APIRouter:  # noqa: C901, PLR0915 - one closure per endpoint
@@ -194,8 +202,12 @@ def routes(ctx: Context) -> APIRouter:  # noqa: C901, PLR0915 - one closure per 
 
     @router.get("/addresses", tags=["address book"], responses=errors(401, 403, 404))
     def addresses(session: Full) -> AddressBookOut:
-        """Return the billing address and the delivery addresses (SPEC A1, A2)."""
-        return AccountOut.of(app.accounts.get(session.account_id)).addresses
+        """Return the billing address and the delivery addresses (SPEC A1, A2).
+
+        An imported account without addresses is answered 422
+        ``address.to_complete``: complete it first (SPEC M1).
+        """
+        return _book(app.accounts.get(session.account_id))
 
     @router.post(
         "/addresses/delivery",
@@ -239,7 +251,7 @@ def routes(ctx: Context) -> APIRouter:  # noqa: C901, PLR0915 - one closure per 
         """Change the single billing address, for every delivery (SPEC A2)."""
         with within("billing_address"):
             app.accounts.change_billing_address(session.account_id, address_form(body))
-        return AccountOut.of(app.accounts.get(session.account_id)).addresses
+        return _book(app.accounts.get(session.account_id))
 
     @router.post(
         "/newsletter/subscribe", tags=["newsletter"], responses=errors(401, 403)

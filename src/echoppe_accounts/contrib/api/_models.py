@@ -225,9 +225,12 @@ class OrganisationOut(BaseModel):
     """The organisation of a public body, company or professional (SPEC C3)."""
 
     name: str
-    siret: str
+    siret: str | None
+    """``None`` for an imported organisation that has yet to give it (SPEC M1)."""
     chorus_service_code: str | None = None
     chorus_engagement_number: str | None = None
+    siren: str | None = None
+    ape: str | None = None
 
 
 class AccountOut(BaseModel):
@@ -243,13 +246,17 @@ class AccountOut(BaseModel):
     status: str
     language: str
     newsletter: bool
-    addresses: AddressBookOut
+    addresses: AddressBookOut | None
+    """``None`` for an imported account to complete (SPEC M1)."""
+    to_complete: list[str] = []
+    """What the account must still give, as ``POST /account/complete`` takes it."""
 
     @classmethod
     def of(cls, account: Account) -> AccountOut:
         """Return the JSON form of *account*."""
         org = account.organisation
         chorus = org.chorus if org is not None else None
+        book = account.addresses
         return cls(
             id=account.id,
             email=account.email.address,
@@ -263,17 +270,22 @@ class AccountOut(BaseModel):
             if org is None
             else OrganisationOut(
                 name=org.name,
-                siret=org.siret.compact,
+                siret=org.siret.compact if org.siret is not None else None,
                 chorus_service_code=chorus.service_code if chorus else None,
                 chorus_engagement_number=chorus.engagement_number if chorus else None,
+                siren=org.siren,
+                ape=org.ape.code if org.ape is not None else None,
             ),
             status=account.status.value,
             language=account.language,
             newsletter=account.subscribed,
-            addresses=AddressBookOut(
-                billing=AddressOut.of(account.addresses.billing),
-                deliveries=[DeliveryOut.of(d) for d in account.addresses.deliveries],
+            addresses=None
+            if book is None
+            else AddressBookOut(
+                billing=AddressOut.of(book.billing),
+                deliveries=[DeliveryOut.of(d) for d in book.deliveries],
             ),
+            to_complete=sorted(m.value for m in account.missing),
         )
 
 

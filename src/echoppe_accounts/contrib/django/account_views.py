@@ -155,11 +155,14 @@ def address_edit(request: HttpRequest, delivery_id: str) -> HttpResponse:
 def _address_form(request: HttpRequest, delivery_id: str | None) -> HttpResponse:
     me = _me(request)
     app = get_app()
+    book = me.account.addresses
+    if book is None:  # an imported account to complete first (SPEC M1)
+        return HttpResponseRedirect(app_url("addresses"))
     if request.method != "POST":
         form: dict[str, str] = {"address.country": "FR"}
         if delivery_id is not None:
             try:
-                found = me.account.addresses.delivery(delivery_id)
+                found = book.delivery(delivery_id)
             except ValidationError:  # address.unknown_delivery
                 return render(
                     request, "message", {"kind": "not_found"}, status=HTTP_NOT_FOUND
@@ -221,8 +224,11 @@ def address_remove(request: HttpRequest, delivery_id: str) -> HttpResponse:
 def billing(request: HttpRequest) -> HttpResponse:
     """Change the single billing address, for every delivery (SPEC A2)."""
     me = _me(request)
+    book = me.account.addresses
+    if book is None:  # an imported account to complete first (SPEC M1)
+        return HttpResponseRedirect(app_url("addresses"))
     if request.method != "POST":
-        form = address_values(me.account.addresses.billing)
+        form = address_values(book.billing)
         return render(request, "billing", {"form": form})
     data = {k: str(v) for k, v in request.POST.items()}
     try:

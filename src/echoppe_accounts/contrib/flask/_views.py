@@ -413,11 +413,14 @@ def address_edit(delivery_id: str) -> ResponseReturnValue:
 def _address_form(delivery_id: str | None) -> ResponseReturnValue:
     me = _me()
     app = get_app()
+    book = me.account.addresses
+    if book is None:  # an imported account to complete first (SPEC M1)
+        return redirect(app_url("addresses"))
     if request.method != "POST":
         form: dict[str, str] = {"address.country": "FR"}
         if delivery_id is not None:
             try:
-                found = me.account.addresses.delivery(delivery_id)
+                found = book.delivery(delivery_id)
             except ValidationError:  # address.unknown_delivery
                 return render("message", {"kind": "not_found"}, status=HTTP_NOT_FOUND)
             form = {
@@ -468,8 +471,11 @@ def address_remove(delivery_id: str) -> ResponseReturnValue:
 def billing() -> ResponseReturnValue:
     """Change the single billing address, for every delivery (SPEC A2)."""
     me = _me()
+    book = me.account.addresses
+    if book is None:  # an imported account to complete first (SPEC M1)
+        return redirect(app_url("addresses"))
     if request.method != "POST":
-        return render("billing", {"form": address_values(me.account.addresses.billing)})
+        return render("billing", {"form": address_values(book.billing)})
     data = _data()
     try:
         get_app().accounts.change_billing_address(
