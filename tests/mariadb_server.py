@@ -83,19 +83,26 @@ class ThrowawayMariaDB:
     def start(self) -> None:
         """Make the data folder, start the server, wait until it accepts."""
         data = self.folder / "data"
-        subprocess.run(  # noqa: S603 (the server's own tool, our folder)
+        made = subprocess.run(  # noqa: S603 (the server's own tool, our folder)
             [
                 str(self.install),
                 "--no-defaults",
                 f"--datadir={data}",
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db",
+                # No host name lookups (resolveip): loopback only.
+                "--skip-name-resolve",
                 *self._as_root(),
             ],
-            check=True,
+            check=False,
             capture_output=True,
             timeout=START_TIMEOUT,
         )
+        if made.returncode != 0:
+            self.stop()
+            output = (made.stdout + made.stderr).decode(errors="replace")[-3000:]
+            msg = f"{self.install.name} failed ({made.returncode}):\n{output}"
+            raise RuntimeError(msg)
         log = (self.folder / "server.log").open("wb")
         self._process = subprocess.Popen(  # noqa: S603 (the server binary, our folder)
             [
