@@ -93,6 +93,8 @@ def shop_settings() -> Settings:
 POSTGRES_DSN_VARIABLE = "ECHOPPE_TEST_POSTGRES_DSN"
 POSTGRES_ONLY_MODULES = ("*/echoppe_accounts/adapters/postgres.py",)
 """Code only the PostgreSQL tests can reach: measured only when they run."""
+MARIADB_ONLY_MODULES = ["*/echoppe_accounts/adapters/prestashop.py"]
+"""Code only the MariaDB tests (the PrestaShop import) reach: likewise."""
 
 
 def _postgres_problem() -> str | None:
@@ -125,13 +127,17 @@ def pytest_configure(config: pytest.Config) -> None:
     """
     global _POSTGRES_PROBLEM  # noqa: PLW0603 (probed once per run)
     _POSTGRES_PROBLEM = _postgres_problem()
-    if _POSTGRES_PROBLEM is None or os.environ.get("CI") == "true":
+    if os.environ.get("CI") == "true":
         return
+    unmeasured = [] if _POSTGRES_PROBLEM is None else list(POSTGRES_ONLY_MODULES)
+    if mariadb_problem() is not None:
+        # Likewise the PrestaShop source, which only a MariaDB server reaches.
+        unmeasured += MARIADB_ONLY_MODULES
     coverage_plugin = config.pluginmanager.getplugin("_cov")
     controller = getattr(coverage_plugin, "cov_controller", None)
-    if controller is not None and controller.cov is not None:
+    if unmeasured and controller is not None and controller.cov is not None:
         omitted = list(controller.cov.get_option("report:omit") or [])
-        controller.cov.set_option("report:omit", omitted + list(POSTGRES_ONLY_MODULES))
+        controller.cov.set_option("report:omit", omitted + unmeasured)
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:

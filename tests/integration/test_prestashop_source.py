@@ -9,6 +9,7 @@ tests start (``mariadb`` fixture), filled with the issue's cases
 from __future__ import annotations
 
 import secrets
+import sys
 import threading
 from datetime import datetime
 
@@ -333,3 +334,64 @@ def test_m1_the_cases_cover_the_issue():
              "longer than 38", "MD5", "$2y$12$", "$2a$", "deleted")  # fmt: skip
     for word in words:
         assert word in cases or any(word in c.passwd[:7] for c in CASES), word
+
+
+def test_m1_a_database_with_only_the_two_needed_tables_reads(mariadb):
+    """M1: no shops, languages, countries, orders or settings: still read.
+
+    An older or trimmed PrestaShop: the customers are the one shop's, the
+    language and country read empty, the billing address is the newest,
+    and times are in Europe/Paris.
+    """
+    name = f"minimal_{secrets.token_hex(3)}"
+    with mariadb.connect() as db, db.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE `{name}`")
+        cursor.execute(f"USE `{name}`")
+        cursor.execute(
+            "CREATE TABLE ps_customer (id_customer int, email varchar(128), "
+            "firstname varchar(32), lastname varchar(32), passwd varchar(32), "
+            "deleted tinyint, date_add datetime)"
+        )
+        cursor.execute(
+            "CREATE TABLE ps_address (id_address int, id_customer int, "
+            "firstname varchar(32), lastname varchar(32), address1 varchar(128), "
+            "postcode varchar(12), city varchar(64), deleted tinyint)"
+        )
+        cursor.execute(
+            "INSERT INTO ps_customer VALUES (1, 'vieux@exemple.fr', 'Vieux', "
+            "'Client', 'abc', 0, '2012-01-15 12:00:00')"
+        )
+        cursor.execute(
+            "INSERT INTO ps_address VALUES (5, 1, 'Vieux', 'Client', "
+            "'1 rue Ancienne', '75001', 'Paris', 0)"
+        )
+    records, count, skipped = _read(mariadb, name, shop_id=3)
+    assert count == 1
+    assert skipped == Skipped()
+    (record,) = records
+    assert record.active
+    assert record.language == ""
+    assert record.billing_ref is None
+    assert record.addresses[0].country == ""
+    assert record.created_at == datetime(2012, 1, 15, 12, tzinfo=PARIS)
+
+
+def test_m1_without_pymysql_the_extra_is_named(monkeypatch):
+    """M1: prestashop.driver_missing says which extra to install."""
+    monkeypatch.setitem(sys.modules, "pymysql", None)
+    database = PrestaShopDatabase.parse("mysql://shop@db/prestashop")
+    with pytest.raises(ValidationError) as caught:
+        PrestaShopSource(database).__enter__()
+    assert caught.value.codes == {"prestashop.driver_missing"}
+    assert "echoppe-accounts[prestashop]" in caught.value.messages("fr")
+
+
+def test_m1_the_source_must_be_opened_first():
+    """M1: count() and customers() outside ``with`` say how to use them."""
+    source = PrestaShopSource(PrestaShopDatabase.parse("mysql://shop@db/prestashop"))
+    with pytest.raises(RuntimeError, match="with PrestaShopSource"):
+        source.count()
+    assert source.timezone.key == "Europe/Paris"
+    assert source.label == "PrestaShop mysql://shop@db:3306/prestashop (shop 1)"
+    with pytest.raises(ValueError, match="shop_id"):
+        PrestaShopSource(source.database, shop_id=0)
