@@ -1,10 +1,9 @@
 """A PrestaShop shop's customers, read from its MySQL or MariaDB database (SPEC M1).
 
 :class:`PrestaShopSource` reads the customers of one shop of a PrestaShop
-1.6, 1.7 or 8 database and yields them as
-:class:`~echoppe_accounts.service_layer.import_records.ImportedCustomer`
-records, the shape every import source gives
-:meth:`CustomerImporter.import_records
+1.6, 1.7 or 8 database and yields them as ``ImportedCustomer`` records
+(``echoppe_accounts.service_layer.import_records``), the shape every
+import source gives :meth:`CustomerImporter.import_records
 <echoppe_accounts.CustomerImporter.import_records>`:
 
 - **read-only, in one consistent snapshot**: the session is read-only and
@@ -110,7 +109,7 @@ class PrestaShopDatabase:
             is run).
         database: The database (schema) holding the shop's tables.
         password: The user's password; never shown (not in ``repr``, nor
-            in :meth:`__str__`).
+            in ``str``).
         socket: A Unix socket path to connect through instead of TCP
             (``?socket=/run/mysqld/mysqld.sock`` in the URL).
 
