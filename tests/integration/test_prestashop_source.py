@@ -21,7 +21,14 @@ from echoppe_accounts.adapters.prestashop import (
     PrestaShopSource,
     Skipped,
 )
-from prestashop_data import CASES, PARIS, create_shop, insert_cases, read_for_shop
+from prestashop_data import (
+    CASES,
+    PARIS,
+    create_shop,
+    insert_cases,
+    insert_many,
+    read_for_shop,
+)
 
 
 def _database(mariadb, name: str, **options) -> PrestaShopDatabase:
@@ -395,3 +402,35 @@ def test_m1_the_source_must_be_opened_first():
     assert source.label == "PrestaShop mysql://shop@db:3306/prestashop (shop 1)"
     with pytest.raises(ValueError, match="shop_id"):
         PrestaShopSource(source.database, shop_id=0)
+
+
+@pytest.mark.slow
+def test_m1_a_large_shop_is_streamed_in_bounded_memory(mariadb):
+    """M1: 30,000 customers read one by one: memory does not grow with the shop.
+
+    A buffered cursor would hold every row (tens of megabytes here); the
+    source's unbuffered one holds a customer's rows at a time.
+    """
+    import tracemalloc  # noqa: PLC0415
+
+    name = f"grande_{secrets.token_hex(3)}"
+    create_shop(mariadb, name, version="8")
+    many = 30_000
+    insert_many(mariadb, name, many)
+    with PrestaShopSource(_database(mariadb, name)) as source:
+        assert source.count() == many
+        tracemalloc.start()
+        try:
+            seen = 0
+            previous = 0
+            for record in source.customers():
+                current = int(record.ref)
+                assert current > previous
+                assert len(record.addresses) == 1
+                previous = current
+                seen += 1
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert seen == many
+    assert peak < 8 * 2**20, f"{peak / 2**20:.1f} MiB held while streaming"
