@@ -762,7 +762,7 @@ def _add_data(b: _Builder, commands: Subcommands[_Parser]) -> None:
 
 
 IMPORT_PRESTASHOP = "import-prestashop"
-"""The command ``import prestashop`` is parsed as (see :func:`_route`)."""
+"""The command name ``import prestashop`` is parsed as (``import FILE`` is kept)."""
 
 
 def _prestashop_url(t: _Texts) -> Callable[[str], str]:
