@@ -20,6 +20,7 @@ from benchmarks import (
     login,
     lookup,
     outbox,
+    prestashop,
     register,
     startup,
     validation,
@@ -131,6 +132,16 @@ ROWS: tuple[tuple[str, str, str, str, RowRunner], ...] = (
         "import lines/s / (1 / bare validator time per line)",
         importer.run_postgres,
     ),
+    (
+        "import_prestashop",
+        (
+            "PrestaShop import of 100,000 customers from MariaDB vs the CSV "
+            "import of the same customers (both into SQLite)"
+        ),
+        "≤ 1.25x",
+        "PrestaShop import time / CSV import time",
+        prestashop.run,
+    ),
 )
 """Every row, in the order it runs; the import last (it was being finished)."""
 
@@ -169,6 +180,14 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
         f"(default {importer.MEMORY_LINES:,})",
     )
     parser.add_argument(
+        "--prestashop-customers",
+        type=int,
+        default=prestashop.CUSTOMERS,
+        metavar="N",
+        help="customers the PrestaShop import row migrates (default "
+        f"{prestashop.CUSTOMERS:,}, the issue's size)",
+    )
+    parser.add_argument(
         "--quick",
         action="store_true",
         help="fewer rounds and smaller data: a smoke test, not a measure",
@@ -200,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [entry for entry in ROWS if not args.only or entry[0] in args.only]
     lookup.SIZES["accounts"] = args.accounts
     importer.SIZES["import_lines"] = args.import_lines
+    prestashop.SIZES["prestashop_customers"] = args.prestashop_customers
     info = machine()
     command = "python -m benchmarks " + " ".join(sys.argv[1:] if argv is None else argv)
     print(f"echoppe-accounts benchmarks on {info['cpu']}, Python {info['python']}")  # noqa: T201

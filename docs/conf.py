@@ -110,6 +110,8 @@ nitpick_ignore_regex = [
     # PostgresStore.pool and its connections (psycopg, the postgres extra)
     (r"py:class", r"psycopg\..*"),
     (r"py:class", r"psycopg_pool\..*"),
+    # ZoneInfo, the shop's zone of PrestaShopSource (standard library)
+    (r"py:class", r"zoneinfo\..*"),
     # SSLContext, the TLS settings of SMTPMailer (standard library)
     (r"py:class", r"ssl\..*"),
     # Settings.templates: a folder (os.PathLike) or a Jinja2 loader

@@ -34,6 +34,8 @@ from echoppe_accounts import (
 )
 from echoppe_accounts.ports import UnitOfWorkFactory
 from echoppe_accounts.testing import FrozenClock, RecordingMailer
+from mariadb_server import ThrowawayMariaDB
+from mariadb_server import problem as mariadb_problem
 from spies import SpyHasher
 
 try:
@@ -91,6 +93,8 @@ def shop_settings() -> Settings:
 POSTGRES_DSN_VARIABLE = "ECHOPPE_TEST_POSTGRES_DSN"
 POSTGRES_ONLY_MODULES = ("*/echoppe_accounts/adapters/postgres.py",)
 """Code only the PostgreSQL tests can reach: measured only when they run."""
+MARIADB_ONLY_MODULES = ["*/echoppe_accounts/adapters/prestashop.py"]
+"""Code only the MariaDB tests (the PrestaShop import) reach: likewise."""
 
 
 def _postgres_problem() -> str | None:
@@ -123,13 +127,17 @@ def pytest_configure(config: pytest.Config) -> None:
     """
     global _POSTGRES_PROBLEM  # noqa: PLW0603 (probed once per run)
     _POSTGRES_PROBLEM = _postgres_problem()
-    if _POSTGRES_PROBLEM is None or os.environ.get("CI") == "true":
+    if os.environ.get("CI") == "true":
         return
+    unmeasured = [] if _POSTGRES_PROBLEM is None else list(POSTGRES_ONLY_MODULES)
+    if mariadb_problem() is not None:
+        # Likewise the PrestaShop source, which only a MariaDB server reaches.
+        unmeasured += MARIADB_ONLY_MODULES
     coverage_plugin = config.pluginmanager.getplugin("_cov")
     controller = getattr(coverage_plugin, "cov_controller", None)
-    if controller is not None and controller.cov is not None:
+    if unmeasured and controller is not None and controller.cov is not None:
         omitted = list(controller.cov.get_option("report:omit") or [])
-        controller.cov.set_option("report:omit", omitted + list(POSTGRES_ONLY_MODULES))
+        controller.cov.set_option("report:omit", omitted + unmeasured)
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
@@ -285,3 +293,23 @@ def privacy(uow_factory, clock, shop_settings):
         hasher=FAST_HASHER,
         settings=shop_settings,
     )
+
+
+@pytest.fixture(scope="session")
+def mariadb() -> Iterator[ThrowawayMariaDB]:
+    """A MariaDB server of the tests' own, for the PrestaShop import (SPEC M1).
+
+    Started once per test process on a free loopback port, in a temporary
+    folder (never the machine's server). Without Debian's mariadb-server
+    or PyMySQL the tests using it skip, saying why; under ``CI=true`` they
+    fail instead (``.ci/run`` installs the server when it is missing).
+    """
+    reason = mariadb_problem()
+    if reason is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(
+                f"{reason} (CI=true: the MariaDB tests must run)", pytrace=False
+            )
+        pytest.skip(reason)
+    with ThrowawayMariaDB() as server:
+        yield server

@@ -329,3 +329,113 @@ def postgres_cause(sqlstate: str) -> Cause:
         or POSTGRES_CAUSES.get(sqlstate[:2])
         or POSTGRES_UNKNOWN
     )
+
+
+# -- MySQL and MariaDB (the PrestaShop import) --------------------------------
+
+MYSQL_CAUSES: dict[int, Cause] = {
+    # Client errors (CR_*): the server was not reached, or the line dropped.
+    2002: Cause(
+        "the database server cannot be reached (no server on that socket or port)",
+        retryable=True,
+    ),
+    2003: Cause(
+        "the database server cannot be reached (no server on that socket or port)",
+        retryable=True,
+    ),
+    2005: Cause("the database server's host name is unknown", retryable=False),
+    2006: Cause(
+        "the connection to the database server failed or was lost", retryable=True
+    ),
+    2013: Cause(
+        "the connection to the database server failed or was lost", retryable=True
+    ),
+    2055: Cause(
+        "the connection to the database server failed or was lost", retryable=True
+    ),
+    # Server errors (ER_*).
+    1040: Cause("the database server has too many connections already", retryable=True),
+    1203: Cause("the database server has too many connections already", retryable=True),
+    1044: Cause(
+        "permission denied: the database user lacks a privilege", retryable=False
+    ),
+    1142: Cause(
+        "permission denied: the database user lacks a privilege", retryable=False
+    ),
+    1130: Cause(
+        "the database server does not accept connections from this machine",
+        retryable=False,
+    ),
+    1129: Cause(
+        "the database server blocks this machine after too many failed "
+        "connections (FLUSH HOSTS unblocks it)",
+        retryable=False,
+    ),
+    1053: Cause("the database server is shutting down or restarting", retryable=True),
+    1205: Cause(
+        "a lock wait timed out (another transaction holds the lock)",
+        retryable=True,
+    ),
+    1213: Cause(
+        "the transaction was cancelled to break a deadlock with a concurrent one",
+        retryable=True,
+    ),
+    1317: Cause(
+        "the statement was cancelled (the statement timeout, or a cancel request)",
+        retryable=True,
+    ),
+    1927: Cause(
+        "the connection to the database server failed or was lost", retryable=True
+    ),
+    1969: Cause(
+        "the statement was cancelled (the statement timeout, or a cancel request)",
+        retryable=True,
+    ),
+    3024: Cause(
+        "the statement was cancelled (the statement timeout, or a cancel request)",
+        retryable=True,
+    ),
+    1158: Cause(
+        "the connection to the database server failed or was lost", retryable=True
+    ),
+    1159: Cause(
+        "the connection to the database server failed or was lost", retryable=True
+    ),
+    1160: Cause(
+        "the connection to the database server failed or was lost", retryable=True
+    ),
+    1161: Cause(
+        "the connection to the database server failed or was lost", retryable=True
+    ),
+    1226: Cause(
+        "the database user went past a limit the server sets on it",
+        retryable=True,
+    ),
+    1054: Cause(
+        "a column is missing (the schema is not the one expected, or was changed)",
+        retryable=False,
+    ),
+    1146: Cause(
+        "a table is missing (the schema is not the one expected, or was changed)",
+        retryable=False,
+    ),
+    1064: Cause(
+        "the database refused a statement (syntax, or a missing object)",
+        retryable=False,
+    ),
+}
+"""Causes by MySQL/MariaDB error number (client ``CR_*`` and server ``ER_*``)."""
+
+MYSQL_UNKNOWN = Cause("the database server refused the operation", retryable=False)
+"""The cause of an error number none of the entries above covers."""
+
+
+def mysql_error(code: int, name: str) -> StorageError:
+    """Return the :class:`StorageError` for MySQL error *code*.
+
+    *name* is the driver's exception class, named in the source with the
+    number; the driver's message, which may quote a host or a value, is
+    left to the chained cause.
+    """
+    cause = MYSQL_CAUSES.get(code, MYSQL_UNKNOWN)
+    return storage_error(cause, f"MySQL {code} {name}" if code else f"MySQL {name}")

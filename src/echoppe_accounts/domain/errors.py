@@ -188,6 +188,47 @@ _MESSAGES: Mapping[str, str | Plural] = {
     "account.changed_concurrently": gettext_noop(
         "The account was changed meanwhile; please try again."
     ),
+    # The PrestaShop database an import reads (SPEC M1): what the shop's
+    # operator can fix (the URL, the password, the prefix, the shop's id).
+    "prestashop.url_invalid": gettext_noop(
+        "The PrestaShop database is named by a URL such as "
+        "mysql://user@host:3306/database."
+    ),
+    "prestashop.driver_missing": gettext_noop(
+        "Reading a PrestaShop database needs PyMySQL: install "
+        "echoppe-accounts[prestashop]."
+    ),
+    "prestashop.access_denied": gettext_noop(
+        "The database server refused the user {user} or its password."
+    ),
+    "prestashop.unknown_database": gettext_noop(
+        "The database server has no database named {database}."
+    ),
+    "prestashop.not_prestashop": gettext_noop(
+        "The database {database} holds no PrestaShop shop (no table "
+        "{table}): check its name."
+    ),
+    "prestashop.prefix_invalid": gettext_noop(
+        "A table prefix is made of letters, digits and underscores (ps_)."
+    ),
+    "prestashop.wrong_prefix": gettext_noop(
+        "No PrestaShop table has the prefix “{prefix}”; this database's tables "
+        "have the prefix “{found}”."
+    ),
+    "prestashop.table_missing": gettext_noop(
+        "The table {table} is missing: this is not a PrestaShop 1.6 to 8 "
+        "database, or it is incomplete."
+    ),
+    "prestashop.column_missing": gettext_noop(
+        "The column {column} of the table {table} is missing: this is not a "
+        "PrestaShop 1.6 to 8 database, or it is incomplete."
+    ),
+    "prestashop.unknown_shop": gettext_noop(
+        "The PrestaShop database has no shop {shop} (its shops: {shops})."
+    ),
+    "prestashop.timezone_invalid": gettext_noop(
+        "Unknown time zone “{timezone}”: give one such as Europe/Paris."
+    ),
     # The import of existing customers (SPEC O4): the file as a whole...
     "import.file_unreadable": gettext_noop("The file {file} cannot be read."),
     "import.report_unwritable": gettext_noop(

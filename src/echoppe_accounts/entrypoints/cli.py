@@ -335,7 +335,9 @@ def _environment(t: _Texts) -> str:
                            ECHOPPE_BASE_URL)
   ECHOPPE_SENDER           l’expéditeur des e-mails
   ECHOPPE_OUTBOX_KEY       la clé qui scelle les secrets des e-mails en attente
-  ECHOPPE_ANALYTICS_DATABASE_URL  la base SQLite des statistiques d’audience""",
+  ECHOPPE_ANALYTICS_DATABASE_URL  la base SQLite des statistiques d’audience
+  ECHOPPE_PRESTASHOP_PASSWORD  le mot de passe de la base PrestaShop que lit
+                           import prestashop""",
         """environment variables:
   ECHOPPE_DATABASE_URL     the database (sqlite:///path, postgresql://…)
   ECHOPPE_DATABASE_SCHEMA  the PostgreSQL schema (echoppe_accounts)
@@ -349,7 +351,9 @@ def _environment(t: _Texts) -> str:
                            ECHOPPE_BASE_URL)
   ECHOPPE_SENDER           the sender of mails
   ECHOPPE_OUTBOX_KEY       the key sealing the secrets of pending mails
-  ECHOPPE_ANALYTICS_DATABASE_URL  the SQLite database of audience measurement""",
+  ECHOPPE_ANALYTICS_DATABASE_URL  the SQLite database of audience measurement
+  ECHOPPE_PRESTASHOP_PASSWORD  the password of the PrestaShop database that
+                           import prestashop reads""",
     )
 
 
@@ -397,6 +401,7 @@ class _Builder:
 
     t: _Texts
     common: _Parser
+    prog: str = PROG
 
     def command(
         self,
@@ -716,8 +721,10 @@ def _add_data(b: _Builder, commands: Subcommands[_Parser]) -> None:
         commands,
         "import",
         t(
-            "importe des clients depuis un fichier CSV (idempotent)",
-            "import customers from a CSV file (idempotent)",
+            "importe des clients depuis un fichier CSV (idempotent) ; ou, avec "
+            "import prestashop, depuis la base d’une boutique PrestaShop",
+            "import customers from a CSV file (idempotent); or, with import "
+            "prestashop, from a PrestaShop shop's database",
         ),
         _import,
         links=True,
@@ -752,6 +759,194 @@ def _add_data(b: _Builder, commands: Subcommands[_Parser]) -> None:
         action="store_true",
         help=t("sans barre de progression", "without a progress bar"),
     )
+    _wording_and_guests(importer, t)
+    _add_prestashop(b, commands)
+
+
+def _wording_and_guests(parser: _Parser, t: _Texts) -> None:
+    """Add ``--newsletter-wording`` and ``--invite-guests`` (SPEC F7, M2)."""
+    parser.add_argument(
+        "--newsletter-wording",
+        metavar="VERSION",
+        help=t(
+            "la version du texte de consentement à la lettre d’information que "
+            "montrait la boutique (SPEC F7) ; requise dès qu’un client abonné "
+            "vient sans la sienne",
+            "the version of the newsletter consent text the shop showed (SPEC "
+            "F7); required as soon as a subscribed customer comes without one",
+        ),
+    )
+    parser.add_argument(
+        "--invite-guests",
+        action="store_true",
+        help=t(
+            "envoie aussi aux clients invités (commandes sans compte) le lien "
+            "pour choisir un mot de passe ; par défaut ils ne reçoivent rien",
+            "also mail guests (orders without an account) the link to choose a "
+            "password; by default they receive nothing",
+        ),
+    )
+
+
+IMPORT_PRESTASHOP = "import-prestashop"
+"""The command name ``import prestashop`` is parsed as (``import FILE`` is kept)."""
+
+
+def _prestashop_url(t: _Texts) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        from echoppe_accounts.adapters.prestashop import (  # noqa: PLC0415
+            PrestaShopDatabase,
+        )
+
+        try:
+            database = PrestaShopDatabase.parse(value)
+        except ValidationError as exc:
+            raise argparse.ArgumentTypeError(exc.errors[0].message(t.lang)) from exc
+        if database.has_password:
+            raise argparse.ArgumentTypeError(
+                t(
+                    "pas de mot de passe dans --database (la ligne de commande est "
+                    "visible de tous) : utilisez ECHOPPE_PRESTASHOP_PASSWORD",
+                    "no password in --database (the command line is visible to "
+                    "every user): use ECHOPPE_PRESTASHOP_PASSWORD",
+                )
+            )
+        return value
+
+    return parse
+
+
+def _add_prestashop(b: _Builder, commands: Subcommands[_Parser]) -> None:
+    """Add ``import prestashop`` (parsed as the hidden ``import-prestashop``)."""
+    t = b.t
+    summary = t(
+        "importe les clients d’une boutique PrestaShop 1.6 à 8, lus dans sa base "
+        "MySQL/MariaDB (lecture seule, idempotent)",
+        "import the customers of a PrestaShop 1.6 to 8 shop, read from its "
+        "MySQL/MariaDB database (read-only, idempotent)",
+    )
+    shop = commands.add_parser(
+        IMPORT_PRESTASHOP,
+        prog=f"{b.prog} import prestashop",
+        description=summary,
+        parents=[b.common],
+        epilog=_pointer(t),
+        add_help=False,
+        language=t.lang,
+    )
+    _help_option(shop, t)
+    shop.set_defaults(handler=_import_prestashop, parser=shop, links=True)
+    shop.add_argument(
+        "--database",
+        required=True,
+        type=_prestashop_url(t),
+        metavar="URL",
+        help=t(
+            "la base de la boutique : mysql://utilisateur@hôte:3306/base (un "
+            "utilisateur qui n’a que SELECT suffit ; le mot de passe vient de "
+            "ECHOPPE_PRESTASHOP_PASSWORD)",
+            "the shop's database: mysql://user@host:3306/database (a user with "
+            "SELECT only is enough; the password comes from "
+            "ECHOPPE_PRESTASHOP_PASSWORD)",
+        ),
+    )
+    shop.add_argument(
+        "--prefix",
+        default="ps_",
+        metavar=t("PRÉFIXE", "PREFIX"),
+        help=t(
+            "le préfixe des tables (%(default)s)",
+            "the tables' prefix (%(default)s)",
+        ),
+    )
+    shop.add_argument(
+        "--shop",
+        type=_positive_int(t),
+        default=1,
+        metavar="ID",
+        help=t(
+            "la boutique (id_shop) d’une base multiboutique (%(default)s)",
+            "the shop (id_shop) of a multistore database (%(default)s)",
+        ),
+    )
+    shop.add_argument(
+        "--timezone",
+        metavar=t("FUSEAU", "ZONE"),
+        help=t(
+            "le fuseau des dates de la boutique (par défaut son réglage "
+            "PS_TIMEZONE, sinon Europe/Paris)",
+            "the zone of the shop's dates (default: its PS_TIMEZONE setting, "
+            "else Europe/Paris)",
+        ),
+    )
+    _wording_and_guests(shop, t)
+    shop.add_argument(
+        "--report",
+        type=Path,
+        metavar=t("FICHIER", "FILE"),
+        help=t(
+            "le rapport des clients refusés et des changements (par défaut "
+            "prestashop-BASE-ID.report.csv dans le dossier courant)",
+            "the report of refused customers and changes (default: "
+            "prestashop-DATABASE-ID.report.csv in the current folder)",
+        ),
+    )
+    shop.add_argument(
+        "--batch-size",
+        type=_positive_int(t),
+        default=500,
+        metavar="N",
+        help=t(
+            "clients par transaction (%(default)s)",
+            "customers per transaction (%(default)s)",
+        ),
+    )
+    shop.add_argument(
+        "--no-progress",
+        action="store_true",
+        help=t("sans barre de progression", "without a progress bar"),
+    )
+
+
+_VALUED = frozenset({"--db", "--lang", "--report", "--batch-size"})
+"""Options before a command's first argument that take a value (``--db URL``)."""
+
+
+def _route(arguments: list[str]) -> list[str]:
+    """Spell ``import prestashop …`` as the command it is parsed as.
+
+    ``import FILE`` takes a file's path where ``import prestashop`` names a
+    source: the first argument after ``import`` that is not an option (nor
+    an option's value) decides. A CSV file named ``prestashop`` is given as
+    ``./prestashop``.
+    """
+    try:
+        start = arguments.index("import")
+    except ValueError:
+        return arguments
+    if any(not a.startswith("-") for a in _positionals(arguments[:start])):
+        return arguments  # "import" is an option's value or a later argument
+    after = arguments[start + 1 :]
+    positionals = _positionals(after)
+    if positionals[:1] != ["prestashop"]:
+        return arguments
+    at = start + 1 + after.index("prestashop")
+    return [*arguments[:start], IMPORT_PRESTASHOP, *arguments[start + 1 : at],
+            *arguments[at + 1 :]]  # fmt: skip
+
+
+def _positionals(arguments: list[str]) -> list[str]:
+    """Return the arguments that are neither options nor their values."""
+    found: list[str] = []
+    skip = False
+    for argument in arguments:
+        if skip:
+            skip = False
+        elif argument in _VALUED:
+            skip = True
+        elif not argument.startswith("-"):
+            found.append(argument)
+    return found
 
 
 def build_parser(lang: Language = "fr", prog: str = PROG) -> argparse.ArgumentParser:
@@ -786,7 +981,7 @@ def build_parser(lang: Language = "fr", prog: str = PROG) -> argparse.ArgumentPa
         metavar=t("COMMANDE", "COMMAND"),
         title=t("commandes", "commands"),
     )
-    builder = _Builder(t, _common(t, defaults=False))
+    builder = _Builder(t, _common(t, defaults=False), prog)
     _add_operations(builder, commands)
     _add_outbox(builder, commands)
     _add_customers(builder, commands)
@@ -1299,6 +1494,8 @@ def _import(ctx: _Context, args: argparse.Namespace) -> int:
             report=args.report,
             batch_size=args.batch_size,
             progress=False if args.no_progress else None,
+            newsletter_wording=args.newsletter_wording,
+            invite_guests=args.invite_guests,
         )
     except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         raise UserError(
@@ -1309,6 +1506,70 @@ def _import(ctx: _Context, args: argparse.Namespace) -> int:
             )
         ) from exc
     ctx.say(_import_counts(summary, t))
+    if summary.invalid:
+        raise UserError(
+            t(
+                f"Clients refusés : {summary.invalid} ; voir le rapport "
+                f"{summary.report}.",
+                f"Customers refused: {summary.invalid}; see the report "
+                f"{summary.report}.",
+            )
+        )
+    return EXIT_OK
+
+
+def _import_prestashop(ctx: _Context, args: argparse.Namespace) -> int:
+    from echoppe_accounts.adapters.prestashop import (  # noqa: PLC0415 (the extra)
+        PrestaShopDatabase,
+        PrestaShopSource,
+    )
+    from echoppe_accounts.entrypoints.csv_import import (  # noqa: PLC0415
+        CustomerImporter,
+    )
+
+    t = ctx.t
+    database = PrestaShopDatabase.parse(
+        args.database, password=ctx.environment.prestashop_password
+    )
+    source = PrestaShopSource(
+        database, prefix=args.prefix, shop_id=args.shop, timezone=args.timezone
+    )
+    report = args.report or Path(
+        f"prestashop-{database.database}-{args.shop}.report.csv"
+    )
+    importer = CustomerImporter(ctx.app())
+    with source:
+        summary = importer.import_records(
+            source.customers(),
+            source=source.label,
+            report=report,
+            batch_size=args.batch_size,
+            progress=False if args.no_progress else None,
+            total=source.count(),
+            newsletter_wording=args.newsletter_wording,
+            invite_guests=args.invite_guests,
+        )
+    skipped = source.skipped
+    ctx.say(_import_counts(summary, t))
+    mailed_fr = "prévenus" if args.invite_guests else "non prévenus"
+    mailed_en = "mailed" if args.invite_guests else "not mailed"
+    ctx.say(
+        t(
+            f"Invités ({mailed_fr}) : {summary.guests} ; clients supprimés "
+            f"dans PrestaShop, non lus : {skipped.deleted_customers} ; "
+            f"adresses supprimées, non lues : {skipped.deleted_addresses}.",
+            f"Guests ({mailed_en}): {summary.guests}; customers deleted in "
+            f"PrestaShop, not read: {skipped.deleted_customers}; deleted "
+            f"addresses, not read: {skipped.deleted_addresses}.",
+        )
+    )
+    if summary.report is not None:
+        ctx.say(
+            t(
+                f"Changements et refus, client par client : {summary.report}.",
+                f"Changes and refusals, customer by customer: {summary.report}.",
+            )
+        )
     if summary.invalid:
         raise UserError(
             t(
@@ -1439,7 +1700,7 @@ def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
 
     .. versionadded:: 0.2.0
     """
-    arguments = list(sys.argv[1:] if argv is None else argv)
+    arguments = _route(list(sys.argv[1:] if argv is None else argv))
     lang = _language(arguments, dict(os.environ))
     t = _Texts(lang)
     args = build_parser(lang, prog).parse_args(arguments)

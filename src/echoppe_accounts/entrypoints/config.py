@@ -184,6 +184,9 @@ class Environment:
         shop_name: ``ECHOPPE_SHOP_NAME``.
         sender: ``ECHOPPE_SENDER``.
         analytics_database_url: ``ECHOPPE_ANALYTICS_DATABASE_URL``.
+        prestashop_password: ``ECHOPPE_PRESTASHOP_PASSWORD``, the password
+            of the PrestaShop database ``import prestashop`` reads (never
+            shown in a repr).
 
     .. versionadded:: 0.2.0
     """
@@ -197,6 +200,7 @@ class Environment:
     shop_name: str | None = None
     sender: str | None = None
     analytics_database_url: str | None = None
+    prestashop_password: str | None = attrs.field(default=None, repr=False)
 
     @classmethod
     def read(cls, environ: Mapping[str, str] | None = None) -> Environment:
@@ -216,6 +220,7 @@ class Environment:
             shop_name=get("SHOP_NAME"),
             sender=get("SENDER"),
             analytics_database_url=get("ANALYTICS_DATABASE_URL"),
+            prestashop_password=get("PRESTASHOP_PASSWORD"),
         )
 
     def settings(self, *, links: bool) -> Settings:
