@@ -22,6 +22,7 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import attrs
 import pytest
@@ -655,3 +656,39 @@ def test_the_commands_work_on_postgresql(shop, postgres_store_factory, postgres_
     assert json.loads(exported.stdout)["account"]["id"] == account_id
     assert shop.run("erase", account_id, "--yes", env=env).returncode == 0
     assert app.accounts.get(account_id).is_erased
+
+
+def test_m2_import_file_mails_guests_only_when_asked_and_names_the_wording(shop):
+    """``import FILE`` mails guests only with ``--invite-guests`` (M2).
+
+    ``--newsletter-wording`` names the consent text of lines without one (F7).
+    """
+    header = "email;name;phone;guest;newsletter;newsletter_at\n"
+    guest = "invite@exemple.fr;Ines Invitee;06 12 34 56 78;1;0;\n"
+    subscriber = "abonne@exemple.fr;Alain Abonne;06 98 76 54 32;0;1;2021-05-04\n"
+    quiet = shop.folder / "invites.csv"
+    quiet.write_text(header + guest, encoding="utf-8")
+    assert shop.run("import", quiet, "--no-progress").returncode == 0
+    assert shop.app().dispatcher.dispatch().sent == 0
+    asked = shop.folder / "invites-prevenus.csv"
+    asked.write_text(header + guest.replace("invite@", "invite2@"), encoding="utf-8")
+    result = shop.run("import", asked, "--no-progress", "--invite-guests")
+    assert result.returncode == 0, result.stderr
+    assert shop.app().dispatcher.dispatch().sent == 1
+    subscribed = shop.folder / "abonnes.csv"
+    subscribed.write_text(header + subscriber, encoding="utf-8")
+    without = shop.run("import", subscribed, "--no-progress")
+    assert without.returncode == EXIT_USER, without.stderr
+    assert shop.app().accounts.find_by_email("abonne@exemple.fr") is None
+    named = shop.run(
+        "import", subscribed, "--no-progress", "--newsletter-wording", "lettre-2019"
+    )
+    assert named.returncode == 0, named.stderr
+    account = shop.app().accounts.find_by_email("abonne@exemple.fr")
+    assert account is not None
+    (consent,) = account.newsletter
+    assert consent.subscribed
+    assert consent.wording_version == "lettre-2019"
+    # A date without an offset is the shop's (Europe/Paris) day.
+    paris = consent.at.astimezone(ZoneInfo("Europe/Paris"))
+    assert paris.date().isoformat() == "2021-05-04"
