@@ -172,24 +172,57 @@ def readable(regions: tuple[str, ...], digits: str) -> tuple[str, ...]:
     """Return the *regions* for which :func:`may_read` holds, in their order.
 
     Regions with the same rules (a country code's regions share their
-    shapes) are decided once.
+    shapes) are decided once, and every rule in one regular-expression
+    match (:func:`_plan`).
     """
-    decided: dict[tuple[str, bool, str], bool] = {}
-    kept = []
+    pattern, where = _plan(regions)
+    found = pattern.match(digits)
+    # A row of optional look-aheads: the expression always matches.
+    groups = () if found is None else found.groups()
+    return tuple(
+        region
+        for region, international, shaped in where
+        if international < 0
+        or groups[international] is not None
+        or groups[shaped] is not None
+    )
+
+
+@functools.cache
+def _plan(
+    regions: tuple[str, ...],
+) -> tuple[re.Pattern[str], tuple[tuple[str, int, int], ...]]:
+    r"""Return one expression deciding every rule of *regions*, and where to look.
+
+    For each distinct rule (international prefix, country code, trunk), two
+    optional look-aheads at the start of the digits, each capturing a group:
+    the international prefix (``match``) and the digits of its readings
+    (``fullmatch``, as ``\Z`` ends it). A group that captured is a rule that
+    holds; ``readable`` keeps a region whose rule's international or shape
+    group captured, and a region without rules (index ``-1``) always.
+    Named groups, so that the groups of phonenumbers' own patterns inside
+    them do not shift the indexes.
+    """
+    pieces: list[str] = []
+    decided: dict[tuple[str, bool, str], int] = {}
+    named: list[tuple[str, int]] = []
     for region in regions:
         rules = _rules(region)
         if rules is None:
-            kept.append(region)
+            named.append((region, -1))
             continue
         key = (rules[1], rules[2], rules[0].pattern)
-        verdict = decided.get(key)
-        if verdict is None:
-            # One expression for may_read's candidates (the tests hold the
-            # two to the same verdicts).
-            verdict = decided[key] = (
-                rules[0].match(digits) is not None
-                or rules[4].fullmatch(digits) is not None
+        if key not in decided:
+            n = decided[key] = len(decided)
+            pieces.append(
+                f"(?:(?=(?P<i{n}>{rules[0].pattern})))?"
+                f"(?:(?=(?P<d{n}>{rules[4].pattern})\\Z))?"
             )
-        if verdict:
-            kept.append(region)
-    return tuple(kept)
+        named.append((region, decided[key]))
+    pattern = re.compile("".join(pieces))
+    index = pattern.groupindex
+    where = tuple(
+        (region, -1, -1) if n < 0 else (region, index[f"i{n}"] - 1, index[f"d{n}"] - 1)
+        for region, n in named
+    )
+    return pattern, where
