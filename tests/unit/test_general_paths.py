@@ -16,17 +16,26 @@ import re
 import string
 import unicodedata
 from collections.abc import Callable
+from unittest import mock
 
+import email_validator
+from email_validator import rfc_constants
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from echoppe_accounts import (
+    Category,
+    Email,
     PasswordPolicy,
     Phone,
     ValidationError,
 )
+from echoppe_accounts.domain import _fast_email as fast_email
 from echoppe_accounts.domain import _phone_regions, fast
+from echoppe_accounts.domain import category as category_module
+from echoppe_accounts.domain import email as email_module
 from echoppe_accounts.domain import password as password_module
+from echoppe_accounts.domain import text as text_module
 from echoppe_accounts.domain.phone import OVERSEAS_REGIONS
 from strategies import arbitrary_text, emails, idn_emails
 
@@ -234,3 +243,147 @@ def test_the_plan_is_made_once_per_order_of_regions():
     regions = ("FR", *OVERSEAS_REGIONS)
     assert _phone_regions._plan(regions) is _phone_regions._plan(regions)
     assert re.compile(_phone_regions._plan(regions)[0].pattern)
+
+
+# --- F9: forbidden characters, with the space separators allowed -----------------
+
+
+def previous_has_forbidden_character(value: str) -> bool:
+    """``text.has_forbidden_character`` before: the category loop after isprintable."""
+    if value.isprintable():
+        return False
+    if value.isascii():
+        return True
+    if not text_module.is_valid_unicode(value):
+        return True
+    forbidden = {"Cc", "Cf", "Co", "Cn", "Zl", "Zp"}
+    return any(unicodedata.category(ch) in forbidden for ch in value)
+
+
+_SPACES = (
+    "".join(chr(c) for c in range(0x3001) if unicodedata.category(chr(c)) == "Zs")
+    + "\u205f\u3000"
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.one_of(
+        arbitrary_text(),
+        st.text(string.printable + _SPACES + _ODD + "\u200b\u00ad\ue000\U000e0001"),
+        typed_numbers(),
+    )
+)
+@example("06\u00a012\u00a034\u00a056\u00a078")
+@example("06\u202f12\u2009 34")
+@example("06\u00a012\u200b34")
+@example("06\u00a012\ud80034")
+@example("a\u2028b\u00a0")
+@example("\u1680\u3000\u205f")
+def test_space_separators_do_not_hide_a_forbidden_character(value):
+    """F9: with Zs made spaces, the answer is the category loop's."""
+    expected = previous_has_forbidden_character(value)
+    assert text_module.has_forbidden_character(value) is expected
+
+
+# --- F1: email addresses ------------------------------------------------------------
+
+
+def previous_plain(value: str) -> tuple[str, str] | None:
+    """``_fast_email.plain`` before: the special-use suffixes built at each call."""
+    if not value.isascii():
+        return None
+    local, _, domain = value.partition("@")
+    domain = domain.lower()
+    if (
+        len(local) > rfc_constants.LOCAL_PART_MAX_LENGTH
+        or len(domain) > rfc_constants.DOMAIN_MAX_LENGTH
+        or rfc_constants.DOT_ATOM_TEXT.match(local) is None
+        or local.lower() in rfc_constants.CASE_INSENSITIVE_MAILBOX_NAMES
+        or fast_email._PLAIN_DOMAIN.fullmatch(domain) is None
+        or "--" in domain
+    ):
+        return None
+    special = email_validator.SPECIAL_USE_DOMAIN_NAMES
+    if domain in special or domain.endswith(tuple(f".{d}" for d in special)):
+        return None
+    return local, domain
+
+
+_SPECIAL_DOMAINS = st.sampled_from(
+    ["localhost", "x.local", "a.b.test", "onion", "y.invalid", "home.arpa", "arpa"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        emails(),
+        idn_emails(),
+        st.tuples(
+            st.from_regex(r"[a-z0-9.]{1,12}", fullmatch=True), _SPECIAL_DOMAINS
+        ).map("@".join),
+        st.text(string.ascii_letters + string.digits + ".@-", max_size=30),
+    ),
+    st.sampled_from([[], ["example"], ["home.arpa"], ["b.test", "com"]]),
+)
+@example("jean@exemple.local", [])
+@example("jean@local", [])
+@example("jean@x.home.arpa", ["home.arpa"])
+@example("jean@xhome.arpa", ["home.arpa"])
+def test_special_use_domains_are_left_to_email_validator_as_before(value, extra):
+    """F1: a special-use domain or subdomain is not read by the fast path, as before."""
+    names = [*email_validator.SPECIAL_USE_DOMAIN_NAMES, *extra]
+    with mock.patch.object(email_validator, "SPECIAL_USE_DOMAIN_NAMES", names):
+        assert fast_email.plain(value) == previous_plain(value)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(idn_emails(), emails()))
+@example("info@straße.de")
+@example("Jean.Dupont@Crème-Brûlée.FR")
+@example("e\u0301lodie@exemple.fr")
+def test_the_general_path_keys_an_address_as_canonical_key_does(value):
+    """F1: the key of email-validator's reading is _key() of it, computed once."""
+    with fast.disabled():
+        parsed = _result(lambda: Email.parse(value))
+    if parsed[0] == "ok":
+        email = parsed[1]
+        assert isinstance(email, Email)
+        assert email.key == email_module.canonical_key(email.address)
+        result = email_validator.validate_email(value, check_deliverability=False)
+        assert email.key == email_module._key(result.local_part, result.ascii_domain)
+
+
+# --- C1: categories ----------------------------------------------------------------
+
+
+def previous_category(value: str) -> Category:
+    """``Category.parse`` before: every value folded, then looked up."""
+    if len(value) > 64:
+        raise ValidationError.single("category", "category.invalid")
+    key = category_module._strip_accents(value.strip())
+    if not key:
+        raise ValidationError.single("category", "required")
+    category = category_module._by_key().get(key)
+    if category is None:
+        raise ValidationError.single("category", "category.invalid")
+    return category
+
+
+@given(
+    st.one_of(
+        st.sampled_from(
+            [*category_module._by_key(), "Entreprise", " company ", "Collectivité"]
+        ),
+        st.text(max_size=12),
+        _WORD_TEXT.map(lambda w: unicodedata.normalize("NFD", w)),
+    )
+)
+@example("collectivite\u0301")
+@example("ＣＯＭＰＡＮＹ")
+def test_categories_read_as_before(value):
+    """C1: codes and French names, typed any way, give the same category or error."""
+    assert _result(lambda: Category.parse(value)) == _result(
+        lambda: previous_category(value)
+    )
