@@ -241,8 +241,8 @@ def test_phone_numbers_read_alike_with_the_switch_on_and_off(value, hint):
 def test_the_plan_is_made_once_per_order_of_regions():
     """The single expression is compiled once for the regions a parse asks."""
     regions = ("FR", *OVERSEAS_REGIONS)
-    assert _phone_regions._plan(regions) is _phone_regions._plan(regions)
-    assert re.compile(_phone_regions._plan(regions)[0].pattern)
+    assert _phone_regions._plan(regions, 10) is _phone_regions._plan(regions, 10)
+    assert re.compile(_phone_regions._plan(regions, 10)[0].pattern)
 
 
 # --- F9: forbidden characters, with the space separators allowed -----------------

@@ -175,7 +175,7 @@ def readable(regions: tuple[str, ...], digits: str) -> tuple[str, ...]:
     shapes) are decided once, and every rule in one regular-expression
     match (:func:`_plan`).
     """
-    pattern, where = _plan(regions)
+    pattern, where = _plan(regions, len(digits))
     found = pattern.match(digits)
     # A row of optional look-aheads: the expression always matches.
     groups = () if found is None else found.groups()
@@ -188,20 +188,43 @@ def readable(regions: tuple[str, ...], digits: str) -> tuple[str, ...]:
     )
 
 
-@functools.cache
+def _fitting(code: str, strips_trunk: bool, shapes: _Shapes, length: int) -> str:  # noqa: FBT001
+    """Return :func:`_digits_pattern` for digits of *length*, without look-aheads.
+
+    A reading is the digits less nothing, the trunk, the country code or
+    both (:func:`may_read`), so at a known length each takes the shapes of
+    one length: the prefix, then those shapes, with no look-ahead counting
+    the digits left. The shapes of no listed length follow either prefix,
+    as before.
+    """
+    prefixes = ("", _TRUNK, code, code + _TRUNK) if strips_trunk else ("", code)
+    alternatives = [
+        f"{prefix}(?:{shape.pattern})"
+        for prefix in prefixes
+        if (shape := shapes.get(length - len(prefix))) is not None
+    ]
+    if (any_length := shapes.get(None)) is not None:
+        trunk = f"(?:{_TRUNK})?" if strips_trunk else ""
+        alternatives.append(f"(?:{code})?{trunk}(?:{any_length.pattern})")
+    return "|".join(alternatives) or "(?!)"
+
+
+@functools.lru_cache(maxsize=256)
 def _plan(
-    regions: tuple[str, ...],
+    regions: tuple[str, ...], length: int
 ) -> tuple[re.Pattern[str], tuple[tuple[str, int, int], ...]]:
     r"""Return one expression deciding every rule of *regions*, and where to look.
 
-    For each distinct rule (international prefix, country code, trunk), two
-    optional look-aheads at the start of the digits, each capturing a group:
-    the international prefix (``match``) and the digits of its readings
-    (``fullmatch``, as ``\Z`` ends it). A group that captured is a rule that
-    holds; ``readable`` keeps a region whose rule's international or shape
-    group captured, and a region without rules (index ``-1``) always.
-    Named groups, so that the groups of phonenumbers' own patterns inside
-    them do not shift the indexes.
+    For digits of *length*. For each distinct rule (international prefix,
+    country code, trunk), two optional look-aheads at the start of the
+    digits, each capturing a group: the international prefix (``match``)
+    and the readings that fit a shape (:func:`_fitting`; ``fullmatch``, as
+    ``\Z`` ends it). A group that captured is a rule that holds;
+    ``readable`` keeps a region whose rule's international or shape group
+    captured, and a region without rules (index ``-1``) always. Named
+    groups, so that the groups of phonenumbers' own patterns inside them do
+    not shift the indexes. Made once per order of regions and length (a
+    number is at most 32 characters).
     """
     pieces: list[str] = []
     decided: dict[tuple[str, bool, str], int] = {}
@@ -211,12 +234,13 @@ def _plan(
         if rules is None:
             named.append((region, -1))
             continue
-        key = (rules[1], rules[2], rules[0].pattern)
+        international, code, strips, shapes, _ = rules
+        key = (code, strips, international.pattern)
         if key not in decided:
             n = decided[key] = len(decided)
             pieces.append(
-                f"(?:(?=(?P<i{n}>{rules[0].pattern})))?"
-                f"(?:(?=(?P<d{n}>{rules[4].pattern})\\Z))?"
+                f"(?:(?=(?P<i{n}>{international.pattern})))?"
+                f"(?:(?=(?P<d{n}>{_fitting(code, strips, shapes, length)})\\Z))?"
             )
         named.append((region, decided[key]))
     pattern = re.compile("".join(pieces))

@@ -175,24 +175,28 @@ def _words_to_fold(
     separators) folds to a stretch of the whole word folded; a part inside
     *folded* then puts its first *shortest* characters, a stretch of
     *folded*, inside the word folded. When no stretch of *folded* that long
-    is inside any ASCII word folded (one search over them all, joined by a
-    space, which no folded text holds), those words need no more work.
-    Other words are always worked out in full: Unicode normalisation is not
-    done one character at a time.
+    is inside any ASCII word folded, those words need no more work. They
+    are folded at once, joined by ``ÿ`` (U+00FF), which no ASCII word holds
+    and the bytes' folding leaves: every word's folded form stays whole
+    between two of them (a stretch across one only makes the test say yes
+    more often). Other words are always worked out in full: Unicode
+    normalisation is not done one character at a time.
     """
-    ascii_words: list[bytes] = []
+    ascii_words: list[str] = []
     others: list[str] = []
     for word in words:
         if word.isascii() and len(word) <= RAW_MAX_LENGTH:
-            ascii_words.append(
-                word.encode("ascii").lower().translate(None, _ASCII_NOT_LETTER_OR_DIGIT)
-            )
+            ascii_words.append(word)
         else:
             others.append(word)
-    text = b" ".join(ascii_words).decode("ascii")
+    joined = _JOINER.join(ascii_words).encode("latin-1")
+    text = joined.lower().translate(None, _ASCII_NOT_LETTER_OR_DIGIT).decode("latin-1")
     if any(folded[i : i + shortest] in text for i in range(len(folded) - shortest + 1)):
         return words
     return tuple(others)
+
+
+_JOINER = "\xff"
 
 
 @functools.lru_cache(maxsize=1024)
