@@ -146,6 +146,22 @@ def test_personal_words_refuse_the_same_passwords_as_before(case):
 # --- F2: the regions a national phone number is offered to -------------------------
 
 
+def previous_digits_pattern(
+    code: str,
+    strips_trunk: bool,
+    shapes: dict[int | None, re.Pattern[str]],
+) -> re.Pattern[str]:
+    """``_phone_regions._digits_pattern`` before issue 22's expression per length."""
+    kinds = "|".join(
+        f"(?:{pattern.pattern})"
+        if length is None
+        else f"(?=[0-9]{{{length}}}\\Z)(?:{pattern.pattern})"
+        for length, pattern in shapes.items()
+    )
+    trunk = "(?:0)?" if strips_trunk else ""
+    return re.compile(f"(?:{code})?{trunk}(?:{kinds or '(?!)'})")
+
+
 def previous_readable(regions: tuple[str, ...], digits: str) -> tuple[str, ...]:
     """``_phone_regions.readable`` before issue 22's single expression."""
     decided: dict[tuple[str, bool, str], bool] = {}
@@ -155,12 +171,14 @@ def previous_readable(regions: tuple[str, ...], digits: str) -> tuple[str, ...]:
         if rules is None:
             kept.append(region)
             continue
-        key = (rules[1], rules[2], rules[0].pattern)
+        international, code, strips, shapes = rules
+        key = (code, strips, international.pattern)
         verdict = decided.get(key)
         if verdict is None:
             verdict = decided[key] = (
-                rules[0].match(digits) is not None
-                or rules[4].fullmatch(digits) is not None
+                international.match(digits) is not None
+                or previous_digits_pattern(code, strips, shapes).fullmatch(digits)
+                is not None
             )
         if verdict:
             kept.append(region)

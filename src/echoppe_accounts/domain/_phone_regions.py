@@ -54,25 +54,9 @@ _Shapes = dict[int | None, re.Pattern[str]]
 """Valid national significant numbers by length: one expression per length
 (``None``: the types that list no possible length, at any length)."""
 
-_Rules = tuple[re.Pattern[str], str, bool, _Shapes, re.Pattern[str]]
-"""A region's international prefix, country code, trunk stripping, valid
-shapes, and the digits any of its readings could be (one expression)."""
-
-
-def _digits_pattern(code: str, strips_trunk: bool, shapes: _Shapes) -> re.Pattern[str]:  # noqa: FBT001
-    """Return one expression for the digits whose candidate readings may be valid.
-
-    The country code, then the trunk, each optional (as :func:`may_read`
-    takes them off), then a valid shape at its length.
-    """
-    kinds = "|".join(
-        f"(?:{pattern.pattern})"
-        if length is None
-        else f"(?=[0-9]{{{length}}}\\Z)(?:{pattern.pattern})"
-        for length, pattern in shapes.items()
-    )
-    trunk = f"(?:{_TRUNK})?" if strips_trunk else ""
-    return re.compile(f"(?:{code})?{trunk}(?:{kinds or '(?!)'})")
+_Rules = tuple[re.Pattern[str], str, bool, _Shapes]
+"""A region's international prefix, country code, trunk stripping, and valid
+shapes."""
 
 
 def _by_length(shapes: list[tuple[frozenset[int], re.Pattern[str]]]) -> _Shapes:
@@ -122,13 +106,7 @@ def _rules(region: str) -> _Rules | None:
     )
     international = re.compile(str(meta.international_prefix or "(?!)"))
     strips = prefix == _TRUNK
-    return (
-        international,
-        str(code),
-        strips,
-        shapes,
-        _digits_pattern(str(code), strips, shapes),
-    )
+    return international, str(code), strips, shapes
 
 
 def plain_digits(value: str) -> str | None:
@@ -151,7 +129,7 @@ def may_read(region: str, digits: str) -> bool:
     rules = _rules(region)
     if rules is None:
         return True
-    international, code, strips_trunk, shapes, _ = rules
+    international, code, strips_trunk, shapes = rules
     if international.match(digits):
         return True  # parse() reads a country code after the prefix: any region
     bases = [digits]
@@ -189,13 +167,13 @@ def readable(regions: tuple[str, ...], digits: str) -> tuple[str, ...]:
 
 
 def _fitting(code: str, strips_trunk: bool, shapes: _Shapes, length: int) -> str:  # noqa: FBT001
-    """Return :func:`_digits_pattern` for digits of *length*, without look-aheads.
+    """Return one expression for the digits of *length* whose readings may be valid.
 
     A reading is the digits less nothing, the trunk, the country code or
     both (:func:`may_read`), so at a known length each takes the shapes of
     one length: the prefix, then those shapes, with no look-ahead counting
-    the digits left. The shapes of no listed length follow either prefix,
-    as before.
+    the digits left. The shapes of no listed length follow the country
+    code and the trunk, each optional.
     """
     prefixes = ("", _TRUNK, code, code + _TRUNK) if strips_trunk else ("", code)
     alternatives = [
@@ -234,7 +212,7 @@ def _plan(
         if rules is None:
             named.append((region, -1))
             continue
-        international, code, strips, shapes, _ = rules
+        international, code, strips, shapes = rules
         key = (code, strips, international.pattern)
         if key not in decided:
             n = decided[key] = len(decided)
