@@ -47,7 +47,15 @@ def plain(value: str) -> tuple[str, str] | None:
         or "--" in domain  # R-LDH labels and Punycode ("xn--")
     ):
         return None
+    # The domain or one of its parent domains (what follows one of its dots)
+    # is a special-use name: what endswith(".name") asked, without building
+    # the suffixes at each call.
     special = email_validator.SPECIAL_USE_DOMAIN_NAMES
-    if domain in special or domain.endswith(tuple(f".{d}" for d in special)):
-        return None
-    return local, domain
+    tail = domain
+    while True:
+        if tail in special:
+            return None
+        dot = tail.find(".")
+        if dot < 0:
+            return local, domain
+        tail = tail[dot + 1 :]

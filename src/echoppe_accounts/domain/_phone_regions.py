@@ -54,25 +54,9 @@ _Shapes = dict[int | None, re.Pattern[str]]
 """Valid national significant numbers by length: one expression per length
 (``None``: the types that list no possible length, at any length)."""
 
-_Rules = tuple[re.Pattern[str], str, bool, _Shapes, re.Pattern[str]]
-"""A region's international prefix, country code, trunk stripping, valid
-shapes, and the digits any of its readings could be (one expression)."""
-
-
-def _digits_pattern(code: str, strips_trunk: bool, shapes: _Shapes) -> re.Pattern[str]:  # noqa: FBT001
-    """Return one expression for the digits whose candidate readings may be valid.
-
-    The country code, then the trunk, each optional (as :func:`may_read`
-    takes them off), then a valid shape at its length.
-    """
-    kinds = "|".join(
-        f"(?:{pattern.pattern})"
-        if length is None
-        else f"(?=[0-9]{{{length}}}\\Z)(?:{pattern.pattern})"
-        for length, pattern in shapes.items()
-    )
-    trunk = f"(?:{_TRUNK})?" if strips_trunk else ""
-    return re.compile(f"(?:{code})?{trunk}(?:{kinds or '(?!)'})")
+_Rules = tuple[re.Pattern[str], str, bool, _Shapes]
+"""A region's international prefix, country code, trunk stripping, and valid
+shapes."""
 
 
 def _by_length(shapes: list[tuple[frozenset[int], re.Pattern[str]]]) -> _Shapes:
@@ -122,13 +106,7 @@ def _rules(region: str) -> _Rules | None:
     )
     international = re.compile(str(meta.international_prefix or "(?!)"))
     strips = prefix == _TRUNK
-    return (
-        international,
-        str(code),
-        strips,
-        shapes,
-        _digits_pattern(str(code), strips, shapes),
-    )
+    return international, str(code), strips, shapes
 
 
 def plain_digits(value: str) -> str | None:
@@ -151,7 +129,7 @@ def may_read(region: str, digits: str) -> bool:
     rules = _rules(region)
     if rules is None:
         return True
-    international, code, strips_trunk, shapes, _ = rules
+    international, code, strips_trunk, shapes = rules
     if international.match(digits):
         return True  # parse() reads a country code after the prefix: any region
     bases = [digits]
@@ -172,24 +150,81 @@ def readable(regions: tuple[str, ...], digits: str) -> tuple[str, ...]:
     """Return the *regions* for which :func:`may_read` holds, in their order.
 
     Regions with the same rules (a country code's regions share their
-    shapes) are decided once.
+    shapes) are decided once, and every rule in one regular-expression
+    match (:func:`_plan`).
     """
-    decided: dict[tuple[str, bool, str], bool] = {}
-    kept = []
+    pattern, where = _plan(regions, len(digits))
+    found = pattern.match(digits)
+    # A row of optional look-aheads: the expression always matches.
+    groups = () if found is None else found.groups()
+    return tuple(
+        region
+        for region, international, shaped in where
+        if international < 0
+        or groups[international] is not None
+        or groups[shaped] is not None
+    )
+
+
+def _fitting(code: str, strips_trunk: bool, shapes: _Shapes, length: int) -> str:  # noqa: FBT001
+    """Return one expression for the digits of *length* whose readings may be valid.
+
+    A reading is the digits less nothing, the trunk, the country code or
+    both (:func:`may_read`), so at a known length each takes the shapes of
+    one length: the prefix, then those shapes, with no look-ahead counting
+    the digits left. The shapes of no listed length follow the country
+    code and the trunk, each optional.
+    """
+    prefixes = ("", _TRUNK, code, code + _TRUNK) if strips_trunk else ("", code)
+    alternatives = [
+        f"{prefix}(?:{shape.pattern})"
+        for prefix in prefixes
+        if (shape := shapes.get(length - len(prefix))) is not None
+    ]
+    if (any_length := shapes.get(None)) is not None:
+        trunk = f"(?:{_TRUNK})?" if strips_trunk else ""
+        alternatives.append(f"(?:{code})?{trunk}(?:{any_length.pattern})")
+    return "|".join(alternatives) or "(?!)"
+
+
+@functools.lru_cache(maxsize=256)
+def _plan(
+    regions: tuple[str, ...], length: int
+) -> tuple[re.Pattern[str], tuple[tuple[str, int, int], ...]]:
+    r"""Return one expression deciding every rule of *regions*, and where to look.
+
+    For digits of *length*. For each distinct rule (international prefix,
+    country code, trunk), two optional look-aheads at the start of the
+    digits, each capturing a group: the international prefix (``match``)
+    and the readings that fit a shape (:func:`_fitting`; ``fullmatch``, as
+    ``\Z`` ends it). A group that captured is a rule that holds;
+    ``readable`` keeps a region whose rule's international or shape group
+    captured, and a region without rules (index ``-1``) always. Named
+    groups, so that the groups of phonenumbers' own patterns inside them do
+    not shift the indexes. Made once per order of regions and length (a
+    number is at most 32 characters).
+    """
+    pieces: list[str] = []
+    decided: dict[tuple[str, bool, str], int] = {}
+    named: list[tuple[str, int]] = []
     for region in regions:
         rules = _rules(region)
         if rules is None:
-            kept.append(region)
+            named.append((region, -1))
             continue
-        key = (rules[1], rules[2], rules[0].pattern)
-        verdict = decided.get(key)
-        if verdict is None:
-            # One expression for may_read's candidates (the tests hold the
-            # two to the same verdicts).
-            verdict = decided[key] = (
-                rules[0].match(digits) is not None
-                or rules[4].fullmatch(digits) is not None
+        international, code, strips, shapes = rules
+        key = (code, strips, international.pattern)
+        if key not in decided:
+            n = decided[key] = len(decided)
+            pieces.append(
+                f"(?:(?=(?P<i{n}>{international.pattern})))?"
+                f"(?:(?=(?P<d{n}>{_fitting(code, strips, shapes, length)})\\Z))?"
             )
-        if verdict:
-            kept.append(region)
-    return tuple(kept)
+        named.append((region, decided[key]))
+    pattern = re.compile("".join(pieces))
+    index = pattern.groupindex
+    where = tuple(
+        (region, -1, -1) if n < 0 else (region, index[f"i{n}"] - 1, index[f"d{n}"] - 1)
+        for region, n in named
+    )
+    return pattern, where

@@ -135,6 +135,11 @@ def la_poste_territory(postal_code: str) -> str | None:
     """
     if not _FIVE_DIGITS.fullmatch(postal_code):
         return None
+    return _territory_of_digits(postal_code)
+
+
+def _territory_of_digits(postal_code: str) -> str | None:
+    """:func:`la_poste_territory` of five ASCII digits, already checked."""
     if territory := _TERRITORY_OF_CODE.get(postal_code):
         return territory
     if "01" <= postal_code[:2] <= "95":  # the departments 01 to 95
@@ -327,7 +332,8 @@ def _plain_french(
         or not _plain_line(city)
         or len(city if city.isascii() else _postal_upper(city))
         > LINE_LENGTH - _POSTAL_CODE_DIGITS - 1
-        or la_poste_territory(postal_code) not in _FRENCH_REPUBLIC
+        # Five ASCII digits, checked above.
+        or _territory_of_digits(postal_code) not in _FRENCH_REPUBLIC
     ):
         return None
     return PostalAddress(tuple(street_lines), postal_code, city, "FR")

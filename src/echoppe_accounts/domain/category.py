@@ -66,6 +66,10 @@ class Category(enum.StrEnum):
         """Read a category from its code or its French name, or raise at *path*."""
         if len(value) > _MAX_INPUT:  # size before work (SPEC F9)
             raise ValidationError.single(path, "category.invalid")
+        # A key as forms send it (lower-case ASCII, no space around) is its
+        # own folded form: found without folding it again.
+        if (category := _by_key().get(value)) is not None:
+            return category
         key = _strip_accents(value.strip())
         if not key:
             raise ValidationError.single(path, "required")

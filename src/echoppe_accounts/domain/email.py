@@ -173,7 +173,10 @@ class Email:
         # domain needs no check: IDNA maps it, and the key uses its A-label.
         if unicodedata.normalize("NFKC", local) != local:
             raise ValidationError.single(path, "email.not_normalized")
-        return cls(result.normalized, _key(local, result.ascii_domain))
+        # _key() of a local part NFKC leaves as it is: not normalised again.
+        return cls(
+            result.normalized, f"{local.casefold()}@{result.ascii_domain.lower()}"
+        )
 
     @property
     def login_key(self) -> str:

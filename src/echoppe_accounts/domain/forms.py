@@ -377,8 +377,11 @@ def parse_password(
     if not password:
         errors.add("password", "required")
         return None
-    words = [w for w in personal if w]
-    return attempt(errors, "", lambda: policy.check(password, personal=words))
+    try:
+        return policy.check(password, personal=[w for w in personal if w])
+    except ValidationError as exc:
+        errors.extend(exc)
+        return None
 
 
 def phone_hint(

@@ -227,12 +227,52 @@ class PasswordPolicy:
         folded = _fold(value)
         if folded in self.common_passwords or value.casefold() in self.common_passwords:
             raise ValidationError.single(path, "password.common")
-        for word in (self.shop_name, *personal):
+        # "Built on" a word: one of its parts makes up half the password or
+        # more. Parts are at least _SIGNIFICANT long, so none can when the
+        # folded password is shorter than that.
+        shortest = max(_SIGNIFICANT, (len(folded) + 1) // 2)
+        if len(folded) < shortest:
+            return value
+        for word in _words_to_fold((self.shop_name, *personal), folded, shortest):
             for part in personal_parts(word):
-                # "Built on" it: the word makes up half the password or more.
                 if 2 * len(part) >= len(folded) and part in folded:
                     raise ValidationError.single(path, "password.personal")
         return value
+
+
+def _words_to_fold(
+    words: tuple[str, ...], folded: str, shortest: int
+) -> tuple[str, ...]:
+    """Return the *words* whose parts must be worked out, a password folded *folded*.
+
+    Only a part at least *shortest* long and inside *folded* refuses the
+    password. For an ASCII word, folding deletes characters one by one, so
+    every part (the whole word, its local part, each piece between
+    separators) folds to a stretch of the whole word folded; a part inside
+    *folded* then puts its first *shortest* characters, a stretch of
+    *folded*, inside the word folded. When no stretch of *folded* that long
+    is inside any ASCII word folded, those words need no more work. They
+    are folded at once, joined by ``ÿ`` (U+00FF), which no ASCII word holds
+    and the bytes' folding leaves: every word's folded form stays whole
+    between two of them (a stretch across one only makes the test say yes
+    more often). Other words are always worked out in full: Unicode
+    normalisation is not done one character at a time.
+    """
+    ascii_words: list[str] = []
+    others: list[str] = []
+    for word in words:
+        if word.isascii() and len(word) <= RAW_MAX_LENGTH:
+            ascii_words.append(word)
+        else:
+            others.append(word)
+    joined = _JOINER.join(ascii_words).encode("latin-1")
+    text = joined.lower().translate(None, _ASCII_NOT_LETTER_OR_DIGIT).decode("latin-1")
+    if any(folded[i : i + shortest] in text for i in range(len(folded) - shortest + 1)):
+        return words
+    return tuple(others)
+
+
+_JOINER = "\xff"
 
 
 @functools.lru_cache(maxsize=1024)

@@ -48,6 +48,8 @@ echoppe_accounts.ValidationError: phone: The phone number is invalid.
 
 from __future__ import annotations
 
+import functools
+
 import attrs
 import phonenumbers
 from phonenumbers import PhoneNumberType
@@ -138,12 +140,18 @@ def _overseas_owner(
     return owner if phonenumbers.number_type(owner) in _TERRITORIAL_TYPES else None
 
 
+@functools.lru_cache(maxsize=64)
+def _regions(home: str) -> tuple[str, ...]:
+    """The regions a national number is read in: *home*, France, then overseas."""
+    return tuple(dict.fromkeys((home, "FR", *OVERSEAS_REGIONS)))
+
+
 def _national(
     value: str, path: str, home: str, hint: str | None
 ) -> phonenumbers.PhoneNumber:
     """Return the reading of national *value* that SPEC F2 chooses, or raise."""
     readings: dict[str, phonenumbers.PhoneNumber] = {}
-    regions = tuple(dict.fromkeys((home, "FR", *OVERSEAS_REGIONS)))
+    regions = _regions(home)
     # Regions that cannot read these digits are not asked (_phone_regions).
     digits = plain_digits(value) if fast.enabled() else None
     if digits is not None:

@@ -36,6 +36,18 @@ from echoppe_accounts.domain.errors import ValidationError
 _FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cn", "Zl", "Zp"})
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
+_SPACE_SEPARATORS = {
+    code: " "
+    for code in (0x00A0, 0x1680, *range(0x2000, 0x200B), 0x202F, 0x205F, 0x3000)
+    if unicodedata.category(chr(code)) == "Zs"
+}
+"""Unicode's space separators but the ASCII space, each to an ASCII space.
+
+Read from ``unicodedata`` at import: a character listed here that a later
+Unicode moved out of Zs is left out, and one it added is only examined
+character by character, as before.
+"""
+
 RAW_SLACK = 64
 """Characters of white space a value may carry beyond its field's maximum.
 
@@ -110,6 +122,11 @@ def has_forbidden_character(value: str) -> bool:
         return False
     if value.isascii():
         return True
+    # The space separators (Zs) are unprintable but allowed: with each made
+    # an ASCII space, printable text holds none of the forbidden characters
+    # (a no-break space in a phone number, say); anything else is examined.
+    if value.translate(_SPACE_SEPARATORS).isprintable():
+        return False
     if not is_valid_unicode(value):
         return True
     return any(unicodedata.category(ch) in _FORBIDDEN_CATEGORIES for ch in value)
