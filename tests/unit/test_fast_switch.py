@@ -100,6 +100,18 @@ def test_example_numbers_read_alike_in_the_pruned_general_path():
                 general_paths_agree(national.replace(" ", ""), hint)
 
 
+def test_a_country_code_then_two_trunks_reads_alike_in_the_pruned_general_path():
+    """F2: parse() strips a trunk with the country code, then one more (Hypothesis).
+
+    ``50800200000`` reads as Saint-Pierre-et-Miquelon's +508 200000 in
+    phonenumbers; the pruning once ruled that region out.
+    """
+    for hint in HINTS:
+        for shape in ("{}", "({})", "{} "):
+            general_paths_agree(shape.format("50800200000"), hint)
+            general_paths_agree(shape.format("590 0 0 590 27 12 34"), hint)
+
+
 @settings(max_examples=400, deadline=None)
 @given(
     digits=st.text(alphabet="0123456789", min_size=2, max_size=13),

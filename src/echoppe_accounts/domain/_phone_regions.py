@@ -9,7 +9,9 @@ region of its country code, at one of that type's possible lengths. For
 input made only of digits and the separators phonenumbers ignores, the
 national significant numbers ``parse`` can produce are known without
 calling it: the digits, less the trunk prefix ``0`` where the region
-strips one, less the region's country code where the digits start with it.
+strips one, less the region's country code where the digits start with it
+(and then one or two trunks: ``parse`` strips one with the code and one
+more as for any national number).
 :func:`may_read` says whether any of them matches; a region for which none
 does is skipped, since phonenumbers would find no valid number there.
 
@@ -138,6 +140,10 @@ def may_read(region: str, digits: str) -> bool:
     candidates = set(bases)
     if strips_trunk:
         candidates.update(b[1:] for b in bases if b.startswith(_TRUNK))
+        # After a country code, parse() strips a trunk twice: once with the
+        # code, once as for any national number ("508 0 0 200000").
+        if len(bases) > 1 and bases[1].startswith(_TRUNK * 2):
+            candidates.add(bases[1][2:])
     for nsn in candidates:
         for length in (len(nsn), None):
             pattern = shapes.get(length)
@@ -169,21 +175,28 @@ def readable(regions: tuple[str, ...], digits: str) -> tuple[str, ...]:
 def _fitting(code: str, strips_trunk: bool, shapes: _Shapes, length: int) -> str:  # noqa: FBT001
     """Return one expression for the digits of *length* whose readings may be valid.
 
-    A reading is the digits less nothing, the trunk, the country code or
-    both (:func:`may_read`), so at a known length each takes the shapes of
-    one length: the prefix, then those shapes, with no look-ahead counting
-    the digits left. The shapes of no listed length follow the country
+    A reading is the digits less nothing, the trunk, the country code, or
+    the country code and one or two trunks (:func:`may_read`), so at a
+    known length each takes the shapes of one length: the prefix, then
+    those shapes, with no look-ahead counting the digits left. The shapes of no listed length follow the country
     code and the trunk, each optional.
     """
-    prefixes = ("", _TRUNK, code, code + _TRUNK) if strips_trunk else ("", code)
+    prefixes = (
+        ("", _TRUNK, code, code + _TRUNK, code + _TRUNK * 2)
+        if strips_trunk
+        else ("", code)
+    )
     alternatives = [
         f"{prefix}(?:{shape.pattern})"
         for prefix in prefixes
         if (shape := shapes.get(length - len(prefix))) is not None
     ]
     if (any_length := shapes.get(None)) is not None:
-        trunk = f"(?:{_TRUNK})?" if strips_trunk else ""
-        alternatives.append(f"(?:{code})?{trunk}(?:{any_length.pattern})")
+        if strips_trunk:
+            lead = f"(?:{code}(?:{_TRUNK})?)?(?:{_TRUNK})?"
+        else:
+            lead = f"(?:{code})?"
+        alternatives.append(f"{lead}(?:{any_length.pattern})")
     return "|".join(alternatives) or "(?!)"
 
 
