@@ -178,8 +178,9 @@ def _fitting(code: str, strips_trunk: bool, shapes: _Shapes, length: int) -> str
     A reading is the digits less nothing, the trunk, the country code, or
     the country code and one or two trunks (:func:`may_read`), so at a
     known length each takes the shapes of one length: the prefix, then
-    those shapes, with no look-ahead counting the digits left. The shapes of no listed length follow the country
-    code and the trunk, each optional.
+    those shapes, with no look-ahead counting the digits left. The shapes
+    of no listed length follow the country code and the trunks, each
+    optional.
     """
     prefixes = (
         ("", _TRUNK, code, code + _TRUNK, code + _TRUNK * 2)
