@@ -21,11 +21,13 @@ from conftest import FAST_HASHER
 from echoppe_accounts import (
     Account,
     AccountCompletionForm,
+    AccountService,
     AccountStatus,
     AddressForm,
     ApeCode,
     AuditEvent,
     AuthenticationError,
+    AuthService,
     Category,
     DeliveryForm,
     Email,
@@ -33,7 +35,9 @@ from echoppe_accounts import (
     Missing,
     Organisation,
     Phone,
+    PrivacyService,
     Siren,
+    SystemSecrets,
     ValidationError,
 )
 from sample_forms import express, form, links, pending
@@ -411,6 +415,31 @@ def test_m2_g3_erasure_forgets_the_mail_to_the_former_address(
     auth.request_password_reset("jean.dupont@exemple.fr")
     privacy.erase_account(account.id)
     assert [m for m in pending(service) if m.to == "jean.dupont@exemple.fr"] == []
+
+
+def test_m2_g3_every_adapter_erases_the_disabled_mails(
+    each_adapter_uow_factory, clock, shop_settings
+):
+    """G3, R1, F10: on every adapter, both disabled mails go with the account."""
+    parts = {
+        "uow": each_adapter_uow_factory,
+        "clock": clock,
+        "secrets": SystemSecrets(),
+        "hasher": FAST_HASHER,
+        "settings": shop_settings,
+    }
+    service, auth = AccountService(**parts), AuthService(**parts)
+    account = _moved_then_disabled(service, auth, clock)
+    auth.request_password_reset("jean.dupont@exemple.fr")  # the former address
+    auth.request_password_reset("nouvelle@exemple.fr")  # its address
+    told = [m for m in pending(service) if m.kind is MailKind.ACCOUNT_DISABLED]
+    assert sorted((m.to, m.recipient_key) for m in told) == [
+        ("jean.dupont@exemple.fr", Email.parse("jean.dupont@exemple.fr").key),
+        ("nouvelle@exemple.fr", Email.parse("nouvelle@exemple.fr").key),
+    ]
+    PrivacyService(**parts).erase_account(account.id)
+    left = {m.to for m in pending(service)}
+    assert not left & {"jean.dupont@exemple.fr", "nouvelle@exemple.fr"}
 
 
 def test_m2_p6_r8_disabling_ends_sessions_and_pending_links(service, auth):

@@ -197,12 +197,19 @@ def _flows(service, auth, clock):
     _fail_until_blocked(auth, clock, "blocked@exemple.fr")
     disabled = service.register(form(email="disabled@exemple.fr"))
     auth.disable_account(disabled.id, agent_id="agent-7", reason="fraude signalée")
+    # A disabled account's former address (F10): told, without a link, too.
+    moved = service.register(form(email="moved@exemple.fr"))
+    service.change_email(moved.id, "moved.now@exemple.fr", PASSWORD)
+    confirm = mails_to(service, MailKind.EMAIL_CHANGE_CONFIRM)[-1]
+    service.confirm_email_change(links(confirm)["confirmer"])
+    auth.disable_account(moved.id, agent_id="agent-7", reason="fraude signalée")
     return [
         "jean.dupont@exemple.fr",
         "nobody@exemple.fr",
         "express@exemple.fr",
         "blocked@exemple.fr",
         "disabled@exemple.fr",
+        "moved@exemple.fr",
     ]
 
 
