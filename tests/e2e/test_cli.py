@@ -30,6 +30,7 @@ import pytest
 from conftest import FAST_HASHER
 from echoppe_accounts import (
     AnalyticsEvent,
+    AuthenticationError,
     DeliveryError,
     MaildirMailer,
     Purpose,
@@ -148,9 +149,11 @@ def test_every_command_and_subcommand_has_help(shop):
     paths = command_paths()
     assert ["outbox", "requeue"] in paths
     assert ["support", "provisional-password"] in paths
+    assert ["support", "disable"] in paths
+    assert ["support", "enable"] in paths
     # With `help TOPIC`, `outbox rotate-key`, and `import-prestashop` (the
     # command `import prestashop` is parsed as).
-    assert len(paths) == 19
+    assert len(paths) == 21
     for path in paths:
         result = shop.run(*path, "--help")
         assert result.returncode == 0, (path, result.stderr)
@@ -187,6 +190,8 @@ def test_version_and_python_m(shop):
         [],
         ["outbox"],
         ["support", "provisional-password", "--account", "x", "--reason", "r"],
+        ["support", "disable", "--account", "x", "--agent", "a12"],
+        ["support", "enable", "--account", "x", "--reason", "r"],
         ["outbox", "requeue"],
         ["outbox", "requeue", "abc", "--all"],
         ["outbox", "purge", "--before", "hier"],
@@ -324,6 +329,77 @@ def test_provisional_password_is_printed_once_and_logs_in_restricted(shop):
     assert by_email.returncode == 0, by_email.stderr
     second = by_email.stdout.strip()
     assert staff_made.auth.login("client0@exemple.fr", second).restricted
+
+
+def test_m2_support_disables_and_enables_an_account_audited(shop):
+    """M2, P3, O4: disabled, the customer cannot log in; enabled, they can again."""
+    app = shop.app()
+    (account_id,) = register(app, 1)
+    session = app.auth.login("client0@exemple.fr", "une phrase de passe solide")
+    env = {k: v for k, v in shop.env.items() if k != "ECHOPPE_BASE_URL"}  # no mail
+    result = shop.run(
+        "support", "disable", "--email", "CLIENT0@exemple.fr",
+        "--agent", "conseiller-12", "--reason", "commande frauduleuse", env=env,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    assert result.stderr == (
+        f"Compte {account_id} désactivé : il ne peut plus se connecter, ses "
+        "sessions et ses liens en cours ont pris fin.\n"
+    )
+    assert str(app.accounts.get(account_id).status) == "disabled"
+    assert not app.auth.is_session_current(account_id, session.session_stamp)
+    with pytest.raises(AuthenticationError):
+        app.auth.login("client0@exemple.fr", "une phrase de passe solide")
+    again = shop.run(
+        "support", "disable", "--account", account_id,
+        "--agent", "conseiller-12", "--reason", "encore", "--lang", "en",
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert again.stderr == f"Account {account_id} is already disabled.\n"
+    enabled = shop.run(
+        "support", "enable", "--account", account_id,
+        "--agent", "conseiller-7", "--reason", "client vérifié", "--lang", "en",
+    )  # fmt: skip
+    assert enabled.returncode == 0, enabled.stderr
+    assert enabled.stderr == f"Account {account_id} enabled: it can log in again.\n"
+    assert app.auth.login("client0@exemple.fr", "une phrase de passe solide")
+    once_more = shop.run(
+        "support", "enable", "--account", account_id,
+        "--agent", "conseiller-7", "--reason", "client vérifié",
+    )  # fmt: skip
+    assert once_more.stderr == f"Le compte {account_id} n’est pas désactivé.\n"
+    with app.accounts.uow() as tx:
+        steps = [
+            (r.event.value, r.actor, dict(r.details))
+            for r in tx.audit.for_account(account_id)
+            if r.event.value in {"account_disabled", "account_enabled"}
+        ]
+    assert steps == [
+        (
+            "account_disabled",
+            "agent:conseiller-12",
+            {"reason": "commande frauduleuse"},
+        ),
+        ("account_enabled", "agent:conseiller-7", {"reason": "client vérifié"}),
+    ]
+
+
+def test_m2_support_cannot_disable_an_erased_account(shop):
+    """M2, G3, O4: an erased account is inert: exit 1, one sentence, both languages."""
+    app = shop.app()
+    (account_id,) = register(app, 1)
+    app.privacy.erase_account(account_id)
+    args = ("support", "disable", "--account", account_id, "--agent", "a12")
+    french = shop.run(*args, "--reason", "fraude")
+    assert french.returncode == EXIT_USER, french.stderr
+    assert french.stderr.count("\n") == 1, french.stderr
+    english = shop.run(*args, "--reason", "fraud", "--lang", "en")
+    assert english.returncode == EXIT_USER
+    assert english.stderr != french.stderr
+    blank = shop.run(*args, "--reason", "  ", "--lang", "en")
+    assert blank.returncode == EXIT_USER
+    assert blank.stderr.count("\n") == 1, blank.stderr
 
 
 def test_export_prints_json_or_writes_a_private_html_file(shop):

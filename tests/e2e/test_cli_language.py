@@ -124,6 +124,7 @@ FAILING = {
     "unknown subcommand": ["outbox", "frob"],
     "unknown option": ["outbox", "status", "--bogus"],
     "missing required options": ["support", "provisional-password", "--account", "x"],
+    "a disabling without its reason": ["support", "disable", "--agent", "a12"],
     "one of two": ["outbox", "requeue"],
     "bad number": ["worker", "--batch-size", "0"],
     "bad date": ["outbox", "purge", "--before", "hier"],

@@ -4,13 +4,15 @@ SPEC M1: an account brought over from another shop without a phone, an
 address or a SIRET logs in, is told what it misses, and completes exactly
 that, every problem reported at once (F8) and nothing stored on failure.
 SPEC M2, P3, R1, P6, R8: a disabled account is refused exactly as a wrong
-password, its reset request answered as an unknown email's, its sessions
+password, its reset request answered as any other (its mailbox told so,
+without a link), its sessions
 and links ended; customer service disables and enables it, audited.
 """
 
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
 
@@ -19,11 +21,13 @@ from conftest import FAST_HASHER
 from echoppe_accounts import (
     Account,
     AccountCompletionForm,
+    AccountService,
     AccountStatus,
     AddressForm,
     ApeCode,
     AuditEvent,
     AuthenticationError,
+    AuthService,
     Category,
     DeliveryForm,
     Email,
@@ -31,10 +35,12 @@ from echoppe_accounts import (
     Missing,
     Organisation,
     Phone,
+    PrivacyService,
     Siren,
+    SystemSecrets,
     ValidationError,
 )
-from sample_forms import form, links, pending
+from sample_forms import express, form, links, pending
 
 PASSWORD = "une phrase de passe solide"
 WRONG = "pas le bon mot de passe"
@@ -291,14 +297,149 @@ def test_m2_p4_a_disabled_accounts_failures_are_counted(service, auth):
     assert info.value.code == "login.throttled"
 
 
-def test_m2_r1_a_disabled_accounts_reset_request_sends_nothing(service, auth):
-    """R1, M2: the same answer as for an unknown email, no mail, no link."""
+def _no_link(mail) -> None:
+    """R2, R9: *mail* carries no link, token nor secret."""
+    assert links(mail) == {}
+    assert "jeton" not in mail.text
+    assert "jeton" not in mail.html
+    assert mail.expires_at is None
+
+
+def test_m2_r1_a_disabled_accounts_reset_request_tells_it_without_a_link(service, auth):
+    """R1, M2: one mail, as an unknown email gets, saying it is disabled; no link."""
     account = imported(service, "disabled@acme.fr", disabled=True)
     before = len(pending(service))
-    assert auth.request_password_reset("disabled@acme.fr") is None
-    assert len(pending(service)) == before
+    assert auth.request_password_reset("Disabled@ACME.fr") is None
+    assert auth.request_password_reset("personne@acme.fr") is None  # unknown
+    new = pending(service)[before:]
+    assert [m.kind for m in new] == [
+        MailKind.ACCOUNT_DISABLED,
+        MailKind.RESET_UNKNOWN_EMAIL,
+    ]
+    told = new[0]
+    assert (told.to, told.account_id) == ("disabled@acme.fr", account.id)
+    assert told.recipient_key == Email.parse("disabled@acme.fr").key
+    assert told.subject == "Votre compte est désactivé"
+    assert "service clients" in told.text
+    _no_link(told)
     with service.uow() as tx:
         assert tx.resets.for_account(account.id) == []
+        assert tx.tokens.for_account(account.id) == []
+
+
+def test_m2_r6_a_disabled_account_is_told_once_per_cooldown(service, auth, clock):
+    """R6, M2: within four minutes no second mail; after them, one more."""
+    imported(service, "disabled@acme.fr", disabled=True)
+    auth.request_password_reset("disabled@acme.fr")
+    clock.advance(timedelta(minutes=4) - timedelta(seconds=1))
+    auth.request_password_reset("disabled@acme.fr")
+    told = [m for m in pending(service) if m.kind is MailKind.ACCOUNT_DISABLED]
+    assert len(told) == 1
+    clock.advance(timedelta(seconds=1))
+    auth.request_password_reset("disabled@acme.fr")
+    told = [m for m in pending(service) if m.kind is MailKind.ACCOUNT_DISABLED]
+    assert len(told) == 2
+
+
+def test_m2_t1_the_disabled_mail_speaks_the_accounts_language(service, auth):
+    """T1, M2: in English for an English customer, naming the proven customer."""
+    imported(service, "disabled@acme.fr", disabled=True, language="en")
+    auth.request_password_reset("disabled@acme.fr")
+    (told,) = [m for m in pending(service) if m.kind is MailKind.ACCOUNT_DISABLED]
+    assert told.subject == "Your account is disabled"
+    assert "please contact our customer service" in told.text
+
+
+def test_m2_g3_erasure_forgets_the_disabled_mail(service, auth, privacy):
+    """G3: the mail to a disabled account's address goes with the account."""
+    account = imported(service, "disabled@acme.fr", disabled=True)
+    auth.request_password_reset("disabled@acme.fr")
+    assert any(m.to == "disabled@acme.fr" for m in pending(service))
+    privacy.erase_account(account.id)
+    assert [m for m in pending(service) if m.to == "disabled@acme.fr"] == []
+
+
+def _moved_then_disabled(service, auth, clock) -> Account:
+    """An account whose email changed (F10), then disabled by customer service."""
+    account = service.register(form())
+    service.change_email(account.id, "nouvelle@exemple.fr", PASSWORD)
+    (confirm,) = [
+        m for m in pending(service) if m.kind is MailKind.EMAIL_CHANGE_CONFIRM
+    ]
+    service.confirm_email_change(links(confirm)["confirmer"])
+    clock.advance(timedelta(minutes=5))
+    auth.disable_account(account.id, agent_id="agent-7", reason="fraude signalée")
+    return account
+
+
+def test_m2_f10_r1_a_disabled_accounts_former_address_gets_no_way_back(
+    service, auth, clock
+):
+    """F10, R1, M2: a reset typed for the former address is told, without a link."""
+    account = _moved_then_disabled(service, auth, clock)
+    before = len(pending(service))
+    auth.request_password_reset("jean.dupont@exemple.fr")
+    (told,) = pending(service)[before:]
+    assert (told.kind, told.to) == (
+        MailKind.ACCOUNT_DISABLED,
+        "jean.dupont@exemple.fr",
+    )
+    assert "Jean Dupont" not in told.text  # the former address: no typed name
+    _no_link(told)
+    with service.uow() as tx:
+        live = [
+            t for t in tx.tokens.for_account(account.id) if t.is_usable(clock.now())
+        ]
+    assert live == []
+
+
+def test_m2_f10_x3_a_checkout_with_the_former_address_gets_no_way_back(
+    service, auth, clock
+):
+    """F10, X3, M2: an express checkout with it tells the mailbox, no restore link."""
+    _moved_then_disabled(service, auth, clock)
+    before = len(pending(service))
+    service.register_express(express("jean.dupont@exemple.fr"))
+    new = pending(service)[before:]
+    assert [(m.kind, m.to) for m in new] == [
+        (MailKind.ACCOUNT_DISABLED, "jean.dupont@exemple.fr")
+    ]
+    _no_link(new[0])
+
+
+def test_m2_g3_erasure_forgets_the_mail_to_the_former_address(
+    service, auth, clock, privacy
+):
+    """G3: the disabled mail to the former address goes with the account too."""
+    account = _moved_then_disabled(service, auth, clock)
+    auth.request_password_reset("jean.dupont@exemple.fr")
+    privacy.erase_account(account.id)
+    assert [m for m in pending(service) if m.to == "jean.dupont@exemple.fr"] == []
+
+
+def test_m2_g3_every_adapter_erases_the_disabled_mails(
+    each_adapter_uow_factory, clock, shop_settings
+):
+    """G3, R1, F10: on every adapter, both disabled mails go with the account."""
+    parts = {
+        "uow": each_adapter_uow_factory,
+        "clock": clock,
+        "secrets": SystemSecrets(),
+        "hasher": FAST_HASHER,
+        "settings": shop_settings,
+    }
+    service, auth = AccountService(**parts), AuthService(**parts)
+    account = _moved_then_disabled(service, auth, clock)
+    auth.request_password_reset("jean.dupont@exemple.fr")  # the former address
+    auth.request_password_reset("nouvelle@exemple.fr")  # its address
+    told = [m for m in pending(service) if m.kind is MailKind.ACCOUNT_DISABLED]
+    assert sorted((m.to, m.recipient_key) for m in told) == [
+        ("jean.dupont@exemple.fr", Email.parse("jean.dupont@exemple.fr").key),
+        ("nouvelle@exemple.fr", Email.parse("nouvelle@exemple.fr").key),
+    ]
+    PrivacyService(**parts).erase_account(account.id)
+    left = {m.to for m in pending(service)}
+    assert not left & {"jean.dupont@exemple.fr", "nouvelle@exemple.fr"}
 
 
 def test_m2_p6_r8_disabling_ends_sessions_and_pending_links(service, auth):

@@ -190,23 +190,36 @@ def test_only_a_temporary_password_login_waits_for_the_disk(
 
 
 def _flows(service, auth, clock):
-    """Return the emails of a known, unknown, express-only and blocked account."""
+    """Return the emails of known, unknown, express-only, blocked, disabled accounts."""
     service.register(form())
     service.register_express(express("express@exemple.fr"))
     service.register(form(email="blocked@exemple.fr"))
     _fail_until_blocked(auth, clock, "blocked@exemple.fr")
+    disabled = service.register(form(email="disabled@exemple.fr"))
+    auth.disable_account(disabled.id, agent_id="agent-7", reason="fraude signalée")
+    # A disabled account's former address (F10): told, without a link, too.
+    moved = service.register(form(email="moved@exemple.fr"))
+    service.change_email(moved.id, "moved.now@exemple.fr", PASSWORD)
+    confirm = mails_to(service, MailKind.EMAIL_CHANGE_CONFIRM)[-1]
+    service.confirm_email_change(links(confirm)["confirmer"])
+    auth.disable_account(moved.id, agent_id="agent-7", reason="fraude signalée")
     return [
         "jean.dupont@exemple.fr",
         "nobody@exemple.fr",
         "express@exemple.fr",
         "blocked@exemple.fr",
+        "disabled@exemple.fr",
+        "moved@exemple.fr",
     ]
 
 
 def test_reset_request_does_identical_work_for_everyone(
     service, uow_factory, clock, shop_settings, mailer, dispatcher
 ):
-    """Known, unknown, express-only, blocked: same answer, same port calls (R1, R6)."""
+    """Known, unknown, express-only, blocked, disabled: same answer and calls (R1, R6).
+
+    Each request writes one outbox row, within the cooldown none (M2).
+    """
     log: list[str] = []
     spy = AuthService(
         recording(uow_factory, log),
@@ -225,6 +238,8 @@ def test_reset_request_does_identical_work_for_everyone(
             traces[email] = list(log)
         dispatcher.dispatch()
         assert len({tuple(t) for t in traces.values()}) == 1, (attempt, traces)
+        writes = {e: t.count("outbox.add") for e, t in traces.items()}
+        assert set(writes.values()) == {1 if attempt == "first" else 0}, writes
         clock.advance(timedelta(minutes=1))
 
 

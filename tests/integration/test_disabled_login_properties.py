@@ -29,7 +29,7 @@ from echoppe_accounts import (
     ValidationError,
 )
 from echoppe_accounts.testing import FrozenClock
-from sample_forms import form, pending
+from sample_forms import form, links, pending
 from spies import SpyHasher
 
 PASSWORD = "une phrase de passe solide"
@@ -110,13 +110,14 @@ class DisabledLogins(RuleBasedStateMachine):
 
     @rule()
     def reset_request(self) -> None:
-        """R1, M2: no mail while disabled, mail 1 otherwise."""
+        """R1, R6, M2: while disabled a mail without a link, mail 1 otherwise."""
         self._later()
         before = len(pending(self.service))
         assert self.auth.request_password_reset(EMAIL) is None
         queued = pending(self.service)[before:]
         if self.disabled:
-            assert queued == []
+            assert [m.kind for m in queued] in ([MailKind.ACCOUNT_DISABLED], [])
+            assert all(links(m) == {} for m in queued)
         else:
             assert [m.kind for m in queued] in ([MailKind.RESET_CONFIRM], [])
 

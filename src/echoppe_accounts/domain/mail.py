@@ -62,6 +62,17 @@ class MailKind(enum.StrEnum):
 
     .. versionadded:: 0.2.0
     """
+    ACCOUNT_DISABLED = "account_disabled"
+    """Answers a reset, or meets the former address, of a disabled account (M2, R1).
+
+    Sent where a link would go to an enabled account: to the address of a
+    disabled account a reset was asked for, or to its former address (F10).
+    It carries no link; it says the account is disabled and that customer
+    service can enable it. Its outbox row names its recipient, so erasure
+    finds it by its recipient's key as well as by its account (SPEC G3).
+
+    .. versionadded:: 0.2.0
+    """
     ACCOUNT_ERASED = "account_erased"
     """The last mail of an account its customer erased (SPEC W2, G3).
 

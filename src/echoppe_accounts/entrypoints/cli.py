@@ -608,6 +608,22 @@ def _add_outbox(b: _Builder, commands: Subcommands[_Parser]) -> None:
     )
 
 
+def _agent_and_reason(parser: argparse.ArgumentParser, t: _Texts) -> None:
+    """Add the required ``--agent`` and ``--reason`` of customer service's steps."""
+    parser.add_argument(
+        "--agent",
+        required=True,
+        metavar="AGENT",
+        help=t("l’identifiant de l’agent (obligatoire)", "the agent's id (required)"),
+    )
+    parser.add_argument(
+        "--reason",
+        required=True,
+        metavar=t("TEXTE", "TEXT"),
+        help=t("le motif (obligatoire)", "the reason (required)"),
+    )
+
+
 def _add_customers(b: _Builder, commands: Subcommands[_Parser]) -> None:
     t = b.t
     support = b.group(
@@ -626,18 +642,32 @@ def _add_customers(b: _Builder, commands: Subcommands[_Parser]) -> None:
         links=True,
     )
     b.account_selector(provisional, positional=False)
-    provisional.add_argument(
-        "--agent",
-        required=True,
-        metavar="AGENT",
-        help=t("l’identifiant de l’agent (obligatoire)", "the agent's id (required)"),
+    _agent_and_reason(provisional, t)
+    disable = b.command(
+        support,
+        "disable",
+        t(
+            "désactive un compte : plus de connexion ni de lien de "
+            "réinitialisation, ses sessions et liens en cours prennent fin ; "
+            "l’agent et le motif sont journalisés",
+            "disable an account: no more login nor reset link, its sessions "
+            "and pending links end; the agent and reason are audited",
+        ),
+        _disable,
     )
-    provisional.add_argument(
-        "--reason",
-        required=True,
-        metavar=t("TEXTE", "TEXT"),
-        help=t("le motif (obligatoire)", "the reason (required)"),
+    b.account_selector(disable, positional=False)
+    _agent_and_reason(disable, t)
+    enable = b.command(
+        support,
+        "enable",
+        t(
+            "réactive un compte désactivé ; l’agent et le motif sont journalisés",
+            "enable a disabled account again; the agent and reason are audited",
+        ),
+        _enable,
     )
+    b.account_selector(enable, positional=False)
+    _agent_and_reason(enable, t)
     export = b.command(
         commands,
         "export",
@@ -1301,6 +1331,50 @@ def _provisional_password(ctx: _Context, args: argparse.Namespace) -> int:
         )
     )
     print(password.reveal(), file=ctx.out)
+    return EXIT_OK
+
+
+def _disable(ctx: _Context, args: argparse.Namespace) -> int:
+    account = ctx.account()
+    t = ctx.t
+    if account.is_disabled:
+        ctx.say(
+            t(
+                f"Le compte {account.id} est déjà désactivé.",
+                f"Account {account.id} is already disabled.",
+            )
+        )
+        return EXIT_OK
+    ctx.app().auth.disable_account(account.id, agent_id=args.agent, reason=args.reason)
+    ctx.say(
+        t(
+            f"Compte {account.id} désactivé : il ne peut plus se connecter, ses "
+            "sessions et ses liens en cours ont pris fin.",
+            f"Account {account.id} disabled: it can no longer log in, its "
+            "sessions and pending links have ended.",
+        )
+    )
+    return EXIT_OK
+
+
+def _enable(ctx: _Context, args: argparse.Namespace) -> int:
+    account = ctx.account()
+    t = ctx.t
+    if not account.is_disabled:
+        ctx.say(
+            t(
+                f"Le compte {account.id} n’est pas désactivé.",
+                f"Account {account.id} is not disabled.",
+            )
+        )
+        return EXIT_OK
+    ctx.app().auth.enable_account(account.id, agent_id=args.agent, reason=args.reason)
+    ctx.say(
+        t(
+            f"Compte {account.id} réactivé : il peut de nouveau se connecter.",
+            f"Account {account.id} enabled: it can log in again.",
+        )
+    )
     return EXIT_OK
 
 

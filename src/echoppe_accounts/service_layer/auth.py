@@ -389,12 +389,13 @@ class AuthService:
         """Start a reset: "J'ai oublié mon mot de passe" (SPEC R1, R2, R6).
 
         The answer is ``None`` in every case, and the work done is the same
-        whether the email is known, unknown, express-only or blocked. The
-        account's owner gets mail 1 with a confirm link and a "this was not
-        me" link, at the *stored* address; an unknown address is told that
-        no account uses it. Within four minutes of the previous request for
-        the same email nothing new is sent; after that, a new request
-        supersedes the previous one.
+        whether the email is known, unknown, express-only, blocked or
+        disabled. The account's owner gets mail 1 with a confirm link and a
+        "this was not me" link, at the *stored* address; an unknown address
+        is told that no account uses it, a disabled account's that it is
+        disabled, without a link (SPEC M2). Within four minutes of the
+        previous request for the same email nothing new is sent; after
+        that, a new request supersedes the previous one.
 
         With a *client_key*, the client is limited over all emails (a
         limit that depends on the client only, so it reveals nothing).
@@ -480,10 +481,11 @@ class AuthService:
         """Disable an account at customer service's request (SPEC M2).
 
         It can no longer log in (refused as a wrong password, SPEC P3) nor
-        ask for a reset (answered as for an unknown email, R1); every
-        session ends (P6), every pending link, reset and temporary password
-        dies (R8). Its email stays taken. The agent and the reason go to the
-        audit trail. Disabling a disabled account does nothing.
+        ask for a reset (answered as every reset request, its mailbox told
+        that it is disabled, without a link, R1); every session ends (P6),
+        every pending link, reset and temporary password dies (R8). Its
+        email stays taken. The agent and the reason go to the audit trail.
+        Disabling a disabled account does nothing.
 
         Raises:
             ValidationError: An empty agent id or reason; ``account.erased``;

@@ -1,9 +1,9 @@
 """Passwords: the two-step reset, changes and provisional passwords (SPEC R1–R10).
 
 A reset request answers the same, with the same calls to storage, mail
-and randomness, whether the email is known, unknown, express-only or
-blocked, and inside the four-minute cooldown too (R1, R6); mail always goes
-to the stored address of the account.
+and randomness, whether the email is known, unknown, express-only,
+blocked or disabled, and inside the four-minute cooldown too (R1, R6); mail
+always goes to the stored address of the account.
 """
 
 from __future__ import annotations
@@ -110,9 +110,10 @@ def request_reset(ports: Ports, email: str, *, client_key: str | None) -> None:
             # not reset into it (pre-hijacking, SPEC X5); she is told no
             # account uses the address, and her own sign-up replaces it.
             account = None
-        # A disabled account answers as an unknown email (SPEC M2, R1).
-        disabled = account is not None and account.is_disabled
-        if disabled:
+        # A disabled account answers as any other, with the same work
+        # (SPEC M2, R1): its owner is told, without a link, that it is.
+        disabled = account if account is not None and account.is_disabled else None
+        if disabled is not None:
             account = None
         account_id = account.id if account else None
         request, confirm, cancel = _new_request(
@@ -131,16 +132,16 @@ def request_reset(ports: Ports, email: str, *, client_key: str | None) -> None:
         uow.resets.add(request)
         # Looked up in every case: the same port calls (SPEC R1).
         former = restoring(uow, parsed.key, now)
-        disabled = disabled or (former is not None and former.is_disabled)
         if account is not None:
             _mail_reset(ports, uow, account, confirm, cancel)
-        elif disabled:
-            # Nothing is sent: a link could reopen it, and an "unknown
-            # email" mail would be untrue. The caller's answer is the same.
-            pass
+        elif disabled is not None:
+            # One mail, as for an unknown email, but true and without a
+            # link: a link could reopen the account (SPEC M2, R1).
+            tell_disabled(ports, uow, disabled, to=disabled.email.address)
         elif former is not None:
             # The address an email change replaced: its owner gets the link
-            # that takes the account back, not an "unknown email" (F10).
+            # that takes the account back, not an "unknown email" (F10);
+            # a disabled account's gets the same mail as its address.
             send_restore_link(ports, uow, former, now)
         else:
             # Erasure finds it by its recipient's key (SPEC G3).
@@ -365,16 +366,45 @@ def issue_provisional_password(
     return Secret(format_temporary(temporary))
 
 
+def tell_disabled(ports: Ports, uow: UnitOfWork, account: Account, *, to: str) -> None:
+    """Tell *to*, an address of a disabled *account*, that it is disabled (SPEC M2).
+
+    Queued where an enabled account would get a link (a reset, the way
+    back of an email change): no link nor secret, so nothing reopens the
+    account, and one outbox row, as an unknown email's answer (SPEC R1).
+    The greeting names the customer only at the account's proven address;
+    erasure finds the mail by its account and by its recipient's key (G3).
+    """
+    if to == account.email.address:
+        mail_account(ports, uow, MailKind.ACCOUNT_DISABLED, account)
+        return
+    # The former address may never have been proven: no typed name (F10).
+    queue_mail(
+        ports,
+        uow,
+        MailKind.ACCOUNT_DISABLED,
+        to=to,
+        language=account.language,
+        account_id=account.id,
+    )
+
+
 def send_restore_link(
     ports: Ports, uow: UnitOfWork, account: Account, now: datetime
 ) -> None:
     """Mail the account's former address a link that restores it (SPEC F10).
 
     Valid until the restore window closes; sent to the stored former
-    address, with the address the account now uses.
+    address, with the address the account now uses. A disabled account's
+    former address gets no link: it is told the account is disabled.
     """
     former, until = account.former_email, account.former_email_until
     if former is None or until is None or until <= now:
+        return
+    if account.is_disabled:
+        # No way back into a disabled account: its former address is told
+        # that it is disabled, without a link (SPEC M2, F10).
+        tell_disabled(ports, uow, account, to=former.address)
         return
     link = issue_link(
         ports,
