@@ -92,7 +92,10 @@ class Report:
                 self._writer.writerow((self.first_column, "field", "code", "message"))
                 self.written = True
             self._writer.writerows(
-                (line, error.path, error.code, error.message("fr"))
+                tuple(
+                    _inert(cell)
+                    for cell in (line, error.path, error.code, error.message("fr"))
+                )
                 for line, error in refused
             )
         except OSError as exc:
@@ -117,6 +120,20 @@ class Report:
         elif exc is None and not self.path.is_symlink() and _is_report(self.path):
             # No line refused: an older report must not pass for this run's.
             self.path.unlink()
+
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+"""What makes a spreadsheet read a cell as a formula (OWASP CSV injection)."""
+
+
+def _inert(cell: object) -> str:
+    """Return *cell* as a spreadsheet shows it as text, never runs it (SPEC O4).
+
+    A customer reference or a field name comes from the old shop's data:
+    one starting like a formula gets a leading apostrophe (OWASP).
+    """
+    text = str(cell)
+    return f"'{text}" if text.startswith(_FORMULA_STARTS) else text
 
 
 _REPORT_HEADERS = tuple(

