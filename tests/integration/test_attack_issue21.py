@@ -79,3 +79,32 @@ def test_m2_o4_report_cells_never_start_a_spreadsheet_formula(app, tmp_path, sta
     cells = [cell for row in rows[1:] for cell in row]
     assert cells
     assert not [c for c in cells if c.startswith(_FORMULA_STARTS)], rows
+
+
+def test_f9_m2_a_customer_with_many_addresses_costs_linear_work(monkeypatch):
+    """F9, M2: the billing address is found once per customer, not per address.
+
+    A CSV's consecutive lines with one email make one customer, so a file
+    can give one customer thousands of addresses; looking for the billing
+    address again for each of them made the work quadratic (20,000 lines
+    took 36 s for a single customer).
+    """
+    from echoppe_accounts.service_layer import import_records  # noqa: PLC0415
+    from echoppe_accounts.service_layer.import_customers import (  # noqa: PLC0415
+        ImportContext,
+        validate_customer,
+    )
+
+    looked_up = []
+    billing = import_records.ImportedCustomer.billing
+
+    def counted(self):
+        looked_up.append(1)
+        return billing.fget(self)
+
+    monkeypatch.setattr(import_records.ImportedCustomer, "billing", property(counted))
+    address = _customer("1").addresses[0]
+    record = _customer("1", phone="", addresses=(address,) * 500)
+    context = ImportContext(keep_hashes=True, languages=frozenset({"fr", "en"}))
+    validate_customer(record, context)
+    assert len(looked_up) <= 3
