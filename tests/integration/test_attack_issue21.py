@@ -108,3 +108,22 @@ def test_f9_m2_a_customer_with_many_addresses_costs_linear_work(monkeypatch):
     context = ImportContext(keep_hashes=True, languages=frozenset({"fr", "en"}))
     validate_customer(record, context)
     assert len(looked_up) <= 3
+
+
+def test_f9_a4_street_text_too_long_to_fit_is_refused_before_any_work(monkeypatch):
+    """F9, A4, M2: a huge street text costs no more than a short one.
+
+    Four lines of 38 characters cannot hold megabytes, whatever the
+    abbreviations; laying them out word by word took seconds per address.
+    """
+    from echoppe_accounts.domain import afnor  # noqa: PLC0415
+
+    laid_out: list[str] = []
+
+    def counted(line: str) -> object:
+        laid_out.append(line)
+        return ()
+
+    monkeypatch.setattr(afnor, "_pieces", counted)
+    assert afnor.fit_street_lines("avenue des Champs " * 100_000, "bât. B") is None
+    assert laid_out == []

@@ -218,6 +218,15 @@ def _wrap(words: Sequence[str]) -> list[str] | None:
     return lines
 
 
+_FITTABLE_LENGTH: Final = 4096
+"""Raw characters past which street text cannot fit, so is not laid out (SPEC F9).
+
+Four lines of 38 characters hold 155 with their breaks, and no standard
+abbreviation shortens a word and its space more than four times: far
+longer text could only fit by cutting words. Checked before any work.
+"""
+
+
 def fit_street_lines(*fields: str) -> tuple[str, ...] | None:
     """Return the street lines of *fields*, fitted to the norm, or ``None``.
 
@@ -229,6 +238,8 @@ def fit_street_lines(*fields: str) -> tuple[str, ...] | None:
 
     .. versionadded:: 0.2.0
     """
+    if sum(len(field) for field in fields) > _FITTABLE_LENGTH:
+        return None  # size before work (SPEC F9): it cannot fit
     lines = [" ".join(part.split()) for field in fields for part in field.splitlines()]
     lines = [line for line in lines if line]
     if len(lines) <= MAX_STREET_LINES and all(len(s) <= LINE_LENGTH for s in lines):
