@@ -127,3 +127,39 @@ def test_f9_a4_street_text_too_long_to_fit_is_refused_before_any_work(monkeypatc
     monkeypatch.setattr(afnor, "_pieces", counted)
     assert afnor.fit_street_lines("avenue des Champs " * 100_000, "bât. B") is None
     assert laid_out == []
+
+
+def test_m1_x5_an_unverified_sign_up_does_not_keep_a_customer_out_of_the_import(
+    uow_factory, clock, shop_settings, tmp_path
+):
+    """M1, X5: an unproven sign-up with a customer's email never costs her account.
+
+    Anybody can sign up with somebody else's email; with verified sign-up
+    on, that account only holds the email until its mailbox is proven, and
+    is removed after 24 hours. An import run meanwhile must not count the
+    customer "already present" and drop her addresses, hash and history:
+    her account replaces the unproven sign-up, as a sign-up would (X5).
+    """
+    from echoppe_accounts import AccountStatus  # noqa: PLC0415
+    from sample_forms import form  # noqa: PLC0415
+
+    app = bootstrap(
+        uow_factory,
+        RecordingMailer(),
+        attrs.evolve(shop_settings, outbox_key=bytes(32), verified_signup=True),
+        clock=clock,
+        hasher=LegacyHasher(FAST_HASHER),
+    )
+    app.accounts.register(form(email="client@exemple.fr", password="attaquant-123456"))
+    squatter = app.accounts.find_by_email("client@exemple.fr")
+    assert squatter is not None
+    assert squatter.status is AccountStatus.UNVERIFIED
+    summary = CustomerImporter(app).import_records(
+        [_customer("42")], source="test", report=tmp_path / "rapport.csv"
+    )
+    assert summary.already_present == 0
+    assert summary.imported == 1
+    account = app.accounts.find_by_email("client@exemple.fr")
+    assert account is not None
+    assert account.id != squatter.id
+    assert account.status is AccountStatus.ACTIVE

@@ -25,6 +25,7 @@ import attrs
 from echoppe_accounts.domain.email import Email
 from echoppe_accounts.domain.errors import FieldError, StorageError, ValidationError
 from echoppe_accounts.domain.i18n import available_languages
+from echoppe_accounts.domain.status import AccountStatus
 from echoppe_accounts.service_layer._import_cases import (
     Counts,
     ImportCases,
@@ -43,6 +44,7 @@ from echoppe_accounts.service_layer.import_rows import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
 )
+from echoppe_accounts.service_layer.registration import remove_unverified
 
 __all__ = [
     "EXAMPLE",
@@ -239,18 +241,28 @@ class _Run:
         """Look up the email *keys* of a batch's lines at once.
 
         Returns the lines whose email had an account before this run, and
-        the email keys of the accounts this run has created.
+        the email keys of the accounts this run has created. A sign-up whose
+        mailbox is not proven only holds its email (SPEC X5): anybody may
+        have typed a customer's address, so the customer's account replaces
+        it rather than being counted present and lost (SPEC M1).
         """
         if not keys:
             return set(), set()
         before: set[str] = set()
         ours: set[str] = set()
         with self.cases.uow() as uow:
+            replaced = False
             for key in uow.accounts.taken_email_keys(keys.values()):
                 existing = uow.accounts.get_by_email_key(key)
                 if existing is None:  # pragma: no cover (erased meanwhile)
                     continue
+                if existing.status is AccountStatus.UNVERIFIED:
+                    remove_unverified(uow, existing)
+                    replaced = True
+                    continue
                 (ours if made_by(uow, existing, self.run) else before).add(key)
+            if replaced:
+                uow.commit()
         return {n for n, key in keys.items() if key in before}, ours
 
     def _wrapped(self, batch: list[Candidate]) -> list[Candidate]:
