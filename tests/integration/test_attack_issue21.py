@@ -163,3 +163,28 @@ def test_m1_x5_an_unverified_sign_up_does_not_keep_a_customer_out_of_the_import(
     assert account is not None
     assert account.id != squatter.id
     assert account.status is AccountStatus.ACTIVE
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="import keeps the first record of an email; PrestaShop lets a guest "
+    "row share a registered customer's email, and an older guest row wins",
+)
+def test_m1_m3_a_registered_customer_wins_over_a_guest_row_with_her_email(
+    app, tmp_path
+):
+    """M1, M3: a guest row never costs the registered customer her account.
+
+    PrestaShop keeps guest checkouts as customer rows (``is_guest = 1``)
+    and checks the uniqueness of an email among registered customers only,
+    so one email may have a guest row older than its registered one. Read
+    in ``id_customer`` order, the guest row makes the account (express, no
+    password) and the customer's own row is refused as ``email.taken``:
+    her password hash, company and consent do not come over.
+    """
+    guest = _customer("1", guest=True, password_hash="")
+    registered = _customer("2")
+    CustomerImporter(app).import_records(
+        [guest, registered], source="test", report=tmp_path / "rapport.csv"
+    )
+    assert app.auth.login("client@exemple.fr", "motdepasse").account_id
