@@ -188,3 +188,28 @@ def test_m1_m3_a_registered_customer_wins_over_a_guest_row_with_her_email(
         [guest, registered], source="test", report=tmp_path / "rapport.csv"
     )
     assert app.auth.login("client@exemple.fr", "motdepasse").account_id
+
+
+def test_f10_m1_an_import_never_takes_an_address_an_account_can_restore(app, tmp_path):
+    """F10, M1: for 7 days a changed-from address is its account's to take back.
+
+    Registration refuses it (``email.taken``); an import must not create
+    another account with it, or the restore link of a hijacked account
+    would bring back an address now held by somebody else.
+    """
+    from sample_forms import form, links, pending  # noqa: PLC0415
+
+    password = "une phrase de passe solide"
+    account = app.accounts.register(form(email="client@exemple.fr", password=password))
+    app.accounts.change_email(account.id, "nouvelle@exemple.fr", password)
+    (confirm,) = [
+        m for m in pending(app.accounts) if m.kind.value == "email_change_confirm"
+    ]
+    app.accounts.confirm_email_change(links(confirm)["confirmer"])
+    summary = CustomerImporter(app).import_records(
+        [_customer("42")], source="test", report=tmp_path / "rapport.csv"
+    )
+    assert summary.imported == 0
+    (restore,) = [m for m in pending(app.accounts) if m.kind.value == "email_changed"]
+    app.accounts.cancel_email_change(links(restore)["annuler"])
+    assert app.accounts.get(account.id).email.address == "client@exemple.fr"

@@ -32,7 +32,7 @@ from echoppe_accounts.service_layer._import_cases import (
     RunId,
     made_by,
 )
-from echoppe_accounts.service_layer._ports import Ports
+from echoppe_accounts.service_layer._ports import Ports, restoring
 from echoppe_accounts.service_layer.import_customers import (
     Candidate,
     ImportContext,
@@ -241,7 +241,8 @@ class _Run:
         """Look up the email *keys* of a batch's lines at once.
 
         Returns the lines whose email had an account before this run, and
-        the email keys of the accounts this run has created. A sign-up whose
+        the email keys of the accounts this run has created; an address
+        another account can still restore counts as present. A sign-up whose
         mailbox is not proven only holds its email (SPEC X5): anybody may
         have typed a customer's address, so the customer's account replaces
         it rather than being counted present and lost (SPEC M1).
@@ -263,6 +264,12 @@ class _Run:
                 (ours if made_by(uow, existing, self.run) else before).add(key)
             if replaced:
                 uow.commit()
+            # An address an email change replaced stays its account's to
+            # take back for 7 days (SPEC F10): nobody else's, as at sign-up.
+            now = self.cases.clock.now()
+            for key in set(keys.values()) - before - ours:
+                if restoring(uow, key, now) is not None:
+                    before.add(key)
         return {n for n, key in keys.items() if key in before}, ours
 
     def _wrapped(self, batch: list[Candidate]) -> list[Candidate]:
