@@ -213,3 +213,73 @@ def test_f10_m1_an_import_never_takes_an_address_an_account_can_restore(app, tmp
     (restore,) = [m for m in pending(app.accounts) if m.kind.value == "email_changed"]
     app.accounts.cancel_email_change(links(restore)["annuler"])
     assert app.accounts.get(account.id).email.address == "client@exemple.fr"
+
+
+def test_m2_r8_a_set_password_link_sent_before_disabling_never_opens_it(service, auth):
+    """M2, R8, X2: disabling kills an express account's set-password link.
+
+    Nor does enabling bring it back: a link that was in a mailbox (or a
+    thief's hands) when customer service disabled the account stays dead.
+    """
+    from echoppe_accounts import (  # noqa: PLC0415
+        CompletionForm,
+        MailKind,
+        ValidationError,
+    )
+    from echoppe_accounts.service_layer.express import (  # noqa: PLC0415
+        issue_set_password,
+    )
+    from sample_forms import express, links, pending  # noqa: PLC0415
+
+    service.register_express(express("guest@exemple.fr"))
+    guest = service.find_by_email("guest@exemple.fr")
+    assert guest is not None
+    with service.uow() as tx:
+        issue_set_password(service._ports, tx, guest)
+        tx.commit()
+    tokens = [
+        next(iter(links(m).values()))
+        for m in pending(service)
+        if m.kind is MailKind.SET_PASSWORD
+    ]
+    auth.disable_account(guest.id, agent_id="agent-7", reason="fraude")
+    answer = CompletionForm(password="une phrase de passe solide", phone="0612345678")
+    for token in tokens:
+        with pytest.raises(ValidationError) as info:
+            service.complete_express(token, answer)
+        assert info.value.errors[0].code == "token.invalid"
+    auth.enable_account(guest.id, agent_id="agent-7", reason="vérifié")
+    for token in tokens:
+        with pytest.raises(ValidationError) as info:
+            service.complete_express(token, answer)
+        assert info.value.errors[0].code == "token.invalid"
+
+
+def test_m2_r4_r8_a_provisional_password_given_before_disabling_opens_nothing(
+    service, auth
+):
+    """M2, R4, R7, R8: disabling kills the provisional password and its session.
+
+    Neither a provisional password read out before the account was
+    disabled nor the restricted session it already opened can set a
+    password afterwards; enabling does not revive them.
+    """
+    from echoppe_accounts import AuthenticationError, ValidationError  # noqa: PLC0415
+    from sample_forms import form  # noqa: PLC0415
+
+    account = service.register(form())
+    first = auth.issue_provisional_password(account.id, agent_id="a", reason="r")
+    opened = auth.login("jean.dupont@exemple.fr", first.reveal())
+    assert opened.restricted
+    other = service.register(form(email="marie@exemple.fr"))
+    second = auth.issue_provisional_password(other.id, agent_id="a", reason="r")
+    auth.disable_account(account.id, agent_id="a", reason="fraude")
+    auth.disable_account(other.id, agent_id="a", reason="fraude")
+    with pytest.raises(ValidationError) as info:
+        auth.set_new_password(opened.change_token.reveal(), "une autre phrase solide")
+    assert info.value.errors[0].code == "token.invalid"
+    with pytest.raises(AuthenticationError):
+        auth.login("marie@exemple.fr", second.reveal())
+    auth.enable_account(other.id, agent_id="a", reason="vérifié")
+    with pytest.raises(AuthenticationError):
+        auth.login("marie@exemple.fr", second.reveal())
