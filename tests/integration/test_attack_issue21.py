@@ -283,3 +283,22 @@ def test_m2_r4_r8_a_provisional_password_given_before_disabling_opens_nothing(
     auth.enable_account(other.id, agent_id="a", reason="vérifié")
     with pytest.raises(AuthenticationError):
         auth.login("marie@exemple.fr", second.reveal())
+
+
+def test_o4_a_time_zone_from_the_old_shop_reaches_the_terminal_inert():
+    """O4, F9: ``PS_TIMEZONE`` is the old shop's data, shown short and printable.
+
+    The CLI prints the error's message to the operator's terminal: escape
+    sequences in it would be obeyed (retitle, clear, hide text), and a
+    megabyte-long value printed whole.
+    """
+    from echoppe_accounts import ValidationError  # noqa: PLC0415
+    from echoppe_accounts.adapters.prestashop import _zone  # noqa: PLC0415
+
+    with pytest.raises(ValidationError) as info:
+        _zone("\x1b]0;pwned\x07\x1b[2J" + "x" * 100_000)
+    (error,) = info.value.errors
+    for language in ("fr", "en"):
+        message = error.message(language)
+        assert not [c for c in message if not c.isprintable()]
+        assert len(message) < 200

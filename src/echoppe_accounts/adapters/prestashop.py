@@ -733,8 +733,11 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ValueError, OSError, LookupError):
         # ZoneInfoNotFoundError is a KeyError; a malformed key, a ValueError.
+        # The name may come from the old shop's database: shown short, and
+        # without control characters that a terminal would obey (SPEC O4).
+        shown = "".join(c if c.isprintable() else "\ufffd" for c in name[:64])
         raise ValidationError.single(
-            "timezone", "prestashop.timezone_invalid", timezone=name
+            "timezone", "prestashop.timezone_invalid", timezone=shown
         ) from None
 
 
