@@ -1608,9 +1608,16 @@ def _import_prestashop(ctx: _Context, args: argparse.Namespace) -> int:
     source = PrestaShopSource(
         database, prefix=args.prefix, shop_id=args.shop, timezone=args.timezone
     )
+    from echoppe_accounts.entrypoints._import_report import (  # noqa: PLC0415
+        check_report_path,
+    )
+
     report = args.report or Path(
         f"prestashop-{database.database}-{args.shop}.report.csv"
     )
+    # A report the user did not name replaces only an earlier report, as the
+    # CSV import's does (SPEC O4); checked before the old shop is read.
+    check_report_path(None, report, named=args.report is not None)
     importer = CustomerImporter(ctx.app())
     with source:
         summary = importer.import_records(
