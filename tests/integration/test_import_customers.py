@@ -723,3 +723,55 @@ def test_a_public_bodys_chorus_problems_refuse_it_under_their_columns(app, tmp_p
         ),
     )
     assert report(summary) == [("1", "chorus", "chorus.service_or_engagement_required")]
+
+
+# -- names too long for an invoice's first line (A4, M1) -----------------------------
+
+
+def _context() -> ImportContext:
+    return ImportContext(keep_hashes=True, languages=available_languages())
+
+
+def test_m1_a_long_name_keeps_its_last_name_and_shortens_first_names_to_initials():
+    """M1, A4: a name over 38 characters comes in, first names as initials, reported."""
+    record = ImportedCustomer(
+        ref="8",
+        email="mc@exemple.fr",
+        first_name="Marie-Christine Anne",
+        last_name="Dupont-de-la-Rochefoucauld",
+    )
+    candidate = validate_customer(record, _context())
+    assert candidate.name == "M.-C. A. Dupont-de-la-Rochefoucauld"
+    (change,) = [c for c in candidate.changes if c.code == "import.name_shortened"]
+    assert "Marie-Christine Anne" in change.message("en")
+
+
+def test_m1_a_name_too_long_even_as_initials_is_refused_with_its_reason():
+    """M1: only a name that cannot fit even with initials makes no account."""
+    record = ImportedCustomer(
+        ref="9", email="x@exemple.fr", first_name="Jean", last_name="X" * 60
+    )
+    with pytest.raises(ValidationError) as refused:
+        validate_customer(record, _context())
+    assert [e.path for e in refused.value.errors] == ["name"]
+
+
+@pytest.mark.parametrize(
+    "company",
+    ["Société Coopérative Agricole des Producteurs de Lait", "Atelier\u202eMartin"],
+)
+def test_m1_a_company_name_an_invoice_cannot_hold_is_asked_at_the_next_login(company):
+    """M1, M2: a company name too long or unreadable is reported, never refused."""
+    record = ImportedCustomer(
+        ref="10",
+        email="compta@exemple.fr",
+        first_name="Claire",
+        last_name="Martin",
+        company=company,
+        siret="73282932000074",
+    )
+    candidate = validate_customer(record, _context())
+    codes = {c.code for c in candidate.changes}
+    assert "import.organisation_name_unusable" in codes
+    assert "import.to_complete.siret" in codes
+    assert candidate.organisation is None

@@ -311,6 +311,15 @@ _MESSAGES: Mapping[str, str | Plural] = {
     "import.ape_unusable": gettext_noop(
         "This APE code is not valid and was not kept: {value}"
     ),
+    "import.organisation_name_unusable": gettext_noop(
+        "This company name cannot be an invoice's first line (38 characters "
+        "at most, no control characters) and was not kept; the organisation "
+        "will be asked at the next login: {value}"
+    ),
+    "import.name_shortened": gettext_noop(
+        "This name is longer than an invoice's first line (38 characters): "
+        "its first names were shortened to initials: {value}"
+    ),
     "import.optin_reported": gettext_noop(
         "The customer accepted partners’ offers in the old shop: nothing was "
         "subscribed; the shop decides."

@@ -10,35 +10,38 @@ one). Each change made on the way is a report entry (SPEC M2): a
 :class:`~echoppe_accounts.FieldError` whose path names the field (the CSV
 import's column names) and whose code says what happened:
 
-==================================  ==============================================
-code                                what the import did
-==================================  ==============================================
-``import.to_complete.phone``        no usable phone: asked at the next login
-``import.to_complete.address``      no usable address: asked at the next login
-``import.to_complete.siret``        a business without a SIRET
-``import.siren_kept``               its SIREN, kept (the SIRET asked at completion)
-``import.address_split``            street lines laid out along AFNOR NF Z10-011
-``import.address_unusable``         an address not kept (the field says why)
-``import.address_beyond_max``       an address past the 50 an account may hold
-``import.phone_unusable``           a phone not kept (the next one was tried)
-``import.siret_unusable``           a SIRET or SIREN not kept
-``import.ape_unusable``             an APE code not kept
-``import.optin_reported``           partners' offers accepted: the shop decides
-``import.language_unknown``         a language without catalogue: the default
-``import.disabled``                 disabled in the old shop: disabled here
-``import.guest_not_invited``        a guest: an express account, not mailed
-``import.hash_not_kept``            a password hash not kept: invited
-``import.field_dropped``            a field an account has no place for
-``import.created_at_missing``       no creation date: the import's time
-``import.newsletter_undated``       a subscription without its date
-``import.line_conflict``            (CSV) a later line of the customer differs
-==================================  ==============================================
+========================================  ==============================================
+code                                      what the import did
+========================================  ==============================================
+``import.to_complete.phone``              no usable phone: asked at the next login
+``import.to_complete.address``            no usable address: asked at the next login
+``import.to_complete.siret``              a business without a SIRET
+``import.siren_kept``                     its SIREN kept (its SIRET asked at login)
+``import.address_split``                  street lines laid out along AFNOR NF Z10-011
+``import.address_unusable``               an address not kept (the field says why)
+``import.address_beyond_max``             an address past the 50 an account may hold
+``import.phone_unusable``                 a phone not kept (the next one was tried)
+``import.siret_unusable``                 a SIRET or SIREN not kept
+``import.ape_unusable``                   an APE code not kept
+``import.organisation_name_unusable``     a company name not kept (asked at login)
+``import.name_shortened``                 first names as initials, to fit 38 characters
+``import.optin_reported``                 partners' offers accepted: the shop decides
+``import.language_unknown``               a language without catalogue: the default
+``import.disabled``                       disabled in the old shop: disabled here
+``import.guest_not_invited``              a guest: an express account, not mailed
+``import.hash_not_kept``                  a password hash not kept: invited
+``import.field_dropped``                  a field an account has no place for
+``import.created_at_missing``             no creation date: the import's time
+``import.newsletter_undated``             a subscription without its date
+``import.line_conflict``                  (CSV) a later line of the customer differs
+========================================  ==============================================
 
 A customer is refused only when no account can be made of it: no valid
-email, no usable name (empty, too long for an invoice's first line, or
-unreadable), an unknown category, Chorus Pro data that break C3, an
-organisation for an explicit individual, or (CSV) a subscription without
-the wording's version, a date or a yes/no cell that cannot be read.
+email, no usable name (empty, unreadable, or too long for an invoice's
+first line even with its first names as initials), an unknown category,
+Chorus Pro data that break C3, an organisation for an explicit
+individual, or (CSV) a subscription without the wording's version, a
+date or a yes/no cell that cannot be read.
 
 .. versionadded:: 0.2.0
 """
@@ -96,6 +99,8 @@ CHANGE_CODES: Final = frozenset(
         "import.phone_unusable",
         "import.siret_unusable",
         "import.ape_unusable",
+        "import.organisation_name_unusable",
+        "import.name_shortened",
         "import.optin_reported",
         "import.language_unknown",
         "import.disabled",
@@ -202,6 +207,39 @@ def _text(value: str, path: str, max_length: int, errors: Collector) -> str | No
     return text
 
 
+def _initials(names: str) -> str:
+    """``Marie-Christine Anne`` → ``M.-C. A.``: first names as AFNOR shortens them."""
+    return " ".join(
+        "-".join(f"{part[0]}." for part in word.split("-") if part)
+        for word in names.split()
+    )
+
+
+def _person_name(record: ImportedCustomer, reader: _Reader) -> str | None:
+    """The customer's name, first names shortened to initials if too long (A4).
+
+    The name is an invoice's first line (38 characters); a longer one keeps
+    its last name whole and its first names as initials, reported. Only a
+    name that cannot fit even so, or is unreadable, is refused.
+    """
+    probe = Collector()
+    name = _text(record.name, "name", NAME_LENGTH, probe)
+    if name is not None or record.name.strip() == "":
+        reader.refuse(probe)
+        return name
+    if record.last_name.strip():
+        first, last = record.first_name, record.last_name
+    else:  # one field: the last word is the last name
+        first, _, last = record.name.strip().rpartition(" ")
+    shortened = Collector()
+    short = _text(f"{_initials(first)} {last}", "name", NAME_LENGTH, shortened)
+    if short is None or not first.strip():
+        reader.refuse(probe)
+        return None
+    reader.change("name", "import.name_shortened", value=_shown(record.name))
+    return short
+
+
 def _shown(text: str) -> str:
     return " ".join(text.split())[:_SHOWN]
 
@@ -220,6 +258,11 @@ class _Reader:
     context: ImportContext
     errors: Collector = attrs.Factory(Collector)
     changes: list[FieldError] = attrs.Factory(list)
+
+    def refuse(self, problems: Collector) -> None:
+        """Refuse the customer for *problems*."""
+        for error in problems.errors:
+            self.errors.add(error.path, error.code, **error.params)
 
     def change(self, path: str, code: str, **params: object) -> None:
         self.changes.append(FieldError(path, code, params))
@@ -260,12 +303,18 @@ class _Reader:
         chorus = self._chorus(category)
         name = None
         if record.company.strip():
+            unusable = Collector()
             name = _text(
-                record.company,
-                "organisation_name",
-                ORGANISATION_NAME_LENGTH,
-                self.errors,
+                record.company, "organisation_name", ORGANISATION_NAME_LENGTH, unusable
             )
+            if name is None:
+                # Too long for an invoice's first line, or unreadable: the
+                # organisation is asked at the next login (M1), never a refusal.
+                self.change(
+                    "organisation_name",
+                    "import.organisation_name_unusable",
+                    value=_shown(record.company),
+                )
         siret, siren = self._siret()
         ape = self._ape()
         if name is None:
@@ -549,7 +598,7 @@ def validate_customer(
     except ValidationError as exc:
         errors.extend(exc)
         email = None
-    name = _text(record.name, "name", NAME_LENGTH, errors)
+    name = _person_name(record, reader)
     organisation = reader.organisation(category) if category is not None else None
     billing, deliveries, country = reader.addresses()
     phone = reader.phone(country)
