@@ -245,7 +245,10 @@ class _Run:
             return set(), set()
         before: set[str] = set()
         ours: set[str] = set()
-        with self.cases.uow() as uow:
+        # It writes nothing: no commit to wait for the disk, and the
+        # batch's own unit of work (durable=False) keeps the connection's
+        # setting instead of switching it back and forth every batch.
+        with self.cases.uow(durable=False) as uow:
             for key in uow.accounts.taken_email_keys(keys.values()):
                 existing = uow.accounts.get_by_email_key(key)
                 if existing is None:  # pragma: no cover (erased meanwhile)
@@ -266,14 +269,22 @@ class _Run:
         hashed = [c for c in batch if c.password_hash is not None]
         if not callable(wrap) or not hashed:
             return batch
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            wrapped = dict(
-                zip(
-                    (c.line for c in hashed),
-                    pool.map(wrap, (c.password_hash for c in hashed)),
-                    strict=True,
-                )
-            )
+        hashes = [c.password_hash for c in hashed if c.password_hash is not None]
+        workers = min(os.cpu_count() or 1, len(hashes))
+        if workers == 1:
+            made = [wrap(h) for h in hashes]
+        else:
+            # One task per worker, a slice of the batch each: a task per
+            # hash costs more in the pool than a cheap hash costs to make.
+            size = -(-len(hashes) // workers)
+            slices = [hashes[i : i + size] for i in range(0, len(hashes), size)]
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                made = [
+                    h
+                    for part in pool.map(lambda part: [wrap(h) for h in part], slices)
+                    for h in part
+                ]
+        wrapped = dict(zip((c.line for c in hashed), made, strict=True))
         return [
             attrs.evolve(c, password_hash=wrapped[c.line]) if c.line in wrapped else c
             for c in batch
