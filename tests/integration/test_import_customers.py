@@ -440,6 +440,33 @@ def test_records_are_read_lazily_in_batches(app, tmp_path):
     assert seen == list(range(1, 8))
 
 
+def test_a_source_failing_midway_keeps_the_batches_validated_before(app, tmp_path):
+    """O4: what was validated before a source fails stays imported.
+
+    A batch is written once the next is validated (its hashes wrapped
+    meanwhile); a source that fails after two full batches leaves both
+    imported and the customer in hand not, as when each batch was written
+    at once. Running the import again adds the rest.
+    """
+
+    def records(*, fail: bool):
+        for i in range(1, 8):
+            yield customer(str(i))
+        if fail:
+            msg = "the old shop's database went away"
+            raise OSError(msg)
+
+    importer = CustomerImporter(app)
+    options = {"source": "test", "batch_size": 3, "total": 7, "progress": False}
+    with pytest.raises(OSError, match="went away"):
+        importer.import_records(records(fail=True), report=tmp_path / "a", **options)
+    found = [app.accounts.find_by_email(f"client{i}@exemple.fr") for i in range(1, 8)]
+    assert [a is not None for a in found] == [True] * 6 + [False]
+    report = tmp_path / "b"
+    again = importer.import_records(records(fail=False), report=report, **options)
+    assert (again.imported, again.already_present) == (1, 6)
+
+
 # -- the property: none refused for what the old shop never required (M1) --------------
 
 ANY_TEXT = st.text(alphabet=LETTERS + " 0123456789-'/.,|+()\n", max_size=150)

@@ -166,6 +166,14 @@ def read_rows(lines: Lines, header: Header, run: ImportRun, bar: Bar) -> None:
     Consecutive rows with the same email are one customer; a line refused
     whole (malformed, too long) between them does not part them.
     """
+    try:
+        _read_rows(lines, header, run, bar)
+    except BaseException:
+        run.settle()  # what was validated stays imported
+        raise
+
+
+def _read_rows(lines: Lines, header: Header, run: ImportRun, bar: Bar) -> None:
     reader = csv.reader(lines, delimiter=header.delimiter)
     grouper = _Grouper(run)
     position = lines.number

@@ -501,9 +501,13 @@ class CustomerImporter:
                 wording_required=True,
             )
             with progress_bar(total, progress) as bar:
-                for position, record in enumerate(records, start=1):
-                    run.add_customer(position, record)
-                    bar.update(1)
+                try:
+                    for position, record in enumerate(records, start=1):
+                        run.add_customer(position, record)
+                        bar.update(1)
+                except BaseException:
+                    run.settle()  # what was validated stays imported
+                    raise
                 run.flush()
             counts = run.counts
             run.cases.finish(run.run, source, counts)

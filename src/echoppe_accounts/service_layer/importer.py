@@ -8,6 +8,8 @@ whole; the run validates the customers of a batch into candidates
 (:mod:`~echoppe_accounts.service_layer.import_customers`), looks their
 emails up at once, writes them in one transaction (else one by one) and
 hands the refusals and changes of the batch, in source order, to the report.
+A batch's kept hashes are wrapped in threads while the next batch is
+validated; it is written then (or at the end, or when the source fails).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import contextlib
 import logging
 import os
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
@@ -106,6 +108,25 @@ def start_run(
 
 
 _Pending = tuple[int, ImportedCustomer, Sequence[FieldError], Sequence[FieldError]]
+_Refused = list[tuple[int, str, FieldError]]
+
+
+def _wrap_all(wrap: Callable[[str], str], hashes: Sequence[str]) -> list[str]:
+    return [wrap(h) for h in hashes]
+
+
+@attrs.define
+class _Validated:
+    """A batch validated and looked up, its kept hashes being wrapped meanwhile.
+
+    It is written when the next batch has been validated (or at the end):
+    the wrapping, in threads, runs beside that validation.
+    """
+
+    batch: list[Candidate]
+    ours: set[str]
+    refused: _Refused
+    wrapped: Callable[[], list[Candidate]]
 
 
 @attrs.define
@@ -123,8 +144,9 @@ class _Run:
         takes_self=True,
     )
     _customers: list[_Pending] = attrs.Factory(list)
-    _refused: list[tuple[int, str, FieldError]] = attrs.Factory(list)
+    _refused: _Refused = attrs.Factory(list)
     _in_batch: int = 0
+    _validated: _Validated | None = None
 
     def add_customer(
         self,
@@ -145,16 +167,28 @@ class _Run:
     def refuse_line(self, number: int, problems: Sequence[FieldError]) -> None:
         """Count line *number* read and refused for *problems*."""
         self.counts.read += 1
-        self._refuse(number, str(number), problems)
+        self._refuse(self._refused, number, str(number), problems)
         self._next_line()
 
     def flush(self) -> None:
-        """Write the batch in hand (at the end of the file)."""
+        """Write the batch in hand and the one before it (at the end of the file)."""
         self._flush()
+        self._write_validated()
 
-    def _refuse(self, number: int, ref: str, problems: Sequence[FieldError]) -> None:
+    def settle(self) -> None:
+        """Write the batch validated last, not the one in hand (on the source's error).
+
+        A batch is written once the next one is validated; when the source
+        fails, what was validated before stays imported, as each batch did
+        when it was written at once.
+        """
+        self._write_validated()
+
+    def _refuse(
+        self, into: _Refused, number: int, ref: str, problems: Sequence[FieldError]
+    ) -> None:
         self.counts.invalid += 1
-        self._refused.extend((number, ref, p) for p in problems)
+        into.extend((number, ref, p) for p in problems)
 
     def _next_line(self) -> None:
         self._in_batch += 1
@@ -162,47 +196,59 @@ class _Run:
             self._flush()
 
     def _flush(self) -> None:
-        """Write the batch in hand, then its refusals and changes, in source order.
+        """Validate the batch in hand, write the one before it, then look this one up.
 
-        Every customer is validated, then the batch's emails are looked up
-        at once: a customer whose email had an account when the import
-        began is counted already present, whatever else it holds.
+        Every customer is validated, then the previous batch is written
+        (its hashes were wrapped meanwhile), then this batch's emails are
+        looked up at once: a customer whose email had an account when the
+        import began is counted already present, whatever else it holds.
+        Its hashes are wrapped while the next batch is validated.
         """
+        customers, refused = self._customers, self._refused
+        self._customers, self._refused, self._in_batch = [], [], 0
+        try:
+            valid, invalid, keys = self._validate(customers)
+        finally:  # what was validated before stays imported
+            self._write_validated()
         counts = self.counts
-        valid, invalid, keys = self._validate(self._customers)
         present, ours = self._look_up(keys)
         for number, ref, problems in invalid:
             if number in present:
                 counts.already_present += 1
             else:
-                self._refuse(number, ref, problems)
+                self._refuse(refused, number, ref, problems)
         batch: list[Candidate] = []
         for candidate in valid:
             if candidate.line in present:
                 counts.already_present += 1
             else:
                 batch.append(candidate)
-        for candidate, outcome in self._store(batch, ours):
-            self._count(candidate, outcome)
-        self._refused.sort(key=lambda refused: refused[0])
-        self.errors.write([(ref, error) for _, ref, error in self._refused])
-        self._customers.clear()
-        self._refused.clear()
-        self._in_batch = 0
+        self._validated = _Validated(batch, ours, refused, self._wrapping(batch))
 
-    def _count(self, candidate: Candidate, outcome: str) -> None:
+    def _write_validated(self) -> None:
+        """Write the batch validated last, then its refusals and changes in order."""
+        validated, self._validated = self._validated, None
+        if validated is None:
+            return
+        refused = validated.refused
+        for candidate, outcome in self._store(validated.wrapped(), validated.ours):
+            self._count(refused, candidate, outcome)
+        refused.sort(key=lambda entry: entry[0])
+        self.errors.write([(ref, error) for _, ref, error in refused])
+
+    def _count(self, refused: _Refused, candidate: Candidate, outcome: str) -> None:
         """Count what became of a valid customer (see ``ImportCases.store``)."""
         counts = self.counts
         line, ref = candidate.line, candidate.ref
         if outcome == "taken":
-            self._refuse(line, ref, [FieldError("email", "email.taken")])
+            self._refuse(refused, line, ref, [FieldError("email", "email.taken")])
         elif outcome == "refused":
-            self._refuse(line, ref, [FieldError("", "import.storage_refused")])
+            self._refuse(refused, line, ref, [FieldError("", "import.storage_refused")])
         elif outcome == "present":
             counts.already_present += 1
         else:
             counts.add(candidate, invited=outcome == "invited")
-            self._refused.extend((line, ref, change) for change in candidate.changes)
+            refused.extend((line, ref, change) for change in candidate.changes)
 
     def _validate(
         self, customers: Sequence[_Pending]
@@ -251,7 +297,11 @@ class _Run:
             return set(), set()
         before: set[str] = set()
         ours: set[str] = set()
-        with self.cases.uow() as uow:
+        # Nothing is written but the removal of an unproven sign-up now and
+        # then: no commit waits for the disk (a removal lost to a power cut
+        # is made again by the re-run), and the connection keeps its setting
+        # instead of switching it back and forth every batch.
+        with self.cases.uow(durable=False) as uow:
             replaced = False
             for key in uow.accounts.taken_email_keys(keys.values()):
                 existing = uow.accounts.get_by_email_key(key)
@@ -272,31 +322,43 @@ class _Run:
                     before.add(key)
         return {n for n, key in keys.items() if key in before}, ours
 
-    def _wrapped(self, batch: list[Candidate]) -> list[Candidate]:
-        """Return *batch* with its bcrypt hashes wrapped, before any transaction.
+    def _wrapping(self, batch: list[Candidate]) -> Callable[[], list[Candidate]]:
+        """Begin wrapping the bcrypt hashes of *batch*; return how to wait for it.
 
         Nothing that bcrypt alone can attack rests in storage (SPEC M3):
         each kept hash is stored wrapped in an argon2id hash by the login's
         :class:`~echoppe_accounts.LegacyHasher`. The hashes are made in
-        threads (argon2 releases the GIL), one per core, outside the
-        transaction, so no lock is held meanwhile.
+        threads (argon2 releases the GIL), one per core and a slice of the
+        batch each (a task per hash costs the pool more than a cheap hash),
+        outside any transaction, so no lock is held meanwhile.
         """
         wrap = getattr(self.cases.ports.hasher, "wrap", None)
         hashed = [c for c in batch if c.password_hash is not None]
         if not callable(wrap) or not hashed:
-            return batch
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            wrapped = dict(
-                zip(
-                    (c.line for c in hashed),
-                    pool.map(wrap, (c.password_hash for c in hashed)),
-                    strict=True,
-                )
-            )
-        return [
-            attrs.evolve(c, password_hash=wrapped[c.line]) if c.line in wrapped else c
-            for c in batch
-        ]
+            return lambda: batch
+        hashes = [c.password_hash for c in hashed if c.password_hash is not None]
+        workers = min(os.cpu_count() or 1, len(hashes))
+        size = -(-len(hashes) // workers)
+        pool = ThreadPoolExecutor(max_workers=workers)
+        try:
+            parts = [
+                pool.submit(_wrap_all, wrap, hashes[i : i + size])
+                for i in range(0, len(hashes), size)
+            ]
+        finally:
+            pool.shutdown(wait=False)  # its threads end with their tasks
+
+        def wrapped() -> list[Candidate]:
+            made = [h for part in parts for h in part.result()]
+            by_line = dict(zip((c.line for c in hashed), made, strict=True))
+            return [
+                attrs.evolve(c, password_hash=by_line[c.line])
+                if c.line in by_line
+                else c
+                for c in batch
+            ]
+
+        return wrapped
 
     def _store(
         self, batch: list[Candidate], ours: set[str]
@@ -305,7 +367,6 @@ class _Run:
 
         A line whose email an earlier line of this run has is ``"taken"``.
         """
-        batch = self._wrapped(batch)
         outcomes: list[tuple[Candidate, str]] = []
         fresh: list[Candidate] = []
         seen = set(ours)
