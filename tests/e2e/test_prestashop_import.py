@@ -330,3 +330,24 @@ def test_o4_import_prestashop_has_help_in_both_languages(target):
 def test_o4_import_file_keeps_working_beside_import_prestashop(given, parsed):
     """O4: only ``import prestashop`` is routed; a file keeps its place."""
     assert _route(given) == parsed
+
+
+def test_o4_the_default_report_never_replaces_a_file_that_is_not_one(
+    mariadb, old_shop, target
+):
+    """O4: a report the user did not name never overwrites another file.
+
+    Without ``--report`` the report goes to ``prestashop-DATABASE-SHOP.report.csv``
+    in the current folder; a file of that name that is not an earlier
+    report is kept, as the CSV import keeps one beside its input.
+    """
+    precious = target.folder / f"prestashop-{old_shop}-1.report.csv"
+    precious.write_text("mes notes\n", encoding="utf-8")
+    result = _import(target, mariadb.url(old_shop))
+    assert precious.read_text(encoding="utf-8") == "mes notes\n", result.stderr
+    assert result.returncode != 0
+    assert precious.name in result.stderr
+    # Named, it is the user's choice: the import runs and writes it.
+    named = _import(target, mariadb.url(old_shop), "--report", precious.name)
+    assert named.returncode == 0, named.stderr
+    assert precious.read_text(encoding="utf-8-sig").startswith("ref;field;code")
