@@ -165,11 +165,6 @@ def test_m1_x5_an_unverified_sign_up_does_not_keep_a_customer_out_of_the_import(
     assert account.status is AccountStatus.ACTIVE
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="import keeps the first record of an email; PrestaShop lets a guest "
-    "row share a registered customer's email, and an older guest row wins",
-)
 def test_m1_m3_a_registered_customer_wins_over_a_guest_row_with_her_email(
     app, tmp_path
 ):

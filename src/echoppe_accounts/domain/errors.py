@@ -333,6 +333,11 @@ _MESSAGES: Mapping[str, str | Plural] = {
     "import.guest_not_invited": gettext_noop(
         "A guest of the old shop: an express account, sent no mail."
     ),
+    "import.guest_merged": gettext_noop(
+        "A guest row and a registered customer of the old shop share this "
+        "email: one account, the registered customer’s, with the guest’s "
+        "addresses."
+    ),
     "import.hash_not_kept": gettext_noop(
         "This password hash cannot be kept (MD5 or unknown): the customer "
         "chooses a new password."

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from echoppe_accounts.service_layer.import_customers import Candidate
 from echoppe_accounts.service_layer.settings import Settings
 
 log = logging.getLogger("echoppe_accounts.importer")
+_UUID_VERSION = 7
 
 
 @attrs.define
@@ -227,13 +229,31 @@ class RunId:
 def made_by(uow: UnitOfWork, account: Account, run: RunId) -> bool:
     """Tell whether *account* was created by the import *run*.
 
-    Accounts older than the run are not: their audit trail is not read.
+    Accounts stored before the run are not: their audit trail is not read.
+    When it was stored shows in its UUIDv7 id; an imported account's
+    ``created_at`` is the old shop's date, so it cannot tell.
     """
-    return account.created_at >= run.started and any(
+    return _stored_since(account, run.started) and any(
         record.event is AuditEvent.ACCOUNT_IMPORTED
         and record.details.get("run") == run.id
         for record in uow.audit.for_account(account.id)
     )
+
+
+def _stored_since(account: Account, started: datetime) -> bool:
+    """Tell whether *account* may have been stored since *started*.
+
+    Its id's first 48 bits are when it was made, in Unix milliseconds
+    (:func:`~echoppe_accounts.service_layer.ids.uuid7_text`); an id of
+    another form may have been made any time.
+    """
+    try:
+        made = uuid.UUID(account.id)
+    except ValueError:
+        return True
+    if made.version != _UUID_VERSION:
+        return True
+    return made.int >> 80 >= int(started.timestamp() * 1000)
 
 
 def shown(path: Path | str) -> str:

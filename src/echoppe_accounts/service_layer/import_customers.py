@@ -29,6 +29,7 @@ code                                      what the import did
 ``import.language_unknown``               a language without catalogue: the default
 ``import.disabled``                       disabled in the old shop: disabled here
 ``import.guest_not_invited``              a guest: an express account, not mailed
+``import.guest_merged``                   a guest row and a registered one: one account
 ``import.hash_not_kept``                  a password hash not kept: invited
 ``import.field_dropped``                  a field an account has no place for
 ``import.created_at_missing``             no creation date: the import's time
@@ -105,6 +106,7 @@ CHANGE_CODES: Final = frozenset(
         "import.language_unknown",
         "import.disabled",
         "import.guest_not_invited",
+        "import.guest_merged",
         "import.hash_not_kept",
         "import.field_dropped",
         "import.created_at_missing",

@@ -10,6 +10,15 @@ emails up at once, writes them in one transaction (else one by one) and
 hands the refusals and changes of the batch, in source order, to the report.
 A batch's kept hashes are wrapped in threads while the next batch is
 validated; it is written then (or at the end, or when the source fails).
+
+A guest row and a registered customer's row with one email make one
+account within a run:
+hers, with the guest's addresses, the merge reported under the later row
+(``import.guest_merged``). The guest row counts *already present* (its
+customer is, in her account): a guest account an earlier batch made is
+uncounted when her row replaces it, so imported, already present and
+invalid still add up to the rows read. A guest account of an earlier run
+is never replaced.
 """
 
 from __future__ import annotations
@@ -20,21 +29,24 @@ import os
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 
+from echoppe_accounts.domain.completion import Missing
 from echoppe_accounts.domain.email import Email
 from echoppe_accounts.domain.errors import FieldError, StorageError, ValidationError
 from echoppe_accounts.domain.i18n import available_languages
 from echoppe_accounts.domain.status import AccountStatus
+from echoppe_accounts.service_layer import _guest_merge as merge
 from echoppe_accounts.service_layer._import_cases import (
     Counts,
     ImportCases,
     RunId,
     made_by,
+    missing,
 )
-from echoppe_accounts.service_layer._ports import Ports, restoring
+from echoppe_accounts.service_layer._ports import Ports, restoring, save
 from echoppe_accounts.service_layer.import_customers import (
     Candidate,
     ImportContext,
@@ -47,6 +59,10 @@ from echoppe_accounts.service_layer.import_rows import (
     REQUIRED_COLUMNS,
 )
 from echoppe_accounts.service_layer.registration import remove_unverified
+
+if TYPE_CHECKING:
+    from echoppe_accounts.domain.account import Account
+    from echoppe_accounts.ports import UnitOfWork
 
 __all__ = [
     "EXAMPLE",
@@ -109,6 +125,17 @@ def start_run(
 
 _Pending = tuple[int, ImportedCustomer, Sequence[FieldError], Sequence[FieldError]]
 _Refused = list[tuple[int, str, FieldError]]
+_CREATED = frozenset({"imported", "invited"})
+
+
+@attrs.frozen
+class _Guest:
+    """How a guest account this run made was counted, to undo when it is replaced."""
+
+    ref: str
+    missing: frozenset[Missing]
+    invited: bool
+    disabled: bool
 
 
 def _wrap_all(wrap: Callable[[str], str], hashes: Sequence[str]) -> list[str]:
@@ -147,6 +174,10 @@ class _Run:
     _refused: _Refused = attrs.Factory(list)
     _in_batch: int = 0
     _validated: _Validated | None = None
+    _guests: dict[str, _Guest] = attrs.Factory(dict)
+    """The guest accounts this run made, by email key (a registered
+    customer's row replaces them, SPEC M1)."""
+    _notes: dict[int, list[FieldError]] = attrs.Factory(dict)
 
     def add_customer(
         self,
@@ -246,9 +277,19 @@ class _Run:
             self._refuse(refused, line, ref, [FieldError("", "import.storage_refused")])
         elif outcome == "present":
             counts.already_present += 1
+        elif outcome == "merged":  # its addresses joined a registered account
+            counts.already_present += 1
+            notes = self._notes.pop(line, [])
+            counts.changes += len(notes)
+            refused.extend((line, ref, note) for note in notes)
         else:
-            counts.add(candidate, invited=outcome == "invited")
+            invited = outcome == "invited"
+            counts.add(candidate, invited=invited)
             refused.extend((line, ref, change) for change in candidate.changes)
+            if candidate.guest:
+                self._guests[candidate.email.key] = _Guest(
+                    ref, missing(candidate), invited, candidate.disabled
+                )
 
     def _validate(
         self, customers: Sequence[_Pending]
@@ -365,18 +406,12 @@ class _Run:
     ) -> list[tuple[Candidate, str]]:
         """Write *batch* in one transaction, else line by line.
 
-        A line whose email an earlier line of this run has is ``"taken"``.
+        A line whose email an earlier line of this run has is ``"taken"``,
+        unless one of the two is a guest row and the other a registered
+        customer's (:meth:`_pair`): then they make one account.
         """
-        outcomes: list[tuple[Candidate, str]] = []
-        fresh: list[Candidate] = []
-        seen = set(ours)
-        for candidate in batch:
-            key = candidate.email.key
-            if key in seen:
-                outcomes.append((candidate, "taken"))
-            else:
-                seen.add(key)
-                fresh.append(candidate)
+        outcomes, fresh, later = self._sort_out(batch, ours)
+        outcomes += [self._store_later(c) for c in later]
         if not fresh:
             return outcomes
         cases = self.cases
@@ -395,6 +430,136 @@ class _Run:
         else:
             return [*outcomes, *zip(fresh, written, strict=True)]
         return [*outcomes, *self._store_one_by_one(fresh)]
+
+    def _sort_out(
+        self, batch: list[Candidate], ours: set[str]
+    ) -> tuple[list[tuple[Candidate, str]], list[Candidate], list[Candidate]]:
+        """Sort *batch* out: what became of some, the new accounts, the later lines.
+
+        The later lines are those whose email has an account this run made
+        in an earlier batch (:meth:`_store_later`).
+        """
+        outcomes: list[tuple[Candidate, str]] = []
+        by_key: dict[str, Candidate] = {}
+        later: list[Candidate] = []
+        for candidate in batch:
+            key = candidate.email.key
+            earlier = by_key.get(key)
+            if key in ours:
+                later.append(candidate)
+            elif earlier is None:
+                by_key[key] = candidate
+            else:
+                paired = self._pair(earlier, candidate)
+                if paired is None:
+                    outcomes.append((candidate, "taken"))
+                else:
+                    by_key[key], guest = paired
+                    outcomes.append((guest, "merged"))
+        return outcomes, list(by_key.values()), later
+
+    def _pair(
+        self, earlier: Candidate, later: Candidate
+    ) -> tuple[Candidate, Candidate] | None:
+        """Make one candidate of a guest row and a registered one (SPEC M1).
+
+        Returns the registered customer's candidate with the guest's
+        addresses, and the guest's (whose row is then ``"merged"``);
+        ``None`` unless exactly one of the two is a guest. The merge is
+        reported under the later row.
+        """
+        if earlier.guest == later.guest:
+            return None
+        guest, registered = (earlier, later) if earlier.guest else (later, earlier)
+        addresses = merge.guest_addresses(guest.billing, guest.deliveries, guest.name)
+        merged, beyond = merge.registered_with(registered, guest.billing, addresses)
+        notes = merge.address_changes(guest)
+        entries = [merge.merged_entry(), *beyond]
+        if registered is later:
+            merged = attrs.evolve(merged, changes=(*merged.changes, *entries))
+        else:
+            notes += entries
+        self._notes[guest.line] = notes
+        return merged, guest
+
+    def _store_later(self, candidate: Candidate) -> tuple[Candidate, str]:
+        """Store *candidate*, whose email has an account this run made.
+
+        A registered customer replaces the guest account this run made of a
+        guest row with her email; a guest row's addresses join the account
+        this run made of a registered customer. Anything else is ``"taken"``.
+        Returns the candidate counted (the registered one with the guest's
+        addresses) and what became of it.
+        """
+        key = candidate.email.key
+        guest = self._guests.get(key)
+        if candidate.guest == (guest is not None):
+            return candidate, "taken"
+        cases = self.cases
+        try:
+            with cases.uow(durable=False) as uow:
+                existing = uow.accounts.get_by_email_key(key)
+                if existing is None or not made_by(uow, existing, self.run):
+                    return candidate, "taken"  # removed meanwhile
+                if guest is None:
+                    outcome = self._join(uow, candidate, existing)
+                else:
+                    candidate, outcome = self._replace(uow, candidate, existing)
+                uow.commit()
+        except ValidationError:  # registered meanwhile
+            return candidate, "taken"
+        except StorageError as exc:
+            if exc.retryable:
+                raise
+            return candidate, "refused"
+        if guest is not None:
+            del self._guests[key]
+            self._uncount(guest)
+        return candidate, outcome
+
+    def _replace(
+        self, uow: UnitOfWork, registered: Candidate, account: Account
+    ) -> tuple[Candidate, str]:
+        """Replace the guest *account* with *registered*'s, with its addresses."""
+        book = account.addresses
+        merged, beyond = merge.registered_with(
+            registered,
+            None if book is None else book.billing,
+            merge.account_addresses(account),
+        )
+        merged = attrs.evolve(
+            merged, changes=(*merged.changes, merge.merged_entry(), *beyond)
+        )
+        remove_unverified(uow, account)  # its links die, its mails go unsent
+        (outcome,) = self.cases.store_new(uow, [merged], self.run)
+        return merged, outcome
+
+    def _join(self, uow: UnitOfWork, guest: Candidate, account: Account) -> str:
+        """Add a guest row's addresses to the registered *account*."""
+        addresses = merge.guest_addresses(guest.billing, guest.deliveries, guest.name)
+        beyond, created = merge.add_to_account(
+            account, guest.billing, addresses, self.cases.ports.new_id
+        )
+        save(self.cases.ports, uow, account)
+        if created:
+            self.counts.to_complete[Missing.ADDRESS] -= 1
+        self._notes[guest.line] = [
+            *merge.address_changes(guest),
+            merge.merged_entry(),
+            *beyond,
+        ]
+        return "merged"
+
+    def _uncount(self, guest: _Guest) -> None:
+        """Count a replaced guest account's row present, no longer imported."""
+        counts = self.counts
+        counts.imported -= 1
+        counts.already_present += 1
+        counts.guests -= 1
+        counts.invited -= guest.invited
+        counts.disabled -= guest.disabled
+        for piece in guest.missing:
+            counts.to_complete[piece] -= 1
 
     def _store_one_by_one(self, batch: list[Candidate]) -> list[tuple[Candidate, str]]:
         cases = self.cases
