@@ -18,6 +18,8 @@ from pathlib import Path
 
 import attrs
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import FAST_HASHER
 from data.import_csv import BCRYPT
@@ -26,6 +28,7 @@ from echoppe_accounts import (
     App,
     AuditEvent,
     CustomerImporter,
+    InMemoryStore,
     LegacyHasher,
     Missing,
     bootstrap,
@@ -36,7 +39,7 @@ from echoppe_accounts.service_layer.import_records import (
     ImportedAddress,
     ImportedCustomer,
 )
-from echoppe_accounts.testing import RecordingMailer
+from echoppe_accounts.testing import FrozenClock, RecordingMailer
 
 CREATED = datetime(2016, 3, 14, 9, 26, tzinfo=UTC)
 EMAIL = "client@exemple.fr"
@@ -376,3 +379,51 @@ def test_m2_the_merge_is_a_change_with_both_messages():
     french = message_for("import.guest_merged", {}, "fr")
     assert "guest" in english
     assert english != french
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    kinds=st.lists(st.booleans(), min_size=1, max_size=5),
+    batch_size=st.integers(1, 6),
+)
+def test_m1_o4_any_order_of_guest_and_registered_rows_makes_one_account(
+    tmp_path_factory, shop_settings, kinds, batch_size
+):
+    """M1, O4: guest (True) and registered (False) rows with one email, any order.
+
+    One account; hers when a registered row comes (the first one's), with
+    every guest's address; the counts add up; a re-run adds nothing.
+    """
+    app = bootstrap(
+        InMemoryStore().unit_of_work,
+        RecordingMailer(),
+        attrs.evolve(shop_settings, outbox_key=bytes(32)),
+        clock=FrozenClock(),
+        hasher=LegacyHasher(FAST_HASHER),
+    )
+    folder = tmp_path_factory.mktemp("rapport")
+    streets_of = [f"{n + 1} rue des Lilas" for n in range(len(kinds))]
+    rows = [
+        (guest if is_guest else registered)(
+            str(n + 1), addresses=(place(str(n + 10), streets_of[n]),)
+        )
+        for n, is_guest in enumerate(kinds)
+    ]
+    summary = run(app, folder, *rows, batch_size=batch_size)
+    assert_counted(summary)
+    assert summary.imported == 1
+    first = kinds.index(False) if False in kinds else len(kinds)
+    # Two rows of one kind: the later is refused (email.taken), as before.
+    taken = max(kinds.count(False) - 1, 0) + max(first - 1, 0)
+    assert summary.invalid == taken
+    kept = {streets_of[n] for n in range(len(kinds)) if n > first and kinds[n]}
+    kept |= {streets_of[n] for n in (0, first) if n < len(kinds)}
+    assert set(streets(app)) == kept
+    if first < len(kinds):
+        assert_hers(app)
+    again = run(app, folder, *rows, batch_size=batch_size)
+    assert (again.imported, again.already_present) == (0, len(rows))
