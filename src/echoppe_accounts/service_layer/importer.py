@@ -12,8 +12,8 @@ A batch's kept hashes are wrapped in threads while the next batch is
 validated; it is written then (or at the end, or when the source fails).
 
 A guest row and a registered customer's row with one email make one
-account within a run:
-hers, with the guest's addresses, the merge reported under the later row
+account within a run: hers, with the guest's addresses, the merge
+reported under the later row
 (``import.guest_merged``). The guest row counts *already present* (its
 customer is, in her account): a guest account an earlier batch made is
 uncounted when her row replaces it, so imported, already present and
@@ -125,7 +125,6 @@ def start_run(
 
 _Pending = tuple[int, ImportedCustomer, Sequence[FieldError], Sequence[FieldError]]
 _Refused = list[tuple[int, str, FieldError]]
-_CREATED = frozenset({"imported", "invited"})
 
 
 @attrs.frozen
