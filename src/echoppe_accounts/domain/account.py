@@ -20,6 +20,7 @@ domain reads no clock and draws no randomness itself.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import attrs
@@ -33,7 +34,11 @@ from echoppe_accounts.domain._consent import ConsentSteps
 from echoppe_accounts.domain._email_change import EmailChangeSteps
 from echoppe_accounts.domain._passwords import PasswordSteps
 from echoppe_accounts.domain.address import PostalAddress
-from echoppe_accounts.domain.addressbook import AddressBook, DeliveryAddress
+from echoppe_accounts.domain.addressbook import (
+    MAX_DELIVERY_ADDRESSES,
+    AddressBook,
+    DeliveryAddress,
+)
 from echoppe_accounts.domain.category import (
     Category,
     CategoryPolicy,
@@ -378,6 +383,60 @@ class Account(ConsentSteps, EmailChangeSteps, PasswordSteps):
         """
         self._guard_live()
         self.address_book().billing = billing
+
+    def join_addresses(
+        self, billing: PostalAddress | None, deliveries: Iterable[DeliveryAddress]
+    ) -> tuple[list[DeliveryAddress], bool]:
+        """Take in the addresses another record of this customer held (SPEC M1, M2).
+
+        An old shop may keep one customer in several records (a guest
+        checkout beside her registered account). Each of *deliveries* that
+        the book lacks (same contact and address, the label aside) becomes
+        one of its delivery addresses, up to fifty (SPEC A1); those past the
+        cap are returned, for the caller to report, never dropped silently.
+        An account without an address book yet takes *billing* as its
+        billing address (SPEC A2), and is then no longer to complete for it.
+
+        Returns:
+            The deliveries past the cap, and whether the address book was
+            created.
+
+        Raises:
+            ValidationError: ``account.erased``; ``address.to_complete`` when
+                the account has no address book and no *billing* is given
+                for the deliveries to share.
+
+        .. versionadded:: 0.2.0
+        """
+        self._guard_live()
+        offered = list(deliveries)
+        book = self.addresses
+        if book is None:
+            if not offered:
+                return [], False
+            if billing is None:
+                raise ValidationError.single("addresses", "address.to_complete")
+        held = [] if book is None else book.deliveries
+        seen = {(d.contact_name, d.address) for d in held}
+        room = MAX_DELIVERY_ADDRESSES - len(held)
+        taken: list[DeliveryAddress] = []
+        beyond: list[DeliveryAddress] = []
+        for delivery in offered:
+            same = (delivery.contact_name, delivery.address)
+            if same in seen:
+                continue
+            if len(taken) >= room:
+                beyond.append(delivery)
+                continue
+            seen.add(same)
+            taken.append(delivery)
+        if book is not None:
+            for delivery in taken:
+                book.add_delivery(delivery)
+            return beyond, False
+        assert billing is not None  # noqa: S101 (refused above otherwise)
+        self.addresses = AddressBook(billing, taken)
+        return beyond, True
 
     def change_category(
         self, category: Category, organisation: Organisation | None

@@ -17,11 +17,7 @@ import attrs
 
 from echoppe_accounts.domain.account import Account
 from echoppe_accounts.domain.address import PostalAddress
-from echoppe_accounts.domain.addressbook import (
-    MAX_DELIVERY_ADDRESSES,
-    AddressBook,
-    DeliveryAddress,
-)
+from echoppe_accounts.domain.addressbook import MAX_DELIVERY_ADDRESSES, DeliveryAddress
 from echoppe_accounts.domain.errors import FieldError
 from echoppe_accounts.domain.forms import ParsedDelivery
 from echoppe_accounts.service_layer.import_customers import Candidate
@@ -77,13 +73,7 @@ def join(
         if same in seen:
             continue
         if len(deliveries) >= MAX_DELIVERY_ADDRESSES:
-            beyond.append(
-                FieldError(
-                    "delivery_street",
-                    "import.address_beyond_max",
-                    {"max": MAX_DELIVERY_ADDRESSES, "address": _shown(delivery)},
-                )
-            )
+            beyond.append(_beyond_entry(delivery.contact_name, delivery.address))
             continue
         seen.add(same)
         deliveries.append(delivery)
@@ -122,36 +112,30 @@ def add_to_account(
     addresses: Sequence[ParsedDelivery],
     new_id: Callable[[], str],
 ) -> tuple[list[FieldError], bool]:
-    """Add a guest's *addresses* to a registered *account* (in place).
+    """Add a guest's *addresses* to a registered *account*, through the aggregate.
 
-    *new_id* makes each new delivery address's id. Returns the entries of
-    the addresses past the cap, and whether the account had no address book
-    before (then the guest's *billing* address is its billing address).
+    :meth:`~echoppe_accounts.domain.account.Account.join_addresses` holds
+    the rules (the cap, the duplicates, the billing address of an account
+    without one); *new_id* makes each delivery address's id. Returns the
+    report's entries of the addresses past the cap, and whether the account
+    had no address book before.
     """
-    book = account.addresses
-    created = False
-    if book is None:
-        if billing is None:
-            return [], False
-        current: list[ParsedDelivery] = []
-        created = True
-    else:
-        current = [
-            ParsedDelivery(d.contact_name, d.address, d.label) for d in book.deliveries
-        ]
-    known = len(current)
-    beyond = join(current, addresses)
-    added = [
-        DeliveryAddress(new_id(), d.contact_name, d.address, d.label)
-        for d in current[known:]
+    offered = [
+        DeliveryAddress(new_id(), d.contact_name, d.address, d.label) for d in addresses
     ]
-    if book is None:
-        assert billing is not None  # noqa: S101 (returned above otherwise)
-        account.addresses = AddressBook(billing, added)
-    else:
-        for delivery in added:
-            book.add_delivery(delivery)
-    return beyond, created
+    beyond, created = account.join_addresses(billing, offered)
+    return [_beyond_entry(d.contact_name, d.address) for d in beyond], created
+
+
+def _beyond_entry(contact_name: str, address: PostalAddress) -> FieldError:
+    return FieldError(
+        "delivery_street",
+        "import.address_beyond_max",
+        {
+            "max": MAX_DELIVERY_ADDRESSES,
+            "address": _shown(ParsedDelivery(contact_name, address, None)),
+        },
+    )
 
 
 def _shown(delivery: ParsedDelivery) -> str:
