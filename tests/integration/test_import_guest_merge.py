@@ -381,6 +381,39 @@ def test_m2_the_merge_is_a_change_with_both_messages():
     assert english != french
 
 
+@pytest.mark.parametrize("batch_size", [1, 2, 500], ids=["three", "two", "one"])
+def test_m1_m2_several_guest_rows_make_one_guest_account_with_every_address(
+    app, tmp_path, batch_size
+):
+    """M1, M2: the same person checking out three times as a guest is one account.
+
+    PrestaShop keeps a guest row per checkout; the later rows' addresses
+    join the first one's account, each merge a report entry, and nothing
+    is refused.
+    """
+    rows = (
+        guest("1"),
+        guest("2", addresses=(place("21", "8 rue Neuve"),)),
+        guest("3", addresses=(place("22", "5 quai Voltaire"),)),
+    )
+    summary = run(app, tmp_path, *rows, batch_size=batch_size)
+    assert (summary.imported, summary.already_present, summary.invalid) == (1, 2, 0)
+    assert summary.guests == 1
+    assert_counted(summary)
+    found = app.accounts.find_by_email(EMAIL)
+    assert found is not None
+    assert found.status is AccountStatus.EXPRESS
+    assert set(streets(app)) == {"3 place Bellecour", "8 rue Neuve", "5 quai Voltaire"}
+    assert {r[0] for r in report(summary) if r[2] == "import.guest_merged"} == {
+        "2",
+        "3",
+    }
+    assert len(imported_records(app)) == 1
+    again = run(app, tmp_path, *rows, batch_size=batch_size)
+    assert (again.imported, again.already_present) == (0, 3)
+    assert app.accounts.find_by_email(EMAIL) == found
+
+
 @settings(
     max_examples=40,
     deadline=None,
@@ -417,12 +450,14 @@ def test_m1_o4_any_order_of_guest_and_registered_rows_makes_one_account(
     assert_counted(summary)
     assert summary.imported == 1
     first = kinds.index(False) if False in kinds else len(kinds)
-    # Two rows of one kind: the later is refused (email.taken), as before.
-    taken = max(kinds.count(False) - 1, 0) + max(first - 1, 0)
-    assert summary.invalid == taken
-    kept = {streets_of[n] for n in range(len(kinds)) if n > first and kinds[n]}
-    kept |= {streets_of[n] for n in (0, first) if n < len(kinds)}
+    # Only a second registered row is refused (email.taken); every guest
+    # row's address joins the one account (M2: nothing dropped).
+    assert summary.invalid == max(kinds.count(False) - 1, 0)
+    kept = {streets_of[n] for n, is_guest in enumerate(kinds) if is_guest}
+    kept |= {streets_of[n] for n in (first,) if n < len(kinds)}
     assert set(streets(app)) == kept
+    merged = [r for r in report(summary) if r[2] == "import.guest_merged"]
+    assert len(merged) == kinds.count(True) - (first == len(kinds))
     if first < len(kinds):
         assert_hers(app)
     again = run(app, folder, *rows, batch_size=batch_size)

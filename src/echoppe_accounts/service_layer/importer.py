@@ -460,16 +460,19 @@ class _Run:
     def _pair(
         self, earlier: Candidate, later: Candidate
     ) -> tuple[Candidate, Candidate] | None:
-        """Make one candidate of a guest row and a registered one (SPEC M1).
+        """Make one candidate of a guest row and another row of its email (SPEC M1).
 
-        Returns the registered customer's candidate with the guest's
-        addresses, and the guest's (whose row is then ``"merged"``);
-        ``None`` unless exactly one of the two is a guest. The merge is
-        reported under the later row.
+        A guest row and a registered one: returns the registered customer's
+        candidate with the guest's addresses, and the guest's (whose row is
+        then ``"merged"``). Two guest rows (the same person checking out
+        twice): the earlier one, with the later one's addresses. ``None``
+        for two registered rows. The merge is reported under the later row.
         """
-        if earlier.guest == later.guest:
+        if not (earlier.guest or later.guest):
             return None
         guest, registered = (earlier, later) if earlier.guest else (later, earlier)
+        if later.guest:  # the earlier row stays: the registered one, or a guest
+            guest, registered = later, earlier
         addresses = merge.guest_addresses(guest.billing, guest.deliveries, guest.name)
         merged, beyond = merge.registered_with(registered, guest.billing, addresses)
         notes = merge.address_changes(guest)
@@ -486,13 +489,14 @@ class _Run:
 
         A registered customer replaces the guest account this run made of a
         guest row with her email; a guest row's addresses join the account
-        this run made of a registered customer. Anything else is ``"taken"``.
+        this run made of a registered customer or of an earlier guest row.
+        A second registered customer is ``"taken"``.
         Returns the candidate counted (the registered one with the guest's
         addresses) and what became of it.
         """
         key = candidate.email.key
         guest = self._guests.get(key)
-        if candidate.guest == (guest is not None):
+        if not candidate.guest and guest is None:
             return candidate, "taken"
         cases = self.cases
         try:
@@ -500,10 +504,11 @@ class _Run:
                 existing = uow.accounts.get_by_email_key(key)
                 if existing is None or not made_by(uow, existing, self.run):
                     return candidate, "taken"  # removed meanwhile
-                if guest is None:
-                    outcome = self._join(uow, candidate, existing)
-                else:
+                replaces = guest is not None and not candidate.guest
+                if replaces:
                     candidate, outcome = self._replace(uow, candidate, existing)
+                else:
+                    outcome = self._join(uow, candidate, existing)
                 uow.commit()
         except ValidationError:  # registered meanwhile
             return candidate, "taken"
@@ -511,7 +516,8 @@ class _Run:
             if exc.retryable:
                 raise
             return candidate, "refused"
-        if guest is not None:
+        if replaces:
+            assert guest is not None  # noqa: S101 (replaces says so)
             del self._guests[key]
             self._uncount(guest)
         return candidate, outcome
