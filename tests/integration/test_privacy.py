@@ -285,3 +285,38 @@ def test_double_opt_in(service, privacy, clock):
     assert (record.wording_version, record.confirmed_at) == ("nl-2", clock.now())
     with pytest.raises(ValidationError):
         privacy.confirm_newsletter_subscription(token)
+
+
+def _confirm_tokens(service) -> list[str]:
+    """The tokens of every newsletter confirm mail queued, oldest first."""
+    mails = [m for m in pending(service) if m.kind is MailKind.NEWSLETTER_CONFIRM]
+    return [token for mail in mails for token in links(mail).values()]
+
+
+def test_a_second_request_kills_the_first_confirm_link(service, privacy):
+    """F7, R8: one pending subscription, one live link (the account's rule)."""
+    account = service.register(form())
+    for version in ("nl-1", "nl-2"):
+        privacy.request_newsletter_subscription(
+            account.id, source=ConsentSource.ACCOUNT_PAGE, wording_version=version
+        )
+    first, second = _confirm_tokens(service)
+    with pytest.raises(ValidationError):
+        privacy.confirm_newsletter_subscription(first)
+    assert not service.get(account.id).subscribed
+    privacy.confirm_newsletter_subscription(second)
+    (record,) = service.get(account.id).newsletter
+    assert record.wording_version == "nl-2"
+
+
+def test_unsubscribing_kills_a_pending_confirm_link(service, privacy):
+    """F7, R8: after an unsubscription, an older confirm link subscribes nobody."""
+    account = service.register(form())
+    privacy.request_newsletter_subscription(
+        account.id, source=ConsentSource.ACCOUNT_PAGE, wording_version="nl-2"
+    )
+    (token,) = _confirm_tokens(service)
+    service.unsubscribe_newsletter(account.id, source=ConsentSource.ACCOUNT_PAGE)
+    with pytest.raises(ValidationError):
+        privacy.confirm_newsletter_subscription(token)
+    assert not service.get(account.id).subscribed

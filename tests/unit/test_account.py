@@ -241,3 +241,17 @@ def test_accounts_compare_by_id():
     assert first == second
     assert hash(first) == hash(second)
     assert first != attrs.evolve(first, id="acc-2")
+
+
+def test_a_subscription_request_and_an_unsubscription_end_the_confirm_link():
+    """F7, R8: the account says its confirm link dies; no service must remember."""
+    from echoppe_accounts.domain.effects import EndLinks  # noqa: PLC0415
+    from echoppe_accounts.domain.tokens import TokenPurpose  # noqa: PLC0415
+
+    customer = attrs.evolve(account(), email_proven_at=None)
+    customer.request_subscription(NOW, ConsentSource.ACCOUNT_PAGE, "nl-2")
+    confirm = EndLinks.of({TokenPurpose.NEWSLETTER_CONFIRM})
+    assert customer.collect_effects() == [confirm]
+    customer.unsubscribe(NOW, ConsentSource.ACCOUNT_PAGE)
+    assert customer.collect_effects() == [confirm]
+    assert customer.pending_subscription is None

@@ -10,7 +10,9 @@ from echoppe_accounts.domain.consent import (
     ConsentSource,
     PendingSubscription,
 )
+from echoppe_accounts.domain.effects import EndLinks
 from echoppe_accounts.domain.errors import ValidationError
+from echoppe_accounts.domain.tokens import TokenPurpose
 
 
 class ConsentSteps(AccountState):
@@ -61,13 +63,18 @@ class ConsentSteps(AccountState):
     def request_subscription(
         self, at: datetime, source: ConsentSource, wording_version: str
     ) -> None:
-        """Start a double opt-in subscription; it counts once confirmed (SPEC F7)."""
+        """Start a double opt-in subscription; it counts once confirmed (SPEC F7).
+
+        One pending subscription, one live link: the confirm link of an
+        earlier request dies (SPEC R8), before the service sends the new one.
+        """
         self._guard_live()
         if not wording_version.strip():
             raise ValidationError.single("wording_version", "consent.wording_required")
         self.pending_subscription = PendingSubscription(
             at, source, wording_version.strip()
         )
+        self._effects.append(EndLinks.of({TokenPurpose.NEWSLETTER_CONFIRM}))
 
     def confirm_subscription(self, at: datetime) -> None:
         """Record the pending subscription, with its request and confirmation times.
@@ -104,6 +111,10 @@ class ConsentSteps(AccountState):
         )
 
     def unsubscribe(self, at: datetime, source: ConsentSource) -> None:
-        """Record an unsubscription; always possible, always recorded (SPEC F7)."""
+        """Record an unsubscription; always possible, always recorded (SPEC F7).
+
+        A pending subscription is dropped, and its confirm link dies (SPEC R8).
+        """
         self.pending_subscription = None
         self.newsletter.append(ConsentRecord(subscribed=False, at=at, source=source))
+        self._effects.append(EndLinks.of({TokenPurpose.NEWSLETTER_CONFIRM}))

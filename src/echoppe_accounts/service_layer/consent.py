@@ -33,11 +33,12 @@ def _wording(wording_version: str) -> str:
 def send_subscription_link(ports: Ports, uow: UnitOfWork, account: Account) -> None:
     """Send the confirm link of the account's pending subscription (SPEC F7).
 
-    An earlier link dies: one pending subscription, one live link.
+    The account killed the earlier link when the subscription was requested
+    (:meth:`~echoppe_accounts.Account.request_subscription`), and the caller
+    saved it before: one pending subscription, one live link.
     """
     settings = ports.settings
     now = ports.clock.now()
-    uow.tokens.revoke(account.id, [TokenPurpose.NEWSLETTER_CONFIRM], now)
     link = issue_link(
         ports,
         uow,
@@ -81,10 +82,7 @@ def unsubscribe(ports: Ports, account_id: str, *, source: ConsentSource) -> None
     """Unsubscribe; always possible, always recorded (SPEC F7)."""
     with open_account(ports, account_id) as (uow, account):
         account.unsubscribe(ports.clock.now(), source)
-        save(ports, uow, account)
-        uow.tokens.revoke(
-            account.id, [TokenPurpose.NEWSLETTER_CONFIRM], ports.clock.now()
-        )
+        save(ports, uow, account)  # its confirm link dies with it
         record_event(
             ports,
             uow,

@@ -120,6 +120,9 @@ def add_replacing_unverified(uow: UnitOfWork, account: Account) -> bool:
         if account.status is AccountStatus.ACTIVE:
             raise ValidationError.single("email", "email.taken")
         return False
+    # A new account has no link yet: those its transitions would end (a
+    # subscription requested before it was stored, SPEC F7) are none.
+    account.collect_effects()
     try:
         uow.accounts.add(account)
     except ValidationError:
