@@ -225,6 +225,16 @@ def test_a_post_without_the_csrf_token_is_refused(browser):
     assert browser.get("/compte").status_code == 302  # no account was made
 
 
+def test_the_csrf_refusal_is_a_page_in_the_customers_language(browser):
+    """W3, T1: the shop's page says it in French, not werkzeug's English."""
+    response = browser.post("/compte/connexion", SIGNUP, csrf=False)
+    assert response.status_code == 400
+    assert "Formulaire expiré" in response.text
+    assert "rechargez la page" in response.text
+    assert "CSRF" not in response.text
+    assert "Bad Request" not in response.text
+
+
 def test_a_csrf_token_from_before_the_login_dies_with_it(browser):
     """The token is renewed at login: one planted earlier is refused (W3)."""
     page = browser.get("/compte/connexion").text

@@ -27,7 +27,7 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
-from flask_wtf.csrf import generate_csrf
+from flask_wtf.csrf import CSRFError, generate_csrf
 from markupsafe import Markup
 
 from echoppe_accounts.bootstrap import App
@@ -298,6 +298,16 @@ def rate_limited(exc: RateLimitedError) -> Response:
     )
     response.headers["Retry-After"] = retry_after(exc.retry_after)
     return response
+
+
+def csrf_refused(exc: CSRFError) -> Response:
+    """Answer a form Flask-WTF refused (no or a stale CSRF token): 400, in words.
+
+    The customer's language, not werkzeug's English error page: the form
+    expired (its session ended) or was sent from another site.
+    """
+    del exc  # its English description is for logs, not for the customer
+    return render("message", {"kind": "form_expired"}, status=400)
 
 
 def safe_next(wanted: str) -> str:

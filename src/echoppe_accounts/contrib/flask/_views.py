@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Response, redirect, request, session
 from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from echoppe_accounts.bootstrap import App
@@ -51,6 +52,7 @@ from echoppe_accounts.contrib.flask._core import (
     Customer,
     app_url,
     client_key,
+    csrf_refused,
     current_customer,
     customer_required,
     end_session,
@@ -634,5 +636,6 @@ def create_blueprint(**options: Any) -> Blueprint:  # noqa: ANN401 (Blueprint's)
     for rule, view, methods in ROUTES:
         blueprint.add_url_rule(rule, view_func=view, methods=methods)
     blueprint.register_error_handler(RateLimitedError, rate_limited)
+    blueprint.register_error_handler(CSRFError, csrf_refused)
     blueprint.after_request(_private_headers)
     return blueprint
