@@ -11,8 +11,8 @@ and these results into its responses.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, NamedTuple
 
 from echoppe_accounts.bootstrap import App
 from echoppe_accounts.domain.account import Account
@@ -41,6 +41,52 @@ LINK_ROUTES: Mapping[str, str] = {
     "signup_verify_path": "signup_verify",
 }
 """The library's link settings, and the route name each one is built from (W4)."""
+
+
+class LinkPage(NamedTuple):
+    """A mailed link's page: what its button does, and what is said after.
+
+    Both frameworks build the view of each from these (``token_page``): GET
+    shows ``web/<page>.html`` with the link's token, the button's POST
+    calls *act* with it, then the ``message`` page of kind *done*.
+    """
+
+    page: str
+    act: Callable[[App, str], None]
+    done: str
+
+
+LINK_PAGES: Mapping[str, LinkPage] = {
+    page.page: page
+    for page in (
+        LinkPage(
+            "reset_confirm",
+            lambda app, t: app.auth.confirm_password_reset(t),
+            "reset_confirmed",
+        ),
+        LinkPage(
+            "reset_cancel",
+            lambda app, t: app.auth.cancel_password_reset(t),
+            "reset_cancelled",
+        ),
+        LinkPage(
+            "email_change_confirm",
+            lambda app, t: app.accounts.confirm_email_change(t),
+            "email_changed",
+        ),
+        LinkPage(
+            "email_change_cancel",
+            lambda app, t: app.accounts.cancel_email_change(t),
+            "email_change_cancelled",
+        ),
+        LinkPage(
+            "newsletter_confirm",
+            lambda app, t: app.privacy.confirm_newsletter_subscription(t),
+            "newsletter_confirmed",
+        ),
+    )
+}
+"""The pages of the mailed links whose button calls one use case, by route name."""
 
 DEVICE_SALT = "echoppe_accounts.device"
 """The salt of the device cookie's signature (SPEC P4)."""

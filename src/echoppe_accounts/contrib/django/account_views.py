@@ -16,6 +16,7 @@ from echoppe_accounts.contrib._web import (
     ACCOUNT_COMPLETION_INPUTS,
     ADDRESS_INPUTS,
     HTTP_NOT_FOUND,
+    LINK_PAGES,
     account_completion_form,
     account_completion_page,
     address_values,
@@ -118,21 +119,9 @@ def email_change(request: HttpRequest) -> HttpResponse:
     return render(request, "message", {"kind": "email_change_sent"})
 
 
-email_change_confirm = token_page(
-    "email_change_confirm",
-    lambda app, t: app.accounts.confirm_email_change(t),
-    "email_changed",
-)
-email_change_cancel = token_page(
-    "email_change_cancel",
-    lambda app, t: app.accounts.cancel_email_change(t),
-    "email_change_cancelled",
-)
-newsletter_confirm = token_page(
-    "newsletter_confirm",
-    lambda app, t: app.privacy.confirm_newsletter_subscription(t),
-    "newsletter_confirmed",
-)
+email_change_confirm = token_page(*LINK_PAGES["email_change_confirm"])
+email_change_cancel = token_page(*LINK_PAGES["email_change_cancel"])
+newsletter_confirm = token_page(*LINK_PAGES["newsletter_confirm"])
 
 
 # -- an account brought over from another shop (SPEC M1) --------------------------

@@ -25,6 +25,7 @@ from echoppe_accounts.contrib._web import (
     COMPLETION_INPUTS,
     HTTP_BAD_REQUEST,
     HTTP_TOO_MANY,
+    LINK_PAGES,
     SIGNUP_ALIASES,
     SIGNUP_INPUTS,
     address_form,
@@ -267,17 +268,9 @@ def token_page(
     return view
 
 
-reset_confirm = token_page(
-    "reset_confirm",
-    lambda app, t: app.auth.confirm_password_reset(t),
-    "reset_confirmed",
-)
+reset_confirm = token_page(*LINK_PAGES["reset_confirm"])
 """Confirm a reset (mail 1's link); mail 2 brings a temporary password (R3)."""
-reset_cancel = token_page(
-    "reset_cancel",
-    lambda app, t: app.auth.cancel_password_reset(t),
-    "reset_cancelled",
-)
+reset_cancel = token_page(*LINK_PAGES["reset_cancel"])
 """Cancel a reset: "this was not me" (SPEC R2, R5)."""
 
 

@@ -28,6 +28,7 @@ from echoppe_accounts.contrib._web import (
     HTTP_BAD_REQUEST,
     HTTP_NOT_FOUND,
     HTTP_TOO_MANY,
+    LINK_PAGES,
     SIGNUP_ALIASES,
     SIGNUP_INPUTS,
     TOKEN_PARAMETER,
@@ -269,31 +270,11 @@ def token_page(
     return view
 
 
-reset_confirm = token_page(
-    "reset_confirm",
-    lambda app, t: app.auth.confirm_password_reset(t),
-    "reset_confirmed",
-)
-reset_cancel = token_page(
-    "reset_cancel",
-    lambda app, t: app.auth.cancel_password_reset(t),
-    "reset_cancelled",
-)
-email_change_confirm = token_page(
-    "email_change_confirm",
-    lambda app, t: app.accounts.confirm_email_change(t),
-    "email_changed",
-)
-email_change_cancel = token_page(
-    "email_change_cancel",
-    lambda app, t: app.accounts.cancel_email_change(t),
-    "email_change_cancelled",
-)
-newsletter_confirm = token_page(
-    "newsletter_confirm",
-    lambda app, t: app.privacy.confirm_newsletter_subscription(t),
-    "newsletter_confirmed",
-)
+reset_confirm = token_page(*LINK_PAGES["reset_confirm"])
+reset_cancel = token_page(*LINK_PAGES["reset_cancel"])
+email_change_confirm = token_page(*LINK_PAGES["email_change_confirm"])
+email_change_cancel = token_page(*LINK_PAGES["email_change_cancel"])
+newsletter_confirm = token_page(*LINK_PAGES["newsletter_confirm"])
 
 
 def forced_change() -> ResponseReturnValue:
