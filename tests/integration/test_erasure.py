@@ -231,3 +231,23 @@ def test_express_checkout_after_erasure_makes_a_new_account(service, privacy):
     privacy.erase_account(account.id)
     answer = service.register_express(express())
     assert answer.account_id != account.id
+
+
+def test_erasure_forgets_each_device_tokens_failure_count(service, auth, privacy):
+    """G3, P4: a device token's own count of failed logins goes with the token."""
+    from echoppe_accounts.domain.device import (  # noqa: PLC0415
+        device_digest,
+        device_failure_key,
+    )
+
+    account = service.register(form())
+    token = auth.login(account.email.address, PASSWORD).device_token.reveal()
+    with pytest.raises(AuthenticationError):
+        auth.login(account.email.address, "pas le bon", device_token=token)
+    key = device_failure_key(device_digest(token) or "")
+    with service.uow() as tx:
+        assert tx.throttles.get(key).failures == 1
+    privacy.erase_account(account.id)
+    with service.uow() as tx:
+        assert tx.throttles.get(key).failures == 0
+        assert tx.tokens.for_account(account.id) == []

@@ -18,6 +18,7 @@ import attrs
 
 from echoppe_accounts.domain.account import Account
 from echoppe_accounts.domain.audit import AuditEvent, AuditRecord
+from echoppe_accounts.domain.device import device_failure_key
 from echoppe_accounts.domain.effects import (
     Effect,
     EndLinks,
@@ -189,6 +190,10 @@ def _forget_everything(
     for email_key in sorted(effect.email_keys):
         for notice in _notice_keys(email_key):
             uow.throttles.delete(notice)
+    # Each device token's own failure count (SPEC P4) goes with the token.
+    for record in uow.tokens.for_account(account_id):
+        if record.purpose is TokenPurpose.DEVICE:
+            uow.throttles.delete(device_failure_key(record.digest))
     uow.tokens.delete_for_account(account_id)
     for login_key in sorted(effect.login_keys):
         uow.resets.delete_for(account_id, login_key)
