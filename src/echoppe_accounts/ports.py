@@ -164,6 +164,21 @@ class AccountRepository(Protocol):
         """
         ...
 
+    def restorable_email_keys(self, keys: Collection[str], now: datetime) -> set[str]:
+        """Return those of *keys* that some account can still restore at *now*.
+
+        A key is restorable when an account's former email has it and its
+        restore window ends after *now* (SPEC F10): for 7 days after an
+        email change the former address stays the account's to take back,
+        and nobody else may claim it. The same rule as
+        :meth:`get_by_former_email_key` followed by
+        :meth:`~echoppe_accounts.Account.can_restore`, for many keys in one
+        look-up (an import's batch); an empty set when none.
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
     def remove(self, account_id: str) -> None:
         """Delete the account *account_id*, its addresses, consents and links.
 

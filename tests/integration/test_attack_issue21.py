@@ -210,6 +210,46 @@ def test_f10_m1_an_import_never_takes_an_address_an_account_can_restore(app, tmp
     assert app.accounts.get(account.id).email.address == "client@exemple.fr"
 
 
+def test_f10_m1_a_batch_looks_restorable_addresses_up_on_every_adapter(
+    each_adapter_uow_factory, clock, shop_settings, tmp_path
+):
+    """F10, M1: in one batch, a restorable address is present, the others new.
+
+    Every adapter answers the batch's look-up (``restorable_email_keys``)
+    as :func:`restoring` answers one address; once the 7 days are over,
+    the address is free for the import.
+    """
+    from datetime import timedelta  # noqa: PLC0415
+
+    from sample_forms import form, links, pending  # noqa: PLC0415
+
+    app = bootstrap(
+        each_adapter_uow_factory,
+        RecordingMailer(),
+        attrs.evolve(shop_settings, outbox_key=bytes(32)),
+        clock=clock,
+        hasher=LegacyHasher(FAST_HASHER),
+    )
+    password = "une phrase de passe solide"
+    account = app.accounts.register(form(email="client@exemple.fr", password=password))
+    app.accounts.change_email(account.id, "nouvelle@exemple.fr", password)
+    (confirm,) = [
+        m for m in pending(app.accounts) if m.kind.value == "email_change_confirm"
+    ]
+    app.accounts.confirm_email_change(links(confirm)["confirmer"])
+    batch = [_customer("42"), _customer("43", email="autre@exemple.fr")]
+    summary = CustomerImporter(app).import_records(
+        batch, source="test", report=tmp_path / "rapport.csv"
+    )
+    assert (summary.imported, summary.already_present) == (1, 1)
+    clock.advance(timedelta(days=7))  # the restore window is over
+    summary = CustomerImporter(app).import_records(
+        [_customer("44")], source="test", report=tmp_path / "rapport-2.csv"
+    )
+    assert summary.imported == 1
+    assert app.auth.login("client@exemple.fr", "motdepasse").account_id != account.id
+
+
 def test_m2_r8_a_set_password_link_sent_before_disabling_never_opens_it(service, auth):
     """M2, R8, X2: disabling kills an express account's set-password link.
 

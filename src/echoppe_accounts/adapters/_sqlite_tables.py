@@ -188,6 +188,22 @@ class _Accounts:
         ).fetchone()
         return None if row is None else self._load("id", str(row[0]))
 
+    def restorable_email_keys(self, keys: Collection[str], now: datetime) -> set[str]:
+        wanted = list(dict.fromkeys(keys))
+        found: set[str] = set()
+        at = rec.iso(now)
+        for start in range(0, len(wanted), _KEYS_PER_QUERY):
+            chunk = wanted[start : start + _KEYS_PER_QUERY]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._conn.execute(
+                "SELECT DISTINCT former_email_key FROM accounts "  # noqa: S608
+                f"WHERE former_email_key IN ({marks}) AND former_email IS NOT NULL "
+                "AND former_email_until > ?",
+                (*chunk, at),
+            )
+            found.update(row[0] for row in rows)
+        return found
+
     def lock(self, account_id: str) -> bool:
         # BEGIN IMMEDIATE took the database's write lock: the unit of work
         # is alone already.

@@ -157,6 +157,19 @@ class _Accounts:
         )
         return self.get(found[-1][1]) if found else None
 
+    def restorable_email_keys(self, keys: Collection[str], now: datetime) -> set[str]:
+        wanted = set(keys)
+        found: set[str] = set()
+        if not wanted:
+            return found
+        for i in {*self._uow.store.accounts, *self._uow.pending_accounts}:
+            a = self._current(i)
+            if a is not None and a.former_email is not None:
+                key = a.former_email.key
+                if key in wanted and a.can_restore(now):
+                    found.add(key)
+        return found
+
     def remove(self, account_id: str) -> None:
         self._uow.pending_accounts.pop(account_id, None)
         self._uow.removed_accounts.add(account_id)

@@ -896,6 +896,15 @@ class _Accounts:
             )
         )
 
+    def restorable_email_keys(self, keys: Collection[str], now: datetime) -> set[str]:
+        rows = self._s.all(
+            "SELECT DISTINCT former_email_key FROM accounts "
+            "WHERE former_email_key = ANY(%s) AND former_email IS NOT NULL "
+            "AND former_email_until > %s",
+            (list(dict.fromkeys(keys)), now),
+        )
+        return {row["former_email_key"] for row in rows}
+
     def lock(self, account_id: str) -> bool:
         # The row lock, held to the end of the transaction; the next
         # statements (READ COMMITTED) see what a previous holder committed.

@@ -46,7 +46,7 @@ from echoppe_accounts.service_layer._import_cases import (
     made_by,
     missing,
 )
-from echoppe_accounts.service_layer._ports import Ports, restoring, save
+from echoppe_accounts.service_layer._ports import Ports, save
 from echoppe_accounts.service_layer.import_customers import (
     Candidate,
     ImportContext,
@@ -356,10 +356,11 @@ class _Run:
                 uow.commit()
             # An address an email change replaced stays its account's to
             # take back for 7 days (SPEC F10): nobody else's, as at sign-up.
-            now = self.cases.clock.now()
-            for key in set(keys.values()) - before - ours:
-                if restoring(uow, key, now) is not None:
-                    before.add(key)
+            # One look-up for the batch, as for the taken keys.
+            free = set(keys.values()) - before - ours
+            if free:
+                now = self.cases.clock.now()
+                before |= uow.accounts.restorable_email_keys(free, now)
         return {n for n, key in keys.items() if key in before}, ours
 
     def _wrapping(self, batch: list[Candidate]) -> Callable[[], list[Candidate]]:
