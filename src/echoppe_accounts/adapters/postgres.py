@@ -845,8 +845,10 @@ class _Accounts:
         self._write_children(*accounts, new=True)
 
     def taken_email_keys(self, keys: Collection[str]) -> set[str]:
+        # The keys go as one binary array (%b): the driver writes a text
+        # array of hundreds of keys, quoted one by one, twice as slowly.
         rows = self._s.all(
-            "SELECT email_key FROM accounts WHERE email_key = ANY(%s)",
+            "SELECT email_key FROM accounts WHERE email_key = ANY(%b)",
             (list(dict.fromkeys(keys)),),
         )
         return {row["email_key"] for row in rows}
@@ -899,7 +901,7 @@ class _Accounts:
     def restorable_email_keys(self, keys: Collection[str], now: datetime) -> set[str]:
         rows = self._s.all(
             "SELECT DISTINCT former_email_key FROM accounts "
-            "WHERE former_email_key = ANY(%s) AND former_email IS NOT NULL "
+            "WHERE former_email_key = ANY(%b) AND former_email IS NOT NULL "
             "AND former_email_until > %s",
             (list(dict.fromkeys(keys)), now),
         )
