@@ -130,6 +130,21 @@ class AccountRepository(Protocol):
         """
         ...
 
+    def credentials_by_email_keys(
+        self, email_keys: Collection[str]
+    ) -> dict[str, Credentials]:
+        """Return :meth:`credentials` of the accounts holding any of *email_keys*.
+
+        By email key, for those of *email_keys* that an account holds (the
+        keys of :meth:`taken_email_keys`): one look-up of their rows for
+        many keys (an import's batch, which must tell its own accounts and
+        unproven sign-ups from the others, SPEC M1, X5); an empty dict when
+        none.
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
     def session_stamp(self, account_id: str) -> str | None:
         """Return the session stamp of *account_id*, or ``None`` (SPEC P6).
 

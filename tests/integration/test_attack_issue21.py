@@ -130,7 +130,7 @@ def test_f9_a4_street_text_too_long_to_fit_is_refused_before_any_work(monkeypatc
 
 
 def test_m1_x5_an_unverified_sign_up_does_not_keep_a_customer_out_of_the_import(
-    uow_factory, clock, shop_settings, tmp_path
+    each_adapter_uow_factory, clock, shop_settings, tmp_path
 ):
     """M1, X5: an unproven sign-up with a customer's email never costs her account.
 
@@ -139,12 +139,14 @@ def test_m1_x5_an_unverified_sign_up_does_not_keep_a_customer_out_of_the_import(
     is removed after 24 hours. An import run meanwhile must not count the
     customer "already present" and drop her addresses, hash and history:
     her account replaces the unproven sign-up, as a sign-up would (X5).
+    On every adapter: the batch's look-up reads the holders' rows at once
+    (``credentials_by_email_keys``).
     """
     from echoppe_accounts import AccountStatus  # noqa: PLC0415
     from sample_forms import form  # noqa: PLC0415
 
     app = bootstrap(
-        uow_factory,
+        each_adapter_uow_factory,
         RecordingMailer(),
         attrs.evolve(shop_settings, outbox_key=bytes(32), verified_signup=True),
         clock=clock,

@@ -171,6 +171,24 @@ class _Accounts:
         ).fetchone()
         return None if row is None else rec.credentials_from_row(row)
 
+    def credentials_by_email_keys(
+        self, email_keys: Collection[str]
+    ) -> dict[str, Credentials]:
+        wanted = list(dict.fromkeys(email_keys))
+        found: dict[str, Credentials] = {}
+        for start in range(0, len(wanted), _KEYS_PER_QUERY):
+            chunk = wanted[start : start + _KEYS_PER_QUERY]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._conn.execute(
+                f"SELECT email_key, {rec.CREDENTIALS_COLUMNS} FROM accounts "  # noqa: S608
+                f"WHERE email_key IN ({marks})",
+                chunk,
+            )
+            found.update(
+                (row["email_key"], rec.credentials_from_row(row)) for row in rows
+            )
+        return found
+
     def session_stamp(self, account_id: str) -> str | None:
         row = self._conn.execute(
             "SELECT session_stamp FROM accounts WHERE id = ?", (account_id,)

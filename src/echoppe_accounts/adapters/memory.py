@@ -128,6 +128,12 @@ class _Accounts:
             found.missing,
         )
 
+    def credentials_by_email_keys(
+        self, email_keys: Collection[str]
+    ) -> dict[str, Credentials]:
+        found = {key: self.credentials(key) for key in email_keys}
+        return {key: held for key, held in found.items() if held is not None}
+
     def session_stamp(self, account_id: str) -> str | None:
         found = self._current(account_id)
         return None if found is None else found.session_stamp

@@ -878,6 +878,17 @@ class _Accounts:
         )
         return None if row is None else rec.credentials_from_row(row)
 
+    def credentials_by_email_keys(
+        self, email_keys: Collection[str]
+    ) -> dict[str, Credentials]:
+        rows = self._s.all(
+            "SELECT email_key, id, password_hash, status, session_stamp, phone, "
+            "category, siret, billing_postal_code FROM accounts "
+            "WHERE email_key = ANY(%b)",  # one binary array: see taken_email_keys
+            (list(dict.fromkeys(email_keys)),),
+        )
+        return {row["email_key"]: rec.credentials_from_row(row) for row in rows}
+
     def session_stamp(self, account_id: str) -> str | None:
         row = self._s.one(
             "SELECT session_stamp FROM accounts WHERE id = %s", (account_id,)

@@ -343,15 +343,19 @@ class _Run:
         # instead of switching it back and forth every batch.
         with self.cases.uow(durable=False) as uow:
             replaced = False
-            for key in uow.accounts.taken_email_keys(keys.values()):
-                existing = uow.accounts.get_by_email_key(key)
-                if existing is None:  # pragma: no cover (erased meanwhile)
-                    continue
-                if existing.status is AccountStatus.UNVERIFIED:
+            # The holders' rows in one look-up: a re-run, whose emails all
+            # have accounts, reads no account whole, line by line.
+            held = uow.accounts.credentials_by_email_keys(keys.values())
+            for key, holder in held.items():
+                if holder.status is AccountStatus.UNVERIFIED:
+                    existing = uow.accounts.get_by_email_key(key)
+                    if existing is None:  # pragma: no cover (removed meanwhile)
+                        continue
                     remove_unverified(uow, existing)
                     replaced = True
                     continue
-                (ours if made_by(uow, existing, self.run) else before).add(key)
+                mine = made_by(uow, holder.account_id, self.run)
+                (ours if mine else before).add(key)
             if replaced:
                 uow.commit()
             # An address an email change replaced stays its account's to
@@ -499,7 +503,7 @@ class _Run:
         try:
             with cases.uow(durable=False) as uow:
                 existing = uow.accounts.get_by_email_key(key)
-                if existing is None or not made_by(uow, existing, self.run):
+                if existing is None or not made_by(uow, existing.id, self.run):
                     return candidate, "taken"  # removed meanwhile
                 if guest is None:
                     outcome = self._join(uow, candidate, existing)
