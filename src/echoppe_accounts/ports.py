@@ -130,6 +130,21 @@ class AccountRepository(Protocol):
         """
         ...
 
+    def credentials_by_email_keys(
+        self, email_keys: Collection[str]
+    ) -> dict[str, Credentials]:
+        """Return :meth:`credentials` of the accounts holding any of *email_keys*.
+
+        By email key, for those of *email_keys* that an account holds (the
+        keys of :meth:`taken_email_keys`): one look-up of their rows for
+        many keys (an import's batch, which must tell its own accounts and
+        unproven sign-ups from the others, SPEC M1, X5); an empty dict when
+        none.
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
     def session_stamp(self, account_id: str) -> str | None:
         """Return the session stamp of *account_id*, or ``None`` (SPEC P6).
 
@@ -159,6 +174,21 @@ class AccountRepository(Protocol):
         """Return the account whose former email has the key *key*, or ``None``.
 
         The one with the latest restore window when several have (SPEC F10).
+
+        .. versionadded:: 0.2.0
+        """
+        ...
+
+    def restorable_email_keys(self, keys: Collection[str], now: datetime) -> set[str]:
+        """Return those of *keys* that some account can still restore at *now*.
+
+        A key is restorable when an account's former email has it and its
+        restore window ends after *now* (SPEC F10): for 7 days after an
+        email change the former address stays the account's to take back,
+        and nobody else may claim it. The same rule as
+        :meth:`get_by_former_email_key` followed by
+        :meth:`~echoppe_accounts.Account.can_restore`, for many keys in one
+        look-up (an import's batch); an empty set when none.
 
         .. versionadded:: 0.2.0
         """

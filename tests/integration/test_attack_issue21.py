@@ -130,7 +130,7 @@ def test_f9_a4_street_text_too_long_to_fit_is_refused_before_any_work(monkeypatc
 
 
 def test_m1_x5_an_unverified_sign_up_does_not_keep_a_customer_out_of_the_import(
-    uow_factory, clock, shop_settings, tmp_path
+    each_adapter_uow_factory, clock, shop_settings, tmp_path
 ):
     """M1, X5: an unproven sign-up with a customer's email never costs her account.
 
@@ -139,12 +139,14 @@ def test_m1_x5_an_unverified_sign_up_does_not_keep_a_customer_out_of_the_import(
     is removed after 24 hours. An import run meanwhile must not count the
     customer "already present" and drop her addresses, hash and history:
     her account replaces the unproven sign-up, as a sign-up would (X5).
+    On every adapter: the batch's look-up reads the holders' rows at once
+    (``credentials_by_email_keys``).
     """
     from echoppe_accounts import AccountStatus  # noqa: PLC0415
     from sample_forms import form  # noqa: PLC0415
 
     app = bootstrap(
-        uow_factory,
+        each_adapter_uow_factory,
         RecordingMailer(),
         attrs.evolve(shop_settings, outbox_key=bytes(32), verified_signup=True),
         clock=clock,
@@ -208,6 +210,46 @@ def test_f10_m1_an_import_never_takes_an_address_an_account_can_restore(app, tmp
     (restore,) = [m for m in pending(app.accounts) if m.kind.value == "email_changed"]
     app.accounts.cancel_email_change(links(restore)["annuler"])
     assert app.accounts.get(account.id).email.address == "client@exemple.fr"
+
+
+def test_f10_m1_a_batch_looks_restorable_addresses_up_on_every_adapter(
+    each_adapter_uow_factory, clock, shop_settings, tmp_path
+):
+    """F10, M1: in one batch, a restorable address is present, the others new.
+
+    Every adapter answers the batch's look-up (``restorable_email_keys``)
+    as :func:`restoring` answers one address; once the 7 days are over,
+    the address is free for the import.
+    """
+    from datetime import timedelta  # noqa: PLC0415
+
+    from sample_forms import form, links, pending  # noqa: PLC0415
+
+    app = bootstrap(
+        each_adapter_uow_factory,
+        RecordingMailer(),
+        attrs.evolve(shop_settings, outbox_key=bytes(32)),
+        clock=clock,
+        hasher=LegacyHasher(FAST_HASHER),
+    )
+    password = "une phrase de passe solide"
+    account = app.accounts.register(form(email="client@exemple.fr", password=password))
+    app.accounts.change_email(account.id, "nouvelle@exemple.fr", password)
+    (confirm,) = [
+        m for m in pending(app.accounts) if m.kind.value == "email_change_confirm"
+    ]
+    app.accounts.confirm_email_change(links(confirm)["confirmer"])
+    batch = [_customer("42"), _customer("43", email="autre@exemple.fr")]
+    summary = CustomerImporter(app).import_records(
+        batch, source="test", report=tmp_path / "rapport.csv"
+    )
+    assert (summary.imported, summary.already_present) == (1, 1)
+    clock.advance(timedelta(days=7))  # the restore window is over
+    summary = CustomerImporter(app).import_records(
+        [_customer("44")], source="test", report=tmp_path / "rapport-2.csv"
+    )
+    assert summary.imported == 1
+    assert app.auth.login("client@exemple.fr", "motdepasse").account_id != account.id
 
 
 def test_m2_r8_a_set_password_link_sent_before_disabling_never_opens_it(service, auth):

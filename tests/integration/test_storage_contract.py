@@ -172,6 +172,29 @@ class StorageContract:
             many = [f"k{i}@exemple.fr" for i in range(1_200)]
             assert tx.accounts.taken_email_keys([*many, keys[0]]) == {keys[0]}
 
+    def test_credentials_by_email_keys_in_one_look_up(self, uow):
+        """M1, X5: each held key's credentials, as credentials() reads them.
+
+        Committed or added in this transaction, whatever the status; the
+        keys nobody holds are left out.
+        """
+        active = account("pris@exemple.fr")
+        unverified = account("inscrit@exemple.fr", status=AccountStatus.UNVERIFIED)
+        self._store(uow, active)
+        self._store(uow, unverified)
+        added = account("nouveau@exemple.fr")
+        with uow() as tx:
+            found = tx.accounts.credentials_by_email_keys
+            assert found([]) == {}
+            tx.accounts.add(added)
+            keys = [a.email.key for a in (active, unverified, added)]
+            free = Email.parse("libre@exemple.fr").key
+            many = [f"k{i}@exemple.fr" for i in range(1_200)]  # SQLite's chunks
+            held = found([*many, free, *keys, keys[0]])
+            assert held == {key: tx.accounts.credentials(key) for key in keys}
+        assert held[unverified.email.key].status is AccountStatus.UNVERIFIED
+        assert held[added.email.key].account_id == added.id
+
     def test_audit_records_appended_together_keep_their_order(self, uow):
         """Records added at once come back in the order given."""
         records = [

@@ -20,8 +20,10 @@ from echoppe_accounts import (
 )
 from echoppe_accounts.domain.tokens import Secret, TokenPurpose, TokenRecord
 from echoppe_accounts.ports import UnitOfWorkFactory
+from echoppe_accounts.service_layer._ports import restoring
 
 HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
 
 
 def _stamps():
@@ -109,6 +111,98 @@ class AccountLifeContract:
             assert tx.accounts.unverified_before(NOW + HOUR, 10) == [older.id, old.id]
             assert tx.accounts.unverified_before(NOW + HOUR, 1) == [older.id]
             assert tx.accounts.unverified_before(NOW - 2 * HOUR, 10) == []
+
+    def _changed(self, uow, old, new, at=NOW):
+        """Store an account of *old*, its email changed to *new* at *at* (F10)."""
+        a = account(old)
+        self._store(uow, a)
+        a.request_email_change(Email.parse(new), at)
+        a.confirm_email_change(at + HOUR, _stamps())
+        a.collect_effects()
+        with uow() as tx:
+            tx.accounts.save(a)
+            tx.commit()
+        return a
+
+    def test_restorable_email_keys_in_one_look_up(self, uow):
+        """F10: the former addresses still restorable, of many keys at once."""
+        self._changed(uow, "ancienne@exemple.fr", "nouvelle@exemple.fr")
+        key = Email.parse("ancienne@exemple.fr").key
+        others = [Email.parse(e).key for e in ("nouvelle@exemple.fr", "x@exemple.fr")]
+        with uow() as tx:
+            found = tx.accounts.restorable_email_keys
+            assert found([], NOW) == set()
+            assert found([key, key, *others], NOW + HOUR) == {key}
+            many = [f"k{i}@exemple.fr" for i in range(1_200)]  # SQLite's chunks
+            assert found([*many, key], NOW + 2 * HOUR) == {key}
+
+    def test_restorable_email_keys_end_with_the_restore_window(self, uow):
+        """F10: a former address is restorable for 7 days from the request only."""
+        a = self._changed(uow, "ancienne@exemple.fr", "nouvelle@exemple.fr")
+        until = a.former_email_until
+        assert until == NOW + timedelta(days=7)
+        key = a.former_email.key
+        with uow() as tx:
+            found = tx.accounts.restorable_email_keys
+            assert found([key], until - timedelta(microseconds=1)) == {key}
+            assert found([key], until) == set()
+            assert found([key], until + HOUR) == set()
+
+    def test_restorable_email_keys_in_this_transaction(self, uow):
+        """F10: a change saved in the unit of work counts before its commit."""
+        a = account("ancienne@exemple.fr")
+        self._store(uow, a)
+        key = a.email.key
+        a.request_email_change(Email.parse("nouvelle@exemple.fr"), NOW)
+        a.confirm_email_change(NOW + HOUR, _stamps())
+        a.collect_effects()
+        with uow() as tx:
+            assert tx.accounts.restorable_email_keys([key], NOW + HOUR) == set()
+            tx.accounts.save(a)
+            assert tx.accounts.restorable_email_keys([key], NOW + HOUR) == {key}
+
+    def test_restored_or_erased_accounts_restore_nothing(self, uow):
+        """F10, G3: a restored address is no longer former; erasure forgets it."""
+        restored = self._changed(uow, "rendue@exemple.fr", "ailleurs@exemple.fr")
+        erased = self._changed(uow, "effacee@exemple.fr", "partie@exemple.fr")
+        disabled = self._changed(uow, "gelee@exemple.fr", "gelee.2@exemple.fr")
+        keys = [restored.former_email.key, erased.former_email.key]
+        kept = disabled.former_email.key
+        restored.cancel_or_restore_email(NOW + 2 * HOUR, _stamps())
+        erased.erase(NOW + 2 * HOUR, _stamps())
+        disabled.disable(NOW + 2 * HOUR, _stamps())
+        for a in (restored, erased, disabled):
+            a.collect_effects()
+        with uow() as tx:
+            for a in (restored, erased, disabled):
+                tx.accounts.save(a)
+            tx.commit()
+        with uow() as tx:
+            # A disabled account keeps its former address as restoring() does.
+            assert tx.accounts.restorable_email_keys([*keys, kept], NOW + 3 * HOUR) == {
+                kept
+            }
+
+    def test_restorable_email_keys_agree_with_restoring(self, uow):
+        """F10: the batch look-up says what restoring() says of each key, any time.
+
+        Two accounts gave up one address, their windows a day apart: the
+        later one counts.
+        """
+        common = Email.parse("commune@exemple.fr")
+        first, second = account("un@exemple.fr"), account("deux@exemple.fr")
+        for a, until in ((first, NOW + timedelta(days=7)), (second, NOW + DAY * 8)):
+            a.former_email, a.former_email_until = common, until  # test data
+        self._store(uow, first, second, account("autre@exemple.fr"))
+        keys = [common.key, first.email.key, Email.parse("autre@exemple.fr").key]
+        moments = [NOW, NOW + DAY * 7, NOW + DAY * 8 - HOUR, NOW + DAY * 8]
+        with uow() as tx:
+            for now in moments:
+                expected = {k for k in keys if restoring(tx, k, now) is not None}
+                assert tx.accounts.restorable_email_keys(keys, now) == expected
+            assert tx.accounts.restorable_email_keys(keys, NOW + DAY * 7) == {
+                common.key
+            }
 
 
 class TestInMemoryAccountLife(AccountLifeContract):

@@ -171,6 +171,24 @@ class _Accounts:
         ).fetchone()
         return None if row is None else rec.credentials_from_row(row)
 
+    def credentials_by_email_keys(
+        self, email_keys: Collection[str]
+    ) -> dict[str, Credentials]:
+        wanted = list(dict.fromkeys(email_keys))
+        found: dict[str, Credentials] = {}
+        for start in range(0, len(wanted), _KEYS_PER_QUERY):
+            chunk = wanted[start : start + _KEYS_PER_QUERY]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._conn.execute(
+                f"SELECT email_key, {rec.CREDENTIALS_COLUMNS} FROM accounts "  # noqa: S608
+                f"WHERE email_key IN ({marks})",
+                chunk,
+            )
+            found.update(
+                (row["email_key"], rec.credentials_from_row(row)) for row in rows
+            )
+        return found
+
     def session_stamp(self, account_id: str) -> str | None:
         row = self._conn.execute(
             "SELECT session_stamp FROM accounts WHERE id = ?", (account_id,)
@@ -187,6 +205,22 @@ class _Accounts:
             (key,),
         ).fetchone()
         return None if row is None else self._load("id", str(row[0]))
+
+    def restorable_email_keys(self, keys: Collection[str], now: datetime) -> set[str]:
+        wanted = list(dict.fromkeys(keys))
+        found: set[str] = set()
+        at = rec.iso(now)
+        for start in range(0, len(wanted), _KEYS_PER_QUERY):
+            chunk = wanted[start : start + _KEYS_PER_QUERY]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._conn.execute(
+                "SELECT DISTINCT former_email_key FROM accounts "  # noqa: S608
+                f"WHERE former_email_key IN ({marks}) AND former_email IS NOT NULL "
+                "AND former_email_until > ?",
+                (*chunk, at),
+            )
+            found.update(row[0] for row in rows)
+        return found
 
     def lock(self, account_id: str) -> bool:
         # BEGIN IMMEDIATE took the database's write lock: the unit of work

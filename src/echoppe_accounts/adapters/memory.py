@@ -128,6 +128,12 @@ class _Accounts:
             found.missing,
         )
 
+    def credentials_by_email_keys(
+        self, email_keys: Collection[str]
+    ) -> dict[str, Credentials]:
+        found = {key: self.credentials(key) for key in email_keys}
+        return {key: held for key, held in found.items() if held is not None}
+
     def session_stamp(self, account_id: str) -> str | None:
         found = self._current(account_id)
         return None if found is None else found.session_stamp
@@ -156,6 +162,19 @@ class _Accounts:
             and a.former_email_until is not None
         )
         return self.get(found[-1][1]) if found else None
+
+    def restorable_email_keys(self, keys: Collection[str], now: datetime) -> set[str]:
+        wanted = set(keys)
+        found: set[str] = set()
+        if not wanted:
+            return found
+        for i in {*self._uow.store.accounts, *self._uow.pending_accounts}:
+            a = self._current(i)
+            if a is not None and a.former_email is not None:
+                key = a.former_email.key
+                if key in wanted and a.can_restore(now):
+                    found.add(key)
+        return found
 
     def remove(self, account_id: str) -> None:
         self._uow.pending_accounts.pop(account_id, None)

@@ -91,7 +91,7 @@ class ImportCases:
         """
         existing = uow.accounts.get_by_email_key(candidate.email.key)
         if existing is not None:
-            return "taken" if made_by(uow, existing, run) else "present"
+            return "taken" if made_by(uow, existing.id, run) else "present"
         try:
             (outcome,) = self.store_new(uow, [candidate], run)
         except ValidationError:  # registered meanwhile (PostgreSQL): not ours
@@ -226,29 +226,29 @@ class RunId:
     started: datetime
 
 
-def made_by(uow: UnitOfWork, account: Account, run: RunId) -> bool:
-    """Tell whether *account* was created by the import *run*.
+def made_by(uow: UnitOfWork, account_id: str, run: RunId) -> bool:
+    """Tell whether the account *account_id* was created by the import *run*.
 
     Accounts stored before the run are not: their audit trail is not read.
     When it was stored shows in its UUIDv7 id; an imported account's
     ``created_at`` is the old shop's date, so it cannot tell.
     """
-    return _stored_since(account, run.started) and any(
+    return _stored_since(account_id, run.started) and any(
         record.event is AuditEvent.ACCOUNT_IMPORTED
         and record.details.get("run") == run.id
-        for record in uow.audit.for_account(account.id)
+        for record in uow.audit.for_account(account_id)
     )
 
 
-def _stored_since(account: Account, started: datetime) -> bool:
-    """Tell whether *account* may have been stored since *started*.
+def _stored_since(account_id: str, started: datetime) -> bool:
+    """Tell whether the account *account_id* may have been stored since *started*.
 
     Its id's first 48 bits are when it was made, in Unix milliseconds
     (:func:`~echoppe_accounts.service_layer.ids.uuid7_text`); an id of
     another form may have been made any time.
     """
     try:
-        made = uuid.UUID(account.id)
+        made = uuid.UUID(account_id)
     except ValueError:
         return True
     if made.version != _UUID_VERSION:

@@ -46,7 +46,7 @@ from echoppe_accounts.service_layer._import_cases import (
     made_by,
     missing,
 )
-from echoppe_accounts.service_layer._ports import Ports, restoring, save
+from echoppe_accounts.service_layer._ports import Ports, save
 from echoppe_accounts.service_layer.import_customers import (
     Candidate,
     ImportContext,
@@ -343,23 +343,28 @@ class _Run:
         # instead of switching it back and forth every batch.
         with self.cases.uow(durable=False) as uow:
             replaced = False
-            for key in uow.accounts.taken_email_keys(keys.values()):
-                existing = uow.accounts.get_by_email_key(key)
-                if existing is None:  # pragma: no cover (erased meanwhile)
-                    continue
-                if existing.status is AccountStatus.UNVERIFIED:
+            # The holders' rows in one look-up: a re-run, whose emails all
+            # have accounts, reads no account whole, line by line.
+            held = uow.accounts.credentials_by_email_keys(keys.values())
+            for key, holder in held.items():
+                if holder.status is AccountStatus.UNVERIFIED:
+                    existing = uow.accounts.get_by_email_key(key)
+                    if existing is None:  # pragma: no cover (removed meanwhile)
+                        continue
                     remove_unverified(uow, existing)
                     replaced = True
                     continue
-                (ours if made_by(uow, existing, self.run) else before).add(key)
+                mine = made_by(uow, holder.account_id, self.run)
+                (ours if mine else before).add(key)
             if replaced:
                 uow.commit()
             # An address an email change replaced stays its account's to
             # take back for 7 days (SPEC F10): nobody else's, as at sign-up.
-            now = self.cases.clock.now()
-            for key in set(keys.values()) - before - ours:
-                if restoring(uow, key, now) is not None:
-                    before.add(key)
+            # One look-up for the batch, as for the taken keys.
+            free = set(keys.values()) - before - ours
+            if free:
+                now = self.cases.clock.now()
+                before |= uow.accounts.restorable_email_keys(free, now)
         return {n for n, key in keys.items() if key in before}, ours
 
     def _wrapping(self, batch: list[Candidate]) -> Callable[[], list[Candidate]]:
@@ -502,7 +507,7 @@ class _Run:
         try:
             with cases.uow(durable=False) as uow:
                 existing = uow.accounts.get_by_email_key(key)
-                if existing is None or not made_by(uow, existing, self.run):
+                if existing is None or not made_by(uow, existing.id, self.run):
                     return candidate, "taken"  # removed meanwhile
                 replaces = guest is not None and not candidate.guest
                 if replaces:
