@@ -725,6 +725,19 @@ def test_direct_bytes_mean_what_email_message_writes(subject, name, to, text, ht
     _same_message(mail, sender)
 
 
+@given(
+    at=st.one_of(
+        st.datetimes(timezones=st.just(UTC)),
+        st.datetimes(timezones=st.timezones()),
+        st.datetimes(),
+    )
+)
+@example(at=datetime(2026, 11, 25, 15, 7, tzinfo=UTC))
+def test_the_date_header_is_format_datetimes(at):
+    """O1: the ``Date`` of a mail is what ``email.utils.format_datetime`` writes."""
+    assert fastmime._date(at) == email.utils.format_datetime(at)
+
+
 def reference_encoded_body(text: str) -> tuple[str, bytes] | None:
     """The body encoding before: ``email.quoprimime`` for the sniff and the body."""
     try:

@@ -17,11 +17,11 @@ to the same message, header by header and part by part
 
 from __future__ import annotations
 
-import binascii
 import codecs
 import functools
 import re
 import secrets
+from datetime import UTC, datetime
 from email.header import Header
 from email.headerregistry import Address
 from email.utils import format_datetime, formataddr
@@ -64,11 +64,28 @@ def _qp_escape(run: re.Match[bytes]) -> bytes:
     return b"=" + run[0].hex("=").upper().encode("ascii")
 
 
+_CHARACTER_ESCAPES: dict[str, str] = {}
+"""The escapes of runs of at most one character's UTF-8 bytes (``é`` is
+``=C3=A9``), written once: a French mail holds a few dozen such runs, and
+the few hundred characters of Latin scripts are all a process meets."""
+
+_CHARACTER_BYTES = 4
+"""The longest run whose escape is kept: one character's UTF-8 bytes."""
+
+_MAX_ESCAPES = 2048
+"""The most escapes kept; runs beyond are escaped each time."""
+
+
 def _qp_escape_error(exc: UnicodeError) -> tuple[str, int]:
     """Write a run of latin-1 characters ASCII cannot hold as ``=XX`` each."""
     error = cast("UnicodeEncodeError", exc)  # registered for encoding only
-    run = error.object[error.start : error.end].encode("latin-1")
-    return "=" + run.hex("=").upper(), error.end
+    run = error.object[error.start : error.end]
+    escaped = _CHARACTER_ESCAPES.get(run)
+    if escaped is None:
+        escaped = "=" + run.encode("latin-1").hex("=").upper()
+        if len(run) <= _CHARACTER_BYTES and len(_CHARACTER_ESCAPES) < _MAX_ESCAPES:
+            _CHARACTER_ESCAPES[run] = escaped
+    return escaped, error.end
 
 
 codecs.register_error(_QP_ERRORS, _qp_escape_error)
@@ -153,6 +170,11 @@ def _quoted_printable(body: bytes) -> tuple[bytes, int]:
     return b"\n".join(out) + b"\n", sniff
 
 
+def _base64_length(size: int) -> int:
+    """Return the length of *size* bytes in base64, with ``b2a_base64``'s line end."""
+    return 4 * ((size + 2) // 3) + 1
+
+
 def _encoded_body(text: str) -> tuple[str, bytes] | None:
     """Return the transfer encoding and body ``set_content`` gives *text*.
 
@@ -170,22 +192,45 @@ def _encoded_body(text: str) -> tuple[str, bytes] | None:
     except UnicodeError:  # a lone surrogate: EmailMessage says it cannot build
         return None
     body = b"\n".join(lines) + b"\n"
-    if max((len(x) for x in lines), default=0) <= MAX_LINE_LENGTH and body.isascii():
+    if body.isascii() and max(map(len, lines), default=0) <= MAX_LINE_LENGTH:
         return "7bit", body.replace(b"\n", _LINESEP)
     quoted, sniff_qp = _quoted_printable(body)
-    sniff = b"\n".join(lines[:_SNIFFED_LINES]) + b"\n"
-    if sniff_qp > len(binascii.b2a_base64(sniff)):
+    head = lines[:_SNIFFED_LINES]
+    sniff = sum(map(len, head)) + max(len(head), 1)  # joined, with a line end
+    if sniff_qp > _base64_length(sniff):
         return None
     return "quoted-printable", quoted.replace(b"\n", _LINESEP)
 
 
-def _text_part(cte: str, payload: bytes, subtype: str) -> bytes:
-    """Return one ``text/*`` part, headers and body, as ``set_content`` writes it."""
-    head = (
+@functools.lru_cache(maxsize=8)
+def _part_head(cte: str, subtype: str) -> bytes:
+    """Return the headers of one ``text/*`` part, as ``set_content`` writes them."""
+    return (
         f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
         f"Content-Transfer-Encoding: {cte}\r\n\r\n"
+    ).encode("ascii")
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = (
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+    "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+)  # fmt: skip
+
+
+def _date(at: datetime) -> str:
+    """Return ``email.utils.format_datetime(at)``, written directly for UTC.
+
+    The stored instants are UTC: their date is written without the time
+    tuple and ``strftime`` of the standard library's function, which any
+    other instant still goes through.
+    """
+    if at.tzinfo is not UTC:
+        return format_datetime(at)
+    return (
+        f"{_DAYS[at.weekday()]}, {at.day:02d} {_MONTHS[at.month - 1]} "
+        f"{at.year:04d} {at.hour:02d}:{at.minute:02d}:{at.second:02d} +0000"
     )
-    return head.encode("ascii") + payload
 
 
 def _fits(subject: str) -> bool:
@@ -253,25 +298,33 @@ def message_bytes(mail: OutgoingMail, sender: str) -> bytes | None:
             )
     except UnicodeError:  # a lone surrogate: EmailMessage says it cannot build
         return None
-    parts = [_text_part(*text, "plain"), _text_part(*html, "html")]
+    text_cte, text_body = text
+    html_cte, html_body = html
     boundary = f"==============={secrets.token_hex(16)}=="
-    while any(f"--{boundary}".encode("ascii") in part for part in parts):
+    while any(f"--{boundary}".encode("ascii") in b for b in (text_body, html_body)):
         boundary = f"==============={secrets.token_hex(16)}=="  # pragma: no cover
     head = (
         f"From: {_from_header(sender)}\r\n"
         f"To: {mail.to}\r\n"
         f"Subject: {subject}\r\n"
-        f"Date: {format_datetime(mail.created_at)}\r\n"
+        f"Date: {_date(mail.created_at)}\r\n"
         f"Message-ID: {message_id(mail, sender)}\r\n"
         "Auto-Submitted: auto-generated\r\n"
         "MIME-Version: 1.0\r\n"
         "Content-Type: multipart/alternative;\r\n"
         f' boundary="{boundary}"\r\n\r\n'
+        # The line break before a delimiter belongs to it (RFC 2046, 5.1.1).
+        f"--{boundary}\r\n"
     )
-    # The line break before a delimiter belongs to it (RFC 2046, 5.1.1).
-    delimiter = f"--{boundary}\r\n".encode("ascii")
-    return (
-        head.encode("ascii")
-        + b"".join(delimiter + part + _LINESEP for part in parts)
-        + f"--{boundary}--\r\n".encode("ascii")
+    # One join: the message is copied once, not once a part.
+    return b"".join(
+        (
+            head.encode("ascii"),
+            _part_head(text_cte, "plain"),
+            text_body,
+            f"\r\n--{boundary}\r\n".encode("ascii"),
+            _part_head(html_cte, "html"),
+            html_body,
+            f"\r\n--{boundary}--\r\n".encode("ascii"),
+        )
     )
