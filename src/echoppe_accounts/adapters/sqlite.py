@@ -23,10 +23,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
-from typing import Self, TypeAlias
+from typing import TYPE_CHECKING, Generic, Self, TypeAlias, TypeVar, overload
 
 from echoppe_accounts.adapters._driver_errors import folder_error, sqlite_error
 from echoppe_accounts.domain.errors import StorageError
+
+if TYPE_CHECKING:  # loaded with the first unit of work (issue 22)
+    from echoppe_accounts.adapters import _sqlite_tables
 
 Migration: TypeAlias = str | Callable[[sqlite3.Connection], None]
 """One schema version: an SQL script, or a function that changes the schema
@@ -560,6 +563,57 @@ class SQLiteStore:
         self.close()
 
 
+_T = TypeVar("_T")
+
+
+class _Repository(Generic[_T]):
+    """A repository of a unit of work, made when the unit of work first uses it.
+
+    Most units of work use one or two of their eight repositories (the
+    outbox's dispatcher, with a unit of work per mail, the outbox alone):
+    the others are never made. Once made, the repository is an attribute of
+    the unit of work, read without this descriptor.
+    """
+
+    __slots__ = ("forgets", "name", "table")
+
+    def __init__(self, table: str, *, forgets: bool = False) -> None:
+        self.table = table
+        """The repository's class in the tables' module."""
+        self.forgets = forgets
+        """Whether it erases data that must also leave the write-ahead log (G3)."""
+        self.name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, uow: None, owner: type) -> Self: ...
+    @overload
+    def __get__(self, uow: SQLiteUnitOfWork, owner: type) -> _T: ...
+    def __get__(self, uow: SQLiteUnitOfWork | None, owner: type) -> _T | Self:
+        if uow is None:
+            return self
+        from echoppe_accounts.adapters import _sqlite_tables as t  # noqa: PLC0415
+
+        make = getattr(t, self.table)
+        link = uow._link  # noqa: SLF001
+        repository: _T = make(link, uow._forgot) if self.forgets else make(link)  # noqa: SLF001
+        uow.__dict__[self.name] = repository
+        return repository
+
+
+_REPOSITORIES = (
+    "accounts",
+    "tokens",
+    "outbox",
+    "resets",
+    "throttles",
+    "audit",
+    "events",
+)
+
+
 class SQLiteUnitOfWork:
     """One ``BEGIN IMMEDIATE`` transaction on a connection of its own.
 
@@ -568,6 +622,14 @@ class SQLiteUnitOfWork:
 
     .. versionadded:: 0.2.0
     """
+
+    accounts: _Repository[_sqlite_tables._Accounts] = _Repository("_Accounts")
+    tokens: _Repository[_sqlite_tables._Tokens] = _Repository("_Tokens")
+    outbox: _Repository[_sqlite_tables._Outbox] = _Repository("_Outbox", forgets=True)
+    resets: _Repository[_sqlite_tables._Resets] = _Repository("_Resets")
+    throttles: _Repository[_sqlite_tables._Throttles] = _Repository("_Throttles")
+    audit: _Repository[_sqlite_tables._Audit] = _Repository("_Audit", forgets=True)
+    events: _Repository[_sqlite_tables._Events] = _Repository("_Events")
 
     def __init__(self, store: SQLiteStore, *, durable: bool = True) -> None:
         """Work on *store*; see :meth:`SQLiteStore.unit_of_work` for *durable*."""
@@ -595,14 +657,10 @@ class SQLiteUnitOfWork:
         # the first unit of work, not when the store is opened (issue 22).
         from echoppe_accounts.adapters import _sqlite_tables as t  # noqa: PLC0415
 
-        self._link = link = t._Link(conn)  # noqa: SLF001
-        self.accounts = t._Accounts(link)  # noqa: SLF001
-        self.tokens = t._Tokens(link)  # noqa: SLF001
-        self.outbox = t._Outbox(link, self._forgot)  # noqa: SLF001
-        self.resets = t._Resets(link)  # noqa: SLF001
-        self.throttles = t._Throttles(link)  # noqa: SLF001
-        self.audit = t._Audit(link, self._forgot)  # noqa: SLF001
-        self.events = t._Events(link)  # noqa: SLF001
+        self._link = t._Link(conn)  # noqa: SLF001
+        made = self.__dict__
+        for name in _REPOSITORIES:  # made for the link of a previous block
+            made.pop(name, None)
         return self
 
     def __exit__(
