@@ -30,15 +30,18 @@ from echoppe_accounts import (
     Email,
     PasswordPolicy,
     Phone,
+    RegistrationForm,
     ValidationError,
 )
 from echoppe_accounts.domain import _fast_email as fast_email
 from echoppe_accounts.domain import _phone_regions, fast
 from echoppe_accounts.domain import category as category_module
 from echoppe_accounts.domain import email as email_module
+from echoppe_accounts.domain import forms as forms_module
 from echoppe_accounts.domain import password as password_module
 from echoppe_accounts.domain import phone as phone_module
 from echoppe_accounts.domain import text as text_module
+from echoppe_accounts.domain.errors import Collector
 from echoppe_accounts.domain.phone import OVERSEAS_REGIONS
 from strategies import arbitrary_text, emails, idn_emails
 
@@ -510,3 +513,39 @@ def test_categories_read_as_before(value):
     assert _result(lambda: Category.parse(value)) == _result(
         lambda: previous_category(value)
     )
+
+
+# --- C3: the organisation fields read from the registration form itself -----------
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from([*Category, None]),
+    st.fixed_dictionaries(
+        {
+            name: st.one_of(
+                st.sampled_from(["", " ", "ACME", "732 829 320 00074", "x" * 300]),
+                arbitrary_text(),
+            )
+            for name in (
+                "organisation_name",
+                "siret",
+                "chorus_requirement",
+                "chorus_service_code",
+                "chorus_engagement_number",
+            )
+        }
+    ),
+)
+def test_the_registration_form_reads_its_organisation_as_before(category, fields):
+    """C3: the form's own fields give what its copied OrganisationForm gave."""
+    form = RegistrationForm(**fields)
+    now, before = Collector(), Collector()
+    got = _result(lambda: forms_module.parse_organisation(category, form, now))
+    was = _result(
+        lambda: forms_module.parse_organisation(category, form.organisation, before)
+    )
+    assert got == was
+    assert [(e.path, e.code, e.params) for e in now.errors] == [
+        (e.path, e.code, e.params) for e in before.errors
+    ]
