@@ -16,13 +16,14 @@ become :class:`~echoppe_accounts.StorageError` with the cause chained.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
+from types import ModuleType, TracebackType
 from typing import Self, TypeAlias
 
 from echoppe_accounts.adapters._driver_errors import folder_error, sqlite_error
@@ -560,6 +561,18 @@ class SQLiteStore:
         self.close()
 
 
+@functools.cache
+def _tables() -> ModuleType:
+    """The tables' module, with the records and domain types it loads.
+
+    Loaded with the first unit of work, not when the store is opened
+    (issue 22); looked up once, not by an ``import`` at every unit of work.
+    """
+    from echoppe_accounts.adapters import _sqlite_tables  # noqa: PLC0415
+
+    return _sqlite_tables
+
+
 class SQLiteUnitOfWork:
     """One ``BEGIN IMMEDIATE`` transaction on a connection of its own.
 
@@ -591,10 +604,7 @@ class SQLiteUnitOfWork:
                 self.store.release(conn, reusable=False)
                 raise
         self._conn = conn
-        # The tables' module, with the records and domain types, loads with
-        # the first unit of work, not when the store is opened (issue 22).
-        from echoppe_accounts.adapters import _sqlite_tables as t  # noqa: PLC0415
-
+        t = _tables()
         self._link = link = t._Link(conn)  # noqa: SLF001
         self.accounts = t._Accounts(link)  # noqa: SLF001
         self.tokens = t._Tokens(link)  # noqa: SLF001
