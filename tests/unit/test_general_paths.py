@@ -12,6 +12,7 @@ reference of the fast paths themselves (``test_fast_paths.py``,
 
 from __future__ import annotations
 
+import contextlib
 import re
 import string
 import unicodedata
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from unittest import mock
 
 import email_validator
+import phonenumbers
 from email_validator import rfc_constants
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -28,14 +30,18 @@ from echoppe_accounts import (
     Email,
     PasswordPolicy,
     Phone,
+    RegistrationForm,
     ValidationError,
 )
 from echoppe_accounts.domain import _fast_email as fast_email
 from echoppe_accounts.domain import _phone_regions, fast
 from echoppe_accounts.domain import category as category_module
 from echoppe_accounts.domain import email as email_module
+from echoppe_accounts.domain import forms as forms_module
 from echoppe_accounts.domain import password as password_module
+from echoppe_accounts.domain import phone as phone_module
 from echoppe_accounts.domain import text as text_module
+from echoppe_accounts.domain.errors import Collector
 from echoppe_accounts.domain.phone import OVERSEAS_REGIONS
 from strategies import arbitrary_text, emails, idn_emails
 
@@ -256,6 +262,108 @@ def test_phone_numbers_read_alike_with_the_switch_on_and_off(value, hint):
     assert on == off
 
 
+def previous_national(
+    value: str, path: str, home: str, hint: str | None
+) -> phonenumbers.PhoneNumber:
+    """``phone._national`` before it stopped reading early: every region read."""
+    readings: dict[str, phonenumbers.PhoneNumber] = {}
+    regions = phone_module._regions(home)
+    digits = _phone_regions.plain_digits(value) if fast.enabled() else None
+    if digits is not None:
+        regions = _phone_regions.readable(regions, digits)
+    for candidate in regions:
+        number = phone_module._read(value, candidate)
+        if number is not None:
+            readings[candidate] = number
+    if not readings:
+        raise ValidationError.single(path, "phone.invalid")
+    if len(readings) == 1:
+        return next(iter(readings.values()))
+    trunk = str(phonenumbers.normalize_digits_only(value)).startswith("0")
+    if trunk and (owner := phone_module._overseas_owner(readings)) is not None:
+        return owner
+    if hint is not None and hint in readings:
+        return readings[hint]
+    distinct = {phone_module._e164(n): n for n in readings.values()}
+    if len(distinct) == 1:
+        return next(iter(distinct.values()))
+    if trunk and home in readings:
+        return readings[home]
+    regions = tuple(
+        sorted({phone_module._region_of(n, None) for n in distinct.values()})
+    )
+    raise ValidationError.single(path, "phone.ambiguous", regions=regions)
+
+
+@st.composite
+def shared_numbers(draw: st.DrawFn) -> str:
+    """National numbers several regions read: 08, overseas prefixes, short plans."""
+    head = draw(
+        st.sampled_from(
+            [
+                "08",
+                "080",
+                "0806",
+                "0809",
+                "089",
+                "0596",
+                "0590",
+                "0262",
+                "0692",
+                "0269",
+                "0639",
+                "0594",
+                "0690",
+                "06",
+                "09",
+                "5",
+                "20",
+                "4",
+                "87",
+                "",
+            ]
+        )
+    )
+    tail = draw(st.text(alphabet="0123456789", min_size=2, max_size=9))
+    digits = head + tail
+    separator = draw(st.sampled_from(["", " ", NBSP, "."]))
+    body = separator.join(digits[i : i + 2] for i in range(0, len(digits), 2))
+    return draw(st.sampled_from(["{}", "(0){}", "{}x"])).format(body)
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    st.one_of(shared_numbers(), typed_numbers()),
+    st.sampled_from([None, "FR", "RE", "YT", "GP", "BL", "MQ", "GF", "PM", "NC", "BE"]),
+    st.sampled_from(["FR", "RE", "GP"]),
+    st.booleans(),
+)
+@example(value="08 08 81 46 10", hint="FR", home="FR", fast_on=True)
+@example(value="0808814610", hint="GP", home="FR", fast_on=True)
+@example(value="0809511019", hint=None, home="FR", fast_on=True)
+@example(value="05 96 52 60 76", hint="FR", home="FR", fast_on=True)
+@example(value="0590 27 12 34", hint="BL", home="FR", fast_on=True)
+@example(value="20 12 34", hint="NC", home="FR", fast_on=True)
+@example(value="20 12 34", hint=None, home="FR", fast_on=False)
+def test_national_numbers_stop_reading_without_changing_the_answer(
+    value, hint, home, fast_on
+):
+    """F2: reading regions until the answer is known answers as reading them all."""
+
+    def parsed() -> object:
+        try:
+            phone = Phone.parse(value, region=home, hint=hint)
+        except ValidationError as exc:
+            return [(e.code, sorted(e.params.items())) for e in exc.errors]
+        return phone.e164, phone.region
+
+    with fast.disabled() if not fast_on else contextlib.nullcontext():
+        now = parsed()
+        with mock.patch.object(phone_module, "_national", previous_national):
+            before = parsed()
+    assert now == before
+
+
 def test_the_plan_is_made_once_per_order_of_regions():
     """The single expression is compiled once for the regions a parse asks."""
     regions = ("FR", *OVERSEAS_REGIONS)
@@ -405,3 +513,39 @@ def test_categories_read_as_before(value):
     assert _result(lambda: Category.parse(value)) == _result(
         lambda: previous_category(value)
     )
+
+
+# --- C3: the organisation fields read from the registration form itself -----------
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from([*Category, None]),
+    st.fixed_dictionaries(
+        {
+            name: st.one_of(
+                st.sampled_from(["", " ", "ACME", "732 829 320 00074", "x" * 300]),
+                arbitrary_text(),
+            )
+            for name in (
+                "organisation_name",
+                "siret",
+                "chorus_requirement",
+                "chorus_service_code",
+                "chorus_engagement_number",
+            )
+        }
+    ),
+)
+def test_the_registration_form_reads_its_organisation_as_before(category, fields):
+    """C3: the form's own fields give what its copied OrganisationForm gave."""
+    form = RegistrationForm(**fields)
+    now, before = Collector(), Collector()
+    got = _result(lambda: forms_module.parse_organisation(category, form, now))
+    was = _result(
+        lambda: forms_module.parse_organisation(category, form.organisation, before)
+    )
+    assert got == was
+    assert [(e.path, e.code, e.params) for e in now.errors] == [
+        (e.path, e.code, e.params) for e in before.errors
+    ]

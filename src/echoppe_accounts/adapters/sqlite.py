@@ -16,13 +16,14 @@ become :class:`~echoppe_accounts.StorageError` with the cause chained.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from types import TracebackType
+from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Generic, Self, TypeAlias, TypeVar, overload
 
 from echoppe_accounts.adapters._driver_errors import folder_error, sqlite_error
@@ -563,6 +564,18 @@ class SQLiteStore:
         self.close()
 
 
+@functools.cache
+def _tables() -> ModuleType:
+    """The tables' module, with the records and domain types it loads.
+
+    Loaded with the first unit of work, not when the store is opened
+    (issue 22); looked up once, not by an ``import`` at every unit of work.
+    """
+    from echoppe_accounts.adapters import _sqlite_tables  # noqa: PLC0415
+
+    return _sqlite_tables
+
+
 _T = TypeVar("_T")
 
 
@@ -594,9 +607,7 @@ class _Repository(Generic[_T]):
     def __get__(self, uow: SQLiteUnitOfWork | None, owner: type) -> _T | Self:
         if uow is None:
             return self
-        from echoppe_accounts.adapters import _sqlite_tables as t  # noqa: PLC0415
-
-        make = getattr(t, self.table)
+        make = getattr(_tables(), self.table)
         link = uow._link  # noqa: SLF001
         repository: _T = make(link, uow._forgot) if self.forgets else make(link)  # noqa: SLF001
         uow.__dict__[self.name] = repository
@@ -653,11 +664,7 @@ class SQLiteUnitOfWork:
                 self.store.release(conn, reusable=False)
                 raise
         self._conn = conn
-        # The tables' module, with the records and domain types, loads with
-        # the first unit of work, not when the store is opened (issue 22).
-        from echoppe_accounts.adapters import _sqlite_tables as t  # noqa: PLC0415
-
-        self._link = t._Link(conn)  # noqa: SLF001
+        self._link = _tables()._Link(conn)  # noqa: SLF001
         made = self.__dict__
         for name in _REPOSITORIES:  # made for the link of a previous block
             made.pop(name, None)

@@ -284,9 +284,15 @@ def parse_deliveries(
 
 
 def parse_organisation(
-    category: Category | None, form: OrganisationForm, errors: Collector
+    category: Category | None,
+    form: OrganisationForm | RegistrationForm,
+    errors: Collector,
 ) -> Organisation | None:
-    """Validate the category-specific fields against *category* (SPEC C3)."""
+    """Validate the category-specific fields against *category* (SPEC C3).
+
+    *form* is an :class:`OrganisationForm`, or a :class:`RegistrationForm`,
+    whose fields of the same names are read without copying them into one.
+    """
     if category is None:
         return None
     if not category.needs_organisation:
@@ -423,7 +429,7 @@ def parse_registration(
         errors.extend(exc)
         email = None
     name = parse_text(form.name, "name", 38, errors)
-    organisation = parse_organisation(category, form.organisation, errors)
+    organisation = parse_organisation(category, form, errors)
     billing = parse_address(form.billing_address, "billing_address", errors)
     deliveries = parse_deliveries(form.delivery_addresses, errors)
     # The address country tells which region a national number belongs to

@@ -146,25 +146,56 @@ def _regions(home: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys((home, "FR", *OVERSEAS_REGIONS)))
 
 
-def _national(
-    value: str, path: str, home: str, hint: str | None
-) -> phonenumbers.PhoneNumber:
-    """Return the reading of national *value* that SPEC F2 chooses, or raise."""
+def _read_regions(
+    value: str, home: str, hint: str | None
+) -> tuple[dict[str, phonenumbers.PhoneNumber], bool | None, bool]:
+    """Read national *value* in each region; return the readings, trunk, early stop.
+
+    The regions are read in order, and the reading stops as soon as the
+    rest cannot change :func:`_national`'s answer: two readings are in (so
+    the number is not read one way only), no overseas region can own it
+    (no trunk prefix, or two overseas readings that differ: more readings
+    cannot make them one), and the *hint*'s region has read it. The hint's
+    reading is then the answer, as it is after reading every region; a
+    shared ``08`` number with the mainland as hint costs three readings
+    rather than nine. The trunk is ``None`` when not yet looked at.
+    """
     readings: dict[str, phonenumbers.PhoneNumber] = {}
     regions = _regions(home)
     # Regions that cannot read these digits are not asked (_phone_regions).
     digits = plain_digits(value) if fast.enabled() else None
     if digits is not None:
         regions = readable(regions, digits)
+    overseas: set[str] = set()
+    trunk: bool | None = None
     for candidate in regions:
         number = _read(value, candidate)
-        if number is not None:
-            readings[candidate] = number
+        if number is None:
+            continue
+        readings[candidate] = number
+        if candidate in FRENCH_PLAN_REGIONS:
+            overseas.add(_e164(number))
+        if hint is not None and hint in readings and len(readings) > 1:
+            if trunk is None:
+                trunk = _has_trunk(value)
+            if not trunk or len(overseas) > 1:
+                return readings, trunk, True
+    return readings, trunk, False
+
+
+def _national(
+    value: str, path: str, home: str, hint: str | None
+) -> phonenumbers.PhoneNumber:
+    """Return the reading of national *value* that SPEC F2 chooses, or raise."""
+    readings, trunk, stopped = _read_regions(value, home, hint)
+    if stopped and hint is not None:  # the hint's reading, as below
+        return readings[hint]
     if not readings:
         raise ValidationError.single(path, "phone.invalid")
     if len(readings) == 1:  # one reading: no owner, hint or home to choose
         return next(iter(readings.values()))
-    trunk = str(phonenumbers.normalize_digits_only(value)).startswith("0")
+    if trunk is None:
+        trunk = _has_trunk(value)
     if trunk and (owner := _overseas_owner(readings)) is not None:
         return owner
     if hint is not None and hint in readings:
@@ -176,6 +207,11 @@ def _national(
         return readings[home]
     regions = tuple(sorted({_region_of(n, None) for n in distinct.values()}))
     raise ValidationError.single(path, "phone.ambiguous", regions=regions)
+
+
+def _has_trunk(value: str) -> bool:
+    """Tell whether national *value* starts with the trunk prefix ``0``."""
+    return str(phonenumbers.normalize_digits_only(value)).startswith("0")
 
 
 def _region_of(number: phonenumbers.PhoneNumber, hint: str | None) -> str:

@@ -310,11 +310,10 @@ def audit(
     **details: str,
 ) -> None:
     """Add an audit record; log its event name, never a secret (SPEC R9)."""
-    uow.audit.add(
-        AuditRecord(
-            ports.new_id(), ports.clock.now(), event, account_id, actor, details
-        )
-    )
+    # One reading of the clock for the record's time and its id's.
+    now = ports.clock.now()
+    record_id = uuid7_text(ports.secrets.token_bytes(16), int(now.timestamp() * 1000))
+    uow.audit.add(AuditRecord(record_id, now, event, account_id, actor, details))
     log.info("%s account=%s actor=%s", event.value, account_id or "-", actor)
 
 
@@ -341,8 +340,10 @@ def count_client(ports: Ports, action: ClientAction, client_key: str | None) -> 
     Raises:
         RateLimitedError: The client went past the limit of *action*.
     """
+    if client_key is None:  # nothing to count: the limits are not looked up
+        return
     limit = ports.settings.client_limits.for_action(action)
-    if client_key is None or limit is None:
+    if limit is None:
         return
     count_under(
         ports, client_counter_key(action, client_key), limit.count, limit.window

@@ -160,7 +160,8 @@ class AuthService:
                 consecutive failures (SPEC P4).
             RateLimitedError: *client_key* went past its login limit.
         """
-        count_client(self._ports, ClientAction.LOGIN, client_key)
+        ports = self._ports  # built once for the whole login
+        count_client(ports, ClientAction.LOGIN, client_key)
         now = self.clock.now()
         dummy = self._dummy_hash  # made by the first login, whatever its email
         # Size and validity before work (SPEC F9): a password no policy could
@@ -218,7 +219,7 @@ class AuthService:
             matched = self.hasher.verify(target, candidate)
             if account is None or not matched or not readable or target is dummy:
                 login_throttle.record_failure(uow, budget, now)
-                audit(self._ports, uow, AuditEvent.LOGIN_FAILED, account_id)
+                audit(ports, uow, AuditEvent.LOGIN_FAILED, account_id)
                 uow.commit()
                 raise AuthenticationError("login.failed")
             login_throttle.record_success(uow, budget)
@@ -226,7 +227,7 @@ class AuthService:
                 return self._restricted_login(uow, account.account_id, request, now)
             if self.hasher.needs_rehash(target):
                 self._upgrade_hash(uow, account.account_id, password)
-            audit(self._ports, uow, AuditEvent.LOGIN_SUCCEEDED, account.account_id)
+            audit(ports, uow, AuditEvent.LOGIN_SUCCEEDED, account.account_id)
             device = login_throttle.issue_device(
                 uow,
                 self.secrets,
