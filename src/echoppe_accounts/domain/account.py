@@ -35,9 +35,9 @@ from echoppe_accounts.domain._email_change import EmailChangeSteps
 from echoppe_accounts.domain._passwords import PasswordSteps
 from echoppe_accounts.domain.address import PostalAddress
 from echoppe_accounts.domain.addressbook import (
-    MAX_DELIVERY_ADDRESSES,
     AddressBook,
     DeliveryAddress,
+    new_deliveries,
 )
 from echoppe_accounts.domain.category import (
     Category,
@@ -416,20 +416,7 @@ class Account(ConsentSteps, EmailChangeSteps, PasswordSteps):
                 return [], False
             if billing is None:
                 raise ValidationError.single("addresses", "address.to_complete")
-        held = [] if book is None else book.deliveries
-        seen = {(d.contact_name, d.address) for d in held}
-        room = MAX_DELIVERY_ADDRESSES - len(held)
-        taken: list[DeliveryAddress] = []
-        beyond: list[DeliveryAddress] = []
-        for delivery in offered:
-            same = (delivery.contact_name, delivery.address)
-            if same in seen:
-                continue
-            if len(taken) >= room:
-                beyond.append(delivery)
-                continue
-            seen.add(same)
-            taken.append(delivery)
+        taken, beyond = new_deliveries([] if book is None else book.deliveries, offered)
         if book is not None:
             for delivery in taken:
                 book.add_delivery(delivery)

@@ -13,6 +13,9 @@ echoppe_accounts.ValidationError: delivery_addresses: The last delivery...
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import Protocol, TypeVar
+
 import attrs
 
 from echoppe_accounts.domain.address import PostalAddress
@@ -24,6 +27,45 @@ CONTACT_NAME_LENGTH = 38
 """Longest delivery contact name: it is the first line of the delivery address."""
 LABEL_LENGTH = 40
 """Longest label a customer may give a delivery address ("Bureau", "Maison")."""
+
+
+class _Delivery(Protocol):
+    @property
+    def contact_name(self) -> str: ...
+    @property
+    def address(self) -> PostalAddress: ...
+
+
+_D = TypeVar("_D", bound=_Delivery)
+
+
+def new_deliveries(
+    held: Sequence[_D], offered: Iterable[_D]
+) -> tuple[list[_D], list[_D]]:
+    """Split *offered* into the deliveries to add to *held* and those past the cap.
+
+    A delivery *held* already has (the same contact and address, the label
+    aside), or offered twice, is neither: it is the same delivery address.
+    At most :data:`MAX_DELIVERY_ADDRESSES` are held in all (SPEC A1); the
+    rest are returned for the caller to report, never dropped silently
+    (SPEC M2).
+
+    .. versionadded:: 0.2.0
+    """
+    seen = {(d.contact_name, d.address) for d in held}
+    room = MAX_DELIVERY_ADDRESSES - len(held)
+    taken: list[_D] = []
+    beyond: list[_D] = []
+    for delivery in offered:
+        same = (delivery.contact_name, delivery.address)
+        if same in seen:
+            continue
+        if len(taken) >= room:
+            beyond.append(delivery)
+            continue
+        seen.add(same)
+        taken.append(delivery)
+    return taken, beyond
 
 
 @attrs.frozen

@@ -17,7 +17,11 @@ import attrs
 
 from echoppe_accounts.domain.account import Account
 from echoppe_accounts.domain.address import PostalAddress
-from echoppe_accounts.domain.addressbook import MAX_DELIVERY_ADDRESSES, DeliveryAddress
+from echoppe_accounts.domain.addressbook import (
+    MAX_DELIVERY_ADDRESSES,
+    DeliveryAddress,
+    new_deliveries,
+)
 from echoppe_accounts.domain.errors import FieldError
 from echoppe_accounts.domain.forms import ParsedDelivery
 from echoppe_accounts.service_layer.import_customers import Candidate
@@ -66,18 +70,9 @@ def join(
     Two deliveries are the same when their contact and address are (the
     label aside). Returns the report's entries of the addresses past the cap.
     """
-    seen = {(d.contact_name, d.address) for d in deliveries}
-    beyond: list[FieldError] = []
-    for delivery in extra:
-        same = (delivery.contact_name, delivery.address)
-        if same in seen:
-            continue
-        if len(deliveries) >= MAX_DELIVERY_ADDRESSES:
-            beyond.append(_beyond_entry(delivery.contact_name, delivery.address))
-            continue
-        seen.add(same)
-        deliveries.append(delivery)
-    return beyond
+    taken, beyond = new_deliveries(deliveries, extra)
+    deliveries.extend(taken)
+    return [_beyond_entry(d.contact_name, d.address) for d in beyond]
 
 
 def registered_with(
