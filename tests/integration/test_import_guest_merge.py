@@ -414,6 +414,102 @@ def test_m1_m2_several_guest_rows_make_one_guest_account_with_every_address(
     assert app.accounts.find_by_email(EMAIL) == found
 
 
+@pytest.mark.parametrize("batch_size", [1, 2, 500], ids=["three", "two", "one"])
+def test_m1_o4_to_complete_counts_what_the_accounts_miss_after_merges(
+    app, tmp_path, batch_size
+):
+    """M1, O4: a guest without address, a guest with one, then her own row.
+
+    The account made is complete for its address; the summary never counts
+    a missing piece twice nor below zero.
+    """
+    rows = (
+        guest("1", addresses=()),
+        guest("2"),
+        registered("3", addresses=()),
+    )
+    summary = run(app, tmp_path, *rows, batch_size=batch_size)
+    assert (summary.imported, summary.already_present, summary.invalid) == (1, 2, 0)
+    found = app.accounts.find_by_email(EMAIL)
+    assert found is not None
+    assert Missing.ADDRESS not in found.missing
+    assert summary.to_complete[Missing.ADDRESS] == 0
+    assert all(n >= 0 for n in summary.to_complete.values())
+    assert_hers(app)
+
+
+@pytest.mark.parametrize("batch_size", [1, 500], ids=["two-batches", "one-batch"])
+def test_m2_a_later_guest_rows_phone_and_consent_are_not_dropped(
+    app, tmp_path, batch_size
+):
+    """M1, M2: the phone and the dated consent of a second guest row are kept."""
+    consented = datetime(2020, 5, 1, 12, 0, tzinfo=UTC)
+    rows = (
+        guest("1"),
+        guest(
+            "2",
+            phone="06 12 34 56 78",
+            newsletter=True,
+            newsletter_wording="ps-2019",
+            newsletter_at=consented,
+        ),
+    )
+    summary = run(app, tmp_path, *rows, batch_size=batch_size)
+    found = app.accounts.find_by_email(EMAIL)
+    assert found is not None
+    assert found.phone is not None
+    assert found.phone.e164 == "+33612345678"
+    assert Missing.PHONE not in found.missing
+    assert summary.to_complete[Missing.PHONE] == 0
+    assert found.subscribed
+    assert (found.newsletter[-1].at, found.newsletter[-1].wording_version) == (
+        consented,
+        "ps-2019",
+    )
+
+
+@pytest.mark.parametrize("batch_size", [1, 500], ids=["two-batches", "one-batch"])
+def test_m2_a_guests_phone_and_consent_complete_her_registered_account(
+    app, tmp_path, batch_size
+):
+    """M1, M2: her registered row has neither; the earlier guest row's are kept."""
+    consented = datetime(2019, 2, 3, 8, 0, tzinfo=UTC)
+    rows = (
+        guest(
+            "1",
+            phone="06 98 76 54 32",
+            newsletter=True,
+            newsletter_wording="ps-2018",
+            newsletter_at=consented,
+        ),
+        registered("2", phone="", newsletter=False),
+    )
+    summary = run(app, tmp_path, *rows, batch_size=batch_size)
+    assert_hers(app)
+    found = app.accounts.find_by_email(EMAIL)
+    assert found is not None
+    assert found.phone is not None
+    assert found.phone.e164 == "+33698765432"
+    assert summary.to_complete[Missing.PHONE] == 0
+    assert found.subscribed
+    assert found.newsletter[-1].at == consented
+
+
+@pytest.mark.parametrize("batch_size", [1, 500], ids=["two-batches", "one-batch"])
+def test_m2_her_own_phone_and_consent_win_over_a_guest_rows(app, tmp_path, batch_size):
+    """M1: what the registered customer's row gives is kept, not the guest's."""
+    rows = (
+        registered("1"),
+        guest("2", phone="06 98 76 54 32", newsletter=True, newsletter_wording="x"),
+    )
+    run(app, tmp_path, *rows, batch_size=batch_size)
+    found = app.accounts.find_by_email(EMAIL)
+    assert found is not None
+    assert found.phone is not None
+    assert found.phone.e164 == "+33612345678"
+    assert [r.wording_version for r in found.newsletter] == ["ps-2019"]
+
+
 @settings(
     max_examples=40,
     deadline=None,

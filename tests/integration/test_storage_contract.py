@@ -89,6 +89,7 @@ class StorageContract:
             loaded = tx.accounts.get(a.id)
         assert loaded is not None
         assert snapshot(loaded) == snapshot(a)
+        assert loaded.collect_effects() == []  # effects are applied, not stored
 
     @pytest.mark.parametrize("category", list(Category))
     def test_every_category_round_trips(self, uow, category):

@@ -65,12 +65,15 @@ def _qp_escape(run: re.Match[bytes]) -> bytes:
 
 
 _CHARACTER_ESCAPES: dict[str, str] = {}
-"""The escapes of runs of at most one character's UTF-8 bytes (``é`` is
-``=C3=A9``), written once: a French mail holds a few dozen such runs, and
-the few hundred characters of Latin scripts are all a process meets."""
+"""The escapes of runs of at most four bytes past ASCII (``é`` is
+``=C3=A9``; two accented letters side by side, ``çé``, are one run),
+written once: a French mail holds a few dozen such runs, and the few
+hundred characters of Latin scripts are all a process meets. Only bytes
+past ASCII are runs, so no token, link or temporary password (all ASCII)
+is ever kept here."""
 
 _CHARACTER_BYTES = 4
-"""The longest run whose escape is kept: one character's UTF-8 bytes."""
+"""The longest run whose escape is kept, in bytes (one UTF-8 character at most)."""
 
 _MAX_ESCAPES = 2048
 """The most escapes kept; runs beyond are escaped each time."""

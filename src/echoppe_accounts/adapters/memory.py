@@ -32,6 +32,18 @@ from echoppe_accounts.domain.throttle import LoginThrottle
 from echoppe_accounts.domain.tokens import TokenPurpose, TokenRecord
 
 
+def _stored(account: Account) -> Account:
+    """Return the copy of *account* storage keeps: its state, not its pending effects.
+
+    Effects are what the service applies when it saves an account (links
+    to end, counts to forget); like SQLite and PostgreSQL, the store keeps
+    none, so an account read back has none to apply again.
+    """
+    stored = copy.deepcopy(account)
+    stored.collect_effects()
+    return stored
+
+
 @attrs.frozen
 class _OutboxEntry:
     mail: OutgoingMail
@@ -95,7 +107,7 @@ class _Accounts:
         ):
             raise ValidationError.single("email", "email.taken")
         for account in accounts:
-            self._uow.pending_accounts[account.id] = copy.deepcopy(account)
+            self._uow.pending_accounts[account.id] = _stored(account)
 
     def taken_email_keys(self, keys: Collection[str]) -> set[str]:
         return {key for key in keys if self._key_owner(key) is not None}
@@ -150,7 +162,7 @@ class _Accounts:
         if owner not in {None, account.id}:
             raise ValidationError.single("email", "email.taken")
         account.version += 1
-        self._uow.pending_accounts[account.id] = copy.deepcopy(account)
+        self._uow.pending_accounts[account.id] = _stored(account)
 
     def get_by_former_email_key(self, key: str) -> Account | None:
         found = sorted(

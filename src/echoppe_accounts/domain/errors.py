@@ -334,9 +334,9 @@ _MESSAGES: Mapping[str, str | Plural] = {
         "A guest of the old shop: an express account, sent no mail."
     ),
     "import.guest_merged": gettext_noop(
-        "A guest row and a registered customer of the old shop share this "
-        "email: one account, the registered customer’s, with the guest’s "
-        "addresses."
+        "Another row of the old shop with this email (a guest checkout) is "
+        "in this customer’s account: its addresses, and its phone or "
+        "newsletter consent where the account had none."
     ),
     "import.hash_not_kept": gettext_noop(
         "This password hash cannot be kept (MD5 or unknown): the customer "

@@ -12,6 +12,7 @@ A1), every address past that reported, never dropped silently (SPEC M2).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 
 import attrs
 
@@ -24,6 +25,7 @@ from echoppe_accounts.domain.addressbook import (
 )
 from echoppe_accounts.domain.errors import FieldError
 from echoppe_accounts.domain.forms import ParsedDelivery
+from echoppe_accounts.domain.phone import Phone
 from echoppe_accounts.service_layer.import_customers import Candidate
 
 MERGED = "import.guest_merged"
@@ -99,6 +101,49 @@ def registered_with(
         changes=tuple(changes),
     )
     return merged, beyond
+
+
+def with_guest_extras(
+    kept: Candidate,
+    phone: Phone | None,
+    newsletter: tuple[datetime | None, str] | None,
+) -> Candidate:
+    """Return *kept* with the phone and subscription another row gave, if it had none.
+
+    The same customer's other row (a guest checkout) may hold a phone or a
+    dated newsletter consent that the kept row lacks: nothing of it is
+    dropped silently (SPEC M2), and a phone makes the account complete
+    (M1). What the kept row has wins.
+    """
+    changes = kept.changes
+    if kept.phone is None and phone is not None:
+        changes = tuple(c for c in changes if c.code != "import.to_complete.phone")
+    else:
+        phone = kept.phone
+    if kept.newsletter is not None:
+        newsletter = kept.newsletter
+    return attrs.evolve(kept, phone=phone, newsletter=newsletter, changes=changes)
+
+
+def stored_subscription(account: Account) -> tuple[datetime | None, str] | None:
+    """The subscription a stored (guest) account holds, as a candidate gives it."""
+    if not account.subscribed:
+        return None
+    last = account.newsletter[-1]
+    return last.at, last.wording_version or ""
+
+
+def join_extras(account: Account, guest: Candidate, now: datetime) -> None:
+    """Give *account* the phone and subscription of a guest row, if it has none.
+
+    Through the aggregate: :meth:`~echoppe_accounts.Account.update_contact`
+    and :meth:`~echoppe_accounts.Account.import_subscription` (SPEC M1, M2).
+    """
+    if account.phone is None and guest.phone is not None:
+        account.update_contact(None, guest.phone)
+    if guest.newsletter is not None and not account.subscribed:
+        at, version = guest.newsletter
+        account.import_subscription(at or guest.created_at or now, version)
 
 
 def add_to_account(

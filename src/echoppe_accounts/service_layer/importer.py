@@ -480,6 +480,7 @@ class _Run:
             guest, registered = later, earlier
         addresses = merge.guest_addresses(guest.billing, guest.deliveries, guest.name)
         merged, beyond = merge.registered_with(registered, guest.billing, addresses)
+        merged = merge.with_guest_extras(merged, guest.phone, guest.newsletter)
         notes = merge.address_changes(guest)
         entries = [merge.merged_entry(), *beyond]
         if registered is later:
@@ -537,6 +538,9 @@ class _Run:
             None if book is None else book.billing,
             merge.account_addresses(account),
         )
+        merged = merge.with_guest_extras(
+            merged, account.phone, merge.stored_subscription(account)
+        )
         merged = attrs.evolve(
             merged, changes=(*merged.changes, merge.merged_entry(), *beyond)
         )
@@ -545,14 +549,23 @@ class _Run:
         return merged, outcome
 
     def _join(self, uow: UnitOfWork, guest: Candidate, account: Account) -> str:
-        """Add a guest row's addresses to the registered *account*."""
+        """Add a guest row's addresses, phone and consent to *account* (this run's).
+
+        What the account no longer misses is counted so, and remembered for
+        a guest account a registered customer may still replace.
+        """
+        missing = account.missing
         addresses = merge.guest_addresses(guest.billing, guest.deliveries, guest.name)
-        beyond, created = merge.add_to_account(
+        beyond, _ = merge.add_to_account(
             account, guest.billing, addresses, self.cases.ports.new_id
         )
+        merge.join_extras(account, guest, self.cases.clock.now())
         save(self.cases.ports, uow, account)
-        if created:
-            self.counts.to_complete[Missing.ADDRESS] -= 1
+        for piece in missing - account.missing:
+            self.counts.to_complete[piece] -= 1
+        key = account.email.key
+        if key in self._guests:
+            self._guests[key] = attrs.evolve(self._guests[key], missing=account.missing)
         self._notes[guest.line] = [
             *merge.address_changes(guest),
             merge.merged_entry(),
