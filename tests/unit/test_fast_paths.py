@@ -621,7 +621,7 @@ def test_addresses_parse_alike(lines):
         with (
             mock.patch.object(address_module, "clean_text", reference_clean_text),
             mock.patch.object(address_module, "_postal_upper", reference_postal_upper),
-            mock.patch.object(address_module, "_plain_french", return_value=None),
+            mock.patch.object(address_module, "_plain", return_value=False),
         ):
             want = _result(parse)
         assert got == want

@@ -136,7 +136,7 @@ def test_the_switch_sends_every_input_to_the_dependencies():
         mock.patch.object(phone_module, "readable", failing),
         mock.patch.object(siret_module, "_passes_stdnum", failing),
         mock.patch.object(
-            sys.modules["echoppe_accounts.domain.address"], "_plain_french", failing
+            sys.modules["echoppe_accounts.domain.address"], "_plain", failing
         ),
     ):
         assert Email.parse("Claire.Martin@exemple.fr").key == "claire.martin@exemple.fr"

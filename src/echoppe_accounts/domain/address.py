@@ -50,21 +50,26 @@ echoppe_accounts.ValidationError: postal_code: The postal code is invalid.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 
 import attrs
 
-from echoppe_accounts.domain import fast
+from echoppe_accounts.domain import _postal, fast
+from echoppe_accounts.domain._fast_address import plain as _plain
+from echoppe_accounts.domain._postal import FRENCH_REPUBLIC as _FRENCH_REPUBLIC
+from echoppe_accounts.domain._postal import postal_upper as _postal_upper
+from echoppe_accounts.domain._postal import territory_of_digits as _territory_of_digits
 from echoppe_accounts.domain.countries import country_codes, country_display_name
 from echoppe_accounts.domain.errors import Collector, ValidationError
-from echoppe_accounts.domain.text import check_raw, clean_text, strip_combining
+from echoppe_accounts.domain.text import check_raw, clean_text
 
-LINE_LENGTH = 38
+# The line limits and La Poste's countries are defined in ``_postal``, which
+# the fast path (``_fast_address``) reads too; they are documented here.
+LINE_LENGTH = _postal.LINE_LENGTH
 """Longest line of a postal address, in characters (AFNOR NF Z10-011)."""
-MAX_LINES = 6
+MAX_LINES = _postal.MAX_LINES
 """Most lines of a postal address, recipient included."""
-MAX_STREET_LINES = MAX_LINES - 2
+MAX_STREET_LINES = _postal.MAX_STREET_LINES
 """Most street lines of an address: six lines less the recipient and city lines.
 
 An address abroad has one fewer, for its country line. This is also the
@@ -87,31 +92,11 @@ code, the city and the country.
 .. versionadded:: 0.2.0
 """
 
-FRENCH_POSTAL_COUNTRIES = frozenset(
-    {"FR", "GP", "MQ", "GF", "RE", "PM", "YT", "BL", "MF", "TF", "WF", "PF", "NC", "MC"}
-)
+FRENCH_POSTAL_COUNTRIES = _postal.FRENCH_POSTAL_COUNTRIES
 """Countries and territories served by La Poste's five-digit postal codes.
 
 Their addresses print without a country line.
 """
-_FRENCH_REPUBLIC = FRENCH_POSTAL_COUNTRIES - {"MC"}
-_POSTAL_CODE_DIGITS = 5
-
-# La Poste's table (see the module docstring): whole codes first, since
-# Saint-Barthélemy and Saint-Martin kept codes of Guadeloupe's range.
-_TERRITORY_OF_CODE = {"97133": "BL", "97150": "MF", "97500": "PM"}
-_TERRITORY_OF_PREFIX = {
-    "971": "GP",
-    "972": "MQ",
-    "973": "GF",
-    "974": "RE",
-    "976": "YT",
-    "980": "MC",
-    "984": "TF",
-    "986": "WF",
-    "987": "PF",
-    "988": "NC",
-}
 _FIVE_DIGITS = re.compile(r"[0-9]{5}", re.ASCII)
 _FOREIGN_POSTAL_CODE = re.compile(r"[A-Z0-9](?:[A-Z0-9 -]{0,8}[A-Z0-9])?")
 
@@ -136,22 +121,6 @@ def la_poste_territory(postal_code: str) -> str | None:
     if not _FIVE_DIGITS.fullmatch(postal_code):
         return None
     return _territory_of_digits(postal_code)
-
-
-def _territory_of_digits(postal_code: str) -> str | None:
-    """:func:`la_poste_territory` of five ASCII digits, already checked."""
-    if territory := _TERRITORY_OF_CODE.get(postal_code):
-        return territory
-    if "01" <= postal_code[:2] <= "95":  # the departments 01 to 95
-        return "FR"
-    return _TERRITORY_OF_PREFIX.get(postal_code[:3])
-
-
-def _postal_upper(text: str) -> str:
-    """Upper-case without accents, as the last lines of an address are written."""
-    if text.isascii():  # NFKD leaves ASCII as it is
-        return text.upper()
-    return strip_combining(unicodedata.normalize("NFKD", text)).upper()
 
 
 def _fit_line(text: str) -> str:
@@ -230,10 +199,8 @@ class PostalAddress:
                 ``address.country_invalid``, ``text.invalid_unicode``,
                 ``text.control_character`` or ``required``.
         """
-        if fast.enabled():
-            plain = _plain_french(street_lines, postal_code, city, country)
-            if plain is not None:
-                return plain
+        if fast.enabled() and _plain(street_lines, postal_code, city, country):
+            return cls(tuple(street_lines), postal_code, city, "FR")
         return cls._parse(street_lines, postal_code, city, country)
 
     @classmethod
@@ -288,55 +255,6 @@ class PostalAddress:
         if not self.is_domestic:
             lines.append(country_name(self.country, locale))
         return tuple(lines)
-
-
-def _plain_line(text: object) -> bool:
-    """Tell whether *text* is a line that cleaning leaves as it is, and fits.
-
-    Printable text holds no white space but the space (the others are
-    unprintable, as are lone surrogates), so it is folded when no space
-    starts, ends or doubles in it; it is then left as it is when it is in
-    Unicode's composed form (NFC) already.
-    """
-    return (
-        isinstance(text, str)
-        and 0 < len(text) <= LINE_LENGTH
-        and text.isprintable()
-        and text[0] != " "
-        and text[-1] != " "
-        and "  " not in text
-        and (text.isascii() or unicodedata.is_normalized("NFC", text))
-    )
-
-
-def _plain_french(
-    street_lines: Sequence[str], postal_code: str, city: str, country: str
-) -> PostalAddress | None:
-    """Read the common case, or return ``None`` for :meth:`PostalAddress._parse`.
-
-    A French address typed in plain ASCII (one to four street lines, five
-    digits, a city) whose every field cleaning would leave unchanged, and
-    whose postal code La Poste gives to France: exactly what the general
-    path returns for it, without its work. Proven equal to the general path
-    by ``tests/unit/test_fast_paths.py``.
-    """
-    if (
-        country != "FR"
-        or isinstance(street_lines, str)
-        or not 0 < len(street_lines) <= MAX_STREET_LINES
-        or not all(map(_plain_line, street_lines))
-        or len(postal_code) != _POSTAL_CODE_DIGITS
-        or not postal_code.isascii()
-        or not postal_code.isdigit()
-        # The last line is "75011 CITY", upper case without accents.
-        or not _plain_line(city)
-        or len(city if city.isascii() else _postal_upper(city))
-        > LINE_LENGTH - _POSTAL_CODE_DIGITS - 1
-        # Five ASCII digits, checked above.
-        or _territory_of_digits(postal_code) not in _FRENCH_REPUBLIC
-    ):
-        return None
-    return PostalAddress(tuple(street_lines), postal_code, city, "FR")
 
 
 def _add_raw_errors(
