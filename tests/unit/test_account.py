@@ -255,3 +255,27 @@ def test_a_subscription_request_and_an_unsubscription_end_the_confirm_link():
     customer.unsubscribe(NOW, ConsentSource.ACCOUNT_PAGE)
     assert customer.collect_effects() == [confirm]
     assert customer.pending_subscription is None
+
+
+def test_a_subscription_that_takes_effect_replaces_a_pending_request():
+    """F7, R8: subscribed at once (proven mailbox), the pending request goes."""
+    from echoppe_accounts.domain.effects import EndLinks  # noqa: PLC0415
+    from echoppe_accounts.domain.tokens import TokenPurpose  # noqa: PLC0415
+
+    customer = attrs.evolve(account(), email_proven_at=None)
+    customer.request_subscription(NOW, ConsentSource.ACCOUNT_PAGE, "nl-1")
+    customer.collect_effects()
+    customer.email_proven_at = NOW  # a link to the address was followed since
+    assert customer.subscribe(NOW, ConsentSource.ACCOUNT_PAGE, "nl-2")
+    assert customer.pending_subscription is None
+    assert customer.collect_effects() == [
+        EndLinks.of({TokenPurpose.NEWSLETTER_CONFIRM})
+    ]
+    assert customer.subscribed
+
+
+def test_a_subscription_without_a_pending_request_ends_no_link():
+    """F7: nothing pending, nothing to end."""
+    customer = account()
+    assert customer.subscribe(NOW, ConsentSource.ACCOUNT_PAGE, "nl-2")
+    assert customer.collect_effects() == []

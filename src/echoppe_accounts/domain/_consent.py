@@ -42,7 +42,8 @@ class ConsentSteps(AccountState):
         """Subscribe; say whether it took effect or awaits a confirm link (SPEC F7).
 
         A subscription takes effect only for a proven mailbox: otherwise it
-        is recorded as pending, and the service sends the confirm link.
+        is recorded as pending, and the service sends the confirm link. One
+        that takes effect replaces a pending request, whose link dies (R8).
         """
         if not self.mailbox_proven:
             self.request_subscription(at, source, wording_version)
@@ -50,6 +51,9 @@ class ConsentSteps(AccountState):
         self._guard_live()
         if not wording_version.strip():
             raise ValidationError.single("wording_version", "consent.wording_required")
+        if self.pending_subscription is not None:
+            self.pending_subscription = None
+            self._effects.append(EndLinks.of({TokenPurpose.NEWSLETTER_CONFIRM}))
         self.newsletter.append(
             ConsentRecord(
                 subscribed=True,
