@@ -165,6 +165,9 @@ def test_m1_x5_an_unverified_sign_up_does_not_keep_a_customer_out_of_the_import(
     assert account is not None
     assert account.id != squatter.id
     assert account.status is AccountStatus.ACTIVE
+    with summary.report.open(encoding="utf-8-sig", newline="") as handle:
+        entries = [(r[0], r[2]) for r in csv.reader(handle, delimiter=";")]
+    assert ("42", "import.unverified_replaced") in entries  # M2: said, not silent
 
 
 def test_m1_m3_a_registered_customer_wins_over_a_guest_row_with_her_email(

@@ -338,6 +338,10 @@ _MESSAGES: Mapping[str, str | Plural] = {
         "in this customer’s account: its addresses, and its phone or "
         "newsletter consent where the account had none."
     ),
+    "import.unverified_replaced": gettext_noop(
+        "Somebody had signed up with this email without proving the mailbox: "
+        "that sign-up gave way to this customer’s account."
+    ),
     "import.hash_not_kept": gettext_noop(
         "This password hash cannot be kept (MD5 or unknown): the customer "
         "chooses a new password."

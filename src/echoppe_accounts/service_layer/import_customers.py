@@ -112,6 +112,7 @@ CHANGE_CODES: Final = frozenset(
         "import.created_at_missing",
         "import.newsletter_undated",
         "import.line_conflict",
+        "import.unverified_replaced",
     }
 )
 """The codes of the report's entries that say what was changed, not refused.

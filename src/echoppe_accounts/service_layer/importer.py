@@ -241,7 +241,7 @@ class _Run:
         finally:  # what was validated before stays imported
             self._write_validated()
         counts = self.counts
-        present, ours = self._look_up(keys)
+        present, ours, replaced = self._look_up(keys)
         for number, ref, problems in invalid:
             if number in present:
                 counts.already_present += 1
@@ -251,6 +251,10 @@ class _Run:
         for candidate in valid:
             if candidate.line in present:
                 counts.already_present += 1
+            elif candidate.email.key in replaced:  # said in the report (M2)
+                entry = FieldError("email", "import.unverified_replaced")
+                changes = (*candidate.changes, entry)
+                batch.append(attrs.evolve(candidate, changes=changes))
             else:
                 batch.append(candidate)
         self._validated = _Validated(batch, ours, refused, self._wrapping(batch))
@@ -323,20 +327,22 @@ class _Run:
                 keys[line] = candidate.email.key
         return valid, invalid, keys
 
-    def _look_up(self, keys: Mapping[int, str]) -> tuple[set[int], set[str]]:
+    def _look_up(self, keys: Mapping[int, str]) -> tuple[set[int], set[str], set[str]]:
         """Look up the email *keys* of a batch's lines at once.
 
-        Returns the lines whose email had an account before this run, and
-        the email keys of the accounts this run has created; an address
-        another account can still restore counts as present. A sign-up whose
-        mailbox is not proven only holds its email (SPEC X5): anybody may
-        have typed a customer's address, so the customer's account replaces
-        it rather than being counted present and lost (SPEC M1).
+        Returns the lines whose email had an account before this run, the
+        email keys of the accounts this run has created, and those of the
+        unproven sign-ups removed; an address another account can still
+        restore counts as present. A sign-up whose mailbox is not proven
+        only holds its email (SPEC X5): anybody may have typed a customer's
+        address, so the customer's account replaces it rather than being
+        counted present and lost (SPEC M1), and the report says so (M2).
         """
         if not keys:
-            return set(), set()
+            return set(), set(), set()
         before: set[str] = set()
         ours: set[str] = set()
+        removed: set[str] = set()
         # Nothing is written but the removal of an unproven sign-up now and
         # then: no commit waits for the disk (a removal lost to a power cut
         # is made again by the re-run), and the connection keeps its setting
@@ -353,6 +359,7 @@ class _Run:
                         continue
                     remove_unverified(uow, existing)
                     replaced = True
+                    removed.add(key)
                     continue
                 mine = made_by(uow, holder.account_id, self.run)
                 (ours if mine else before).add(key)
@@ -365,7 +372,11 @@ class _Run:
             if free:
                 now = self.cases.clock.now()
                 before |= uow.accounts.restorable_email_keys(free, now)
-        return {n for n, key in keys.items() if key in before}, ours
+        if removed:
+            log.info(
+                "%d unproven sign-ups gave way to imported customers", len(removed)
+            )
+        return {n for n, key in keys.items() if key in before}, ours, removed
 
     def _wrapping(self, batch: list[Candidate]) -> Callable[[], list[Candidate]]:
         """Begin wrapping the bcrypt hashes of *batch*; return how to wait for it.
