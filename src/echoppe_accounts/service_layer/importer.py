@@ -44,7 +44,6 @@ from echoppe_accounts.service_layer._import_cases import (
     ImportCases,
     RunId,
     made_by,
-    missing,
 )
 from echoppe_accounts.service_layer._ports import Ports, save
 from echoppe_accounts.service_layer.import_customers import (
@@ -132,7 +131,6 @@ class _Guest:
     """How a guest account this run made was counted, to undo when it is replaced."""
 
     ref: str
-    missing: frozenset[Missing]
     invited: bool
     disabled: bool
 
@@ -291,7 +289,7 @@ class _Run:
             refused.extend((line, ref, change) for change in candidate.changes)
             if candidate.guest:
                 self._guests[candidate.email.key] = _Guest(
-                    ref, missing(candidate), invited, candidate.disabled
+                    ref, invited, candidate.disabled
                 )
 
     def _validate(
@@ -522,6 +520,8 @@ class _Run:
                 if existing is None or not made_by(uow, existing.id, self.run):
                     return candidate, "taken"  # removed meanwhile
                 replaces = guest is not None and not candidate.guest
+                # What the guest account misses now, joins included (counted).
+                missed = existing.missing
                 if replaces:
                     candidate, outcome = self._replace(uow, candidate, existing)
                 else:
@@ -536,7 +536,7 @@ class _Run:
         if replaces:
             assert guest is not None  # noqa: S101 (replaces says so)
             del self._guests[key]
-            self._uncount(guest)
+            self._uncount(guest, missed)
         return candidate, outcome
 
     def _replace(
@@ -562,8 +562,7 @@ class _Run:
     def _join(self, uow: UnitOfWork, guest: Candidate, account: Account) -> str:
         """Add a guest row's addresses, phone and consent to *account* (this run's).
 
-        What the account no longer misses is counted so, and remembered for
-        a guest account a registered customer may still replace.
+        What the account no longer misses is counted so.
         """
         missing = account.missing
         addresses = merge.guest_addresses(guest.billing, guest.deliveries, guest.name)
@@ -574,9 +573,6 @@ class _Run:
         save(self.cases.ports, uow, account)
         for piece in missing - account.missing:
             self.counts.to_complete[piece] -= 1
-        key = account.email.key
-        if key in self._guests:
-            self._guests[key] = attrs.evolve(self._guests[key], missing=account.missing)
         self._notes[guest.line] = [
             *merge.address_changes(guest),
             merge.merged_entry(),
@@ -584,15 +580,18 @@ class _Run:
         ]
         return "merged"
 
-    def _uncount(self, guest: _Guest) -> None:
-        """Count a replaced guest account's row present, no longer imported."""
+    def _uncount(self, guest: _Guest, missed: frozenset[Missing]) -> None:
+        """Count a replaced guest account's row present, no longer imported.
+
+        *missed* is what the stored account missed when it was replaced.
+        """
         counts = self.counts
         counts.imported -= 1
         counts.already_present += 1
         counts.guests -= 1
         counts.invited -= guest.invited
         counts.disabled -= guest.disabled
-        for piece in guest.missing:
+        for piece in missed:
             counts.to_complete[piece] -= 1
 
     def _store_one_by_one(self, batch: list[Candidate]) -> list[tuple[Candidate, str]]:
