@@ -4,9 +4,10 @@ Run as ``python -m benchmarks.smtp_sink``: it listens on 127.0.0.1, a port
 the system chooses, prints that port on one line, and serves until its
 standard input closes. It speaks just enough ESMTP (RFC 5321) for
 ``smtplib``: EHLO/HELO, MAIL, RCPT, DATA, RSET, NOOP and QUIT, with the
-8BITMIME, SMTPUTF8 and PIPELINING extensions announced, and answers each
-command at once. Running it in a process of its own keeps its work off the
-measured process.
+8BITMIME, SMTPUTF8 and PIPELINING extensions announced (PIPELINING not
+with ``--no-pipelining``: a server that wants each reply waited for, as
+aiosmtpd), and answers each command at once. Running it in a process of
+its own keeps its work off the measured process.
 """
 
 from __future__ import annotations
@@ -19,8 +20,12 @@ _EHLO = (
     b"250-sink.localhost\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n"
     b"250-PIPELINING\r\n250 SIZE 10485760\r\n"
 )
+_EHLO_SEQUENTIAL = _EHLO.replace(b"250-PIPELINING\r\n", b"")
 _OK = b"250 2.0.0 OK\r\n"
 _END_OF_DATA = b"\r\n.\r\n"
+
+
+_PIPELINING = "--no-pipelining" not in sys.argv
 
 
 async def _session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -29,7 +34,8 @@ async def _session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -
         while line := await reader.readline():
             verb = line[:4].upper()
             if verb in {b"EHLO", b"HELO"}:
-                writer.write(_EHLO if verb == b"EHLO" else b"250 sink.localhost\r\n")
+                ehlo = _EHLO if _PIPELINING else _EHLO_SEQUENTIAL
+                writer.write(ehlo if verb == b"EHLO" else b"250 sink.localhost\r\n")
             elif verb == b"DATA":
                 writer.write(b"354 End data with <CR><LF>.<CR><LF>\r\n")
                 await writer.drain()

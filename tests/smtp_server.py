@@ -70,6 +70,12 @@ class Recorder:
         """When set, a dropped message is kept first: delivered, never confirmed."""
         self.recipient_attempts = 0
         """How many ``RCPT TO`` commands arrived, refused ones included."""
+        self.pipelining = False
+        """When set, ``EHLO`` announces PIPELINING (RFC 2920)."""
+        self.sender_refusal: str | None = None
+        """When set, the reply to every ``MAIL FROM``."""
+        self.message_refusal: str | None = None
+        """When set, the reply to every message, once read."""
         self._lock = threading.Lock()
 
     async def handle_EHLO(  # noqa: N802 (aiosmtpd's hook name)
@@ -87,7 +93,24 @@ class Recorder:
             # after STARTTLS: count objects, not greetings.
             if not any(known is server for known in self.connections):
                 self.connections.append(server)
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
         return responses
+
+    async def handle_MAIL(  # noqa: N802 (aiosmtpd's hook name)
+        self,
+        server: SMTP,
+        session: Session,
+        envelope: Envelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        del server, session
+        if self.sender_refusal is not None:
+            return self.sender_refusal
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
 
     async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
         self,
@@ -128,6 +151,8 @@ class Recorder:
             assert server.transport is not None
             server.transport.abort()
             return "451 4.4.2 Connection dropped"  # never reaches the client
+        if self.message_refusal is not None:
+            return self.message_refusal
         with self._lock:
             self.received.append(received)
         return "250 2.0.0 Message accepted"
@@ -179,7 +204,7 @@ class LoopbackSMTP:
 
     *starttls* offers STARTTLS with that server context; *implicit_tls*
     speaks TLS from the first byte; *auth* offers AUTH (after TLS only);
-    *smtputf8* advertises SMTPUTF8.
+    *smtputf8* advertises SMTPUTF8; *pipelining*, PIPELINING.
     """
 
     def __init__(
@@ -189,8 +214,10 @@ class LoopbackSMTP:
         implicit_tls: ssl.SSLContext | None = None,
         auth: bool = False,
         smtputf8: bool = True,
+        pipelining: bool = False,
     ) -> None:
         self.handler = Recorder()
+        self.handler.pipelining = pipelining
         self.port = 0
         self._options: dict[str, Any] = {
             "ssl_context": implicit_tls,
@@ -293,6 +320,87 @@ class SilentServer:
         self._thread.join()
         for conn in self._held:
             conn.close()
+        self._listener.close()
+
+
+class GroupingServer:
+    """An ESMTP server that announces PIPELINING and answers a group at once.
+
+    It answers ``MAIL`` and ``RCPT`` only when ``DATA`` ends their group,
+    as RFC 2920 lets a server do: a client that waits for each reply before
+    its next command waits forever. *replies* replaces the reply to
+    ``MAIL``, ``RCPT``, ``DATA`` or the message (``"."``), to play a server
+    that refuses, or one that takes ``DATA`` after a refusal (which RFC 2920
+    forbids). It keeps every command line (:attr:`commands`) and every
+    message it read to its end (:attr:`messages`); a message cut short by
+    the client is not kept, as a server keeps nothing of it.
+    """
+
+    def __init__(self, replies: dict[str, bytes] | None = None) -> None:
+        self.replies = dict(replies or {})
+        self.commands: list[str] = []
+        self.messages: list[bytes] = []
+        self.connections = 0
+        self._listener = socket.create_server((HOST, 0))
+        self._listener.settimeout(0.05)
+        self.port: int = self._listener.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _reply(self, command: str, default: bytes) -> bytes:
+        return self.replies.get(command, default)
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            with conn, conn.makefile("rb") as lines:
+                conn.settimeout(5)
+                try:
+                    self._session(conn, lines)
+                except OSError:
+                    continue
+
+    def _session(self, conn: socket.socket, lines: Any) -> None:
+        conn.sendall(b"220 grouping.test ESMTP\r\n")
+        group: list[bytes] = []
+        while line := lines.readline():
+            self.commands.append(line.decode("ascii").rstrip("\r\n"))
+            verb = line[:4].upper()
+            if verb == b"EHLO":
+                conn.sendall(b"250-grouping.test\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
+            elif verb == b"MAIL":
+                group.append(self._reply("MAIL", b"250 2.1.0 OK\r\n"))
+            elif verb == b"RCPT":
+                group.append(self._reply("RCPT", b"250 2.1.5 OK\r\n"))
+            elif verb == b"DATA":
+                data = self._reply("DATA", b"354 Go ahead\r\n")
+                conn.sendall(b"".join((*group, data)))
+                group = []
+                if data.startswith(b"354"):
+                    message = []
+                    while (body := lines.readline()) != b".\r\n":
+                        if not body:
+                            return  # cut short: nothing kept
+                        message.append(body)
+                    self.messages.append(b"".join(message))
+                    conn.sendall(self._reply(".", b"250 2.0.0 Accepted\r\n"))
+            elif verb == b"QUIT":
+                conn.sendall(b"221 2.0.0 Bye\r\n")
+                return
+            else:  # RSET, NOOP
+                conn.sendall(b"250 2.0.0 OK\r\n")
+
+    def __enter__(self) -> Self:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        self._thread.join()
         self._listener.close()
 
 

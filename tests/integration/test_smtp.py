@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import smtplib
 import socket
@@ -30,6 +32,7 @@ from smtp_server import (
     PASSWORD,
     USERNAME,
     Certificates,
+    GroupingServer,
     LoopbackSMTP,
     SilentServer,
     make_certificates,
@@ -75,10 +78,10 @@ def running(**options) -> Iterator[LoopbackSMTP]:
         yield server
 
 
-@pytest.fixture
-def plain_server() -> Iterator[LoopbackSMTP]:
-    """A server without TLS, as a local relay."""
-    with running() as server:
+@pytest.fixture(params=[False, True], ids=["one-command-a-time", "pipelining"])
+def plain_server(request) -> Iterator[LoopbackSMTP]:
+    """A server without TLS, as a local relay; with PIPELINING (RFC 2920) or not."""
+    with running(pipelining=request.param) as server:
         yield server
 
 
@@ -143,6 +146,20 @@ def test_a_mail_arrives_with_its_envelope_headers_and_both_parts(plain_server):
         parts["text/plain"].splitlines() == mail.text.splitlines()
     )  # CRLF on the wire
     assert parts["text/html"].splitlines() == mail.html.splitlines()
+
+
+def test_lines_starting_with_a_period_arrive_as_written(plain_server):
+    """RFC 5321 4.5.2: a leading period is doubled on the wire, undone on arrival."""
+    text = ".\n..deux points\n.trois\nfin.\n"
+    mail = attrs.evolve(outgoing(), text=text, html="<p>.</p>\n.\n")
+    with plain_mailer(plain_server) as mailer:
+        mailer.send(mail, SENDER)
+    (received,) = plain_server.handler.received
+    parts = {
+        p.get_content_type(): p.get_content() for p in received.message.iter_parts()
+    }
+    assert parts["text/plain"].splitlines() == text.splitlines()
+    assert parts["text/html"].splitlines() == ["<p>.</p>", "."]
 
 
 def test_the_same_mail_sent_again_keeps_its_message_id(plain_server):
@@ -377,6 +394,129 @@ def test_a_mail_that_cannot_be_built_fails_without_a_connection(plain_server):
         mailer.send(broken, SENDER)
     assert info.value.permanent  # never buildable: dead-lettered at once (O1)
     assert plain_server.handler.connections == []
+
+
+def test_a_refused_sender_is_a_delivery_error(plain_server):
+    """A 5xx reply to ``MAIL FROM`` is permanent; the connection carries on."""
+    plain_server.handler.sender_refusal = "553 5.7.1 Sender not allowed"
+    with plain_mailer(plain_server) as mailer:
+        with pytest.raises(DeliveryError, match=r"553 5\.7\.1") as info:
+            mailer.send(outgoing(1), SENDER)
+        plain_server.handler.sender_refusal = None
+        mailer.send(outgoing(2), SENDER)
+    assert info.value.permanent
+    assert not info.value.connection
+    assert isinstance(info.value.__cause__, smtplib.SMTPSenderRefused)
+    assert "refused the sender" in str(info.value)
+    assert plain_server.handler.message_ids() == [message_id(outgoing(2), SENDER)]
+    assert len(plain_server.handler.connections) == 1
+
+
+@pytest.mark.parametrize(
+    ("reply", "permanent"),
+    [("554 5.7.1 Rejected, see jeton-tres-secret", True), ("452 4.3.1 Full", False)],
+    ids=["permanent", "temporary"],
+)
+def test_a_refused_message_is_a_delivery_error(plain_server, reply, permanent):
+    """A refusal of the message itself, once read: its code, never its words."""
+    plain_server.handler.message_refusal = reply
+    with plain_mailer(plain_server) as mailer:
+        with pytest.raises(DeliveryError, match="refused the message") as info:
+            mailer.send(outgoing(1), SENDER)
+        plain_server.handler.message_refusal = None
+        mailer.send(outgoing(2), SENDER)
+    assert info.value.permanent is permanent
+    assert isinstance(info.value.__cause__, smtplib.SMTPDataError)
+    assert "jeton" not in str(info.value)
+    assert plain_server.handler.message_ids() == [message_id(outgoing(2), SENDER)]
+    assert len(plain_server.handler.connections) == 1
+
+
+def _unbuildable() -> OutgoingMail:
+    """A mail with plain addresses ``EmailMessage`` cannot write (a lone surrogate)."""
+    return attrs.evolve(outgoing(), text="Bonjour \udce9 Hélène\n")
+
+
+def test_a_mail_with_plain_addresses_that_cannot_be_built_fails_for_good(
+    plain_server,
+):
+    """Built only once the connection is open, it fails alone, with nothing sent."""
+    with plain_mailer(plain_server) as mailer:
+        with pytest.raises(DeliveryError, match="cannot be built") as info:
+            mailer.send(_unbuildable(), SENDER)
+        assert info.value.permanent
+        assert not info.value.connection
+        mailer.send(outgoing(2), SENDER)
+    assert plain_server.handler.message_ids() == [message_id(outgoing(2), SENDER)]
+
+
+# -- pipelining (RFC 2920) -----------------------------------------------------------
+
+
+def grouping_mailer(server: GroupingServer) -> SMTPMailer:
+    """Return a mailer to *server* that gives up on a silent reply in 2 seconds."""
+    return SMTPMailer(
+        HOST, server.port, security="plain", local_hostname="shop.test", timeout=2
+    )
+
+
+def test_a_pipelining_server_gets_the_envelope_and_data_in_one_group():
+    """The server answers MAIL and RCPT only with DATA: the mails still go.
+
+    A client waiting for each reply before its next command would wait for
+    ever on this server (RFC 2920 lets it answer a group at once).
+    """
+    with GroupingServer() as server:
+        with grouping_mailer(server) as mailer:
+            mailer.send(outgoing(1), SENDER)
+            mailer.send(outgoing(2, to="jean@exemple.fr"), SENDER)
+        assert server.connections == 1
+        first, second = (
+            email.message_from_bytes(m, policy=email.policy.default)
+            for m in server.messages
+        )
+    assert first["Message-ID"] == message_id(outgoing(1), SENDER)
+    assert second["To"] == "jean@exemple.fr"
+    assert "MAIL FROM:<bonjour@lechoppe.fr>" in server.commands
+    assert "RCPT TO:<jean@exemple.fr>" in server.commands
+
+
+def test_a_server_taking_data_after_a_refused_recipient_gets_no_message():
+    """RFC 2920 forbids a 354 after a refusal; a server giving one gets nothing.
+
+    The message is ended at once, empty, the transaction reset, and the
+    refusal reported as ``sendmail`` would; the next mail goes as usual.
+    """
+    refusal = b"550 5.1.1 Unknown mailbox, see jeton-tres-secret\r\n"
+    with GroupingServer({"RCPT": refusal, "DATA": b"354 Go\r\n"}) as server:
+        with grouping_mailer(server) as mailer:
+            with pytest.raises(DeliveryError, match=r"550 5\.1\.1") as info:
+                mailer.send(outgoing(1), SENDER)
+            server.replies.clear()
+            mailer.send(outgoing(2), SENDER)
+        assert server.messages[0] == b""  # nothing of the refused mail
+        assert len(server.messages) == 2
+        assert [c.upper() for c in server.commands].count("RSET") == 1
+        assert server.connections == 1
+    assert info.value.permanent
+    assert isinstance(info.value.__cause__, smtplib.SMTPRecipientsRefused)
+    assert "jeton" not in str(info.value)
+
+
+def test_an_unbuildable_mail_is_never_ended_on_a_pipelining_server():
+    """Its envelope went before the message was written: the line is dropped.
+
+    A message the client never ends is kept by no server; the next mail
+    goes on a new connection.
+    """
+    with GroupingServer() as server:
+        with grouping_mailer(server) as mailer:
+            with pytest.raises(DeliveryError, match="cannot be built") as info:
+                mailer.send(_unbuildable(), SENDER)
+            mailer.send(outgoing(2), SENDER)
+        assert len(server.messages) == 1
+        assert server.connections == 2
+    assert info.value.permanent
 
 
 def test_implicit_tls_against_a_plain_port_fails_cleanly(plain_server, certificates):

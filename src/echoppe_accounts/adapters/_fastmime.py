@@ -269,6 +269,14 @@ def _from_header(sender: str) -> str:
     return formataddr((name, addr)) if name else addr
 
 
+def plain_addresses(mail: OutgoingMail, sender: str) -> bool:
+    """Tell whether *mail*'s recipient and *sender* are plain ASCII addresses.
+
+    Such a mail needs no SMTP extension (``SMTPUTF8``), whoever writes it.
+    """
+    return _ADDRESS.fullmatch(mail.to) is not None and _plain_sender(sender)
+
+
 def message_bytes(mail: OutgoingMail, sender: str) -> bytes | None:
     """Return *mail* as bytes to send (CRLF line ends), or ``None`` if uncommon.
 

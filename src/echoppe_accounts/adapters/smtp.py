@@ -20,16 +20,19 @@ what the outbox should do (SPEC O1, O3):
 
 from __future__ import annotations
 
+import contextlib
 import email.errors
 import re
 import select
 import smtplib
 import ssl
 import threading
+from collections.abc import Callable
+from email.message import EmailMessage
 from types import TracebackType
 from typing import Literal, Self
 
-from echoppe_accounts.adapters._fastmime import message_bytes
+from echoppe_accounts.adapters._fastmime import message_bytes, plain_addresses
 from echoppe_accounts.adapters.mime import build_message, sender_address
 from echoppe_accounts.domain import fast
 from echoppe_accounts.domain.errors import DeliveryError
@@ -40,6 +43,18 @@ _DEFAULT_PORTS = {"starttls": 587, "tls": 465, "plain": 25}
 
 _OK = 250
 """The reply code of a command that went well."""
+
+_START_DATA = 354
+"""The reply inviting the message after ``DATA``."""
+
+_ACCEPTED = frozenset({250, 251})
+"""The replies accepting a recipient (251: the server forwards it)."""
+
+_END_OF_DATA = b".\r\n"
+"""What ends a message, after its last line break."""
+
+_LEADING_PERIOD = re.compile(rb"^\.", re.MULTILINE)
+"""A period starting a line of the message: doubled when sent."""
 
 _CLOSING = 421
 """The reply of a server closing the connection (RFC 5321, 3.8)."""
@@ -180,25 +195,33 @@ class SMTPMailer:
                 a ``4xx`` reply (see the module's documentation).
         """
         where = f"cannot deliver mail {mail.id} through {self.host}:{self.port}"
-        # The common mail is written directly; any other is built by the
-        # standard library's EmailMessage (see adapters/_fastmime.py).
-        data = message_bytes(mail, sender) if fast.enabled() else None
-        message = None
-        if data is None:
-            try:
-                message = build_message(mail, sender)
-            except (ValueError, email.errors.MessageError) as exc:
-                # The same mail will never build: no server can help.
-                msg = f"{where}: the message cannot be built ({type(exc).__name__})"
-                raise DeliveryError(msg, permanent=True) from exc
         envelope_from = sender_address(sender)[1]
+        # The common mail (plain ASCII addresses) is written directly while
+        # the server answers its envelope; any other is built by the
+        # standard library's EmailMessage first (see adapters/_fastmime.py).
+        common = fast.enabled() and plain_addresses(mail, sender)
+        message = None if common else _built(mail, sender, where)
         with self._lock:
             smtp = self._connection(where)
             try:
-                if message is None:
-                    smtp.sendmail(envelope_from, [mail.to], data or b"")
-                else:
+                if message is not None:
                     smtp.send_message(message, envelope_from, [mail.to])
+                else:
+                    _sendmail(
+                        smtp,
+                        envelope_from,
+                        mail.to,
+                        lambda: _wire(mail, sender),
+                        pipelined=smtp.has_extn("pipelining"),
+                    )
+            except _Unbuildable as exc:
+                # The same mail will never build: no server can help. A
+                # message begun is never ended: the line is dropped, and
+                # the server keeps nothing of it (RFC 5321, 4.1.1.4).
+                self._discard()
+                cause = exc.__cause__
+                msg = f"{where}: the message cannot be built ({type(cause).__name__})"
+                raise DeliveryError(msg, permanent=True) from cause
             except smtplib.SMTPNotSupportedError as exc:
                 # The server lacks what this mail needs (SMTPUTF8): retrying
                 # the same mail on the same server cannot help.
@@ -322,6 +345,121 @@ class SMTPMailer:
         smtp, self._smtp = self._smtp, None
         if smtp is not None:
             _shut(smtp, polite=polite)
+
+
+class _Unbuildable(Exception):  # noqa: N818 (never leaves the module)
+    """The message of a mail cannot be written; its cause is chained."""
+
+
+def _built(mail: OutgoingMail, sender: str, where: str) -> EmailMessage:
+    """Return *mail* built by ``EmailMessage``, or say why it never will be."""
+    try:
+        return build_message(mail, sender)
+    except (ValueError, email.errors.MessageError) as exc:
+        msg = f"{where}: the message cannot be built ({type(exc).__name__})"
+        raise DeliveryError(msg, permanent=True) from exc
+
+
+def _wire(mail: OutgoingMail, sender: str) -> bytes:
+    """Return the bytes of a mail with plain addresses, as ``send_message`` would.
+
+    Raises:
+        _Unbuildable: ``EmailMessage`` refuses the mail.
+    """
+    data = message_bytes(mail, sender)
+    if data is not None:
+        return data
+    try:
+        # What send_message writes for plain addresses: no SMTPUTF8.
+        message = build_message(mail, sender)
+        return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))
+    except (ValueError, email.errors.MessageError) as exc:
+        raise _Unbuildable from exc
+
+
+_NOT_SENT = (0, b"")
+"""The reply to a command not sent, its transaction refused before it."""
+
+
+def _sendmail(
+    smtp: smtplib.SMTP,
+    sender: str,
+    to: str,
+    write: Callable[[], bytes],
+    *,
+    pipelined: bool,
+) -> None:
+    """Send a mail from *sender* to *to*, writing it while the server answers.
+
+    The message is written (*write*) once ``MAIL`` is on its way, in the
+    time its reply takes. With *pipelined* (the server announced
+    ``PIPELINING``, RFC 2920), ``MAIL``, ``RCPT`` and ``DATA`` go in one
+    write and their replies are read in order: two round trips instead of
+    four. A refusal raises what :meth:`smtplib.SMTP.sendmail` raises for it,
+    after the transaction is reset (or the connection closed, on ``421``),
+    so the connection stays usable as after ``sendmail``. Only mails with
+    plain ASCII addresses come here, so no extension is asked for (``SIZE``
+    is optional, and the message is not written yet).
+
+    Raises:
+        _Unbuildable: *write* failed with a command sent: the connection
+            must be dropped (a message never ended is kept by no server).
+    """
+    if pipelined:
+        smtp.send(f"MAIL FROM:<{sender}>\r\nRCPT TO:<{to}>\r\nDATA\r\n")
+        data = write()
+        # Every reply of the group is read, whatever the first ones said:
+        # the server answers each command (RFC 2920, 3.1).
+        mail_code, mail_reply = smtp.getreply()
+        rcpt_code, rcpt_reply = smtp.getreply()
+        code, reply = smtp.getreply()
+    else:
+        smtp.send(f"MAIL FROM:<{sender}>\r\n")
+        data = write()
+        mail_code, mail_reply = smtp.getreply()
+        rcpt_code, rcpt_reply = code, reply = _NOT_SENT
+        if mail_code == _OK:
+            smtp.send(f"RCPT TO:<{to}>\r\n")
+            rcpt_code, rcpt_reply = smtp.getreply()
+            if rcpt_code in _ACCEPTED:
+                smtp.send(b"DATA\r\n")
+                code, reply = smtp.getreply()
+    accepted = mail_code == _OK and rcpt_code in _ACCEPTED
+    if code == _START_DATA:
+        if accepted:
+            smtp.send(_quote_periods(data) + _END_OF_DATA)
+            code, reply = smtp.getreply()
+            if code == _OK:
+                return
+            _abandon(smtp, code)
+            raise smtplib.SMTPDataError(code, reply)
+        # The server took DATA after refusing the sender or the recipient
+        # (RFC 2920 forbids it): an empty message ends it, then the refusal.
+        smtp.send(_END_OF_DATA)
+        smtp.getreply()
+    if mail_code != _OK:
+        _abandon(smtp, mail_code)
+        raise smtplib.SMTPSenderRefused(mail_code, mail_reply, sender)
+    if rcpt_code not in _ACCEPTED:
+        _abandon(smtp, rcpt_code)
+        raise smtplib.SMTPRecipientsRefused({to: (rcpt_code, rcpt_reply)})
+    _abandon(smtp, code)
+    raise smtplib.SMTPDataError(code, reply)
+
+
+def _quote_periods(data: bytes) -> bytes:
+    """Return *data* dot-stuffed and ending with a line break (RFC 5321, 4.5.2)."""
+    stuffed = _LEADING_PERIOD.sub(b"..", data)
+    return stuffed if stuffed.endswith(b"\r\n") else stuffed + b"\r\n"
+
+
+def _abandon(smtp: smtplib.SMTP, code: int) -> None:
+    """End a refused transaction as ``sendmail`` does: ``RSET``, or close on 421."""
+    if code == _CLOSING:
+        smtp.close()
+    else:
+        with contextlib.suppress(smtplib.SMTPServerDisconnected):
+            smtp.rset()
 
 
 def _quiet(smtp: smtplib.SMTP) -> bool:
