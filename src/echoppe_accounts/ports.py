@@ -8,7 +8,7 @@ The package ships adapters for each (memory, SQLite, Maildir, system).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Protocol, Self
@@ -87,6 +87,26 @@ class Mailer(Protocol):
 
     def send(self, mail: OutgoingMail, sender: str) -> None:
         """Deliver *mail* from *sender*."""
+        ...
+
+
+class TwoStepMailer(Mailer, Protocol):
+    """Protocol: a mailer that hands a mail over and hears the verdict later.
+
+    The :class:`~echoppe_accounts.OutboxDispatcher` uses :meth:`start_send`
+    when its mailer has it, to open its next mail while the server reads
+    the message; :class:`~echoppe_accounts.SMTPMailer` has it.
+
+    .. versionadded:: 0.2.0
+    """
+
+    def start_send(self, mail: OutgoingMail, sender: str) -> Callable[[], None]:
+        """Hand *mail* over but for the verdict; return the wait for it.
+
+        The returned function returns once the mail is delivered and
+        raises :class:`~echoppe_accounts.DeliveryError` as ``send`` would
+        otherwise; it is called before anything else is asked of the mailer.
+        """
         ...
 
 

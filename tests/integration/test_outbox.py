@@ -186,6 +186,47 @@ class ScriptedMailer:
         self.sent.append(mail)
 
 
+@attrs.define
+class TwoStepScriptedMailer(ScriptedMailer):
+    """A :class:`ScriptedMailer` that gives its verdict when asked (``start_send``).
+
+    As :class:`~echoppe_accounts.SMTPMailer`: the mail is handed over, and
+    the failure *outcome* says is raised by the wait for the verdict. It
+    checks the dispatcher asks for each verdict before the next mail.
+    """
+
+    waiting: bool = False
+    held: threading.Lock = attrs.field(factory=threading.Lock)
+    """Held from a mail's hand-over to its verdict, as SMTPMailer's connection."""
+
+    def start_send(self, mail: OutgoingMail, sender: str) -> Callable[[], None]:
+        del sender
+        self.held.acquire()
+        assert not self.waiting, "a mail handed over before the last verdict"
+        self.attempts.append(mail.id)
+        self.on_send(mail)
+        self.waiting = True
+
+        def wait() -> None:
+            assert self.waiting, "a verdict asked twice"
+            self.waiting = False
+            self.held.release()
+            failure = self.outcome(mail)
+            if failure is not None:
+                raise failure
+            self.sent.append(mail)
+
+        return wait
+
+
+@pytest.fixture(
+    params=[ScriptedMailer, TwoStepScriptedMailer], ids=["send", "two-step"]
+)
+def scripted(request) -> type[ScriptedMailer]:
+    """A scripted mailer of each kind the dispatcher meets."""
+    return request.param
+
+
 def refused(_mail) -> DeliveryError:
     """Return the error of a server refusing for good."""
     return DeliveryError("the server refused the recipient (550 5.1.1)", permanent=True)
@@ -208,9 +249,11 @@ def request_and_confirm(service, auth, email="jean.dupont@exemple.fr"):
     return temporary_password(second)
 
 
-def test_a_permanent_refusal_is_dead_lettered_at_once(service, uow_factory, clock):
+def test_a_permanent_refusal_is_dead_lettered_at_once(
+    scripted, service, uow_factory, clock
+):
     """O1: a permanent refusal is tried once, then listed as a dead letter."""
-    mailer = ScriptedMailer(refused)
+    mailer = scripted(refused)
     dispatcher = dispatcher_for(uow_factory, mailer, clock)
     account = service.register(form())
     assert dispatcher.dispatch() == DispatchReport(sent=0, failed=0, dead=1)
@@ -264,9 +307,11 @@ def test_the_retry_window_is_a_setting(uow_factory, clock, mailer, shop_settings
     assert app.dispatcher.dispatch().dead == 1
 
 
-def test_dead_letters_are_requeued_with_a_fresh_window(service, uow_factory, clock):
+def test_dead_letters_are_requeued_with_a_fresh_window(
+    scripted, service, uow_factory, clock
+):
     """O1: a requeued dead letter goes out; requeue and purge say how many."""
-    mailer = ScriptedMailer(refused)
+    mailer = scripted(refused)
     dispatcher = dispatcher_for(uow_factory, mailer, clock)
     for i in range(3):
         service.register(form(email=f"client{i}@exemple.fr"))
@@ -285,9 +330,11 @@ def test_dead_letters_are_requeued_with_a_fresh_window(service, uow_factory, clo
     assert dispatcher.requeue() == 0
 
 
-def test_requeue_without_ids_takes_every_dead_letter(service, uow_factory, clock):
+def test_requeue_without_ids_takes_every_dead_letter(
+    scripted, service, uow_factory, clock
+):
     """O1: ``requeue()`` brings back every dead letter, due at once."""
-    mailer = ScriptedMailer(refused)
+    mailer = scripted(refused)
     dispatcher = dispatcher_for(uow_factory, mailer, clock)
     for i in range(3):
         service.register(form(email=f"client{i}@exemple.fr"))
@@ -344,7 +391,7 @@ def test_a_mail_whose_secret_expired_is_dropped_not_sent(service, auth, dispatch
 
 
 def test_any_mailer_exception_is_contained_to_its_mail(
-    service, uow_factory, clock, caplog
+    scripted, service, uow_factory, clock, caplog
 ):
     """O3: a RuntimeError fails its mail only, logged without its message."""
     for i in range(3):
@@ -355,7 +402,7 @@ def test_any_mailer_exception_is_contained_to_its_mail(
         # The worst a shop's mailer can do: quote the mail in its error.
         return RuntimeError(mail.text) if mail.id == doomed.id else None
 
-    mailer = ScriptedMailer(crash)
+    mailer = scripted(crash)
     dispatcher = dispatcher_for(uow_factory, mailer, clock)
     with caplog.at_level(logging.INFO, logger="echoppe_accounts.outbox"):
         assert dispatcher.dispatch() == DispatchReport(sent=2, failed=1)
@@ -369,7 +416,7 @@ def test_any_mailer_exception_is_contained_to_its_mail(
     assert dispatcher.dispatch().sent == 1  # retried like any transient failure
 
 
-def test_a_connection_failure_ends_the_round(service, uow_factory, clock):
+def test_a_connection_failure_ends_the_round(scripted, service, uow_factory, clock):
     """O3: the server unreachable costs one attempt per round, not one per mail."""
     for i in range(5):
         service.register(form(email=f"client{i}@exemple.fr"))
@@ -377,7 +424,7 @@ def test_a_connection_failure_ends_the_round(service, uow_factory, clock):
     def unreachable(_mail):
         return DeliveryError("the server did not answer in time", connection=True)
 
-    mailer = ScriptedMailer(unreachable)
+    mailer = scripted(unreachable)
     dispatcher = dispatcher_for(uow_factory, mailer, clock)
     assert dispatcher.dispatch() == DispatchReport(sent=0, failed=1)
     assert len(mailer.attempts) == 1
@@ -392,12 +439,12 @@ def test_a_connection_failure_ends_the_round(service, uow_factory, clock):
     assert dispatcher.dispatch().sent == 1
 
 
-def test_a_batch_never_outlives_its_lease(service, uow_factory, clock):
+def test_a_batch_never_outlives_its_lease(scripted, service, uow_factory, clock):
     """O1: a mail whose claim lapsed mid-batch is left to the rival that took it."""
     for i in range(3):
         service.register(form(email=f"client{i}@exemple.fr"))
     lease = timedelta(minutes=5)
-    rival_mailer = ScriptedMailer()
+    rival_mailer = scripted()
     rival = dispatcher_for(uow_factory, rival_mailer, clock, lease=lease)
     rival_rounds = []
 
@@ -409,7 +456,7 @@ def test_a_batch_never_outlives_its_lease(service, uow_factory, clock):
         if len(mailer.attempts) == 2:
             rival_rounds.append(rival.dispatch())
 
-    mailer = ScriptedMailer(on_send=slow)
+    mailer = scripted(on_send=slow)
     dispatcher = dispatcher_for(uow_factory, mailer, clock, lease=lease)
     assert dispatcher.dispatch() == DispatchReport(sent=2, failed=0)
     assert rival_rounds == [DispatchReport(sent=1, failed=0)]
@@ -419,7 +466,7 @@ def test_a_batch_never_outlives_its_lease(service, uow_factory, clock):
     assert dispatcher.stats().pending == 0
 
 
-def test_two_dispatchers_with_a_slow_mailer_send_each_mail_once(uow_factory):
+def test_two_dispatchers_with_a_slow_mailer_send_each_mail_once(scripted, uow_factory):
     """O1: sends slower than lease/batch, real clock: every mail goes exactly once."""
     clock = SystemClock()
     with uow_factory() as tx:
@@ -438,7 +485,7 @@ def test_two_dispatchers_with_a_slow_mailer_send_each_mail_once(uow_factory):
         with lock:
             received.append(mail.id)
 
-    mailer = ScriptedMailer(on_send=lambda m: (slow(m), record(m)))
+    mailer = scripted(on_send=lambda m: (slow(m), record(m)))
     dispatchers = [
         dispatcher_for(uow_factory, mailer, clock, lease=lease) for _ in range(2)
     ]
@@ -500,7 +547,7 @@ def test_the_outbox_holds_bodies_sealed_and_bound_to_their_mail(service, uow_fac
 
 
 def test_a_round_logs_once_and_each_failure_once_without_secrets(
-    service, auth, uow_factory, clock, caplog
+    scripted, service, auth, uow_factory, clock, caplog
 ):
     """O1, O4, R9: one DEBUG record per round, one WARNING per failure, no secret."""
     service.register(form())
@@ -511,7 +558,7 @@ def test_a_round_logs_once_and_each_failure_once_without_secrets(
     def quoting(mail):
         return RuntimeError(f"{mail.to}: {mail.text}")
 
-    mailer = ScriptedMailer(quoting)
+    mailer = scripted(quoting)
     dispatcher = dispatcher_for(uow_factory, mailer, clock)
     with caplog.at_level(logging.DEBUG, logger="echoppe_accounts"):
         report = dispatcher.dispatch()

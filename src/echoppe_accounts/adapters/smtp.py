@@ -27,7 +27,7 @@ import select
 import smtplib
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 from types import TracebackType
 from typing import Literal, Self
@@ -194,6 +194,25 @@ class SMTPMailer:
                 server is unreachable, silent or drops the line, neither for
                 a ``4xx`` reply (see the module's documentation).
         """
+        self.start_send(mail, sender)()
+
+    def start_send(self, mail: OutgoingMail, sender: str) -> Callable[[], None]:
+        """Hand *mail* over but for the server's verdict; return the wait for it.
+
+        Everything :meth:`send` does, up to the server's reply to the
+        message, which the returned function reads: it returns if the
+        server took the mail and raises as :meth:`send` raises otherwise.
+        Meanwhile the caller may work while the server reads the message
+        (the :class:`~echoppe_accounts.OutboxDispatcher` opens its next
+        mail). The mailer is the caller's until the function is called:
+        call it before asking anything else of the mailer.
+
+        Raises:
+            DeliveryError: As :meth:`send`, for what went wrong before the
+                message was written.
+
+        .. versionadded:: 0.2.0
+        """
         where = f"cannot deliver mail {mail.id} through {self.host}:{self.port}"
         envelope_from = sender_address(sender)[1]
         # The common mail (plain ASCII addresses) is written directly while
@@ -201,56 +220,76 @@ class SMTPMailer:
         # standard library's EmailMessage first (see adapters/_fastmime.py).
         common = fast.enabled() and plain_addresses(mail, sender)
         message = None if common else _built(mail, sender, where)
-        with self._lock:
-            smtp = self._connection(where)
-            try:
+        self._lock.acquire()
+        try:
+            with self._failures(where):
+                smtp = self._connection(where)
                 if message is not None:
                     smtp.send_message(message, envelope_from, [mail.to])
+                    verdict = _taken
                 else:
-                    _sendmail(
+                    verdict = _sendmail(
                         smtp,
                         envelope_from,
                         mail.to,
                         lambda: _wire(mail, sender),
                         pipelined=smtp.has_extn("pipelining"),
                     )
-            except _Unbuildable as exc:
-                # The same mail will never build: no server can help. A
-                # message begun is never ended: the line is dropped, and
-                # the server keeps nothing of it (RFC 5321, 4.1.1.4).
-                self._discard()
-                cause = exc.__cause__
-                msg = f"{where}: the message cannot be built ({type(cause).__name__})"
-                raise DeliveryError(msg, permanent=True) from cause
-            except smtplib.SMTPNotSupportedError as exc:
-                # The server lacks what this mail needs (SMTPUTF8): retrying
-                # the same mail on the same server cannot help.
-                msg = f"{where}: {_reason(exc)}"
-                raise DeliveryError(msg, permanent=True) from exc
-            except smtplib.SMTPServerDisconnected as exc:
+        except BaseException:
+            self._lock.release()
+            raise
+
+        def wait() -> None:
+            try:
+                with self._failures(where):
+                    verdict()
+            finally:
+                self._lock.release()
+
+        return wait
+
+    @contextlib.contextmanager
+    def _failures(self, where: str) -> Iterator[None]:
+        """Turn what the connection raises into a :class:`DeliveryError`."""
+        try:
+            yield
+        except _Unbuildable as exc:
+            # The same mail will never build: no server can help. A
+            # message begun is never ended: the line is dropped, and the
+            # server keeps nothing of it (RFC 5321, 4.1.1.4).
+            self._discard()
+            cause = exc.__cause__
+            msg = f"{where}: the message cannot be built ({type(cause).__name__})"
+            raise DeliveryError(msg, permanent=True) from cause
+        except smtplib.SMTPNotSupportedError as exc:
+            # The server lacks what this mail needs (SMTPUTF8): retrying
+            # the same mail on the same server cannot help.
+            msg = f"{where}: {_reason(exc)}"
+            raise DeliveryError(msg, permanent=True) from exc
+        except smtplib.SMTPServerDisconnected as exc:
+            self._discard()
+            msg = f"{where}: {_reason(exc)}"
+            raise DeliveryError(msg, connection=True) from exc
+        except (
+            smtplib.SMTPRecipientsRefused,
+            smtplib.SMTPResponseException,
+        ) as exc:
+            code = _refusal_code(exc)
+            if code == _CLOSING:
+                # "Service not available, closing transmission channel".
                 self._discard()
                 msg = f"{where}: {_reason(exc)}"
                 raise DeliveryError(msg, connection=True) from exc
-            except (
-                smtplib.SMTPRecipientsRefused,
-                smtplib.SMTPResponseException,
-            ) as exc:
-                code = _refusal_code(exc)
-                if code == _CLOSING:
-                    # "Service not available, closing transmission channel".
-                    self._discard()
-                    msg = f"{where}: {_reason(exc)}"
-                    raise DeliveryError(msg, connection=True) from exc
-                # A refusal: smtplib has reset the transaction, so the
-                # connection stays for the next mail.
-                msg = f"{where}: {_reason(exc)}"
-                raise DeliveryError(msg, permanent=code >= _PERMANENT) from exc
-            except OSError as exc:
-                # The connection is in an unknown state (mid-transaction,
-                # half-closed): it must not carry another mail.
-                self._discard()
-                msg = f"{where}: {_reason(exc)}"
-                raise DeliveryError(msg, connection=True) from exc
+            # A refusal: the transaction is reset, so the connection stays
+            # for the next mail.
+            msg = f"{where}: {_reason(exc)}"
+            raise DeliveryError(msg, permanent=code >= _PERMANENT) from exc
+        except OSError as exc:
+            # The connection is in an unknown state (mid-transaction,
+            # half-closed): it must not carry another mail.
+            self._discard()
+            msg = f"{where}: {_reason(exc)}"
+            raise DeliveryError(msg, connection=True) from exc
 
     def check(self) -> None:
         """Connect, secure the connection and log in, keeping it for the next mail.
@@ -388,8 +427,11 @@ def _sendmail(
     write: Callable[[], bytes],
     *,
     pipelined: bool,
-) -> None:
+) -> Callable[[], None]:
     """Send a mail from *sender* to *to*, writing it while the server answers.
+
+    Returns the wait for the server's verdict on the message
+    (:func:`_verdict`).
 
     The message is written (*write*) once ``MAIL`` is on its way, in the
     time its reply takes. With *pipelined* (the server announced
@@ -428,11 +470,7 @@ def _sendmail(
     if code == _START_DATA:
         if accepted:
             smtp.send(_quote_periods(data) + _END_OF_DATA)
-            code, reply = smtp.getreply()
-            if code == _OK:
-                return
-            _abandon(smtp, code)
-            raise smtplib.SMTPDataError(code, reply)
+            return lambda: _verdict(smtp)
         # The server took DATA after refusing the sender or the recipient
         # (RFC 2920 forbids it): an empty message ends it, then the refusal.
         smtp.send(_END_OF_DATA)
@@ -445,6 +483,18 @@ def _sendmail(
         raise smtplib.SMTPRecipientsRefused({to: (rcpt_code, rcpt_reply)})
     _abandon(smtp, code)
     raise smtplib.SMTPDataError(code, reply)
+
+
+def _verdict(smtp: smtplib.SMTP) -> None:
+    """Read the server's reply to a message; raise as ``sendmail`` if refused."""
+    code, reply = smtp.getreply()
+    if code != _OK:
+        _abandon(smtp, code)
+        raise smtplib.SMTPDataError(code, reply)
+
+
+def _taken() -> None:
+    """The verdict of a mail ``send_message`` has already read."""
 
 
 def _quote_periods(data: bytes) -> bytes:

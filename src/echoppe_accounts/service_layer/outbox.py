@@ -12,8 +12,10 @@ time (SPEC O1, O3):
    or the mail is gone (erased), the mail is left alone, so a slow batch
    never outlives its lease;
 2. drops the mail, unsent, if the secret it carries has expired;
-3. unseals the bodies, or dead-letters a mail it cannot unseal (sealed
-   with another key);
+3. dead-letters a mail it cannot unseal (sealed with another key); the
+   bodies are unsealed beforehand, while the server reads the previous
+   message (a two-step mailer such as :class:`~echoppe_accounts.SMTPMailer`
+   gives its verdict on a mail only when asked);
 4. hands the mail to the mailer, and marks it sent, failed or dead, under
    its claim: a dispatcher that lost a claim marks nothing.
 
@@ -62,7 +64,7 @@ import logging
 import secrets
 import threading
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime, timedelta
 
 import attrs
@@ -233,17 +235,40 @@ class OutboxDispatcher:
         left = [mail.id for mail in claimed]
         round_ = Round(self.uow, self.clock, claim_id, left, now + self.lease)
         outcomes: Counter[Outcome] = Counter()
+        # A two-step mailer (SMTPMailer) hands a mail over and is asked for
+        # the server's verdict later: the next mail is opened meanwhile.
+        start = getattr(self.mailer, "start_send", None)
+        waiting: tuple[OutgoingMail, Callable[[], None]] | None = None
         try:
             for mail in claimed:
                 left.remove(mail.id)
-                outcome, connection_lost = self._deliver(mail, round_)
+                opened = self._open(mail)
+                if waiting is not None:
+                    outcome, connection_lost = self._verdict(*waiting, round_)
+                    waiting = None
+                    outcomes[outcome] += 1
+                    if connection_lost:
+                        left.insert(0, mail.id)  # released with the others
+                        break
+                outcome, connection_lost, wait = self._deliver(
+                    mail, opened, round_, start
+                )
+                if wait is not None:
+                    waiting = (mail, wait)
+                    continue
                 outcomes[outcome] += 1
                 if connection_lost:
                     # Every other mail would wait for the same dead server:
                     # they go back, with no attempt counted (SPEC O3).
                     break
+            if waiting is not None:
+                outcome, _ = self._verdict(*waiting, round_)
+                waiting = None
+                outcomes[outcome] += 1
         finally:
             try:
+                if waiting is not None:  # the round failed: the mailer is freed
+                    self._verdict(*waiting, round_)
                 round_.write_marks()
             finally:
                 round_.release()
@@ -273,10 +298,32 @@ class OutboxDispatcher:
         )
         return report
 
-    def _deliver(self, mail: OutgoingMail, round_: Round) -> tuple[Outcome, bool]:
-        """Hand *mail* over if its claim still holds; return its fate.
+    def _open(self, mail: OutgoingMail) -> OutgoingMail | None:
+        """Return *mail* with its bodies unsealed; ``None`` if no key opens them.
 
-        The second value says whether the connection to the server failed.
+        Done before its claim is checked, while the server reads the
+        previous message: it costs nothing but time, and nothing is sent
+        before the claim holds.
+        """
+        try:
+            older = () if self.outbox_old_key is None else (self.outbox_old_key,)
+            return unseal_mail(mail, outbox_key(self.outbox_key), *older)
+        except SealError:
+            return None
+
+    def _deliver(
+        self,
+        mail: OutgoingMail,
+        opened: OutgoingMail | None,
+        round_: Round,
+        start: Callable[[OutgoingMail, str], Callable[[], None]] | None,
+    ) -> tuple[Outcome, bool, Callable[[], None] | None]:
+        """Hand *mail* (*opened*) over if its claim still holds; return its fate.
+
+        The second value says whether the connection to the server failed;
+        the third, when the mail went to a two-step mailer (*start*), is the
+        wait for the server's verdict (see :meth:`_verdict`), the fate then
+        still unknown.
         """
         claim_id = round_.claim_id
         now = self.clock.now()
@@ -300,30 +347,52 @@ class OutboxDispatcher:
                 mail.id,
                 mail.kind.value,
             )
-            return Outcome.LOST, False
+            return Outcome.LOST, False, None
         if mail.has_expired(now):
             round_.mark_dropped(mail, EXPIRED)
-            return Outcome.DROPPED, False
-        try:
-            older = () if self.outbox_old_key is None else (self.outbox_old_key,)
-            opened = unseal_mail(mail, outbox_key(self.outbox_key), *older)
-        except SealError:
+            return Outcome.DROPPED, False, None
+        if opened is None:
             round_.mark_dead(mail, UNREADABLE, attempted=False)
-            return Outcome.DEAD, False
+            return Outcome.DEAD, False, None
+        if start is None:
+            outcome, connection_lost = self._verdict(
+                mail, lambda: self.mailer.send(opened, self.sender), round_
+            )
+            return outcome, connection_lost, None
         try:
-            self.mailer.send(opened, self.sender)
-        except DeliveryError as exc:
+            wait = start(opened, self.sender)
+        except Exception as exc:  # noqa: BLE001 (see _verdict)
+            outcome, connection_lost = self._refused(mail, round_, exc)
+            return outcome, connection_lost, None
+        return Outcome.SENT, False, wait
+
+    def _verdict(
+        self, mail: OutgoingMail, wait: Callable[[], None], round_: Round
+    ) -> tuple[Outcome, bool]:
+        """Learn whether *mail* went (*wait*); record it; return its fate.
+
+        The second value says whether the connection to the server failed.
+        """
+        try:
+            wait()
+        except Exception as exc:  # noqa: BLE001 (contained to its mail: SPEC O3)
+            return self._refused(mail, round_, exc)
+        round_.sent.append((mail, self.clock.now()))
+        return Outcome.SENT, False
+
+    def _refused(
+        self, mail: OutgoingMail, round_: Round, exc: Exception
+    ) -> tuple[Outcome, bool]:
+        """Record what the mailer raised for *mail*; say if the connection failed."""
+        if isinstance(exc, DeliveryError):
             # The library's mailers say the cause in words, never the
             # mail's content (SPEC R9): the message can be kept.
             outcome = self._failed(mail, round_, str(exc), permanent=exc.permanent)
             return outcome, exc.connection
-        except Exception as exc:  # noqa: BLE001 (contained to its mail: SPEC O3)
-            # Any other exception's message may quote the mail (a link, a
-            # temporary password): only its type is kept and logged.
-            error = f"the mailer raised {type(exc).__name__}"
-            return self._failed(mail, round_, error, permanent=False), False
-        round_.sent.append((mail, self.clock.now()))
-        return Outcome.SENT, False
+        # Any other exception's message may quote the mail (a link, a
+        # temporary password): only its type is kept and logged.
+        error = f"the mailer raised {type(exc).__name__}"
+        return self._failed(mail, round_, error, permanent=False), False
 
     def _failed(
         self, mail: OutgoingMail, round_: Round, error: str, *, permanent: bool
