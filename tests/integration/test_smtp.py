@@ -162,6 +162,36 @@ def test_lines_starting_with_a_period_arrive_as_written(plain_server):
     assert parts["text/html"].splitlines() == ["<p>.</p>", "."]
 
 
+@pytest.mark.parametrize(
+    "smuggled",
+    [
+        "\r\n.\r\nMAIL FROM:<x@evil.test>\r\nRCPT TO:<y@exemple.fr>\r\nDATA\r\n",
+        "\n.\nMAIL FROM:<x@evil.test>\n",
+        "\r.\rMAIL FROM:<x@evil.test>\r",
+        "\n.\r\nRCPT TO:<y@exemple.fr>\r\n",
+        "é\r\n.\r\nQUIT\r\n" * 3,
+    ],
+    ids=["crlf", "lf", "cr", "lf-crlf", "quoted-printable"],
+)
+def test_no_end_of_data_can_be_smuggled_in_a_body(plain_server, smuggled):
+    """SMTP smuggling (CVE-2023-51764 class): a body never ends the message early.
+
+    Every line of the bytes sent ends with CRLF, none is a lone period, so
+    the server reads one message, with the body as written, and nothing
+    after it as commands.
+    """
+    mail = attrs.evolve(outgoing(), text=f"Bonjour{smuggled}fin\n")
+    with plain_mailer(plain_server) as mailer:
+        mailer.send(mail, SENDER)
+    (received,) = plain_server.handler.received
+    assert received.mail_from == "bonjour@lechoppe.fr"
+    assert received.rcpt_tos == ["helene.mercier@exemple.fr"]
+    assert b"\n" not in received.content.replace(b"\r\n", b"")
+    assert b"\r" not in received.content.replace(b"\r\n", b"")
+    (text, _) = list(received.message.iter_parts())
+    assert text.get_content().splitlines() == mail.text.splitlines()
+
+
 def test_the_same_mail_sent_again_keeps_its_message_id(plain_server):
     """A retried mail carries the same Message-ID, so duplicates can be spotted."""
     mail = outgoing(7)
