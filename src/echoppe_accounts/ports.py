@@ -100,11 +100,19 @@ class TwoStepMailer(Mailer, Protocol):
     .. versionadded:: 0.2.0
     """
 
-    def start_send(self, mail: OutgoingMail, sender: str) -> Callable[[], None]:
+    def start_send(
+        self,
+        mail: OutgoingMail,
+        sender: str,
+        *,
+        ready: Callable[[], bool] | None = None,
+    ) -> Callable[[], None]:
         """Hand *mail* over but for the verdict; return the wait for it.
 
-        The returned function returns once the mail is delivered and
-        raises :class:`~echoppe_accounts.DeliveryError` as ``send`` would
+        *ready*, if given, is called before any of the message goes; if it
+        returns false the mail does not go, and the wait does nothing. The
+        returned function returns once the mail is delivered and raises
+        :class:`~echoppe_accounts.DeliveryError` as ``send`` would
         otherwise; it is called before anything else is asked of the mailer.
         """
         ...

@@ -199,10 +199,19 @@ class TwoStepScriptedMailer(ScriptedMailer):
     held: threading.Lock = attrs.field(factory=threading.Lock)
     """Held from a mail's hand-over to its verdict, as SMTPMailer's connection."""
 
-    def start_send(self, mail: OutgoingMail, sender: str) -> Callable[[], None]:
+    def start_send(
+        self,
+        mail: OutgoingMail,
+        sender: str,
+        *,
+        ready: Callable[[], bool] | None = None,
+    ) -> Callable[[], None]:
         del sender
         self.held.acquire()
         assert not self.waiting, "a mail handed over before the last verdict"
+        if ready is not None and not ready():  # not to be sent after all
+            self.held.release()
+            return lambda: None
         self.attempts.append(mail.id)
         self.on_send(mail)
         self.waiting = True

@@ -480,6 +480,52 @@ def test_a_mail_with_plain_addresses_that_cannot_be_built_fails_for_good(
     assert plain_server.handler.message_ids() == [message_id(outgoing(2), SENDER)]
 
 
+# -- two steps: the caller's work while the server answers ---------------------------
+
+
+def test_a_mail_whose_caller_is_not_ready_is_not_sent(plain_server):
+    """``ready`` false (the outbox's claim lapsed): nothing of the mail arrives."""
+    calls = []
+
+    def not_ready() -> bool:
+        calls.append(len(plain_server.handler.received))
+        return False
+
+    with plain_mailer(plain_server) as mailer:
+        wait = mailer.start_send(outgoing(1), SENDER, ready=not_ready)
+        wait()  # nothing to hear
+        mailer.send(outgoing(2), SENDER)  # the mailer goes on
+    assert calls == [0]
+    assert plain_server.handler.message_ids() == [message_id(outgoing(2), SENDER)]
+
+
+def test_a_caller_failing_in_ready_frees_the_mailer(plain_server):
+    """``ready`` raising (the outbox's storage): nothing sent, the error passes."""
+
+    def broken() -> bool:
+        msg = "the storage is down"
+        raise RuntimeError(msg)
+
+    with plain_mailer(plain_server) as mailer:
+        with pytest.raises(RuntimeError, match="storage is down"):
+            mailer.start_send(outgoing(1), SENDER, ready=broken)
+        mailer.send(outgoing(2), SENDER)
+    assert plain_server.handler.message_ids() == [message_id(outgoing(2), SENDER)]
+
+
+def test_the_verdict_comes_when_asked(plain_server):
+    """A refusal of the message is raised by the wait, not by ``start_send``."""
+    plain_server.handler.message_refusal = "554 5.7.1 Rejected"
+    with plain_mailer(plain_server) as mailer:
+        wait = mailer.start_send(outgoing(1), SENDER, ready=lambda: True)
+        with pytest.raises(DeliveryError, match=r"554 5\.7\.1") as info:
+            wait()
+        plain_server.handler.message_refusal = None
+        mailer.start_send(outgoing(2), SENDER)()
+    assert info.value.permanent
+    assert plain_server.handler.message_ids() == [message_id(outgoing(2), SENDER)]
+
+
 # -- pipelining (RFC 2920) -----------------------------------------------------------
 
 
@@ -531,6 +577,16 @@ def test_a_server_taking_data_after_a_refused_recipient_gets_no_message():
     assert info.value.permanent
     assert isinstance(info.value.__cause__, smtplib.SMTPRecipientsRefused)
     assert "jeton" not in str(info.value)
+
+
+def test_a_mail_withdrawn_once_the_server_waits_for_it_is_never_ended():
+    """``ready`` false after DATA was accepted: the line drops, nothing arrives."""
+    with GroupingServer() as server:
+        with grouping_mailer(server) as mailer:
+            mailer.start_send(outgoing(1), SENDER, ready=lambda: False)()
+            mailer.send(outgoing(2), SENDER)
+        assert len(server.messages) == 1
+        assert server.connections == 2
 
 
 def test_an_unbuildable_mail_is_never_ended_on_a_pipelining_server():

@@ -196,7 +196,13 @@ class SMTPMailer:
         """
         self.start_send(mail, sender)()
 
-    def start_send(self, mail: OutgoingMail, sender: str) -> Callable[[], None]:
+    def start_send(
+        self,
+        mail: OutgoingMail,
+        sender: str,
+        *,
+        ready: Callable[[], bool] | None = None,
+    ) -> Callable[[], None]:
         """Hand *mail* over but for the server's verdict; return the wait for it.
 
         Everything :meth:`send` does, up to the server's reply to the
@@ -206,6 +212,14 @@ class SMTPMailer:
         (the :class:`~echoppe_accounts.OutboxDispatcher` opens its next
         mail). The mailer is the caller's until the function is called:
         call it before asking anything else of the mailer.
+
+        *ready*, if given, is called once the envelope is on its way and
+        before any of the message is: the caller's own work then runs while
+        the server answers (the dispatcher checks its claim on the mail and
+        records the previous mail's fate). If it returns false, the mail is
+        not sent: the transaction is abandoned (reset, or the line dropped
+        if the server already waits for the message, so that it keeps
+        nothing) and the returned function does nothing.
 
         Raises:
             DeliveryError: As :meth:`send`, for what went wrong before the
@@ -225,7 +239,8 @@ class SMTPMailer:
             with self._failures(where):
                 smtp = self._connection(where)
                 if message is not None:
-                    smtp.send_message(message, envelope_from, [mail.to])
+                    if ready is None or ready():
+                        smtp.send_message(message, envelope_from, [mail.to])
                     verdict = _taken
                 else:
                     verdict = _sendmail(
@@ -233,9 +248,16 @@ class SMTPMailer:
                         envelope_from,
                         mail.to,
                         lambda: _wire(mail, sender),
+                        ready or _always,
                         pipelined=smtp.has_extn("pipelining"),
                     )
+        except DeliveryError:
+            self._lock.release()
+            raise
         except BaseException:
+            # *ready* failed (its storage) with a transaction half begun:
+            # the connection carries no other mail.
+            self._discard()
             self._lock.release()
             raise
 
@@ -425,6 +447,7 @@ def _sendmail(
     sender: str,
     to: str,
     write: Callable[[], bytes],
+    ready: Callable[[], bool],
     *,
     pipelined: bool,
 ) -> Callable[[], None]:
@@ -443,6 +466,10 @@ def _sendmail(
     plain ASCII addresses come here, so no extension is asked for (``SIZE``
     is optional, and the message is not written yet).
 
+    *ready* is called in the next wait for a reply (``RCPT``'s, or the
+    group's): when it returns false the mail must not go after all, the
+    transaction is abandoned, and the verdict returned does nothing.
+
     Raises:
         _Unbuildable: *write* failed with a command sent: the connection
             must be dropped (a message never ended is kept by no server).
@@ -450,11 +477,15 @@ def _sendmail(
     if pipelined:
         smtp.send(f"MAIL FROM:<{sender}>\r\nRCPT TO:<{to}>\r\nDATA\r\n")
         data = write()
+        held = ready()
         # Every reply of the group is read, whatever the first ones said:
         # the server answers each command (RFC 2920, 3.1).
         mail_code, mail_reply = smtp.getreply()
         rcpt_code, rcpt_reply = smtp.getreply()
         code, reply = smtp.getreply()
+        if not held:
+            _withdraw(smtp, waiting=code == _START_DATA, reset=mail_code == _OK)
+            return _taken
     else:
         smtp.send(f"MAIL FROM:<{sender}>\r\n")
         data = write()
@@ -462,7 +493,11 @@ def _sendmail(
         rcpt_code, rcpt_reply = code, reply = _NOT_SENT
         if mail_code == _OK:
             smtp.send(f"RCPT TO:<{to}>\r\n")
+            held = ready()
             rcpt_code, rcpt_reply = smtp.getreply()
+            if not held:
+                _withdraw(smtp, waiting=False, reset=True)
+                return _taken
             if rcpt_code in _ACCEPTED:
                 smtp.send(b"DATA\r\n")
                 code, reply = smtp.getreply()
@@ -485,12 +520,30 @@ def _sendmail(
     raise smtplib.SMTPDataError(code, reply)
 
 
+def _withdraw(smtp: smtplib.SMTP, *, waiting: bool, reset: bool) -> None:
+    """Abandon a transaction whose mail must not go after all.
+
+    A server *waiting* for the message gets none: the line is dropped, and
+    a message never ended is kept by no server (an empty one would be
+    delivered). Otherwise a begun transaction (*reset*) is reset.
+    """
+    if waiting:
+        smtp.close()
+    elif reset:
+        _abandon(smtp, _OK)
+
+
 def _verdict(smtp: smtplib.SMTP) -> None:
     """Read the server's reply to a message; raise as ``sendmail`` if refused."""
     code, reply = smtp.getreply()
     if code != _OK:
         _abandon(smtp, code)
         raise smtplib.SMTPDataError(code, reply)
+
+
+def _always() -> bool:
+    """The *ready* of a mail sent for its own sake: it always goes."""
+    return True
 
 
 def _taken() -> None:

@@ -92,6 +92,9 @@ UNREADABLE = (
 )
 """The reason recorded for a mail whose sealed body cannot be opened."""
 
+TwoStep = Callable[..., Callable[[], None]]
+"""What a two-step mailer's ``start_send`` is (``ports.TwoStepMailer``)."""
+
 _RENEW_BATCH_BELOW = 1 / 2
 """The fraction of the lease below which the rest of a batch's claims are renewed."""
 
@@ -316,20 +319,81 @@ class OutboxDispatcher:
         mail: OutgoingMail,
         opened: OutgoingMail | None,
         round_: Round,
-        start: Callable[[OutgoingMail, str], Callable[[], None]] | None,
+        start: TwoStep | None,
     ) -> tuple[Outcome, bool, Callable[[], None] | None]:
         """Hand *mail* (*opened*) over if its claim still holds; return its fate.
 
         The second value says whether the connection to the server failed;
         the third, when the mail went to a two-step mailer (*start*), is the
         wait for the server's verdict (see :meth:`_verdict`), the fate then
-        still unknown.
+        still unknown. A two-step mailer is handed the claim's check as its
+        *ready*: the check, and the commit of the previous mail's fate, run
+        while the server answers the envelope, and nothing of the message
+        goes unless the claim holds.
+        """
+        if start is None or opened is None or mail.has_expired(self.clock.now()):
+            outcome, connection_lost = self._deliver_at_once(mail, opened, round_)
+            return outcome, connection_lost, None
+        held: list[bool] = []
+        failed: list[Exception] = []
+
+        def ready() -> bool:
+            try:
+                held.append(self._hold(mail, round_))
+            except Exception as exc:  # noqa: BLE001 (raised once the mailer let go)
+                failed.append(exc)
+                return False
+            return held[-1]
+
+        try:
+            wait = start(opened, self.sender, ready=ready)
+        except Exception as exc:  # noqa: BLE001 (see _verdict)
+            if failed:
+                raise failed[0] from None
+            if held and not held[-1]:  # not ours to mark: it was not sent
+                return Outcome.LOST, getattr(exc, "connection", False), None
+            outcome, connection_lost = self._refused(mail, round_, exc)
+            return outcome, connection_lost, None
+        if failed or (held and not held[-1]):
+            wait()  # the mailer let the mail go: nothing to hear
+            if failed:
+                raise failed[0]
+            return Outcome.LOST, False, None
+        return Outcome.SENT, False, wait
+
+    def _deliver_at_once(
+        self, mail: OutgoingMail, opened: OutgoingMail | None, round_: Round
+    ) -> tuple[Outcome, bool]:
+        """Check the claim on *mail*, then drop it, dead-letter it or send it.
+
+        The path of a mailer with only ``send``, and of a mail that will
+        not be sent (expired, or unreadable).
+        """
+        if not self._hold(mail, round_):
+            return Outcome.LOST, False
+        if mail.has_expired(self.clock.now()):
+            round_.mark_dropped(mail, EXPIRED)
+            return Outcome.DROPPED, False
+        if opened is None:
+            round_.mark_dead(mail, UNREADABLE, attempted=False)
+            return Outcome.DEAD, False
+        return self._verdict(
+            mail, lambda: self.mailer.send(opened, self.sender), round_
+        )
+
+    def _hold(self, mail: OutgoingMail, round_: Round) -> bool:
+        """Commit the previous mail's fate and renew the claim on *mail*; say if held.
+
+        One commit: the previous mail's outcome, then this mail's claim
+        (SPEC O1: an outcome is recorded before the next mail goes). The
+        rest of the batch is renewed too once less than half the lease is
+        left. A claim that lapsed (a lease too short for the batch, or a
+        dispatcher stalled) is counted as "lost" in the round's record, not
+        a failure.
         """
         claim_id = round_.claim_id
         now = self.clock.now()
         until = now + self.lease
-        # One commit: the previous mail's outcome, then this mail's claim
-        # (SPEC O1: an outcome is recorded before the next mail goes).
         with self.uow(durable=False) as uow:
             round_.mark_sent(uow)
             held = uow.outbox.renew(mail.id, claim_id=claim_id, now=now, until=until)
@@ -339,32 +403,13 @@ class OutboxDispatcher:
                 round_.until = until
             uow.commit()
         if not held:
-            # Counted as "lost" in the round's record: a lease too short
-            # for the batch, or a dispatcher stalled; not a failure.
             log.debug(
                 "outbox: mail %s (%s) left alone: its claim lapsed before it "
                 "could be sent",
                 mail.id,
                 mail.kind.value,
             )
-            return Outcome.LOST, False, None
-        if mail.has_expired(now):
-            round_.mark_dropped(mail, EXPIRED)
-            return Outcome.DROPPED, False, None
-        if opened is None:
-            round_.mark_dead(mail, UNREADABLE, attempted=False)
-            return Outcome.DEAD, False, None
-        if start is None:
-            outcome, connection_lost = self._verdict(
-                mail, lambda: self.mailer.send(opened, self.sender), round_
-            )
-            return outcome, connection_lost, None
-        try:
-            wait = start(opened, self.sender)
-        except Exception as exc:  # noqa: BLE001 (see _verdict)
-            outcome, connection_lost = self._refused(mail, round_, exc)
-            return outcome, connection_lost, None
-        return Outcome.SENT, False, wait
+        return held
 
     def _verdict(
         self, mail: OutgoingMail, wait: Callable[[], None], round_: Round
