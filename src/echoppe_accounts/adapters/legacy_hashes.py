@@ -20,6 +20,7 @@ load it.
 
 from __future__ import annotations
 
+import base64
 import hmac
 import threading
 import time
@@ -31,12 +32,15 @@ from echoppe_accounts.domain.legacy_hash import (
     BCRYPT_PASSWORD_BYTES,
     MAX_BCRYPT_COST,
     MIN_BCRYPT_COST,
+    WORDPRESS_KEY,
+    WORDPRESS_PREFIX,
     bcrypt_cost,
     is_bcrypt_family,
     phpass_cost,
     too_long_for_bcrypt,
     unwrap,
     unwrap_phpass,
+    wordpress_bcrypt,
     wrapped_hash,
     wrapped_phpass,
 )
@@ -56,9 +60,11 @@ def _check_cost(_: object, __: object, value: int | None) -> None:
 class LegacyHasher:
     """A password hasher that also checks imported bcrypt and phpass hashes.
 
-    bcrypt (``$2y$``, PrestaShop 1.7+) and portable phpass (``$P$``,
-    WordPress and WooCommerce before 6.8; ``$H$``, phpBB) hashes are kept
-    wrapped at import (:meth:`wrap`) and replaced at the first login.
+    bcrypt (``$2y$``, PrestaShop 1.7+), WordPress 6.8+'s (``$wp$2y$``,
+    bcrypt over a SHA-384 HMAC of the password, WooCommerce included) and
+    portable phpass (``$P$``, WordPress and WooCommerce before 6.8; ``$H$``,
+    phpBB) hashes are kept wrapped at import (:meth:`wrap`) and replaced at
+    the first login.
 
     New hashes, and every hash that is not bcrypt, are *current*'s
     business. A bcrypt hash is checked against the password exactly as
@@ -133,7 +139,9 @@ class LegacyHasher:
         The importer stores this instead of the bcrypt hash (SPEC M3), so
         nothing that bcrypt alone can attack rests in storage.
 
-        A portable phpass hash (``$P$``, ``$H$``) is wrapped alike (SPEC M3).
+        A portable phpass hash (``$P$``, ``$H$``) is wrapped alike (SPEC M3),
+        and a WordPress 6.8+ one (``$wp$2y$…``) keeps its ``$wp`` before
+        its wrapped bcrypt hash.
 
         Raises:
             ValueError: *bcrypt_hash* is not a bcrypt or phpass hash of a kept
@@ -143,6 +151,8 @@ class LegacyHasher:
         """
         if phpass_cost(bcrypt_hash) is not None:
             return wrapped_phpass(bcrypt_hash, self.current.hash(bcrypt_hash))
+        if bcrypt_hash.startswith(WORDPRESS_PREFIX + "$2"):
+            return WORDPRESS_PREFIX + self.wrap(bcrypt_hash[len(WORDPRESS_PREFIX) :])
         cost = bcrypt_cost(bcrypt_hash)
         if cost is None or not MIN_BCRYPT_COST <= cost <= MAX_BCRYPT_COST:
             msg = "not a bcrypt hash of a cost from 4 to 12"
@@ -168,6 +178,11 @@ class LegacyHasher:
             return matched
         if password_hash.startswith(("$P$", "$H$", "$phpass-")):
             return self._verify_phpass(password_hash, password, started)
+        if password_hash.startswith(WORDPRESS_PREFIX):
+            # bcrypt over the pre-hashed password: the same checks, on a
+            # 64-character secret that bcrypt reads whole (no truncation).
+            inner = wordpress_bcrypt(password_hash) or _MALFORMED
+            return self.verify(inner, wordpress_secret(password))
         parts = unwrap(password_hash)
         if parts is not None:
             return self._verify_wrapped_bcrypt(*parts, password, started)
@@ -263,6 +278,26 @@ class LegacyHasher:
             if self._padding_hash is None:
                 self._padding_hash = self.current.hash("echoppe-accounts padding")
             return self._padding_hash
+
+
+_MALFORMED = "$2-malformed"
+"""A bcrypt hash that never matches: what a malformed ``$wp$`` hash is checked as."""
+
+
+def wordpress_secret(password: str) -> str:
+    """Return what WordPress 6.8+ hands bcrypt for *password*.
+
+    ``base64(HMAC-SHA384(password, key "wp-sha384"))`` over the password's
+    UTF-8 bytes as typed, as ``wp_check_password`` computes it: 64 ASCII
+    characters, so bcrypt reads the whole password. A lone surrogate (no
+    browser sends one) is written as such and matches no stored hash.
+
+    .. versionadded:: 0.2.0
+    """
+    digest = hmac.digest(
+        WORDPRESS_KEY, password.encode("utf-8", "surrogatepass"), "sha384"
+    )
+    return base64.b64encode(digest).decode("ascii")
 
 
 def _average(typical: float, seconds: float) -> float:

@@ -20,6 +20,12 @@ base-2 logarithm of the number of MD5 rounds (``B``: 2¹³ in WordPress), eight
 of salt and 22 of hash. They are kept wrapped the same way
 (:data:`PHPASS_WRAPPED_PREFIX`), checked at the first login and replaced.
 
+WordPress 6.8 and later write ``$wp$2y$10$…``: ``$wp`` before a bcrypt
+hash of ``base64(HMAC-SHA384(password, key "wp-sha384"))``, so that bcrypt
+reads the whole password however long (:data:`WORDPRESS_PREFIX`). Such a
+hash is kept wrapped like a bcrypt one, ``$wp`` kept in front, checked at the
+first login against the pre-hashed password and replaced.
+
 PrestaShop 1.6 stored ``md5(_COOKIE_KEY_ . password)``: a single unsalted
 MD5, which no longer protects anything and needs the old shop's secret key.
 It is not kept: its owner is invited to choose a password, as is the owner of
@@ -37,6 +43,8 @@ True
 '$P$B12345678L6Lpt4BxNotVIMILOa9u81'
 >>> phpass_cost("$P$B12345678L6Lpt4BxNotVIMILOa9u81")
 13
+>>> usable_legacy_hash("$wp$2y$10$" + "N" * 53) == "$wp$2y$10$" + "N" * 53
+True
 >>> wrapped = wrapped_hash("$2y$10$" + "N" * 53, "$argon2id$v=19$...")
 >>> wrapped
 '$bcrypt-argon2id$2y$10$NNNNNNNNNNNNNNNNNNNNNN$argon2id$v=19$...'
@@ -64,6 +72,12 @@ MIN_BCRYPT_COST = 4
 
 PROBE_HASH = "$2y$04$WG1o5qGJIIeurrPH/DnBWuw4v6vdtMWPjWm3wDL5tjBRYJ3Ji4D6O"
 """A bcrypt hash of :data:`PROBE_PASSWORD`: ask a hasher whether it checks bcrypt.
+
+.. versionadded:: 0.2.0
+"""
+
+PROBE_WORDPRESS_HASH = "$wp$2y$04$u8cwCPrvnA3EvfJZgFh4y.5IFH3tut7bXI3ntUDDLjBl4HcH2apM."
+"""A WordPress 6.8+ hash of :data:`PROBE_PASSWORD`: does a hasher check those?
 
 .. versionadded:: 0.2.0
 """
@@ -128,17 +142,50 @@ _PHPASS = re.compile(r"\$[PH]\$[./0-9A-Za-z]{31}")
 _PHPASS_LENGTH = 34
 
 
+WORDPRESS_PREFIX = "$wp"
+"""What WordPress 6.8+ writes before a bcrypt hash of its pre-hashed password.
+
+The stored form of such a hash, wrapped, is this prefix before a wrapped
+bcrypt hash: ``$wp$bcrypt-argon2id$2y$10$<salt>$argon2id$…``.
+
+.. versionadded:: 0.2.0
+"""
+
+WORDPRESS_KEY = b"wp-sha384"
+"""The HMAC-SHA384 key WordPress 6.8+ pre-hashes a password with.
+
+.. versionadded:: 0.2.0
+"""
+
+
 def is_bcrypt_family(password_hash: str) -> bool:
     """Tell whether *password_hash* claims to be a kept legacy hash, wrapped or not.
 
-    bcrypt (``$2…``) and phpass (``$P$``, ``$H$``), plain or wrapped: such a
-    hash is never handed to another hasher, even when malformed.
+    bcrypt (``$2…``), WordPress's (``$wp$``) and phpass (``$P$``, ``$H$``),
+    plain or wrapped: such a hash is never handed to another hasher, even
+    when malformed.
 
     .. versionadded:: 0.2.0
     """
     return password_hash.startswith(
-        ("$2", WRAPPED_PREFIX, "$P$", "$H$", PHPASS_WRAPPED_PREFIX)
+        ("$2", WRAPPED_PREFIX, "$P$", "$H$", PHPASS_WRAPPED_PREFIX, "$wp$")
     )
+
+
+def wordpress_bcrypt(password_hash: str) -> str | None:
+    """Return the bcrypt hash inside a WordPress 6.8+ hash (``$wp$…``), or ``None``.
+
+    Plain (``$2y$…``) or wrapped (``$bcrypt-argon2id$…``); ``None`` when
+    *password_hash* is not a WordPress hash or holds neither.
+
+    .. versionadded:: 0.2.0
+    """
+    if not password_hash.startswith(WORDPRESS_PREFIX + "$"):
+        return None
+    inner = password_hash[len(WORDPRESS_PREFIX) :]
+    if inner.startswith(WRAPPED_PREFIX) or bcrypt_cost(inner) is not None:
+        return inner
+    return None
 
 
 def phpass_cost(password_hash: str) -> int | None:
@@ -224,8 +271,9 @@ def usable_legacy_hash(text: str) -> str | None:
     """Return *text* as a hash to keep, or ``None`` when its owner must be invited.
 
     Kept: bcrypt hashes (``$2y$``, ``$2a$``, ``$2b$``) of a cost from
-    :data:`MIN_BCRYPT_COST` to :data:`MAX_BCRYPT_COST`, and portable phpass
-    hashes (``$P$``, ``$H$``) of a cost from :data:`MIN_PHPASS_COST` to
+    :data:`MIN_BCRYPT_COST` to :data:`MAX_BCRYPT_COST`, WordPress 6.8+'s
+    (``$wp$2y$…``) of the same costs, and portable phpass hashes (``$P$``,
+    ``$H$``) of a cost from :data:`MIN_PHPASS_COST` to
     :data:`MAX_PHPASS_COST`, surrounding white space removed. Anything
     else, MD5 included, is not usable.
 
@@ -236,7 +284,10 @@ def usable_legacy_hash(text: str) -> str | None:
     candidate = text.strip()
     if phpass_cost(candidate) is not None:
         return candidate
-    cost = bcrypt_cost(candidate)
+    if candidate.startswith(WORDPRESS_PREFIX + "$2"):
+        cost = bcrypt_cost(candidate[len(WORDPRESS_PREFIX) :])
+    else:
+        cost = bcrypt_cost(candidate)
     if cost is None or not MIN_BCRYPT_COST <= cost <= MAX_BCRYPT_COST:
         return None
     return candidate

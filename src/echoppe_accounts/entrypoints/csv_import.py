@@ -240,7 +240,11 @@ from typing import TYPE_CHECKING, Final
 import attrs
 
 from echoppe_accounts.domain.completion import Missing
-from echoppe_accounts.domain.legacy_hash import PROBE_HASH, PROBE_PASSWORD
+from echoppe_accounts.domain.legacy_hash import (
+    PROBE_HASH,
+    PROBE_PASSWORD,
+    PROBE_WORDPRESS_HASH,
+)
 from echoppe_accounts.entrypoints import _csv_lines
 from echoppe_accounts.entrypoints._csv_lines import (
     Lines,
@@ -420,6 +424,7 @@ class CustomerImporter:
             run = start_run(
                 self._ports,
                 keep_hashes=self._checks_bcrypt(),
+                keep_wordpress=self._checks_wordpress(),
                 errors=errors,
                 batch_size=batch_size,
                 newsletter_wording=newsletter_wording,
@@ -494,6 +499,7 @@ class CustomerImporter:
             run = start_run(
                 self._ports,
                 keep_hashes=self._checks_bcrypt(),
+                keep_wordpress=self._checks_wordpress(),
                 errors=errors,
                 batch_size=batch_size,
                 newsletter_wording=newsletter_wording,
@@ -522,6 +528,17 @@ class CustomerImporter:
         log.warning(
             "the password hasher cannot check bcrypt hashes: customers who "
             "have one are invited to choose a password (wire LegacyHasher)"
+        )
+        return False
+
+    def _checks_wordpress(self) -> bool:
+        """Ask the login's hasher whether it checks WordPress 6.8+ hashes."""
+        if self._login_hasher.verify(PROBE_WORDPRESS_HASH, PROBE_PASSWORD):
+            return True
+        log.warning(
+            "the password hasher cannot check WordPress 6.8+ hashes ($wp$): "
+            "customers who have one are invited to choose a password (wire "
+            "LegacyHasher)"
         )
         return False
 

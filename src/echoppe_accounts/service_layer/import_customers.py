@@ -77,7 +77,7 @@ from echoppe_accounts.domain.email import Email
 from echoppe_accounts.domain.errors import Collector, FieldError, ValidationError
 from echoppe_accounts.domain.forms import ParsedDelivery
 from echoppe_accounts.domain.i18n import DEFAULT_LANGUAGE, normalise
-from echoppe_accounts.domain.legacy_hash import usable_legacy_hash
+from echoppe_accounts.domain.legacy_hash import WORDPRESS_PREFIX, usable_legacy_hash
 from echoppe_accounts.domain.phone import Phone
 from echoppe_accounts.domain.siret import Siren, Siret
 from echoppe_accounts.domain.text import clean_text
@@ -142,6 +142,8 @@ class ImportContext:
     Attributes:
         keep_hashes: Keep usable bcrypt and phpass hashes (the login's
             hasher checks them); otherwise their owners are invited.
+        keep_wordpress: Keep usable WordPress 6.8+ hashes (``$wp$2y$…``)
+            too (the login's hasher checks them).
         languages: The languages the shop has catalogues for.
         newsletter_wording: The consent wording's version of a source that
             keeps none per customer; ``None`` when it must come with each.
@@ -160,6 +162,7 @@ class ImportContext:
     dated: bool = True
     invite_guests: bool = False
     newsletter_dated: bool = True
+    keep_wordpress: bool = False
 
 
 @attrs.define
@@ -555,6 +558,8 @@ class _Reader:
         if record.guest or not text.strip():
             return None
         kept = usable_legacy_hash(text) if self.context.keep_hashes else None
+        if kept is not None and kept.startswith(WORDPRESS_PREFIX):
+            kept = kept if self.context.keep_wordpress else None
         if kept is None:
             self.change("password_hash", "import.hash_not_kept")
         return kept

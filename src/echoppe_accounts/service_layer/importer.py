@@ -96,17 +96,20 @@ def start_run(
     newsletter_dated: bool = True,
     invite_guests: bool = False,
     wording_required: bool = False,
+    keep_wordpress: bool = False,
 ) -> _Run:
     """Begin an import run over *ports*, writing batches of *batch_size* customers.
 
-    With *keep_hashes*, a usable bcrypt or phpass hash is kept (wrapped);
-    otherwise its customer is invited to choose a password. With
+    With *keep_hashes*, a usable bcrypt or phpass hash is kept (wrapped),
+    and with *keep_wordpress* too a WordPress 6.8+ one; otherwise its
+    customer is invited to choose a password. With
     *wording_required*, a subscribed customer without a wording's version
     stops the import (a source that keeps none: the shop must name it);
     otherwise that customer alone is refused.
     """
     context = ImportContext(
         keep_hashes=keep_hashes,
+        keep_wordpress=keep_hashes and keep_wordpress,
         languages=available_languages(),
         newsletter_wording=newsletter_wording,
         dated=dated,
