@@ -5,9 +5,11 @@ from __future__ import annotations
 import email
 import email.policy
 import os
+import signal
 import smtplib
 import socket
 import ssl
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +26,9 @@ from echoppe_accounts import (
     OutboxStats,
     OutgoingMail,
     SMTPMailer,
+    StorageError,
 )
+from echoppe_accounts.adapters import memory
 from echoppe_accounts.adapters.mime import message_id
 from sample_forms import express, form
 from smtp_server import (
@@ -526,6 +530,23 @@ def test_the_verdict_comes_when_asked(plain_server):
     assert plain_server.handler.message_ids() == [message_id(outgoing(2), SENDER)]
 
 
+def test_a_verdict_asked_twice_leaves_the_next_mail_alone(plain_server):
+    """A stale wait neither reads the next mail's reply nor frees its lock."""
+    with plain_mailer(plain_server, timeout=3) as mailer:
+        stale = mailer.start_send(outgoing(1), SENDER)
+        stale()
+        wait = mailer.start_send(outgoing(2), SENDER)  # the mailer's next mail
+        with pytest.raises(RuntimeError, match="already asked"):
+            stale()
+        started = time.monotonic()
+        wait()  # its own reply, unread by the stale wait
+        assert time.monotonic() - started < 2
+        assert not mailer._lock.locked()
+    assert plain_server.handler.message_ids() == [
+        message_id(outgoing(n), SENDER) for n in (1, 2)
+    ]
+
+
 # -- pipelining (RFC 2920) -----------------------------------------------------------
 
 
@@ -603,6 +624,37 @@ def test_an_unbuildable_mail_is_never_ended_on_a_pipelining_server():
         assert len(server.messages) == 1
         assert server.connections == 2
     assert info.value.permanent
+
+
+def test_a_wait_interrupted_before_the_reply_drops_the_line():
+    """KeyboardInterrupt while the server reads the message: no reply read late.
+
+    The reply arriving after the interruption would otherwise answer the
+    next command, and every reply after it would be one behind.
+    """
+
+    def interrupt(signum: int, frame: object) -> None:
+        del signum, frame
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        with GroupingServer() as server:
+            server.slow = 0.5
+            with grouping_mailer(server) as mailer:
+                wait = mailer.start_send(outgoing(1), SENDER)
+                signal.setitimer(signal.ITIMER_REAL, 0.1)
+                with pytest.raises(KeyboardInterrupt):
+                    wait()
+                time.sleep(0.6)  # the late reply has arrived
+                server.slow = 0
+                mailer.send(outgoing(2), SENDER)
+                mailer.send(outgoing(3), SENDER)
+            assert len(server.messages) == 3
+            assert server.connections == 2
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def test_implicit_tls_against_a_plain_port_fails_cleanly(plain_server, certificates):
@@ -774,3 +826,37 @@ def test_a_server_that_never_greets_costs_one_timeout_per_round(
         assert dispatcher.dispatch() == DispatchReport(sent=0, failed=1)
         assert server.connections(at_least=2) == 2
     assert dispatcher.stats().pending == 5  # nothing lost, nothing dead
+
+
+def _storage_down(*args: object, **kwargs: object) -> bool:
+    """The outbox's mark when the database has just gone away."""
+    del args, kwargs
+    msg = "the database is down"
+    raise StorageError(msg, retryable=True)
+
+
+@pytest.mark.parametrize("last", [True, False], ids=["last-mail", "mid-batch"])
+def test_a_storage_failure_marking_a_refused_mail_frees_the_mailer_at_once(
+    plain_server, service, uow_factory, clock, monkeypatch, last
+):
+    """The verdict is asked once: the round fails with the storage's error.
+
+    Asking the server again for a reply it already gave would wait out the
+    mailer's timeout, and release a lock the mailer no longer holds (one
+    another thread sharing the mailer may hold by then).
+    """
+    for n in range(1 if last else 3):
+        service.register_express(express(f"client{n}@exemple.fr"))
+    plain_server.handler.message_refusal = "451 4.3.0 Try again later"
+    mailer = plain_mailer(plain_server, timeout=3)
+    dispatcher = outbox_dispatcher(uow_factory, mailer, clock)
+    monkeypatch.setattr(memory._Outbox, "mark_failed", _storage_down)
+    started = time.monotonic()
+    with pytest.raises(StorageError, match="database is down"):
+        dispatcher.dispatch()
+    assert time.monotonic() - started < 2  # no reply waited for in vain
+    monkeypatch.undo()
+    plain_server.handler.message_refusal = None
+    clock.advance(dispatcher.lease)  # the claims lapse: the mails come back
+    assert dispatcher.dispatch().sent == (1 if last else 3)
+    assert len(set(plain_server.handler.message_ids())) == (1 if last else 3)

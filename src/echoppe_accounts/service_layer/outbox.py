@@ -247,8 +247,9 @@ class OutboxDispatcher:
                 left.remove(mail.id)
                 opened = self._open(mail)
                 if waiting is not None:
-                    outcome, connection_lost = self._verdict(*waiting, round_)
-                    waiting = None
+                    # Asked once, even if recording it fails (see finally).
+                    handed, waiting = waiting, None
+                    outcome, connection_lost = self._verdict(*handed, round_)
                     outcomes[outcome] += 1
                     if connection_lost:
                         left.insert(0, mail.id)  # released with the others
@@ -265,8 +266,8 @@ class OutboxDispatcher:
                     # they go back, with no attempt counted (SPEC O3).
                     break
             if waiting is not None:
-                outcome, _ = self._verdict(*waiting, round_)
-                waiting = None
+                handed, waiting = waiting, None
+                outcome, _ = self._verdict(*handed, round_)
                 outcomes[outcome] += 1
         finally:
             try:
