@@ -30,6 +30,7 @@ from echoppe_accounts import (
 )
 from echoppe_accounts.adapters import memory
 from echoppe_accounts.adapters.mime import message_id
+from echoppe_accounts.domain import fast
 from sample_forms import express, form
 from smtp_server import (
     HOST,
@@ -101,6 +102,22 @@ def tls_server(certificates) -> Iterator[LoopbackSMTP]:
     """A server speaking TLS from the first byte (SMTPS), with AUTH."""
     with running(implicit_tls=certificates.server_context(), auth=True) as server:
         yield server
+
+
+@pytest.fixture
+def fast_paths() -> Iterator[None]:
+    """The fast paths on, whatever ``ECHOPPE_FAST_PATHS`` says.
+
+    Only a mail written directly is pipelined and heard from later: with
+    the fast paths off, ``send_message`` sends it one command at a time
+    and reads the verdict itself.
+    """
+    was = fast.enabled()
+    fast.set_enabled(True)
+    try:
+        yield
+    finally:
+        fast.set_enabled(was)
 
 
 def plain_mailer(server: LoopbackSMTP, **options) -> SMTPMailer:
@@ -517,6 +534,7 @@ def test_a_caller_failing_in_ready_frees_the_mailer(plain_server):
     assert plain_server.handler.message_ids() == [message_id(outgoing(2), SENDER)]
 
 
+@pytest.mark.usefixtures("fast_paths")
 def test_the_verdict_comes_when_asked(plain_server):
     """A refusal of the message is raised by the wait, not by ``start_send``."""
     plain_server.handler.message_refusal = "554 5.7.1 Rejected"
@@ -557,6 +575,7 @@ def grouping_mailer(server: GroupingServer) -> SMTPMailer:
     )
 
 
+@pytest.mark.usefixtures("fast_paths")
 def test_a_pipelining_server_gets_the_envelope_and_data_in_one_group():
     """The server answers MAIL and RCPT only with DATA: the mails still go.
 
@@ -578,6 +597,7 @@ def test_a_pipelining_server_gets_the_envelope_and_data_in_one_group():
     assert "RCPT TO:<jean@exemple.fr>" in server.commands
 
 
+@pytest.mark.usefixtures("fast_paths")
 def test_a_server_taking_data_after_a_refused_recipient_gets_no_message():
     """RFC 2920 forbids a 354 after a refusal; a server giving one gets nothing.
 
@@ -600,6 +620,7 @@ def test_a_server_taking_data_after_a_refused_recipient_gets_no_message():
     assert "jeton" not in str(info.value)
 
 
+@pytest.mark.usefixtures("fast_paths")
 def test_a_mail_withdrawn_once_the_server_waits_for_it_is_never_ended():
     """``ready`` false after DATA was accepted: the line drops, nothing arrives."""
     with GroupingServer() as server:
@@ -610,6 +631,7 @@ def test_a_mail_withdrawn_once_the_server_waits_for_it_is_never_ended():
         assert server.connections == 2
 
 
+@pytest.mark.usefixtures("fast_paths")
 def test_an_unbuildable_mail_is_never_ended_on_a_pipelining_server():
     """Its envelope went before the message was written: the line is dropped.
 
@@ -626,6 +648,7 @@ def test_an_unbuildable_mail_is_never_ended_on_a_pipelining_server():
     assert info.value.permanent
 
 
+@pytest.mark.usefixtures("fast_paths")
 def test_a_wait_interrupted_before_the_reply_drops_the_line():
     """KeyboardInterrupt while the server reads the message: no reply read late.
 
