@@ -883,3 +883,25 @@ def test_a_storage_failure_marking_a_refused_mail_frees_the_mailer_at_once(
     clock.advance(dispatcher.lease)  # the claims lapse: the mails come back
     assert dispatcher.dispatch().sent == (1 if last else 3)
     assert len(set(plain_server.handler.message_ids())) == (1 if last else 3)
+
+
+def test_a_storage_failure_marking_a_refused_mail_releases_the_next_ones(
+    plain_server, service, uow_factory, clock, monkeypatch
+):
+    """The mail opened while the server read the refused one goes back too.
+
+    Its turn had not come: released with the rest, due at once, not left
+    to wait for its lease.
+    """
+    for n in range(3):
+        service.register_express(express(f"client{n}@exemple.fr"))
+    plain_server.handler.message_refusal = "451 4.3.0 Try again later"
+    dispatcher = outbox_dispatcher(uow_factory, plain_mailer(plain_server), clock)
+    monkeypatch.setattr(memory._Outbox, "mark_failed", _storage_down)
+    with pytest.raises(StorageError, match="database is down"):
+        dispatcher.dispatch()
+    monkeypatch.undo()
+    plain_server.handler.message_refusal = None
+    assert dispatcher.dispatch().sent == 2  # the first is still claimed
+    clock.advance(dispatcher.lease)
+    assert dispatcher.dispatch().sent == 1
