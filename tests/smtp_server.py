@@ -338,6 +338,8 @@ class GroupingServer:
 
     def __init__(self, replies: dict[str, bytes] | None = None) -> None:
         self.replies = dict(replies or {})
+        self.slow = 0.0
+        """The seconds taken to answer a message once read."""
         self.commands: list[str] = []
         self.messages: list[bytes] = []
         self.connections = 0
@@ -387,6 +389,7 @@ class GroupingServer:
                             return  # cut short: nothing kept
                         message.append(body)
                     self.messages.append(b"".join(message))
+                    time.sleep(self.slow)
                     conn.sendall(self._reply(".", b"250 2.0.0 Accepted\r\n"))
             elif verb == b"QUIT":
                 conn.sendall(b"221 2.0.0 Bye\r\n")

@@ -5,9 +5,11 @@ from __future__ import annotations
 import email
 import email.policy
 import os
+import signal
 import smtplib
 import socket
 import ssl
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,8 +26,11 @@ from echoppe_accounts import (
     OutboxStats,
     OutgoingMail,
     SMTPMailer,
+    StorageError,
 )
+from echoppe_accounts.adapters import memory
 from echoppe_accounts.adapters.mime import message_id
+from echoppe_accounts.domain import fast
 from sample_forms import express, form
 from smtp_server import (
     HOST,
@@ -97,6 +102,22 @@ def tls_server(certificates) -> Iterator[LoopbackSMTP]:
     """A server speaking TLS from the first byte (SMTPS), with AUTH."""
     with running(implicit_tls=certificates.server_context(), auth=True) as server:
         yield server
+
+
+@pytest.fixture
+def fast_paths() -> Iterator[None]:
+    """The fast paths on, whatever ``ECHOPPE_FAST_PATHS`` says.
+
+    Only a mail written directly is pipelined and heard from later: with
+    the fast paths off, ``send_message`` sends it one command at a time
+    and reads the verdict itself.
+    """
+    was = fast.enabled()
+    fast.set_enabled(True)
+    try:
+        yield
+    finally:
+        fast.set_enabled(was)
 
 
 def plain_mailer(server: LoopbackSMTP, **options) -> SMTPMailer:
@@ -513,6 +534,7 @@ def test_a_caller_failing_in_ready_frees_the_mailer(plain_server):
     assert plain_server.handler.message_ids() == [message_id(outgoing(2), SENDER)]
 
 
+@pytest.mark.usefixtures("fast_paths")
 def test_the_verdict_comes_when_asked(plain_server):
     """A refusal of the message is raised by the wait, not by ``start_send``."""
     plain_server.handler.message_refusal = "554 5.7.1 Rejected"
@@ -526,6 +548,23 @@ def test_the_verdict_comes_when_asked(plain_server):
     assert plain_server.handler.message_ids() == [message_id(outgoing(2), SENDER)]
 
 
+def test_a_verdict_asked_twice_leaves_the_next_mail_alone(plain_server):
+    """A stale wait neither reads the next mail's reply nor frees its lock."""
+    with plain_mailer(plain_server, timeout=3) as mailer:
+        stale = mailer.start_send(outgoing(1), SENDER)
+        stale()
+        wait = mailer.start_send(outgoing(2), SENDER)  # the mailer's next mail
+        with pytest.raises(RuntimeError, match="already asked"):
+            stale()
+        started = time.monotonic()
+        wait()  # its own reply, unread by the stale wait
+        assert time.monotonic() - started < 2
+        assert not mailer._lock.locked()
+    assert plain_server.handler.message_ids() == [
+        message_id(outgoing(n), SENDER) for n in (1, 2)
+    ]
+
+
 # -- pipelining (RFC 2920) -----------------------------------------------------------
 
 
@@ -536,6 +575,7 @@ def grouping_mailer(server: GroupingServer) -> SMTPMailer:
     )
 
 
+@pytest.mark.usefixtures("fast_paths")
 def test_a_pipelining_server_gets_the_envelope_and_data_in_one_group():
     """The server answers MAIL and RCPT only with DATA: the mails still go.
 
@@ -557,6 +597,7 @@ def test_a_pipelining_server_gets_the_envelope_and_data_in_one_group():
     assert "RCPT TO:<jean@exemple.fr>" in server.commands
 
 
+@pytest.mark.usefixtures("fast_paths")
 def test_a_server_taking_data_after_a_refused_recipient_gets_no_message():
     """RFC 2920 forbids a 354 after a refusal; a server giving one gets nothing.
 
@@ -579,6 +620,7 @@ def test_a_server_taking_data_after_a_refused_recipient_gets_no_message():
     assert "jeton" not in str(info.value)
 
 
+@pytest.mark.usefixtures("fast_paths")
 def test_a_mail_withdrawn_once_the_server_waits_for_it_is_never_ended():
     """``ready`` false after DATA was accepted: the line drops, nothing arrives."""
     with GroupingServer() as server:
@@ -589,6 +631,7 @@ def test_a_mail_withdrawn_once_the_server_waits_for_it_is_never_ended():
         assert server.connections == 2
 
 
+@pytest.mark.usefixtures("fast_paths")
 def test_an_unbuildable_mail_is_never_ended_on_a_pipelining_server():
     """Its envelope went before the message was written: the line is dropped.
 
@@ -603,6 +646,38 @@ def test_an_unbuildable_mail_is_never_ended_on_a_pipelining_server():
         assert len(server.messages) == 1
         assert server.connections == 2
     assert info.value.permanent
+
+
+@pytest.mark.usefixtures("fast_paths")
+def test_a_wait_interrupted_before_the_reply_drops_the_line():
+    """KeyboardInterrupt while the server reads the message: no reply read late.
+
+    The reply arriving after the interruption would otherwise answer the
+    next command, and every reply after it would be one behind.
+    """
+
+    def interrupt(signum: int, frame: object) -> None:
+        del signum, frame
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        with GroupingServer() as server:
+            server.slow = 0.5
+            with grouping_mailer(server) as mailer:
+                wait = mailer.start_send(outgoing(1), SENDER)
+                signal.setitimer(signal.ITIMER_REAL, 0.1)
+                with pytest.raises(KeyboardInterrupt):
+                    wait()
+                time.sleep(0.6)  # the late reply has arrived
+                server.slow = 0
+                mailer.send(outgoing(2), SENDER)
+                mailer.send(outgoing(3), SENDER)
+            assert len(server.messages) == 3
+            assert server.connections == 2
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def test_implicit_tls_against_a_plain_port_fails_cleanly(plain_server, certificates):
@@ -774,3 +849,59 @@ def test_a_server_that_never_greets_costs_one_timeout_per_round(
         assert dispatcher.dispatch() == DispatchReport(sent=0, failed=1)
         assert server.connections(at_least=2) == 2
     assert dispatcher.stats().pending == 5  # nothing lost, nothing dead
+
+
+def _storage_down(*args: object, **kwargs: object) -> bool:
+    """The outbox's mark when the database has just gone away."""
+    del args, kwargs
+    msg = "the database is down"
+    raise StorageError(msg, retryable=True)
+
+
+@pytest.mark.parametrize("last", [True, False], ids=["last-mail", "mid-batch"])
+def test_a_storage_failure_marking_a_refused_mail_frees_the_mailer_at_once(
+    plain_server, service, uow_factory, clock, monkeypatch, last
+):
+    """The verdict is asked once: the round fails with the storage's error.
+
+    Asking the server again for a reply it already gave would wait out the
+    mailer's timeout, and release a lock the mailer no longer holds (one
+    another thread sharing the mailer may hold by then).
+    """
+    for n in range(1 if last else 3):
+        service.register_express(express(f"client{n}@exemple.fr"))
+    plain_server.handler.message_refusal = "451 4.3.0 Try again later"
+    mailer = plain_mailer(plain_server, timeout=3)
+    dispatcher = outbox_dispatcher(uow_factory, mailer, clock)
+    monkeypatch.setattr(memory._Outbox, "mark_failed", _storage_down)
+    started = time.monotonic()
+    with pytest.raises(StorageError, match="database is down"):
+        dispatcher.dispatch()
+    assert time.monotonic() - started < 2  # no reply waited for in vain
+    monkeypatch.undo()
+    plain_server.handler.message_refusal = None
+    clock.advance(dispatcher.lease)  # the claims lapse: the mails come back
+    assert dispatcher.dispatch().sent == (1 if last else 3)
+    assert len(set(plain_server.handler.message_ids())) == (1 if last else 3)
+
+
+def test_a_storage_failure_marking_a_refused_mail_releases_the_next_ones(
+    plain_server, service, uow_factory, clock, monkeypatch
+):
+    """The mail opened while the server read the refused one goes back too.
+
+    Its turn had not come: released with the rest, due at once, not left
+    to wait for its lease.
+    """
+    for n in range(3):
+        service.register_express(express(f"client{n}@exemple.fr"))
+    plain_server.handler.message_refusal = "451 4.3.0 Try again later"
+    dispatcher = outbox_dispatcher(uow_factory, plain_mailer(plain_server), clock)
+    monkeypatch.setattr(memory._Outbox, "mark_failed", _storage_down)
+    with pytest.raises(StorageError, match="database is down"):
+        dispatcher.dispatch()
+    monkeypatch.undo()
+    plain_server.handler.message_refusal = None
+    assert dispatcher.dispatch().sent == 2  # the first is still claimed
+    clock.advance(dispatcher.lease)
+    assert dispatcher.dispatch().sent == 1

@@ -211,7 +211,8 @@ class SMTPMailer:
         Meanwhile the caller may work while the server reads the message
         (the :class:`~echoppe_accounts.OutboxDispatcher` opens its next
         mail). The mailer is the caller's until the function is called:
-        call it before asking anything else of the mailer.
+        call it, once, before asking anything else of the mailer (a second
+        call raises :exc:`RuntimeError`).
 
         *ready*, if given, is called once the envelope is on its way and
         before any of the message is: the caller's own work then runs while
@@ -261,10 +262,26 @@ class SMTPMailer:
             self._lock.release()
             raise
 
+        asked = False
+
         def wait() -> None:
+            nonlocal asked
+            if asked:
+                # The mailer may be another caller's by now: its connection
+                # and its lock are not this caller's to touch.
+                msg = f"the verdict on mail {mail.id} was already asked for"
+                raise RuntimeError(msg)
+            asked = True
             try:
                 with self._failures(where):
                     verdict()
+            except DeliveryError:
+                raise
+            except BaseException:
+                # Interrupted (KeyboardInterrupt) while the reply was on its
+                # way: a reply read late would answer the next command.
+                self._discard()
+                raise
             finally:
                 self._lock.release()
 

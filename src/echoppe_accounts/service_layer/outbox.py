@@ -244,15 +244,17 @@ class OutboxDispatcher:
         waiting: tuple[OutgoingMail, Callable[[], None]] | None = None
         try:
             for mail in claimed:
-                left.remove(mail.id)
                 opened = self._open(mail)
                 if waiting is not None:
-                    outcome, connection_lost = self._verdict(*waiting, round_)
-                    waiting = None
+                    # Asked once, even if recording it fails (see finally);
+                    # until it is recorded, this mail is released with the
+                    # others if the round ends.
+                    handed, waiting = waiting, None
+                    outcome, connection_lost = self._verdict(*handed, round_)
                     outcomes[outcome] += 1
                     if connection_lost:
-                        left.insert(0, mail.id)  # released with the others
                         break
+                left.remove(mail.id)
                 outcome, connection_lost, wait = self._deliver(
                     mail, opened, round_, start
                 )
@@ -265,8 +267,8 @@ class OutboxDispatcher:
                     # they go back, with no attempt counted (SPEC O3).
                     break
             if waiting is not None:
-                outcome, _ = self._verdict(*waiting, round_)
-                waiting = None
+                handed, waiting = waiting, None
+                outcome, _ = self._verdict(*handed, round_)
                 outcomes[outcome] += 1
         finally:
             try:
