@@ -327,8 +327,10 @@ class GroupingServer:
     """An ESMTP server that announces PIPELINING and answers a group at once.
 
     It answers ``MAIL`` and ``RCPT`` only when ``DATA`` ends their group,
-    as RFC 2920 lets a server do: a client that waits for each reply before
-    its next command waits forever. *replies* replaces the reply to
+    stricter than RFC 2920 asks of a server (3.2: replies pending when its
+    input runs out are sent): a client that waits for each reply before its
+    next command waits forever, so a mail that arrives proves the client
+    sent the group in one write. *replies* replaces the reply to
     ``MAIL``, ``RCPT``, ``DATA`` or the message (``"."``), to play a server
     that refuses, or one that takes ``DATA`` after a refusal (which RFC 2920
     forbids). It keeps every command line (:attr:`commands`) and every

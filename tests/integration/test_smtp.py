@@ -580,7 +580,7 @@ def test_a_pipelining_server_gets_the_envelope_and_data_in_one_group():
     """The server answers MAIL and RCPT only with DATA: the mails still go.
 
     A client waiting for each reply before its next command would wait for
-    ever on this server (RFC 2920 lets it answer a group at once).
+    ever on this server, which answers a group only once it is whole.
     """
     with GroupingServer() as server:
         with grouping_mailer(server) as mailer:
