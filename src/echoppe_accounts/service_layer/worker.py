@@ -9,9 +9,11 @@ half minute and a new mail waits a second when the shop is busy.
 
 The loop stops when :attr:`OutboxWorker.stop` is set, checked between
 rounds: the round in progress ends first, so a mail handed to the mailer is
-marked sent and none is left half-sent. The command line sets the event from
-its ``SIGTERM`` and ``SIGINT`` handlers; a test or an embedding program sets
-it directly. A small batch keeps that stop quick.
+marked sent and none is left half-sent. The command line has the event set
+on ``SIGTERM`` and ``SIGINT`` by a thread its handlers pass the signal to (a
+handler setting it itself could wait for ever on the lock of the very wait
+it interrupted); a test or an embedding program sets it directly, from
+another thread. A small batch keeps that stop quick.
 
 The ``echoppe_accounts.worker`` logger gets a summary a minute at ``INFO``
 (mails sent, failed, dead-lettered and dropped in that minute, and the
