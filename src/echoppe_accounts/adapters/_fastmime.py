@@ -27,6 +27,8 @@ from email.headerregistry import Address
 from email.utils import format_datetime, formataddr
 from typing import cast
 
+import attrs
+
 from echoppe_accounts.adapters.mime import message_id, sender_address
 from echoppe_accounts.domain.mail import OutgoingMail
 
@@ -277,7 +279,25 @@ def plain_addresses(mail: OutgoingMail, sender: str) -> bool:
     return _ADDRESS.fullmatch(mail.to) is not None and _plain_sender(sender)
 
 
-def message_bytes(mail: OutgoingMail, sender: str) -> bytes | None:
+@attrs.frozen
+class TextPart:
+    """A mail's text body, encoded ahead of the rest (:func:`text_part`)."""
+
+    encoded: tuple[str, bytes] | None
+
+
+def text_part(mail: OutgoingMail) -> TextPart:
+    """Encode *mail*'s text body now, for :func:`message_bytes` to use later.
+
+    The SMTP mailer writes a message in two steps, each while the server
+    answers a command.
+    """
+    return TextPart(_encoded_body(mail.text))
+
+
+def message_bytes(
+    mail: OutgoingMail, sender: str, text: TextPart | None = None
+) -> bytes | None:
     """Return *mail* as bytes to send (CRLF line ends), or ``None`` if uncommon.
 
     Common: the recipient and the sender's address are plain ASCII
@@ -285,7 +305,8 @@ def message_bytes(mail: OutgoingMail, sender: str) -> bytes | None:
     break; no white space around the subject) and hold nothing that reads
     as an encoded word, and neither body is mostly outside Latin script.
     ``None`` leaves the mail to
-    :func:`~echoppe_accounts.adapters.mime.build_message`.
+    :func:`~echoppe_accounts.adapters.mime.build_message`. *text* is the
+    text body :func:`text_part` encoded beforehand, if it did.
     """
     if (
         not _plain_sender(sender)
@@ -296,7 +317,7 @@ def message_bytes(mail: OutgoingMail, sender: str) -> bytes | None:
         or mail.subject != mail.subject.strip()
         # Text that reads as an encoded word is left to the policy's care.
         or "=?" in mail.subject
-        or (text := _encoded_body(mail.text)) is None
+        or (body := (text or text_part(mail)).encoded) is None
         or (html := _encoded_body(mail.html)) is None
     ):
         return None
@@ -309,7 +330,7 @@ def message_bytes(mail: OutgoingMail, sender: str) -> bytes | None:
             )
     except UnicodeError:  # a lone surrogate: EmailMessage says it cannot build
         return None
-    text_cte, text_body = text
+    text_cte, text_body = body
     html_cte, html_body = html
     boundary = f"==============={secrets.token_hex(16)}=="
     while any(f"--{boundary}".encode("ascii") in b for b in (text_body, html_body)):

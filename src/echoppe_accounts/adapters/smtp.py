@@ -32,7 +32,12 @@ from email.message import EmailMessage
 from types import TracebackType
 from typing import Literal, Self
 
-from echoppe_accounts.adapters._fastmime import message_bytes, plain_addresses
+from echoppe_accounts.adapters._fastmime import (
+    TextPart,
+    message_bytes,
+    plain_addresses,
+    text_part,
+)
 from echoppe_accounts.adapters.mime import build_message, sender_address
 from echoppe_accounts.domain import fast
 from echoppe_accounts.domain.errors import DeliveryError
@@ -248,7 +253,7 @@ class SMTPMailer:
                         smtp,
                         envelope_from,
                         mail.to,
-                        lambda: _wire(mail, sender),
+                        _Writer(mail, sender),
                         ready or _always,
                         pipelined=smtp.has_extn("pipelining"),
                     )
@@ -438,13 +443,31 @@ def _built(mail: OutgoingMail, sender: str, where: str) -> EmailMessage:
         raise DeliveryError(msg, permanent=True) from exc
 
 
-def _wire(mail: OutgoingMail, sender: str) -> bytes:
+class _Writer:
+    """Writes a mail with plain addresses in two steps, to fit two replies' waits."""
+
+    def __init__(self, mail: OutgoingMail, sender: str) -> None:
+        self.mail, self.sender = mail, sender
+        self.text: TextPart | None = None
+
+    def begin(self) -> None:
+        """Encode the text body (the smaller part), in the first wait."""
+        self.text = text_part(self.mail)
+
+    def __call__(self) -> bytes:
+        """Return the whole message (see :func:`_wire`)."""
+        return _wire(self.mail, self.sender, self.text)
+
+
+def _wire(mail: OutgoingMail, sender: str, text: TextPart | None = None) -> bytes:
     """Return the bytes of a mail with plain addresses, as ``send_message`` would.
+
+    *text* is its text body, encoded beforehand if it was.
 
     Raises:
         _Unbuildable: ``EmailMessage`` refuses the mail.
     """
-    data = message_bytes(mail, sender)
+    data = message_bytes(mail, sender, text)
     if data is not None:
         return data
     try:
@@ -463,7 +486,7 @@ def _sendmail(
     smtp: smtplib.SMTP,
     sender: str,
     to: str,
-    write: Callable[[], bytes],
+    write: _Writer,
     ready: Callable[[], bool],
     *,
     pipelined: bool,
@@ -504,20 +527,23 @@ def _sendmail(
             _withdraw(smtp, waiting=code == _START_DATA, reset=mail_code == _OK)
             return _taken
     else:
+        # The work is spread over the three replies' waits: the text body,
+        # the rest of the message, then *ready* (the outbox's commit).
         smtp.send(f"MAIL FROM:<{sender}>\r\n")
-        data = write()
+        write.begin()
         mail_code, mail_reply = smtp.getreply()
         rcpt_code, rcpt_reply = code, reply = _NOT_SENT
         if mail_code == _OK:
             smtp.send(f"RCPT TO:<{to}>\r\n")
-            held = ready()
+            data = write()
             rcpt_code, rcpt_reply = smtp.getreply()
-            if not held:
-                _withdraw(smtp, waiting=False, reset=True)
-                return _taken
             if rcpt_code in _ACCEPTED:
                 smtp.send(b"DATA\r\n")
+                held = ready()
                 code, reply = smtp.getreply()
+                if not held:
+                    _withdraw(smtp, waiting=code == _START_DATA, reset=True)
+                    return _taken
     accepted = mail_code == _OK and rcpt_code in _ACCEPTED
     if code == _START_DATA:
         if accepted:
