@@ -206,6 +206,16 @@ of the (column, code) its report lines show."""
 DUPLICATE = ("email", "email.taken")
 
 
+def write_one(path: Path, **cells: str) -> Path:
+    """Write a CSV file of one customer with *cells* (every other column empty)."""
+    row = dict.fromkeys(COLUMNS, "") | cells
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, delimiter=";", lineterminator="\n")
+        writer.writerow(COLUMNS)
+        writer.writerow([row[c] for c in COLUMNS])
+    return path
+
+
 def write_customers(
     path: Path, count: int, *, seed: int = 2026, bad_share: float = 0.05
 ) -> Generated:

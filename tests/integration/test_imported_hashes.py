@@ -9,9 +9,6 @@ The timing of logins is the shop's choice (``Settings.imported_hash_cost``).
 
 from __future__ import annotations
 
-import csv
-import io
-
 import attrs
 import bcrypt
 import pytest
@@ -19,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import FAST_HASHER
-from data.import_csv import COLUMNS
+from data.import_csv import write_one
 from echoppe_accounts import (
     AuthenticationError,
     CustomerImporter,
@@ -57,8 +54,8 @@ def _app(shop_settings, **settings):
 
 
 def _import(app, tmp_path, password_hash: str) -> None:
-    row = dict.fromkeys(COLUMNS, "")
-    row.update(
+    source = write_one(
+        tmp_path / "clients.csv",
         email=EMAIL,
         name="Claire Martin",
         phone="06 12 34 56 78",
@@ -68,12 +65,6 @@ def _import(app, tmp_path, password_hash: str) -> None:
         billing_city="Paris",
         password_hash=password_hash,
     )
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\n")
-    writer.writerow(COLUMNS)
-    writer.writerow([row[c] for c in COLUMNS])
-    source = tmp_path / "clients.csv"
-    source.write_text(out.getvalue(), encoding="utf-8")
     summary = CustomerImporter(app).import_csv(source, progress=False)
     assert summary.imported == 1
 

@@ -9,9 +9,6 @@ agree with WordPress on every one of them.
 
 from __future__ import annotations
 
-import csv
-import io
-
 import attrs
 import bcrypt
 import pytest
@@ -19,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import FAST_HASHER
-from data.import_csv import COLUMNS
+from data.import_csv import write_one
 from echoppe_accounts import (
     Argon2Hasher,
     AuthenticationError,
@@ -152,8 +149,8 @@ def _app(shop_settings, hasher_=None):
 
 
 def _import(app, tmp_path, password_hash: str):
-    row = dict.fromkeys(COLUMNS, "")
-    row.update(
+    source = write_one(
+        tmp_path / "clients.csv",
         email=EMAIL,
         name="Inès Lefèvre",
         phone="06 12 34 56 78",
@@ -163,12 +160,6 @@ def _import(app, tmp_path, password_hash: str):
         billing_city="Lyon",
         password_hash=password_hash,
     )
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";", lineterminator="\n")
-    writer.writerow(COLUMNS)
-    writer.writerow([row[c] for c in COLUMNS])
-    source = tmp_path / "clients.csv"
-    source.write_text(out.getvalue(), encoding="utf-8")
     return CustomerImporter(app).import_csv(source, progress=False)
 
 

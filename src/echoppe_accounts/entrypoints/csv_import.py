@@ -523,22 +523,20 @@ class CustomerImporter:
 
     def _checks_bcrypt(self) -> bool:
         """Ask the login's hasher whether it checks bcrypt hashes (one check)."""
-        if self._login_hasher.verify(PROBE_HASH, PROBE_PASSWORD):
-            return True
-        log.warning(
-            "the password hasher cannot check bcrypt hashes: customers who "
-            "have one are invited to choose a password (wire LegacyHasher)"
-        )
-        return False
+        return self._checks(PROBE_HASH, "bcrypt hashes")
 
     def _checks_wordpress(self) -> bool:
         """Ask the login's hasher whether it checks WordPress 6.8+ hashes."""
-        if self._login_hasher.verify(PROBE_WORDPRESS_HASH, PROBE_PASSWORD):
+        return self._checks(PROBE_WORDPRESS_HASH, "WordPress 6.8+ hashes ($wp$)")
+
+    def _checks(self, probe: str, kind: str) -> bool:
+        """Tell whether the login's hasher checks *probe*; warn if it does not."""
+        if self._login_hasher.verify(probe, PROBE_PASSWORD):
             return True
         log.warning(
-            "the password hasher cannot check WordPress 6.8+ hashes ($wp$): "
-            "customers who have one are invited to choose a password (wire "
-            "LegacyHasher)"
+            "the password hasher cannot check %s: customers who have one are "
+            "invited to choose a password (wire LegacyHasher)",
+            kind,
         )
         return False
 
