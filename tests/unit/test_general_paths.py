@@ -152,45 +152,6 @@ def test_personal_words_refuse_the_same_passwords_as_before(case):
 # --- F2: the regions a national phone number is offered to -------------------------
 
 
-def previous_digits_pattern(
-    code: str,
-    strips_trunk: bool,
-    shapes: dict[int | None, re.Pattern[str]],
-) -> re.Pattern[str]:
-    """``_phone_regions._digits_pattern`` before issue 22's expression per length."""
-    kinds = "|".join(
-        f"(?:{pattern.pattern})"
-        if length is None
-        else f"(?=[0-9]{{{length}}}\\Z)(?:{pattern.pattern})"
-        for length, pattern in shapes.items()
-    )
-    trunk = "(?:0)?" if strips_trunk else ""
-    return re.compile(f"(?:{code})?{trunk}(?:{kinds or '(?!)'})")
-
-
-def previous_readable(regions: tuple[str, ...], digits: str) -> tuple[str, ...]:
-    """``_phone_regions.readable`` before issue 22's single expression."""
-    decided: dict[tuple[str, bool, str], bool] = {}
-    kept = []
-    for region in regions:
-        rules = _phone_regions._rules(region)
-        if rules is None:
-            kept.append(region)
-            continue
-        international, code, strips, shapes = rules
-        key = (code, strips, international.pattern)
-        verdict = decided.get(key)
-        if verdict is None:
-            verdict = decided[key] = (
-                international.match(digits) is not None
-                or previous_digits_pattern(code, strips, shapes).fullmatch(digits)
-                is not None
-            )
-        if verdict:
-            kept.append(region)
-    return tuple(kept)
-
-
 _REGION_ORDERS = st.sampled_from(
     [
         ("FR", *OVERSEAS_REGIONS),
@@ -218,11 +179,25 @@ _REGION_ORDERS = st.sampled_from(
 @example(regions=("FR", *OVERSEAS_REGIONS), digits="201234")
 @example(regions=("FR", *OVERSEAS_REGIONS), digits="0033612345678")
 @example(regions=("FR", *OVERSEAS_REGIONS), digits="")
-def test_one_expression_keeps_the_regions_the_loop_kept(regions, digits):
-    """F2: the single match keeps the regions, in order, the per-rule loop kept."""
-    assert _phone_regions.readable(regions, digits) == previous_readable(
-        regions, digits
+@example(regions=("FR", *OVERSEAS_REGIONS), digits="50800746230")
+def test_one_expression_keeps_the_regions_their_readings_keep(regions, digits):
+    """F2: the single match keeps the regions, in order, that may_read() keeps.
+
+    ``508 00 746230`` is a valid Saint-Pierre-et-Miquelon number read in
+    PM (its country code, then two trunks that ``parse`` strips): the loop
+    over one expression per rule that came before pruned PM there, which
+    the one expression per length does not.
+    """
+    assert _phone_regions.readable(regions, digits) == tuple(
+        r for r in regions if _phone_regions.may_read(r, digits)
     )
+
+
+def test_a_country_code_and_two_trunks_are_read_in_saint_pierre():
+    """F2: the reading the previous loop pruned is a valid number."""
+    number = phonenumbers.parse("50800746230", "PM")
+    assert phonenumbers.is_valid_number(number)
+    assert "PM" in _phone_regions.readable(("FR", *OVERSEAS_REGIONS), "50800746230")
 
 
 def _phone(value: str, hint: str | None) -> object:
