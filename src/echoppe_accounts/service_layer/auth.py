@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 import attrs
 
-from echoppe_accounts.domain.account import AccountStatus
+from echoppe_accounts.domain.account import Account, AccountStatus
 from echoppe_accounts.domain.audit import AuditEvent
 from echoppe_accounts.domain.email import Email
 from echoppe_accounts.domain.errors import (
@@ -174,55 +174,43 @@ class AuthService:
             self.hasher.verify(dummy, password)
             raise AuthenticationError("login.failed") from None
         temporary = canonical_temporary(password)
+        attempt = _Attempt(parsed, temporary, client_key, device_token, now)
         # A login's own writes (the failure count, the audit record, an
         # upgraded hash) may be lost to a power cut without harm, so its
-        # commit does not wait for the disk; using a temporary password
+        # commits do not wait for the disk; using a temporary password
         # (single use, SPEC R4) does.
-        with self.uow(durable=temporary is not None) as uow:
-            account = uow.accounts.credentials(parsed.key)
-            if account is not None and account.is_erased:  # inert (SPEC G3)
-                account = None
-            account_id = account.account_id if account else None
-            budget = login_throttle.load_budget(
-                uow,
-                self.throttle_policy,
-                parsed,
-                account,
-                client_key=client_key,
-                device_token=device_token,
-                now=now,
-            )
-            self._refuse_if_throttled(uow, budget, account_id, now)
-            # A disabled account fails as a wrong password does, after the
-            # same work (SPEC P3, M2).
-            disabled = account is not None and account.status in _CLOSED
-            request = None
-            if account is not None and temporary is not None and not disabled:
-                usable = [
-                    r
-                    for r in uow.resets.for_account(account.account_id)
-                    if r.temporary_usable(now)
-                ]
-                request = usable[-1] if usable else None
-            if request is not None and request.temporary_hash is not None:
-                target, candidate = request.temporary_hash, temporary or ""
-            elif (
-                account is not None
-                and account.password_hash is not None
-                # A verified sign-up opens once its mailbox is proven (X5).
-                and account.status is not AccountStatus.UNVERIFIED
-                and not disabled
+        durable = temporary is not None
+        # What the attempt answers to is read in a transaction of its own,
+        # and the hash is checked with none open: on SQLite a transaction
+        # holds the database's one write lock, and a hash held under it
+        # (tens of milliseconds) would queue every write of the shop behind
+        # each login, and let a stream of logins starve them.
+        with self.uow(durable=durable) as uow:
+            seen = self._read_attempt(uow, attempt)
+        target, candidate = seen.target(dummy, password, temporary)
+        matched = self.hasher.verify(target, candidate)
+        with self.uow(durable=durable) as uow:
+            # Read again under the write lock: failures counted meanwhile
+            # by concurrent attempts throttle this one as if it came after
+            # them (no verdict past the cap, SPEC P4), and a verdict on a
+            # password, temporary password or status changed meanwhile
+            # counts for nothing.
+            now_seen = self._read_attempt(uow, attempt)
+            budget = now_seen.budget
+            account = now_seen.account
+            if (
+                account is None
+                or not matched
+                or not readable
+                or target is dummy
+                or not now_seen.same_as(seen)
             ):
-                target, candidate = account.password_hash, password
-            else:
-                target, candidate = dummy, password
-            matched = self.hasher.verify(target, candidate)
-            if account is None or not matched or not readable or target is dummy:
                 login_throttle.record_failure(uow, budget, now)
-                audit(ports, uow, AuditEvent.LOGIN_FAILED, account_id)
+                audit(ports, uow, AuditEvent.LOGIN_FAILED, now_seen.account_id)
                 uow.commit()
                 raise AuthenticationError("login.failed")
             login_throttle.record_success(uow, budget)
+            request = now_seen.request
             if request is not None:
                 return self._restricted_login(uow, account.account_id, request, now)
             if self.hasher.needs_rehash(target):
@@ -244,6 +232,46 @@ class AuthService:
                 device_token=device,
                 to_complete=account.missing,
             )
+
+    def _read_attempt(self, uow: UnitOfWork, attempt: _Attempt) -> _Seen:
+        """Read what a login *attempt* answers to; refuse it if throttled.
+
+        The account (``None`` when there is none, or it was erased: inert,
+        SPEC G3), the failure counts (SPEC P4), and with a temporary
+        password the account's pending reset request that may take it
+        (SPEC R4).
+
+        Raises:
+            AuthenticationError: ``login.throttled`` or ``login.blocked``
+                (the refusal is audited and committed).
+        """
+        now = attempt.now
+        account = uow.accounts.credentials(attempt.email.key)
+        if account is not None and account.is_erased:  # inert (SPEC G3)
+            account = None
+        budget = login_throttle.load_budget(
+            uow,
+            self.throttle_policy,
+            attempt.email,
+            account,
+            client_key=attempt.client_key,
+            device_token=attempt.device_token,
+            now=now,
+        )
+        account_id = account.account_id if account is not None else None
+        self._refuse_if_throttled(uow, budget, account_id, now)
+        # A disabled account fails as a wrong password does, after the
+        # same work (SPEC P3, M2).
+        disabled = account is not None and account.status in _CLOSED
+        request = None
+        if account is not None and attempt.temporary is not None and not disabled:
+            usable = [
+                r
+                for r in uow.resets.for_account(account.account_id)
+                if r.temporary_usable(now)
+            ]
+            request = usable[-1] if usable else None
+        return _Seen(account, budget, request, disabled=disabled)
 
     def check_password(
         self,
@@ -280,25 +308,22 @@ class AuthService:
         dummy = self._dummy_hash
         readable = len(password) <= RAW_MAX_LENGTH and is_valid_unicode(password)
         password = password if readable else ""
+        # Read, then hash with no transaction open, then write against what
+        # storage holds by then, as a login does (see login).
         with open_account(self._ports, account_id) as (uow, account):
-            credentials = Credentials(
-                account.id, account.password_hash, account.status, account.session_stamp
-            )
-            budget = login_throttle.load_budget(
-                uow,
-                self.throttle_policy,
-                account.email,
-                credentials,
-                client_key=client_key,
-                device_token=device_token,
-                now=now,
-            )
-            self._refuse_if_throttled(uow, budget, account.id, now)
-            target = account.password_hash
-            if target is None or account.status in _NO_PASSWORD_CHECK:
-                target = dummy
-            matched = self.hasher.verify(target, password)
-            if not matched or not readable or target is dummy:
+            seen = self._read_check(uow, account, client_key, device_token, now)
+        stored = seen.account.password_hash if seen.account is not None else None
+        target = dummy if stored is None or seen.disabled else stored
+        matched = self.hasher.verify(target, password)
+        with open_account(self._ports, account_id) as (uow, account):
+            now_seen = self._read_check(uow, account, client_key, device_token, now)
+            budget = now_seen.budget
+            if (
+                not matched
+                or not readable
+                or target is dummy
+                or not now_seen.same_as(seen)
+            ):
                 login_throttle.record_failure(uow, budget, now)
                 audit(self._ports, uow, AuditEvent.LOGIN_FAILED, account.id)
                 uow.commit()
@@ -308,6 +333,36 @@ class AuthService:
                 self._upgrade_hash(uow, account.id, password)
             uow.commit()
             return True
+
+    def _read_check(
+        self,
+        uow: UnitOfWork,
+        account: Account,
+        client_key: str | None,
+        device_token: str | None,
+        now: datetime,
+    ) -> _Seen:
+        """Read what a password check on *account* answers to; refuse if throttled.
+
+        Raises:
+            AuthenticationError: ``login.throttled`` or ``login.blocked``
+                (the refusal is audited and committed).
+        """
+        credentials = Credentials(
+            account.id, account.password_hash, account.status, account.session_stamp
+        )
+        budget = login_throttle.load_budget(
+            uow,
+            self.throttle_policy,
+            account.email,
+            credentials,
+            client_key=client_key,
+            device_token=device_token,
+            now=now,
+        )
+        self._refuse_if_throttled(uow, budget, account.id, now)
+        disabled = account.status in _NO_PASSWORD_CHECK
+        return _Seen(credentials, budget, None, disabled=disabled)
 
     def _upgrade_hash(self, uow: UnitOfWork, account_id: str, password: str) -> None:
         """Replace an outdated hash of the password just checked (SPEC P1)."""
@@ -514,4 +569,76 @@ class AuthService:
         """
         completion.enable_account(
             self._ports, account_id, agent_id=agent_id, reason=reason
+        )
+
+
+@attrs.frozen
+class _Attempt:
+    """A login attempt: what the customer (or an attacker) sent, read once."""
+
+    email: Email
+    temporary: str | None
+    client_key: str | None
+    device_token: str | None
+    now: datetime
+
+
+@attrs.frozen
+class _Seen:
+    """What a login attempt answers to in storage, read in one transaction."""
+
+    account: Credentials | None
+    budget: LoginBudget
+    request: ResetRequest | None
+    disabled: bool
+
+    @property
+    def account_id(self) -> str | None:
+        """The id of the account the email names, if it has a live one."""
+        return self.account.account_id if self.account is not None else None
+
+    def target(
+        self, dummy: str, password: str, temporary: str | None
+    ) -> tuple[str, str]:
+        """Return the hash to check and what to check against it (SPEC P3, R4).
+
+        The pending temporary password's hash, the account's password hash,
+        or the dummy hash when there is nothing to check: one hash check in
+        every case.
+        """
+        account = self.account
+        request = self.request
+        if request is not None and request.temporary_hash is not None:
+            return request.temporary_hash, temporary or ""
+        if (
+            account is not None
+            and account.password_hash is not None
+            # A verified sign-up opens once its mailbox is proven (X5).
+            and account.status is not AccountStatus.UNVERIFIED
+            and not self.disabled
+        ):
+            return account.password_hash, password
+        return dummy, password
+
+    def same_as(self, before: _Seen) -> bool:
+        """Tell whether the check made against *before* still holds.
+
+        The account, its status and its session stamp, and the reset
+        request whose temporary password was checked, unchanged. The
+        password hash may differ: a concurrent login may have upgraded it
+        (SPEC P1), which leaves the password and the stamp as they were;
+        every change of the password changes the stamp (SPEC P6).
+        """
+        account, earlier = self.account, before.account
+        if account is None or earlier is None:
+            return account is earlier
+        request, earlier_request = self.request, before.request
+        return (
+            account.account_id == earlier.account_id
+            and account.status is earlier.status
+            and account.session_stamp == earlier.session_stamp
+            and (request.id if request is not None else None)
+            == (earlier_request.id if earlier_request is not None else None)
+            and (request.temporary_hash if request is not None else None)
+            == (earlier_request.temporary_hash if earlier_request is not None else None)
         )

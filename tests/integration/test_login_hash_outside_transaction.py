@@ -1,0 +1,215 @@
+"""A login checks its hash with no transaction open (SPEC P4, P3; availability).
+
+On SQLite a unit of work holds the database's one write lock. A login used
+to check its password hash (tens of milliseconds at the default
+parameters) inside its unit of work, so every write of the shop queued
+behind every login, and two clients sending logins back to back starved
+the other writers until their busy timeout failed them. A login now reads
+what it answers to, checks the hash with nothing open, then writes its
+outcome against what storage holds by then: failures counted meanwhile
+throttle it (no verdict past the cap), and a status or password changed
+meanwhile makes its check count for nothing.
+
+Each test stops the login inside its hash check (:class:`Gate`) and runs
+something else on the same storage meanwhile, on every storage adapter.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from conftest import FAST_HASHER
+from echoppe_accounts import (
+    AccountService,
+    AuthenticationError,
+    AuthService,
+    ClientLimits,
+    InMemoryStore,
+    Settings,
+    SQLiteStore,
+    SystemSecrets,
+)
+from sample_forms import form
+
+EMAIL = "jean.dupont@exemple.fr"
+PASSWORD = "une phrase de passe solide"
+WRONG = "pas le bon"
+WAIT = 20.0
+"""Seconds the gate waits for what runs meanwhile (far more than it needs)."""
+
+
+class Gate:
+    """A hasher that runs *meanwhile* in another thread during one verify call.
+
+    Only the first check of *password* is stopped: the logins run meanwhile
+    go through at once. :attr:`finished` tells whether what ran meanwhile
+    finished while the login waited in its hash check.
+    """
+
+    def __init__(self, password: str) -> None:
+        self._password = password
+        self._armed = False
+        self.meanwhile: Callable[[], None] = lambda: None
+        self.finished = False
+        self.error: BaseException | None = None
+
+    def arm(self, meanwhile: Callable[[], None]) -> None:
+        """Stop the next check of the password to run *meanwhile*."""
+        self.meanwhile = meanwhile
+        self._armed = True
+
+    def hash(self, password: str) -> str:
+        """Hash as the fast hasher does."""
+        return FAST_HASHER.hash(password)
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        """As the fast hasher says."""
+        return FAST_HASHER.needs_rehash(password_hash)
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        """Check as the fast hasher does, after *meanwhile* when armed."""
+        if self._armed and password == self._password:
+            self._armed = False
+            done = threading.Event()
+
+            def run() -> None:
+                try:
+                    self.meanwhile()
+                except BaseException as exc:  # noqa: BLE001 (reported by the test)
+                    self.error = exc
+                finally:
+                    done.set()
+
+            threading.Thread(target=run, daemon=True).start()
+            self.finished = done.wait(WAIT)
+        return FAST_HASHER.verify(password_hash, password)
+
+
+@pytest.fixture(
+    params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def any_store(request, tmp_path):
+    """A unit-of-work factory on each storage adapter, PostgreSQL included."""
+    if request.param == "postgres":
+        return request.getfixturevalue("postgres_uow_factory")
+    if request.param == "memory":
+        return InMemoryStore().unit_of_work
+    return SQLiteStore(tmp_path / "accounts.sqlite3").unit_of_work
+
+
+@pytest.fixture
+def gate() -> Gate:
+    """The hasher that stops the login under test in its hash check."""
+    return Gate(PASSWORD)
+
+
+@pytest.fixture
+def shop(any_store, clock, gate):
+    """Account and auth services over *any_store*, hashing through *gate*."""
+    parts = {
+        "uow": any_store,
+        "clock": clock,
+        "secrets": SystemSecrets(),
+        "hasher": gate,
+        "settings": Settings(
+            base_url="https://www.lechoppe.fr",
+            client_limits=ClientLimits(login=None, reset=None, signup=None),
+        ),
+    }
+    service, auth = AccountService(**parts), AuthService(**parts)
+    account = service.register(form(email=EMAIL, password=PASSWORD))
+    return service, auth, account
+
+
+def outcome(call: Callable[[], object]) -> str:
+    """Run a login; return ``"ok"`` or its refusal's code."""
+    try:
+        call()
+    except AuthenticationError as exc:
+        return exc.code
+    return "ok"
+
+
+def test_a_write_goes_through_while_a_login_checks_its_hash(shop, gate):
+    """Another login's write (a failure counted) is not held behind the hash."""
+    _, auth, _ = shop
+    seen: list[str] = []
+    gate.arm(lambda: seen.append(outcome(lambda: auth.login(EMAIL, WRONG))))
+    result = auth.login(EMAIL, PASSWORD)
+    assert gate.error is None
+    assert gate.finished, "the other login waited for this one's hash"
+    assert seen == ["login.failed"]
+    assert result.device_token is not None
+
+
+def test_failures_made_during_the_hash_throttle_the_login(shop, gate):
+    """P4: no verdict past the cap, even for the right password.
+
+    While the owner's login checks its hash, an attacker's wrong guesses
+    use up the free attempts: the owner's login is then counted
+    after them and throttled, as it would be had it come after them.
+    """
+    _, auth, _ = shop
+    seen: list[str] = []
+
+    def attack() -> None:  # until the account is throttled
+        while not seen or seen[-1] == "login.failed":
+            seen.append(outcome(lambda: auth.login(EMAIL, WRONG)))
+
+    gate.arm(attack)
+    with pytest.raises(AuthenticationError) as refused:
+        auth.login(EMAIL, PASSWORD)
+    assert gate.finished
+    assert seen[-1] == "login.throttled"
+    assert "login.failed" in seen
+    assert refused.value.code == "login.throttled"
+
+
+def test_an_account_disabled_during_the_hash_does_not_log_in(shop, gate):
+    """SPEC M2, P3: a login whose check began before the account was disabled fails."""
+    _, auth, account = shop
+    gate.arm(
+        lambda: auth.disable_account(account.id, agent_id="agent-7", reason="fraude")
+    )
+    with pytest.raises(AuthenticationError) as refused:
+        auth.login(EMAIL, PASSWORD)
+    assert gate.finished
+    assert refused.value.code == "login.failed"
+
+
+def test_a_password_changed_during_the_hash_does_not_log_in(shop, gate):
+    """SPEC P6, R8: the old password, checked before the change, opens nothing."""
+    _, auth, account = shop
+    gate.arm(
+        lambda: auth.change_password(account.id, PASSWORD, "un tout autre secret long")
+    )
+    with pytest.raises(AuthenticationError) as refused:
+        auth.login(EMAIL, PASSWORD)
+    assert gate.finished
+    assert gate.error is None
+    assert refused.value.code == "login.failed"
+    auth.login(EMAIL, "un tout autre secret long")
+
+
+def test_check_password_holds_no_transaction_during_its_hash(shop, gate):
+    """The password asked again (erasure, SPEC W2) checks its hash with nothing open."""
+    _, auth, account = shop
+    seen: list[str] = []
+    gate.arm(lambda: seen.append(outcome(lambda: auth.login(EMAIL, WRONG))))
+    assert auth.check_password(account.id, PASSWORD)
+    assert gate.finished
+    assert seen == ["login.failed"]
+
+
+def test_check_password_fails_when_the_password_changed_during_its_hash(shop, gate):
+    """A check begun before a password change does not confirm the old password."""
+    _, auth, account = shop
+    gate.arm(
+        lambda: auth.change_password(account.id, PASSWORD, "un tout autre secret long")
+    )
+    assert not auth.check_password(account.id, PASSWORD)
+    assert gate.finished
+    assert gate.error is None
