@@ -1,4 +1,4 @@
-"""A login checks its hash with no transaction open (SPEC P4, P3; availability).
+"""Password hashes are checked and made with no transaction open (availability).
 
 On SQLite a unit of work holds the database's one write lock. A login used
 to check its password hash (tens of milliseconds at the default
@@ -10,8 +10,12 @@ outcome against what storage holds by then: failures counted meanwhile
 throttle it (no verdict past the cap), and a status or password changed
 meanwhile makes its check count for nothing.
 
-Each test stops the login inside its hash check (:class:`Gate`) and runs
-something else on the same storage meanwhile, on every storage adapter.
+A password change, and the new password of a restricted session (SPEC
+R4), likewise check and make their hashes with nothing open, then make
+the change only if nothing changed the password meanwhile.
+
+Each test stops a call inside a hash (:class:`Gate`) and runs something
+else on the same storage meanwhile, on every storage adapter.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from echoppe_accounts import (
     Settings,
     SQLiteStore,
     SystemSecrets,
+    ValidationError,
 )
 from sample_forms import form
 
@@ -42,11 +47,11 @@ WAIT = 20.0
 
 
 class Gate:
-    """A hasher that runs *meanwhile* in another thread during one verify call.
+    """A hasher that runs *meanwhile* in another thread during one hash call.
 
-    Only the first check of *password* is stopped: the logins run meanwhile
-    go through at once. :attr:`finished` tells whether what ran meanwhile
-    finished while the login waited in its hash check.
+    Only the first check or hash of the armed password is stopped: what
+    runs meanwhile goes through at once. :attr:`finished` tells whether
+    what ran meanwhile finished while the call waited.
     """
 
     def __init__(self, password: str) -> None:
@@ -56,13 +61,33 @@ class Gate:
         self.finished = False
         self.error: BaseException | None = None
 
-    def arm(self, meanwhile: Callable[[], None]) -> None:
-        """Stop the next check of the password to run *meanwhile*."""
+    def arm(self, meanwhile: Callable[[], None], password: str | None = None) -> None:
+        """Stop the next check or hash of the password to run *meanwhile*."""
         self.meanwhile = meanwhile
+        if password is not None:
+            self._password = password
         self._armed = True
 
+    def _stop(self, password: str) -> None:
+        if not self._armed or password != self._password:
+            return
+        self._armed = False
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                self.meanwhile()
+            except BaseException as exc:  # noqa: BLE001 (reported by the test)
+                self.error = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=run, daemon=True).start()
+        self.finished = done.wait(WAIT)
+
     def hash(self, password: str) -> str:
-        """Hash as the fast hasher does."""
+        """Hash as the fast hasher does, after *meanwhile* when armed."""
+        self._stop(password)
         return FAST_HASHER.hash(password)
 
     def needs_rehash(self, password_hash: str) -> bool:
@@ -71,20 +96,7 @@ class Gate:
 
     def verify(self, password_hash: str, password: str) -> bool:
         """Check as the fast hasher does, after *meanwhile* when armed."""
-        if self._armed and password == self._password:
-            self._armed = False
-            done = threading.Event()
-
-            def run() -> None:
-                try:
-                    self.meanwhile()
-                except BaseException as exc:  # noqa: BLE001 (reported by the test)
-                    self.error = exc
-                finally:
-                    done.set()
-
-            threading.Thread(target=run, daemon=True).start()
-            self.finished = done.wait(WAIT)
+        self._stop(password)
         return FAST_HASHER.verify(password_hash, password)
 
 
@@ -213,3 +225,66 @@ def test_check_password_fails_when_the_password_changed_during_its_hash(shop, ga
     assert not auth.check_password(account.id, PASSWORD)
     assert gate.finished
     assert gate.error is None
+
+
+NEW = "un tout autre secret long"
+OTHER = "encore une autre phrase secrete"
+
+
+def test_a_password_change_holds_no_transaction_during_its_hashes(shop, gate):
+    """A session calling change_password in a loop cannot hold the write lock."""
+    _, auth, account = shop
+    seen: list[str] = []
+    gate.arm(lambda: seen.append(outcome(lambda: auth.login(EMAIL, WRONG))))
+    auth.change_password(account.id, PASSWORD, NEW)
+    assert gate.finished
+    assert seen == ["login.failed"]
+    assert auth.login(EMAIL, NEW).account_id == account.id
+
+
+def test_two_password_changes_at_once_keep_one(shop, gate):
+    """R8: the change whose current password was replaced meanwhile is refused."""
+    _, auth, account = shop
+    gate.arm(lambda: auth.change_password(account.id, PASSWORD, OTHER))
+    with pytest.raises(ValidationError) as refused:
+        auth.change_password(account.id, PASSWORD, NEW)
+    assert gate.finished
+    assert gate.error is None
+    assert refused.value.codes == {"password.wrong_current"}
+    assert auth.login(EMAIL, OTHER).account_id == account.id
+    assert outcome(lambda: auth.login(EMAIL, NEW)) == "login.failed"
+
+
+def restricted(auth, account) -> str:
+    """Log in with a provisional password; return the change token (SPEC R4, R7)."""
+    provisional = auth.issue_provisional_password(
+        account.id, agent_id="agent-7", reason="appel du client"
+    )
+    session = auth.login(EMAIL, provisional.reveal())
+    assert session.restricted
+    return session.change_token.reveal()
+
+
+def test_a_new_password_is_hashed_with_no_transaction_open(shop, gate):
+    """R4: the restricted session's new password is hashed outside the write lock."""
+    _, auth, account = shop
+    token = restricted(auth, account)
+    seen: list[str] = []
+    gate.arm(lambda: seen.append(outcome(lambda: auth.login(EMAIL, WRONG))), NEW)
+    auth.set_new_password(token, NEW)
+    assert gate.finished
+    assert seen == ["login.failed"]
+    assert auth.login(EMAIL, NEW).account_id == account.id
+
+
+def test_one_change_token_used_twice_at_once_sets_one_password(shop, gate):
+    """R4, R8: of two uses of one change token at once, one sets the password."""
+    _, auth, account = shop
+    token = restricted(auth, account)
+    gate.arm(lambda: auth.set_new_password(token, OTHER), NEW)
+    with pytest.raises(ValidationError) as refused:
+        auth.set_new_password(token, NEW)
+    assert gate.finished
+    assert gate.error is None
+    assert refused.value.codes == {"token.invalid"}
+    assert auth.login(EMAIL, OTHER).account_id == account.id

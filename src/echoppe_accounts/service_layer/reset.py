@@ -16,6 +16,7 @@ from echoppe_accounts.domain.email import Email
 from echoppe_accounts.domain.errors import (
     Collector,
     ConcurrencyError,
+    ValidationError,
 )
 from echoppe_accounts.domain.events import EventType
 from echoppe_accounts.domain.forms import attempt, parse_password
@@ -232,49 +233,41 @@ def password_changed(ports: Ports, uow: UnitOfWork, account: Account) -> None:
 
 
 def set_new_password(ports: Ports, change_token: str, new_password: str) -> None:
-    """Set the new password from a restricted login (SPEC R4)."""
+    """Set the new password from a restricted login (SPEC R4).
+
+    The password is checked against the temporary one and hashed with no
+    transaction open (see :func:`change_password`); the change token is
+    then used up, in a transaction of its own, only if the account's
+    session stamp is still the one read.
+    """
     now = ports.clock.now()
     token_digest = digest(change_token, TokenPurpose.PASSWORD_CHANGE)
     with ports.uow() as uow:
-        record = uow.tokens.find(token_digest)
-        account = uow.accounts.get(record.account_id) if record else None
-        if (
-            record is None
-            or account is None
-            or account.is_erased
-            or not record.is_usable(now)
-        ):
-            raise invalid_token()
-        # Lock the failure count before the request, in login's order.
-        uow.throttles.get(account.email.login_key)
-        request = next(
-            (
-                r
-                for r in uow.resets.for_account(account.id)
-                if r.id == record.request_id
-            ),
-            None,
-        )
-        errors = Collector()
+        account, request = _restricted(uow, token_digest, now)
+        stamp = account.session_stamp
         org = account.organisation
-        password = parse_password(
-            new_password,
-            ports.settings.password_policy,
-            [account.email.address, account.name, org.name if org else None],
-            errors,
-        )
-        temporary = canonical_temporary(new_password)
-        if (
-            request is not None
-            and request.temporary_hash is not None
-            and temporary is not None
-            and ports.hasher.verify(request.temporary_hash, temporary)
-        ):
-            errors.add("password", "password.same_as_temporary")
-        errors.raise_if_any()
-        assert password is not None  # noqa: S101 (raised above)
+        personal = [account.email.address, account.name, org.name if org else None]
+        temporary_hash = request.temporary_hash if request is not None else None
+    errors = Collector()
+    password = parse_password(
+        new_password, ports.settings.password_policy, personal, errors
+    )
+    temporary = canonical_temporary(new_password)
+    if (
+        temporary_hash is not None
+        and temporary is not None
+        and ports.hasher.verify(temporary_hash, temporary)
+    ):
+        errors.add("password", "password.same_as_temporary")
+    errors.raise_if_any()
+    assert password is not None  # noqa: S101 (raised above)
+    new_hash = ports.hasher.hash(password)
+    with ports.uow() as uow:
+        account, request = _restricted(uow, token_digest, now)
+        if account.session_stamp != stamp:  # a concurrent call set it
+            raise invalid_token()
         used = uow.tokens.consume(token_digest, TokenPurpose.PASSWORD_CHANGE, now)
-        if used is None:  # pragma: no cover (the unit of work serialises)
+        if used is None:  # used by a concurrent call
             raise invalid_token()
         if request is not None:
             try:
@@ -283,9 +276,36 @@ def set_new_password(ports: Ports, change_token: str, new_password: str) -> None
                 raise invalid_token() from None
             uow.resets.save(request)
             audit(ports, uow, AuditEvent.RESET_COMPLETED, account.id, reset=request.id)
-        account.change_password(now, ports.new_stamp, ports.hasher.hash(password))
+        account.change_password(now, ports.new_stamp, new_hash)
         password_changed(ports, uow, account)
         uow.commit()
+
+
+def _restricted(
+    uow: UnitOfWork, token_digest: str, now: datetime
+) -> tuple[Account, ResetRequest | None]:
+    """Return the account of a usable change token, and the reset it ends.
+
+    Raises:
+        ValidationError: ``token.invalid`` for a token unknown, used,
+            expired or of an erased account.
+    """
+    record = uow.tokens.find(token_digest)
+    account = uow.accounts.get(record.account_id) if record else None
+    if (
+        record is None
+        or account is None
+        or account.is_erased
+        or not record.is_usable(now)
+    ):
+        raise invalid_token()
+    # Lock the failure count before the request, in login's order.
+    uow.throttles.get(account.email.login_key)
+    request = next(
+        (r for r in uow.resets.for_account(account.id) if r.id == record.request_id),
+        None,
+    )
+    return account, request
 
 
 def change_password(
@@ -296,27 +316,40 @@ def change_password(
     *,
     dummy_hash: str,
 ) -> None:
-    """Change the password of a logged-in customer (SPEC P2, R8, R10)."""
+    """Change the password of a logged-in customer (SPEC P2, R8, R10).
+
+    The two hashes (the current password checked, the new one made) run
+    with no transaction open: on SQLite a transaction holds the database's
+    one write lock, which a session calling this in a loop would otherwise
+    hold for the shop. The change is then made only if the account's
+    session stamp is still the one read (a password change, a reset or a
+    provisional password meanwhile changed it: the current password
+    checked is no longer current).
+    """
     now = ports.clock.now()
     with open_account(ports, account_id) as (uow, account):
-        errors = Collector()
         current = account.password_hash or dummy_hash
-        readable = len(current_password) <= RAW_MAX_LENGTH and (
-            is_valid_unicode(current_password)
-        )
-        candidate = current_password if readable else ""
-        matched = ports.hasher.verify(current, candidate)
-        if not matched or account.password_hash is None or not readable:
-            errors.add("current_password", "password.wrong_current")
-        password = parse_password(
-            new_password,
-            ports.settings.password_policy,
-            [account.email.address, account.name],
-            errors,
-        )
-        errors.raise_if_any()
-        assert password is not None  # noqa: S101 (raised above)
-        account.change_password(now, ports.new_stamp, ports.hasher.hash(password))
+        has_password = account.password_hash is not None
+        stamp = account.session_stamp
+        personal = [account.email.address, account.name]
+    errors = Collector()
+    readable = len(current_password) <= RAW_MAX_LENGTH and (
+        is_valid_unicode(current_password)
+    )
+    candidate = current_password if readable else ""
+    matched = ports.hasher.verify(current, candidate)
+    if not matched or not has_password or not readable:
+        errors.add("current_password", "password.wrong_current")
+    password = parse_password(
+        new_password, ports.settings.password_policy, personal, errors
+    )
+    errors.raise_if_any()
+    assert password is not None  # noqa: S101 (raised above)
+    new_hash = ports.hasher.hash(password)
+    with open_account(ports, account_id) as (uow, account):
+        if account.session_stamp != stamp:  # changed meanwhile
+            raise ValidationError.single("current_password", "password.wrong_current")
+        account.change_password(now, ports.new_stamp, new_hash)
         password_changed(ports, uow, account)
         uow.commit()
 
