@@ -288,3 +288,56 @@ def test_one_change_token_used_twice_at_once_sets_one_password(shop, gate):
     assert gate.error is None
     assert refused.value.codes == {"token.invalid"}
     assert auth.login(EMAIL, OTHER).account_id == account.id
+
+
+def test_a_session_cannot_guess_the_password_past_the_cap(shop):
+    """P4: wrong current passwords are counted and capped as logins are.
+
+    A stolen session guessing through the password change meets a throttle
+    of its own; the owner still logs in meanwhile.
+    """
+    _, auth, account = shop
+    codes: list[str] = []
+    for _ in range(30):
+        try:
+            auth.change_password(account.id, WRONG, NEW)
+        except ValidationError as exc:
+            codes.extend(sorted(exc.codes))
+        if codes[-1] != "password.wrong_current":
+            break
+    assert codes[-1] == "login.throttled"
+    assert codes.count("password.wrong_current") < 30
+    assert auth.login(EMAIL, PASSWORD).account_id == account.id
+    # Refused before any hash: the right password is refused the same way.
+    with pytest.raises(ValidationError) as again:
+        auth.change_password(account.id, PASSWORD, NEW)
+    assert again.value.codes == {"login.throttled"}
+
+
+def test_the_right_current_password_forgets_the_failures(shop):
+    """P4: a password change with the right current password resets the count."""
+    _, auth, account = shop
+    for _ in range(3):
+        with pytest.raises(ValidationError):
+            auth.change_password(account.id, WRONG, NEW)
+    auth.change_password(account.id, PASSWORD, NEW)
+    for _ in range(3):
+        assert outcome(lambda: auth.login(EMAIL, WRONG)) == "login.failed"
+    assert auth.login(EMAIL, NEW).account_id == account.id
+
+
+def test_a_throttled_change_says_so_at_the_current_password(shop):
+    """F8: the throttle is the current password's error, with its wait, in words."""
+    _, auth, account = shop
+    refusals: list[ValidationError] = []
+    for _ in range(30):
+        with pytest.raises(ValidationError) as refused:
+            auth.change_password(account.id, WRONG, NEW)
+        refusals.append(refused.value)
+        if "login.throttled" in refused.value.codes:
+            break
+    (error,) = refusals[-1].errors
+    assert (error.path, error.code) == ("current_password", "login.throttled")
+    assert error.params["seconds"] >= 1
+    assert error.message("en").startswith("Too many attempts: try again")
+    assert error.message("fr") != error.message("en")

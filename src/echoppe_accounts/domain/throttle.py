@@ -121,6 +121,21 @@ class LoginThrottle:
         self.last_failure_at = None
 
 
+def password_check_key(account_id: str) -> str:
+    """Return the key a session's wrong current passwords are counted under (P4).
+
+    A password change asks for the current password: a guess at it, which
+    a stolen session could otherwise repeat without limit. Those guesses
+    have a count of their own, apart from the login's: an attacker
+    blocking the account's logins does not stop its owner, logged in, from
+    changing the password, and a session's guesses meet the same cap as
+    logins do.
+
+    .. versionadded:: 0.2.0
+    """
+    return hashlib.sha256(f"password-check:{account_id}".encode()).hexdigest()
+
+
 def client_failure_key(email_key: str, session_stamp: str, client_key: str) -> str:
     """Return the key one client's failed logins on one email are counted under.
 

@@ -502,9 +502,25 @@ class AuthService:
     ) -> None:
         """Change the password of a logged-in customer (SPEC P2, R8, R10).
 
+        The current password is counted as a login attempt is (SPEC P4),
+        on a count of its own: a wrong one is a failure, the right one
+        forgets the failures, and past the cap the change is refused before
+        any hash, so a stolen session cannot guess the password faster than
+        a login could, while an attack on the account's logins does not
+        stop its owner, logged in, from changing it. Every other session
+        ends (P6) and the customer is told by mail (R10).
+
         Raises:
             ValidationError: ``password.wrong_current`` at ``current_password``,
-                and the new password's problems, all at once.
+                and the new password's problems, all at once;
+                ``login.throttled`` (with ``seconds``) or ``login.blocked``
+                at ``current_password`` when wrong current passwords throttle
+                the change; ``password.wrong_current`` too when the password
+                was changed by another call meanwhile.
+            NotFoundError: No such account.
+
+        .. versionchanged:: 0.2.0
+           Wrong current passwords are counted and capped (SPEC P4).
         """
         reset.change_password(
             self._ports,
@@ -512,6 +528,7 @@ class AuthService:
             current_password,
             new_password,
             dummy_hash=self._dummy_hash,
+            policy=self.throttle_policy,
         )
 
     def issue_provisional_password(

@@ -37,8 +37,14 @@ from echoppe_accounts.domain.reset import (
     generate_temporary,
 )
 from echoppe_accounts.domain.text import clean_text, is_valid_unicode
+from echoppe_accounts.domain.throttle import (
+    LoginBudget,
+    ThrottlePolicy,
+    password_check_key,
+)
 from echoppe_accounts.domain.tokens import TOKEN_BYTES, Secret, TokenPurpose, digest
 from echoppe_accounts.ports import UnitOfWork
+from echoppe_accounts.service_layer import login_throttle
 from echoppe_accounts.service_layer._ports import (
     Ports,
     audit,
@@ -315,19 +321,29 @@ def change_password(
     new_password: str,
     *,
     dummy_hash: str,
+    policy: ThrottlePolicy,
 ) -> None:
     """Change the password of a logged-in customer (SPEC P2, R8, R10).
+
+    The current password is a guess at the account's password, counted as
+    a login's are (SPEC P4) on a count of its own
+    (:func:`~echoppe_accounts.domain.throttle.password_check_key`): a
+    wrong one is a failure, the right one forgets the failures, and past
+    the cap the change is refused before any hash, so a stolen session
+    cannot guess the password faster than a login could.
 
     The two hashes (the current password checked, the new one made) run
     with no transaction open: on SQLite a transaction holds the database's
     one write lock, which a session calling this in a loop would otherwise
-    hold for the shop. The change is then made only if the account's
-    session stamp is still the one read (a password change, a reset or a
-    provisional password meanwhile changed it: the current password
-    checked is no longer current).
+    hold for the shop. The outcome is written against the budget read
+    again, and the change made only if the account's session stamp is
+    still the one read (a password change, a reset or a provisional
+    password meanwhile changed it: the current password checked is no
+    longer current).
     """
     now = ports.clock.now()
     with open_account(ports, account_id) as (uow, account):
+        _refuse_if_throttled(uow, policy, account, now)
         current = account.password_hash or dummy_hash
         has_password = account.password_hash is not None
         stamp = account.session_stamp
@@ -338,20 +354,49 @@ def change_password(
     )
     candidate = current_password if readable else ""
     matched = ports.hasher.verify(current, candidate)
-    if not matched or not has_password or not readable:
+    wrong = not matched or not has_password or not readable
+    if wrong:
         errors.add("current_password", "password.wrong_current")
     password = parse_password(
         new_password, ports.settings.password_policy, personal, errors
     )
-    errors.raise_if_any()
-    assert password is not None  # noqa: S101 (raised above)
-    new_hash = ports.hasher.hash(password)
+    new_hash = None if errors.errors else ports.hasher.hash(str(password))
     with open_account(ports, account_id) as (uow, account):
+        budget = _refuse_if_throttled(uow, policy, account, now)
         if account.session_stamp != stamp:  # changed meanwhile
             raise ValidationError.single("current_password", "password.wrong_current")
+        if wrong:
+            login_throttle.record_failure(uow, budget, now)
+            uow.commit()
+        errors.raise_if_any()
+        assert new_hash is not None  # noqa: S101 (raised above)
+        login_throttle.record_success(uow, budget)
         account.change_password(now, ports.new_stamp, new_hash)
         password_changed(ports, uow, account)
         uow.commit()
+
+
+def _refuse_if_throttled(
+    uow: UnitOfWork, policy: ThrottlePolicy, account: Account, now: datetime
+) -> LoginBudget:
+    """Return the budget of the account's current-password checks; refuse if spent.
+
+    Counted apart from the login's
+    (:func:`~echoppe_accounts.domain.throttle.password_check_key`).
+
+    Raises:
+        ValidationError: ``login.throttled`` (with ``seconds``) or
+            ``login.blocked`` at ``current_password``.
+    """
+    count = uow.throttles.get(password_check_key(account.id))
+    budget = LoginBudget.for_clients(policy, count)
+    refusal = budget.refusal(policy, now)
+    if refusal is None:
+        return budget
+    if refusal.blocked or refusal.retry_at is None:
+        raise ValidationError.single("current_password", "login.blocked")
+    seconds = int((refusal.retry_at - now).total_seconds() + 0.999)
+    raise ValidationError.single("current_password", "login.throttled", seconds=seconds)
 
 
 def issue_provisional_password(
