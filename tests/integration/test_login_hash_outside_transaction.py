@@ -37,7 +37,7 @@ from echoppe_accounts import (
     SystemSecrets,
     ValidationError,
 )
-from sample_forms import form
+from sample_forms import form, links, pending
 
 EMAIL = "jean.dupont@exemple.fr"
 PASSWORD = "une phrase de passe solide"
@@ -341,3 +341,47 @@ def test_a_throttled_change_says_so_at_the_current_password(shop):
     assert error.params["seconds"] >= 1
     assert error.message("en").startswith("Too many attempts: try again")
     assert error.message("fr") != error.message("en")
+
+
+@pytest.fixture
+def verified(any_store, clock, gate):
+    """Services with verified sign-up on (SPEC X5), and a sign-up's link."""
+    parts = {
+        "uow": any_store,
+        "clock": clock,
+        "secrets": SystemSecrets(),
+        "hasher": gate,
+        "settings": Settings(
+            base_url="https://www.lechoppe.fr",
+            verified_signup=True,
+            client_limits=ClientLimits(login=None, reset=None, signup=None),
+        ),
+    }
+    service, auth = AccountService(**parts), AuthService(**parts)
+    service.register(form(email=EMAIL, password=PASSWORD))
+    (mail,) = pending(service)
+    return service, auth, links(mail)["verifier"]
+
+
+def test_a_signup_link_checks_its_password_with_no_transaction_open(verified, gate):
+    """X5: a link tried in a loop cannot hold the write lock for the shop."""
+    service, auth, token = verified
+    seen: list[str] = []
+    gate.arm(lambda: seen.append(outcome(lambda: auth.login("x@exemple.fr", WRONG))))
+    service.verify_signup(token, PASSWORD)
+    assert gate.finished
+    assert seen == ["login.failed"]
+    assert auth.login(EMAIL, PASSWORD).device_token is not None
+
+
+def test_a_signup_link_followed_twice_at_once_opens_once(verified, gate):
+    """X5, R8: of two uses of one link at once, one opens the account."""
+    service, _, token = verified
+    gate.arm(lambda: service.verify_signup(token, PASSWORD))
+    with pytest.raises(ValidationError) as refused:
+        service.verify_signup(token, PASSWORD)
+    assert gate.finished
+    assert gate.error is None
+    assert refused.value.codes == {"token.invalid"}
+    welcome = [m for m in pending(service) if m.kind.value == "welcome"]
+    assert len(welcome) == 1

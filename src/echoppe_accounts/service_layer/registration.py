@@ -184,25 +184,24 @@ def verify_signup(ports: Ports, token: str, password: str) -> None:
 
     The token stays usable when the password is wrong, so that its owner
     can try again; a link that reached the mailbox of somebody else's
-    sign-up opens nothing.
+    sign-up opens nothing. The password is checked with no transaction
+    open (on SQLite one holds the database's write lock, which a link
+    tried in a loop would otherwise hold for the shop); the sign-up opens
+    only if its session stamp is still the one read.
     """
     now = ports.clock.now()
     key = token_digest(token, TokenPurpose.SIGNUP_VERIFY)
     with ports.uow() as uow:
-        record = uow.tokens.find(key)
-        account = uow.accounts.get(record.account_id) if record else None
-        if (
-            record is None
-            or account is None
-            or not record.is_usable(now)
-            or not account.holds_email(now)
-        ):
+        account = _signup_of(uow, key, now)
+        stored, stamp = account.password_hash, account.session_stamp
+    if stored is None or not ports.hasher.verify(stored, password):
+        raise ValidationError.single("password", "password.wrong_current")
+    with ports.uow() as uow:
+        account = _signup_of(uow, key, now)
+        if account.session_stamp != stamp:  # opened by a concurrent call
             raise invalid_token()
-        stored = account.password_hash
-        if stored is None or not ports.hasher.verify(stored, password):
-            raise ValidationError.single("password", "password.wrong_current")
         if uow.tokens.consume(key, TokenPurpose.SIGNUP_VERIFY, now) is None:
-            raise invalid_token()
+            raise invalid_token()  # used by a concurrent call
         opened = account.verify_signup(now, ports.new_stamp)
         save(ports, uow, account)
         if opened:
@@ -210,6 +209,25 @@ def verify_signup(ports: Ports, token: str, password: str) -> None:
             audit(ports, uow, AuditEvent.SIGNUP_VERIFIED, account.id)
             uow.events.add(*welcome_events(ports, account, EventType.REGISTERED))
         uow.commit()
+
+
+def _signup_of(uow: UnitOfWork, key: str, now: datetime) -> Account:
+    """Return the account a usable sign-up link (its digest *key*) opens.
+
+    Raises:
+        ValidationError: ``token.invalid`` for a link unknown, used,
+            expired, or whose sign-up was replaced or expired.
+    """
+    record = uow.tokens.find(key)
+    account = uow.accounts.get(record.account_id) if record else None
+    if (
+        record is None
+        or account is None
+        or not record.is_usable(now)
+        or not account.holds_email(now)
+    ):
+        raise invalid_token()
+    return account
 
 
 def purge_unverified(ports: Ports, *, limit: int = 500) -> int:
