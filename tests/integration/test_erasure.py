@@ -251,3 +251,18 @@ def test_erasure_forgets_each_device_tokens_failure_count(service, auth, privacy
     with service.uow() as tx:
         assert tx.throttles.get(key).failures == 0
         assert tx.tokens.for_account(account.id) == []
+
+
+def test_erasure_forgets_the_count_of_wrong_current_passwords(service, auth, privacy):
+    """G3, P4: the count a password change keeps of wrong current passwords goes."""
+    from echoppe_accounts.domain.throttle import password_check_key  # noqa: PLC0415
+
+    account = service.register(form())
+    with pytest.raises(ValidationError):
+        auth.change_password(account.id, "pas le bon", "un tout autre secret long")
+    key = password_check_key(account.id)
+    with service.uow() as tx:
+        assert tx.throttles.get(key).failures == 1
+    privacy.erase_account(account.id)
+    with service.uow() as tx:
+        assert tx.throttles.get(key).failures == 0

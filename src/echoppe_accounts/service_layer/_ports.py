@@ -36,6 +36,7 @@ from echoppe_accounts.domain.events import AccountEvent, EventType
 from echoppe_accounts.domain.limits import ClientAction, client_counter_key
 from echoppe_accounts.domain.mail import MailKind
 from echoppe_accounts.domain.sealing import seal_mail
+from echoppe_accounts.domain.throttle import password_check_key
 from echoppe_accounts.domain.tokens import (
     TOKEN_BYTES,
     Secret,
@@ -190,6 +191,8 @@ def _forget_everything(
     for email_key in sorted(effect.email_keys):
         for notice in _notice_keys(email_key):
             uow.throttles.delete(notice)
+    # The count of wrong current passwords given to a password change (P4).
+    uow.throttles.delete(password_check_key(account_id))
     # Each device token's own failure count (SPEC P4) goes with the token.
     for record in uow.tokens.for_account(account_id):
         if record.purpose is TokenPurpose.DEVICE:
