@@ -26,6 +26,7 @@ from echoppe_accounts import (
     OutboxDispatcher,
     OutboxStats,
     OutgoingMail,
+    StorageError,
     SystemClock,
     bootstrap,
 )
@@ -587,3 +588,82 @@ def test_a_round_logs_once_and_each_failure_once_without_secrets(
         assert secret not in logged
     assert "jean.dupont@exemple.fr" not in logged
     assert "Bonjour" not in logged
+
+
+class _MarkWatch:
+    """The outbox repository of a unit of work, noting whether it marked a mail sent."""
+
+    def __init__(self, inner, uow: _CommitFailsOnceUoW) -> None:
+        self._inner = inner
+        self._uow = uow
+
+    def mark_sent(self, *args, **kwargs):
+        self._uow.marked = True
+        return self._inner.mark_sent(*args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+class _CommitFailsOnceUoW:
+    """A unit of work whose commit fails once it has marked a mail sent, once."""
+
+    def __init__(self, owner: CommitFailsOnce, inner) -> None:
+        self._owner = owner
+        self._inner = inner
+        self.marked = False
+
+    def __enter__(self):
+        self._inner.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._inner.__exit__(*exc)
+
+    @property
+    def outbox(self):
+        return _MarkWatch(self._inner.outbox, self)
+
+    def commit(self) -> None:
+        if self.marked and not self._owner.failed:
+            self._owner.failed = True
+            msg = "the disk said no"
+            raise StorageError(msg, retryable=True)
+        self._inner.commit()
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+@attrs.define
+class CommitFailsOnce:
+    """A unit-of-work factory whose first commit of a "sent" mark fails."""
+
+    factory: Callable[..., object]
+    failed: bool = False
+
+    def __call__(self, **options) -> _CommitFailsOnceUoW:
+        return _CommitFailsOnceUoW(self, self.factory(**options))
+
+
+def test_a_sent_mark_whose_commit_fails_is_written_again(
+    scripted, service, uow_factory, clock
+):
+    """O1: a mail's "sent" mark lost to a failed commit is written by the round's end.
+
+    Otherwise the mail would stay claimed, and be sent a second time once
+    its lease lapsed.
+    """
+    for i in range(2):
+        service.register(form(email=f"client{i}@exemple.fr"))
+    mailer = scripted()
+    flaky = CommitFailsOnce(uow_factory)
+    dispatcher = dispatcher_for(flaky, mailer, clock)
+    with pytest.raises(StorageError):
+        dispatcher.dispatch()
+    assert flaky.failed
+    clock.advance(dispatcher.lease * 3)
+    while dispatcher.dispatch().sent:
+        clock.advance(dispatcher.lease * 3)
+    assert len(mailer.sent) == 2
+    assert len({m.id for m in mailer.sent}) == 2

@@ -46,6 +46,8 @@ class Round:
     """When the claims of the mails not handled yet end, as this round set them."""
     sent: list[tuple[OutgoingMail, datetime]] = attrs.field(factory=list)
     """The mail handed over, and when, whose mark is still to be written."""
+    _marking: int = 0
+    """How many of :attr:`sent` the unit of work in hand marks (see :meth:`commit`)."""
 
     def release(self) -> None:
         """Give back the claims on the mails not handled yet."""
@@ -73,11 +75,18 @@ class Round:
         if self.sent:
             with self.uow(durable=False) as uow:
                 self.mark_sent(uow)
-                uow.commit()
+                self.commit(uow)
 
     def mark_sent(self, uow: UnitOfWork) -> None:
-        """Mark the round's sent mails in *uow*, which the caller commits."""
-        sent, self.sent = self.sent, []
+        """Mark the round's sent mails in *uow*, which the caller commits.
+
+        The caller commits with :meth:`commit`: the marks are forgotten
+        only once committed, so a commit that fails leaves them to the
+        round's next write instead of losing them (a mail whose mark is
+        lost is sent again once its lease lapses).
+        """
+        sent = list(self.sent)
+        self._marking = len(sent)
         for mail, at in sent:
             if not uow.outbox.mark_sent(mail.id, at, claim_id=self.claim_id):
                 log.warning(
@@ -87,6 +96,12 @@ class Round:
                     mail.kind.value,
                 )
 
+    def commit(self, uow: UnitOfWork) -> None:
+        """Commit *uow*; forget the marks :meth:`mark_sent` wrote in it."""
+        uow.commit()
+        del self.sent[: self._marking]
+        self._marking = 0
+
     def mark_dropped(self, mail: OutgoingMail, reason: str) -> None:
         """Drop *mail* unsent, for *reason*."""
         with self.uow() as uow:
@@ -94,7 +109,7 @@ class Round:
             uow.outbox.mark_dropped(
                 mail.id, self.clock.now(), reason, claim_id=self.claim_id
             )
-            uow.commit()
+            self.commit(uow)
         log.warning(
             "outbox: mail %s (%s) dropped unsent: %s", mail.id, mail.kind.value, reason
         )
@@ -110,7 +125,7 @@ class Round:
                 claim_id=self.claim_id,
                 attempted=attempted,
             )
-            uow.commit()
+            self.commit(uow)
         log.warning(
             "outbox: mail %s (%s) dead-lettered: %s",
             mail.id,
@@ -123,7 +138,7 @@ class Round:
         with self.uow(durable=False) as uow:
             self.mark_sent(uow)
             uow.outbox.mark_failed(mail.id, retry_at, error, claim_id=self.claim_id)
-            uow.commit()
+            self.commit(uow)
         log.warning(
             "outbox: mail %s (%s) failed, next attempt at %s: %s",
             mail.id,

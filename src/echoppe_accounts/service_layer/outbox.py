@@ -403,7 +403,7 @@ class OutboxDispatcher:
                 for other in round_.left:
                     uow.outbox.renew(other, claim_id=claim_id, now=now, until=until)
                 round_.until = until
-            uow.commit()
+            round_.commit(uow)
         if not held:
             log.debug(
                 "outbox: mail %s (%s) left alone: its claim lapsed before it "
