@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -31,7 +32,9 @@ from echoppe_accounts import (
     AuthenticationError,
     AuthService,
     ClientLimits,
+    ConcurrencyError,
     InMemoryStore,
+    PrivacyService,
     Settings,
     SQLiteStore,
     SystemSecrets,
@@ -385,3 +388,213 @@ def test_a_signup_link_followed_twice_at_once_opens_once(verified, gate):
     assert refused.value.codes == {"token.invalid"}
     welcome = [m for m in pending(service) if m.kind.value == "welcome"]
     assert len(welcome) == 1
+
+
+# -- the second reader's findings ---------------------------------------------------
+
+
+class SteppingClock:
+    """A clock that moves a millisecond at each reading, as a real one does."""
+
+    def __init__(self, start: datetime) -> None:
+        self.current = start
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        """Return the time, a millisecond after the previous reading."""
+        with self._lock:
+            self.current += timedelta(milliseconds=1)
+            return self.current
+
+
+def services_over(store, clock, hasher=FAST_HASHER):
+    """Account, auth and privacy services over *store*, without client limits."""
+    parts = {
+        "uow": store,
+        "clock": clock,
+        "secrets": SystemSecrets(),
+        "hasher": hasher,
+        "settings": Settings(
+            base_url="https://www.lechoppe.fr",
+            client_limits=ClientLimits(login=None, reset=None, signup=None),
+        ),
+    }
+    return AccountService(**parts), AuthService(**parts), PrivacyService(**parts)
+
+
+def test_a_free_failure_during_the_hash_does_not_throttle_the_owner(any_store, clock):
+    """P4: one failure within the free attempts leaves the owner's login alone.
+
+    The outcome is judged when it is written: a failure counted while the
+    owner's hash ran is older than that moment, so its zero wait is over.
+    """
+    gate = Gate(PASSWORD)
+    service, auth, _ = services_over(any_store, SteppingClock(clock.now()), gate)
+    service.register(form(email=EMAIL, password=PASSWORD))
+    seen: list[str] = []
+    gate.arm(lambda: seen.append(outcome(lambda: auth.login(EMAIL, WRONG))))
+    assert outcome(lambda: auth.login(EMAIL, PASSWORD)) == "ok"
+    assert seen == ["login.failed"]
+
+
+def test_a_provisional_password_lifts_the_password_change_block(any_store, clock):
+    """P4, R7: a block of password changes ends as a login block does.
+
+    A stolen session that used up the guesses of the password change must
+    not keep the owner, helped by customer service, from ever changing it.
+    """
+    service, auth, _ = services_over(any_store, clock)
+    account = service.register(form(email=EMAIL, password=PASSWORD))
+    codes: list[str] = []
+    for _ in range(130):
+        clock.advance(timedelta(hours=1))
+        with pytest.raises(ValidationError) as refused:
+            auth.change_password(account.id, WRONG, NEW)
+        codes.extend(refused.value.codes)
+    assert codes[-1] == "login.blocked"
+    provisional = auth.issue_provisional_password(
+        account.id, agent_id="agent-7", reason="appel du client"
+    )
+    session = auth.login(EMAIL, provisional.reveal())
+    auth.set_new_password(session.change_token.reveal(), OTHER)
+    auth.change_password(account.id, OTHER, NEW)
+    assert auth.login(EMAIL, NEW).account_id == account.id
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("right", [True, False], ids=["changed", "refused"])
+def test_a_password_change_and_an_erasure_at_once_do_not_deadlock(
+    postgres_uow_factory, clock, monkeypatch, right
+):
+    """G3, P4: the change and erasure take the failure counts in one order.
+
+    The change stops before it writes the account (or, refused, before
+    its commit), holding what it locked and wrote so far; the erasure then
+    runs, and one of them waits for the other rather than deadlocking.
+    """
+    from echoppe_accounts.service_layer import reset as reset_module  # noqa: PLC0415
+
+    service, auth, privacy = services_over(postgres_uow_factory, clock)
+    account = service.register(form(email=EMAIL, password=PASSWORD))
+    assert outcome(lambda: auth.login(EMAIL, WRONG)) == "login.failed"
+    with pytest.raises(ValidationError):
+        auth.change_password(account.id, WRONG, NEW)
+    paused, go = threading.Event(), threading.Event()
+    real_failure = reset_module.login_throttle.record_failure
+    real_changed = reset_module.password_changed
+
+    def pause() -> None:
+        paused.set()
+        go.wait(WAIT)
+
+    def failure(*args, **kwargs):
+        real_failure(*args, **kwargs)
+        pause()
+
+    def changed(*args, **kwargs):
+        pause()  # the counts read, the account not yet written
+        real_changed(*args, **kwargs)
+
+    monkeypatch.setattr(reset_module.login_throttle, "record_failure", failure)
+    monkeypatch.setattr(reset_module, "password_changed", changed)
+    errors: dict[str, BaseException | None] = {}
+
+    def run(name: str, call: Callable[[], object]) -> None:
+        try:
+            call()
+            errors[name] = None
+        except BaseException as exc:  # noqa: BLE001 (asserted below)
+            errors[name] = exc
+
+    current = PASSWORD if right else WRONG
+    change = threading.Thread(
+        target=run,
+        args=("change", lambda: auth.change_password(account.id, current, NEW)),
+    )
+    change.start()
+    assert paused.wait(WAIT)
+    erase = threading.Thread(
+        target=run, args=("erase", lambda: privacy.erase_account(account.id))
+    )
+    erase.start()
+    erase.join(1.0)  # it waits for the change's locks
+    go.set()
+    change.join(WAIT)
+    erase.join(WAIT)
+    # No deadlock (a StorageError): the change went through or was refused,
+    # and the erasure, which read the account before the change wrote it,
+    # either followed it or asks to be called again (ConcurrencyError).
+    assert errors["change"] is None or isinstance(errors["change"], ValidationError)
+    erase_error = errors["erase"]
+    assert erase_error is None or type(erase_error) is ConcurrencyError, erase_error
+
+
+def test_the_second_read_takes_the_count_before_the_account(any_store, clock):
+    """P4: under the lock, the email's count is read before the account.
+
+    On PostgreSQL the count's read takes the lock: an account read before
+    it could be older than a change that committed in between, and a
+    login with the password that change replaced would succeed.
+    """
+    service, auth, _ = services_over(any_store, clock)
+    service.register(form(email=EMAIL, password=PASSWORD))
+    reads: list[str] = []
+
+    def spying(**options):
+        uow = any_store(**options)
+        return _ReadSpy(uow, reads)
+
+    spy = AuthService(spying, clock, SystemSecrets(), FAST_HASHER, auth.settings)
+    spy.login(EMAIL, PASSWORD)
+    # Each of the two units of work reads the count, then the account.
+    assert reads[:2] == ["count", "account"]
+    assert reads.count("count") >= 2
+    second = reads.index("count", 1)
+    assert reads[second : second + 2] == ["count", "account"]
+
+
+class _ReadSpy:
+    """A unit of work noting, in order, when it reads a count or an account."""
+
+    def __init__(self, uow, reads: list[str]) -> None:
+        self._uow = uow
+        self._reads = reads
+
+    def __enter__(self):
+        self._uow.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self._uow.__exit__(*exc)
+
+    @property
+    def throttles(self):
+        return _Noting(self._uow.throttles, "get", "count", self._reads)
+
+    @property
+    def accounts(self):
+        return _Noting(self._uow.accounts, "credentials", "account", self._reads)
+
+    def __getattr__(self, name):
+        return getattr(self._uow, name)
+
+
+class _Noting:
+    """A repository whose *method* notes *label* before it runs."""
+
+    def __init__(self, inner, method: str, label: str, reads: list[str]) -> None:
+        self._inner = inner
+        self._method = method
+        self._label = label
+        self._reads = reads
+
+    def __getattr__(self, name):
+        found = getattr(self._inner, name)
+        if name != self._method:
+            return found
+
+        def noted(*args, **kwargs):
+            self._reads.append(self._label)
+            return found(*args, **kwargs)
+
+        return noted

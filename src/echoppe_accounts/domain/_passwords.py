@@ -14,6 +14,7 @@ from echoppe_accounts.domain.effects import (
     ForgetFailures,
 )
 from echoppe_accounts.domain.status import AccountStatus
+from echoppe_accounts.domain.throttle import password_check_key
 
 
 class PasswordSteps(AccountState):
@@ -28,7 +29,9 @@ class PasswordSteps(AccountState):
         self._prove_mailbox(now)
         self._drop_email_change(now)
         self._end_sessions(stamps)
-        self._effects.append(ForgetFailures(self.email.login_key))
+        self._effects.append(
+            ForgetFailures(self.email.login_key, password_check_key(self.id))
+        )
         self._effects.append(EndLinks.of(LINKS_BUT_RESTORE, resets=True))
 
     def change_password(
@@ -71,7 +74,9 @@ class PasswordSteps(AccountState):
         self._prove_mailbox(now)
         self._drop_email_change(now)
         self._end_sessions(stamps)
-        self._effects.append(ForgetFailures(self.email.login_key))
+        self._effects.append(
+            ForgetFailures(self.email.login_key, password_check_key(self.id))
+        )
 
     def issue_provisional_password(self, now: datetime, stamps: StampSource) -> None:
         """Take the effects of customer service's provisional password (SPEC R7).
@@ -88,5 +93,7 @@ class PasswordSteps(AccountState):
         self._guard_enabled()
         self._drop_email_change(now)
         self._end_sessions(stamps)
-        self._effects.append(ForgetFailures(self.email.login_key))
+        self._effects.append(
+            ForgetFailures(self.email.login_key, password_check_key(self.id))
+        )
         self._effects.append(EndLinks.of(LINKS_BUT_RESTORE, resets=True))

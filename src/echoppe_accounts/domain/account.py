@@ -65,6 +65,7 @@ from echoppe_accounts.domain.errors import (
 from echoppe_accounts.domain.phone import Phone
 from echoppe_accounts.domain.siret import Siret
 from echoppe_accounts.domain.status import AccountStatus
+from echoppe_accounts.domain.throttle import password_check_key
 from echoppe_accounts.domain.tokens import TokenPurpose
 from echoppe_accounts.domain.views import Credentials, InvoiceView
 
@@ -453,7 +454,9 @@ class Account(ConsentSteps, EmailChangeSteps, PasswordSteps):
         held = self.addresses_held()
         self._effects.append(
             ForgetEverything(
-                frozenset(e.key for e in held), frozenset(e.login_key for e in held)
+                frozenset(e.key for e in held),
+                frozenset(e.login_key for e in held),
+                password_check_key(self.id),
             )
         )
         self.email = Email(f"erased-{self.id}@invalid", f"erased:{self.id}")

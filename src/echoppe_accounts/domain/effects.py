@@ -47,9 +47,16 @@ class EndLinks:
 
 @attrs.frozen
 class ForgetFailures:
-    """Forget the failed logins counted under *login_key* (SPEC P4)."""
+    """Forget the failed logins counted under *login_key* (SPEC P4).
+
+    And, under *check_key*, the wrong current passwords a password change
+    counted (:func:`~echoppe_accounts.domain.throttle.password_check_key`):
+    a reset or a provisional password lifts that block too. The login's
+    count is taken first, in the order every use case locks them.
+    """
 
     login_key: str
+    check_key: str = ""
 
 
 @attrs.frozen
@@ -65,10 +72,14 @@ class ForgetEverything:
             or asked for.
         login_keys: The digests failed logins and notices were counted
             under.
+        check_key: The digest wrong current passwords were counted under,
+            deleted after the login's counts (the order every use case
+            locks them in).
     """
 
     email_keys: frozenset[str]
     login_keys: frozenset[str]
+    check_key: str = ""
 
 
 Effect = EndLinks | ForgetFailures | ForgetEverything

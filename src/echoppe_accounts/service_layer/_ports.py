@@ -36,7 +36,6 @@ from echoppe_accounts.domain.events import AccountEvent, EventType
 from echoppe_accounts.domain.limits import ClientAction, client_counter_key
 from echoppe_accounts.domain.mail import MailKind
 from echoppe_accounts.domain.sealing import seal_mail
-from echoppe_accounts.domain.throttle import password_check_key
 from echoppe_accounts.domain.tokens import (
     TOKEN_BYTES,
     Secret,
@@ -168,9 +167,11 @@ def restoring(uow: UnitOfWork, key: str, now: datetime) -> Account | None:
 
 def _apply(uow: UnitOfWork, account_id: str, effect: Effect, now: datetime) -> None:
     if isinstance(effect, ForgetFailures):
-        throttle = uow.throttles.get(effect.login_key)
-        throttle.reset()
-        uow.throttles.save(throttle)
+        for key in (effect.login_key, effect.check_key):
+            if key:
+                throttle = uow.throttles.get(key)
+                throttle.reset()
+                uow.throttles.save(throttle)
     elif isinstance(effect, EndLinks):
         uow.tokens.revoke(account_id, sorted(effect.purposes), now)
         if effect.resets:
@@ -192,7 +193,8 @@ def _forget_everything(
         for notice in _notice_keys(email_key):
             uow.throttles.delete(notice)
     # The count of wrong current passwords given to a password change (P4).
-    uow.throttles.delete(password_check_key(account_id))
+    if effect.check_key:
+        uow.throttles.delete(effect.check_key)
     # Each device token's own failure count (SPEC P4) goes with the token.
     for record in uow.tokens.for_account(account_id):
         if record.purpose is TokenPurpose.DEVICE:

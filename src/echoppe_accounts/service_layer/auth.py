@@ -29,6 +29,7 @@ from echoppe_accounts.domain.email import Email
 from echoppe_accounts.domain.errors import (
     AuthenticationError,
     ConcurrencyError,
+    NotFoundError,
     ValidationError,
 )
 from echoppe_accounts.domain.limits import ClientAction
@@ -38,7 +39,7 @@ from echoppe_accounts.domain.reset import (
     canonical_temporary,
 )
 from echoppe_accounts.domain.text import is_valid_unicode
-from echoppe_accounts.domain.throttle import LoginBudget, ThrottlePolicy
+from echoppe_accounts.domain.throttle import LoginBudget, LoginThrottle, ThrottlePolicy
 from echoppe_accounts.domain.tokens import (
     TOKEN_BYTES,
     Secret,
@@ -189,6 +190,21 @@ class AuthService:
             seen = self._read_attempt(uow, attempt)
         target, candidate = seen.target(dummy, password, temporary)
         matched = self.hasher.verify(target, candidate)
+        # An outdated hash of the right password is replaced (SPEC P1): its
+        # new hash is made here too, with nothing open.
+        upgrade = (
+            self.hasher.hash(password)
+            if matched
+            and readable
+            and target is not dummy
+            and seen.request is None
+            and self.hasher.needs_rehash(target)
+            else None
+        )
+        # The outcome is judged and written at the time it is written: a
+        # failure counted during the hash is older than this attempt.
+        now = self.clock.now()
+        attempt = attrs.evolve(attempt, now=now)
         with self.uow(durable=durable) as uow:
             # Read again under the write lock: failures counted meanwhile
             # by concurrent attempts throttle this one as if it came after
@@ -213,8 +229,8 @@ class AuthService:
             request = now_seen.request
             if request is not None:
                 return self._restricted_login(uow, account.account_id, request, now)
-            if self.hasher.needs_rehash(target):
-                self._upgrade_hash(uow, account.account_id, password)
+            if upgrade is not None:
+                self._upgrade_hash(uow, account.account_id, target, upgrade)
             audit(ports, uow, AuditEvent.LOGIN_SUCCEEDED, account.account_id)
             device = login_throttle.issue_device(
                 uow,
@@ -246,6 +262,10 @@ class AuthService:
                 (the refusal is audited and committed).
         """
         now = attempt.now
+        # The email's count first (on PostgreSQL, its lock), then the
+        # account: what a concurrent change wrote is read whole, in the
+        # order every use case takes them.
+        count = uow.throttles.get(attempt.email.login_key)
         account = uow.accounts.credentials(attempt.email.key)
         if account is not None and account.is_erased:  # inert (SPEC G3)
             account = None
@@ -257,6 +277,7 @@ class AuthService:
             client_key=attempt.client_key,
             device_token=attempt.device_token,
             now=now,
+            account_count=count,
         )
         account_id = account.account_id if account is not None else None
         self._refuse_if_throttled(uow, budget, account_id, now)
@@ -311,12 +332,32 @@ class AuthService:
         # Read, then hash with no transaction open, then write against what
         # storage holds by then, as a login does (see login).
         with open_account(self._ports, account_id) as (uow, account):
+            login_key = account.email.login_key
             seen = self._read_check(uow, account, client_key, device_token, now)
         stored = seen.account.password_hash if seen.account is not None else None
         target = dummy if stored is None or seen.disabled else stored
         matched = self.hasher.verify(target, password)
-        with open_account(self._ports, account_id) as (uow, account):
-            now_seen = self._read_check(uow, account, client_key, device_token, now)
+        upgrade = (
+            self.hasher.hash(password)
+            if matched
+            and readable
+            and target is not dummy
+            and self.hasher.needs_rehash(target)
+            else None
+        )
+        now = self.clock.now()  # judged when written (see login)
+        with self.uow() as uow:
+            # The email's count first (its lock on PostgreSQL), then the
+            # account, as a login reads them.
+            count = uow.throttles.get(login_key)
+            current = uow.accounts.get(account_id)
+            if current is None:
+                raise NotFoundError(account_id)
+            if current.is_erased:
+                raise ValidationError.single("account", "account.erased")
+            now_seen = self._read_check(
+                uow, current, client_key, device_token, now, account_count=count
+            )
             budget = now_seen.budget
             if (
                 not matched
@@ -325,12 +366,12 @@ class AuthService:
                 or not now_seen.same_as(seen)
             ):
                 login_throttle.record_failure(uow, budget, now)
-                audit(self._ports, uow, AuditEvent.LOGIN_FAILED, account.id)
+                audit(self._ports, uow, AuditEvent.LOGIN_FAILED, current.id)
                 uow.commit()
                 return False
             login_throttle.record_success(uow, budget)
-            if self.hasher.needs_rehash(target):
-                self._upgrade_hash(uow, account.id, password)
+            if upgrade is not None:
+                self._upgrade_hash(uow, current.id, target, upgrade)
             uow.commit()
             return True
 
@@ -341,8 +382,12 @@ class AuthService:
         client_key: str | None,
         device_token: str | None,
         now: datetime,
+        *,
+        account_count: LoginThrottle | None = None,
     ) -> _Seen:
         """Read what a password check on *account* answers to; refuse if throttled.
+
+        *account_count* is the email's count when already read (and locked).
 
         Raises:
             AuthenticationError: ``login.throttled`` or ``login.blocked``
@@ -359,17 +404,24 @@ class AuthService:
             client_key=client_key,
             device_token=device_token,
             now=now,
+            account_count=account_count,
         )
         self._refuse_if_throttled(uow, budget, account.id, now)
         disabled = account.status in _NO_PASSWORD_CHECK
         return _Seen(credentials, budget, None, disabled=disabled)
 
-    def _upgrade_hash(self, uow: UnitOfWork, account_id: str, password: str) -> None:
-        """Replace an outdated hash of the password just checked (SPEC P1)."""
+    def _upgrade_hash(
+        self, uow: UnitOfWork, account_id: str, checked: str, new_hash: str
+    ) -> None:
+        """Replace *checked*, an outdated hash of the password just checked (P1).
+
+        *new_hash* was made with no transaction open. A hash another login
+        upgraded meanwhile is left as it is.
+        """
         stored = uow.accounts.get(account_id)
-        if stored is None:  # pragma: no cover (read in this transaction)
+        if stored is None or stored.password_hash != checked:
             return
-        stored.upgrade_hash(self.hasher.hash(password))
+        stored.upgrade_hash(new_hash)
         # A concurrent login may have upgraded it already: that one wins,
         # and this login succeeds all the same.
         with contextlib.suppress(ConcurrencyError):

@@ -22,6 +22,7 @@ from echoppe_accounts.domain.device import (
 from echoppe_accounts.domain.email import Email
 from echoppe_accounts.domain.throttle import (
     LoginBudget,
+    LoginThrottle,
     ThrottlePolicy,
     client_failure_key,
 )
@@ -41,13 +42,15 @@ def load_budget(
     client_key: str | None,
     device_token: str | None,
     now: datetime,
+    account_count: LoginThrottle | None = None,
 ) -> LoginBudget:
     """Return the failure counts a login attempt on *email* answers to, locked.
 
     A valid device token of *account* gives the token's own count; any
     other token counts as none. Otherwise the account's count (by the
     email's digest, whether or not an account has it) and, with a
-    *client_key*, that client's count on it.
+    *client_key*, that client's count on it. *account_count* is that
+    count when the caller has read (and so locked) it already.
     """
     if device_token is not None:
         # Looked up whether or not the email has an account: the same
@@ -58,7 +61,8 @@ def load_budget(
         if token_digest is not None and is_device_of(record, owner, now):
             count = uow.throttles.get(device_failure_key(token_digest))
             return LoginBudget.for_device(policy, count)
-    account_count = uow.throttles.get(email.login_key)
+    if account_count is None:
+        account_count = uow.throttles.get(email.login_key)
     client_count = None
     if client_key is not None:
         stamp = account.session_stamp if account is not None else ""

@@ -16,6 +16,7 @@ from echoppe_accounts.domain.email import Email
 from echoppe_accounts.domain.errors import (
     Collector,
     ConcurrencyError,
+    NotFoundError,
     ValidationError,
 )
 from echoppe_accounts.domain.events import EventType
@@ -268,6 +269,7 @@ def set_new_password(ports: Ports, change_token: str, new_password: str) -> None
     errors.raise_if_any()
     assert password is not None  # noqa: S101 (raised above)
     new_hash = ports.hasher.hash(password)
+    now = ports.clock.now()  # judged when written
     with ports.uow() as uow:
         account, request = _restricted(uow, token_digest, now)
         if account.session_stamp != stamp:  # a concurrent call set it
@@ -283,7 +285,10 @@ def set_new_password(ports: Ports, change_token: str, new_password: str) -> None
             uow.resets.save(request)
             audit(ports, uow, AuditEvent.RESET_COMPLETED, account.id, reset=request.id)
         account.change_password(now, ports.new_stamp, new_hash)
-        password_changed(ports, uow, account)
+        try:
+            password_changed(ports, uow, account)
+        except ConcurrencyError:  # changed since it was read (PostgreSQL)
+            raise invalid_token() from None
         uow.commit()
 
 
@@ -347,6 +352,7 @@ def change_password(
         current = account.password_hash or dummy_hash
         has_password = account.password_hash is not None
         stamp = account.session_stamp
+        login_key = account.email.login_key
         personal = [account.email.address, account.name]
     errors = Collector()
     readable = len(current_password) <= RAW_MAX_LENGTH and (
@@ -361,7 +367,13 @@ def change_password(
         new_password, ports.settings.password_policy, personal, errors
     )
     new_hash = None if errors.errors else ports.hasher.hash(str(password))
-    with open_account(ports, account_id) as (uow, account):
+    now = ports.clock.now()  # judged when written (see AuthService.login)
+    with ports.uow() as uow:
+        # The login's count first, then the account, then this count: the
+        # order in which every use case locks them (PostgreSQL), erasure
+        # and the change's own effects included.
+        uow.throttles.get(login_key)
+        account = _live(uow, account_id)
         budget = _refuse_if_throttled(uow, policy, account, now)
         if account.session_stamp != stamp:  # changed meanwhile
             raise ValidationError.single("current_password", "password.wrong_current")
@@ -370,10 +382,30 @@ def change_password(
             uow.commit()
         errors.raise_if_any()
         assert new_hash is not None  # noqa: S101 (raised above)
-        login_throttle.record_success(uow, budget)
+        # The change forgets the login's failures, then these (P4).
         account.change_password(now, ports.new_stamp, new_hash)
-        password_changed(ports, uow, account)
+        try:
+            password_changed(ports, uow, account)
+        except ConcurrencyError:  # changed since it was read (PostgreSQL)
+            raise ValidationError.single(
+                "current_password", "password.wrong_current"
+            ) from None
         uow.commit()
+
+
+def _live(uow: UnitOfWork, account_id: str) -> Account:
+    """Return the account *account_id*, refusing one gone or erased (SPEC G3).
+
+    Raises:
+        NotFoundError: No such account.
+        ValidationError: ``account.erased``.
+    """
+    account = uow.accounts.get(account_id)
+    if account is None:
+        raise NotFoundError(account_id)
+    if account.is_erased:
+        raise ValidationError.single("account", "account.erased")
+    return account
 
 
 def _refuse_if_throttled(
