@@ -50,7 +50,7 @@ class ForgetFailures:
     """Forget the failed logins counted under *login_key* (SPEC P4).
 
     And, under *check_key*, the wrong current passwords a password change
-    counted (:func:`~echoppe_accounts.domain.throttle.password_check_key`):
+    counted (``domain.throttle.password_check_key``):
     a reset or a provisional password lifts that block too. The login's
     count is taken first, in the order every use case locks them.
     """

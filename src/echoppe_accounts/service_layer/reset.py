@@ -332,7 +332,7 @@ def change_password(
 
     The current password is a guess at the account's password, counted as
     a login's are (SPEC P4) on a count of its own
-    (:func:`~echoppe_accounts.domain.throttle.password_check_key`): a
+    (``domain.throttle.password_check_key``): a
     wrong one is a failure, the right one forgets the failures, and past
     the cap the change is refused before any hash, so a stolen session
     cannot guess the password faster than a login could.
@@ -414,7 +414,7 @@ def _refuse_if_throttled(
     """Return the budget of the account's current-password checks; refuse if spent.
 
     Counted apart from the login's
-    (:func:`~echoppe_accounts.domain.throttle.password_check_key`).
+    (``domain.throttle.password_check_key``).
 
     Raises:
         ValidationError: ``login.throttled`` (with ``seconds``) or
