@@ -33,10 +33,8 @@ from echoppe_accounts import (
     AuthService,
     ClientLimits,
     ConcurrencyError,
-    InMemoryStore,
     PrivacyService,
     Settings,
-    SQLiteStore,
     SystemSecrets,
     ValidationError,
 )
@@ -103,16 +101,26 @@ class Gate:
         return FAST_HASHER.verify(password_hash, password)
 
 
-@pytest.fixture(
-    params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def any_store(request, tmp_path):
+@pytest.fixture
+def any_store(each_adapter_uow_factory):
     """A unit-of-work factory on each storage adapter, PostgreSQL included."""
-    if request.param == "postgres":
-        return request.getfixturevalue("postgres_uow_factory")
-    if request.param == "memory":
-        return InMemoryStore().unit_of_work
-    return SQLiteStore(tmp_path / "accounts.sqlite3").unit_of_work
+    return each_adapter_uow_factory
+
+
+def services_over(store, clock, hasher=FAST_HASHER, **settings):
+    """Account, auth and privacy services over *store*, without client limits."""
+    parts = {
+        "uow": store,
+        "clock": clock,
+        "secrets": SystemSecrets(),
+        "hasher": hasher,
+        "settings": Settings(
+            base_url="https://www.lechoppe.fr",
+            client_limits=ClientLimits(login=None, reset=None, signup=None),
+            **settings,
+        ),
+    }
+    return AccountService(**parts), AuthService(**parts), PrivacyService(**parts)
 
 
 @pytest.fixture
@@ -124,17 +132,7 @@ def gate() -> Gate:
 @pytest.fixture
 def shop(any_store, clock, gate):
     """Account and auth services over *any_store*, hashing through *gate*."""
-    parts = {
-        "uow": any_store,
-        "clock": clock,
-        "secrets": SystemSecrets(),
-        "hasher": gate,
-        "settings": Settings(
-            base_url="https://www.lechoppe.fr",
-            client_limits=ClientLimits(login=None, reset=None, signup=None),
-        ),
-    }
-    service, auth = AccountService(**parts), AuthService(**parts)
+    service, auth, _ = services_over(any_store, clock, gate)
     account = service.register(form(email=EMAIL, password=PASSWORD))
     return service, auth, account
 
@@ -349,18 +347,7 @@ def test_a_throttled_change_says_so_at_the_current_password(shop):
 @pytest.fixture
 def verified(any_store, clock, gate):
     """Services with verified sign-up on (SPEC X5), and a sign-up's link."""
-    parts = {
-        "uow": any_store,
-        "clock": clock,
-        "secrets": SystemSecrets(),
-        "hasher": gate,
-        "settings": Settings(
-            base_url="https://www.lechoppe.fr",
-            verified_signup=True,
-            client_limits=ClientLimits(login=None, reset=None, signup=None),
-        ),
-    }
-    service, auth = AccountService(**parts), AuthService(**parts)
+    service, auth, _ = services_over(any_store, clock, gate, verified_signup=True)
     service.register(form(email=EMAIL, password=PASSWORD))
     (mail,) = pending(service)
     return service, auth, links(mail)["verifier"]
@@ -405,21 +392,6 @@ class SteppingClock:
         with self._lock:
             self.current += timedelta(milliseconds=1)
             return self.current
-
-
-def services_over(store, clock, hasher=FAST_HASHER):
-    """Account, auth and privacy services over *store*, without client limits."""
-    parts = {
-        "uow": store,
-        "clock": clock,
-        "secrets": SystemSecrets(),
-        "hasher": hasher,
-        "settings": Settings(
-            base_url="https://www.lechoppe.fr",
-            client_limits=ClientLimits(login=None, reset=None, signup=None),
-        ),
-    }
-    return AccountService(**parts), AuthService(**parts), PrivacyService(**parts)
 
 
 def test_a_free_failure_during_the_hash_does_not_throttle_the_owner(any_store, clock):

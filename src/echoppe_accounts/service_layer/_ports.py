@@ -134,12 +134,26 @@ def open_account(
     if not is_account_id(account_id):
         raise NotFoundError(shown(account_id))
     with ports.uow() as uow:
-        account = uow.accounts.get(account_id)
-        if account is None:
-            raise NotFoundError(account_id)
-        if account.is_erased and not erased:
-            raise ValidationError.single("account", "account.erased")
-        yield uow, account
+        yield uow, live_account(uow, account_id, erased=erased)
+
+
+def live_account(uow: UnitOfWork, account_id: str, *, erased: bool = False) -> Account:
+    """Read the account *account_id* in *uow*, refusing an erased one (SPEC G3).
+
+    For a use case that takes its locks before it reads the account; else
+    :func:`open_account`.
+
+    Raises:
+        NotFoundError: No such account.
+        ValidationError: ``account.erased`` when the account was erased
+            and *erased* is false.
+    """
+    account = uow.accounts.get(account_id)
+    if account is None:
+        raise NotFoundError(account_id)
+    if account.is_erased and not erased:
+        raise ValidationError.single("account", "account.erased")
+    return account
 
 
 def live_by_email(uow: UnitOfWork, key: str, now: datetime) -> Account | None:
@@ -378,6 +392,27 @@ def count_under(ports: Ports, key: str, count: int, window: timedelta) -> None:
 def invalid_token() -> ValidationError:
     """Return the error of a link that is unknown, used, expired or revoked."""
     return ValidationError.single("token", "token.invalid")
+
+
+def linked_account(
+    uow: UnitOfWork, token_digest: str, now: datetime
+) -> tuple[TokenRecord, Account]:
+    """Return a usable link's token record (by its digest) and its live account.
+
+    Raises:
+        ValidationError: ``token.invalid`` for a link unknown, used,
+            expired or revoked, or whose account is gone or erased.
+    """
+    record = uow.tokens.find(token_digest)
+    account = uow.accounts.get(record.account_id) if record else None
+    if (
+        record is None
+        or account is None
+        or account.is_erased
+        or not record.is_usable(now)
+    ):
+        raise invalid_token()
+    return record, account
 
 
 def welcome_events(

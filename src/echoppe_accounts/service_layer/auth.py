@@ -29,7 +29,6 @@ from echoppe_accounts.domain.email import Email
 from echoppe_accounts.domain.errors import (
     AuthenticationError,
     ConcurrencyError,
-    NotFoundError,
     ValidationError,
 )
 from echoppe_accounts.domain.limits import ClientAction
@@ -60,6 +59,7 @@ from echoppe_accounts.service_layer._ports import (
     audit,
     count_client,
     is_account_id,
+    live_account,
     open_account,
 )
 from echoppe_accounts.service_layer.login_result import LoginResult
@@ -190,16 +190,13 @@ class AuthService:
             seen = self._read_attempt(uow, attempt)
         target, candidate = seen.target(dummy, password, temporary)
         matched = self.hasher.verify(target, candidate)
-        # An outdated hash of the right password is replaced (SPEC P1): its
-        # new hash is made here too, with nothing open.
-        upgrade = (
-            self.hasher.hash(password)
-            if matched
-            and readable
-            and target is not dummy
-            and seen.request is None
-            and self.hasher.needs_rehash(target)
-            else None
+        upgrade = self._replacement(
+            target,
+            password,
+            # A temporary password is used up, never kept as a hash (R4).
+            opened=(
+                matched and readable and target is not dummy and seen.request is None
+            ),
         )
         # The outcome is judged and written at the time it is written: a
         # failure counted during the hash is older than this attempt.
@@ -337,24 +334,15 @@ class AuthService:
         stored = seen.account.password_hash if seen.account is not None else None
         target = dummy if stored is None or seen.disabled else stored
         matched = self.hasher.verify(target, password)
-        upgrade = (
-            self.hasher.hash(password)
-            if matched
-            and readable
-            and target is not dummy
-            and self.hasher.needs_rehash(target)
-            else None
+        upgrade = self._replacement(
+            target, password, opened=matched and readable and target is not dummy
         )
         now = self.clock.now()  # judged when written (see login)
         with self.uow() as uow:
             # The email's count first (its lock on PostgreSQL), then the
             # account, as a login reads them.
             count = uow.throttles.get(login_key)
-            current = uow.accounts.get(account_id)
-            if current is None:
-                raise NotFoundError(account_id)
-            if current.is_erased:
-                raise ValidationError.single("account", "account.erased")
+            current = live_account(uow, account_id)
             now_seen = self._read_check(
                 uow, current, client_key, device_token, now, account_count=count
             )
@@ -409,6 +397,16 @@ class AuthService:
         self._refuse_if_throttled(uow, budget, account.id, now)
         disabled = account.status in _NO_PASSWORD_CHECK
         return _Seen(credentials, budget, None, disabled=disabled)
+
+    def _replacement(self, target: str, password: str, *, opened: bool) -> str | None:
+        """Return a new hash of *password* if it *opened* *target*, an outdated hash.
+
+        Made with no transaction open, before the outcome is written
+        (SPEC P1); ``None`` when there is nothing to replace.
+        """
+        if not opened or not self.hasher.needs_rehash(target):
+            return None
+        return self.hasher.hash(password)
 
     def _upgrade_hash(
         self, uow: UnitOfWork, account_id: str, checked: str, new_hash: str

@@ -45,6 +45,7 @@ from echoppe_accounts.service_layer._ports import (
     express_notice_key,
     invalid_token,
     issue_link,
+    linked_account,
     mail_account,
     new_event,
     restoring,
@@ -221,15 +222,8 @@ def complete_express(ports: Ports, token: str, form: CompletionForm) -> Account:
     now = ports.clock.now()
     token_hash = token_digest(token, TokenPurpose.SET_PASSWORD)
     with ports.uow() as uow:
-        record = uow.tokens.find(token_hash)
-        account = uow.accounts.get(record.account_id) if record else None
-        if (
-            record is None
-            or account is None
-            or account.is_erased
-            or account.is_disabled
-            or not record.is_usable(now)
-        ):
+        _, account = linked_account(uow, token_hash, now)
+        if account.is_disabled:
             raise invalid_token()
         errors = Collector()
         name = attempt(errors, "", lambda: optional_name(form.name)) or account.name

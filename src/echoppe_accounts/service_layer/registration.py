@@ -33,6 +33,7 @@ from echoppe_accounts.service_layer._ports import (
     count_client,
     invalid_token,
     issue_link,
+    linked_account,
     mail_account,
     restoring,
     save,
@@ -218,14 +219,8 @@ def _signup_of(uow: UnitOfWork, key: str, now: datetime) -> Account:
         ValidationError: ``token.invalid`` for a link unknown, used,
             expired, or whose sign-up was replaced or expired.
     """
-    record = uow.tokens.find(key)
-    account = uow.accounts.get(record.account_id) if record else None
-    if (
-        record is None
-        or account is None
-        or not record.is_usable(now)
-        or not account.holds_email(now)
-    ):
+    _, account = linked_account(uow, key, now)
+    if not account.holds_email(now):
         raise invalid_token()
     return account
 

@@ -16,7 +16,6 @@ from echoppe_accounts.domain.email import Email
 from echoppe_accounts.domain.errors import (
     Collector,
     ConcurrencyError,
-    NotFoundError,
     ValidationError,
 )
 from echoppe_accounts.domain.events import EventType
@@ -52,6 +51,8 @@ from echoppe_accounts.service_layer._ports import (
     count_client,
     invalid_token,
     issue_link,
+    linked_account,
+    live_account,
     live_by_email,
     mail_account,
     open_account,
@@ -301,15 +302,7 @@ def _restricted(
         ValidationError: ``token.invalid`` for a token unknown, used,
             expired or of an erased account.
     """
-    record = uow.tokens.find(token_digest)
-    account = uow.accounts.get(record.account_id) if record else None
-    if (
-        record is None
-        or account is None
-        or account.is_erased
-        or not record.is_usable(now)
-    ):
-        raise invalid_token()
+    record, account = linked_account(uow, token_digest, now)
     # Lock the failure count before the request, in login's order.
     uow.throttles.get(account.email.login_key)
     request = next(
@@ -373,7 +366,7 @@ def change_password(
         # order in which every use case locks them (PostgreSQL), erasure
         # and the change's own effects included.
         uow.throttles.get(login_key)
-        account = _live(uow, account_id)
+        account = live_account(uow, account_id)
         budget = _refuse_if_throttled(uow, policy, account, now)
         if account.session_stamp != stamp:  # changed meanwhile
             raise ValidationError.single("current_password", "password.wrong_current")
@@ -391,21 +384,6 @@ def change_password(
                 "current_password", "password.wrong_current"
             ) from None
         uow.commit()
-
-
-def _live(uow: UnitOfWork, account_id: str) -> Account:
-    """Return the account *account_id*, refusing one gone or erased (SPEC G3).
-
-    Raises:
-        NotFoundError: No such account.
-        ValidationError: ``account.erased``.
-    """
-    account = uow.accounts.get(account_id)
-    if account is None:
-        raise NotFoundError(account_id)
-    if account.is_erased:
-        raise ValidationError.single("account", "account.erased")
-    return account
 
 
 def _refuse_if_throttled(
