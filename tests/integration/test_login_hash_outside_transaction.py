@@ -32,19 +32,24 @@ from echoppe_accounts import (
     AuthenticationError,
     AuthService,
     ClientLimits,
+    CompletionForm,
     ConcurrencyError,
+    Email,
     PrivacyService,
     Settings,
     SystemSecrets,
     ValidationError,
 )
-from sample_forms import form, links, pending
+from echoppe_accounts.domain.throttle import password_check_key
+from sample_forms import express, form, links, pending
 
 EMAIL = "jean.dupont@exemple.fr"
 PASSWORD = "une phrase de passe solide"
 WRONG = "pas le bon"
 WAIT = 20.0
 """Seconds the gate waits for what runs meanwhile (far more than it needs)."""
+ANY = "\x00any password"
+"""Armed with this, the gate stops the next hash whatever its password."""
 
 
 class Gate:
@@ -70,7 +75,7 @@ class Gate:
         self._armed = True
 
     def _stop(self, password: str) -> None:
-        if not self._armed or password != self._password:
+        if not self._armed or self._password not in (password, ANY):
             return
         self._armed = False
         done = threading.Event()
@@ -230,6 +235,7 @@ def test_check_password_fails_when_the_password_changed_during_its_hash(shop, ga
 
 NEW = "un tout autre secret long"
 OTHER = "encore une autre phrase secrete"
+PHONE = "06 12 34 56 78"
 
 
 def test_a_password_change_holds_no_transaction_during_its_hashes(shop, gate):
@@ -375,6 +381,251 @@ def test_a_signup_link_followed_twice_at_once_opens_once(verified, gate):
     assert refused.value.codes == {"token.invalid"}
     welcome = [m for m in pending(service) if m.kind.value == "welcome"]
     assert len(welcome) == 1
+
+
+class _Counting:
+    """The fast hasher, counting its checks and its hashes."""
+
+    def __init__(self) -> None:
+        self.checks = 0
+        self.hashes = 0
+
+    def hash(self, password: str) -> str:
+        self.hashes += 1
+        return FAST_HASHER.hash(password)
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        return FAST_HASHER.needs_rehash(password_hash)
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        self.checks += 1
+        return FAST_HASHER.verify(password_hash, password)
+
+
+@pytest.fixture
+def counted(any_store, clock):
+    """Verified sign-up on, a hasher counting its checks, and a sign-up's link."""
+    hasher = _Counting()
+    service, auth, _ = services_over(any_store, clock, hasher, verified_signup=True)
+    service.register(form(email=EMAIL, password=PASSWORD))
+    (mail,) = pending(service)
+    return service, auth, hasher, links(mail)["verifier"]
+
+
+def _guess_until_refused(service, token: str) -> list[ValidationError]:
+    """Follow the link with wrong passwords until it is refused otherwise."""
+    refusals: list[ValidationError] = []
+    for _ in range(40):
+        with pytest.raises(ValidationError) as refused:
+            service.verify_signup(token, WRONG)
+        refusals.append(refused.value)
+        if refused.value.codes != {"password.wrong_current"}:
+            break
+    return refusals
+
+
+def test_a_signup_links_wrong_passwords_are_capped(counted):
+    """P4, X5: whoever holds the link guesses no faster than a login could.
+
+    Past the free attempts the link is refused at ``password`` with the
+    wait, before any hash; the right password is refused the same way.
+    """
+    service, _, hasher, token = counted
+    refusals = _guess_until_refused(service, token)
+    (error,) = refusals[-1].errors
+    assert (error.path, error.code) == ("password", "login.throttled")
+    assert error.params["seconds"] >= 1
+    # As a login: the free attempts and one more fail, then the wait.
+    assert len(refusals) == service.throttle_policy.free_attempts + 2
+    checks = hasher.checks
+    with pytest.raises(ValidationError) as again:
+        service.verify_signup(token, PASSWORD)
+    assert again.value.codes == {"login.throttled"}
+    assert hasher.checks == checks  # refused before the hash
+
+
+def test_a_signup_link_is_blocked_after_the_hard_cap(counted, any_store, clock):
+    """P4: after one hundred wrong passwords the link is blocked, before any hash."""
+    service, _, hasher, token = counted
+    policy = service.throttle_policy
+    with any_store() as uow:
+        account = uow.accounts.get_by_email_key(Email.parse(EMAIL).key)
+        assert account is not None
+        count = uow.throttles.get(password_check_key(account.id))
+        count.failures = policy.hard_block - 1
+        count.last_failure_at = clock.now()
+        uow.throttles.save(count)
+        uow.commit()
+    clock.advance(policy.max_delay)
+    with pytest.raises(ValidationError) as last:
+        service.verify_signup(token, WRONG)
+    assert last.value.codes == {"password.wrong_current"}
+    clock.advance(policy.max_delay)
+    checks = hasher.checks
+    with pytest.raises(ValidationError) as again:
+        service.verify_signup(token, PASSWORD)
+    (error,) = again.value.errors
+    assert (error.path, error.code) == ("password", "login.blocked")
+    assert hasher.checks == checks
+
+
+def test_the_right_password_at_the_link_forgets_its_failures(counted, any_store):
+    """P4: the link opened, its wrong passwords are forgotten with it."""
+    service, auth, _, token = counted
+    for _ in range(3):
+        with pytest.raises(ValidationError):
+            service.verify_signup(token, WRONG)
+    service.verify_signup(token, PASSWORD)
+    account_id = auth.login(EMAIL, PASSWORD).account_id
+    with any_store() as uow:
+        assert uow.throttles.get(password_check_key(account_id)).failures == 0
+
+
+def test_the_links_failures_are_not_the_logins(counted):
+    """P4: guesses at the link do not throttle the owner's logins once open."""
+    service, auth, _, token = counted
+    _guess_until_refused(service, token)
+    with pytest.raises(ValidationError):
+        service.verify_signup(token, PASSWORD)
+    for _ in range(3):
+        assert outcome(lambda: auth.login(EMAIL, WRONG)) == "login.failed"
+
+
+def test_a_replaced_signup_leaves_no_failure_count(counted, any_store):
+    """X5: a sign-up replaced by a new one keeps nothing, its failures included."""
+    service, _, _, token = counted
+    with any_store() as uow:
+        first = uow.accounts.get_by_email_key(Email.parse(EMAIL).key)
+    assert first is not None
+    for _ in range(2):
+        with pytest.raises(ValidationError):
+            service.verify_signup(token, WRONG)
+    service.register(form(email=EMAIL, password=NEW))
+    with any_store() as uow:
+        second = uow.accounts.get_by_email_key(Email.parse(EMAIL).key)
+        assert second is not None
+        assert second.id != first.id
+        assert uow.throttles.get(password_check_key(first.id)).failures == 0
+
+
+# -- the other hashes: a temporary password, a provisional one, an express one ----
+
+
+def _confirm_link(service, auth) -> str:
+    auth.request_password_reset(EMAIL)
+    (mail,) = [m for m in pending(service) if m.kind.value == "reset_confirm"]
+    return links(mail)["confirmer"]
+
+
+def _temporary_mails(service) -> list:
+    return [m for m in pending(service) if m.kind.value == "temporary_password"]
+
+
+def test_a_reset_confirmation_hashes_with_no_transaction_open(shop, gate):
+    """R3: the temporary password is hashed outside the write lock."""
+    service, auth, _ = shop
+    link = _confirm_link(service, auth)
+    seen: list[str] = []
+    gate.arm(lambda: seen.append(outcome(lambda: auth.login(EMAIL, WRONG))), ANY)
+    auth.confirm_password_reset(link)
+    assert gate.finished, "the other login waited for the confirmation's hash"
+    assert seen == ["login.failed"]
+    assert len(_temporary_mails(service)) == 1
+
+
+def test_two_confirmations_at_once_issue_one_temporary_password(shop, gate):
+    """R3, R8: of two uses of one confirm link at once, one mails a password."""
+    service, auth, _ = shop
+    link = _confirm_link(service, auth)
+    gate.arm(lambda: auth.confirm_password_reset(link), ANY)
+    refused: list[str] = []
+    try:
+        auth.confirm_password_reset(link)
+    except ValidationError as exc:
+        refused.extend(exc.codes)
+    assert gate.finished
+    errors = [gate.error] if gate.error is not None else []
+    refused.extend(c for e in errors if isinstance(e, ValidationError) for c in e.codes)
+    assert refused == ["token.invalid"]
+    assert len(_temporary_mails(service)) == 1
+
+
+def test_a_dead_confirm_link_costs_no_hash(any_store, clock):
+    """R3: a link unknown or already used is refused before any hash."""
+    hasher = _Counting()
+    service, auth, _ = services_over(any_store, clock, hasher)
+    service.register(form(email=EMAIL, password=PASSWORD))
+    link = _confirm_link(service, auth)
+    auth.confirm_password_reset(link)
+    hashes = hasher.hashes
+    for dead in (link, "pas-un-jeton", link[:-1] + ("A" if link[-1] != "A" else "B")):
+        with pytest.raises(ValidationError) as refused:
+            auth.confirm_password_reset(dead)
+        assert refused.value.codes == {"token.invalid"}
+    assert hasher.hashes == hashes
+
+
+def test_a_provisional_password_is_hashed_with_no_transaction_open(shop, gate):
+    """R7: customer service's provisional password is hashed outside the lock."""
+    _, auth, account = shop
+    seen: list[str] = []
+    gate.arm(lambda: seen.append(outcome(lambda: auth.login(EMAIL, WRONG))), ANY)
+    provisional = auth.issue_provisional_password(
+        account.id, agent_id="agent-7", reason="appel du client"
+    )
+    assert gate.finished
+    assert seen == ["login.failed"]
+    assert auth.login(EMAIL, provisional.reveal()).restricted
+
+
+GUEST = "paul.client@exemple.fr"
+
+
+def _set_password_link(service) -> str:
+    service.register_express(express(email=GUEST))
+    (mail,) = [m for m in pending(service) if m.kind.value == "set_password"]
+    return next(iter(links(mail).values()))
+
+
+def test_an_express_completion_hashes_with_no_transaction_open(shop, gate):
+    """X2: the express account's new password is hashed outside the lock."""
+    service, auth, _ = shop
+    link = _set_password_link(service)
+    seen: list[str] = []
+    gate.arm(lambda: seen.append(outcome(lambda: auth.login(EMAIL, WRONG))), NEW)
+    done = service.complete_express(link, CompletionForm(password=NEW, phone=PHONE))
+    assert gate.finished
+    assert seen == ["login.failed"]
+    assert auth.login(GUEST, NEW).account_id == done.id
+
+
+def test_two_express_completions_at_once_keep_one(shop, gate):
+    """X2, R8: of two uses of one set-password link at once, one completes."""
+    service, auth, _ = shop
+    link = _set_password_link(service)
+    other = CompletionForm(password=OTHER, phone=PHONE)
+    gate.arm(lambda: service.complete_express(link, other), NEW)
+    with pytest.raises(ValidationError) as refused:
+        service.complete_express(link, CompletionForm(password=NEW, phone=PHONE))
+    assert gate.finished
+    assert gate.error is None
+    assert refused.value.codes == {"token.invalid"}
+    assert auth.login(GUEST, OTHER).account_id
+    assert outcome(lambda: auth.login(GUEST, NEW)) == "login.failed"
+
+
+def test_a_bad_express_completion_costs_no_hash(any_store, clock):
+    """X2, F9: a form with problems is refused whole, before any hash."""
+    hasher = _Counting()
+    service, _, _ = services_over(any_store, clock, hasher)
+    link = _set_password_link(service)
+    hashes = hasher.hashes
+    with pytest.raises(ValidationError) as refused:
+        service.complete_express(link, CompletionForm(password="court", phone="12"))
+    assert {e.path for e in refused.value.errors} >= {"password", "phone"}
+    assert hasher.hashes == hashes
+    service.complete_express(link, CompletionForm(password=NEW, phone=PHONE))
+    assert hasher.hashes == hashes + 1
 
 
 # -- the second reader's findings ---------------------------------------------------
@@ -570,3 +821,34 @@ class _Noting:
             return found(*args, **kwargs)
 
         return noted
+
+
+def test_one_temporary_password_used_twice_at_once_logs_in_once(shop, gate):
+    """R4: of two logins with one temporary password at once, one is restricted.
+
+    Each presents a device token of its own, so the two answer to different
+    counts (SPEC P4); the second must still fail as a wrong password does,
+    never with a storage error.
+    """
+    _, auth, account = shop
+    first = auth.login(EMAIL, PASSWORD).device_token
+    second = auth.login(EMAIL, PASSWORD).device_token
+    assert first is not None
+    assert second is not None
+    provisional = auth.issue_provisional_password(
+        account.id, agent_id="agent-7", reason="appel du client"
+    ).reveal()
+    seen: list[str] = []
+
+    def meanwhile() -> None:
+        seen.append(
+            outcome(
+                lambda: auth.login(EMAIL, provisional, device_token=second.reveal())
+            )
+        )
+
+    gate.arm(meanwhile, provisional.replace("-", ""))  # as it is checked
+    mine = outcome(lambda: auth.login(EMAIL, provisional, device_token=first.reveal()))
+    assert gate.error is None
+    assert gate.finished
+    assert sorted([mine, *seen]) == ["login.failed", "ok"]

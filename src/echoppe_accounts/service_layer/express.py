@@ -13,7 +13,7 @@ from echoppe_accounts.domain.account import (
     check_category_fields,
 )
 from echoppe_accounts.domain.audit import AuditEvent
-from echoppe_accounts.domain.category import Category
+from echoppe_accounts.domain.category import Category, Organisation
 from echoppe_accounts.domain.consent import ConsentSource
 from echoppe_accounts.domain.email import Email
 from echoppe_accounts.domain.errors import Collector, NotFoundError
@@ -218,45 +218,39 @@ def _express_for_former(
 
 
 def complete_express(ports: Ports, token: str, form: CompletionForm) -> Account:
-    """Complete an express account with its set-password link (SPEC X2)."""
+    """Complete an express account with its set-password link (SPEC X2).
+
+    The form is checked against the account first, so a bad form or a dead
+    link costs no hash; the password is then hashed with no transaction
+    open (on SQLite one holds the database's write lock, which a hash would
+    hold for the shop), and the account completed only if the link is
+    still usable and the account's session stamp unchanged: of two
+    completions at once, one wins and the other gets ``token.invalid``.
+    """
     now = ports.clock.now()
     token_hash = token_digest(token, TokenPurpose.SET_PASSWORD)
     with ports.uow() as uow:
         _, account = linked_account(uow, token_hash, now)
         if account.is_disabled:
             raise invalid_token()
-        errors = Collector()
-        name = attempt(errors, "", lambda: optional_name(form.name)) or account.name
-        book = account.addresses
-        hint = phone_hint(book.billing if book is not None else None)
-        phone = attempt(errors, "", lambda: Phone.parse(form.phone, hint=hint))
-        category = (
-            attempt(errors, "", lambda: Category.parse(form.category))
-            if form.category and not form.category.isspace()
-            else account.category
-        )
-        organisation = parse_organisation(category, form.organisation, errors)
-        password = parse_password(
-            form.password,
-            ports.settings.password_policy,
-            [account.email.address, name, organisation.name if organisation else None],
-            errors,
-        )
-        if category is not None and not errors.errors:
-            check_category_fields(category, organisation, errors)
-        errors.raise_if_any()
-        assert password is not None  # noqa: S101 (raised above)
-        assert category is not None  # noqa: S101 (raised above)
+        completion = _completion(ports, account, form)
+        stamp = account.session_stamp
+    password_hash = ports.hasher.hash(completion.password)
+    now = ports.clock.now()
+    with ports.uow() as uow:
+        _, account = linked_account(uow, token_hash, now)
+        if account.is_disabled or account.session_stamp != stamp:
+            raise invalid_token()  # changed meanwhile
         if uow.tokens.consume(token_hash, TokenPurpose.SET_PASSWORD, now) is None:
             raise invalid_token()
         account.complete_express(
             now,
             ports.new_stamp,
-            password_hash=ports.hasher.hash(password),
-            name=name,
-            phone=phone,
-            category=category,
-            organisation=organisation,
+            password_hash=password_hash,
+            name=completion.name,
+            phone=completion.phone,
+            category=completion.category,
+            organisation=completion.organisation,
         )
         save(ports, uow, account)
         mail_account(ports, uow, MailKind.WELCOME, account)
@@ -264,3 +258,46 @@ def complete_express(ports: Ports, token: str, form: CompletionForm) -> Account:
         uow.events.add(new_event(ports, EventType.COMPLETED, account.id))
         uow.commit()
     return account
+
+
+@attrs.frozen
+class _Completion:
+    """An express completion form, checked against its account."""
+
+    password: str
+    name: str
+    phone: Phone
+    category: Category
+    organisation: Organisation | None
+
+
+def _completion(ports: Ports, account: Account, form: CompletionForm) -> _Completion:
+    """Check *form* against *account*; return its parts or raise every problem.
+
+    Raises:
+        ValidationError: With every problem of the form (SPEC F1–F8, X2).
+    """
+    errors = Collector()
+    name = attempt(errors, "", lambda: optional_name(form.name)) or account.name
+    book = account.addresses
+    hint = phone_hint(book.billing if book is not None else None)
+    phone = attempt(errors, "", lambda: Phone.parse(form.phone, hint=hint))
+    category = (
+        attempt(errors, "", lambda: Category.parse(form.category))
+        if form.category and not form.category.isspace()
+        else account.category
+    )
+    organisation = parse_organisation(category, form.organisation, errors)
+    password = parse_password(
+        form.password,
+        ports.settings.password_policy,
+        [account.email.address, name, organisation.name if organisation else None],
+        errors,
+    )
+    if category is not None and not errors.errors:
+        check_category_fields(category, organisation, errors)
+    errors.raise_if_any()
+    assert password is not None  # noqa: S101 (raised above)
+    assert phone is not None  # noqa: S101 (raised above)
+    assert category is not None  # noqa: S101 (raised above)
+    return _Completion(str(password), name, phone, category, organisation)

@@ -20,11 +20,13 @@ from echoppe_accounts.domain.device import (
     issue_device_token,
 )
 from echoppe_accounts.domain.email import Email
+from echoppe_accounts.domain.errors import ValidationError
 from echoppe_accounts.domain.throttle import (
     LoginBudget,
     LoginThrottle,
     ThrottlePolicy,
     client_failure_key,
+    password_check_key,
 )
 from echoppe_accounts.domain.tokens import TOKEN_BYTES, Secret, TokenPurpose
 from echoppe_accounts.ports import SecretSource, TokenRepository, UnitOfWork
@@ -70,6 +72,37 @@ def load_budget(
             client_failure_key(email.key, stamp, client_key)
         )
     return LoginBudget.for_clients(policy, account_count, client_count)
+
+
+def refuse_password_check(
+    uow: UnitOfWork,
+    policy: ThrottlePolicy,
+    account_id: str,
+    now: datetime,
+    *,
+    path: str = "current_password",
+) -> LoginBudget:
+    """Return the budget of an account's password checks; refuse if spent (P4).
+
+    The checks outside a login (the current password of a password change,
+    the password a sign-up link asks for) are guesses at the account's
+    password too: counted on one count of their own
+    (``domain.throttle.password_check_key``), apart from the login's, so
+    that an attack on the logins does not stop the owner.
+
+    Raises:
+        ValidationError: ``login.throttled`` (with ``seconds``) or
+            ``login.blocked`` at *path*.
+    """
+    count = uow.throttles.get(password_check_key(account_id))
+    budget = LoginBudget.for_clients(policy, count)
+    refusal = budget.refusal(policy, now)
+    if refusal is None:
+        return budget
+    if refusal.blocked or refusal.retry_at is None:
+        raise ValidationError.single(path, "login.blocked")
+    seconds = int((refusal.retry_at - now).total_seconds() + 0.999)
+    raise ValidationError.single(path, "login.throttled", seconds=seconds)
 
 
 def record_failure(uow: UnitOfWork, budget: LoginBudget, now: datetime) -> None:

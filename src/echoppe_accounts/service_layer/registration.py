@@ -24,9 +24,11 @@ from echoppe_accounts.domain.forms import (
 from echoppe_accounts.domain.limits import ClientAction
 from echoppe_accounts.domain.mail import MailKind
 from echoppe_accounts.domain.reset import COOLDOWN
+from echoppe_accounts.domain.throttle import ThrottlePolicy, password_check_key
 from echoppe_accounts.domain.tokens import TokenPurpose
 from echoppe_accounts.domain.tokens import digest as token_digest
 from echoppe_accounts.ports import UnitOfWork
+from echoppe_accounts.service_layer import login_throttle
 from echoppe_accounts.service_layer._ports import (
     Ports,
     audit,
@@ -141,6 +143,9 @@ def remove_unverified(uow: UnitOfWork, account: Account) -> None:
     uow.tokens.delete_for_account(account.id)
     uow.resets.delete_for(account.id, account.email.login_key)
     uow.outbox.forget(account_id=account.id, email_keys=())
+    # Its link's wrong passwords (P4), before the account: the order in
+    # which the link's own use writes them (PostgreSQL's locks).
+    uow.throttles.delete(password_check_key(account.id))
     uow.accounts.remove(account.id)
 
 
@@ -180,29 +185,45 @@ def _register_verified(ports: Ports, account: Account, now: datetime) -> Account
     return account
 
 
-def verify_signup(ports: Ports, token: str, password: str) -> None:
+def verify_signup(
+    ports: Ports, token: str, password: str, *, policy: ThrottlePolicy
+) -> None:
     """Open a verified sign-up with its link and its password (SPEC X5).
 
     The token stays usable when the password is wrong, so that its owner
     can try again; a link that reached the mailbox of somebody else's
-    sign-up opens nothing. The password is checked with no transaction
-    open (on SQLite one holds the database's write lock, which a link
-    tried in a loop would otherwise hold for the shop); the sign-up opens
-    only if its session stamp is still the one read.
+    sign-up opens nothing. A wrong password is a guess at the account's
+    password: counted on the account's password-check count, as a
+    password change's current password is (SPEC P4), and past the cap the
+    link is refused before any hash. The password is checked with no
+    transaction open (on SQLite one holds the database's write lock, which
+    a link tried in a loop would otherwise hold for the shop); the sign-up
+    opens only if its session stamp is still the one read.
     """
     now = ports.clock.now()
     key = token_digest(token, TokenPurpose.SIGNUP_VERIFY)
     with ports.uow() as uow:
         account = _signup_of(uow, key, now)
+        login_throttle.refuse_password_check(
+            uow, policy, account.id, now, path="password"
+        )
         stored, stamp = account.password_hash, account.session_stamp
-    if stored is None or not ports.hasher.verify(stored, password):
-        raise ValidationError.single("password", "password.wrong_current")
+    matched = stored is not None and ports.hasher.verify(stored, password)
+    now = ports.clock.now()  # judged when written (see AuthService.login)
     with ports.uow() as uow:
         account = _signup_of(uow, key, now)
+        budget = login_throttle.refuse_password_check(
+            uow, policy, account.id, now, path="password"
+        )
         if account.session_stamp != stamp:  # opened by a concurrent call
             raise invalid_token()
+        if not matched:
+            login_throttle.record_failure(uow, budget, now)
+            uow.commit()
+            raise ValidationError.single("password", "password.wrong_current")
         if uow.tokens.consume(key, TokenPurpose.SIGNUP_VERIFY, now) is None:
             raise invalid_token()  # used by a concurrent call
+        login_throttle.record_success(uow, budget)
         opened = account.verify_signup(now, ports.new_stamp)
         save(ports, uow, account)
         if opened:

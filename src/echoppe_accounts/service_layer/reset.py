@@ -37,11 +37,7 @@ from echoppe_accounts.domain.reset import (
     generate_temporary,
 )
 from echoppe_accounts.domain.text import clean_text, is_valid_unicode
-from echoppe_accounts.domain.throttle import (
-    LoginBudget,
-    ThrottlePolicy,
-    password_check_key,
-)
+from echoppe_accounts.domain.throttle import ThrottlePolicy
 from echoppe_accounts.domain.tokens import TOKEN_BYTES, Secret, TokenPurpose, digest
 from echoppe_accounts.ports import UnitOfWork
 from echoppe_accounts.service_layer import login_throttle
@@ -166,26 +162,26 @@ def request_reset(ports: Ports, email: str, *, client_key: str | None) -> None:
 
 
 def confirm_reset(ports: Ports, token: str) -> None:
-    """Confirm a reset with the link of mail 1; mail 2 brings a temporary password."""
-    now = ports.clock.now()
+    """Confirm a reset with the link of mail 1; mail 2 brings a temporary password.
+
+    The link is checked first, so an unknown or dead link costs no hash;
+    the temporary password is then hashed with no transaction open (on
+    SQLite one holds the database's write lock, which a hash would hold
+    for the shop), and the confirmation written only if the link is still
+    usable under the lock: of two confirmations at once, one wins and the
+    other gets ``token.invalid``.
+    """
     token_digest = digest(token, TokenPurpose.RESET_CONFIRM)
     with ports.uow() as uow:
-        request = uow.resets.find_by_digest(token_digest)
-        if (
-            request is None
-            or request.confirm_digest != token_digest
-            or request.account_id is None
-            or request.current_state(now) is not ResetState.REQUESTED
-        ):
-            raise invalid_token()
-        account = uow.accounts.get(request.account_id)
-        if account is None or account.is_erased:  # pragma: no cover
-            raise invalid_token()  # (requests die with their account)
-        # The failure count is locked first, then the request, then the
-        # account: the order in which login takes them, so none deadlock.
-        uow.throttles.get(account.email.login_key)
-        temporary = generate_temporary(ports.secrets.randbelow)
-        request.confirm(now, ports.hasher.hash(temporary), TEMPORARY_TTL)
+        _confirmable(uow, token_digest, ports.clock.now())
+    temporary = generate_temporary(ports.secrets.randbelow)
+    temporary_hash = ports.hasher.hash(temporary)
+    now = ports.clock.now()
+    with ports.uow() as uow:
+        # Read again under the lock: a concurrent confirmation or a new
+        # request may have ended this one meanwhile.
+        request, account = _confirmable(uow, token_digest, now)
+        request.confirm(now, temporary_hash, TEMPORARY_TTL)
         try:
             uow.resets.save(request)
         except ConcurrencyError:  # a concurrent confirmation won
@@ -211,6 +207,32 @@ def confirm_reset(ports: Ports, token: str) -> None:
             reset=request.id,
         )
         uow.commit()
+
+
+def _confirmable(
+    uow: UnitOfWork, token_digest: str, now: datetime
+) -> tuple[ResetRequest, Account]:
+    """Return the reset request a confirm link (its digest) confirms, and its account.
+
+    Then reads the account's failure count (on PostgreSQL, locks it).
+
+    Raises:
+        ValidationError: ``token.invalid`` for a link unknown, of another
+            request, or whose request is no longer waiting for it.
+    """
+    request = uow.resets.find_by_digest(token_digest)
+    if (
+        request is None
+        or request.confirm_digest != token_digest
+        or request.account_id is None
+        or request.current_state(now) is not ResetState.REQUESTED
+    ):
+        raise invalid_token()
+    account = uow.accounts.get(request.account_id)
+    if account is None or account.is_erased:  # pragma: no cover
+        raise invalid_token()  # (requests die with their account)
+    uow.throttles.get(account.email.login_key)
+    return request, account
 
 
 def cancel_reset(ports: Ports, token: str) -> None:
@@ -341,7 +363,7 @@ def change_password(
     """
     now = ports.clock.now()
     with open_account(ports, account_id) as (uow, account):
-        _refuse_if_throttled(uow, policy, account, now)
+        login_throttle.refuse_password_check(uow, policy, account.id, now)
         current = account.password_hash or dummy_hash
         has_password = account.password_hash is not None
         stamp = account.session_stamp
@@ -367,7 +389,7 @@ def change_password(
         # and the change's own effects included.
         uow.throttles.get(login_key)
         account = live_account(uow, account_id)
-        budget = _refuse_if_throttled(uow, policy, account, now)
+        budget = login_throttle.refuse_password_check(uow, policy, account.id, now)
         if account.session_stamp != stamp:  # changed meanwhile
             raise ValidationError.single("current_password", "password.wrong_current")
         if wrong:
@@ -386,29 +408,6 @@ def change_password(
         uow.commit()
 
 
-def _refuse_if_throttled(
-    uow: UnitOfWork, policy: ThrottlePolicy, account: Account, now: datetime
-) -> LoginBudget:
-    """Return the budget of the account's current-password checks; refuse if spent.
-
-    Counted apart from the login's
-    (``domain.throttle.password_check_key``).
-
-    Raises:
-        ValidationError: ``login.throttled`` (with ``seconds``) or
-            ``login.blocked`` at ``current_password``.
-    """
-    count = uow.throttles.get(password_check_key(account.id))
-    budget = LoginBudget.for_clients(policy, count)
-    refusal = budget.refusal(policy, now)
-    if refusal is None:
-        return budget
-    if refusal.blocked or refusal.retry_at is None:
-        raise ValidationError.single("current_password", "login.blocked")
-    seconds = int((refusal.retry_at - now).total_seconds() + 0.999)
-    raise ValidationError.single("current_password", "login.throttled", seconds=seconds)
-
-
 def issue_provisional_password(
     ports: Ports, account_id: str, *, agent_id: str, reason: str
 ) -> Secret:
@@ -423,8 +422,11 @@ def issue_provisional_password(
     errors.raise_if_any()
     assert agent is not None  # noqa: S101 (raised above)
     assert why is not None  # noqa: S101 (raised above)
-    now = ports.clock.now()
     temporary = generate_temporary(ports.secrets.randbelow)
+    # Hashed with no transaction open (see confirm_reset); staff only, so a
+    # wrong account id costs a hash nobody can repeat at will.
+    temporary_hash = ports.hasher.hash(temporary)
+    now = ports.clock.now()
     with open_account(ports, account_id) as (uow, account):
         account.issue_provisional_password(now, ports.new_stamp)
         save(ports, uow, account)
@@ -437,7 +439,7 @@ def issue_provisional_password(
                 link_expires_at=now,
                 origin=ResetOrigin.CUSTOMER_SERVICE,
                 state=ResetState.CONFIRMED,
-                temporary_hash=ports.hasher.hash(temporary),
+                temporary_hash=temporary_hash,
                 temporary_expires_at=now + PROVISIONAL_TTL,
             )
         )

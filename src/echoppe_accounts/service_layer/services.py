@@ -30,6 +30,7 @@ from echoppe_accounts.domain.forms import (
     OrganisationForm,
     RegistrationForm,
 )
+from echoppe_accounts.domain.throttle import ThrottlePolicy
 from echoppe_accounts.ports import (
     Clock,
     PasswordHasher,
@@ -74,6 +75,8 @@ class AccountService:
     secrets: SecretSource
     hasher: PasswordHasher
     settings: Settings
+    throttle_policy: ThrottlePolicy = attrs.field(factory=ThrottlePolicy)
+    """The waits and block of a sign-up link's wrong passwords (SPEC P4, X5)."""
 
     @property
     def _ports(self) -> Ports:
@@ -120,11 +123,16 @@ class AccountService:
                 used, expired, of another purpose or whose sign-up was
                 replaced or expired (24 hours); ``password.wrong_current``
                 at ``password`` for another password, the link staying
-                usable.
+                usable; ``login.throttled`` (with ``seconds``) or
+                ``login.blocked`` at ``password`` once wrong passwords
+                have spent the account's password-check count (SPEC P4),
+                before any hash.
 
         .. versionadded:: 0.2.0
         """
-        registration.verify_signup(self._ports, token, password)
+        registration.verify_signup(
+            self._ports, token, password, policy=self.throttle_policy
+        )
 
     def purge_unverified(self, *, limit: int = 500) -> int:
         """Remove unverified sign-ups older than 24 hours; return how many (SPEC X5).
