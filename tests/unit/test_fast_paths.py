@@ -392,6 +392,7 @@ def test_the_corpus_emails_read_alike(record):
 
 
 # --- phones: the fast path never disagrees with phonenumbers ----------------------
+# (domain/_fast_phone.py; the slow side asks phonenumbers in every region)
 
 _HINTS = [None, "FR", "RE", "YT", "GP", "BL", "MF", "MQ", "GF", "PM", "NC", "PF", "WF"]
 _ODD_HINTS = ["BE", "001", "fr", " re ", "ZZ", "", "XXXXXXXXX"]
@@ -493,6 +494,57 @@ def test_the_corpus_phones_read_alike():
     """F2: the Faker customers' numbers, with the hint of their billing address."""
     for record in CORPUS:
         _both(record["phone"], record["billing_address"]["country"])
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "06 12 34 56 78",
+        "01.42.68.53.00",
+        "+33 6 12 34 56 78",
+        "0033\u00a06\u00a012\u00a034\u00a056\u00a078",
+    ],
+)
+def test_a_plain_french_number_is_read_without_parse(value):
+    """Issue 22: the common shapes skip ``phonenumbers.parse``, not its validity."""
+    with (
+        mock.patch.object(phonenumbers, "parse", side_effect=AssertionError),
+        mock.patch.object(
+            phonenumbers, "is_valid_number", wraps=phonenumbers.is_valid_number
+        ) as checked,
+    ):
+        phone = Phone.parse(value)
+    assert phone.region == "FR"
+    assert phone.e164.startswith("+33")
+    assert checked.call_count == 1
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["0596 30 12 34", "+33 (0)6 12 34 56 78", "0692 12 34 56", "+32 470 12 34 56"],
+)
+def test_other_shapes_go_to_phonenumbers(value):
+    """F2: an overseas prefix, a ``(0)``, a short number, another code: parsed."""
+    with mock.patch.object(phonenumbers, "parse", wraps=phonenumbers.parse) as parse:
+        _result(lambda: Phone.parse(value))
+    assert parse.call_count >= 1
+
+
+def test_the_path_turns_itself_off_if_france_shares_its_code(monkeypatch):
+    """F2: the metadata it relies on are checked, not assumed (a new release)."""
+    from echoppe_accounts.domain import _fast_phone  # noqa: PLC0415
+
+    codes = dict(phonenumbers.phonenumberutil.COUNTRY_CODE_TO_REGION_CODE)
+    codes[33] = ("FR", "XX")
+    monkeypatch.setattr(_fast_phone, "COUNTRY_CODE_TO_REGION_CODE", codes)
+    _fast_phone._holds.cache_clear()
+    try:
+        assert _fast_phone.national("0612345678", ("FR",)) is None
+        assert _fast_phone.international("+33612345678") is None
+    finally:
+        monkeypatch.undo()
+        _fast_phone._holds.cache_clear()
+    assert _fast_phone.national("0612345678", ("FR",)) is not None
 
 
 # --- SIRET: the fast path never disagrees with stdnum ------------------------------

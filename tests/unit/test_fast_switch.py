@@ -5,9 +5,10 @@ A shop that meets a divergence between a fast path and its dependency sets
 goes to the general path. And the general path of phone numbers asks
 phonenumbers only in the regions that could read the number
 (``domain/_phone_regions.py``): with the switch off it asks every region,
-and both must give the same answer. (The phone number fast path, which
-copied phonenumbers' metadata rules, is gone: on the realistic mix of the
-benchmarks it did not pay; issue 22.)
+and both must give the same answer. (The phone number fast path,
+``domain/_fast_phone.py``, skips only ``phonenumbers.parse`` for the plain
+French shapes and keeps phonenumbers' own validity check; it is held to
+the general path in ``tests/unit/test_fast_paths.py``.)
 """
 
 from __future__ import annotations

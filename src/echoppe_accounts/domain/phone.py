@@ -54,7 +54,7 @@ import attrs
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
-from echoppe_accounts.domain import fast
+from echoppe_accounts.domain import _fast_phone, fast
 from echoppe_accounts.domain._phone_regions import plain_digits, readable
 from echoppe_accounts.domain.errors import ValidationError
 from echoppe_accounts.domain.text import check_raw, has_forbidden_character
@@ -288,12 +288,21 @@ class Phone:
         if has_forbidden_character(value):
             raise ValidationError.single(path, "phone.invalid")
         hint = _normalised_hint(hint)
+        quick = fast.enabled()
         if value.startswith(_INTERNATIONAL):
             if value.startswith("00"):  # every French territory's exit code
                 value = "+" + value[2:]
-            number = _read(value, None)
+            number = (_fast_phone.international(value) if quick else None) or _read(
+                value, None
+            )
             if number is None:
                 raise ValidationError.single(path, "phone.invalid")
+        elif (
+            quick
+            and region == "FR"
+            and (found := _fast_phone.national(value, _regions(region)))
+        ):
+            number = found
         else:
             number = _national(value, path, region, hint)
         return cls(_e164(number), _region_of(number, hint))
