@@ -502,6 +502,7 @@ def test_the_corpus_phones_read_alike():
         "06 12 34 56 78",
         "01.42.68.53.00",
         "+33 6 12 34 56 78",
+        "+33 (0)6 12 34 56 78",
         "0033\u00a06\u00a012\u00a034\u00a056\u00a078",
     ],
 )
@@ -521,10 +522,10 @@ def test_a_plain_french_number_is_read_without_parse(value):
 
 @pytest.mark.parametrize(
     "value",
-    ["0596 30 12 34", "+33 (0)6 12 34 56 78", "0692 12 34 56", "+32 470 12 34 56"],
+    ["0596 30 12 34", "+33 (0)0 12 34 56 78", "0692 12 34 56", "+32 470 12 34 56"],
 )
 def test_other_shapes_go_to_phonenumbers(value):
-    """F2: an overseas prefix, a ``(0)``, a short number, another code: parsed."""
+    """F2: an overseas prefix or region, two trunks, another code: parsed."""
     with mock.patch.object(phonenumbers, "parse", wraps=phonenumbers.parse) as parse:
         _result(lambda: Phone.parse(value))
     assert parse.call_count >= 1

@@ -1,8 +1,9 @@
 """The fast path of ``Phone.parse``: a French number as people type it.
 
 ``06 12 34 56 78`` (the trunk ``0``, then nine digits) and ``+33 6 12 34 56
-78`` (``+33`` or ``0033``, then nine digits), grouped by the separators
-phonenumbers ignores (spaces, no-break spaces, dots, hyphens…). For such
+78`` (``+33`` or ``0033``, then nine digits, or the trunk and nine digits as
+in ``+33 (0)6 12 34 56 78``), grouped by the separators phonenumbers
+ignores (spaces, no-break spaces, dots, hyphens, brackets…). For such
 input ``phonenumbers.parse`` makes country code 33 and those nine digits:
 France's metadata strip a plain ``0`` and no ten-digit number is French,
 so the trunk always goes, and ``+33`` is France's code alone. The number
@@ -64,7 +65,11 @@ def international(value: str) -> PhoneNumber | None:
     if not value.startswith(_PREFIX) or not _holds():
         return None
     digits = plain_digits(value[len(_PREFIX) :])
-    if digits is None or len(digits) != _NSN_LENGTH or digits.startswith(_TRUNK):
+    if digits is None:
+        return None
+    if len(digits) == _NSN_LENGTH + 1 and digits.startswith(_TRUNK):
+        digits = digits[1:]  # "+33 (0)6…": parse strips the trunk after the code
+    if len(digits) != _NSN_LENGTH or digits.startswith(_TRUNK):
         return None
     return _valid(digits)
 
