@@ -41,7 +41,7 @@ from echoppe_accounts import (
     ValidationError,
 )
 from echoppe_accounts.domain.throttle import password_check_key
-from sample_forms import express, form, links, pending
+from sample_forms import express, form, links, pending, temporary_password
 
 EMAIL = "jean.dupont@exemple.fr"
 PASSWORD = "une phrase de passe solide"
@@ -852,3 +852,464 @@ def test_one_temporary_password_used_twice_at_once_logs_in_once(shop, gate):
     assert gate.error is None
     assert gate.finished
     assert sorted([mine, *seen]) == ["login.failed", "ok"]
+
+
+# -- the second reader's attack on the hashes moved out (de82a50) ------------------
+
+
+class _Pause:
+    """Stops a call at one point, holding what its transaction locked so far."""
+
+    def __init__(self) -> None:
+        self.paused = threading.Event()
+        self.go = threading.Event()
+
+    def __call__(self) -> None:
+        self.paused.set()
+        self.go.wait(WAIT)
+
+
+def _run(errors: dict[str, BaseException | None], name: str, call) -> threading.Thread:
+    """Start *call* in a thread; note its exception (or ``None``) under *name*."""
+
+    def target() -> None:
+        try:
+            call()
+            errors[name] = None
+        except BaseException as exc:  # noqa: BLE001 (asserted by the test)
+            errors[name] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread
+
+
+def _codes(exc: BaseException | None) -> set[str] | str:
+    if exc is None:
+        return "ok"
+    if isinstance(exc, ValidationError):
+        return exc.codes
+    return type(exc).__name__
+
+
+@pytest.mark.postgres
+def test_an_express_completion_and_a_new_password_at_once_do_not_deadlock(
+    postgres_uow_factory, clock, monkeypatch
+):
+    """X2, R4, R8: one wins, the other gets ``token.invalid``; never a deadlock.
+
+    The completion locks its set-password link's row (consume) and only
+    then the email's failure count (its ForgetFailures); the restricted
+    session's new password locks the count first, then revokes every
+    link, the set-password one included: opposite orders.
+    """
+    from echoppe_accounts.service_layer import express as express_module  # noqa: PLC0415
+
+    service, auth, _ = services_over(postgres_uow_factory, clock)
+    link = _set_password_link(service)
+    auth.request_password_reset(GUEST)
+    (mail,) = [m for m in pending(service) if m.kind.value == "reset_confirm"]
+    auth.confirm_password_reset(links(mail)["confirmer"])
+    (mail,) = _temporary_mails(service)
+    session = auth.login(GUEST, temporary_password(mail))
+    assert session.restricted
+    change_token = session.change_token.reveal()
+    pause, real_save = _Pause(), express_module.save
+
+    def save(*args, **kwargs):
+        pause()  # the link consumed (its row locked), the account not yet saved
+        real_save(*args, **kwargs)
+
+    monkeypatch.setattr(express_module, "save", save)
+    errors: dict[str, BaseException | None] = {}
+    completion = _run(
+        errors,
+        "complete",
+        lambda: service.complete_express(
+            link, CompletionForm(password=NEW, phone=PHONE)
+        ),
+    )
+    assert pause.paused.wait(WAIT)
+    other = _run(errors, "set", lambda: auth.set_new_password(change_token, OTHER))
+    other.join(1.0)  # it waits for the completion's link row
+    pause.go.set()
+    completion.join(WAIT)
+    other.join(WAIT)
+    seen = {name: _codes(exc) for name, exc in errors.items()}
+    assert seen in (
+        {"complete": "ok", "set": {"token.invalid"}},
+        {"complete": {"token.invalid"}, "set": "ok"},
+    ), errors
+
+
+@pytest.mark.postgres
+def test_a_signup_link_and_an_erasure_at_once_do_not_deadlock(
+    postgres_uow_factory, clock, monkeypatch
+):
+    """X5, G3, P4: the link's right password and an erasure: no deadlock.
+
+    The link consumes its token (row lock), then writes the password-check
+    count; erasure deletes the count's row, then the account's tokens:
+    opposite orders.
+    """
+    from echoppe_accounts.service_layer import login_throttle  # noqa: PLC0415
+
+    service, _, privacy = services_over(
+        postgres_uow_factory, clock, verified_signup=True
+    )
+    service.register(form(email=EMAIL, password=PASSWORD))
+    (mail,) = pending(service)
+    token = links(mail)["verifier"]
+    with pytest.raises(ValidationError):
+        service.verify_signup(token, WRONG)  # the count's row now exists
+    with postgres_uow_factory() as uow:
+        account = uow.accounts.get_by_email_key(Email.parse(EMAIL).key)
+    assert account is not None
+    pause, real_success = _Pause(), login_throttle.record_success
+
+    def success(*args, **kwargs):
+        pause()  # the token consumed (its row locked), the count not yet written
+        real_success(*args, **kwargs)
+
+    monkeypatch.setattr(login_throttle, "record_success", success)
+    errors: dict[str, BaseException | None] = {}
+    verify = _run(errors, "verify", lambda: service.verify_signup(token, PASSWORD))
+    assert pause.paused.wait(WAIT)
+    erase = _run(errors, "erase", lambda: privacy.erase_account(account.id))
+    erase.join(1.0)  # it waits for the link's token row
+    pause.go.set()
+    verify.join(WAIT)
+    erase.join(WAIT)
+    # Either may win; the loser says so as documented, never a StorageError.
+    assert errors["verify"] is None or _codes(errors["verify"]) == {"token.invalid"}
+    assert errors["erase"] is None or type(errors["erase"]) is ConcurrencyError, errors
+
+
+@pytest.mark.postgres
+def test_a_signup_replaced_while_its_link_counts_a_failure_leaves_no_count(
+    postgres_uow_factory, clock, monkeypatch
+):
+    """X5, P4: a replaced sign-up keeps nothing, a failure being written included.
+
+    The wrong password is counted in the link's second transaction; a new
+    sign-up with the email, committed between that transaction's reads
+    and its write, deletes the count without waiting for it, and the
+    failure then recreates it for an account that no longer exists.
+    """
+    from echoppe_accounts.service_layer import login_throttle  # noqa: PLC0415
+
+    service, _, _ = services_over(postgres_uow_factory, clock, verified_signup=True)
+    service.register(form(email=EMAIL, password=PASSWORD))
+    (mail,) = pending(service)
+    token = links(mail)["verifier"]
+    with postgres_uow_factory() as uow:
+        first = uow.accounts.get_by_email_key(Email.parse(EMAIL).key)
+    assert first is not None
+    pause, real_failure = _Pause(), login_throttle.record_failure
+
+    def failure(*args, **kwargs):
+        pause()  # the link and the count read, the failure not yet written
+        real_failure(*args, **kwargs)
+
+    monkeypatch.setattr(login_throttle, "record_failure", failure)
+    errors: dict[str, BaseException | None] = {}
+    guess = _run(errors, "guess", lambda: service.verify_signup(token, WRONG))
+    assert pause.paused.wait(WAIT)
+    replace = _run(
+        errors, "replace", lambda: service.register(form(email=EMAIL, password=NEW))
+    )
+    replace.join(1.0)
+    pause.go.set()
+    guess.join(WAIT)
+    replace.join(WAIT)
+    assert errors["replace"] is None, errors
+    assert _codes(errors["guess"]) in ({"password.wrong_current"}, {"token.invalid"})
+    with postgres_uow_factory() as uow:
+        assert uow.accounts.get(first.id) is None
+        leaked = uow.throttles.get(password_check_key(first.id))
+    assert leaked.failures == 0, "the removed sign-up's count came back"
+
+
+def _email_change_link(service, account) -> str:
+    service.change_email(account.id, "jean.nouveau@exemple.fr", PASSWORD)
+    (mail,) = [m for m in pending(service) if m.to == "jean.nouveau@exemple.fr"]
+    return next(iter(links(mail).values()))
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["new_request", "cancel", "erase", "disable", "email", "password", "provisional"],
+)
+def test_a_confirmation_ended_during_its_hash_mails_no_password(
+    any_store, clock, change
+):
+    """R5, R8, G3, M2: a request ended during the hash is not confirmed.
+
+    The call says ``token.invalid`` and no temporary password is mailed.
+    """
+    gate = Gate(PASSWORD)
+    service, auth, privacy = services_over(any_store, clock, gate)
+    account = service.register(form(email=EMAIL, password=PASSWORD))
+    auth.request_password_reset(EMAIL)
+    (mail,) = [m for m in pending(service) if m.kind.value == "reset_confirm"]
+    found = links(mail)
+    email_link = _email_change_link(service, account) if change == "email" else ""
+
+    def meanwhile() -> None:
+        if change == "new_request":
+            clock.advance(timedelta(minutes=5))
+            auth.request_password_reset(EMAIL)
+        elif change == "cancel":
+            auth.cancel_password_reset(found["annuler"])
+        elif change == "erase":
+            privacy.erase_account(account.id)
+        elif change == "disable":
+            auth.disable_account(account.id, agent_id="agent-7", reason="fraude")
+        elif change == "email":
+            service.confirm_email_change(email_link)
+        elif change == "password":
+            auth.change_password(account.id, PASSWORD, NEW)
+        else:
+            auth.issue_provisional_password(
+                account.id, agent_id="agent-7", reason="appel du client"
+            )
+
+    gate.arm(meanwhile, ANY)
+    with pytest.raises(ValidationError) as refused:
+        auth.confirm_password_reset(found["confirmer"])
+    assert gate.finished
+    assert gate.error is None, gate.error
+    assert refused.value.codes == {"token.invalid"}
+    assert _temporary_mails(service) == []
+
+
+@pytest.mark.parametrize("change", ["erase", "disable", "reset", "provisional"])
+def test_an_express_account_changed_during_its_hash_is_not_completed(
+    any_store, clock, change
+):
+    """X2, R8, G3, M2: a completion whose account changed meanwhile is refused."""
+    gate = Gate(NEW)
+    service, auth, privacy = services_over(any_store, clock, gate)
+    link = _set_password_link(service)
+    with any_store() as uow:
+        account = uow.accounts.get_by_email_key(Email.parse(GUEST).key)
+    assert account is not None
+
+    def meanwhile() -> None:
+        if change == "erase":
+            privacy.erase_account(account.id)
+        elif change == "disable":
+            auth.disable_account(account.id, agent_id="agent-7", reason="fraude")
+        elif change == "reset":
+            auth.request_password_reset(GUEST)
+            (mail,) = [m for m in pending(service) if m.kind.value == "reset_confirm"]
+            auth.confirm_password_reset(links(mail)["confirmer"])
+        else:
+            auth.issue_provisional_password(
+                account.id, agent_id="agent-7", reason="appel du client"
+            )
+
+    gate.arm(meanwhile)
+    with pytest.raises(ValidationError) as refused:
+        service.complete_express(link, CompletionForm(password=NEW, phone=PHONE))
+    assert gate.finished
+    assert gate.error is None, gate.error
+    assert refused.value.codes == {"token.invalid"}
+    assert outcome(lambda: auth.login(GUEST, NEW)) == "login.failed"
+
+
+def test_an_express_checkout_during_the_hash_does_not_stop_the_completion(shop, gate):
+    """X2, X3: a second checkout to the address meanwhile changes no stamp."""
+    service, auth, _ = shop
+    link = _set_password_link(service)
+    gate.arm(lambda: service.register_express(express(email=GUEST)), NEW)
+    done = service.complete_express(link, CompletionForm(password=NEW, phone=PHONE))
+    assert gate.finished
+    assert gate.error is None, gate.error
+    assert auth.login(GUEST, NEW).account_id == done.id
+
+
+@pytest.mark.parametrize("change", ["replace", "erase", "guesses"])
+def test_a_signup_changed_during_its_hash_opens_nothing(any_store, clock, change):
+    """X5, P4, G3: the link's check counts for nothing if the sign-up changed."""
+    gate = Gate(PASSWORD)
+    service, auth, privacy = services_over(any_store, clock, gate, verified_signup=True)
+    service.register(form(email=EMAIL, password=PASSWORD))
+    (mail,) = pending(service)
+    token = links(mail)["verifier"]
+    with any_store() as uow:
+        first = uow.accounts.get_by_email_key(Email.parse(EMAIL).key)
+    assert first is not None
+    codes: list[object] = []
+
+    def meanwhile() -> None:
+        if change == "replace":
+            service.register(form(email=EMAIL, password=NEW))
+        elif change == "erase":
+            privacy.erase_account(first.id)
+        else:  # the free attempts used up meanwhile
+            for _ in range(service.throttle_policy.free_attempts + 2):
+                try:
+                    service.verify_signup(token, WRONG)
+                except ValidationError as exc:
+                    codes.append(exc.codes)
+
+    gate.arm(meanwhile)
+    with pytest.raises(ValidationError) as refused:
+        service.verify_signup(token, PASSWORD)
+    assert gate.finished
+    assert gate.error is None, gate.error
+    expected = {"login.throttled"} if change == "guesses" else {"token.invalid"}
+    assert refused.value.codes == expected
+    assert outcome(lambda: auth.login(EMAIL, PASSWORD)) == "login.failed"
+    with any_store() as uow:
+        count = uow.throttles.get(password_check_key(first.id)).failures
+    assert count == (
+        service.throttle_policy.free_attempts + 1 if change == "guesses" else 0
+    )
+
+
+class _Outdated(Gate):
+    """A gate whose stored hashes all count as outdated (SPEC P1)."""
+
+    def needs_rehash(self, password_hash: str) -> bool:  # noqa: ARG002
+        return True
+
+
+@pytest.mark.postgres
+def test_a_confirmation_and_a_login_upgrading_the_hash_at_once(
+    postgres_uow_factory, clock, monkeypatch
+):
+    """R3, P1: a login upgrading the hash while a reset is confirmed.
+
+    The confirmation's second transaction reads the account, then waits
+    for the email's failure count, which the login holds while it writes
+    the upgraded hash: the account it then saves is older than the
+    login's, and ``ConcurrencyError`` (undocumented there) escapes.
+    """
+    gate = _Outdated(PASSWORD)
+    service, auth, _ = services_over(postgres_uow_factory, clock, gate)
+    service.register(form(email=EMAIL, password=PASSWORD))
+    auth.request_password_reset(EMAIL)
+    (mail,) = [m for m in pending(service) if m.kind.value == "reset_confirm"]
+    pause, real_upgrade = _Pause(), AuthService._upgrade_hash
+
+    def upgrade(self, *args, **kwargs):
+        real_upgrade(self, *args, **kwargs)
+        pause()  # the count locked, the account written, not committed
+
+    monkeypatch.setattr(AuthService, "_upgrade_hash", upgrade)
+    errors: dict[str, BaseException | None] = {}
+
+    def meanwhile() -> None:  # during the confirmation's hash
+        _run(errors, "login", lambda: auth.login(EMAIL, PASSWORD))
+        assert pause.paused.wait(WAIT)
+        threading.Timer(1.0, pause.go.set).start()
+
+    gate.arm(meanwhile, ANY)
+    try:
+        auth.confirm_password_reset(links(mail)["confirmer"])
+        errors["confirm"] = None
+    except BaseException as exc:  # noqa: BLE001 (asserted below)
+        errors["confirm"] = exc
+    assert gate.finished
+    assert gate.error is None, gate.error
+    pause.go.set()
+    assert errors["confirm"] is None, errors
+    assert len(_temporary_mails(service)) == 1
+
+
+@pytest.mark.postgres
+def test_an_express_completion_and_an_erasure_at_once_do_not_deadlock(
+    postgres_uow_factory, clock, monkeypatch
+):
+    """X2, G3: the completion and staff's erasure of the account: no deadlock.
+
+    The completion consumes its link (the token's row), then writes the
+    email's failure count (ForgetFailures); erasure deletes the count's
+    row, then the tokens: opposite orders.
+    """
+    from echoppe_accounts.service_layer import express as express_module  # noqa: PLC0415
+
+    service, auth, privacy = services_over(postgres_uow_factory, clock)
+    link = _set_password_link(service)
+    assert outcome(lambda: auth.login(GUEST, WRONG)) == "login.failed"  # a row
+    with postgres_uow_factory() as uow:
+        account = uow.accounts.get_by_email_key(Email.parse(GUEST).key)
+    assert account is not None
+    pause, real_save = _Pause(), express_module.save
+
+    def save(*args, **kwargs):
+        pause()  # the link consumed (its row locked), the account not yet saved
+        real_save(*args, **kwargs)
+
+    monkeypatch.setattr(express_module, "save", save)
+    errors: dict[str, BaseException | None] = {}
+    completion = _run(
+        errors,
+        "complete",
+        lambda: service.complete_express(
+            link, CompletionForm(password=NEW, phone=PHONE)
+        ),
+    )
+    assert pause.paused.wait(WAIT)
+    erase = _run(errors, "erase", lambda: privacy.erase_account(account.id))
+    erase.join(1.0)
+    pause.go.set()
+    completion.join(WAIT)
+    erase.join(WAIT)
+    assert errors["complete"] is None or _codes(errors["complete"]) == {
+        "token.invalid"
+    }, errors
+    assert errors["erase"] is None or type(errors["erase"]) is ConcurrencyError, errors
+
+
+@pytest.mark.postgres
+def test_a_new_password_and_an_erasure_at_once_do_not_deadlock(
+    postgres_uow_factory, clock, monkeypatch
+):
+    """R4, G3: the restricted session's new password and an erasure: no deadlock."""
+    from echoppe_accounts.service_layer import reset as reset_module  # noqa: PLC0415
+
+    service, auth, privacy = services_over(postgres_uow_factory, clock)
+    account = service.register(form(email=EMAIL, password=PASSWORD))
+    assert outcome(lambda: auth.login(EMAIL, WRONG)) == "login.failed"
+    token = restricted(auth, account)
+    pause, real_changed = _Pause(), reset_module.password_changed
+
+    def changed(*args, **kwargs):
+        pause()  # the change token consumed (its row locked), counts not written
+        real_changed(*args, **kwargs)
+
+    monkeypatch.setattr(reset_module, "password_changed", changed)
+    errors: dict[str, BaseException | None] = {}
+    change = _run(errors, "set", lambda: auth.set_new_password(token, NEW))
+    assert pause.paused.wait(WAIT)
+    erase = _run(errors, "erase", lambda: privacy.erase_account(account.id))
+    erase.join(1.0)
+    pause.go.set()
+    change.join(WAIT)
+    erase.join(WAIT)
+    assert errors["set"] is None or _codes(errors["set"]) == {"token.invalid"}, errors
+    assert errors["erase"] is None or type(errors["erase"]) is ConcurrencyError, errors
+
+
+def test_a_provisional_password_does_not_open_an_unverified_signup(any_store, clock):
+    """X5 (pre-hijacking), R7: customer service cannot open an unproven sign-up.
+
+    Whoever signed up with somebody else's address calls customer service
+    ("the mail does not arrive"): a provisional password would let them
+    in and, once a new password is set, make the account active with its
+    mailbox marked proven, which the link and its password were there to
+    prevent. Refused as ``disable_account`` refuses it.
+    """
+    service, auth, _ = services_over(any_store, clock, verified_signup=True)
+    service.register(form(email=EMAIL, password=PASSWORD))
+    with any_store() as uow:
+        account = uow.accounts.get_by_email_key(Email.parse(EMAIL).key)
+    assert account is not None
+    with pytest.raises(ValidationError) as refused:
+        auth.issue_provisional_password(
+            account.id, agent_id="agent-7", reason="le mail n'arrive pas"
+        )
+    assert refused.value.codes == {"account.unverified"}
