@@ -13,6 +13,7 @@ from echoppe_accounts.domain.effects import (
     EndLinks,
     ForgetFailures,
 )
+from echoppe_accounts.domain.errors import ValidationError
 from echoppe_accounts.domain.status import AccountStatus
 from echoppe_accounts.domain.throttle import password_check_key
 
@@ -86,11 +87,18 @@ class PasswordSteps(AccountState):
 
         Raises:
             ValidationError: ``account.erased``; ``account.disabled``: a
-                disabled account is enabled first (SPEC M2).
+                disabled account is enabled first (SPEC M2);
+                ``account.unverified``: a sign-up whose mailbox is not
+                proven opens only by its link (SPEC X5), or whoever signed
+                up with somebody else's address could have customer
+                service open it.
 
         .. versionadded:: 0.2.0
         """
         self._guard_enabled()
+        if self.status is AccountStatus.UNVERIFIED:
+            # Its mailbox is not proven: only its link opens it (SPEC X5).
+            raise ValidationError.single("account", "account.unverified")
         self._drop_email_change(now)
         self._end_sessions(stamps)
         self._effects.append(

@@ -593,7 +593,9 @@ class AuthService:
 
         Raises:
             ValidationError: An empty agent id or reason; ``account.disabled``
-                (enable it first, SPEC M2).
+                (enable it first, SPEC M2); ``account.unverified`` for a
+                sign-up whose mailbox is not proven (only its link opens
+                it, SPEC X5).
             NotFoundError: No such account.
         """
         return reset.issue_provisional_password(

@@ -51,6 +51,7 @@ from echoppe_accounts.service_layer._ports import (
     restoring,
     save,
 )
+from echoppe_accounts.service_layer.account_lock import lock_token_account
 from echoppe_accounts.service_layer.consent import send_subscription_link
 from echoppe_accounts.service_layer.registration import (
     add_replacing_unverified,
@@ -238,6 +239,9 @@ def complete_express(ports: Ports, token: str, form: CompletionForm) -> Account:
     password_hash = ports.hasher.hash(completion.password)
     now = ports.clock.now()
     with ports.uow() as uow:
+        # The email's failure count, then the account, before the link's
+        # row: the order of login, a reset and a new password (PostgreSQL).
+        lock_token_account(uow, token, TokenPurpose.SET_PASSWORD)
         _, account = linked_account(uow, token_hash, now)
         if account.is_disabled or account.session_stamp != stamp:
             raise invalid_token()  # changed meanwhile

@@ -42,6 +42,7 @@ from echoppe_accounts.service_layer._ports import (
     signup_notice_key,
     welcome_events,
 )
+from echoppe_accounts.service_layer.account_lock import lock_token_account
 from echoppe_accounts.service_layer.consent import send_subscription_link
 
 
@@ -140,12 +141,14 @@ def remove_unverified(uow: UnitOfWork, account: Account) -> None:
 
     Its links die, its mails go unsent, its failure counts are forgotten.
     """
+    # Its link's wrong passwords (P4), first and under the count's lock:
+    # a use of the link writing a failure is waited for, not undone by it.
+    check_key = password_check_key(account.id)
+    uow.throttles.get(check_key)
+    uow.throttles.delete(check_key)
     uow.tokens.delete_for_account(account.id)
     uow.resets.delete_for(account.id, account.email.login_key)
     uow.outbox.forget(account_id=account.id, email_keys=())
-    # Its link's wrong passwords (P4), before the account: the order in
-    # which the link's own use writes them (PostgreSQL's locks).
-    uow.throttles.delete(password_check_key(account.id))
     uow.accounts.remove(account.id)
 
 
@@ -211,6 +214,10 @@ def verify_signup(
     matched = stored is not None and ports.hasher.verify(stored, password)
     now = ports.clock.now()  # judged when written (see AuthService.login)
     with ports.uow() as uow:
+        # The email's failure count, then the account, before its other
+        # rows: the order of login, erasure and a replacing sign-up
+        # (PostgreSQL), so none of them deadlocks with this one.
+        lock_token_account(uow, token, TokenPurpose.SIGNUP_VERIFY)
         account = _signup_of(uow, key, now)
         budget = login_throttle.refuse_password_check(
             uow, policy, account.id, now, path="password"
@@ -221,9 +228,11 @@ def verify_signup(
             login_throttle.record_failure(uow, budget, now)
             uow.commit()
             raise ValidationError.single("password", "password.wrong_current")
+        # The count's row before the token's: the order of erasure and of
+        # a replacing sign-up (PostgreSQL); undone below if the token died.
+        login_throttle.record_success(uow, budget)
         if uow.tokens.consume(key, TokenPurpose.SIGNUP_VERIFY, now) is None:
             raise invalid_token()  # used by a concurrent call
-        login_throttle.record_success(uow, budget)
         opened = account.verify_signup(now, ports.new_stamp)
         save(ports, uow, account)
         if opened:

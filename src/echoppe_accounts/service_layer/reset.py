@@ -232,6 +232,11 @@ def _confirmable(
     if account is None or account.is_erased:  # pragma: no cover
         raise invalid_token()  # (requests die with their account)
     uow.throttles.get(account.email.login_key)
+    # Read again once the count is locked (PostgreSQL): a change committed
+    # by its holder meanwhile is seen, not overwritten by a stale save.
+    account = uow.accounts.get(request.account_id)
+    if account is None or account.is_erased:  # pragma: no cover
+        raise invalid_token()
     return request, account
 
 
