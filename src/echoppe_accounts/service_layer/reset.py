@@ -173,7 +173,7 @@ def confirm_reset(ports: Ports, token: str) -> None:
     """
     token_digest = digest(token, TokenPurpose.RESET_CONFIRM)
     with ports.uow() as uow:
-        _confirmable(uow, token_digest, ports.clock.now())
+        _waiting_request(uow, token_digest, ports.clock.now())
     temporary = generate_temporary(ports.secrets.randbelow)
     temporary_hash = ports.hasher.hash(temporary)
     now = ports.clock.now()
@@ -209,12 +209,8 @@ def confirm_reset(ports: Ports, token: str) -> None:
         uow.commit()
 
 
-def _confirmable(
-    uow: UnitOfWork, token_digest: str, now: datetime
-) -> tuple[ResetRequest, Account]:
-    """Return the reset request a confirm link (its digest) confirms, and its account.
-
-    Then reads the account's failure count (on PostgreSQL, locks it).
+def _waiting_request(uow: UnitOfWork, token_digest: str, now: datetime) -> ResetRequest:
+    """Return the reset request a confirm link (its digest) confirms.
 
     Raises:
         ValidationError: ``token.invalid`` for a link unknown, of another
@@ -228,6 +224,22 @@ def _confirmable(
         or request.current_state(now) is not ResetState.REQUESTED
     ):
         raise invalid_token()
+    return request
+
+
+def _confirmable(
+    uow: UnitOfWork, token_digest: str, now: datetime
+) -> tuple[ResetRequest, Account]:
+    """Return the request a confirm link confirms and its account, locked.
+
+    The account's failure count is taken (on PostgreSQL, locked) before
+    the account is read for the write: the order of login.
+
+    Raises:
+        ValidationError: ``token.invalid``, as :func:`_waiting_request`.
+    """
+    request = _waiting_request(uow, token_digest, now)
+    assert request.account_id is not None  # noqa: S101 (checked there)
     account = uow.accounts.get(request.account_id)
     if account is None or account.is_erased:  # pragma: no cover
         raise invalid_token()  # (requests die with their account)
