@@ -1313,3 +1313,340 @@ def test_a_provisional_password_does_not_open_an_unverified_signup(any_store, cl
             account.id, agent_id="agent-7", reason="le mail n'arrive pas"
         )
     assert refused.value.codes == {"account.unverified"}
+
+
+# -- the lock-order audit: every use case against the agreed order ------------------
+#
+# On PostgreSQL the agreed order is: (1) the email's failure count, (2) the
+# account's row, (3) anything else (links, resets, other counts, mails).
+# Each test below stops one use case holding a lock of (3) (or of (1)
+# without (2)) and runs another that takes them in the agreed order; the
+# server then finds a deadlock (40P01, a StorageError) unless the first one
+# also takes the agreed order.
+
+
+def _not_storage(errors: dict[str, BaseException | None]) -> None:
+    """Assert that no call ended in a StorageError (a deadlock on PostgreSQL)."""
+    from echoppe_accounts import StorageError  # noqa: PLC0415
+
+    lost = {
+        name: exc
+        for name, exc in errors.items()
+        if isinstance(exc, StorageError) and not isinstance(exc, ConcurrencyError)
+    }
+    assert not lost, lost
+
+
+@pytest.mark.postgres
+def test_a_newsletter_confirmation_and_an_erasure_at_once_do_not_deadlock(
+    postgres_uow_factory, clock, monkeypatch
+):
+    """F7, G3: the double opt-in link and staff's erasure: no deadlock.
+
+    The confirmation consumes its link (the token's row), then saves the
+    account; erasure locks the email's count and the account's row, then
+    deletes the account's tokens: opposite orders.
+    """
+    from echoppe_accounts.service_layer import consent as consent_module  # noqa: PLC0415
+
+    service, _, privacy = services_over(postgres_uow_factory, clock)
+    account = service.register(
+        form(email=EMAIL, password=PASSWORD, newsletter=True,
+             newsletter_wording_version="nl-2026-01")
+    )
+    (mail,) = [m for m in pending(service) if m.kind.value == "newsletter_confirm"]
+    token = next(iter(links(mail).values()))
+    pause, real_save = _Pause(), consent_module.save
+
+    def save(*args, **kwargs):
+        pause()  # the link consumed (its row locked), the account not yet saved
+        real_save(*args, **kwargs)
+
+    monkeypatch.setattr(consent_module, "save", save)
+    errors: dict[str, BaseException | None] = {}
+    confirm = _run(
+        errors, "confirm", lambda: privacy.confirm_newsletter_subscription(token)
+    )
+    assert pause.paused.wait(WAIT)
+    erase = _run(errors, "erase", lambda: privacy.erase_account(account.id))
+    erase.join(1.0)  # it waits for the link's row
+    pause.go.set()
+    confirm.join(WAIT)
+    erase.join(WAIT)
+    _not_storage(errors)
+    assert errors["confirm"] is None or _codes(errors["confirm"]) == {
+        "token.invalid"
+    }, errors
+    assert errors["erase"] is None or type(errors["erase"]) is ConcurrencyError, errors
+
+
+def _pause_after_first_apply(monkeypatch, pause: _Pause) -> None:
+    """Stop the first ``save`` to run, its effects applied, its account not saved.
+
+    Only the first call stops (one-shot): the use case run meanwhile goes
+    through ``save`` at once.
+    """
+    from echoppe_accounts.service_layer import _ports  # noqa: PLC0415
+
+    real_apply, first = _ports._apply, threading.current_thread()
+    stopped: list[threading.Thread] = []
+
+    def apply(uow, account_id, effect, now):
+        real_apply(uow, account_id, effect, now)
+        me = threading.current_thread()
+        if me is not first and (not stopped or stopped[0] is me):
+            stopped[:] = [me]
+            pause.paused.set()
+            pause.go.wait(WAIT)
+
+    monkeypatch.setattr(_ports, "_apply", apply)
+
+
+@pytest.mark.postgres
+def test_a_disabling_and_an_email_confirmation_at_once_do_not_deadlock(
+    postgres_uow_factory, clock, monkeypatch
+):
+    """M2, F10, R8: customer service disables while the new address is confirmed.
+
+    Disabling revokes the account's links (the confirm link's row among
+    them), then saves the account; the confirmation locks the email's
+    count and the account's row, then consumes its link: opposite orders.
+    """
+    service, auth, _ = services_over(postgres_uow_factory, clock)
+    account = service.register(form(email=EMAIL, password=PASSWORD))
+    link = _email_change_link(service, account)
+    pause = _Pause()
+    _pause_after_first_apply(monkeypatch, pause)
+    errors: dict[str, BaseException | None] = {}
+    disable = _run(
+        errors,
+        "disable",
+        lambda: auth.disable_account(account.id, agent_id="agent-7", reason="fraude"),
+    )
+    assert pause.paused.wait(WAIT)
+    confirm = _run(errors, "confirm", lambda: service.confirm_email_change(link))
+    confirm.join(1.0)  # it waits for the link's row
+    pause.go.set()
+    disable.join(WAIT)
+    confirm.join(WAIT)
+    _not_storage(errors)
+    assert errors["confirm"] is None or _codes(errors["confirm"]) == {
+        "token.invalid"
+    }, errors
+    assert errors["disable"] is None or type(errors["disable"]) is ConcurrencyError
+
+
+@pytest.mark.postgres
+def test_a_new_email_request_and_a_confirmation_at_once_do_not_deadlock(
+    postgres_uow_factory, clock, monkeypatch
+):
+    """F10, R8: a second request for a new address while the first is confirmed.
+
+    The request revokes the pending confirm link (its row), then saves
+    the account; the confirmation locks the count and the account's row,
+    then consumes that link: opposite orders.
+    """
+    service, _, _ = services_over(postgres_uow_factory, clock)
+    account = service.register(form(email=EMAIL, password=PASSWORD))
+    link = _email_change_link(service, account)
+    pause = _Pause()
+    _pause_after_first_apply(monkeypatch, pause)
+    errors: dict[str, BaseException | None] = {}
+    again = _run(
+        errors,
+        "request",
+        lambda: service.change_email(account.id, "jean.autre@exemple.fr", PASSWORD),
+    )
+    assert pause.paused.wait(WAIT)
+    confirm = _run(errors, "confirm", lambda: service.confirm_email_change(link))
+    confirm.join(1.0)  # it waits for the link's row
+    pause.go.set()
+    again.join(WAIT)
+    confirm.join(WAIT)
+    _not_storage(errors)
+    assert errors["confirm"] is None or _codes(errors["confirm"]) == {
+        "token.invalid"
+    }, errors
+    assert errors["request"] is None or type(errors["request"]) is ConcurrencyError
+
+
+@pytest.mark.postgres
+def test_a_new_reset_request_and_an_erasure_at_once_do_not_deadlock(
+    postgres_uow_factory, clock, monkeypatch
+):
+    """R1, R2, G3: a request superseding an active one while the account is erased.
+
+    The request updates the earlier request's row (superseded), then
+    inserts its own, whose foreign key locks the account's row (KEY
+    SHARE); erasure locks the account's row (FOR UPDATE), then deletes
+    the requests: opposite orders.
+    """
+    from echoppe_accounts.adapters import postgres  # noqa: PLC0415
+
+    service, auth, privacy = services_over(postgres_uow_factory, clock)
+    account = service.register(form(email=EMAIL, password=PASSWORD))
+    auth.request_password_reset(EMAIL)
+    clock.advance(timedelta(minutes=5))  # past the cooldown, the first active
+    pause, real_save = _Pause(), postgres._Resets.save
+
+    def save(self, request):
+        real_save(self, request)
+        pause()  # the earlier request superseded (its row locked), none added
+
+    monkeypatch.setattr(postgres._Resets, "save", save)
+    errors: dict[str, BaseException | None] = {}
+    again = _run(errors, "request", lambda: auth.request_password_reset(EMAIL))
+    assert pause.paused.wait(WAIT)
+    erase = _run(errors, "erase", lambda: privacy.erase_account(account.id))
+    erase.join(1.0)  # it waits for the earlier request's row
+    pause.go.set()
+    again.join(WAIT)
+    erase.join(WAIT)
+    _not_storage(errors)
+    assert errors["request"] is None, errors
+    assert errors["erase"] is None or type(errors["erase"]) is ConcurrencyError, errors
+
+
+@pytest.mark.postgres
+def test_a_replacing_signup_and_its_link_at_once_do_not_deadlock(
+    postgres_uow_factory, clock, monkeypatch
+):
+    """X5, P4: a new sign-up replacing an unverified one while its link is used.
+
+    The replacing sign-up locks the old sign-up's password-check count,
+    deletes its rows, then the account's row; the link locks the email's
+    count and the account's row, then the password-check count: opposite
+    orders.
+    """
+    from echoppe_accounts.adapters import postgres  # noqa: PLC0415
+
+    gate = Gate(PASSWORD)
+    service, _, _ = services_over(
+        postgres_uow_factory, clock, gate, verified_signup=True
+    )
+    service.register(form(email=EMAIL, password=PASSWORD))
+    (mail,) = pending(service)
+    token = links(mail)["verifier"]
+    with postgres_uow_factory() as uow:
+        first = uow.accounts.get_by_email_key(Email.parse(EMAIL).key)
+    assert first is not None
+    check_key = password_check_key(first.id)
+    pause, real_delete = _Pause(), postgres._Throttles.delete
+
+    def delete(self, key):
+        if key == check_key:
+            pause()  # the old sign-up's check count locked, its account not
+        real_delete(self, key)
+
+    monkeypatch.setattr(postgres._Throttles, "delete", delete)
+    errors: dict[str, BaseException | None] = {}
+
+    def meanwhile() -> None:  # during the link's password check
+        _run(
+            errors, "replace", lambda: service.register(form(email=EMAIL, password=NEW))
+        )
+        assert pause.paused.wait(WAIT)
+        threading.Timer(1.0, pause.go.set).start()  # once the link waits
+
+    gate.arm(meanwhile)
+    try:
+        service.verify_signup(token, PASSWORD)
+        errors["verify"] = None
+    except BaseException as exc:  # noqa: BLE001 (asserted below)
+        errors["verify"] = exc
+    assert gate.finished
+    assert gate.error is None, gate.error
+    pause.go.set()
+    for _ in range(int(WAIT * 10)):
+        if "replace" in errors:
+            break
+        threading.Event().wait(0.1)
+    _not_storage(errors)
+    assert errors["verify"] is None or _codes(errors["verify"]) == {
+        "token.invalid"
+    }, errors
+    assert errors["replace"] is None, errors
+
+
+@pytest.mark.postgres
+def test_a_signup_opened_while_being_replaced_is_not_deleted(
+    postgres_uow_factory, clock, monkeypatch
+):
+    """X5: a sign-up opened by its link is never removed as an unverified one.
+
+    A new sign-up with the email reads the old one (unverified), and
+    removes it later by its id, whatever it has become: the link's owner,
+    who opened the account meanwhile, loses it.
+    """
+    from echoppe_accounts.service_layer import registration  # noqa: PLC0415
+
+    service, auth, _ = services_over(postgres_uow_factory, clock, verified_signup=True)
+    service.register(form(email=EMAIL, password=PASSWORD))
+    (mail,) = pending(service)
+    token = links(mail)["verifier"]
+    with postgres_uow_factory() as uow:
+        first = uow.accounts.get_by_email_key(Email.parse(EMAIL).key)
+    assert first is not None
+    pause, real_remove = _Pause(), registration.remove_unverified
+
+    def remove(*args, **kwargs):
+        pause()  # the old sign-up read as unverified, not yet removed
+        return real_remove(*args, **kwargs)
+
+    monkeypatch.setattr(registration, "remove_unverified", remove)
+    errors: dict[str, BaseException | None] = {}
+    replace = _run(
+        errors, "replace", lambda: service.register(form(email=EMAIL, password=NEW))
+    )
+    assert pause.paused.wait(WAIT)
+    service.verify_signup(token, PASSWORD)  # the owner opens it meanwhile
+    pause.go.set()
+    replace.join(WAIT)
+    _not_storage(errors)
+    with postgres_uow_factory() as uow:
+        kept = uow.accounts.get(first.id)
+    assert kept is not None, "the account its owner just opened was deleted"
+    assert auth.login(EMAIL, PASSWORD).account_id == first.id
+
+
+@pytest.mark.postgres
+def test_a_reset_confirmation_and_a_contact_edit_at_once_leak_no_concurrency_error(
+    postgres_uow_factory, clock, monkeypatch
+):
+    """R3: a reset's confirmation says ``token.invalid`` or succeeds, nothing else.
+
+    The confirmation reads the account under the email's count but does
+    not lock its row: an edit that takes no count (the name, the phone,
+    an address) commits before the confirmation saves the account, and
+    its ``ConcurrencyError`` escapes where the docstring promises only
+    ``token.invalid``.
+    """
+    from echoppe_accounts.service_layer import reset as reset_module  # noqa: PLC0415
+
+    service, auth, _ = services_over(postgres_uow_factory, clock)
+    account = service.register(form(email=EMAIL, password=PASSWORD))
+    auth.request_password_reset(EMAIL)
+    (mail,) = [m for m in pending(service) if m.kind.value == "reset_confirm"]
+    pause, real_save = _Pause(), reset_module.save
+
+    def save(*args, **kwargs):
+        pause()  # the request confirmed (its row written), the account not saved
+        real_save(*args, **kwargs)
+
+    monkeypatch.setattr(reset_module, "save", save)
+    errors: dict[str, BaseException | None] = {}
+    confirm = _run(
+        errors, "confirm", lambda: auth.confirm_password_reset(links(mail)["confirmer"])
+    )
+    assert pause.paused.wait(WAIT)
+    edit = _run(
+        errors, "edit", lambda: service.update_contact(account.id, name="Jean Dupond")
+    )
+    edit.join(1.0)
+    pause.go.set()
+    confirm.join(WAIT)
+    edit.join(WAIT)
+    assert errors["confirm"] is None or _codes(errors["confirm"]) == {
+        "token.invalid"
+    }, errors
+    assert errors["edit"] is None or type(errors["edit"]) is ConcurrencyError, errors
