@@ -1578,7 +1578,7 @@ def test_a_signup_opened_while_being_replaced_is_not_deleted(
     removes it later by its id, whatever it has become: the link's owner,
     who opened the account meanwhile, loses it.
     """
-    from echoppe_accounts.service_layer import registration  # noqa: PLC0415
+    from echoppe_accounts.adapters import postgres  # noqa: PLC0415
 
     service, auth, _ = services_over(postgres_uow_factory, clock, verified_signup=True)
     service.register(form(email=EMAIL, password=PASSWORD))
@@ -1587,13 +1587,15 @@ def test_a_signup_opened_while_being_replaced_is_not_deleted(
     with postgres_uow_factory() as uow:
         first = uow.accounts.get_by_email_key(Email.parse(EMAIL).key)
     assert first is not None
-    pause, real_remove = _Pause(), registration.remove_unverified
+    pause, real_get = _Pause(), postgres._Accounts.get_by_email_key
 
-    def remove(*args, **kwargs):
-        pause()  # the old sign-up read as unverified, not yet removed
-        return real_remove(*args, **kwargs)
+    def get_by_email_key(self, key):
+        found = real_get(self, key)
+        if not pause.paused.is_set():
+            pause()  # the old sign-up read as unverified, not yet removed
+        return found
 
-    monkeypatch.setattr(registration, "remove_unverified", remove)
+    monkeypatch.setattr(postgres._Accounts, "get_by_email_key", get_by_email_key)
     errors: dict[str, BaseException | None] = {}
     replace = _run(
         errors, "replace", lambda: service.register(form(email=EMAIL, password=NEW))
