@@ -1351,8 +1351,12 @@ def test_a_newsletter_confirmation_and_an_erasure_at_once_do_not_deadlock(
 
     service, _, privacy = services_over(postgres_uow_factory, clock)
     account = service.register(
-        form(email=EMAIL, password=PASSWORD, newsletter=True,
-             newsletter_wording_version="nl-2026-01")
+        form(
+            email=EMAIL,
+            password=PASSWORD,
+            newsletter=True,
+            newsletter_wording_version="nl-2026-01",
+        )
     )
     (mail,) = [m for m in pending(service) if m.kind.value == "newsletter_confirm"]
     token = next(iter(links(mail).values()))
@@ -1562,9 +1566,9 @@ def test_a_replacing_signup_and_its_link_at_once_do_not_deadlock(
             break
         threading.Event().wait(0.1)
     _not_storage(errors)
-    assert errors["verify"] is None or _codes(errors["verify"]) == {
-        "token.invalid"
-    }, errors
+    assert errors["verify"] is None or _codes(errors["verify"]) == {"token.invalid"}, (
+        errors
+    )
     assert errors["replace"] is None, errors
 
 

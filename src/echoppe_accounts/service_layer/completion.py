@@ -16,7 +16,13 @@ from echoppe_accounts.domain.completion import AccountCompletionForm, parse_comp
 from echoppe_accounts.domain.errors import Collector, ValidationError
 from echoppe_accounts.domain.forms import attempt
 from echoppe_accounts.domain.text import clean_text
-from echoppe_accounts.service_layer._ports import Ports, audit, open_account, save
+from echoppe_accounts.service_layer._ports import (
+    Ports,
+    audit,
+    live_account,
+    open_account,
+    save,
+)
 
 _AGENT_LENGTH = 64
 _REASON_LENGTH = 500
@@ -84,7 +90,12 @@ def disable_account(
     """Disable an account at customer service's request, audited (SPEC M2, P6, R8)."""
     agent, why = _staff(agent_id, reason)
     now = ports.clock.now()
-    with open_account(ports, account_id) as (uow, account):
+    with open_account(ports, account_id) as (uow, read):
+        # The email's count, then the account's row, before the links and
+        # resets it ends: the order of every use case (PostgreSQL).
+        uow.throttles.get(read.email.login_key)
+        uow.accounts.lock(read.id)
+        account = live_account(uow, account_id)
         if account.is_disabled:
             return
         account.disable(now, ports.new_stamp)

@@ -20,6 +20,7 @@ from echoppe_accounts.service_layer._ports import (
     redeem,
     save,
 )
+from echoppe_accounts.service_layer.account_lock import lock_token_account
 
 
 def _wording(wording_version: str) -> str:
@@ -109,6 +110,9 @@ def confirm_subscription(ports: Ports, token: str) -> None:
     """Confirm a subscription with the link of its mail (SPEC F7)."""
     now = ports.clock.now()
     with ports.uow() as uow:
+        # The email's count, then the account, before the link's row: the
+        # order of erasure and of every link's use (PostgreSQL).
+        lock_token_account(uow, token, TokenPurpose.NEWSLETTER_CONFIRM)
         account = redeem(uow, token, TokenPurpose.NEWSLETTER_CONFIRM, now)
         if account is None:
             raise invalid_token()

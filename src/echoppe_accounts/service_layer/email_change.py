@@ -95,6 +95,12 @@ def change_email(
             audit(ports, uow, AuditEvent.EMAIL_CHANGE_REQUESTED, account.id)
             uow.commit()
             return
+        # The email's count, then the account's row, before the pending
+        # link's row is revoked: the order of the link's confirmation
+        # (PostgreSQL). An account changed since it was read is refused by
+        # its version (ConcurrencyError), its password checked again.
+        uow.throttles.get(account.email.login_key)
+        uow.accounts.lock(account.id)
         if not account.request_email_change(parsed, now):
             uow.commit()
             return

@@ -57,7 +57,10 @@ from echoppe_accounts.service_layer.import_rows import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
 )
-from echoppe_accounts.service_layer.registration import remove_unverified
+from echoppe_accounts.service_layer.registration import (
+    remove_if_unverified,
+    remove_unverified,
+)
 
 if TYPE_CHECKING:
     from echoppe_accounts.domain.account import Account
@@ -358,9 +361,11 @@ class _Run:
                     existing = uow.accounts.get_by_email_key(key)
                     if existing is None:  # pragma: no cover (removed meanwhile)
                         continue
-                    remove_unverified(uow, existing)
-                    replaced = True
-                    removed.add(key)
+                    if remove_if_unverified(uow, existing):
+                        replaced = True
+                        removed.add(key)
+                        continue
+                    before.add(key)  # its link opened it meanwhile
                     continue
                 mine = made_by(uow, holder.account_id, self.run)
                 (ours if mine else before).add(key)

@@ -118,7 +118,7 @@ def add_replacing_unverified(uow: UnitOfWork, account: Account) -> bool:
     """
     held = uow.accounts.get_by_email_key(account.email.key)
     if held is not None and held.status is AccountStatus.UNVERIFIED:
-        remove_unverified(uow, held)
+        remove_if_unverified(uow, held)  # unless its link opened it meanwhile
     if restoring(uow, account.email.key, account.created_at):
         # Another account's former address, still its to take back (F10).
         if account.status is AccountStatus.ACTIVE:
@@ -136,11 +136,32 @@ def add_replacing_unverified(uow: UnitOfWork, account: Account) -> bool:
     return True
 
 
+def remove_if_unverified(uow: UnitOfWork, account: Account) -> bool:
+    """Remove *account* if it is still an unverified sign-up; say if it was (X5).
+
+    The email's count and the account's row are locked first, the order of
+    its link's use (PostgreSQL), and the account read again under them:
+    one its link opened meanwhile is kept.
+    """
+    uow.throttles.get(account.email.login_key)
+    if not uow.accounts.lock(account.id):
+        return False  # removed meanwhile
+    current = uow.accounts.get(account.id)
+    if current is None or current.status is not AccountStatus.UNVERIFIED:
+        return False
+    remove_unverified(uow, current)
+    return True
+
+
 def remove_unverified(uow: UnitOfWork, account: Account) -> None:
     """Delete an unverified sign-up and everything of it (SPEC X5).
 
     Its links die, its mails go unsent, its failure counts are forgotten.
+    The email's count and the account's row are locked first (PostgreSQL):
+    the order of its link's use.
     """
+    uow.throttles.get(account.email.login_key)
+    uow.accounts.lock(account.id)
     # Its link's wrong passwords (P4), first and under the count's lock:
     # a use of the link writing a failure is waited for, not undone by it.
     check_key = password_check_key(account.id)
@@ -260,9 +281,10 @@ def purge_unverified(ports: Ports, *, limit: int = 500) -> int:
     now = ports.clock.now()
     with ports.uow() as uow:
         doomed = uow.accounts.unverified_before(now - UNVERIFIED_TTL, limit)
+        removed = 0
         for account_id in doomed:
             account = uow.accounts.get(account_id)
-            if account is not None:
-                remove_unverified(uow, account)
+            if account is not None and remove_if_unverified(uow, account):
+                removed += 1
         uow.commit()
-    return len(doomed)
+    return removed

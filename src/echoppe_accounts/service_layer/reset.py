@@ -130,10 +130,9 @@ def request_reset(ports: Ports, email: str, *, client_key: str | None) -> None:
             audit(ports, uow, AuditEvent.RESET_REQUEST_IGNORED, account_id)
             uow.commit()
             return
-        for earlier in recent:
-            if earlier.is_active(now):
-                earlier.supersede(now)
-                uow.resets.save(earlier)
+        # Its own row first: its foreign key locks the account's row (KEY
+        # SHARE), which must come before the earlier requests' rows, as in
+        # every use case (PostgreSQL); they are superseded last.
         uow.resets.add(request)
         # Looked up in every case: the same port calls (SPEC R1).
         former = restoring(uow, parsed.key, now)
@@ -157,6 +156,10 @@ def request_reset(ports: Ports, email: str, *, client_key: str | None) -> None:
                 to=parsed.address,
                 language="fr",
             )
+        for earlier in recent:
+            if earlier.is_active(now):
+                earlier.supersede(now)
+                uow.resets.save(earlier)
         audit(ports, uow, AuditEvent.RESET_REQUESTED, account_id)
         uow.commit()
 
@@ -244,6 +247,9 @@ def _confirmable(
     if account is None or account.is_erased:  # pragma: no cover
         raise invalid_token()  # (requests die with their account)
     uow.throttles.get(account.email.login_key)
+    # Then the account's row, so that an edit taking no count waits for
+    # the confirmation rather than making its save fail (ConcurrencyError).
+    uow.accounts.lock(account.id)
     # Read again once the count is locked (PostgreSQL): a change committed
     # by its holder meanwhile is seen, not overwritten by a stale save.
     account = uow.accounts.get(request.account_id)
