@@ -1656,3 +1656,50 @@ def test_a_reset_confirmation_and_a_contact_edit_at_once_leak_no_concurrency_err
         "token.invalid"
     }, errors
     assert errors["edit"] is None or type(errors["edit"]) is ConcurrencyError, errors
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("change", ["unsubscribe", "subscribe", "request"])
+def test_a_newsletter_change_and_an_erasure_at_once_do_not_deadlock(
+    postgres_uow_factory, clock, monkeypatch, change
+):
+    """F7, G3: a newsletter change ending the pending confirm link, and erasure.
+
+    The change revokes the pending link (its row), then saves the account;
+    erasure locks the email's count and the account's row, then deletes
+    the account's links: opposite orders, unless the change takes the
+    count and the account first.
+    """
+    from echoppe_accounts import ConsentSource  # noqa: PLC0415
+
+    service, _, privacy = services_over(postgres_uow_factory, clock)
+    account = service.register(form(email=EMAIL, password=PASSWORD))
+    privacy.request_newsletter_subscription(
+        account.id, source=ConsentSource.ACCOUNT_PAGE, wording_version="nl-2026-01"
+    )  # a pending confirm link: a row to revoke
+    calls = {
+        "unsubscribe": lambda: service.unsubscribe_newsletter(
+            account.id, source=ConsentSource.ACCOUNT_PAGE
+        ),
+        "subscribe": lambda: service.subscribe_newsletter(
+            account.id, source=ConsentSource.ACCOUNT_PAGE, wording_version="nl-2026-02"
+        ),
+        "request": lambda: privacy.request_newsletter_subscription(
+            account.id, source=ConsentSource.ACCOUNT_PAGE, wording_version="nl-2026-02"
+        ),
+    }
+    pause = _Pause()
+    _pause_after_first_apply(monkeypatch, pause)
+    errors: dict[str, BaseException | None] = {}
+    first = _run(errors, "change", calls[change])
+    assert pause.paused.wait(WAIT)
+    erase = _run(errors, "erase", lambda: privacy.erase_account(account.id))
+    erase.join(1.0)  # it waits for the link's row, or for the account
+    pause.go.set()
+    first.join(WAIT)
+    erase.join(WAIT)
+    _not_storage(errors)
+    assert errors["erase"] is None or type(errors["erase"]) is ConcurrencyError, errors
+    assert errors["change"] is None or _codes(errors["change"]) == {"account.erased"}, (
+        errors
+    )

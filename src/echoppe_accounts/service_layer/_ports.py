@@ -137,6 +137,30 @@ def open_account(
         yield uow, live_account(uow, account_id, erased=erased)
 
 
+@contextmanager
+def open_locked_account(
+    ports: Ports, account_id: str, *, erased: bool = False
+) -> Iterator[tuple[UnitOfWork, Account]]:
+    """Open a unit of work on *account_id* with the account's locks taken.
+
+    The email's failure count, then the account's row, then the account
+    read again under them: the order in which every use case that ends the
+    account's links or rows takes its locks (on PostgreSQL; elsewhere the
+    unit of work is alone already), so two of them on one account run one
+    after the other instead of deadlocking. For the use cases whose effects
+    end links, resets or mails (SPEC P6, R8, G3).
+
+    Raises:
+        NotFoundError: No such account, or *account_id* cannot be an id.
+        ValidationError: ``account.erased`` when the account was erased
+            and *erased* is false.
+    """
+    with open_account(ports, account_id, erased=erased) as (uow, read):
+        uow.throttles.get(read.email.login_key)
+        uow.accounts.lock(read.id)
+        yield uow, live_account(uow, account_id, erased=erased)
+
+
 def live_account(uow: UnitOfWork, account_id: str, *, erased: bool = False) -> Account:
     """Read the account *account_id* in *uow*, refusing an erased one (SPEC G3).
 

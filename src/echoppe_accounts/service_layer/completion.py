@@ -19,8 +19,8 @@ from echoppe_accounts.domain.text import clean_text
 from echoppe_accounts.service_layer._ports import (
     Ports,
     audit,
-    live_account,
     open_account,
+    open_locked_account,
     save,
 )
 
@@ -90,12 +90,8 @@ def disable_account(
     """Disable an account at customer service's request, audited (SPEC M2, P6, R8)."""
     agent, why = _staff(agent_id, reason)
     now = ports.clock.now()
-    with open_account(ports, account_id) as (uow, read):
-        # The email's count, then the account's row, before the links and
-        # resets it ends: the order of every use case (PostgreSQL).
-        uow.throttles.get(read.email.login_key)
-        uow.accounts.lock(read.id)
-        account = live_account(uow, account_id)
+    # The account's locks first: it ends links and resets (PostgreSQL).
+    with open_locked_account(ports, account_id) as (uow, account):
         if account.is_disabled:
             return
         account.disable(now, ports.new_stamp)

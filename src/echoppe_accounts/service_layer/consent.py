@@ -16,6 +16,7 @@ from echoppe_accounts.service_layer._ports import (
     issue_link,
     mail_account,
     open_account,
+    open_locked_account,
     record_event,
     redeem,
     save,
@@ -63,7 +64,7 @@ def subscribe(
 ) -> None:
     """Subscribe; for an unproven mailbox, send the confirm link first (SPEC F7)."""
     version = _wording(wording_version)
-    with open_account(ports, account_id) as (uow, account):
+    with open_locked_account(ports, account_id) as (uow, account):
         took_effect = account.subscribe(ports.clock.now(), source, version)
         save(ports, uow, account)
         if took_effect:
@@ -81,7 +82,7 @@ def subscribe(
 
 def unsubscribe(ports: Ports, account_id: str, *, source: ConsentSource) -> None:
     """Unsubscribe; always possible, always recorded (SPEC F7)."""
-    with open_account(ports, account_id) as (uow, account):
+    with open_locked_account(ports, account_id) as (uow, account):
         account.unsubscribe(ports.clock.now(), source)
         save(ports, uow, account)  # its confirm link dies with it
         record_event(
@@ -99,7 +100,7 @@ def request_subscription(
 ) -> None:
     """Start a double opt-in subscription: a mail asks to confirm (SPEC F7)."""
     version = _wording(wording_version)
-    with open_account(ports, account_id) as (uow, account):
+    with open_locked_account(ports, account_id) as (uow, account):
         account.request_subscription(ports.clock.now(), source, version)
         save(ports, uow, account)
         send_subscription_link(ports, uow, account)

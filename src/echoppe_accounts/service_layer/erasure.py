@@ -10,8 +10,7 @@ from echoppe_accounts.domain.text import clean_text
 from echoppe_accounts.service_layer._ports import (
     Ports,
     audit,
-    live_account,
-    open_account,
+    open_locked_account,
     queue_mail,
     record_event,
     save,
@@ -40,15 +39,9 @@ def erase_account(
     if not actor:
         raise ValidationError.single("actor", "required")
     now = ports.clock.now()
-    with open_account(ports, account_id, erased=True) as (uow, read):
-        if read.is_erased:
-            return
-        # The email's failure count, then the account's row, before any
-        # row erasure deletes: the order of login, a link's use and a
-        # password change (PostgreSQL); then read again under them.
-        uow.throttles.get(read.email.login_key)
-        uow.accounts.lock(read.id)
-        account = live_account(uow, account_id, erased=True)
+    # The account's locks before any row erasure deletes: the order of
+    # login, a link's use and a password change (PostgreSQL).
+    with open_locked_account(ports, account_id, erased=True) as (uow, account):
         if account.is_erased:
             return
         address, language = account.email.address, account.language
