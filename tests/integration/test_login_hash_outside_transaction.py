@@ -884,6 +884,36 @@ def _run(errors: dict[str, BaseException | None], name: str, call) -> threading.
     return thread
 
 
+def _pause_before(monkeypatch, owner: object, name: str) -> _Pause:
+    """Stop the calls of *owner*'s *name* before they run, until the race goes on."""
+    pause, real = _Pause(), getattr(owner, name)
+
+    def stopped(*args, **kwargs):
+        pause()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, stopped)
+    return pause
+
+
+def _race(pause: _Pause, first, second) -> dict[str, BaseException | None]:
+    """Run *first* until *pause* stops it, then *second*; their errors by name.
+
+    Each is a ``(name, call)``. The second has a second to reach what the
+    first holds (and wait for it), then the first goes on; both are waited
+    for.
+    """
+    errors: dict[str, BaseException | None] = {}
+    one = _run(errors, *first)
+    assert pause.paused.wait(WAIT)
+    two = _run(errors, *second)
+    two.join(1.0)
+    pause.go.set()
+    one.join(WAIT)
+    two.join(WAIT)
+    return errors
+
+
 def _codes(exc: BaseException | None) -> set[str] | str:
     if exc is None:
         return "ok"
@@ -914,27 +944,18 @@ def test_an_express_completion_and_a_new_password_at_once_do_not_deadlock(
     session = auth.login(GUEST, temporary_password(mail))
     assert session.restricted
     change_token = session.change_token.reveal()
-    pause, real_save = _Pause(), express_module.save
-
-    def save(*args, **kwargs):
-        pause()  # the link consumed (its row locked), the account not yet saved
-        real_save(*args, **kwargs)
-
-    monkeypatch.setattr(express_module, "save", save)
-    errors: dict[str, BaseException | None] = {}
-    completion = _run(
-        errors,
-        "complete",
-        lambda: service.complete_express(
-            link, CompletionForm(password=NEW, phone=PHONE)
+    # It stops with the link consumed (its row locked), the account not yet saved.
+    pause = _pause_before(monkeypatch, express_module, "save")
+    errors = _race(
+        pause,
+        (
+            "complete",
+            lambda: service.complete_express(
+                link, CompletionForm(password=NEW, phone=PHONE)
+            ),
         ),
+        ("set", lambda: auth.set_new_password(change_token, OTHER)),
     )
-    assert pause.paused.wait(WAIT)
-    other = _run(errors, "set", lambda: auth.set_new_password(change_token, OTHER))
-    other.join(1.0)  # it waits for the completion's link row
-    pause.go.set()
-    completion.join(WAIT)
-    other.join(WAIT)
     seen = {name: _codes(exc) for name, exc in errors.items()}
     assert seen in (
         {"complete": "ok", "set": {"token.invalid"}},
@@ -965,21 +986,13 @@ def test_a_signup_link_and_an_erasure_at_once_do_not_deadlock(
     with postgres_uow_factory() as uow:
         account = uow.accounts.get_by_email_key(Email.parse(EMAIL).key)
     assert account is not None
-    pause, real_success = _Pause(), login_throttle.record_success
-
-    def success(*args, **kwargs):
-        pause()  # the token consumed (its row locked), the count not yet written
-        real_success(*args, **kwargs)
-
-    monkeypatch.setattr(login_throttle, "record_success", success)
-    errors: dict[str, BaseException | None] = {}
-    verify = _run(errors, "verify", lambda: service.verify_signup(token, PASSWORD))
-    assert pause.paused.wait(WAIT)
-    erase = _run(errors, "erase", lambda: privacy.erase_account(account.id))
-    erase.join(1.0)  # it waits for the link's token row
-    pause.go.set()
-    verify.join(WAIT)
-    erase.join(WAIT)
+    # It stops with the token consumed (its row locked), the count not yet written.
+    pause = _pause_before(monkeypatch, login_throttle, "record_success")
+    errors = _race(
+        pause,
+        ("verify", lambda: service.verify_signup(token, PASSWORD)),
+        ("erase", lambda: privacy.erase_account(account.id)),
+    )
     # Either may win; the loser says so as documented, never a StorageError.
     assert errors["verify"] is None or _codes(errors["verify"]) == {"token.invalid"}
     assert errors["erase"] is None or type(errors["erase"]) is ConcurrencyError, errors
@@ -1005,23 +1018,13 @@ def test_a_signup_replaced_while_its_link_counts_a_failure_leaves_no_count(
     with postgres_uow_factory() as uow:
         first = uow.accounts.get_by_email_key(Email.parse(EMAIL).key)
     assert first is not None
-    pause, real_failure = _Pause(), login_throttle.record_failure
-
-    def failure(*args, **kwargs):
-        pause()  # the link and the count read, the failure not yet written
-        real_failure(*args, **kwargs)
-
-    monkeypatch.setattr(login_throttle, "record_failure", failure)
-    errors: dict[str, BaseException | None] = {}
-    guess = _run(errors, "guess", lambda: service.verify_signup(token, WRONG))
-    assert pause.paused.wait(WAIT)
-    replace = _run(
-        errors, "replace", lambda: service.register(form(email=EMAIL, password=NEW))
+    # It stops with the link and the count read, the failure not yet written.
+    pause = _pause_before(monkeypatch, login_throttle, "record_failure")
+    errors = _race(
+        pause,
+        ("guess", lambda: service.verify_signup(token, WRONG)),
+        ("replace", lambda: service.register(form(email=EMAIL, password=NEW))),
     )
-    replace.join(1.0)
-    pause.go.set()
-    guess.join(WAIT)
-    replace.join(WAIT)
     assert errors["replace"] is None, errors
     assert _codes(errors["guess"]) in ({"password.wrong_current"}, {"token.invalid"})
     with postgres_uow_factory() as uow:
@@ -1237,27 +1240,18 @@ def test_an_express_completion_and_an_erasure_at_once_do_not_deadlock(
     with postgres_uow_factory() as uow:
         account = uow.accounts.get_by_email_key(Email.parse(GUEST).key)
     assert account is not None
-    pause, real_save = _Pause(), express_module.save
-
-    def save(*args, **kwargs):
-        pause()  # the link consumed (its row locked), the account not yet saved
-        real_save(*args, **kwargs)
-
-    monkeypatch.setattr(express_module, "save", save)
-    errors: dict[str, BaseException | None] = {}
-    completion = _run(
-        errors,
-        "complete",
-        lambda: service.complete_express(
-            link, CompletionForm(password=NEW, phone=PHONE)
+    # It stops with the link consumed (its row locked), the account not yet saved.
+    pause = _pause_before(monkeypatch, express_module, "save")
+    errors = _race(
+        pause,
+        (
+            "complete",
+            lambda: service.complete_express(
+                link, CompletionForm(password=NEW, phone=PHONE)
+            ),
         ),
+        ("erase", lambda: privacy.erase_account(account.id)),
     )
-    assert pause.paused.wait(WAIT)
-    erase = _run(errors, "erase", lambda: privacy.erase_account(account.id))
-    erase.join(1.0)
-    pause.go.set()
-    completion.join(WAIT)
-    erase.join(WAIT)
     assert errors["complete"] is None or _codes(errors["complete"]) == {
         "token.invalid"
     }, errors
@@ -1275,21 +1269,13 @@ def test_a_new_password_and_an_erasure_at_once_do_not_deadlock(
     account = service.register(form(email=EMAIL, password=PASSWORD))
     assert outcome(lambda: auth.login(EMAIL, WRONG)) == "login.failed"
     token = restricted(auth, account)
-    pause, real_changed = _Pause(), reset_module.password_changed
-
-    def changed(*args, **kwargs):
-        pause()  # the change token consumed (its row locked), counts not written
-        real_changed(*args, **kwargs)
-
-    monkeypatch.setattr(reset_module, "password_changed", changed)
-    errors: dict[str, BaseException | None] = {}
-    change = _run(errors, "set", lambda: auth.set_new_password(token, NEW))
-    assert pause.paused.wait(WAIT)
-    erase = _run(errors, "erase", lambda: privacy.erase_account(account.id))
-    erase.join(1.0)
-    pause.go.set()
-    change.join(WAIT)
-    erase.join(WAIT)
+    # It stops with the change token consumed (its row locked), counts not written.
+    pause = _pause_before(monkeypatch, reset_module, "password_changed")
+    errors = _race(
+        pause,
+        ("set", lambda: auth.set_new_password(token, NEW)),
+        ("erase", lambda: privacy.erase_account(account.id)),
+    )
     assert errors["set"] is None or _codes(errors["set"]) == {"token.invalid"}, errors
     assert errors["erase"] is None or type(errors["erase"]) is ConcurrencyError, errors
 
@@ -1360,23 +1346,13 @@ def test_a_newsletter_confirmation_and_an_erasure_at_once_do_not_deadlock(
     )
     (mail,) = [m for m in pending(service) if m.kind.value == "newsletter_confirm"]
     token = next(iter(links(mail).values()))
-    pause, real_save = _Pause(), consent_module.save
-
-    def save(*args, **kwargs):
-        pause()  # the link consumed (its row locked), the account not yet saved
-        real_save(*args, **kwargs)
-
-    monkeypatch.setattr(consent_module, "save", save)
-    errors: dict[str, BaseException | None] = {}
-    confirm = _run(
-        errors, "confirm", lambda: privacy.confirm_newsletter_subscription(token)
+    # It stops with the link consumed (its row locked), the account not yet saved.
+    pause = _pause_before(monkeypatch, consent_module, "save")
+    errors = _race(
+        pause,
+        ("confirm", lambda: privacy.confirm_newsletter_subscription(token)),
+        ("erase", lambda: privacy.erase_account(account.id)),
     )
-    assert pause.paused.wait(WAIT)
-    erase = _run(errors, "erase", lambda: privacy.erase_account(account.id))
-    erase.join(1.0)  # it waits for the link's row
-    pause.go.set()
-    confirm.join(WAIT)
-    erase.join(WAIT)
     _not_storage(errors)
     assert errors["confirm"] is None or _codes(errors["confirm"]) == {
         "token.invalid"
@@ -1421,18 +1397,16 @@ def test_a_disabling_and_an_email_confirmation_at_once_do_not_deadlock(
     link = _email_change_link(service, account)
     pause = _Pause()
     _pause_after_first_apply(monkeypatch, pause)
-    errors: dict[str, BaseException | None] = {}
-    disable = _run(
-        errors,
-        "disable",
-        lambda: auth.disable_account(account.id, agent_id="agent-7", reason="fraude"),
+    errors = _race(
+        pause,
+        (
+            "disable",
+            lambda: auth.disable_account(
+                account.id, agent_id="agent-7", reason="fraude"
+            ),
+        ),
+        ("confirm", lambda: service.confirm_email_change(link)),
     )
-    assert pause.paused.wait(WAIT)
-    confirm = _run(errors, "confirm", lambda: service.confirm_email_change(link))
-    confirm.join(1.0)  # it waits for the link's row
-    pause.go.set()
-    disable.join(WAIT)
-    confirm.join(WAIT)
     _not_storage(errors)
     assert errors["confirm"] is None or _codes(errors["confirm"]) == {
         "token.invalid"
@@ -1455,18 +1429,14 @@ def test_a_new_email_request_and_a_confirmation_at_once_do_not_deadlock(
     link = _email_change_link(service, account)
     pause = _Pause()
     _pause_after_first_apply(monkeypatch, pause)
-    errors: dict[str, BaseException | None] = {}
-    again = _run(
-        errors,
-        "request",
-        lambda: service.change_email(account.id, "jean.autre@exemple.fr", PASSWORD),
+    errors = _race(
+        pause,
+        (
+            "request",
+            lambda: service.change_email(account.id, "jean.autre@exemple.fr", PASSWORD),
+        ),
+        ("confirm", lambda: service.confirm_email_change(link)),
     )
-    assert pause.paused.wait(WAIT)
-    confirm = _run(errors, "confirm", lambda: service.confirm_email_change(link))
-    confirm.join(1.0)  # it waits for the link's row
-    pause.go.set()
-    again.join(WAIT)
-    confirm.join(WAIT)
     _not_storage(errors)
     assert errors["confirm"] is None or _codes(errors["confirm"]) == {
         "token.invalid"
@@ -1498,14 +1468,11 @@ def test_a_new_reset_request_and_an_erasure_at_once_do_not_deadlock(
         pause()  # the earlier request superseded (its row locked), none added
 
     monkeypatch.setattr(postgres._Resets, "save", save)
-    errors: dict[str, BaseException | None] = {}
-    again = _run(errors, "request", lambda: auth.request_password_reset(EMAIL))
-    assert pause.paused.wait(WAIT)
-    erase = _run(errors, "erase", lambda: privacy.erase_account(account.id))
-    erase.join(1.0)  # it waits for the earlier request's row
-    pause.go.set()
-    again.join(WAIT)
-    erase.join(WAIT)
+    errors = _race(
+        pause,
+        ("request", lambda: auth.request_password_reset(EMAIL)),
+        ("erase", lambda: privacy.erase_account(account.id)),
+    )
     _not_storage(errors)
     assert errors["request"] is None, errors
     assert errors["erase"] is None or type(errors["erase"]) is ConcurrencyError, errors
@@ -1633,25 +1600,13 @@ def test_a_reset_confirmation_and_a_contact_edit_at_once_leak_no_concurrency_err
     account = service.register(form(email=EMAIL, password=PASSWORD))
     auth.request_password_reset(EMAIL)
     (mail,) = [m for m in pending(service) if m.kind.value == "reset_confirm"]
-    pause, real_save = _Pause(), reset_module.save
-
-    def save(*args, **kwargs):
-        pause()  # the request confirmed (its row written), the account not saved
-        real_save(*args, **kwargs)
-
-    monkeypatch.setattr(reset_module, "save", save)
-    errors: dict[str, BaseException | None] = {}
-    confirm = _run(
-        errors, "confirm", lambda: auth.confirm_password_reset(links(mail)["confirmer"])
+    # It stops with the request confirmed (its row written), the account not saved.
+    pause = _pause_before(monkeypatch, reset_module, "save")
+    errors = _race(
+        pause,
+        ("confirm", lambda: auth.confirm_password_reset(links(mail)["confirmer"])),
+        ("edit", lambda: service.update_contact(account.id, name="Jean Dupond")),
     )
-    assert pause.paused.wait(WAIT)
-    edit = _run(
-        errors, "edit", lambda: service.update_contact(account.id, name="Jean Dupond")
-    )
-    edit.join(1.0)
-    pause.go.set()
-    confirm.join(WAIT)
-    edit.join(WAIT)
     assert errors["confirm"] is None or _codes(errors["confirm"]) == {
         "token.invalid"
     }, errors
