@@ -149,7 +149,7 @@ def remove_if_unverified(uow: UnitOfWork, account: Account) -> bool:
     current = uow.accounts.get(account.id)
     if current is None or current.status is not AccountStatus.UNVERIFIED:
         return False
-    remove_unverified(uow, current)
+    _delete_unverified(uow, current)
     return True
 
 
@@ -162,6 +162,11 @@ def remove_unverified(uow: UnitOfWork, account: Account) -> None:
     """
     uow.throttles.get(account.email.login_key)
     uow.accounts.lock(account.id)
+    _delete_unverified(uow, account)
+
+
+def _delete_unverified(uow: UnitOfWork, account: Account) -> None:
+    """Delete *account*'s rows, its locks taken (see :func:`remove_unverified`)."""
     # Its link's wrong passwords (P4), first and under the count's lock:
     # a use of the link writing a failure is waited for, not undone by it.
     check_key = password_check_key(account.id)
