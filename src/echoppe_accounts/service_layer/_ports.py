@@ -51,6 +51,7 @@ from echoppe_accounts.ports import (
     UnitOfWorkFactory,
 )
 from echoppe_accounts.service_layer import mails
+from echoppe_accounts.service_layer.account_lock import lock_account
 from echoppe_accounts.service_layer.ids import (
     MAX_ID_LENGTH,
     is_account_id,
@@ -156,8 +157,7 @@ def open_locked_account(
             and *erased* is false.
     """
     with open_account(ports, account_id, erased=erased) as (uow, read):
-        uow.throttles.get(read.email.login_key)
-        uow.accounts.lock(read.id)
+        lock_account(uow, read)
         yield uow, live_account(uow, account_id, erased=erased)
 
 

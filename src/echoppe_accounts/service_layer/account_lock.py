@@ -18,6 +18,7 @@ first one wrote.
 
 from __future__ import annotations
 
+from echoppe_accounts.domain.account import Account
 from echoppe_accounts.domain.errors import ValidationError
 from echoppe_accounts.domain.tokens import TokenPurpose, digest
 from echoppe_accounts.ports import UnitOfWork
@@ -35,7 +36,16 @@ def lock_token_account(uow: UnitOfWork, token: str, purpose: TokenPurpose) -> No
         return
     record = uow.tokens.find(token_digest)
     account = uow.accounts.get(record.account_id) if record else None
-    if account is None:
-        return
+    if account is not None:
+        lock_account(uow, account)
+
+
+def lock_account(uow: UnitOfWork, account: Account) -> bool:
+    """Take *account*'s locks in their order; tell whether it still exists.
+
+    The failure count of its email, then its row (on PostgreSQL; elsewhere
+    the unit of work is alone already). Read the account again afterwards
+    to see what a previous holder committed.
+    """
     uow.throttles.get(account.email.login_key)
-    uow.accounts.lock(account.id)
+    return uow.accounts.lock(account.id)

@@ -42,7 +42,7 @@ from echoppe_accounts.service_layer._ports import (
     restoring,
     save,
 )
-from echoppe_accounts.service_layer.account_lock import lock_token_account
+from echoppe_accounts.service_layer.account_lock import lock_account, lock_token_account
 from echoppe_accounts.service_layer.reset import send_restore_link, start_reset
 
 DAY = timedelta(days=1)
@@ -99,8 +99,7 @@ def change_email(
         # link's row is revoked: the order of the link's confirmation
         # (PostgreSQL). An account changed since it was read is refused by
         # its version (ConcurrencyError), its password checked again.
-        uow.throttles.get(account.email.login_key)
-        uow.accounts.lock(account.id)
+        lock_account(uow, account)
         if not account.request_email_change(parsed, now):
             uow.commit()
             return

@@ -42,7 +42,7 @@ from echoppe_accounts.service_layer._ports import (
     signup_notice_key,
     welcome_events,
 )
-from echoppe_accounts.service_layer.account_lock import lock_token_account
+from echoppe_accounts.service_layer.account_lock import lock_account, lock_token_account
 from echoppe_accounts.service_layer.consent import send_subscription_link
 
 
@@ -143,8 +143,7 @@ def remove_if_unverified(uow: UnitOfWork, account: Account) -> bool:
     its link's use (PostgreSQL), and the account read again under them:
     one its link opened meanwhile is kept.
     """
-    uow.throttles.get(account.email.login_key)
-    if not uow.accounts.lock(account.id):
+    if not lock_account(uow, account):
         return False  # removed meanwhile
     current = uow.accounts.get(account.id)
     if current is None or current.status is not AccountStatus.UNVERIFIED:
@@ -160,8 +159,7 @@ def remove_unverified(uow: UnitOfWork, account: Account) -> None:
     The email's count and the account's row are locked first (PostgreSQL):
     the order of its link's use.
     """
-    uow.throttles.get(account.email.login_key)
-    uow.accounts.lock(account.id)
+    lock_account(uow, account)
     _delete_unverified(uow, account)
 
 

@@ -57,6 +57,7 @@ from echoppe_accounts.service_layer._ports import (
     restoring,
     save,
 )
+from echoppe_accounts.service_layer.account_lock import lock_account
 
 LOOKBACK = LINK_TTL + TEMPORARY_TTL + timedelta(hours=1)
 """Requests older than this can no longer be active nor cool anything down."""
@@ -235,8 +236,8 @@ def _confirmable(
 ) -> tuple[ResetRequest, Account]:
     """Return the request a confirm link confirms and its account, locked.
 
-    The account's failure count is taken (on PostgreSQL, locked) before
-    the account is read for the write: the order of login.
+    The account's locks are taken (:func:`~.account_lock.lock_account`)
+    before it is read for the write: the order of login.
 
     Raises:
         ValidationError: ``token.invalid``, as :func:`_waiting_request`.
@@ -246,12 +247,10 @@ def _confirmable(
     account = uow.accounts.get(request.account_id)
     if account is None or account.is_erased:  # pragma: no cover
         raise invalid_token()  # (requests die with their account)
-    uow.throttles.get(account.email.login_key)
-    # Then the account's row, so that an edit taking no count waits for
-    # the confirmation rather than making its save fail (ConcurrencyError).
-    uow.accounts.lock(account.id)
-    # Read again once the count is locked (PostgreSQL): a change committed
-    # by its holder meanwhile is seen, not overwritten by a stale save.
+    # The count, then the account's row (an edit taking no count then
+    # waits for the confirmation rather than making its save fail), then
+    # read again: a change committed meanwhile is seen, not overwritten.
+    lock_account(uow, account)
     account = uow.accounts.get(request.account_id)
     if account is None or account.is_erased:  # pragma: no cover
         raise invalid_token()
